@@ -1,0 +1,1 @@
+"""Outcomes analysis for ketamine and interventional-psychiatry practices."""

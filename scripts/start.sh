@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Sets everything up and starts the dashboard on the sample practice: http://127.0.0.1:8501
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+[ -f sample_data/assessments.csv ] || .venv/bin/python -m analysis sample --out sample_data
+exec .venv/bin/python -m streamlit run dashboard.py "$@"
