@@ -145,11 +145,15 @@ def cmd_report(args) -> int:
 
 
 def cmd_sample(args) -> int:
-    from analysis.simulate import write_sample
+    from analysis.simulate import write_sample, write_vendor_export
 
     if args.patients < 1:
         raise UsageError("--patients must be at least 1")
+    if args.seed < 0:
+        raise UsageError("--seed must be 0 or more")
     paths = write_sample(args.out, patients=args.patients, seed=args.seed)
+    if args.vendor_export:
+        paths.append(write_vendor_export(args.out, patients=args.patients, seed=args.seed))
     print(json.dumps({"ok": True, "files": [str(p) for p in paths]}) if args.json else "\n".join(f"wrote {p}" for p in paths))
     return 0
 
@@ -185,6 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--patients", type=int, default=600)
     s.add_argument("--seed", type=int, default=20261121)
     s.add_argument("--out", default="sample_data")
+    s.add_argument("--vendor-export", action="store_true",
+                   help="also write vendor_export.csv: the first 60 patients as a messy EHR export")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_sample)
     return p

@@ -24,3 +24,35 @@ MAX_UPLOAD_MB = 200
 PLAUSIBLE_DAYS = (-365, 3 * 365)
 #: ages above this are reported as "90+"
 MAX_AGE_SHOWN = 89
+
+#: saved data sets (analysis.store): the data directory is $OUTCOMES_DATA_DIR, else ./data
+DATA_DIR_ENV = "OUTCOMES_DATA_DIR"
+DEFAULT_DATA_DIR = "data"
+MAX_DATASET_NAME_LENGTH = 100
+
+#: visit windows of the observed trajectories (analysis.trajectory): (label, nominal day, first day, last day),
+#: non-overlapping. "pre" is the baseline window (replaced by the definition card's baseline window);
+#: infusions 2-6 at nominal days 2, 4, 7, 9, 11; then weeks 3 to 24 (to day 182). Each patient counts
+#: once per window: the baseline score in "pre", the first score in every later window.
+VISIT_WINDOWS = (
+    ("pre", 0, -30, 0),
+    ("infusion 2", 2, 1, 3),
+    ("infusion 3", 4, 4, 5),
+    ("infusion 4", 7, 6, 8),
+    ("infusion 5", 9, 9, 10),
+    ("infusion 6", 11, 11, 14),
+    ("week 3", 21, 15, 24),
+    ("week 4", 28, 25, 35),
+    ("week 6", 42, 36, 49),
+    ("week 8", 56, 50, 70),
+    ("week 12", 84, 71, 98),
+    ("week 16", 112, 99, 126),
+    ("week 20", 140, 127, 154),
+    ("week 24", 168, 155, 182),
+)
+#: the trajectory model uses scores from the baseline window start to this day
+TRAJECTORY_MAX_DAY = 182
+#: a group with fewer patients than this is left out of the trajectory model (with a note)
+TRAJECTORY_MIN_PATIENTS = 5
+#: individual patient lines drawn per group (seeded sample)
+TRAJECTORY_LINES_PER_GROUP = 30

@@ -1,7 +1,22 @@
 #!/usr/bin/env bash
-# Creates .venv (Python 3.11+) and installs the pinned requirements. Safe to run again.
+# Sets everything up; safe to run again:
+# - Debian packages: chromium (browser tests and the report's figures), fonts, poppler-utils (PDF checks);
+# - .venv (Python 3.11+) with the pinned requirements.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+[ -x .venv/bin/python ] || "${PYTHON:-python3}" -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
+if [ ${#need[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  echo "Installing Debian packages: ${need[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
 PY=${PYTHON:-python3}
 if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
   echo "Python 3.11 or newer is needed (found $("$PY" --version 2>&1))." >&2; exit 1

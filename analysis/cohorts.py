@@ -1,0 +1,301 @@
+"""Cohort selection and comparison: the filters of every dashboard page and of the report.
+
+A **selection** keeps the patients whose attributes match every filter given (None means "all"; a list
+means "any of these"; an empty list matches no one). Attributes are per patient (constant, from the
+assessments table); a patient without a value for a filtered attribute is not selected. The **start
+period** is the start month from ``start_from`` to ``start_to`` inclusive (YYYY-MM; a start month stored as a
+year only, in strict-dates mode, is compared by year). The **baseline band** is the severity band of the
+patient's baseline score of the chosen instrument (``analysis.outcomes.patient_outcomes``).
+
+**Comparing two cohorts**: funnel counts and response and remission rates with Wilson 95% CIs per cohort,
+and the two rates compared with ``analysis.metrics.compare_rates`` (chi-square, or Fisher's exact test when
+an expected count is below 5). The tests assume two independent groups: cohorts that share patients get
+a note.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from analysis import instruments
+from analysis.metrics import RateComparison, add_rates, compare_rates
+from analysis.outcomes import BASELINE_BAND, FUNNEL_COUNTS, funnel_from_outcomes, patient_outcomes
+from analysis.schema import (
+    AGE_BAND,
+    AGE_BANDS,
+    CONDITION,
+    CONDITION_LABELS,
+    CONDITIONS,
+    INSTRUMENT,
+    PATIENT_ID,
+    ROUTE,
+    ROUTES,
+    SEX,
+    SEXES,
+    SITE,
+    START_MONTH,
+)
+
+#: the columns a cohort can be filtered on, in the order selectors are shown
+FILTER_COLUMNS = (CONDITION, SITE, AGE_BAND, SEX, ROUTE, BASELINE_BAND, START_MONTH)
+_PERIOD = re.compile(r"^\d{4}(-(0[1-9]|1[0-2]))?$")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The rows of the selected patients. ``patients``: how many; ``description``: the filters in words;
+    ``filters``: the filters given (None = all); ``notes``: what was left out and why."""
+
+    assessments: pd.DataFrame
+    treatments: pd.DataFrame | None
+    patients: int
+    description: str
+    filters: dict = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    instrument: str | None = None
+    patient_ids: tuple[str, ...] = ()
+
+
+def _values(name: str, value, allowed=None) -> tuple | None:
+    """A filter as a tuple (None = all). A single text is one value; unknown allowed values fail fast."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = (value,)
+    try:
+        values = tuple(value)
+    except TypeError:
+        raise TypeError(f"{name} must be a list of values (or None for all), got {value!r}") from None
+    if allowed is not None:
+        bad = [v for v in values if v not in allowed]
+        if bad:
+            raise ValueError(f"{name}: {', '.join(map(repr, bad))} not allowed; use any of: {', '.join(allowed)}")
+    return values
+
+
+def _period(name: str, value) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _PERIOD.match(value):
+        raise ValueError(f"{name} must be a start month 'YYYY-MM' (or a year 'YYYY'), got {value!r}")
+    return value
+
+
+def _in_period(months: pd.Series, start_from: str | None, start_to: str | None) -> pd.Series:
+    """Start months within [start_from, start_to]; a year-only month or bound is compared by year."""
+
+    def inside(m) -> bool:
+        if not isinstance(m, str):
+            return False
+        for bound, ok in ((start_from, lambda a, b: a >= b), (start_to, lambda a, b: a <= b)):
+            if bound is None:
+                continue
+            k = min(len(m), len(bound))
+            if not ok(m[:k], bound[:k]):
+                return False
+        return True
+
+    return months.map(inside).astype(bool)
+
+
+def _attributes(assessments: pd.DataFrame) -> pd.DataFrame:
+    """One row per patient of the assessments: the first non-missing value of each filter attribute."""
+    cols = [c for c in FILTER_COLUMNS if c in assessments.columns and c != BASELINE_BAND]
+    return assessments.groupby(PATIENT_ID, sort=False)[cols].first().reset_index()
+
+
+def _describe(f: dict, instrument: str | None) -> str:
+    parts = []
+    if f["conditions"] is not None:
+        parts.append(" or ".join(CONDITION_LABELS.get(c, c) for c in f["conditions"]) or "no condition")
+    if f["sites"] is not None:
+        parts.append(" or ".join(f["sites"]) or "no site")
+    if f["age_bands"] is not None:
+        parts.append("age " + (" or ".join(f["age_bands"]) or "none"))
+    if f["sexes"] is not None:
+        parts.append("sex " + (" or ".join(f["sexes"]) or "none"))
+    if f["routes"] is not None:
+        parts.append("route " + (" or ".join(f["routes"]) or "none"))
+    if f["baseline_bands"] is not None:
+        parts.append(f"{instrument} baseline " + (" or ".join(f["baseline_bands"]) or "none"))
+    a, b = f["start_from"], f["start_to"]
+    if a and b:
+        parts.append(f"started {a} to {b}" if a != b else f"started {a}")
+    elif a:
+        parts.append(f"started from {a}")
+    elif b:
+        parts.append(f"started up to {b}")
+    return ", ".join(parts) if parts else "All patients"
+
+
+def select(assessments: pd.DataFrame, treatments: pd.DataFrame | None = None, *, conditions=None, sites=None,
+           age_bands=None, sexes=None, routes=None, baseline_bands=None, instrument=None, start_from=None,
+           start_to=None, definitions=None) -> Selection:
+    """The patients matching every filter given (None = all; a list = any of its values).
+
+    ``baseline_bands`` needs ``instrument``: the band of the patient's baseline of that instrument (baseline
+    window from ``definitions``); patients without a baseline of it are then left out. ``instrument`` alone
+    does not filter. Patients only in the treatments file (no scores, so no attributes) are kept only when no
+    filter is given. Inputs are not changed.
+    """
+    if not isinstance(assessments, pd.DataFrame):
+        raise TypeError(f"assessments must be a pandas DataFrame, got {type(assessments).__name__}")
+    if PATIENT_ID not in assessments.columns:
+        raise KeyError(f"assessments has no {PATIENT_ID!r} column; available: {', '.join(map(str, assessments.columns))}")
+    code = instruments.get(instrument).code if instrument is not None else None
+    f = {
+        "conditions": _values("conditions", conditions, CONDITIONS),
+        "sites": _values("sites", sites),
+        "age_bands": _values("age_bands", age_bands, AGE_BANDS),
+        "sexes": _values("sexes", sexes, SEXES),
+        "routes": _values("routes", routes, ROUTES),
+        "baseline_bands": _values("baseline_bands", baseline_bands,
+                                  instruments.get(code).band_labels if code else None),
+        "start_from": _period("start_from", start_from),
+        "start_to": _period("start_to", start_to),
+    }
+    if f["baseline_bands"] is not None and code is None:
+        raise ValueError("baseline_bands needs instrument=... (the instrument whose baseline band is meant)")
+    if code and f["baseline_bands"] is not None and not instruments.get(code).band_labels:
+        raise ValueError(f"{code} has no validated severity bands; baseline_bands cannot be used with it")
+    if f["start_from"] and f["start_to"] and f["start_from"][:7] > f["start_to"][:7]:
+        raise ValueError(f"start_from {f['start_from']} is after start_to {f['start_to']}")
+
+    people = _attributes(assessments)
+    keep = pd.Series(True, index=people.index)
+    notes = []
+    for key, column in (("conditions", CONDITION), ("sites", SITE), ("age_bands", AGE_BAND), ("sexes", SEX),
+                        ("routes", ROUTE)):
+        if f[key] is None:
+            continue
+        if column not in people.columns:
+            raise KeyError(f"{key} filter: assessments has no {column!r} column; available: "
+                           f"{', '.join(map(str, assessments.columns))}")
+        keep &= people[column].isin(f[key]).fillna(False).astype(bool)
+        missing = int(people[column].isna().sum())
+        if missing:
+            notes.append(f"{missing} patient(s) without a {column} are left out by the {column} filter.")
+    if f["start_from"] or f["start_to"]:
+        if START_MONTH not in people.columns:
+            raise KeyError(f"start period filter: assessments has no {START_MONTH!r} column")
+        keep &= _in_period(people[START_MONTH], f["start_from"], f["start_to"])
+    if f["baseline_bands"] is not None:
+        scored = assessments[INSTRUMENT].map(instruments.normalise_code) == code
+        if scored.any():
+            bands = patient_outcomes(assessments, code, definitions).set_index(PATIENT_ID)[BASELINE_BAND]
+            band = people[PATIENT_ID].map(bands)
+        else:
+            band = pd.Series(None, index=people.index, dtype="object")
+        keep &= band.isin(f["baseline_bands"]).fillna(False).astype(bool)
+        without = int(band.isna().sum())
+        if without:
+            notes.append(f"{without} patient(s) without a {code} baseline are left out by the baseline band filter.")
+
+    ids = list(people.loc[keep.to_numpy(), PATIENT_ID])
+    filtered = any(v is not None for v in f.values())
+    if treatments is not None and not filtered:
+        only = [p for p in pd.unique(treatments[PATIENT_ID].dropna()) if p not in set(people[PATIENT_ID])]
+        ids += only
+    chosen = set(ids)
+    a = assessments[assessments[PATIENT_ID].isin(chosen)].copy()
+    t = treatments[treatments[PATIENT_ID].isin(chosen)].copy() if treatments is not None else None
+    if not ids:
+        notes.append("No patient matches these filters.")
+    return Selection(a, t, len(ids), _describe(f, code), f, tuple(notes), code, tuple(ids))
+
+
+def filter_options(assessments: pd.DataFrame, treatments: pd.DataFrame | None = None, *, instrument=None,
+                   definitions=None) -> dict[str, list]:
+    """The values present per filter column, for selectors: conditions in schema order, age bands in their
+    order, other values sorted; "instrument": the instrument codes present (registry order). With
+    ``instrument``, "baseline_band": the bands of that instrument's baselines present (in band order)."""
+    people = _attributes(assessments)
+    orders = {CONDITION: CONDITIONS, AGE_BAND: AGE_BANDS, SEX: SEXES, ROUTE: ROUTES}
+    out: dict[str, list] = {}
+    for column in FILTER_COLUMNS:
+        if column == BASELINE_BAND:
+            continue
+        present = set(people[column].dropna()) if column in people.columns else set()
+        order = orders.get(column)
+        out[column] = [v for v in order if v in present] + sorted(present - set(order)) if order else sorted(present)
+    codes = set(assessments[INSTRUMENT].dropna().map(instruments.normalise_code)) if INSTRUMENT in assessments else set()
+    out[INSTRUMENT] = [c for c in instruments.registry() if c in codes]
+    if instrument is not None:
+        code = instruments.get(instrument).code
+        labels = instruments.get(code).band_labels
+        bands = set(patient_outcomes(assessments, code, definitions)[BASELINE_BAND].dropna()) if code in codes else set()
+        out[BASELINE_BAND] = [b for b in labels if b in bands]
+    return out
+
+
+@dataclass(frozen=True)
+class CohortComparison:
+    """Two cohorts side by side for one instrument.
+
+    ``sizes``: cohort, description, patients (selected), with_scores (patients with a score of the
+    instrument); ``rates``: per cohort the funnel counts and response_rate with its Wilson 95% CI (``lower``,
+    ``upper``), remission_rate with ``remission_lower``/``remission_upper``; ``response_test`` and
+    ``remission_test``: :class:`analysis.metrics.RateComparison` of cohort A vs B (difference = A - B).
+    """
+
+    instrument: str
+    sizes: pd.DataFrame
+    rates: pd.DataFrame
+    response_test: RateComparison
+    remission_test: RateComparison
+    notes: tuple[str, ...]
+    definitions: object = None
+
+    def to_json(self) -> dict:
+        return {"instrument": self.instrument, "sizes": self.sizes, "rates": self.rates,
+                "response_test": self.response_test.to_dict(), "remission_test": self.remission_test.to_dict(),
+                "notes": list(self.notes)}
+
+
+RATES_COLUMNS = ("cohort", "description", "patients", "with_baseline", "with_response_assessment", "evaluable",
+                 "responders", "response_rate", "lower", "upper", "remitters", "remission_rate", "remission_lower",
+                 "remission_upper", "with_follow_up")
+
+
+def compare(a: Selection, b: Selection, instrument, definitions=None, labels=("A", "B")) -> CohortComparison:
+    """Response and remission of cohort ``a`` vs cohort ``b`` for one instrument (rates over the evaluable,
+    Wilson 95% CIs; tests by :func:`analysis.metrics.compare_rates`; difference = a - b)."""
+    from analysis.outcomes import Definitions
+
+    for name, s in (("a", a), ("b", b)):
+        if not isinstance(s, Selection):
+            raise TypeError(f"{name} must be a Selection from cohorts.select(), got {type(s).__name__}")
+    definitions = definitions or Definitions()
+    code = instruments.get(instrument).code
+    has_remission = definitions.remission_threshold(code) is not None
+    notes, sizes, rows = [], [], []
+    for label, s in zip(labels, (a, b)):
+        scored = s.assessments[INSTRUMENT].map(instruments.normalise_code) == code
+        if scored.any():
+            f = funnel_from_outcomes(patient_outcomes(s.assessments, code, definitions))
+        else:
+            f = pd.DataFrame({"group": ["all"], **{c: [0] for c in FUNNEL_COUNTS}})
+            notes.append(f"Cohort {label} ({s.description}) has no {code} scores.")
+        if not has_remission:
+            f["remitters"] = pd.NA
+        f = add_rates(f, remission=has_remission).rename(columns={"response_lower": "lower", "response_upper": "upper"})
+        f = f.assign(cohort=label, description=s.description, patients_selected=s.patients)
+        rows.append(f)
+        sizes.append({"cohort": label, "description": s.description, "patients": s.patients,
+                      "with_scores": int(f["patients"].iloc[0])})
+    rates = pd.concat(rows, ignore_index=True)[list(RATES_COLUMNS)]
+    ra, rb = rates.iloc[0], rates.iloc[1]
+    response = compare_rates(ra["responders"], ra["evaluable"], rb["responders"], rb["evaluable"])
+    if has_remission:
+        remission = compare_rates(ra["remitters"], ra["evaluable"], rb["remitters"], rb["evaluable"])
+    else:
+        remission = RateComparison("none", *([float("nan")] * 5), (f"{code} has no remission rule",))
+        notes.append(f"{code} has no remission rule: remission is not compared.")
+    shared = len(set(a.patient_ids) & set(b.patient_ids))
+    if shared:
+        notes.append(f"The cohorts share {shared} patient(s); the tests assume two separate groups, so their p "
+                     "values are not reliable.")
+    notes.append(f"Response: {response.test}; remission: {remission.test} (see each test's notes).")
+    return CohortComparison(code, pd.DataFrame(sizes), rates, response, remission, tuple(notes), definitions)

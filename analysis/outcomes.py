@@ -1,0 +1,636 @@
+"""Outcome definitions: baseline, response, remission, durability episodes, funnel, definition card.
+
+Model (DESIGN "Outcome definitions"), per patient and instrument, days counted from day 0:
+
+* scores of one instrument on the same day are merged into their **mean** (files have no reliable row
+  order, so no "first" or "last" of a day exists); rows without a score or a day are ignored;
+* **baseline**: the last score with day in ``baseline_window`` (default [-30, 0]);
+* **response assessment**: the first score with day in ``response_window`` (default [14, 31]);
+* **percent change** = (baseline - score) / baseline; a baseline of 0 is not evaluable;
+* **response**: percent change >= the instrument's response drop; **remission**: score <= remission max;
+  both over the **evaluable** (baseline above 0 and a response assessment), NA for the others.
+  Comparisons use a tolerance of 1e-9, so that 9 -> 4.5 is a 50% drop;
+* **durability episode** (responders with a later score): origin = response-assessment day; **loss of
+  response** = the first later score whose percent change is below the response drop; with
+  ``confirm_loss`` the next score must be below it too (event day = the first of the two), a drop that
+  the next score undoes is no event, and a drop on the last score cannot be confirmed: the episode is
+  censored at the score before it; otherwise censored at the last score;
+* **boosters** (treatments of kind "booster" on a day after the origin): "ignore" (default), "censor"
+  (censor at the first booster when it comes before the loss) or "event" (time to the first booster is
+  the event, censored at the last score when there is none). Boosters on or before the origin play no
+  part.
+
+Every threshold and window is a setting of :class:`Definitions`, the definition card, which can be
+saved to and loaded from JSON or YAML.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from analysis import config, instruments
+from analysis import schema as S
+from analysis.errors import DataError
+from analysis.privacy import show_count
+
+#: tolerance of the threshold comparisons (percent change, remission max)
+TOLERANCE = 1e-9
+
+#: extra columns of the per-patient tables
+BASELINE_BAND = "baseline_band"
+INDUCTION_COMPLETED = "induction_completed"
+UNKNOWN_GROUP = "unknown"
+
+SAME_DAY_RULE = (
+    "Two or more scores of one instrument on the same day are replaced by their mean "
+    "(files have no reliable row order)."
+)
+
+
+class FrozenMap(Mapping):
+    """A small immutable, hashable mapping (instrument code -> number) for the definition card."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items=()):
+        pairs = items.items() if isinstance(items, Mapping) else items
+        object.__setattr__(self, "_items", tuple(sorted(dict(pairs).items())))
+
+    def __getitem__(self, key):
+        for k, v in self._items:
+            if k == key:
+                return v
+        raise KeyError(key)
+
+    def __iter__(self):
+        return (k for k, _ in self._items)
+
+    def __len__(self):
+        return len(self._items)
+
+    def __hash__(self):
+        return hash(self._items)
+
+    def __eq__(self, other):
+        return isinstance(other, Mapping) and dict(self._items) == dict(other.items())
+
+    def __repr__(self):
+        return f"FrozenMap({dict(self._items)!r})"
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def _is_number(v) -> bool:
+    return (_is_int(v) or isinstance(v, (float, np.floating))) and math.isfinite(float(v))
+
+
+def _window(name, value) -> tuple[int, int]:
+    if not isinstance(value, (list, tuple)) or len(value) != 2 or not all(_is_int(v) for v in value):
+        raise DataError(f"definition card: {name} must be two whole numbers of days [from, to], got {value!r}")
+    lo, hi = int(value[0]), int(value[1])
+    if lo > hi:
+        raise DataError(f"definition card: {name} runs from {lo} to {hi}; the first day must not be after the second")
+    return lo, hi
+
+
+def _code(name, code) -> str:
+    canonical = instruments.normalise_code(code)
+    if canonical is None:
+        raise DataError(f"definition card: {name} names instrument {code!r}, which is not in the registry; "
+                        f"known: {', '.join(instruments.registry())}")
+    return canonical
+
+
+def _overrides(name, value, check) -> FrozenMap:
+    if value is None:
+        return FrozenMap()
+    if not isinstance(value, Mapping):
+        raise DataError(f"definition card: {name} must map instrument codes to numbers, e.g. {{\"PHQ9\": 0.5}}; got {value!r}")
+    out = {}
+    for code, v in value.items():
+        c = _code(name, code)
+        out[c] = check(c, v)
+    return FrozenMap(out)
+
+
+def _check_drop(code, v) -> float:
+    if not _is_number(v) or not 0 < float(v) <= 1:
+        raise DataError(f"definition card: response_drop for {code} must be a fraction above 0 and at most 1 "
+                        f"(0.5 = a 50% drop), got {v!r}")
+    return float(v)
+
+
+def _check_remission(code, v) -> float | None:
+    if v is None:
+        return None
+    ins = instruments.get(code)
+    if not _is_number(v) or not ins.min <= float(v) <= ins.max:
+        raise DataError(f"definition card: remission_max for {code} must be a score from {ins.min:g} to "
+                        f"{ins.max:g} (or null for no remission rule), got {v!r}")
+    return float(v)
+
+
+@dataclass(frozen=True)
+class Definitions:
+    """The definition card: every window and threshold of the outcome definitions.
+
+    Defaults come from analysis/config.py and the instrument registry; ``response_drop`` and
+    ``remission_max`` hold per-instrument overrides of the registry ({code: value}).
+    """
+
+    baseline_window: tuple[int, int] = config.BASELINE_WINDOW
+    response_window: tuple[int, int] = config.RESPONSE_WINDOW
+    confirm_loss: bool = False
+    booster_handling: str = config.BOOSTER_HANDLING
+    induction_end_day: int = config.INDUCTION_END_DAY
+    survival_days: tuple[int, ...] = config.SURVIVAL_DAYS
+    suppression_threshold: int = config.SUPPRESSION_THRESHOLD
+    response_drop: Mapping[str, float] = field(default_factory=FrozenMap)
+    remission_max: Mapping[str, float | None] = field(default_factory=FrozenMap)
+    name: str = "default"
+
+    def __post_init__(self):
+        put = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen dataclass)
+        put("baseline_window", _window("baseline_window", self.baseline_window))
+        put("response_window", _window("response_window", self.response_window))
+        if self.response_window[0] <= self.baseline_window[1]:
+            raise DataError(f"definition card: the response window {list(self.response_window)} must start after "
+                            f"the baseline window {list(self.baseline_window)} ends")
+        if not isinstance(self.confirm_loss, (bool, np.bool_)):
+            raise DataError(f"definition card: confirm_loss must be true or false, got {self.confirm_loss!r}")
+        put("confirm_loss", bool(self.confirm_loss))
+        if self.booster_handling not in config.BOOSTER_HANDLINGS:
+            raise DataError(f"definition card: booster_handling must be one of {', '.join(config.BOOSTER_HANDLINGS)}; "
+                            f"got {self.booster_handling!r}")
+        if not _is_int(self.induction_end_day) or self.induction_end_day < 0:
+            raise DataError(f"definition card: induction_end_day must be a whole number of days, 0 or more; "
+                            f"got {self.induction_end_day!r}")
+        put("induction_end_day", int(self.induction_end_day))
+        days = self.survival_days
+        if (not isinstance(days, (list, tuple)) or not days or not all(_is_int(d) and d > 0 for d in days)
+                or len(set(days)) != len(days)):
+            raise DataError(f"definition card: survival_days must be a list of different whole days above 0, "
+                            f"e.g. [28, 56, 84]; got {days!r}")
+        put("survival_days", tuple(sorted(int(d) for d in days)))
+        if not _is_int(self.suppression_threshold) or self.suppression_threshold < 0:
+            raise DataError(f"definition card: suppression_threshold must be a whole number, 0 or more (11 by "
+                            f"default); got {self.suppression_threshold!r}")
+        put("suppression_threshold", int(self.suppression_threshold))
+        put("response_drop", _overrides("response_drop", self.response_drop, _check_drop))
+        put("remission_max", _overrides("remission_max", self.remission_max, _check_remission))
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise DataError(f"definition card: name must be a non-empty text; got {self.name!r}")
+
+    def replace(self, **changes) -> "Definitions":
+        """A copy with some settings changed (validated like a loaded card)."""
+        unknown = sorted(set(changes) - set(FIELDS))
+        if unknown:
+            raise TypeError(f"unknown definition setting(s) {', '.join(unknown)}; available: {', '.join(FIELDS)}")
+        return dataclasses.replace(self, **changes)
+
+    def response_threshold(self, code) -> float:
+        """The relative drop from baseline that counts as response for this instrument."""
+        ins = instruments.get(code)
+        return self.response_drop.get(ins.code, ins.response_drop)
+
+    def remission_threshold(self, code) -> float | None:
+        """The score at or below which a patient is in remission (None: the instrument has no such rule)."""
+        ins = instruments.get(code)
+        return self.remission_max[ins.code] if ins.code in self.remission_max else ins.remission_max
+
+    def to_dict(self) -> dict:
+        """JSON-ready card: the settings, the effective thresholds per instrument and the rules in words."""
+        return {
+            "name": self.name,
+            "baseline_window": list(self.baseline_window),
+            "response_window": list(self.response_window),
+            "confirm_loss": self.confirm_loss,
+            "booster_handling": self.booster_handling,
+            "induction_end_day": self.induction_end_day,
+            "survival_days": list(self.survival_days),
+            "suppression_threshold": self.suppression_threshold,
+            "response_drop": dict(self.response_drop),
+            "remission_max": dict(self.remission_max),
+            "thresholds": {
+                code: {"response_drop": self.response_threshold(code), "remission_max": self.remission_threshold(code)}
+                for code in instruments.registry()
+            },
+            "description": self.description(),
+        }
+
+    def description(self) -> list[str]:
+        """The definitions in words, as shown on the card."""
+        b, r = self.baseline_window, self.response_window
+        loss = ("Loss of response: the first later score below the response threshold, confirmed by the next "
+                "score (event on the first of the two); a drop undone by the next score is no event; a drop on "
+                "the last score cannot be confirmed, so the episode is censored at the score before it."
+                if self.confirm_loss else
+                "Loss of response: the first later score below the response threshold (no confirmation).")
+        boosters = {
+            "ignore": "Boosters do not stop the clock.",
+            "censor": "An episode is censored at the first booster after the response assessment when it comes "
+                      "before the loss of response.",
+            "event": "The event is the first booster after the response assessment (time to first booster); "
+                     "patients without one are censored at their last score.",
+        }[self.booster_handling]
+        return [
+            SAME_DAY_RULE,
+            f"Baseline: the last score from day {b[0]} to day {b[1]}.",
+            f"Response assessment: the first score from day {r[0]} to day {r[1]}.",
+            "Percent change = (baseline - score) / baseline; a baseline of 0 is not evaluable.",
+            "Response: percent change at or above the instrument's response threshold; remission: score at or "
+            "below its remission maximum; both over patients with a baseline above 0 and a response assessment.",
+            "Durability: from the response assessment (origin) of responders with a later score. " + loss,
+            "Otherwise censored at the last score. " + boosters + " Boosters on or before the origin are ignored.",
+            f"Counts from 1 to {max(self.suppression_threshold - 1, 0)} are shown as <{self.suppression_threshold}."
+            if self.suppression_threshold > 1 else "Small counts are not suppressed.",
+        ]
+
+
+FIELDS = tuple(f.name for f in dataclasses.fields(Definitions))
+#: keys written by to_dict that are derived, not settings (accepted when a saved card is loaded back)
+_DERIVED_KEYS = ("thresholds", "description")
+
+
+def _from_mapping(data) -> Definitions:
+    if not isinstance(data, Mapping):
+        raise DataError("definition card: expected a JSON object / YAML mapping of settings, "
+                        f"got {type(data).__name__}")
+    unknown = sorted(set(map(str, data)) - set(FIELDS) - set(_DERIVED_KEYS))
+    if unknown:
+        raise DataError(f"definition card: unknown setting(s) {', '.join(unknown)}; available: {', '.join(FIELDS)}")
+    settings = {k: v for k, v in data.items() if k in FIELDS}
+    for key in ("baseline_window", "response_window", "survival_days"):
+        if isinstance(settings.get(key), list):
+            settings[key] = tuple(settings[key])
+    d = Definitions(**settings)
+    saved = data.get("thresholds")
+    if saved is not None:  # a saved card carries its effective thresholds: they must still agree
+        effective = d.to_dict()["thresholds"]
+        if not isinstance(saved, Mapping):
+            raise DataError("definition card: thresholds must map instrument codes to their thresholds")
+        for code, t in saved.items():
+            c = _code("thresholds", code)
+            if not isinstance(t, Mapping) or any(k not in effective[c] for k in t):
+                raise DataError(f"definition card: thresholds of {code} must hold response_drop and remission_max")
+            for k, v in t.items():
+                want = effective[c][k]
+                if (v is None) != (want is None) or (v is not None and not (_is_number(v) and abs(float(v) - want) < 1e-12)):
+                    raise DataError(f"definition card: thresholds.{code}.{k} is {v!r} but the card's settings give "
+                                    f"{want!r}; change response_drop / remission_max instead (thresholds is derived)")
+    return d
+
+
+def load_card(path_or_text) -> Definitions:
+    """A definition card from a JSON or YAML file (a Path, or a str naming a .json/.yaml/.yml or existing
+    file) or from the card's text. Unknown keys or bad values: DataError saying which."""
+    text = None
+    if isinstance(path_or_text, Path):
+        path = path_or_text
+    elif isinstance(path_or_text, str) and "\n" not in path_or_text and (
+            Path(path_or_text).suffix.lower() in (".json", ".yaml", ".yml") or Path(path_or_text).is_file()):
+        path = Path(path_or_text)
+    else:
+        path = None
+    if path is not None:
+        if not path.is_file():
+            raise DataError(f"definition card not found: {path}")
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as e:
+            raise DataError(f"definition card {path} cannot be read as text: {e}") from None
+    else:
+        text = str(path_or_text)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as e:
+            raise DataError(f"definition card is neither valid JSON nor valid YAML: {e}") from None
+    return _from_mapping(data)
+
+
+def save_card(definitions: Definitions, path) -> Path:
+    """Write the card as JSON (.json) or YAML (.yaml/.yml), chosen by the file's suffix."""
+    path = Path(path)
+    data = definitions.to_dict()
+    if path.suffix.lower() == ".json":
+        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    elif path.suffix.lower() in (".yaml", ".yml"):
+        path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    else:
+        raise ValueError(f"a definition card is saved as .json or .yaml, not {path.suffix or 'no suffix'!r}: {path}")
+    return path
+
+
+# --- per-patient tables --------------------------------------------------------------------
+
+def _require(table: pd.DataFrame, columns, what: str) -> None:
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"{what} must be a pandas DataFrame, got {type(table).__name__}")
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise DataError(f"the {what} table has no {', '.join(repr(c) for c in missing)} column; "
+                        f"columns present: {', '.join(map(str, table.columns))}")
+
+
+def _whole(s: pd.Series) -> pd.Series:
+    """Integer days as Int64 when they are whole numbers (they are after validation)."""
+    v = pd.to_numeric(s, errors="coerce")
+    finite = v.dropna()
+    if (finite == np.round(finite)).all():
+        return v.round().astype("Int64")
+    return v.astype("Float64")
+
+
+def _attributes(assessments: pd.DataFrame) -> pd.DataFrame:
+    """One row per patient: patient_id and the patient attributes present (first non-missing value)."""
+    cols = [c for c in S.PATIENT_ATTRIBUTES if c in assessments.columns]
+    ids = assessments[S.PATIENT_ID].dropna().unique()
+    out = pd.DataFrame({S.PATIENT_ID: ids})
+    if cols:
+        attrs = assessments.loc[assessments[S.PATIENT_ID].notna(), [S.PATIENT_ID] + cols].groupby(
+            S.PATIENT_ID, sort=False).first().reset_index()
+        out = out.merge(attrs, on=S.PATIENT_ID, how="left")
+    return out
+
+
+def instrument_scores(assessments: pd.DataFrame, instrument) -> pd.DataFrame:
+    """Scores of one instrument: patient_id, day, score; one row per patient and day (same-day mean), sorted."""
+    _require(assessments, (S.PATIENT_ID, S.INSTRUMENT, S.SCORE, S.DAY), "assessments")
+    code = instruments.get(instrument).code
+    spellings = assessments[S.INSTRUMENT]
+    lookup = {v: instruments.normalise_code(v) for v in spellings.dropna().unique()}
+    codes = spellings.map(lookup)
+    rows = assessments.loc[codes == code, [S.PATIENT_ID, S.DAY, S.SCORE]].copy()
+    rows[S.DAY] = pd.to_numeric(rows[S.DAY], errors="coerce")
+    rows[S.SCORE] = pd.to_numeric(rows[S.SCORE], errors="coerce")
+    rows = rows.dropna()
+    if rows.empty:
+        present = sorted({c for c in codes.dropna().unique()})
+        raise DataError(f"there are no {code} scores in the data; instruments present: "
+                        f"{', '.join(present) if present else 'none'}")
+    merged = rows.groupby([S.PATIENT_ID, S.DAY], sort=True)[S.SCORE].agg(["mean", "size"]).reset_index()
+    out = merged.rename(columns={"mean": S.SCORE}).sort_values([S.PATIENT_ID, S.DAY], kind="stable")
+    out.attrs["same_day"] = int((out.pop("size") > 1).sum())  # patient-days whose scores were averaged
+    return out.reset_index(drop=True)
+
+
+def _achieves_drop(baseline, score, threshold):
+    """(baseline - score) / baseline >= threshold, with the comparison tolerance; baseline > 0."""
+    return (baseline - score) / baseline >= threshold - TOLERANCE
+
+
+def patient_outcomes(assessments: pd.DataFrame, instrument, definitions: Definitions | None = None) -> pd.DataFrame:
+    """One row per patient with any score of the instrument: baseline, response assessment, percent
+    change, evaluable, response, remission (NA when not evaluable), baseline band, last day and
+    has_follow_up (a responder with a score after the response assessment)."""
+    d = definitions or Definitions()
+    ins = instruments.get(instrument)
+    return _outcomes(assessments, instrument_scores(assessments, ins.code), ins, d)
+
+
+def _outcomes(assessments, scores, ins, d) -> pd.DataFrame:
+    """patient_outcomes from the instrument's scores (see :func:`instrument_scores`)."""
+    (b0, b1), (r0, r1) = d.baseline_window, d.response_window
+
+    in_base = scores[scores[S.DAY].between(b0, b1)].groupby(S.PATIENT_ID).last()
+    in_resp = scores[scores[S.DAY].between(r0, r1)].groupby(S.PATIENT_ID).first()
+    last = scores.groupby(S.PATIENT_ID)[S.DAY].max()
+
+    out = pd.DataFrame({S.PATIENT_ID: scores[S.PATIENT_ID].unique()})
+    out = _attributes(assessments).merge(out, on=S.PATIENT_ID, how="right")
+    pid = out[S.PATIENT_ID]
+    out[S.INSTRUMENT] = ins.code
+    out["baseline"] = pid.map(in_base[S.SCORE]).astype("float64")
+    out["baseline_day"] = _whole(pid.map(in_base[S.DAY]))
+    out["response_score"] = pid.map(in_resp[S.SCORE]).astype("float64")
+    out["response_day"] = _whole(pid.map(in_resp[S.DAY]))
+    evaluable = out["baseline"].gt(0) & out["response_score"].notna()
+    out["pct_change"] = ((out["baseline"] - out["response_score"]) / out["baseline"]).where(evaluable)
+    out["evaluable"] = evaluable.astype(bool)
+    response = _achieves_drop(out["baseline"], out["response_score"], d.response_threshold(ins.code))
+    out["response"] = pd.array(response, dtype="boolean")
+    out.loc[~evaluable, "response"] = pd.NA
+    rmax = d.remission_threshold(ins.code)
+    if rmax is None:
+        out["remission"] = pd.array([pd.NA] * len(out), dtype="boolean")
+    else:
+        out["remission"] = pd.array(out["response_score"] <= rmax + TOLERANCE, dtype="boolean")
+        out.loc[~evaluable, "remission"] = pd.NA
+    out[BASELINE_BAND] = pd.array([ins.band(v) if pd.notna(v) else None for v in out["baseline"]], dtype="str")
+    out["last_day"] = _whole(pid.map(last))
+    out["has_follow_up"] = (out["response"].fillna(False).astype(bool)
+                            & (out["last_day"].astype("float64") > out["response_day"].astype("float64")).fillna(False))
+    return out
+
+
+def patient_table(assessments: pd.DataFrame, treatments: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per patient of the assessments: attributes, infusions (induction sessions), induction
+    completed (at least config.INDUCTION_SERIES_LENGTH), boosters; the last three NA without treatments.
+    A session is one (patient, day, kind): duplicated rows of a session count once."""
+    _require(assessments, (S.PATIENT_ID,), "assessments")
+    out = _attributes(assessments)
+    if treatments is None:
+        out["infusions"] = pd.array([pd.NA] * len(out), dtype="Int64")
+        out[INDUCTION_COMPLETED] = pd.array([pd.NA] * len(out), dtype="boolean")
+        out["boosters"] = pd.array([pd.NA] * len(out), dtype="Int64")
+        return out
+    counts = _session_counts(treatments)
+    pid = out[S.PATIENT_ID]
+    out["infusions"] = pid.map(counts["induction"]).fillna(0).astype("Int64")
+    out[INDUCTION_COMPLETED] = pd.array(out["infusions"] >= config.INDUCTION_SERIES_LENGTH, dtype="boolean")
+    out["boosters"] = pid.map(counts["booster"]).fillna(0).astype("Int64")
+    return out
+
+
+def _session_counts(treatments: pd.DataFrame) -> pd.DataFrame:
+    """Sessions per patient (index) and kind (columns induction, booster, maintenance)."""
+    _require(treatments, (S.PATIENT_ID, S.KIND, S.DAY), "treatments")
+    sessions = treatments[[S.PATIENT_ID, S.DAY, S.KIND]].drop_duplicates()
+    counts = sessions.groupby([S.PATIENT_ID, S.KIND]).size().unstack(fill_value=0)
+    return counts.reindex(columns=list(S.KINDS), fill_value=0)
+
+
+def _induction_completed(patient_ids: pd.Series, treatments: pd.DataFrame | None) -> pd.arrays.BooleanArray:
+    if treatments is None:
+        return pd.array([pd.NA] * len(patient_ids), dtype="boolean")
+    n = patient_ids.map(_session_counts(treatments)["induction"]).fillna(0)
+    return pd.array(n >= config.INDUCTION_SERIES_LENGTH, dtype="boolean")
+
+
+# --- durability episodes --------------------------------------------------------------------
+
+def _booster_days(treatments: pd.DataFrame | None) -> dict:
+    """patient_id -> sorted distinct booster days."""
+    if treatments is None:
+        return {}
+    _require(treatments, (S.PATIENT_ID, S.KIND, S.DAY), "treatments")
+    b = treatments.loc[treatments[S.KIND] == "booster", [S.PATIENT_ID, S.DAY]].copy()
+    b[S.DAY] = pd.to_numeric(b[S.DAY], errors="coerce")
+    b = b.dropna().drop_duplicates()
+    return {p: np.sort(g[S.DAY].to_numpy(dtype=float)) for p, g in b.groupby(S.PATIENT_ID)}
+
+
+def _episode(later_days, later_lost, origin, confirm):
+    """(end_day, loss_event, reason) of one responder from the scores after the origin, boosters aside.
+
+    ``later_lost[i]`` is True when the i-th later score is below the response threshold.
+    """
+    n = len(later_days)
+    for i in range(n):
+        if not later_lost[i]:
+            continue
+        if not confirm:
+            return later_days[i], True, None
+        if i + 1 < n:
+            if later_lost[i + 1]:
+                return later_days[i], True, None
+            continue  # undone by the next score: no event
+        # a drop on the last score cannot be confirmed: censor at the score before it
+        return (later_days[i - 1] if i > 0 else origin), False, "unconfirmed last score"
+    return later_days[n - 1], False, "last score"
+
+
+def _episodes(assessments, treatments, instrument, definitions=None, outcomes=None):
+    """Episodes and the notes that explain them (see :func:`episodes`)."""
+    d = definitions or Definitions()
+    ins = instruments.get(instrument)
+    scores = instrument_scores(assessments, ins.code)
+    outcomes = _outcomes(assessments, scores, ins, d) if outcomes is None else outcomes
+    threshold = d.response_threshold(ins.code)
+    notes = []
+    handling = d.booster_handling
+    if handling != "ignore" and treatments is None:
+        notes.append(f"booster handling '{handling}' needs a treatments file; without one boosters have no effect "
+                     "and episodes end at the loss of response or the last score.")
+        handling = "ignore"
+    boosters = _booster_days(treatments)
+
+    followed = outcomes[outcomes["has_follow_up"]]
+    by_patient = dict(tuple(scores.groupby(S.PATIENT_ID, sort=False)))
+    rows = []
+    early_boosters = unconfirmed_last = 0
+    for r in followed.itertuples(index=False):
+        p = getattr(r, S.PATIENT_ID)
+        origin = float(r.response_day)
+        s = by_patient[p]
+        later = s[s[S.DAY] > origin]
+        days = later[S.DAY].to_numpy(dtype=float)
+        lost = ~_achieves_drop(r.baseline, later[S.SCORE].to_numpy(dtype=float), threshold)
+        end, event, reason = _episode(days, lost, origin, d.confirm_loss)
+        unconfirmed_last += reason == "unconfirmed last score"
+        b = boosters.get(p, np.array([]))
+        early_boosters += bool((b <= origin).any())
+        after = b[b > origin]
+        if handling == "censor" and len(after) and after[0] < end:
+            end, event, reason = after[0], False, "booster"
+        elif handling == "event":
+            if len(after):
+                end, event, reason = after[0], True, None
+            else:
+                end, event, reason = days[-1], False, "last score"
+        rows.append({S.PATIENT_ID: p, "origin": origin, "end_day": end, "event": int(event), "censor_reason": reason})
+
+    attrs = [c for c in S.PATIENT_ATTRIBUTES if c in outcomes.columns]
+    cols = [S.PATIENT_ID] + attrs + [BASELINE_BAND, INDUCTION_COMPLETED, "baseline", "response_score", "origin",
+                                     "time", "event", "event_day", "end_day", "censor_reason"]
+    ep = pd.DataFrame(rows, columns=[S.PATIENT_ID, "origin", "end_day", "event", "censor_reason"])
+    ep = followed[[S.PATIENT_ID] + attrs + [BASELINE_BAND, "baseline", "response_score"]].merge(ep, on=S.PATIENT_ID)
+    ep[INDUCTION_COMPLETED] = _induction_completed(ep[S.PATIENT_ID], treatments)
+    ep["time"] = ep["end_day"] - ep["origin"]
+    ep["event"] = ep["event"].astype("int64")
+    ep["event_day"] = ep["end_day"].where(ep["event"] == 1)
+    ep["censor_reason"] = ep["censor_reason"].astype("str").where(ep["event"] == 0)
+    for c in ("origin", "time", "event_day", "end_day"):
+        ep[c] = _whole(ep[c])
+    ep = ep[cols]
+
+    if early_boosters and handling != "ignore":
+        notes.append(f"{show_count(early_boosters, d.suppression_threshold)} responder(s) had a booster on or before the response assessment; "
+                     "those boosters were ignored.")
+    if unconfirmed_last:
+        notes.append(f"{show_count(unconfirmed_last, d.suppression_threshold)} episode(s) end in a drop on the last score that could not be confirmed; "
+                     "they are censored at the score before it.")
+    if scores.attrs.get("same_day"):
+        notes.append(f"{show_count(scores.attrs['same_day'], d.suppression_threshold)} patient-day(s) had two or "
+                     f"more {ins.code} scores; their mean was used.")
+    no_follow = int((outcomes["response"].fillna(False).astype(bool) & ~outcomes["has_follow_up"]).sum())
+    if no_follow:
+        notes.append(f"{show_count(no_follow, d.suppression_threshold)} responder(s) have no score after the response assessment (no follow-up) "
+                     "and have no episode.")
+    return ep.reset_index(drop=True), tuple(notes)
+
+
+def episodes(assessments: pd.DataFrame, treatments: pd.DataFrame | None, instrument,
+             definitions: Definitions | None = None) -> pd.DataFrame:
+    """One row per responder with follow-up: patient_id, attributes, baseline_band, induction_completed,
+    origin (response-assessment day), time (end - origin), event (1 loss of response, or first booster
+    when booster_handling is "event"; 0 censored), event_day (NA when censored), end_day and
+    censor_reason ("last score", "booster", "unconfirmed last score"; NA for events)."""
+    return _episodes(assessments, treatments, instrument, definitions)[0]
+
+
+# --- funnel ---------------------------------------------------------------------------------
+
+FUNNEL_COUNTS = ("patients", "with_baseline", "with_response_assessment", "evaluable", "responders",
+                 "remitters", "with_follow_up")
+
+
+def group_labels(values: pd.Series) -> pd.Series:
+    """Text group labels: booleans as 'yes'/'no', missing values as 'unknown'."""
+    def label(v):
+        if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+            return UNKNOWN_GROUP
+        if isinstance(v, (bool, np.bool_)):
+            return "yes" if v else "no"
+        return str(v)
+    return pd.Series([label(v) for v in values], index=values.index, dtype="str")
+
+
+def check_group_column(table: pd.DataFrame, by: str, allowed) -> None:
+    """KeyError naming the available group columns when ``by`` is not one of them."""
+    available = [c for c in allowed if c in table.columns]
+    if by not in available:
+        raise KeyError(f"group column {by!r} not found; available: {', '.join(available)}")
+
+
+def funnel_from_outcomes(outcomes: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
+    """The funnel of a patient_outcomes table (see :func:`funnel`)."""
+    o = outcomes
+    chain = pd.DataFrame({
+        "patients": True,
+        "with_baseline": o["baseline"].notna(),
+        "with_response_assessment": o["baseline"].notna() & o["response_score"].notna(),
+        "evaluable": o["evaluable"],
+        "responders": o["response"].fillna(False).astype(bool),
+        "remitters": o["remission"].fillna(False).astype(bool),
+        "with_follow_up": o["has_follow_up"],
+    }, index=o.index)
+    chain["group"] = "all" if by is None else group_labels(o[by])
+    out = chain.groupby("group", sort=True)[list(FUNNEL_COUNTS)].sum().reset_index()
+    for c in FUNNEL_COUNTS:
+        out[c] = out[c].astype("int64")
+    return out[["group", *FUNNEL_COUNTS]]
+
+
+def funnel(assessments: pd.DataFrame, instrument, definitions: Definitions | None = None,
+           by: str | None = None) -> pd.DataFrame:
+    """Denominators per group (one row "all" when ``by`` is None): patients with a score of the
+    instrument -> with baseline -> with response assessment (and baseline) -> evaluable (baseline above 0)
+    -> responders -> with follow-up; remitters (<= evaluable) beside the chain. Missing group: 'unknown'."""
+    outcomes = patient_outcomes(assessments, instrument, definitions)
+    if by is not None:
+        check_group_column(outcomes, by, list(S.PATIENT_ATTRIBUTES) + [BASELINE_BAND])
+    return funnel_from_outcomes(outcomes, by)

@@ -1,0 +1,46 @@
+# R side of bench/bench_models.py: fits the same models on the same files and writes times and estimates.
+# Usage: Rscript bench/models.R DIR REPS
+# DIR holds cox.csv and lmm.csv written by bench_models.py; writes r_times.csv and r_estimates.csv there.
+suppressMessages({library(survival); library(lme4)})
+args <- commandArgs(trailingOnly = TRUE)
+dir <- args[1]; reps <- as.integer(args[2])
+
+best_time <- function(f) {
+  t <- Inf
+  for (i in seq_len(reps)) t <- min(t, system.time(f())[["elapsed"]])
+  t
+}
+peak_mb <- function(f) {  # largest heap in use during f(), above what was in use before it (R's gc accounting)
+  g0 <- gc(reset = TRUE); f(); g <- gc(); sum(g[, 6]) - sum(g0[, 2])
+}
+
+cx <- read.csv(file.path(dir, "cox.csv"), stringsAsFactors = TRUE)
+covs <- setdiff(names(cx), c("time", "event"))
+cox_formula <- as.formula(paste("Surv(time, event) ~", paste(covs, collapse = " + ")))
+fit_cox <- function() coxph(cox_formula, data = cx, ties = "efron")
+fit_km <- function() survfit(Surv(time, event) ~ condition, data = cx)
+fit_lr <- function() survdiff(Surv(time, event) ~ condition, data = cx)
+
+lm_data <- read.csv(file.path(dir, "lmm.csv"), stringsAsFactors = TRUE)
+lmm_formula <- score ~ condition * (t1 + t2) + (1 + t1 | patient_id)
+fit_lmm <- function() lmer(lmm_formula, data = lm_data, REML = TRUE)
+
+times <- data.frame(
+  model = c("cox", "kaplan_meier", "logrank", "lmm"),
+  seconds = c(best_time(fit_cox), best_time(fit_km), best_time(fit_lr), best_time(fit_lmm)),
+  peak_mb = c(peak_mb(fit_cox), peak_mb(fit_km), peak_mb(fit_lr), peak_mb(fit_lmm))
+)
+write.csv(times, file.path(dir, "r_times.csv"), row.names = FALSE)
+
+c1 <- fit_cox(); m <- fit_lmm(); lr <- fit_lr()
+km <- summary(fit_km())$table
+est <- rbind(
+  data.frame(model = "cox", term = names(coef(c1)), estimate = unname(coef(c1)), se = sqrt(diag(vcov(c1)))),
+  data.frame(model = "lmm", term = rownames(summary(m)$coefficients),
+             estimate = unname(fixef(m)), se = unname(summary(m)$coefficients[, 2])),
+  data.frame(model = "logrank", term = "chi2", estimate = lr$chisq, se = NA),
+  data.frame(model = "kaplan_meier", term = paste0("median:", sub("condition=", "", rownames(km))),
+             estimate = unname(km[, "median"]), se = NA)
+)
+write.csv(est, file.path(dir, "r_estimates.csv"), row.names = FALSE)
+cat("lmer converged:", is.null(m@optinfo$conv$lme4$messages), "\n")
