@@ -16,9 +16,10 @@ Model (DESIGN "Outcome definitions"), per patient and instrument, days counted f
   the next score undoes is no event, and a drop on the last score cannot be confirmed: the episode is
   censored at the score before it; otherwise censored at the last score;
 * **boosters** (treatments of kind "booster" on a day after the origin): "ignore" (default), "censor"
-  (censor at the first booster when it comes before the loss) or "event" (time to the first booster is
-  the event, censored at the last score when there is none). Boosters on or before the origin play no
-  part.
+  (censor at the first booster when it comes before the end the episode has without boosters; a loss
+  on the booster's day, or one whose confirming score follows the booster, still counts) or "event"
+  (time to the first booster is the event, whenever it comes; censored at the last score when there is
+  none). Boosters on or before the origin play no part.
 
 Every threshold and window is a setting of :class:`Definitions`, the definition card, which can be
 saved to and loaded from JSON or YAML.

@@ -1,0 +1,267 @@
+"""Durability analysis (analysis/durability.py): golden numbers from R, small and degenerate groups, output.
+
+Golden: tests/data/golden/durability_golden.R computes the episodes of tests/data/durability_clinic*.csv
+by an independent R implementation of DESIGN's definitions, then survfit / survdiff / coxph (Efron);
+its output is durability_<variant>.json beside it. Tolerance: 1e-6 absolute on every number (the
+episodes must be identical).
+"""
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import durability as D
+from analysis.errors import DataError
+from analysis.outcomes import Definitions
+
+DATA = Path(__file__).resolve().parent / "data"
+GOLDEN = DATA / "golden"
+TOL = 1e-6
+VARIANTS = {"default": {}, "confirm": {"confirm_loss": True}, "censor": {"booster_handling": "censor"},
+            "event": {"booster_handling": "event"}}
+
+
+@pytest.fixture(scope="module")
+def clinic():
+    return pd.read_csv(DATA / "durability_clinic.csv"), pd.read_csv(DATA / "durability_clinic_treatments.csv")
+
+
+@pytest.fixture(scope="module", params=list(VARIANTS))
+def golden(request, clinic):
+    expected = json.loads((GOLDEN / f"durability_{request.param}.json").read_text())
+    result = D.analyse(*clinic, "PHQ9", by="condition", definitions=Definitions(**VARIANTS[request.param]))
+    return expected, result
+
+
+def close(a, b):
+    if b is None:
+        return a is None or (isinstance(a, float) and math.isnan(a))
+    return a is not None and not math.isnan(a) and abs(a - b) <= TOL
+
+
+# --- golden: R ----------------------------------------------------------------------------------
+
+def test_episodes_equal_the_independent_r_implementation(golden):
+    expected, result = golden
+    want = pd.DataFrame(expected["episodes"]).sort_values("patient_id").reset_index(drop=True)
+    got = result.episodes.sort_values("patient_id").reset_index(drop=True)
+    assert got["patient_id"].tolist() == want["patient_id"].tolist()
+    assert got["origin"].astype(float).tolist() == want["origin"].astype(float).tolist()
+    assert got["time"].astype(float).tolist() == want["time"].astype(float).tolist()
+    assert got["event"].tolist() == want["event"].tolist()
+    assert got["censor_reason"].fillna("-").tolist() == want["censor_reason"].fillna("-").tolist()
+
+
+def test_medians_and_their_confidence_limits_equal_survfit(golden):
+    expected, result = golden
+    groups = result.groups.set_index("group")
+    assert sorted(groups.index) == sorted(r["group"] for r in expected["medians"])
+    for r in expected["medians"]:
+        g = groups.loc[r["group"]]
+        assert (g["n"], g["events"]) == (r["n"], r["events"])
+        for ours, theirs in (("median", "median"), ("median_lower", "lower"), ("median_upper", "upper")):
+            assert close(g[ours], r[theirs]), (r["group"], ours, g[ours], r[theirs])
+
+
+def test_survival_at_28_56_84_days_equals_summary_survfit(golden):
+    expected, result = golden
+    groups = result.groups.set_index("group")
+    checked = 0
+    for r in expected["survival_at"]:
+        g = groups.loc[r["group"]]
+        day = int(r["day"])
+        if r["n_risk"] == 0:  # after the group's last follow-up: no value (R extends the curve)
+            assert math.isnan(g[f"s{day}"])
+            continue
+        for ours, theirs in (("", "survival"), ("_lower", "lower"), ("_upper", "upper")):
+            assert close(g[f"s{day}{ours}"], r[theirs]), (r["group"], day, ours)
+        checked += 1
+    assert checked >= 6
+
+
+def test_logrank_equals_survdiff(golden):
+    expected, result = golden
+    assert close(result.logrank.chi2, expected["logrank"]["chi2"])
+    assert result.logrank.df == expected["logrank"]["df"]
+    assert close(result.logrank.p, expected["logrank"]["p"])
+
+
+def test_cox_hazard_ratios_equal_coxph_with_the_most_common_level_as_reference(golden):
+    expected, result = golden
+    params = result.cox.params
+    assert result.cox.converged
+    refs = params.groupby("covariate")["reference"].first().to_dict()
+    assert refs == expected["cox_reference"]
+    want = {r["term"]: r for r in expected["cox"]}
+    assert len(params) == len(want)
+    for r in params.to_dict("records"):
+        w = want[r["covariate"] + r["level"]]  # R names a term covariate + level
+        for k in ("coef", "se", "hr", "lower", "upper", "p"):
+            assert close(r[k], w[k]), (r["term"], k, r[k], w[k])
+    assert close(result.cox.loglik[1], expected["cox_loglik"][1])
+
+
+def test_golden_variants_differ_so_each_setting_is_really_tested(clinic):
+    events = {v: int(json.loads((GOLDEN / f"durability_{v}.json").read_text())
+                     ["logrank"]["chi2"] * 1e6) for v in VARIANTS}
+    assert len(set(events.values())) == len(VARIANTS)
+    reasons = set(D.analyse(*clinic, "PHQ9", definitions=Definitions(confirm_loss=True)).episodes["censor_reason"].dropna())
+    assert reasons == {"last score", "unconfirmed last score"}
+    reasons = set(D.analyse(*clinic, "PHQ9", definitions=Definitions(booster_handling="censor")).episodes["censor_reason"].dropna())
+    assert reasons == {"last score", "booster"}
+
+
+# --- small, hand-worked data ----------------------------------------------------------------------
+
+def practice(groups: dict[str, list[tuple[int, int]]], **attrs) -> pd.DataFrame:
+    """Assessments where each (loss_day or None, last_day) gives one responder: baseline 20 on day 0,
+    5 on day 20 (origin), 15 on the loss day (an event) and a good score on the last day."""
+    rows, i = [], 0
+    for cond, spec in groups.items():
+        for loss, last in spec:
+            i += 1
+            pid = f"{cond}{i}"
+            days = [(0, 20), (20, 5)] + ([(loss, 15)] if loss else []) + ([(last, 4)] if last and not loss else [])
+            rows += [{"patient_id": pid, "instrument": "PHQ9", "score": s, "day": d, "condition": cond,
+                      **{k: (v[i - 1] if isinstance(v, list) else v) for k, v in attrs.items()}} for d, s in days]
+    return pd.DataFrame(rows)
+
+
+def test_a_hand_worked_kaplan_meier():
+    # four responders: losses 14 and 28 days after the origin, censored at 21 and 42
+    a = practice({"depression": [(34, None), (None, 41), (48, None), (None, 62)]})
+    r = D.analyse(a, None, "PHQ9", by=None)
+    g = r.groups.iloc[0]
+    assert (g["group"], g["n"], g["events"]) == ("all", 4, 2)
+    # S(14) = 3/4; at 21 one censored; S(28) = 3/4 * (1 - 1/2) = 3/8
+    assert g["s28"] == pytest.approx(0.375) and g["median"] == 28
+    assert r.logrank is None and any("only one group" in n for n in r.notes)
+
+
+def test_no_events_gives_notes_and_nulls_not_a_crash():
+    a = practice({"depression": [(None, 40)] * 3, "anxiety": [(None, 50)] * 3})
+    r = D.analyse(a, None, "PHQ9", definitions=Definitions(suppression_threshold=0))
+    assert r.groups["events"].tolist() == [0, 0] and r.groups["median"].isna().all()
+    assert r.cox is None and any("no events" in n for n in r.notes)
+    j = r.to_json()
+    assert j["logrank"] is None and j["cox"] == [] and j["groups"][0]["median"] is None
+
+
+def test_a_one_patient_group_is_analysed_and_its_numbers_suppressed_on_output():
+    a = practice({"depression": [(34, None)] * 12 + [(None, 60)] * 3, "ocd": [(40, None)]})
+    r = D.analyse(a, None, "PHQ9")
+    assert r.groups.set_index("group").loc["ocd", "n"] == 1
+    shown = {g["group"]: g for g in r.to_json()["groups"]}
+    assert shown["ocd"]["n"] == "<11" and shown["ocd"]["median"] is None
+    assert all(v is None for v in shown["ocd"]["survival_at"].values())
+    assert shown["depression"]["n"] == 15 and shown["depression"]["events"] == 12
+    assert any("fewer than 11 episodes in group(s) ocd" in n for n in r.notes)
+
+
+def test_a_covariate_without_variation_is_left_out_of_cox_with_a_note():
+    a = practice({"depression": [(34, None), (None, 60), (48, None)], "anxiety": [(30, None), (44, None), (None, 70)]},
+                 sex="F", site=["North", "South", "North", "South", "South", "North"])
+    r = D.analyse(a, None, "PHQ9")
+    assert set(r.cox.params["covariate"]) == {"condition", "site"}
+    assert any("sex left out (no variation" in n for n in r.notes)
+    assert any("events for 2 terms" in n for n in r.notes)
+
+
+def test_a_missing_covariate_value_drops_the_episode_from_cox_only():
+    a = practice({"depression": [(34, None), (None, 60), (48, None)], "anxiety": [(30, None), (44, None), (None, 70)]},
+                 site=["North", None, "North", "South", "South", "North"])
+    r = D.analyse(a, None, "PHQ9", by="site")
+    assert r.cox.n == 5 and any("<11 episode(s) left out for a missing" in n for n in r.notes)
+    assert "unknown" in r.groups["group"].tolist() and r.groups["n"].sum() == 6
+
+
+def test_no_responder_with_follow_up_gives_empty_results_and_a_note():
+    a = pd.DataFrame({"patient_id": ["p", "p", "q", "q"], "instrument": "PHQ9", "score": [20, 18, 20, 5],
+                      "day": [0, 20, 0, 20], "condition": "depression"})
+    r = D.analyse(a, None, "PHQ9")
+    assert r.episodes.empty and r.groups.empty and r.cox is None and r.logrank is None
+    assert any("no durability episodes" in n for n in r.notes)
+    j = r.to_json()
+    assert j["groups"] == [] and j["funnel"]["overall"]["responders"] == "<11"
+    assert "Durability of response" in r.to_text()
+
+
+def test_an_unknown_group_column_is_a_key_error_naming_the_available_ones():
+    a = practice({"depression": [(34, None)]})
+    with pytest.raises(KeyError, match="group column 'clinc' not found; available: condition, baseline_band, induction_completed"):
+        D.analyse(a, None, "PHQ9", by="clinc")
+
+
+def test_no_scores_of_the_instrument_is_a_data_error():
+    with pytest.raises(DataError, match="no GAD7 scores"):
+        D.analyse(practice({"depression": [(34, None)]}), None, "GAD7")
+
+
+def test_grouping_by_induction_completed_uses_the_treatments(clinic):
+    r = D.analyse(*clinic, "PHQ9", by="induction_completed")
+    assert r.groups["group"].tolist() == ["no", "yes"]
+    assert r.groups["n"].sum() == len(r.episodes)
+    r = D.analyse(clinic[0], None, "PHQ9", by="induction_completed")
+    assert r.groups["group"].tolist() == ["unknown"] and any("without a treatments file" in n for n in r.notes)
+
+
+def test_grouping_by_baseline_band(clinic):
+    r = D.analyse(*clinic, "PHQ9", by="baseline_band")
+    assert set(r.groups["group"]) <= {"moderate", "moderately severe", "severe"}
+    assert r.funnel["group"].tolist() == sorted(r.funnel["group"])
+
+
+def test_booster_intervals_hand_worked():
+    a = practice({"depression": [(34, None), (None, 60)], "anxiety": [(30, None)]})
+    t = pd.DataFrame({"patient_id": ["depression1"] * 4 + ["anxiety3"] * 2 + ["depression2"],
+                      "day": [40, 61, 89, 89, 50, 100, 70], "kind": "booster"})
+    b = D.analyse(a, t, "PHQ9").booster_intervals.set_index("group")
+    # depression1: 21, 28 (the repeated day 89 counts once); anxiety3: 50; depression2: one booster, no interval
+    assert b.loc["all", "intervals"] == 3 and b.loc["all", "patients"] == 2 and b.loc["all", "median_days"] == 28
+    assert b.loc["depression", "median_days"] == 24.5 and b.loc["anxiety", "q1_days"] == 50
+
+
+def test_json_has_exactly_the_design_keys(clinic):
+    j = D.analyse(*clinic, "PHQ9").to_json()
+    assert list(j) == ["instrument", "by", "definitions", "groups", "logrank", "cox", "booster_intervals",
+                       "funnel", "notes"]
+    assert set(j["groups"][0]) == {"group", "n", "events", "median", "median_lower", "median_upper", "survival_at"}
+    assert list(j["groups"][0]["survival_at"]) == ["28", "56", "84"]
+    assert set(j["logrank"]) == {"chi2", "df", "p"}
+    assert set(j["cox"][0]) == {"term", "hr", "lower", "upper", "p"}
+    assert j["definitions"]["name"] == "default" and "thresholds" in j["definitions"]
+    assert j["funnel"]["overall"]["with_follow_up"] == len(D.analyse(*clinic, "PHQ9").episodes)
+
+
+def test_survival_days_of_the_card_are_the_json_keys(clinic):
+    j = D.analyse(*clinic, "PHQ9", definitions=Definitions(survival_days=(30, 90))).to_json()
+    assert list(j["groups"][0]["survival_at"]) == ["30", "90"]
+
+
+def test_an_upper_limit_never_reached_is_null():
+    a = practice({"depression": [(34, None), (None, 60), (48, None), (None, 90), (None, 100)] * 3})
+    j = D.analyse(a, None, "PHQ9", definitions=Definitions(suppression_threshold=0)).to_json()
+    assert j["groups"][0]["median"] is None and j["groups"][0]["median_upper"] is None
+
+
+def test_the_text_report_shows_the_numbers(clinic):
+    text = D.analyse(*clinic, "PHQ9").to_text()
+    assert "depression" in text and "59 (52 to 91)" in text and "Log-rank: chi2 = 9.605 on 2 df" in text
+    assert "condition=anxiety (vs depression)" in text
+
+
+def test_inputs_are_not_changed(clinic):
+    a, t = clinic[0].copy(), clinic[1].copy()
+    D.analyse(a, t, "PHQ9", by="site", definitions=Definitions(booster_handling="censor"))
+    pd.testing.assert_frame_equal(a, clinic[0])
+    pd.testing.assert_frame_equal(t, clinic[1])
+
+
+def test_the_result_is_frozen(clinic):
+    r = D.analyse(*clinic, "PHQ9")
+    with pytest.raises(AttributeError):
+        r.notes = ()
+    assert np.all(np.diff(r.km.table.query("group == 'depression'")["survival"]) <= 0)
