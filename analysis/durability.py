@@ -29,7 +29,7 @@ import pandas as pd
 
 from analysis import instruments
 from analysis import schema as S
-from analysis.outcomes import (BASELINE_BAND, INDUCTION_COMPLETED, Definitions, _episodes, check_group_column,
+from analysis.outcomes import (BASELINE_BAND, FUNNEL_COMPLEMENTS, INDUCTION_COMPLETED, Definitions, _episodes, check_group_column,
                                funnel_from_outcomes, group_labels, patient_outcomes, patient_table)
 from analysis.privacy import show_count, suppress_table
 from analysis.survival import CoxResult, KaplanMeier, LogRank, cox, kaplan_meier, logrank
@@ -89,7 +89,7 @@ class Durability:
         boosters = suppress_table(self.booster_intervals, ["patients", "intervals"],
                                   ["median_days", "q1_days", "q3_days"], t).to_dict("records")
         counts = [c for c in self.funnel.columns if c != "group"]
-        overall = suppress_table(self.funnel_overall, counts, (), t).to_dict("records")
+        overall = suppress_table(self.funnel_overall, counts, (), t, complements=FUNNEL_COMPLEMENTS).to_dict("records")
         return _plain({
             "instrument": self.instrument,
             "by": self.by,
@@ -99,7 +99,8 @@ class Durability:
             "cox": cox_rows,
             "booster_intervals": {"overall": boosters[0] if boosters else None, "groups": boosters[1:]},
             "funnel": {"overall": overall[0] if overall else None,
-                       "groups": suppress_table(self.funnel, counts, (), t).to_dict("records")},
+                       "groups": suppress_table(self.funnel, counts, (), t,
+                                                 complements=FUNNEL_COMPLEMENTS).to_dict("records")},
             "notes": list(self.notes),
         })
 

@@ -30,7 +30,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis import config, instruments, privacy
-from analysis.outcomes import FUNNEL_COUNTS
+from analysis.outcomes import FUNNEL_COMPLEMENTS, FUNNEL_COUNTS
 from analysis.schema import (
     CONDITION,
     DAY,
@@ -207,30 +207,13 @@ def add_rates(table: pd.DataFrame, remission: bool = True) -> pd.DataFrame:
     return out
 
 
-def _suppress(table: pd.DataFrame, counts, shares: dict, threshold: int) -> pd.DataFrame:
-    """Copy of ``table``: ``counts`` from 1 to threshold - 1 become '<11' (privacy.suppress_table), and each
-    group of ``shares`` columns {(columns, ...): (numerator, denominator)} is withheld (None) in the rows
-    where its numerator or denominator is small."""
-    small = {c: table[c].map(lambda v: privacy.is_small(v, threshold)).to_numpy(dtype=bool)
-             for c in counts if c in table.columns}
-    out = privacy.suppress_table(table, counts, (), threshold)
-    none = np.zeros(len(table), dtype=bool)
-    for cols, (num, den) in shares.items():
-        mask = small.get(num, none) | small.get(den, none)
-        for c in cols:
-            if c in out.columns and mask.any():
-                out[c] = out[c].astype(object)
-                out.loc[mask, c] = None
-    return out
-
-
 def suppress_rates(rates: pd.DataFrame, threshold: int = config.SUPPRESSION_THRESHOLD) -> pd.DataFrame:
     """A rates table (funnel counts, response_* and remission_* columns) as it may be shown: funnel counts
     from 1 to threshold - 1 become '<11'; the response rate and its CI are withheld where responders or
     evaluable is small, the remission rate and CI where remitters or evaluable is small."""
     shares = {("response_rate", "response_lower", "response_upper"): ("responders", "evaluable"),
               ("remission_rate", "remission_lower", "remission_upper"): ("remitters", "evaluable")}
-    return _suppress(rates, FUNNEL_COUNTS, shares, threshold)
+    return privacy.suppress_table(rates, FUNNEL_COUNTS, (), threshold, shares=shares, complements=FUNNEL_COMPLEMENTS)
 
 
 # --- practice volumes ----------------------------------------------------------------------
@@ -434,7 +417,8 @@ class Summary:
                   "infusions_dated", "infusions_with_score")
         shares = {("series_completion",): ("series_completed", "induction_started"),
                   ("assessment_completion",): ("infusions_with_score", "infusions_dated")}
-        return _suppress(self.by_month, counts, shares, self.threshold)
+        complements = [(num, den) for num, den in shares.values()]
+        return privacy.suppress_table(self.by_month, counts, (), self.threshold, shares=shares, complements=complements)
 
     def suppressed_practice(self) -> dict:
         t = self.threshold

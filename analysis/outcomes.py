@@ -587,6 +587,10 @@ def episodes(assessments: pd.DataFrame, treatments: pd.DataFrame | None, instrum
 
 FUNNEL_COUNTS = ("patients", "with_baseline", "with_response_assessment", "evaluable", "responders",
                  "remitters", "with_follow_up")
+#: (part, whole) pairs of the funnel shown side by side: whole - part must not reveal a small count
+FUNNEL_COMPLEMENTS = (("with_baseline", "patients"), ("with_response_assessment", "with_baseline"),
+                      ("evaluable", "with_response_assessment"), ("responders", "evaluable"),
+                      ("remitters", "evaluable"), ("with_follow_up", "responders"))
 
 
 def group_labels(values: pd.Series) -> pd.Series:

@@ -2,8 +2,9 @@
 
 Suppression (DESIGN "Statistics"): any count from 1 to ``threshold - 1`` that is shown or exported is
 replaced by ``"<{threshold}"``, and every value from which it could be derived in the same row
-(percentages, confidence limits, complements, medians of that group) is withheld (shown empty).
-A zero is not suppressed: it discloses no one.
+(percentages, confidence limits, medians of that group, and a count whose difference from the count
+beside it is small: the complement) is withheld (shown empty). A zero is not suppressed: it discloses
+no one.
 
 Safe exports: text cells that begin with ``=``, ``+``, ``-``, ``@``, tab or carriage return are
 prefixed with a single quote so that no spreadsheet evaluates them (OWASP "CSV injection").
@@ -11,7 +12,7 @@ prefixed with a single quote so that no spreadsheet evaluates them (OWASP "CSV i
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -39,30 +40,61 @@ def show_count(n, threshold: int = SUPPRESSION_THRESHOLD):
     return small_label(threshold) if is_small(n, threshold) else n
 
 
+def _numeric(v) -> float | None:
+    try:
+        return None if v is None or pd.isna(v) else float(v)
+    except (TypeError, ValueError):
+        return None
+
+
 def suppress_table(
     table: pd.DataFrame,
     counts: Iterable[str],
     derived: Iterable[str] = (),
     threshold: int = SUPPRESSION_THRESHOLD,
+    *,
+    shares: Mapping[tuple[str, ...], tuple[str, str]] | None = None,
+    complements: Iterable[tuple[str, str]] = (),
 ) -> pd.DataFrame:
-    """Copy of ``table`` with small counts replaced by '<11' and, in any row where a count was
-    replaced, the ``derived`` columns withheld (None). The input is not changed."""
+    """Copy of ``table`` as it may be shown; the input is not changed.
+
+    - ``counts``: a count from 1 to ``threshold - 1`` becomes '<11'.
+    - ``complements``: pairs (part, whole) shown side by side, e.g. (responders, evaluable). Where
+      ``whole - part`` is from 1 to ``threshold - 1`` the part is withheld (None), since subtracting would
+      reveal that small count.
+    - ``derived``: columns withheld in every row where a count was replaced or withheld.
+    - ``shares``: {(columns, ...): (numerator, denominator)}: those columns (a rate and its CI) are withheld
+      only where their own numerator or denominator was replaced or withheld.
+    """
     counts = [c for c in counts if c in table.columns]
-    derived = [c for c in derived if c in table.columns]
     out = table.copy()
     if out.empty or not counts:
         return out
-    small = np.zeros(len(out), dtype=bool)
+    value = {c: [_numeric(v) for v in out[c]] for c in counts}
+    small = {c: np.array([is_small(v, threshold) for v in value[c]], dtype=bool) for c in counts}
+    withheld = {c: np.zeros(len(out), dtype=bool) for c in counts}
+    for part, whole in complements:
+        if part in value and whole in value:
+            gap = [None if a is None or b is None else b - a for a, b in zip(value[part], value[whole])]
+            withheld[part] |= np.array([is_small(g, threshold) for g in gap], dtype=bool) & ~small[part]
+    hidden = {c: small[c] | withheld[c] for c in counts}
     for c in counts:
-        mask = out[c].map(lambda v: is_small(v, threshold)).to_numpy(dtype=bool)
-        small |= mask
-        if mask.any():
+        if hidden[c].any():
             out[c] = out[c].astype(object)
-            out.loc[mask, c] = small_label(threshold)
+            out.loc[small[c], c] = small_label(threshold)
+            out.loc[withheld[c], c] = None
+    any_hidden = np.logical_or.reduce([hidden[c] for c in counts])
     for c in derived:
-        if small.any():
+        if c in out.columns and any_hidden.any():
             out[c] = out[c].astype(object)
-            out.loc[small, c] = None
+            out.loc[any_hidden, c] = None
+    none = np.zeros(len(out), dtype=bool)
+    for cols, (num, den) in (shares or {}).items():
+        mask = hidden.get(num, none) | hidden.get(den, none)
+        for c in cols:
+            if c in out.columns and mask.any():
+                out[c] = out[c].astype(object)
+                out.loc[mask, c] = None
     return out
 
 

@@ -39,3 +39,23 @@ def test_excel_export_holds_no_formulas():
     cells = [c.value for row in wb.active.iter_rows() for c in row]
     assert "'=1+1" in cells
     assert not any(isinstance(c, str) and c.startswith("=") for c in cells)
+
+
+def test_a_count_that_reveals_a_small_complement_is_withheld_with_its_rate():
+    t = pd.DataFrame({"evaluable": [30, 30, 30], "responders": [27, 15, 30], "rate": [0.9, 0.5, 1.0]})
+    out = privacy.suppress_table(t, ["evaluable", "responders"], complements=[("responders", "evaluable")],
+                                 shares={("rate",): ("responders", "evaluable")})
+    assert out["responders"].tolist() == [None, 15, 30]  # 30 - 27 = 3 non-responders would show
+    assert out["rate"].tolist() == [None, 0.5, 1.0]
+    assert out["evaluable"].tolist() == [30, 30, 30]
+
+
+def test_shares_are_withheld_only_where_their_own_counts_are_small():
+    t = pd.DataFrame({"evaluable": [40], "responders": [20], "remitters": [4],
+                      "response_rate": [0.5], "remission_rate": [0.1]})
+    out = privacy.suppress_table(t, ["evaluable", "responders", "remitters"],
+                                 shares={("response_rate",): ("responders", "evaluable"),
+                                         ("remission_rate",): ("remitters", "evaluable")})
+    assert out.loc[0, "remitters"] == "<11"
+    assert out.loc[0, "remission_rate"] is None
+    assert out.loc[0, "response_rate"] == 0.5
