@@ -82,7 +82,7 @@ def model_data(patients: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     a = practice.assessments
     lm = a[(a["instrument"] == "PHQ9") & a["day"].between(-30, 182)][["patient_id", "condition", "day", "score"]].copy()
     day = lm["day"].astype(float)
-    lm["t1"] = np.minimum(day, INDUCTION_END_DAY)
+    lm["t1"] = np.clip(day, 0, INDUCTION_END_DAY)  # as analysis.trajectory codes it
     lm["t2"] = np.maximum(day - INDUCTION_END_DAY, 0.0)
     return cox, lm.drop(columns="day").reset_index(drop=True)
 
@@ -207,7 +207,7 @@ def main(argv=None) -> int:
         "Cox: `coxph(Surv(time, event) ~ condition + age_band + sex + site + baseline_band, ties = \"efron\")` "
         "on the PHQ-9 durability episodes (one row per responder with follow-up).",
         "Mixed model: `lmer(score ~ condition * (t1 + t2) + (1 + t1 | patient_id), REML = TRUE)` on every PHQ-9 "
-        f"score from day -30 to 182, t1 = min(day, {INDUCTION_END_DAY}), t2 = max(day - {INDUCTION_END_DAY}, 0).",
+        f"score from day -30 to 182, t1 = min(max(day, 0), {INDUCTION_END_DAY}), t2 = max(day - {INDUCTION_END_DAY}, 0).",
         "Largest relative difference: over Cox coefficients, mixed-model fixed effects, the log-rank chi-square; "
         "for Kaplan-Meier the largest absolute difference of the median by condition (days).",
         f"statsmodels MixedLM is run up to {args.statsmodels_lmm_max:,} patients (above that it takes many minutes).",
