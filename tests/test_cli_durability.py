@@ -97,7 +97,6 @@ def test_canonical_files_give_r_numbers_for_the_curves_and_log_rank(canonical_js
                                     "funnel", "notes"]
 
 
-@pytest.mark.xfail(strict=True, reason="ingest maps the canonical age band '25-34' to '90+' (issue reported to the lead)")
 def test_canonical_files_give_r_numbers_for_the_cox_model(canonical_json):
     assert_equals_r(canonical_json, golden("default"))
 

@@ -1,0 +1,1204 @@
+"""Import of EHR exports as they really come, into the canonical tables of DESIGN "Canonical data".
+
+Reading: the file type is sniffed first (empty, Excel, ZIP, PDF and binary files are refused with a
+message saying what to do); the encoding comes from a byte-order mark, a UTF-16 pattern of zero bytes,
+strict UTF-8, else Windows-1252 when the bytes read in it, else charset-normalizer's guess (non-UTF-8
+text is transcoded to UTF-8). The delimiter (comma, semicolon, tab, pipe) is the one that splits the
+first lines most consistently; title lines above the header and Excel's "sep=;" line are skipped.
+pyarrow parses the file; Python's csv module takes over when pyarrow's rows would not be the rows a
+spreadsheet shows (ragged rows, blank lines or line breaks inside the data), so every issue quotes the
+right row numbers (header = row 1).
+
+Mapping: column names are matched loosely (case, camelCase and punctuation ignored) against
+COLUMN_SYNONYMS; ``overrides`` ({source: target}) win, "ignore" drops a column. Columns like
+``PHQ-9 Day 14`` make a wide file, melted to long (visit labels -> days: baseline/pre 0, inf1..inf6 the
+induction days 0, 2, 4, 7, 9, 11, Day N, Week N = 7N, Month N = 30N); a column named after an instrument
+alone (``PHQ-9``) holds its scores at the row's day or date.
+
+Days: day 0 is the patient's first treatment (treatments file, by date or day); without treatments,
+the ``day`` given; with only dates, the patient's first assessment. Date formats are decided per column
+from all its values (ISO, D/M/Y, M/D/Y, month names, Excel serial numbers); a column that reads both
+day-first and month-first is refused, never guessed. Dates are not kept: only ``start_month`` (YYYY-MM of
+day 0; YYYY with ``strict_dates``). Ages become age bands (over 89: "90+").
+
+Every value is normalised through its distinct values (pyarrow dictionary encoding), never row by row.
+The checks and the PHI guard are in :mod:`analysis.validate`.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from analysis import schema as S
+from analysis import validate as V
+from analysis.config import MAX_AGE_SHOWN, MAX_UPLOAD_MB
+from analysis.instruments import normalise_code
+from analysis.validate import FILE, ROW, IssueLog, header_key, quoted
+
+# --- column synonyms (compared with validate.header_key: lower case, punctuation -> space) -----------
+AGE = "age"
+DATE_DMY, DATE_MDY, DATE_YMD = "date_dmy", "date_mdy", "date_ymd"
+DATE_TARGETS = (S.DATE, DATE_DMY, DATE_MDY, DATE_YMD)
+IGNORE = "ignore"
+
+COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {
+    S.PATIENT_ID: ("patient id", "patient_id", "patientid", "pt id", "ptid", "patient key", "pt key", "patient", "subject",
+                   "subject id", "study id", "participant", "participant id", "client id", "pseudonym", "pseudo id",
+                   "patient pseudonym", "pseudonymous id", "research id", "deidentified id", "de identified id",
+                   "record id", "patient number", "patient no", "id"),
+    S.INSTRUMENT: ("instrument", "measure", "measure name", "scale", "scale name", "assessment", "assessment name",
+                   "assessment type", "questionnaire", "survey", "instrument name", "outcome measure", "test", "test name",
+                   "flowsheet row name", "flowsheet row", "flowsheet name", "row name", "questionnaire name", "form name"),
+    S.SCORE: ("score", "total score", "total", "score total", "value", "result", "raw score", "score value",
+              "assessment score", "total raw score", "sum score"),
+    S.DAY: ("day", "days", "study day", "day offset", "treatment day", "days since first treatment",
+            "days since first infusion", "days from first infusion", "days since start", "day since first infusion",
+            "days from baseline", "day number"),
+    S.DATE: ("date", "date administered", "administered", "administered on", "assessment date", "visit date",
+             "date completed", "completed date", "completed on", "completion date", "administration date",
+             "encounter date", "service date", "date of service", "dos", "session date", "survey date",
+             "recorded time", "recorded date", "recorded on", "taken time", "date taken", "entry date", "result date",
+             "infusion date", "treatment date", "appointment date"),
+    S.CONDITION: ("condition", "diagnosis", "primary diagnosis", "dx", "primary dx", "indication", "primary condition",
+                  "diagnosis category", "treatment indication"),
+    S.SITE: ("site", "clinic", "clinic location", "location", "clinic name", "practice", "facility", "office",
+             "site name", "practice location", "department", "department name", "dept", "clinic site"),
+    AGE: ("age", "age at start", "age years", "patient age", "age at first infusion", "age at baseline", "age at intake"),
+    S.AGE_BAND: ("age band", "age_band", "age group", "age range", "age bracket"),
+    S.SEX: ("sex", "gender", "sex at birth", "birth sex", "sex assigned at birth"),
+    S.ROUTE: ("route", "route of administration", "administration route", "treatment route", "modality",
+              "treatment modality", "ketamine route"),
+    S.START_MONTH: ("start month", "start_month", "month started"),
+    S.KIND: ("kind", "treatment type", "treatment kind", "session type", "infusion type", "type", "visit type",
+             "series", "phase", "treatment phase"),
+    S.DOSE: ("dose mg per kg", "dose_mg_per_kg", "dose mg kg", "mg kg", "mg per kg", "dose", "ketamine dose",
+             "dose per kg", "dose mg/kg"),
+}
+_SYNONYM_INDEX = {header_key(s): (target, rank) for target, names in COLUMN_SYNONYMS.items() for rank, s in enumerate(names)}
+OVERRIDE_TARGETS = tuple(COLUMN_SYNONYMS) + (DATE_DMY, DATE_MDY, DATE_YMD, IGNORE)
+
+#: wide columns: "<instrument> <visit>"; visit labels -> day
+INDUCTION_DAYS = (0, 2, 4, 7, 9, 11)
+_VISIT = re.compile(
+    r"^(?P<ins>.*?)[\s_\-.:/]*(?:"
+    r"(?P<base>baseline|base|bl|pre|pretreatment|pre treatment|pre infusion|screening|intake)"
+    r"|(?:inf|infusion|tx|treatment|session)[\s_\-#]*(?P<inf>\d+)"
+    r"|(?:day|d)[\s_\-]*(?P<day>-?\d+)"
+    r"|(?:week|wk|w)[\s_\-]*(?P<week>\d+)"
+    r"|(?:month|mo|m)[\s_\-]*(?P<month>\d+)"
+    r")$",
+    re.IGNORECASE,
+)
+
+_TEXT_TARGETS = (S.PATIENT_ID, S.INSTRUMENT, S.CONDITION, S.SITE, S.AGE_BAND, S.SEX, S.ROUTE, S.START_MONTH, S.KIND) + DATE_TARGETS
+_NUMBER_TARGETS = (S.SCORE, S.DAY, AGE, S.DOSE)
+
+_SEXES = {"f": "F", "female": "F", "woman": "F", "w": "F", "m": "M", "male": "M", "man": "M", "x": "X", "other": "X",
+          "nonbinary": "X", "non binary": "X", "nb": "X", "intersex": "X", "gender diverse": "X"}
+_SEX_BLANK = {"", "u", "unknown", "not reported", "declined", "prefer not to say", "na", "n a", "none"}
+_ROUTES = {"iv": "IV", "intravenous": "IV", "iv infusion": "IV", "infusion": "IV", "im": "IM", "intramuscular": "IM",
+           "in": "intranasal", "intranasal": "intranasal", "nasal": "intranasal", "nasal spray": "intranasal",
+           "oral": "oral", "po": "oral", "sublingual": "oral", "sl": "oral", "troche": "oral", "lozenge": "oral",
+           "esketamine": "esketamine", "spravato": "esketamine", "esk": "esketamine"}
+_KINDS = (("induct", "induction"), ("initial", "induction"), ("series", "induction"), ("boost", "booster"),
+          ("maint", "maintenance"))
+_ICD10 = (("f32", "depression"), ("f33", "depression"), ("f31", "bipolar_depression"), ("f41", "anxiety"),
+          ("f43 1", "ptsd"), ("f431", "ptsd"), ("f42", "ocd"), ("g89", "chronic_pain"), ("g90 5", "chronic_pain"),
+          ("m79 7", "chronic_pain"))
+_MISSING_TEXT = {"", "na", "n/a", "nan", "null", "none", "-", "--", "."}
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What ``load_files`` read: canonical tables, the issues table, and how columns were mapped."""
+
+    assessments: pd.DataFrame
+    treatments: pd.DataFrame | None
+    issues: pd.DataFrame
+    mapping: pd.DataFrame
+    rows_read: int
+    files: tuple[str, ...]
+    ok: bool
+
+    def to_json(self) -> dict:
+        a = self.assessments
+        return {
+            "ok": bool(self.ok),
+            "rows_read": int(self.rows_read),
+            "rows_kept": int(len(a)),
+            "patients": int(a[S.PATIENT_ID].nunique()),
+            "instruments": sorted(a[S.INSTRUMENT].dropna().unique().tolist()),
+            "issues": [
+                {"severity": r["severity"], "code": r["code"], "message": r["message"], "column": r["column"], "rows": list(r["rows"])}
+                for r in self.issues.to_dict("records")
+            ],
+            "mapping": self.mapping.to_dict("records"),
+            "files": list(self.files),
+        }
+
+    def to_text(self) -> str:
+        j = self.to_json()
+        lines = []
+        if self.ok:
+            lines.append(
+                f"Usable: {j['rows_kept']:,} scores kept ({j['rows_read']:,} rows read from {len(self.files)} "
+                f"file{'s' if len(self.files) > 1 else ''}); {j['patients']:,} patients; instruments "
+                f"{', '.join(j['instruments'])}."
+            )
+            if self.treatments is not None:
+                lines.append(f"Treatments: {len(self.treatments):,} sessions.")
+        else:
+            lines.append("Not usable: nothing was kept. What to fix:")
+        used = self.mapping[self.mapping["how"] != "unused"]
+        if len(used):
+            lines.append("Columns: " + "; ".join(f"'{r.source}' -> {r.target} ({r.how})" for r in used.itertuples()))
+        unused = self.mapping[self.mapping["how"] == "unused"]
+        if len(unused):
+            lines.append("Not used: " + ", ".join(f"'{s}'" for s in unused["source"]))
+        for r in self.issues.itertuples():
+            lines.append(f"  {r.severity.upper():8s}{r.code}: {r.message}")
+        if self.issues.empty:
+            lines.append("No problems found.")
+        return "\n".join(lines)
+
+
+# --- public helpers -------------------------------------------------------------------------------------
+def normalise_condition(text) -> str | None:
+    """Canonical condition for a spelling ('Major Depressive Disorder' -> 'depression', 'F33.1' ->
+    'depression'); None when unknown or blank."""
+    if text is None or (isinstance(text, float) and np.isnan(text)):
+        return None
+    raw = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode().strip().lower()
+    if raw in _MISSING_TEXT:
+        return None
+    spaced = re.sub(r"\s+", " ", re.sub(r"[^0-9a-z]+", " ", raw)).strip()
+    joined = re.sub(r"\s+", " ", re.sub(r"[^0-9a-z\s]+", "", raw)).strip()
+    for key in (spaced, joined, spaced.replace("_", " ")):
+        if key in S.CONDITION_SYNONYMS:
+            return S.CONDITION_SYNONYMS[key]
+    for prefix, condition in _ICD10:
+        if spaced.startswith(prefix):
+            return condition
+    return None
+
+
+def age_band(age: float) -> str | None:
+    """schema.AGE_BANDS band of an age in years; over config.MAX_AGE_SHOWN -> '90+'; under 18 -> None."""
+    if age is None or np.isnan(age) or age < 18:
+        return None
+    if age > MAX_AGE_SHOWN:
+        return "90+"
+    for band in S.AGE_BANDS[:-1]:
+        lo, hi = (int(x) for x in band.split("-"))
+        if lo <= age < hi + 1:
+            return band
+    return None
+
+
+def age_bands(ages: np.ndarray) -> pd.Categorical:
+    """Vectorised ``age_band``: categorical over schema.AGE_BANDS (blank for under 18 or missing)."""
+    lower = np.array([int(b.split("-")[0]) for b in S.AGE_BANDS[:-1]], dtype=float)
+    codes = np.searchsorted(lower, ages, side="right") - 1
+    codes = np.where(ages > MAX_AGE_SHOWN, len(S.AGE_BANDS) - 1, codes)
+    codes = np.where(np.isnan(ages) | (ages < lower[0]), -1, codes)
+    return pd.Categorical.from_codes(codes, categories=pd.Index(S.AGE_BANDS, dtype=object))
+
+
+def wide_column(name: str) -> tuple[str, int | None, str] | None:
+    """(instrument code, day or None, visit label) for a wide column such as 'PHQ-9 Day 14' or 'GAD7'."""
+    code = normalise_code(name)
+    if code is not None:
+        return code, None, ""
+    m = _VISIT.match(str(name).strip())
+    if not m or not m.group("ins").strip():
+        return None
+    code = normalise_code(m.group("ins"))
+    if code is None:
+        return None
+    if m.group("base"):
+        return code, 0, "baseline"
+    if m.group("inf"):
+        k = int(m.group("inf"))
+        return (code, INDUCTION_DAYS[k - 1], f"infusion {k}") if 1 <= k <= len(INDUCTION_DAYS) else None
+    if m.group("day"):
+        return code, int(m.group("day")), "day"
+    if m.group("week"):
+        return code, 7 * int(m.group("week")), "week"
+    return code, 30 * int(m.group("month")), "month"
+
+
+# --- reading bytes ---------------------------------------------------------------------------------------
+class _Refused(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+@dataclass
+class _Raw:
+    table: pa.Table  # one column per source column (strings, or numbers pyarrow inferred)
+    rows: np.ndarray  # spreadsheet row of each table row
+    encoding: str = ""
+    delimiter: str = ""
+    ragged: tuple = ()  # (row, "short" | "long") of rows whose field count differs from the header
+    encoded: dict = field(default_factory=dict)  # column -> (codes, distinct values as a pyarrow array)
+
+    def dictionary(self, name: str) -> tuple[np.ndarray, pa.Array]:
+        """(codes, distinct values) of a column, computed once (-1 codes for nulls)."""
+        if name not in self.encoded:
+            self.encoded[name] = _dictionary(self.table[name])
+        return self.encoded[name]
+
+    def distinct(self, name: str) -> tuple[np.ndarray, list]:
+        codes, values = self.dictionary(name)
+        return codes, values.to_pylist()
+
+
+def _source_bytes(source) -> tuple[str, bytes]:
+    if isinstance(source, tuple) and len(source) == 2:
+        name, data = source
+        if hasattr(data, "read"):
+            data = data.read()
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"upload {name!r}: expected bytes, got {type(data).__name__}")
+        return str(name), bytes(data)
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        return path.name, path.read_bytes()
+    raise TypeError(f"sources must be paths or (file_name, bytes) tuples, got {type(source).__name__}")
+
+
+def _sniff(data: bytes) -> None:
+    """Refuse what is not a delimited text file, saying what it is and what to do."""
+    blank = b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"
+    if not data[:65536].strip(blank) and not data.strip(blank):
+        raise _Refused("EMPTY_FILE", "The file is empty. Export the assessments again from your EHR and upload the new file.")
+    if len(data) > MAX_UPLOAD_MB * 1024 * 1024:
+        raise _Refused("FILE_TOO_LARGE", f"The file is larger than {MAX_UPLOAD_MB} MB. Export a shorter date range and upload the parts.")
+    head = data[:4096]
+    if head.startswith(b"PK\x03\x04"):
+        if b"xl/" in data[:200_000] or b"[Content_Types].xml" in data[:200_000]:
+            raise _Refused("EXCEL_FILE", "This looks like an Excel workbook saved with a .csv name. In Excel choose "
+                           "File > Save As > CSV UTF-8 and upload that file.")
+        raise _Refused("ZIP_FILE", "This is a compressed (ZIP) archive, not a CSV file. Unzip it and upload the CSV inside.")
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        raise _Refused("EXCEL_FILE", "This looks like an old Excel (.xls) workbook saved with a .csv name. In Excel "
+                       "choose File > Save As > CSV UTF-8 and upload that file.")
+    if head.startswith(b"%PDF"):
+        raise _Refused("PDF_FILE", "This is a PDF document, not a CSV file. Export the data from your EHR as CSV.")
+    if head.startswith(b"\x1f\x8b"):
+        raise _Refused("ZIP_FILE", "This is a compressed (gzip) file, not a CSV file. Decompress it and upload the CSV inside.")
+
+
+def _binary(message: str = "") -> _Refused:
+    return _Refused("BINARY_FILE", "This is not a text file (it holds binary data, perhaps an image, a database or a "
+                    "damaged download). Upload the CSV export of your assessments." + message)
+
+
+def _encoding(data: bytes) -> str:
+    """The encoding, decided on a sample: BOM, UTF-16 zero-byte pattern, strict UTF-8, else charset-normalizer."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    sample = data[:65536]
+    even, odd = sample[0::2], sample[1::2]
+    if len(sample) >= 4 and odd.count(0) > 0.3 * len(odd) and even.count(0) < 0.05 * len(even):
+        return "utf-16-le"
+    if len(sample) >= 4 and even.count(0) > 0.3 * len(even) and odd.count(0) < 0.05 * len(odd):
+        return "utf-16-be"
+    controls = sum(sample.count(bytes([b])) for b in (*range(0, 9), 11, 12, *range(14, 27), *range(28, 32)))
+    if controls > max(2, 0.01 * len(sample)):
+        raise _binary()
+    try:
+        sample.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as e:
+        if e.start >= len(sample) - 3 and len(data) > len(sample):  # a character cut by the sample's end
+            return "utf-8"
+    return _guess_8bit(sample)
+
+
+def _guess_8bit(sample: bytes) -> str:
+    """Windows-1252 when the sample reads in it (what Windows exports use; a few accented letters are too
+    little for a statistical guess), otherwise charset-normalizer's best guess."""
+    try:
+        sample.decode("cp1252")
+        return "cp1252"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(sample, cp_isolation=["latin_1", "iso8859_15", "mac_roman", "cp850", "cp1250", "utf_16"]).best()
+    if best is None:
+        raise _binary()
+    return best.encoding
+
+
+_ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 with BOM", "utf_8": "UTF-8", "cp1252": "Windows-1252",
+                   "latin_1": "Latin-1", "iso8859_15": "Latin-9", "mac_roman": "Mac Roman", "cp850": "DOS Latin-1",
+                   "utf-16": "UTF-16", "utf-16-le": "UTF-16", "utf-16-be": "UTF-16"}
+
+
+def _layout(text: str) -> tuple[str, int]:
+    """(delimiter, preamble lines) from the first lines of the text.
+
+    The delimiter splits the lines into the most consistent number of fields (more than one). Leading
+    lines that are blank or hold a single field (a report title, Excel's "sep=;" line) are a preamble
+    above the header."""
+    lines = text.splitlines()[:60]
+    lines = lines[:-1] if len(lines) > 1 else lines  # the last line may be cut by the sample
+    if lines and (m := re.fullmatch(r'\s*"?sep=(.)"?,*\s*', lines[0])) and m.group(1) in ",;\t|":
+        return m.group(1), 1
+    best, best_score, best_counts = ",", (-1.0, 0), []
+    for d in (",", ";", "\t", "|"):
+        try:
+            counts = [len(next(csv.reader([line], delimiter=d))) if line.strip() else 0 for line in lines]
+        except csv.Error:
+            continue
+        filled = [c for c in counts if c]
+        if not filled:
+            continue
+        modal = max(set(filled), key=lambda c: (filled.count(c), c))
+        if modal < 2:
+            continue
+        score = (filled.count(modal) / len(filled), modal)
+        if score > best_score:
+            best, best_score, best_counts = d, score, counts
+    skip = 0
+    while skip < len(best_counts) - 1 and best_counts[skip] <= 1:
+        skip += 1
+    return best, skip
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for i, n in enumerate(names):
+        n = str(n).strip().lstrip("\ufeff") or f"column {i + 1}"
+        if n in seen:
+            seen[n] += 1
+            n = f"{n}.{seen[n]}"
+        else:
+            seen[n] = 0
+        out.append(n)
+    return out
+
+
+@dataclass
+class _Prepared:
+    body: bytes  # UTF-8, without a BOM
+    names: list[str]  # header names, made unique
+    delimiter: str
+    encoding: str
+    skip: int = 0  # preamble lines above the header (a title, "sep=;")
+
+
+def _prepare(data: bytes) -> _Prepared:
+    """Sniff, decide the encoding (transcoding to UTF-8 only when needed), the delimiter and the header."""
+    _sniff(data)
+    encoding = _encoding(data)
+    if encoding in ("utf-8", "utf-8-sig"):
+        body = data[3:] if encoding == "utf-8-sig" else data
+        head_text = body[:65536].decode("utf-8", errors="ignore")
+    else:
+        try:
+            text = data.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            raise _binary(" (Its characters could not be read in any common encoding.)") from None
+        body = text.encode("utf-8")
+        head_text = text[:65536]
+    if "\x00" in head_text:
+        raise _binary()
+    delimiter, skip = _layout(head_text)
+    if skip:
+        cut = -1
+        for _ in range(skip):
+            cut = body.find(b"\n", cut + 1)
+            if cut < 0:
+                break
+        if cut >= 0:
+            body, head_text = body[cut + 1:], head_text.split("\n", skip)[-1]
+        else:
+            skip = 0
+    try:
+        header = next(csv.reader(io.StringIO(head_text, newline=""), delimiter=delimiter), [])
+    except csv.Error as e:
+        raise _Refused("UNREADABLE", f"The column names could not be read as CSV ({e}). Export the file again as CSV.") from None
+    if not any(h.strip() for h in header):
+        raise _Refused("NO_HEADER", "The column names could not be found on the first line of the file. Delete "
+                       "anything above the column names and upload again.")
+    return _Prepared(body, _unique_names(header), delimiter, _ENCODING_NAMES.get(encoding, encoding), skip)
+
+
+def _parse(prep: _Prepared, numeric: set[str]) -> _Raw:
+    """Parse into a table of strings (numbers for the columns in ``numeric``), with spreadsheet rows."""
+    body = prep.body
+    raw = _read_arrow(body, prep.names, prep.delimiter, b'"' in body, numeric)
+    if raw is not None:  # pyarrow's rows are the spreadsheet's only if no line was skipped or joined
+        tail = body[-4096:]
+        trailing = tail[len(tail.rstrip(b"\r\n \t")):].count(b"\n")
+        lines = body.count(b"\n") - trailing + 1
+        if lines != raw.table.num_rows + 1:
+            raw = None
+    encoding = prep.encoding
+    if raw is None:
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as e:  # the sample was plain ASCII; 8-bit characters come later
+            guess = _guess_8bit(body[max(0, e.start - 65536): e.start + 65536])
+            text, encoding = body.decode(guess, errors="replace"), _ENCODING_NAMES.get(guess, guess)
+        raw = _read_python(text, prep.names, prep.delimiter)
+    raw.rows = raw.rows + prep.skip
+    if raw.table.num_rows == 0:
+        raise _Refused("NO_DATA_ROWS", "The file has column names but no data rows. Check the date range of the "
+                       "export and export again.")
+    raw.encoding = encoding
+    raw.delimiter = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}[prep.delimiter]
+    return raw
+
+
+def _read_arrow(body: bytes, names: list[str], delimiter: str, newlines: bool, numeric: set[str]) -> _Raw | None:
+    ragged = []
+
+    def on_invalid(row):
+        ragged.append(row)
+        return "skip"
+
+    types = {n: pa.string() for n in names if n not in numeric}
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(body),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 22),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=newlines, invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=False,
+                                                 quoted_strings_can_be_null=False),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return None
+    if ragged:
+        return None  # pyarrow does not number skipped rows: let the python reader report them exactly
+    rows = np.arange(2, table.num_rows + 2, dtype=np.int64)
+    return _Raw(table, rows)
+
+
+def _read_python(text: str, names: list[str], delimiter: str) -> _Raw:
+    """The careful reader: exact spreadsheet rows, blank lines counted, ragged rows padded or reported."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        next(reader)
+        records = list(reader)
+    except csv.Error as e:
+        raise _Refused("UNREADABLE", f"The file could not be read as CSV ({e}). Export it again as CSV.") from None
+    width = len(names)
+    keep, rows, ragged = [], [], []
+    for i, rec in enumerate(records):
+        row = i + 2
+        if not rec or all(not f.strip() for f in rec):
+            continue
+        if len(rec) != width:
+            if len(rec) > width and not any(f.strip() for f in rec[width:]):
+                rec = rec[:width]
+            elif len(rec) < width:
+                rec = rec + [""] * (width - len(rec))
+                ragged.append((row, "short"))
+            else:
+                ragged.append((row, "long"))
+                continue
+        keep.append(rec)
+        rows.append(row)
+    cols = list(zip(*keep)) if keep else [()] * width
+    table = pa.table({n: pa.array(list(c), pa.string()) for n, c in zip(names, cols)})
+    return _Raw(table, np.asarray(rows, dtype=np.int64), ragged=tuple(ragged))
+
+
+# --- column mapping --------------------------------------------------------------------------------------
+@dataclass
+class _Columns:
+    target: dict[str, str]  # canonical target -> source column
+    wide: list[tuple[str, str, int | None, str]]  # (source, instrument code, day or None, visit label)
+    rows: list[dict]  # mapping rows
+
+
+def _map_columns(file: str, names: list[str], overrides: dict[str, str]) -> _Columns:
+    lowered = {k.strip().lower(): v for k, v in overrides.items()}
+    chosen: dict[str, tuple[int, str, str]] = {}  # target -> (rank, source, how)
+    wide, rows, used = [], [], set()
+    for name in names:
+        override = overrides.get(name, lowered.get(name.lower()))
+        if override is not None:
+            if override == IGNORE:
+                rows.append({"file": file, "source": name, "target": "", "how": "ignored"})
+                used.add(name)
+                continue
+            code = normalise_code(override) if override not in OVERRIDE_TARGETS else None
+            if code is not None:
+                wide.append((name, code, None, ""))
+                rows.append({"file": file, "source": name, "target": f"{code} score", "how": "override"})
+            else:
+                chosen[override] = (-1, name, "override")
+            used.add(name)
+            continue
+        key = header_key(name)
+        if key in _SYNONYM_INDEX:
+            target, rank = _SYNONYM_INDEX[key]
+            if target not in chosen or rank < chosen[target][0]:
+                chosen[target] = (rank, name, "synonym")
+            continue
+        w = wide_column(name)
+        if w is not None:
+            wide.append((name,) + w)
+            label = f"{w[0]} day {w[1]}" if w[1] is not None else f"{w[0]} score"
+            rows.append({"file": file, "source": name, "target": label, "how": "wide"})
+            used.add(name)
+    target = {t: src for t, (_, src, _) in chosen.items()}
+    dates = [t for t in DATE_TARGETS if t in target]
+    for t in dates[1:]:  # one date column: an explicit format wins over the plain synonym
+        if chosen[t][2] == "override" or chosen[dates[0]][2] != "override":
+            target.pop(dates[0], None)
+            dates[0] = t
+        else:
+            target.pop(t, None)
+    if AGE in target and S.AGE_BAND in target:
+        target.pop(AGE)
+    for t, src in target.items():
+        rows.append({"file": file, "source": src, "target": t, "how": chosen[t][2]})
+        used.add(src)
+    for name in names:
+        if name not in used:
+            rows.append({"file": file, "source": name, "target": "", "how": "unused"})
+    order = {n: i for i, n in enumerate(names)}
+    rows.sort(key=lambda r: order[r["source"]])
+    return _Columns(target, wide, rows)
+
+
+# --- distinct-value helpers ------------------------------------------------------------------------------
+def _dictionary(col: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
+    """(codes, distinct values) of a column; codes -1 for null."""
+    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        col = pc.cast(col, pa.string())
+    arr = pc.dictionary_encode(col)
+    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    codes = arr.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, arr.dictionary
+
+
+def _encode(col: pa.ChunkedArray) -> tuple[np.ndarray, list]:
+    codes, values = _dictionary(col)
+    return codes, values.to_pylist()
+
+
+def _categorical(codes: np.ndarray, values: list, func) -> pd.Categorical:
+    """Categorical of func(value) for each code: the function runs once per distinct value."""
+    mapped = [func(v) for v in values]
+    new_codes, uniques = pd.factorize(pd.Series(mapped, dtype=object), use_na_sentinel=True)
+    categories = pd.Index(uniques, dtype=object)
+    if np.array_equal(new_codes, np.arange(len(values))):  # one-to-one: the codes stand
+        return pd.Categorical.from_codes(codes, categories=categories)
+    lookup = np.append(new_codes, -1)  # code -1 -> -1
+    return pd.Categorical.from_codes(lookup[codes], categories=categories)
+
+
+def _clean_text(v):
+    if v is None:
+        return None
+    v = " ".join(str(v).split())
+    return None if v.lower() in _MISSING_TEXT else v
+
+
+def _number(v) -> tuple[float, int]:
+    """(value, reason): reason 0 a number, 1 empty, 2 not a number. Decimal commas accepted."""
+    if v is None:
+        return np.nan, 1
+    s = str(v).strip().replace("\u00a0", "").replace(" ", "")
+    if s == "":
+        return np.nan, 1
+    if re.fullmatch(r"[+-]?\d+,\d+", s):
+        s = s.replace(",", ".")
+    try:
+        x = float(s)
+    except ValueError:
+        return np.nan, 2
+    return (x, 0) if np.isfinite(x) else (np.nan, 2)
+
+
+def _numbers(col: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(float64 values, reason per row, distinct non-numbers) of a column."""
+    if pa.types.is_integer(col.type) or pa.types.is_floating(col.type):
+        values = pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False).astype(float, copy=False)
+        reason = np.where(np.isnan(values), 1, 0).astype(np.int8)
+        return values, reason, []
+    codes, distinct = _encode(col)
+    parsed = [_number(v) for v in distinct]
+    vals = np.array([p[0] for p in parsed] + [np.nan])
+    reasons = np.array([p[1] for p in parsed] + [1], dtype=np.int8)
+    bad = [str(v).strip() for v, p in zip(distinct, parsed) if p[1] == 2]
+    return vals[codes], reasons[codes], bad
+
+
+# --- dates -----------------------------------------------------------------------------------------------
+_ISO = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[T ].*)?$")
+_NUMERIC = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4}|\d{2})(?:[T ,].*)?$")
+_EPOCH = dt.date(1970, 1, 1).toordinal()
+EXCEL_EPOCH_OFFSET = 25569  # Excel serial day of 1970-01-01
+
+
+def _ordinal(y: int, m: int, d: int) -> float:
+    if y < 100:
+        y += 2000 if y < 70 else 1900
+    try:
+        return float(dt.date(y, m, d).toordinal() - _EPOCH)
+    except ValueError:
+        return np.nan
+
+
+class _AmbiguousDates(Exception):
+    def __init__(self, example: str, mixed: bool = False):
+        self.example, self.mixed = example, mixed
+
+
+def parse_dates(values: list, order: str | None = None) -> tuple[np.ndarray, list[str]]:
+    """Days since 1970-01-01 of date strings, and the values that are not dates.
+
+    The format is decided from all values: ISO (YYYY-MM-DD) always; D/M/Y or M/D/Y (separators / . -)
+    when some day-of-month exceeds 12 in one position. ``order`` ('dmy', 'mdy', 'ymd') forces it.
+    Five-digit numbers from 20000 to 80000 are Excel serial dates. Raises _AmbiguousDates when both
+    orders fit and would give different dates, or when the column mixes the two orders."""
+    out = np.full(len(values), np.nan)
+    numeric = []
+    for i, v in enumerate(values):
+        s = "" if v is None else str(v).strip()
+        m = _ISO.match(s)
+        if m:
+            out[i] = _ordinal(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            continue
+        if re.fullmatch(r"\d{5}(\.0+)?", s) and 20000 <= float(s) <= 80000:  # an Excel serial date (1954-2119)
+            out[i] = float(s) - EXCEL_EPOCH_OFFSET
+            continue
+        m = _NUMERIC.match(s)
+        if m:
+            numeric.append((i, int(m.group(1)), int(m.group(2)), int(m.group(3))))
+        elif s and re.search(r"[A-Za-z]{3}", s):
+            out[i] = _named_month(s)
+    if numeric and order not in ("dmy", "mdy"):
+        first_big = any(a > 12 for _, a, _, _ in numeric)
+        second_big = any(b > 12 for _, _, b, _ in numeric)
+        if first_big and not second_big:
+            order = "dmy"
+        elif second_big and not first_big:
+            order = "mdy"
+        elif not first_big and not second_big:
+            if any(a != b for _, a, b, _ in numeric):
+                ex = next(values[i] for i, a, b, _ in numeric if a != b)
+                raise _AmbiguousDates(str(ex).strip())
+            order = "dmy"
+        else:  # both positions exceed 12 somewhere: two formats in one column
+            first = next(values[i] for i, a, _, _ in numeric if a > 12)
+            second = next(values[i] for i, _, b, _ in numeric if b > 12)
+            raise _AmbiguousDates(f"{str(first).strip()}' and '{str(second).strip()}", mixed=True)
+    for i, a, b, y in numeric:
+        if order == "dmy":
+            out[i] = _ordinal(y, b, a)
+        elif order == "mdy":
+            out[i] = _ordinal(y, a, b)
+    bad = [str(v).strip() for v, x in zip(values, out) if np.isnan(x) and v is not None and str(v).strip() and str(v).strip().lower() not in _MISSING_TEXT]
+    return out, bad
+
+
+def _named_month(s: str) -> float:
+    from dateutil import parser
+
+    try:
+        d = parser.parse(s, default=dt.datetime(1900, 1, 1))
+    except (ValueError, OverflowError):
+        return np.nan
+    if d.year == 1900:
+        return np.nan
+    return float(d.date().toordinal() - _EPOCH)
+
+
+def _month_text(days: float, strict: bool) -> str | None:
+    if np.isnan(days):
+        return None
+    d = dt.date.fromordinal(int(days) + _EPOCH)
+    return f"{d.year:04d}" if strict else f"{d.year:04d}-{d.month:02d}"
+
+
+# --- building the internal long frame ------------------------------------------------------------------
+def _text_column(raw: _Raw, source: str, func=_clean_text) -> pd.Categorical:
+    codes, values = raw.distinct(source)
+    return _categorical(codes, values, func)
+
+
+def _dates(raw: _Raw, source: str, target: str, log: IssueLog, file: str) -> np.ndarray:
+    """Days since 1970-01-01 of a date column (NaN where unreadable, with a warning)."""
+    codes, values = raw.distinct(source)
+    order = {DATE_DMY: "dmy", DATE_MDY: "mdy", DATE_YMD: "ymd"}.get(target)
+    try:
+        days, bad = parse_dates(values, order)
+    except _AmbiguousDates as e:
+        if e.mixed:
+            raise _Refused(
+                "MIXED_DATE_FORMATS",
+                f"Column '{source}' mixes day/month/year and month/day/year dates (e.g. '{e.example}'), so no date in "
+                "it can be trusted. Export the dates again in one format, preferably YYYY-MM-DD, and upload again.",
+            ) from None
+        raise _Refused(
+            "AMBIGUOUS_DATES",
+            f"Column '{source}' has dates such as '{e.example}' that read both as day/month/year and as "
+            "month/day/year, and no date in the file tells which; nothing was guessed. Export dates as YYYY-MM-DD, or "
+            f"say which it is: --map '{source}={DATE_DMY}' (day/month/year) or --map '{source}={DATE_MDY}' "
+            "(month/day/year); in the dashboard, choose the date format of that column.",
+        ) from None
+    if bad:
+        rows = raw.rows[np.isin(codes, [values.index(b) for b in bad if b in values])]
+        log.add("warning", "BAD_DATE", f"{file}: {len(rows)} date(s) could not be read ({quoted(sorted(set(bad)))}); "
+                f"those rows were left out ({V.rows_text(rows)}).", source, rows.tolist())
+    return np.append(days, np.nan)[codes]
+
+
+def _patient_attributes(raw: _Raw, cols: _Columns, log: IssueLog, file: str) -> dict[str, pd.Categorical]:
+    out = {}
+    t = cols.target
+    if S.CONDITION in t:
+        codes, values = raw.distinct(t[S.CONDITION])
+        unknown = sorted({str(v).strip() for v in values if _clean_text(v) and normalise_condition(v) is None})
+        if unknown:
+            rows = raw.rows[np.isin(codes, [i for i, v in enumerate(values) if _clean_text(v) and normalise_condition(v) is None])]
+            log.add("warning", "UNKNOWN_CONDITION", f"{file}: condition(s) {quoted(unknown)} are not among "
+                    f"{', '.join(S.CONDITIONS)}; they were counted as 'other' ({V.rows_text(rows)}).",
+                    t[S.CONDITION], rows.tolist())
+        out[S.CONDITION] = _categorical(codes, values, lambda v: normalise_condition(v) or ("other" if _clean_text(v) else None))
+    if S.SITE in t:
+        out[S.SITE] = _text_column(raw, t[S.SITE])
+    if S.SEX in t:
+        out[S.SEX] = _mapped(raw, t[S.SEX], lambda k: _SEXES.get(k), _SEX_BLANK, "sex", ", ".join(S.SEXES), log, file)
+    if S.ROUTE in t:
+        out[S.ROUTE] = _mapped(raw, t[S.ROUTE], lambda k: _ROUTES.get(k) or _ROUTES.get(k.replace(" ketamine", "")),
+                               {""}, "route", ", ".join(S.ROUTES), log, file)
+    if S.AGE_BAND in t:
+        out[S.AGE_BAND] = _mapped(raw, t[S.AGE_BAND], _band_text, {""}, "age band", ", ".join(S.AGE_BANDS), log, file)
+    elif AGE in t:
+        values, reason, bad = _numbers(raw.table[t[AGE]])
+        over = values > MAX_AGE_SHOWN
+        if over.any():
+            log.add("info", "AGE_90_PLUS", f"{file}: {int(over.sum())} age(s) over {MAX_AGE_SHOWN} are shown as '90+'; "
+                    "ages themselves are not kept, only age bands.", t[AGE])
+        young = values < 18
+        bad_rows = raw.rows[young | (reason == 2)]
+        if len(bad_rows):
+            log.add("warning", "BAD_AGE", f"{file}: {len(bad_rows)} age(s) are under 18 or not numbers; their age band "
+                    f"is left blank ({V.rows_text(bad_rows)}).", t[AGE], bad_rows.tolist())
+        out[S.AGE_BAND] = age_bands(values)
+    if S.START_MONTH in t:
+        out[S.START_MONTH] = _text_column(raw, t[S.START_MONTH])
+    return out
+
+
+def _band_text(k: str) -> str | None:
+    """An age band as written ('25-34', '25 - 34', '90+', '>89') or an age ('45'); ``k`` is a _mapped key."""
+    band = re.sub(r"\s+", "-", k.strip())
+    if band in S.AGE_BANDS:
+        return band
+    if band in ("90", ">89", "89+", "90-plus", ">=90", "90-+"):
+        return "90+"
+    v, reason = _number(k) if " " not in k.strip() else (np.nan, 2)
+    return age_band(v) if reason == 0 else None
+
+
+def _mapped(raw: _Raw, source: str, func, blanks: set, what: str, allowed: str, log: IssueLog, file: str) -> pd.Categorical:
+    codes, values = raw.distinct(source)
+
+    def key(v):
+        return re.sub(r"\s+", " ", re.sub(r"[^0-9a-z+<>=]+", " ", str(v).lower())).strip() if v is not None else ""
+
+    unknown = [i for i, v in enumerate(values) if key(v) not in blanks and func(key(v)) is None]
+    if unknown:
+        rows = raw.rows[np.isin(codes, unknown)]
+        log.add("warning", f"UNKNOWN_{what.upper().replace(' ', '_')}", f"{file}: {what} value(s) "
+                f"{quoted(sorted({str(values[i]).strip() for i in unknown}))} are not one of {allowed}; left blank "
+                f"({V.rows_text(rows)}).", source, rows.tolist())
+    return _categorical(codes, values, lambda v: func(key(v)) if key(v) not in blanks else None)
+
+
+def _assessment_frame(raw: _Raw, cols: _Columns, fi: int, file: str, log: IssueLog) -> pd.DataFrame:
+    """The long internal frame of one assessments file (rows checked, dates still dates)."""
+    t = cols.target
+    base: dict = {FILE: np.full(raw.table.num_rows, fi, dtype=np.int16), ROW: raw.rows,
+                  S.PATIENT_ID: _text_column(raw, t[S.PATIENT_ID])}
+    base.update(_patient_attributes(raw, cols, log, file))
+    if S.DAY in t:
+        day, reason, bad = _numbers(raw.table[t[S.DAY]])
+        nonint = (reason == 0) & (day != np.round(day))
+        if bad or nonint.any():
+            rows = raw.rows[(reason == 2) | nonint]
+            log.add("warning", "BAD_DAY", f"{file}: {len(rows)} day value(s) are not whole numbers "
+                    f"({quoted(bad) if bad else 'fractions'}); those rows were left out ({V.rows_text(rows)}).",
+                    t[S.DAY], rows.tolist())
+            day = np.where((reason == 2) | nonint, np.nan, day)
+        base[S.DAY] = day
+    date_target = next((d for d in DATE_TARGETS if d in t), None)
+    if date_target:
+        base[S.DATE] = _dates(raw, t[date_target], date_target, log, file)
+    parts = []
+    if S.INSTRUMENT in t and S.SCORE in t:
+        score, reason, bad = _numbers(raw.table[t[S.SCORE]])
+        codes, values = raw.distinct(t[S.INSTRUMENT])
+        part = pd.DataFrame(base)
+        part[S.INSTRUMENT] = _categorical(codes, values, normalise_code)
+        part[S.SCORE] = score
+        part = V.drop_missing_ids(part, log)
+        kept = part.index.to_numpy()
+        raw_ins = pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(values, dtype=object))[kept] if values else [None] * len(kept))
+        part = V.drop_unknown_instruments(part.reset_index(drop=True), raw_ins, log)
+        kept = kept[part.index.to_numpy()]
+        part = V.drop_bad_scores(part.reset_index(drop=True), reason[kept], bad, log)
+        parts.append(part)
+    if cols.wide:
+        frame = pd.DataFrame(base)
+        frame = V.drop_missing_ids(frame, log)
+        kept = frame.index.to_numpy()
+        wide_parts, reasons, bads = [], [], []
+        for source, code, day, label in cols.wide:
+            score, reason, bad = _numbers(raw.table[source])
+            p = frame.copy()
+            p[S.INSTRUMENT] = pd.Categorical([code] * len(p))
+            p[S.SCORE] = score[kept]
+            if day is not None:
+                p[S.DAY] = float(day)
+                p = p.drop(columns=S.DATE, errors="ignore")
+            wide_parts.append(p)
+            reasons.append(reason[kept])
+            bads += bad
+        if any(d is not None and lab.startswith("infusion") for _, _, d, lab in cols.wide):
+            log.add("info", "INDUCTION_DAYS_ASSUMED", f"{file}: infusion columns (inf1 ... inf6) were placed on the usual "
+                    f"induction days {', '.join(map(str, INDUCTION_DAYS))} after the first infusion.")
+        wide = pd.concat(wide_parts, ignore_index=True)
+        wide[S.INSTRUMENT] = wide[S.INSTRUMENT].astype("category")
+        parts.append(V.drop_bad_scores(wide, np.concatenate(reasons), sorted(set(bads)), log, wide=True))
+    frame = _concat(parts)
+    if S.DAY not in frame.columns and S.DATE not in frame.columns:
+        frame[S.DAY] = np.nan
+    return frame
+
+
+def _treatment_frame(raw: _Raw, cols: _Columns, fi: int, file: str, log: IssueLog) -> pd.DataFrame:
+    t = cols.target
+    frame = pd.DataFrame({FILE: np.full(raw.table.num_rows, fi, dtype=np.int16), ROW: raw.rows,
+                          S.PATIENT_ID: _text_column(raw, t[S.PATIENT_ID])})
+    if S.KIND in t:
+        frame[S.KIND] = _mapped(raw, t[S.KIND], _kind, {""}, "kind", ", ".join(S.KINDS), log, file)
+    else:
+        frame[S.KIND] = pd.Categorical(["induction"] * len(frame))
+        log.add("info", "KIND_ASSUMED", f"{file}: the treatments file has no kind column; every session was counted as induction.")
+    if S.ROUTE in t:
+        frame[S.ROUTE] = _mapped(raw, t[S.ROUTE], lambda k: _ROUTES.get(k), {""}, "route", ", ".join(S.ROUTES), log, file)
+    if S.DOSE in t:
+        dose, reason, bad = _numbers(raw.table[t[S.DOSE]])
+        frame[S.DOSE] = dose
+        if bad:
+            rows = raw.rows[reason == 2]
+            log.add("warning", "BAD_DOSE", f"{file}: {len(rows)} dose(s) are not numbers ({quoted(bad)}); the sessions "
+                    f"were kept without a dose ({V.rows_text(rows)}).", t[S.DOSE], rows.tolist())
+    if S.DAY in t:
+        frame[S.DAY] = _numbers(raw.table[t[S.DAY]])[0]
+    date_target = next((d for d in DATE_TARGETS if d in t), None)
+    if date_target:
+        frame[S.DATE] = _dates(raw, t[date_target], date_target, log, file)
+    frame = V.drop_missing_ids(frame, log)
+    no_kind = frame[S.KIND].isna().to_numpy()
+    log.add_rows("warning", "MISSING_KIND", S.KIND, frame[no_kind],
+                 lambda n, r: f"{n} treatment row(s) have no recognisable kind and were left out ({r}).")
+    return V.keep(frame, ~no_kind)
+
+
+def _kind(k: str) -> str | None:
+    for stem, kind in _KINDS:
+        if stem in k:
+            return kind
+    return None
+
+
+def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate internal frames, unifying categoricals."""
+    parts = [p for p in parts if p is not None]
+    if len(parts) == 1:
+        return parts[0].reset_index(drop=True)
+    columns = list(dict.fromkeys(c for p in parts for c in p.columns))
+    data = {}
+    for c in columns:
+        cols = [p[c] if c in p.columns else None for p in parts]
+        if any(isinstance(x.dtype, pd.CategoricalDtype) for x in cols if x is not None):
+            data[c] = pd.api.types.union_categoricals([_object_categorical(x, len(p)) for x, p in zip(cols, parts)],
+                                                      ignore_order=True)
+        else:
+            data[c] = np.concatenate([x.to_numpy(dtype=float) if x is not None else np.full(len(p), np.nan) for x, p in zip(cols, parts)])
+    return pd.DataFrame(data)
+
+
+def _object_categorical(x: pd.Series | None, n: int) -> pd.Categorical:
+    if x is None:
+        return pd.Categorical.from_codes(np.full(n, -1), categories=pd.Index([], dtype=object))
+    if not isinstance(x.dtype, pd.CategoricalDtype):
+        x = x.astype(object).astype("category")
+    return pd.Categorical.from_codes(x.cat.codes.to_numpy(), categories=pd.Index(x.cat.categories.astype(object), dtype=object))
+
+
+# --- days ---------------------------------------------------------------------------------------------
+def _origins(treat: pd.DataFrame | None) -> tuple[pd.Series, pd.Series]:
+    """Per patient id: the first treatment date (days since epoch) and the first treatment day."""
+    empty = pd.Series(dtype=float)
+    if treat is None or treat.empty:
+        return empty, empty
+    pid = treat[S.PATIENT_ID].astype(object)
+    first_date = pd.Series(treat[S.DATE].to_numpy(), index=pid).groupby(level=0).min() if S.DATE in treat else empty
+    first_day = pd.Series(treat[S.DAY].to_numpy(), index=pid).groupby(level=0).min() if S.DAY in treat else empty
+    return first_date.dropna(), first_day.dropna()
+
+
+def _per_patient(frame: pd.DataFrame, by_id: pd.Series) -> np.ndarray:
+    """A per-patient value (indexed by patient id) spread over the frame's rows."""
+    cats = frame[S.PATIENT_ID].cat.categories
+    values = np.append(pd.Index(cats).map(by_id).to_numpy(dtype=float, na_value=np.nan), np.nan)
+    return values[frame[S.PATIENT_ID].cat.codes.to_numpy()]
+
+
+def _assign_days(frame: pd.DataFrame, treat: pd.DataFrame | None, strict: bool, log: IssueLog) -> pd.DataFrame:
+    """Replace dates by day offsets from day 0 and derive start_month; never keeps a date."""
+    frame = frame.copy()
+    first_date, first_day = _origins(treat)
+    day = frame[S.DAY].to_numpy(dtype=float).copy() if S.DAY in frame.columns else np.full(len(frame), np.nan)
+    origin_date = _per_patient(frame, first_date) if len(first_date) else np.full(len(frame), np.nan)
+    if S.DATE in frame.columns:
+        date = frame[S.DATE].to_numpy(dtype=float)
+        no_treatment = np.isnan(origin_date)
+        if no_treatment.any():
+            first_seen = pd.Series(date).groupby(frame[S.PATIENT_ID].cat.codes.to_numpy()).min()
+            fallback = first_seen.reindex(frame[S.PATIENT_ID].cat.codes.to_numpy()).to_numpy(dtype=float)
+            origin_date = np.where(no_treatment, fallback, origin_date)
+        from_first_assessment = no_treatment & np.isnan(day) & ~np.isnan(date)
+        if from_first_assessment.any():
+            if treat is None:
+                log.add("info", "DAY0_FIRST_ASSESSMENT", "Without a treatments file, day 0 is each patient's first assessment date.")
+            else:
+                log.add("info", "DAY0_FIRST_ASSESSMENT", f"{int(pd.unique(frame[S.PATIENT_ID][from_first_assessment]).size)} "
+                        "patient(s) have no treatments: their day 0 is their first assessment date.")
+        day = np.where(np.isnan(day), date - origin_date, day)
+        frame = frame.drop(columns=S.DATE)
+    elif len(first_day):
+        shift = _per_patient(frame, first_day)
+        day = day - np.nan_to_num(shift)
+    frame[S.DAY] = day
+    missing = np.isnan(day)
+    log.add_rows("warning", "MISSING_DAY", S.DAY, frame[missing],
+                 lambda n, r: f"{n} score(s) have neither a day nor a date and were left out ({r}).")
+    frame = V.keep(frame, ~missing)
+    origin_date = origin_date[~missing]
+    if S.START_MONTH not in frame.columns or frame[S.START_MONTH].isna().all():
+        if not np.isnan(origin_date).all():
+            codes, uniques = pd.factorize(origin_date)
+            frame[S.START_MONTH] = _categorical(codes, list(uniques), lambda d: _month_text(d, strict))
+    elif strict:
+        months = frame[S.START_MONTH].cat
+        frame[S.START_MONTH] = _categorical(months.codes.to_numpy(), list(months.categories), lambda m: str(m)[:4])
+    return frame
+
+
+def _treatment_days(treat: pd.DataFrame, log: IssueLog) -> pd.DataFrame:
+    treat = treat.copy()
+    pid = treat[S.PATIENT_ID].astype(object).to_numpy()
+    if S.DATE in treat.columns:
+        date = treat[S.DATE].to_numpy(dtype=float)
+        first = pd.Series(date).groupby(pid).transform("min").to_numpy()
+        day = treat[S.DAY].to_numpy(dtype=float) if S.DAY in treat.columns else np.full(len(treat), np.nan)
+        treat[S.DAY] = np.where(np.isnan(day), date - first, day)
+        treat = treat.drop(columns=S.DATE)
+    elif S.DAY in treat.columns:
+        day = treat[S.DAY].to_numpy(dtype=float)
+        treat[S.DAY] = day - pd.Series(day).groupby(pid).transform("min").to_numpy()
+    else:
+        treat[S.DAY] = np.nan
+    missing = np.isnan(treat[S.DAY].to_numpy(dtype=float))
+    log.add_rows("warning", "MISSING_DAY", S.DAY, treat[missing],
+                 lambda n, r: f"{n} treatment row(s) have neither a day nor a date and were left out ({r}).")
+    return V.drop_implausible_days(V.keep(treat, ~missing), log, what="treatment")
+
+
+# --- output -----------------------------------------------------------------------------------------------
+def _str_array(values, n: int) -> pa.Array:
+    if values is None:
+        return pa.nulls(n, pa.string())
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy()
+        cats = pa.array([str(c) for c in values.cat.categories], pa.string())
+        return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32), mask=codes < 0), cats).cast(pa.string())
+    return pa.array(pd.Series(values).astype(object).where(pd.notna(values), None), pa.string())
+
+
+def _output(frame: pd.DataFrame | None, columns: tuple[str, ...], numbers: dict[str, str]) -> pd.DataFrame:
+    n = 0 if frame is None else len(frame)
+    arrays = {}
+    for c in columns:
+        if c in numbers:
+            values = frame[c].to_numpy(dtype=float) if frame is not None and c in frame.columns else np.full(n, np.nan)
+            arrays[c] = pa.array(values, pa.float64(), from_pandas=True)
+        else:
+            arrays[c] = _str_array(frame[c] if frame is not None and c in frame.columns else None, n)
+    out = pa.table(arrays).to_pandas()
+    for c, dtype in numbers.items():
+        out[c] = out[c].astype(dtype) if dtype != "float64" else out[c].astype("float64")
+    for c in columns:
+        if c not in numbers:
+            out[c] = out[c].astype("str")
+    return out
+
+
+def _empty_assessments() -> pd.DataFrame:
+    return _output(None, S.ASSESSMENT_COLUMNS, {S.SCORE: "float64", S.DAY: "Int64"})
+
+
+def _mapping_table(rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["file", "source", "target", "how"])
+
+
+# --- the entry point --------------------------------------------------------------------------------------
+def load_files(sources, overrides: dict[str, str] | None = None, strict_dates: bool = False) -> Loaded:
+    """Read one or more assessments files and at most one treatments file into the canonical tables.
+
+    sources: paths or (file_name, bytes) tuples; overrides: {source column: canonical target or 'ignore'}
+    (targets: the canonical names, 'age', 'date', 'date_dmy', 'date_mdy', 'date_ymd', or an instrument code
+    for a column of that instrument's scores). Bad data never raises: it ends in ``issues`` and ``ok``."""
+    if isinstance(sources, (str, Path)) or (isinstance(sources, tuple) and len(sources) == 2 and isinstance(sources[1], (bytes, bytearray))):
+        sources = [sources]
+    overrides = dict(overrides or {})
+    for src, target in overrides.items():
+        if target not in OVERRIDE_TARGETS and normalise_code(target) is None:
+            raise KeyError(f"--map {src}={target}: unknown target {target!r}; use one of: {', '.join(OVERRIDE_TARGETS)} "
+                           "or an instrument code (e.g. PHQ9)")
+    log = IssueLog()
+    mapping: list[dict] = []
+    assessment_parts, treatment_parts = [], []
+    rows_read, refused = 0, False
+    seen_sources: set[str] = set()
+    for fi, source in enumerate(sources):
+        name, data = _source_bytes(source)
+        log.files.append(name)
+        try:
+            frame, kind, n, cols = _load_one(name, data, fi, overrides, log)
+        except _Refused as e:
+            if e.code:  # (PHI refusals log their own issues)
+                log.add("error", e.code, f"{name}: {e.message}")
+            refused = True
+            continue
+        rows_read += n
+        mapping += cols.rows
+        seen_sources |= {r["source"].strip().lower() for r in cols.rows if r["how"] in ("override", "ignored")}
+        (assessment_parts if kind == "assessments" else treatment_parts).append(frame)
+    for src in overrides:
+        if src.strip().lower() not in seen_sources and not refused:
+            log.add("warning", "OVERRIDE_UNUSED", f"--map {src}={overrides[src]}: no file has a column named '{src}'.", src)
+    if len(treatment_parts) > 1:
+        log.add("error", "TWO_TREATMENT_FILES", "More than one treatments file was given; combine them into one file and upload again.")
+        refused = True
+    if not assessment_parts and not refused:
+        log.add("error", "NO_ASSESSMENTS", "No assessments file was found: the files hold no instrument scores (a "
+                "treatments file alone cannot be analysed). Upload the assessments export too (patient key, instrument, "
+                "score, day or date).")
+        refused = True
+    names = tuple(log.files)
+    if refused or log.has_errors:
+        return Loaded(_empty_assessments(), None, log.table(), _mapping_table(mapping), rows_read, names, False)
+
+    treat = _treatment_days(treatment_parts[0], log) if treatment_parts else None
+    treat_raw = treatment_parts[0] if treatment_parts else None
+    frame = _concat(assessment_parts)
+    frame = _assign_days(frame, treat_raw, strict_dates, log)
+    frame = V.drop_out_of_range(frame, log)
+    frame = V.drop_implausible_days(frame, log)
+    present = [c for c in S.ASSESSMENT_COLUMNS if c in frame.columns]
+    frame = V.drop_duplicates(frame, present, log)
+    frame = V.resolve_conflicts(frame, S.PATIENT_ATTRIBUTES, log)
+    frame = frame.sort_values([FILE, ROW], kind="stable") if len(assessment_parts) > 1 or any(
+        r["how"] == "wide" for r in mapping) else frame
+    assessments = _output(frame, S.ASSESSMENT_COLUMNS, {S.SCORE: "float64", S.DAY: "Int64"})
+    treatments = None
+    if treat is not None:
+        treatments = _output(treat, S.TREATMENT_COLUMNS, {S.DAY: "Int64", S.DOSE: "float64"})
+    ok = len(assessments) > 0
+    if not ok:
+        log.add("error", "NO_ROWS_KEPT", "No usable scores are left after the checks below; fix them and upload again.")
+        assessments, treatments = _empty_assessments(), None
+    return Loaded(assessments, treatments, log.table(), _mapping_table(mapping), rows_read, names, ok)
+
+
+def _load_one(name: str, data: bytes, fi: int, overrides: dict[str, str], log: IssueLog):
+    """Read, guard, map and reshape one file: (internal frame, 'assessments'|'treatments', rows read, columns)."""
+    prep = _prepare(data)
+    cols = _map_columns(name, prep.names, overrides)
+    t = cols.target
+    raw = _parse(prep, {t[c] for c in (S.SCORE, S.DAY, AGE, S.DOSE) if c in t})
+    exempt = [r["source"] for r in cols.rows if r["how"] == "override" and r["target"] != S.PATIENT_ID]
+    phi_cols = V.phi_columns(raw.table, exempt=exempt)
+    phi_vals = V.phi_values(raw.table, raw.rows, raw.dictionary)
+    if phi_cols or phi_vals:
+        V.refuse_phi(log, name, phi_cols, phi_vals)
+        raise _Refused("", "")  # the issues are logged
+    for target, src in t.items():
+        log.sources[(fi, S.DAY if target in DATE_TARGETS else target)] = src
+    for source, _, _, _ in cols.wide:
+        log.sources.setdefault((fi, S.SCORE), source)
+        log.sources.setdefault((fi, S.INSTRUMENT), source)
+    duplicated_names = sorted({n for n in prep.names if re.fullmatch(r".+\.\d+", n) and n.rsplit(".", 1)[0] in prep.names})
+    if duplicated_names:
+        log.add("warning", "DUPLICATE_COLUMN_NAMES", f"{name}: more than one column is named "
+                f"{quoted(sorted({n.rsplit('.', 1)[0] for n in duplicated_names}))}; the first of each was used, the others "
+                f"are listed as {quoted(duplicated_names)}.", ", ".join(duplicated_names))
+    long = [r for r, w in raw.ragged if w == "long"]
+    short = [r for r, w in raw.ragged if w == "short"]
+    if long:
+        log.add("warning", "RAGGED_ROWS", f"{name}: {len(long)} row(s) have more fields than the header and were left "
+                f"out ({V.rows_text(long)}); a delimiter inside an unquoted value is the usual cause.", None, long)
+    if short:
+        log.add("info", "SHORT_ROWS", f"{name}: {len(short)} row(s) have fewer fields than the header; the missing "
+                f"fields were read as blank ({V.rows_text(short)}).", None, short)
+    if prep.skip:
+        log.add("info", "PREAMBLE_SKIPPED", f"{name}: {prep.skip} line(s) above the column names were skipped.")
+    if raw.encoding not in ("UTF-8", "UTF-8 with BOM"):
+        log.add("info", "ENCODING", f"{name}: read as {raw.encoding} text, {raw.delimiter}-separated.")
+    has_date = S.DAY in t or any(d in t for d in DATE_TARGETS)
+    long_format = S.INSTRUMENT in t and S.SCORE in t
+    if long_format or cols.wide:
+        missing = []
+        if S.PATIENT_ID not in t:
+            missing.append("a patient key (e.g. 'Patient ID')")
+        dated_visits = cols.wide and all(d is not None for _, _, d, _ in cols.wide) and not long_format
+        if not has_date and not dated_visits:
+            missing.append("a day or date column (e.g. 'Day' or 'Date Administered')")
+        if missing:
+            raise _Refused("MISSING_COLUMNS", _missing_message(missing, prep.names))
+        return _assessment_frame(raw, cols, fi, name, log), "assessments", raw.table.num_rows + len(long), cols
+    if (S.KIND in t or S.DOSE in t) and S.PATIENT_ID in t and has_date:
+        return _treatment_frame(raw, cols, fi, name, log), "treatments", raw.table.num_rows + len(long), cols
+    missing = [m for m, ok in (("a patient key (e.g. 'Patient ID')", S.PATIENT_ID in t),
+                               ("the instrument (e.g. 'Measure': PHQ-9, GAD-7, ...)", S.INSTRUMENT in t),
+                               ("the score (e.g. 'Total Score')", S.SCORE in t),
+                               ("a day or date (e.g. 'Date Administered')", has_date))
+               if not ok]
+    raise _Refused("MISSING_COLUMNS", _missing_message(missing, prep.names))
+
+
+def _missing_message(missing: list[str], names: list[str]) -> str:
+    return (f"The columns this dashboard needs were not found: {'; '.join(missing)}. The file's columns are "
+            f"{quoted(names, 12)}. Rename the columns in the export, or say which is which, e.g. "
+            "--map 'Your Column=patient_id' (targets: " + ", ".join(OVERRIDE_TARGETS) + ").")

@@ -1,0 +1,367 @@
+"""Validation: every problem into one issues table, and the PHI guard.
+
+Bad data is data, not an exception: each check returns the rows it keeps and records what it dropped
+in an :class:`IssueLog` (severity, code, column, rows, message), with rows numbered as a spreadsheet
+shows them (the header is row 1). Errors make an upload unusable; warnings drop rows; infos explain.
+
+The PHI guard (HIPAA Safe Harbor, the identifiers an EHR export is likely to carry): a column whose
+name says it holds names, e-mail, phone, street address, SSN, medical record number, date of birth or a
+full ZIP code, or any text value shaped like an e-mail address, a US phone number or an SSN, refuses the
+whole upload. Clinic names ("Main St Clinic"), dates, decimals and keys such as "P-000123" are not PHI.
+
+The internal frame the row checks work on is long, one row per score, with columns ``_file`` (index of
+the file), ``_row`` (spreadsheet row), the canonical names of :mod:`analysis.schema` as pandas
+categoricals (text) or float64 (score, day), and the row checks never change their input.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from analysis import schema as S
+from analysis.config import PLAUSIBLE_DAYS
+from analysis.instruments import registry
+
+FILE = "_file"
+ROW = "_row"
+
+SHOWN_ROWS = 8  # row numbers quoted in a message (the issue's `rows` holds them all)
+
+
+# --- the issues table ----------------------------------------------------------------------------
+class IssueLog:
+    """Collects issues; knows the file names and, per file, which source column fed each canonical one."""
+
+    def __init__(self) -> None:
+        self.files: list[str] = []
+        self.sources: dict[tuple[int, str], str] = {}
+        self._items: list[dict] = []
+
+    def add(self, severity: str, code: str, message: str, column: str | None = None, rows: Iterable[int] = ()) -> None:
+        if severity not in S.SEVERITIES:
+            raise ValueError(f"severity {severity!r} unknown; use one of {S.SEVERITIES}")
+        self._items.append(
+            {"severity": severity, "code": code, "column": column, "rows": [int(r) for r in rows], "message": message}
+        )
+
+    def add_rows(self, severity: str, code: str, target: str | None, frame: pd.DataFrame, describe: Callable[[int, str], str]) -> None:
+        """One issue per file for the rows of ``frame``; ``describe(n, rows_text)`` writes the sentence."""
+        if frame.empty:
+            return
+        for f, part in frame.groupby(FILE, sort=True, observed=True):
+            rows = np.sort(part[ROW].to_numpy())
+            column = self.sources.get((int(f), target)) if target else None
+            self.add(severity, code, f"{self.files[int(f)]}: {describe(len(rows), rows_text(rows))}", column, rows.tolist())
+
+    @property
+    def has_errors(self) -> bool:
+        return any(i["severity"] == "error" for i in self._items)
+
+    def table(self) -> pd.DataFrame:
+        order = {s: i for i, s in enumerate(S.SEVERITIES)}
+        items = sorted(self._items, key=lambda i: order[i["severity"]])  # stable: errors first
+        return pd.DataFrame(items, columns=list(S.ISSUE_COLUMNS)).astype({"rows": object})
+
+
+def rows_text(rows) -> str:
+    """'row 5', 'rows 5, 9, 12' or 'rows 5, 9, ... (40 rows)'."""
+    rows = list(rows)
+    if len(rows) == 1:
+        return f"row {rows[0]}"
+    shown = ", ".join(str(r) for r in rows[:SHOWN_ROWS])
+    return f"rows {shown}" + (f", ... ({len(rows)} rows)" if len(rows) > SHOWN_ROWS else "")
+
+
+def quoted(values, limit: int = 6) -> str:
+    values = list(values)
+    text = ", ".join(f"'{v}'" for v in values[:limit])
+    return text + (f" and {len(values) - limit} more" if len(values) > limit else "")
+
+
+# --- the PHI guard ---------------------------------------------------------------------------------
+def header_key(name: str) -> str:
+    """A column name compared loosely: camelCase split, lower case, runs of punctuation and spaces -> one space."""
+    name = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", str(name))
+    return re.sub(r"[^0-9a-z]+", " ", name.lower()).strip()
+
+
+_NOT_A_PERSON = re.compile(
+    r"\b(clinic|site|instrument|measure|assessment|scale|location|practice|facility|provider|clinician|doctor|"
+    r"physician|therapist|file|drug|medication|test|questionnaire|survey|program|insurance|payer|plan|staff|"
+    r"nurse|diagnosis|condition|device|vendor|product|study|protocol|row|flowsheet|column|field|item|component|"
+    r"event|department|dept|encounter|order|procedure|visit|appointment|form|question|score|outcome|med|room|unit)\b"
+)
+PHI_COLUMN_PATTERNS = (
+    ("name", re.compile(r"\b(name|names|surname|firstname|lastname|fullname|patientname|ptname|fname|lname|initials)\b")),
+    ("e-mail", re.compile(r"\b(e ?mail|email address|e mail address)\b")),
+    ("phone", re.compile(r"\b(phone|telephone|tel|mobile|cell|cellphone|fax|phone number|contact number)\b")),
+    ("street address", re.compile(r"\b(address|street|addr|address line \d)\b")),
+    ("SSN", re.compile(r"\b(ssn|social security|social sec|ss number|ss no|sin)\b")),
+    ("medical record number", re.compile(r"\b(mrn|medical record|med rec|medrec|mr number|mr no|chart number|chart no|hospital number)\b")),
+    ("date of birth", re.compile(r"\b(dob|d o b|date of birth|birth date|birthdate|birthday|born)\b")),
+    ("ZIP code", re.compile(r"\b(zip|zipcode|zip code|postal code|postcode|post code)\b")),
+)
+_FULL_ZIP = r"\b\d{5}(-\d{4})?\b"
+
+
+def phi_column_kind(name: str) -> str | None:
+    """What identifier a column name announces ('name', 'phone', ...), or None."""
+    key = header_key(name)
+    for kind, pattern in PHI_COLUMN_PATTERNS:
+        if pattern.search(key):
+            if kind in ("name", "street address") and _NOT_A_PERSON.search(key):
+                continue  # "Clinic Name", "Site Address": not the patient's
+            return kind
+    return None
+
+
+# RE2 (pyarrow) patterns for values; anchors by character classes, RE2 has no look-behind.
+PHI_VALUE_PATTERNS = (
+    ("e-mail addresses", r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"),
+    ("social security numbers", r"(^|[^0-9A-Za-z\-])\d{3}-\d{2}-\d{4}([^0-9\-]|$)"),
+    ("phone numbers", r"(^|[^0-9A-Za-z\-/.])(\+?1[ .\-]?)?(\(\d{3}\) ?|\d{3}[ .\-])\d{3}[ .\-]\d{4}([^0-9\-/.]|$)"),
+)
+
+
+def phi_columns(table: pa.Table, exempt: Iterable[str] = ()) -> list[tuple[str, str]]:
+    """(column, kind) of the columns whose names announce a direct identifier.
+
+    A ZIP column is flagged only when it holds full 5-digit codes (3-digit ZIPs are not identifying)."""
+    exempt = set(exempt)
+    found = []
+    for name in table.column_names:
+        kind = phi_column_kind(name)
+        if kind is None or name in exempt:
+            continue
+        if kind == "ZIP code":
+            values = pc.cast(table[name], pa.string())
+            if not pc.any(pc.match_substring_regex(values, _FULL_ZIP)).as_py():
+                continue
+        found.append((name, kind))
+    return found
+
+
+def phi_values(table: pa.Table, rows: np.ndarray, dictionary=None) -> list[tuple[str, str, list[int]]]:
+    """(column, what, first rows) for text columns holding values shaped like e-mails, phones or SSNs.
+
+    Works on the distinct values of each column (``dictionary(name)`` -> (codes, distinct values) lets the
+    caller share its dictionary encoding), so it is cheap on long files."""
+    found = []
+    for name in table.column_names:
+        col = table[name]
+        if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+            continue
+        if dictionary is None:
+            encoded = pc.dictionary_encode(col).combine_chunks()
+            codes, uniques = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False), encoded.dictionary
+        else:
+            codes, uniques = dictionary(name)
+        for what, pattern in PHI_VALUE_PATTERNS:
+            hit = pc.match_substring_regex(uniques, pattern).to_numpy(zero_copy_only=False)
+            if hit.any():
+                where = np.flatnonzero(np.isin(codes, np.flatnonzero(hit)))
+                found.append((name, what, [int(r) for r in rows[where[:5]]]))
+    return found
+
+
+def refuse_phi(log: IssueLog, file: str, columns: list[tuple[str, str]], values: list[tuple[str, str, list[int]]]) -> None:
+    """The error issues that refuse a file holding PHI: they name the columns and the first rows."""
+    if columns:
+        log.add(
+            "error",
+            "PHI_COLUMNS",
+            f"{file}: This file contains columns that look like direct identifiers: {quoted(c for c, _ in columns)} "
+            f"({', '.join(sorted({k for _, k in columns}))}). Remove them (keep only a pseudonymous patient key) and "
+            "upload again. Nothing from this file was kept.",
+            column=", ".join(c for c, _ in columns),
+        )
+    for column, what, rows in values:
+        log.add(
+            "error",
+            "PHI_VALUES",
+            f"{file}: Column '{column}' contains what look like {what} ({rows_text(rows)}). Uploads must be "
+            "de-identified: remove that text (or leave the column out of the export) and upload again. "
+            "Nothing from this file was kept.",
+            column=column,
+            rows=rows,
+        )
+
+
+# --- row checks on the internal long frame -----------------------------------------------------------
+def keep(frame: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
+    """The rows of ``frame`` where ``mask`` holds (the frame itself when that is every row)."""
+    return frame if mask.all() else frame[mask]
+
+
+def duplicated(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """Rows equal to an earlier row on ``columns``: one integer key per row from the category codes
+    (and factorised numbers), hashed once; pandas' own method when the key would overflow."""
+    key = np.zeros(len(frame), dtype=np.int64)
+    room = 1
+    for c in columns:
+        col = frame[c]
+        values = None if isinstance(col.dtype, pd.CategoricalDtype) else col.to_numpy(dtype=float)
+        if values is None:
+            codes, card = col.cat.codes.to_numpy().astype(np.int64) + 1, len(col.cat.categories) + 1
+        elif np.isnan(values).all():
+            continue
+        elif np.array_equal(values[~np.isnan(values)], np.round(values[~np.isnan(values)])):  # whole numbers: a range
+            lo, hi = np.nanmin(values), np.nanmax(values)
+            codes, card = np.where(np.isnan(values), 0, values - lo + 1).astype(np.int64), int(hi - lo) + 2
+        else:
+            codes, uniques = pd.factorize(col.to_numpy(), use_na_sentinel=True)
+            codes, card = codes.astype(np.int64) + 1, len(uniques) + 1
+        room *= card
+        if room >= 2**62:
+            return frame.duplicated(subset=columns, keep="first").to_numpy()
+        key = key * card + codes
+    return pd.Series(key).duplicated(keep="first").to_numpy()
+
+
+def drop_missing_ids(frame: pd.DataFrame, log: IssueLog) -> pd.DataFrame:
+    """Rows without a patient key cannot be attributed to anyone: dropped, warning."""
+    bad = frame[S.PATIENT_ID].isna().to_numpy()
+    log.add_rows(
+        "warning", "MISSING_ID", S.PATIENT_ID, frame[bad],
+        lambda n, r: f"{n} row(s) have no patient key and were left out ({r}).",
+    )
+    return keep(frame, ~bad)
+
+
+def drop_unknown_instruments(frame: pd.DataFrame, raw: pd.Series, log: IssueLog) -> pd.DataFrame:
+    """Rows whose instrument is not in the registry: dropped, warning naming the spellings.
+
+    ``raw`` is the instrument as written (aligned with ``frame``); ``frame[instrument]`` is the code or NA."""
+    bad = frame[S.INSTRUMENT].isna().to_numpy()
+    if bad.any():
+        names = pd.unique(raw[bad].astype(object).fillna("(blank)"))
+        known = ", ".join(registry())
+        log.add_rows(
+            "warning", "UNKNOWN_INSTRUMENT", S.INSTRUMENT, frame[bad],
+            lambda n, r: f"{n} row(s) name an instrument this dashboard does not know: {quoted(names)} ({r}); "
+            f"they were left out. Known instruments: {known}.",
+        )
+    return keep(frame, ~bad)
+
+
+def drop_bad_scores(frame: pd.DataFrame, reason: np.ndarray, bad_values: list[str], log: IssueLog, *, wide: bool = False) -> pd.DataFrame:
+    """Scores that are empty (1) or not numbers (2), per ``reason``: dropped, warning naming the values.
+
+    In a wide file an empty cell is a visit not done: dropped with an info, not a warning."""
+    empty, text = reason == 1, reason == 2
+    if wide:
+        log.add_rows("info", "EMPTY_CELLS", S.SCORE, frame[empty], lambda n, r: f"{n} empty visit cell(s) skipped (visits not done).")
+    else:
+        log.add_rows(
+            "warning", "MISSING_SCORE", S.SCORE, frame[empty],
+            lambda n, r: f"{n} row(s) have no score and were left out ({r}).",
+        )
+    log.add_rows(
+        "warning", "NON_NUMERIC_SCORE", S.SCORE, frame[text],
+        lambda n, r: f"{n} score(s) are not numbers ({quoted(bad_values)}) and were left out ({r}).",
+    )
+    return keep(frame, reason == 0)
+
+
+def drop_out_of_range(frame: pd.DataFrame, log: IssueLog) -> pd.DataFrame:
+    """Scores outside the instrument's range (registry min..max): dropped, warning per instrument."""
+    reg = registry()
+    ins = frame[S.INSTRUMENT].cat
+    cats = [str(c) for c in ins.categories]
+    lo = np.array([reg[c].min for c in cats] + [np.nan])[ins.codes.to_numpy()]
+    hi = np.array([reg[c].max for c in cats] + [np.nan])[ins.codes.to_numpy()]
+    codes = frame[S.INSTRUMENT].to_numpy()
+    score = frame[S.SCORE].to_numpy(dtype=float)
+    bad = (score < lo) | (score > hi)
+    for code in pd.unique(codes[bad]):
+        ins = reg[code]
+        sub = frame[bad & (codes == code)]
+        log.add_rows(
+            "warning", "OUT_OF_RANGE", S.SCORE, sub,
+            lambda n, r, ins=ins: f"{n} {ins.code} score(s) are outside its range {ins.min:g}-{ins.max:g} and were left out ({r}).",
+        )
+    return keep(frame, ~bad)
+
+
+def drop_implausible_days(frame: pd.DataFrame, log: IssueLog, what: str = "score") -> pd.DataFrame:
+    """Days outside config.PLAUSIBLE_DAYS (a year before to three years after day 0): dropped, warning."""
+    day = frame[S.DAY].to_numpy(dtype=float)
+    bad = (day < PLAUSIBLE_DAYS[0]) | (day > PLAUSIBLE_DAYS[1])
+    log.add_rows(
+        "warning", "IMPLAUSIBLE_DAY", S.DAY, frame[bad],
+        lambda n, r: f"{n} {what}(s) fall more than a year before the first treatment or more than three years "
+        f"after it (allowed days {PLAUSIBLE_DAYS[0]} to {PLAUSIBLE_DAYS[1]}); they were left out ({r}).",
+    )
+    return keep(frame, ~bad)
+
+
+def drop_duplicates(frame: pd.DataFrame, columns: Iterable[str], log: IssueLog) -> pd.DataFrame:
+    """Exact duplicates (same patient, instrument, score, day and attributes): kept once, warning."""
+    dup = duplicated(frame, list(columns))
+    log.add_rows(
+        "warning", "DUPLICATE_ROWS", None, frame[dup],
+        lambda n, r: f"{n} row(s) repeat an earlier row exactly; each was kept once (repeats at {r}).",
+    )
+    return keep(frame, ~dup)
+
+
+def _varies(pid: np.ndarray, codes: np.ndarray) -> bool:
+    """True when some patient has two values, or a blank beside a value."""
+    known = codes >= 0
+    if not known.any():
+        return False
+    first = np.full(int(pid.max()) + 1, -1, dtype=np.int64)
+    first[pid[known][::-1]] = codes[known][::-1]  # each patient's first known value
+    return bool((codes[known] != first[pid[known]]).any() or ((~known) & (first[pid] >= 0)).any())
+
+
+def resolve_conflicts(frame: pd.DataFrame, attributes: Iterable[str], log: IssueLog) -> pd.DataFrame:
+    """Patient attributes must be constant per patient. Where a patient has two values, keep the most
+    frequent (ties: the first seen), warning naming the patients; blanks take the patient's value."""
+    attributes = [a for a in attributes if a in frame.columns]
+    if frame.empty or not attributes:
+        return frame
+    # the checks run on the distinct (patient, attributes) rows: usually one per patient
+    distinct = keep(frame[[S.PATIENT_ID, *attributes]], ~duplicated(frame, [S.PATIENT_ID, *attributes]))
+    out = frame
+    pid = frame[S.PATIENT_ID].cat.codes.to_numpy().astype(np.int64)
+    for attr in attributes:
+        if not _varies(distinct[S.PATIENT_ID].cat.codes.to_numpy().astype(np.int64),
+                       distinct[attr].cat.codes.to_numpy().astype(np.int64)):
+            continue
+        codes = frame[attr].cat.codes.to_numpy().astype(np.int64)
+        known = codes >= 0
+        k = len(frame[attr].cat.categories) + 1
+        key = pid[known] * k + codes[known]
+        uk, first, counts = np.unique(key, return_index=True, return_counts=True)
+        table = pd.DataFrame({"p": uk // k, "a": uk % k, "n": counts, "first": first})
+        table = table.sort_values(["p", "n", "first"], ascending=[True, False, True])
+        chosen = table.drop_duplicates("p").set_index("p")["a"]
+        many = table["p"].value_counts()
+        conflicted = many[many > 1].index.to_numpy()
+        lookup = np.full(int(pid.max()) + 1, -1, dtype=np.int64)
+        lookup[chosen.index.to_numpy()] = chosen.to_numpy()
+        new_codes = lookup[pid]
+        cats = frame[attr].cat.categories
+        if out is frame:
+            out = frame.copy()
+        out[attr] = pd.Categorical.from_codes(new_codes, categories=cats)
+        if len(conflicted):
+            names = frame[S.PATIENT_ID].cat.categories[conflicted]
+            detail = "; ".join(
+                f"{frame[S.PATIENT_ID].cat.categories[p]}: " + ", ".join(str(cats[a]) for a in table.loc[table["p"] == p, "a"])
+                for p in conflicted[:5]
+            )
+            rows_frame = frame[np.isin(pid, conflicted)]
+            log.add_rows(
+                "warning", "CONFLICTING_ATTRIBUTES", attr, rows_frame,
+                lambda n, r, names=names, detail=detail, attr=attr: f"{len(names)} patient(s) have more than one {attr} "
+                f"({detail}{'; ...' if len(names) > 5 else ''}). A patient's {attr} must be the same on every row: the "
+                f"most frequent value was kept (ties: the first seen). Rows involved: {r}.",
+            )
+    return out

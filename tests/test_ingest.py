@@ -1,0 +1,380 @@
+"""analysis.ingest: reading real-world CSVs into the canonical tables."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import schema as S
+from analysis.ingest import (
+    Loaded,
+    age_band,
+    age_bands,
+    load_files,
+    normalise_condition,
+    parse_dates,
+    wide_column,
+)
+
+LONG = "Patient ID,Measure,Total Score,Day,Diagnosis,Clinic Location\n" \
+       "P-1,PHQ-9,20,0,Major Depressive Disorder,Main St Clinic\n" \
+       "P-1,PHQ-9,8,14,Major Depressive Disorder,Main St Clinic\n" \
+       "P-2,GAD-7,12,0,Chronic Pain,Northside\n"
+
+
+def load(text, name="clinic.csv", encoding="utf-8", **kw) -> Loaded:
+    data = text if isinstance(text, bytes) else text.encode(encoding)
+    return load_files([(name, data)], **kw)
+
+
+def codes(loaded):
+    return set(loaded.issues["code"])
+
+
+# --- the canonical shape ------------------------------------------------------------------------
+def test_assessments_have_exactly_the_canonical_columns_in_order_and_types():
+    a = load(LONG).assessments
+    assert tuple(a.columns) == S.ASSESSMENT_COLUMNS
+    assert str(a[S.DAY].dtype) == "Int64"
+    assert a[S.SCORE].dtype == np.float64
+    assert all(pd.api.types.is_string_dtype(a[c]) for c in S.ASSESSMENT_COLUMNS if c not in (S.SCORE, S.DAY))
+
+
+def test_a_clean_long_file_is_read_with_every_value_normalised():
+    a = load(LONG).assessments
+    assert a[S.PATIENT_ID].tolist() == ["P-1", "P-1", "P-2"]
+    assert a[S.INSTRUMENT].tolist() == ["PHQ9", "PHQ9", "GAD7"]
+    assert a[S.SCORE].tolist() == [20.0, 8.0, 12.0]
+    assert a[S.DAY].tolist() == [0, 14, 0]
+    assert a[S.CONDITION].tolist() == ["depression", "depression", "chronic_pain"]
+    assert a[S.SITE].tolist() == ["Main St Clinic", "Main St Clinic", "Northside"]
+    assert a[S.SEX].isna().all()
+
+
+def test_the_mapping_reports_each_column_and_how_it_was_mapped():
+    m = load(LONG + "").mapping
+    assert m.columns.tolist() == ["file", "source", "target", "how"]
+    assert m.set_index("source").loc["Total Score", "target"] == "score"
+    assert set(m["how"]) == {"synonym"}
+
+
+def test_an_epic_style_flowsheet_export_is_mapped_without_help():
+    loaded = load("Patient Pseudonym,Flowsheet Row Name,Value,Recorded Time,Department\n"
+                  "X1,PHQ-9 Total Score,19,01/15/2024 10:32 AM,NORTH\nX1,PHQ-9 Total Score,7,01/29/2024 9:05 AM,NORTH\n")
+    assert loaded.ok, loaded.to_text()
+    assert loaded.assessments[[S.INSTRUMENT, S.DAY, S.SITE]].values.tolist() == [["PHQ9", 0, "NORTH"], ["PHQ9", 14, "NORTH"]]
+
+
+def test_an_unused_column_is_listed_as_unused():
+    m = load("Patient ID,Measure,Score,Day,Favourite Colour\nA,PHQ-9,3,0,blue\n").mapping
+    assert m.set_index("source").loc["Favourite Colour", "how"] == "unused"
+
+
+def test_patient_keys_keep_their_leading_zeros():
+    a = load("Patient ID,Measure,Score,Day\n00123,PHQ-9,3,0\n0042,PHQ-9,4,0\n").assessments
+    assert a[S.PATIENT_ID].tolist() == ["00123", "0042"]
+
+
+def test_rows_read_counts_data_rows_and_files_are_named():
+    loaded = load(LONG)
+    assert (loaded.rows_read, loaded.files, loaded.ok) == (3, ("clinic.csv",), True)
+
+
+def test_to_json_has_the_contract_keys_and_counts():
+    j = load(LONG).to_json()
+    assert {k: j[k] for k in ("ok", "rows_read", "rows_kept", "patients", "instruments")} == {
+        "ok": True, "rows_read": 3, "rows_kept": 3, "patients": 2, "instruments": ["GAD7", "PHQ9"]}
+    assert isinstance(j["mapping"], list) and isinstance(j["issues"], list)
+
+
+# --- encodings, delimiters, line endings ---------------------------------------------------------
+def test_utf8_with_bom_reads_the_first_column_name_cleanly():
+    loaded = load(b"\xef\xbb\xbf" + LONG.encode())
+    assert loaded.ok and loaded.mapping["source"].iloc[0] == "Patient ID"
+
+
+def test_utf16_tab_separated_excel_unicode_text_is_read():
+    loaded = load(LONG.replace(",", "\t").replace("\n", "\r\n"), name="x.txt", encoding="utf-16")
+    assert loaded.ok and len(loaded.assessments) == 3
+    assert "ENCODING" in codes(loaded)
+
+
+def test_windows_1252_accents_survive():
+    loaded = load(LONG.replace("Northside", "Clínica Peña"), encoding="cp1252")
+    assert loaded.assessments[S.SITE].iloc[2] == "Clínica Peña"
+
+
+def test_windows_1252_accents_far_below_the_sniffed_sample_survive():
+    rows = "".join(f"P{i},PHQ-9,5,0,Main St Clinic\n" for i in range(4000))
+    loaded = load("Patient ID,Measure,Score,Day,Site\n" + rows + "Z,PHQ-9,5,0,Clínica Peña\n", encoding="cp1252")
+    assert loaded.assessments[S.SITE].iloc[-1] == "Clínica Peña"
+    assert "ENCODING" in codes(loaded)
+
+
+def test_semicolons_and_decimal_commas_are_read():
+    a = load("Patient ID;Measure;Score;Day\nA;Pain NRS (0-10);7,5;0\nA;Pain NRS (0-10);4;14\n").assessments
+    assert a[S.SCORE].tolist() == [7.5, 4.0]
+    assert a[S.INSTRUMENT].tolist() == ["PAIN_NRS", "PAIN_NRS"]
+
+
+def test_crlf_and_trailing_blank_lines_change_nothing():
+    plain = load(LONG).assessments
+    crlf = load(LONG.replace("\n", "\r\n") + "\r\n\r\n").assessments
+    pd.testing.assert_frame_equal(plain, crlf)
+
+
+def test_rows_are_numbered_as_a_spreadsheet_shows_them_after_a_quoted_newline():
+    text = 'Patient ID,Measure,Score,Day,Notes\nA,PHQ-9,3,0,"two\nlines"\nA,PHQ-9,99,14,x\n'
+    issue = load(text).issues.set_index("code").loc["OUT_OF_RANGE"]
+    assert issue["rows"] == [3]
+
+
+def test_blank_lines_inside_the_data_keep_the_row_numbers_right():
+    text = "Patient ID,Measure,Score,Day\nA,PHQ-9,3,0\n\nA,PHQ-9,99,14\n"
+    assert load(text).issues.set_index("code").loc["OUT_OF_RANGE", "rows"] == [4]
+
+
+def test_title_lines_above_the_header_are_skipped_and_rows_still_numbered_right():
+    loaded = load("Scores export\nGenerated today\n\nPatient ID,Measure,Score,Day\nA,PHQ-9,3,0\nA,PHQ-9,99,14\n")
+    assert len(loaded.assessments) == 1 and "PREAMBLE_SKIPPED" in codes(loaded)
+    assert loaded.issues.set_index("code").loc["OUT_OF_RANGE", "rows"] == [6]
+
+
+def test_excels_sep_line_sets_the_delimiter():
+    loaded = load("sep=;\nPatient ID;Measure;Score;Day\nA;PHQ-9;3,5;0\n")
+    assert loaded.assessments[S.SCORE].tolist() == [3.5]
+
+
+def test_a_row_with_too_many_fields_is_left_out_but_counted_as_read():
+    loaded = load("Patient ID,Measure,Score,Day\nA,PHQ-9,3,0\nB,PHQ-9,4,0,extra,fields\n")
+    assert loaded.rows_read == 2 and len(loaded.assessments) == 1
+    assert loaded.issues.set_index("code").loc["RAGGED_ROWS", "rows"] == [3]
+
+
+def test_two_columns_with_one_name_are_reported_and_the_first_used():
+    loaded = load("Patient ID,Measure,Score,Score,Day\nA,PHQ-9,3,4,0\n")
+    assert loaded.assessments[S.SCORE].tolist() == [3.0]
+    assert "DUPLICATE_COLUMN_NAMES" in codes(loaded)
+
+
+# --- names and spellings ---------------------------------------------------------------------------
+@pytest.mark.parametrize("spelling,code", [("PHQ-9", "PHQ9"), ("Pain NRS (0-10)", "PAIN_NRS"), ("gad 7", "GAD7"),
+                                           ("PCL-5 Total", "PCL5")])
+def test_instrument_spellings_become_registry_codes(spelling, code):
+    assert load(f"Patient ID,Measure,Score,Day\nA,{spelling},3,0\n").assessments[S.INSTRUMENT].tolist() == [code]
+
+
+@pytest.mark.parametrize("text,condition", [("Major Depressive Disorder", "depression"), ("Chronic Pain", "chronic_pain"),
+                                            ("Post-traumatic stress disorder", "ptsd"), ("TRD", "depression"),
+                                            ("Dépression", "depression"), ("F43.10", "ptsd"), ("", None),
+                                            ("Long COVID", None)])
+def test_condition_spellings_are_normalised(text, condition):
+    assert normalise_condition(text) == condition
+
+
+def test_an_unknown_condition_becomes_other_with_a_warning_naming_it():
+    loaded = load("Patient ID,Measure,Score,Day,Diagnosis\nA,PHQ-9,3,0,Long COVID\n")
+    assert loaded.assessments[S.CONDITION].tolist() == ["other"]
+    issue = loaded.issues.set_index("code").loc["UNKNOWN_CONDITION"]
+    assert "'Long COVID'" in issue["message"] and issue["severity"] == "warning"
+
+
+def test_sex_and_route_spellings_are_normalised_and_unknowns_reported():
+    loaded = load("Patient ID,Measure,Score,Day,Gender,Route\nA,PHQ-9,3,0,female,Intravenous\n"
+                  "B,PHQ-9,3,0,Male,Spravato\nC,PHQ-9,3,0,robot,rectal\n")
+    a = loaded.assessments
+    assert a[S.SEX].tolist()[:2] == ["F", "M"] and pd.isna(a[S.SEX].iloc[2])
+    assert a[S.ROUTE].tolist()[:2] == ["IV", "esketamine"] and pd.isna(a[S.ROUTE].iloc[2])
+    assert {"UNKNOWN_SEX", "UNKNOWN_ROUTE"} <= codes(loaded)
+
+
+def test_a_map_override_beats_the_synonyms():
+    loaded = load("Patient ID,Measure,Score,Day,Location\nA,PHQ-9,3,0,Room 4\n", overrides={"Location": "ignore"})
+    assert loaded.assessments[S.SITE].isna().all()
+
+
+def test_overrides_match_column_names_whatever_their_case():
+    loaded = load("Pt Ref,Measure,Score,Day\nA,PHQ-9,3,0\n", overrides={"pt ref": "patient_id"})
+    assert loaded.ok and "OVERRIDE_UNUSED" not in codes(loaded)
+
+
+def test_an_override_naming_an_absent_column_is_reported():
+    loaded = load(LONG, overrides={"Nope": "site"})
+    assert "OVERRIDE_UNUSED" in codes(loaded) and loaded.ok
+
+
+def test_an_override_to_an_unknown_target_fails_fast_naming_the_targets():
+    with pytest.raises(KeyError, match="use one of: patient_id"):
+        load(LONG, overrides={"Day": "dag"})
+
+
+# --- ages ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("age,band", [(18, "18-24"), (24.9, "18-24"), (25, "25-34"), (64, "55-64"), (89, "75-89"),
+                                      (90, "90+"), (104, "90+"), (17, None)])
+def test_ages_become_bands_and_over_89_is_90_plus(age, band):
+    assert age_band(age) == band
+
+
+def test_vectorised_age_bands_agree_with_age_band():
+    ages = np.array([np.nan, 0, 17.9, 18, 24.5, 25, 44, 45, 74.9, 75, 88, 89, 89.5, 90, 120])
+    assert [None if pd.isna(b) else b for b in age_bands(ages)] == [age_band(a) for a in ages]
+
+
+def test_an_age_band_column_keeps_canonical_bands_and_bands_ages():
+    text = "Patient ID,Measure,Score,Day,Age Group\n" + "".join(
+        f"P{i},PHQ-9,3,0,{b}\n" for i, b in enumerate(["25-34", "18 - 24", "90+", "45", "75-89", "bogus"]))
+    loaded = load(text)
+    assert loaded.assessments[S.AGE_BAND].tolist()[:5] == ["25-34", "18-24", "90+", "45-54", "75-89"]
+    assert pd.isna(loaded.assessments[S.AGE_BAND].iloc[5]) and "UNKNOWN_AGE_BAND" in codes(loaded)
+
+
+def test_an_age_column_is_replaced_by_age_band_and_the_age_is_not_kept():
+    loaded = load("Patient ID,Measure,Score,Day,Age\nA,PHQ-9,3,0,93\nB,PHQ-9,3,0,40\n")
+    assert loaded.assessments[S.AGE_BAND].tolist() == ["90+", "35-44"]
+    assert "93" not in loaded.assessments.astype(str).to_string()
+    assert "AGE_90_PLUS" in codes(loaded)
+
+
+# --- wide files ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name,expected", [("PHQ-9 Day 14", ("PHQ9", 14, "day")), ("PHQ9_inf1", ("PHQ9", 0, "infusion 1")),
+                                           ("PHQ9_inf6", ("PHQ9", 11, "infusion 6")), ("GAD-7 Baseline", ("GAD7", 0, "baseline")),
+                                           ("PHQ-9 Week 4", ("PHQ9", 28, "week")), ("PCL-5 Month 2", ("PCL5", 60, "month")),
+                                           ("PHQ-9", ("PHQ9", None, "")), ("Visit Day", None), ("PHQ9_inf7", None)])
+def test_wide_column_names_are_read_as_instrument_and_day(name, expected):
+    assert wide_column(name) == expected
+
+
+def test_a_wide_file_is_melted_to_one_row_per_score_with_visit_days():
+    loaded = load("Patient ID,Diagnosis,PHQ-9 Baseline,PHQ9_inf2,PHQ-9 Week 4,GAD-7 Day 14\n"
+                  "A,MDD,20,15,6,9\nB,GAD,,,,11\n")
+    a = loaded.assessments
+    assert list(zip(a[S.PATIENT_ID], a[S.INSTRUMENT], a[S.SCORE], a[S.DAY])) == [
+        ("A", "PHQ9", 20.0, 0), ("A", "PHQ9", 15.0, 2), ("A", "PHQ9", 6.0, 28), ("A", "GAD7", 9.0, 14), ("B", "GAD7", 11.0, 14)]
+    assert a[S.CONDITION].tolist() == ["depression"] * 4 + ["anxiety"]
+    assert "INDUCTION_DAYS_ASSUMED" in codes(loaded)
+    assert (loaded.mapping["how"] == "wide").sum() == 4
+
+
+# --- dates and day 0 ---------------------------------------------------------------------------------
+def test_parse_dates_decides_the_order_from_all_values():
+    us, bad = parse_dates(["01/02/2024", "01/16/2024"])
+    eu, _ = parse_dates(["02/01/2024", "16/01/2024"])
+    assert bad == [] and (us == eu).all()
+    assert us[1] - us[0] == 14
+
+
+def test_parse_dates_reads_iso_two_digit_years_and_month_names():
+    days, bad = parse_dates(["2024-01-02", "2024-01-02T10:30", "Jan 9, 2024", "not a date"])
+    assert days[1] - days[0] == 0 and days[2] - days[0] == 7
+    assert bad == ["not a date"]
+
+
+def test_excel_serial_dates_are_read():
+    days, bad = parse_dates(["45292", "2024-01-01"])
+    assert bad == [] and days[0] == days[1]
+
+
+def test_a_column_mixing_day_first_and_month_first_dates_is_refused():
+    loaded = load("Patient ID,Measure,Score,Date\nA,PHQ-9,20,13/01/2024\nA,PHQ-9,8,01/14/2024\n")
+    assert not loaded.ok and "MIXED_DATE_FORMATS" in codes(loaded)
+    assert "'13/01/2024' and '01/14/2024'" in loaded.issues["message"].iloc[0]
+
+
+def test_dates_become_days_from_the_first_assessment_and_are_never_stored():
+    loaded = load("Patient ID,Measure,Score,Visit Date\nA,PHQ-9,20,2024-03-30\nA,PHQ-9,8,2024-04-13\n")
+    a = loaded.assessments
+    assert a[S.DAY].tolist() == [0, 14]
+    assert a[S.START_MONTH].tolist() == ["2024-03", "2024-03"]
+    assert "2024-03-30" not in a.astype(str).to_string() and S.DATE not in a.columns
+
+
+def test_ambiguous_dates_refuse_the_file_and_an_override_resolves_them():
+    text = "Patient ID,Measure,Score,Visit Date\nA,PHQ-9,20,03/04/2024\nA,PHQ-9,8,05/04/2024\n"
+    refused = load(text)
+    assert not refused.ok and "AMBIGUOUS_DATES" in codes(refused)
+    assert "date_dmy" in refused.issues["message"].iloc[0]
+    dmy = load(text, overrides={"Visit Date": "date_dmy"}).assessments
+    mdy = load(text, overrides={"Visit Date": "date_mdy"}).assessments
+    assert dmy[S.DAY].tolist() == [0, 2] and mdy[S.DAY].tolist() == [0, 61]
+
+
+TREATMENTS = "Patient ID,Infusion Date,Treatment Type,Route,Dose (mg/kg)\n" \
+             "A,2024-01-10,Induction,IV,0.5\nA,2024-01-12,Induction,IV,0.5\nA,2024-02-20,Booster,IV,0.5\n"
+
+
+def test_day_0_is_the_first_treatment_when_a_treatments_file_is_given():
+    loaded = load_files([("a.csv", b"Patient ID,Measure,Score,Date\nA,PHQ-9,20,2024-01-08\nA,PHQ-9,8,2024-01-31\n"),
+                         ("t.csv", TREATMENTS.encode())])
+    assert loaded.assessments[S.DAY].tolist() == [-2, 21]
+    t = loaded.treatments
+    assert tuple(t.columns) == S.TREATMENT_COLUMNS
+    assert t[S.DAY].tolist() == [0, 2, 41] and t[S.KIND].tolist() == ["induction", "induction", "booster"]
+    assert t[S.DOSE].tolist() == [0.5, 0.5, 0.5] and str(t[S.DAY].dtype) == "Int64"
+
+
+def test_days_with_dated_treatments_keep_their_days_and_take_the_start_month():
+    loaded = load_files([("a.csv", b"Patient ID,Measure,Score,Day\nA,PHQ-9,20,0\nA,PHQ-9,8,14\n"), ("t.csv", TREATMENTS.encode())])
+    assert loaded.assessments[S.DAY].tolist() == [0, 14]
+    assert loaded.assessments[S.START_MONTH].tolist() == ["2024-01", "2024-01"]
+
+
+def test_the_treatments_file_is_recognised_whatever_its_position():
+    first = load_files([("t.csv", TREATMENTS.encode()), ("a.csv", b"Patient ID,Measure,Score,Day\nA,PHQ-9,20,0\n")])
+    assert first.ok and first.treatments is not None and len(first.treatments) == 3
+
+
+def test_a_start_month_column_in_the_file_is_kept_as_is():
+    a = load("Patient ID,Measure,Score,Day,Start Month\nA,PHQ-9,20,0,2023-11\n").assessments
+    assert a[S.START_MONTH].tolist() == ["2023-11"]
+
+
+def test_strict_dates_cut_a_start_month_column_to_the_year():
+    a = load("Patient ID,Measure,Score,Day,Start Month\nA,PHQ-9,20,0,2023-11\n", strict_dates=True).assessments
+    assert a[S.START_MONTH].tolist() == ["2023"]
+
+
+def test_two_assessment_files_are_concatenated():
+    loaded = load_files([("a.csv", b"Patient ID,Measure,Score,Day\nA,PHQ-9,20,0\n"),
+                         ("b.csv", b"Subject,Instrument,Total,Day,Sex\nB,GAD-7,9,0,F\n")])
+    assert loaded.assessments[S.PATIENT_ID].tolist() == ["A", "B"]
+    assert loaded.assessments[S.SEX].isna().tolist() == [True, False]
+    assert loaded.rows_read == 2
+
+
+def test_paths_and_uploads_give_the_same_result(tmp_path):
+    path = tmp_path / "clinic.csv"
+    path.write_text(LONG)
+    pd.testing.assert_frame_equal(load_files([path]).assessments, load(LONG).assessments)
+
+
+# --- refusals ------------------------------------------------------------------------------------
+def test_a_refused_file_has_empty_canonical_assessments_and_no_treatments():
+    loaded = load(b"")
+    assert not loaded.ok and loaded.treatments is None
+    assert tuple(loaded.assessments.columns) == S.ASSESSMENT_COLUMNS and loaded.assessments.empty
+    assert loaded.issues["severity"].tolist() == ["error"]
+
+
+def test_a_refused_file_among_good_ones_keeps_nothing():
+    loaded = load_files([("good.csv", LONG.encode()), ("bad.csv", b"Patient ID,Patient Name,Measure,Score,Day\n1,Jo,PHQ-9,3,0\n")])
+    assert not loaded.ok and loaded.assessments.empty
+
+
+def test_an_excel_file_with_a_csv_name_is_refused_saying_what_to_do():
+    loaded = load(b"PK\x03\x04" + b"\x00" * 30 + b"[Content_Types].xml" + b"\x00" * 100)
+    assert loaded.issues["message"].iloc[0].endswith("In Excel choose File > Save As > CSV UTF-8 and upload that file.")
+
+
+def test_a_file_without_patient_keys_is_refused_listing_what_is_missing():
+    loaded = load("Measure,Score,Day\nPHQ-9,3,0\n")
+    message = loaded.issues.set_index("code").loc["MISSING_COLUMNS", "message"]
+    assert "a patient key" in message and "'Measure'" in message
+
+
+def test_the_upload_bytes_are_not_changed():
+    data = bytearray(LONG.encode())
+    load_files([("x.csv", data)])
+    assert bytes(data) == LONG.encode()
+
+
+def test_sources_of_the_wrong_type_fail_fast_saying_what_is_expected():
+    with pytest.raises(TypeError, match=r"paths or \(file_name, bytes\) tuples"):
+        load_files([42])

@@ -1,0 +1,82 @@
+"""Properties of the import: it never raises on any bytes, and it never drops a valid row."""
+import csv
+import io
+
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from analysis import schema as S
+from analysis.ingest import Loaded, load_files
+from analysis.instruments import registry
+
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def check_shape(loaded: Loaded) -> None:
+    assert tuple(loaded.assessments.columns) == S.ASSESSMENT_COLUMNS
+    assert tuple(loaded.issues.columns) == S.ISSUE_COLUMNS
+    assert loaded.ok == (len(loaded.assessments) > 0 and not (loaded.issues["severity"] == "error").any())
+    if not loaded.ok:
+        assert loaded.assessments.empty and loaded.treatments is None
+    loaded.to_text()
+    loaded.to_json()
+
+
+@SETTINGS
+@given(st.binary(max_size=2000))
+def test_import_never_raises_on_arbitrary_bytes(data):
+    check_shape(load_files([("upload.csv", data)]))
+
+
+@SETTINGS
+@given(st.lists(st.lists(st.text(max_size=12), min_size=1, max_size=6), min_size=1, max_size=8),
+       st.sampled_from([",", ";", "\t"]), st.sampled_from(["utf-8", "utf-16", "cp1252", "utf-8-sig"]))
+def test_import_never_raises_on_arbitrary_text_tables(rows, delimiter, encoding):
+    header = ["Patient ID", "Measure", "Total Score", "Day"][: len(rows[0])]
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=delimiter).writerows([header] + rows)
+    data = buf.getvalue().encode(encoding, errors="replace")
+    check_shape(load_files([("upload.csv", data)]))
+
+
+SPELLINGS = {code: [code, *ins.synonyms] for code, ins in registry().items()}
+
+
+@st.composite
+def valid_rows(draw):
+    """Distinct valid rows: a plausible key, a known instrument spelling, an in-range score, a plausible day."""
+    n = draw(st.integers(1, 25))
+    rows = []
+    for _ in range(n):
+        code = draw(st.sampled_from(sorted(SPELLINGS)))
+        ins = registry()[code]
+        rows.append({
+            "patient": "P" + draw(st.from_regex(r"[A-Z0-9]{1,6}", fullmatch=True)),
+            "spelling": draw(st.sampled_from(SPELLINGS[code])),
+            "code": code,
+            "score": draw(st.integers(int(2 * ins.min), int(2 * ins.max))) / 2,  # half points test decimal commas
+            "day": draw(st.integers(-365, 1095)),
+        })
+    table = pd.DataFrame(rows).drop_duplicates(["patient", "code", "score", "day"])
+    return table
+
+
+@SETTINGS
+@given(valid_rows(), st.sampled_from([",", ";", "\t", "|"]), st.sampled_from(["utf-8", "utf-16", "cp1252", "utf-8-sig"]),
+       st.sampled_from(["\n", "\r\n"]), st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]), st.booleans())
+def test_import_never_drops_a_valid_row(table, delimiter, encoding, eol, quoting, trailing_blank):
+    buf = io.StringIO()
+    w = csv.writer(buf, delimiter=delimiter, lineterminator=eol, quoting=quoting)
+    w.writerow(["Patient ID", "Measure", "Total Score", "Day"])
+    for r in table.itertuples():
+        score = f"{r.score:g}".replace(".", ",") if delimiter == ";" else f"{r.score:g}"
+        w.writerow([r.patient, r.spelling, score, r.day])
+    data = (buf.getvalue() + (eol * 2 if trailing_blank else "")).encode(encoding)
+    loaded = load_files([("upload.csv", data)])
+    assert loaded.ok, loaded.to_text()
+    got = loaded.assessments[[S.PATIENT_ID, S.INSTRUMENT, S.SCORE, S.DAY]].astype(object)
+    want = table[["patient", "code", "score", "day"]].set_axis([S.PATIENT_ID, S.INSTRUMENT, S.SCORE, S.DAY], axis=1)
+    assert sorted(map(tuple, got.to_numpy().tolist())) == sorted(map(tuple, want.astype(object).to_numpy().tolist()))
+    assert loaded.rows_read == len(table)
+    assert not (loaded.issues["severity"] == "warning").any(), loaded.to_text()

@@ -1,0 +1,189 @@
+"""analysis.validate: the issues table, the PHI guard and the row checks."""
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from analysis import schema as S
+from analysis import validate as V
+
+
+def frame(**cols):
+    """An internal long frame: _file 0, spreadsheet rows from 2, text columns as categoricals."""
+    n = len(next(iter(cols.values())))
+    data = {V.FILE: np.zeros(n, dtype=np.int16), V.ROW: np.arange(2, n + 2)}
+    for k, v in cols.items():
+        data[k] = np.asarray(v, dtype=float) if k in (S.SCORE, S.DAY) else pd.Categorical(v)
+    return pd.DataFrame(data)
+
+
+def log():
+    lg = V.IssueLog()
+    lg.files.append("clinic.csv")
+    lg.sources[(0, S.SCORE)] = "Total Score"
+    return lg
+
+
+# --- the issues table ---------------------------------------------------------------------------
+def test_the_issues_table_has_the_schema_columns_and_errors_come_first():
+    lg = log()
+    lg.add("info", "A", "a")
+    lg.add("error", "B", "b", column="x", rows=[3])
+    t = lg.table()
+    assert tuple(t.columns) == S.ISSUE_COLUMNS
+    assert t["code"].tolist() == ["B", "A"] and t["rows"].iloc[0] == [3]
+
+
+def test_an_empty_log_gives_an_empty_table_with_the_columns():
+    assert tuple(V.IssueLog().table().columns) == S.ISSUE_COLUMNS
+
+
+def test_an_unknown_severity_fails_fast():
+    with pytest.raises(ValueError, match="use one of"):
+        log().add("fatal", "X", "x")
+
+
+def test_rows_text_shortens_long_lists():
+    assert V.rows_text([5]) == "row 5"
+    assert V.rows_text(range(2, 22)) == "rows 2, 3, 4, 5, 6, 7, 8, 9, ... (20 rows)"
+
+
+# --- PHI: column names ----------------------------------------------------------------------------
+@pytest.mark.parametrize("name,kind", [
+    ("Patient Name", "name"), ("First Name", "name"), ("LastName", "name"), ("Surname", "name"), ("E-mail", "e-mail"),
+    ("Email Address", "e-mail"), ("Phone", "phone"), ("Cell Phone", "phone"), ("Street Address", "street address"),
+    ("SSN", "SSN"), ("Social Security Number", "SSN"), ("MRN", "medical record number"),
+    ("Medical Record Number", "medical record number"), ("DOB", "date of birth"), ("Date of Birth", "date of birth"),
+    ("Zip Code", "ZIP code"),
+    ("Clinic Name", None), ("Site Address", None), ("Measure Name", None), ("Patient ID", None), ("Total Score", None),
+    ("Date Administered", None), ("Clinic Location", None), ("Diagnosis", None), ("Flowsheet Row Name", None),
+    ("Department Name", None),
+])
+def test_column_names_that_announce_direct_identifiers_are_recognised(name, kind):
+    assert V.phi_column_kind(name) == kind
+
+
+@pytest.mark.parametrize("name", ["lastname", "PatientName", "DateOfBirth", "eMail", "patient_first_name"])
+def test_identifier_names_written_together_or_in_camel_case_are_caught_too(name):
+    assert V.phi_column_kind(name) is not None
+
+
+def test_a_zip_column_is_phi_only_with_full_five_digit_codes():
+    full = pa.table({"ZIP": ["02139", "10001"]})
+    three = pa.table({"ZIP": ["021", "100"]})
+    assert V.phi_columns(full) == [("ZIP", "ZIP code")]
+    assert V.phi_columns(three) == []
+
+
+def test_an_overridden_column_is_exempt_from_the_name_check():
+    t = pa.table({"Contact Name": ["North"]})
+    assert V.phi_columns(t) and not V.phi_columns(t, exempt=["Contact Name"])
+
+
+# --- PHI: values ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("value", ["jane.doe@example.com", "(555) 123-4567", "555-123-4567", "+1 555 123 4567",
+                                   "call 555.123.4567 today", "123-45-6789"])
+def test_values_shaped_like_emails_phones_or_ssns_are_found(value):
+    found = V.phi_values(pa.table({"Notes": ["fine", value]}), np.array([2, 3]))
+    assert [(c, rows) for c, _, rows in found] == [("Notes", [3])]
+
+
+@pytest.mark.parametrize("value", ["Main St Clinic", "123 Main St Clinic", "2024-01-15", "01/15/2024", "12.5", "P-000123",
+                                   "0.35", "2024-01-15T10:30:00", "PHQ-9", "15.01.2024", "ID 2024-123-45"])
+def test_clinic_names_dates_decimals_and_ids_are_not_phi(value):
+    assert V.phi_values(pa.table({"x": [value]}), np.array([2])) == []
+
+
+def test_phi_refusal_names_the_columns_and_says_nothing_was_kept():
+    lg = log()
+    V.refuse_phi(lg, "c.csv", [("Patient Name", "name"), ("DOB", "date of birth")], [])
+    message = lg.table()["message"].iloc[0]
+    assert "'Patient Name', 'DOB'" in message and "Nothing from this file was kept." in message
+    assert lg.has_errors
+
+
+# --- row checks ---------------------------------------------------------------------------------------
+def test_missing_ids_are_dropped_with_their_rows():
+    lg = log()
+    f = frame(patient_id=["A", None, "B"], score=[1, 2, 3])
+    out = V.drop_missing_ids(f, lg)
+    assert out[S.PATIENT_ID].tolist() == ["A", "B"]
+    assert lg.table()["rows"].iloc[0] == [3]
+    assert len(f) == 3  # input untouched
+
+
+def test_scores_outside_the_instrument_range_are_dropped_per_instrument():
+    lg = log()
+    f = frame(patient_id=["A"] * 5, instrument=["PHQ9", "PHQ9", "GAD7", "GAD7", "PAIN_NRS"], score=[27, 28, 21, -1, 10])
+    out = V.drop_out_of_range(f, lg)
+    assert out[S.SCORE].tolist() == [27, 21, 10]
+    t = lg.table()
+    assert t["rows"].tolist() == [[3], [5]] and t["column"].tolist() == ["Total Score", "Total Score"]
+    assert "outside its range 0-27" in t["message"].iloc[0]
+
+
+def test_bad_scores_are_dropped_and_the_values_named():
+    lg = log()
+    f = frame(patient_id=["A", "A", "A"], score=[np.nan, np.nan, 3])
+    out = V.drop_bad_scores(f, np.array([1, 2, 0]), ["refused"], lg)
+    assert out[S.SCORE].tolist() == [3]
+    t = lg.table().set_index("code")
+    assert t.loc["MISSING_SCORE", "rows"] == [2] and t.loc["NON_NUMERIC_SCORE", "rows"] == [3]
+    assert "'refused'" in t.loc["NON_NUMERIC_SCORE", "message"]
+
+
+def test_implausible_days_are_dropped_at_the_configured_limits():
+    lg = log()
+    out = V.drop_implausible_days(frame(day=[-365, -366, 1095, 1096, 0]), lg)
+    assert out[S.DAY].tolist() == [-365, 1095, 0]
+    assert lg.table()["rows"].iloc[0] == [3, 5]
+
+
+def test_exact_duplicates_are_kept_once_and_near_duplicates_kept():
+    lg = log()
+    f = frame(patient_id=["A", "A", "A", "A"], instrument=["PHQ9"] * 4, score=[5, 5, 6, 5], day=[0, 0, 0, 0])
+    out = V.drop_duplicates(f, [S.PATIENT_ID, S.INSTRUMENT, S.SCORE, S.DAY], lg)
+    assert out[S.SCORE].tolist() == [5, 6]
+    assert lg.table()["rows"].iloc[0] == [3, 5]
+
+
+def test_conflicting_attributes_keep_the_most_frequent_value_and_name_the_patient():
+    lg = log()
+    f = frame(patient_id=["A", "A", "A", "B"], site=["North", "South", "South", "North"])
+    out = V.resolve_conflicts(f, [S.SITE], lg)
+    assert out[S.SITE].tolist() == ["South", "South", "South", "North"]
+    issue = lg.table().iloc[0]
+    assert issue["code"] == "CONFLICTING_ATTRIBUTES" and "A: " in issue["message"] and issue["rows"] == [2, 3, 4]
+    assert f[S.SITE].tolist() == ["North", "South", "South", "North"]  # input untouched
+
+
+def test_a_tie_between_attribute_values_keeps_the_first_seen():
+    lg = log()
+    out = V.resolve_conflicts(frame(patient_id=["A", "A"], site=["South", "North"]), [S.SITE], lg)
+    assert out[S.SITE].tolist() == ["South", "South"]
+
+
+def test_blanks_take_the_patients_value_without_a_warning():
+    lg = log()
+    out = V.resolve_conflicts(frame(patient_id=["A", "A", "B"], sex=["F", None, None]), [S.SEX], lg)
+    assert out[S.SEX].tolist()[:2] == ["F", "F"] and pd.isna(out[S.SEX].iloc[2])
+    assert lg.table().empty
+
+
+def test_constant_attributes_pass_unchanged():
+    lg = log()
+    f = frame(patient_id=["A", "A", "B"], site=["N", "N", "S"])
+    assert V.resolve_conflicts(f, [S.SITE], lg) is f and lg.table().empty
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["A", "B", None]), st.sampled_from([0.0, 1.0, 2.5, np.nan]),
+                          st.sampled_from([-3.0, 0.0, 14.0, np.nan])), min_size=1, max_size=30))
+def test_the_fast_duplicate_key_agrees_with_pandas(rows):
+    f = frame(patient_id=[r[0] for r in rows], score=[r[1] for r in rows], day=[r[2] for r in rows])
+    cols = [S.PATIENT_ID, S.SCORE, S.DAY]
+    assert V.duplicated(f, cols).tolist() == f.duplicated(subset=cols).tolist()
