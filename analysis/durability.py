@@ -66,8 +66,13 @@ class Durability:
 
     def groups_shown(self) -> pd.DataFrame:
         """``groups`` as it may be shown: small counts as '<11', the values derived from them withheld."""
-        derived = [c for c in self.groups.columns if c not in ("group", "n", "events")]
-        return suppress_table(self.groups, ["n", "events"], derived, self._threshold())
+        days = self.definitions.survival_days
+        at_risk = [f"n{d}" for d in days]
+        shares = {("median", "median_lower", "median_upper"): ("n", "events")}
+        # the share still responding at a day also rests on the responders still at risk then, as the curve
+        # does (it stops where fewer than the threshold remain)
+        shares.update({(f"s{d}", f"s{d}_lower", f"s{d}_upper"): ("n", "events", f"n{d}") for d in days})
+        return suppress_table(self.groups, ["n", "events", *at_risk], (), self._threshold(), shares=shares)
 
     _groups_shown = groups_shown  # the name analysis/report.py uses
 
@@ -165,6 +170,7 @@ def _group_table(km: KaplanMeier, days) -> pd.DataFrame:
     at = km.survival_at(days)
     for d in days:
         rows = at[at["day"] == d].set_index("group")
+        out[f"n{d}"] = out["group"].map(rows["n_risk"]).fillna(0).astype("int64")
         for col, name in (("survival", f"s{d}"), ("lower", f"s{d}_lower"), ("upper", f"s{d}_upper")):
             out[name] = out["group"].map(rows[col]).astype(float)
     return out

@@ -53,7 +53,7 @@ def suppress_table(
     derived: Iterable[str] = (),
     threshold: int = SUPPRESSION_THRESHOLD,
     *,
-    shares: Mapping[tuple[str, ...], tuple[str, str]] | None = None,
+    shares: Mapping[tuple[str, ...], tuple[str, ...]] | None = None,
     complements: Iterable[tuple[str, str]] = (),
 ) -> pd.DataFrame:
     """Copy of ``table`` as it may be shown; the input is not changed.
@@ -63,8 +63,8 @@ def suppress_table(
       ``whole - part`` is from 1 to ``threshold - 1`` the part is withheld (None), since subtracting would
       reveal that small count.
     - ``derived``: columns withheld in every row where a count was replaced or withheld.
-    - ``shares``: {(columns, ...): (numerator, denominator)}: those columns (a rate and its CI) are withheld
-      only where their own numerator or denominator was replaced or withheld.
+    - ``shares``: {(columns, ...): (count, ...)}: those columns (e.g. a rate and its CI) are withheld only
+      where one of the counts they rest on (e.g. numerator and denominator) was replaced or withheld.
     """
     counts = [c for c in counts if c in table.columns]
     out = table.copy()
@@ -89,8 +89,8 @@ def suppress_table(
             out[c] = out[c].astype(object)
             out.loc[any_hidden, c] = None
     none = np.zeros(len(out), dtype=bool)
-    for cols, (num, den) in (shares or {}).items():
-        mask = hidden.get(num, none) | hidden.get(den, none)
+    for cols, basis in (shares or {}).items():
+        mask = np.logical_or.reduce([hidden.get(c, none) for c in basis] + [none])
         for c in cols:
             if c in out.columns and mask.any():
                 out[c] = out[c].astype(object)
@@ -116,7 +116,8 @@ def neutralise_formulas(table: pd.DataFrame) -> pd.DataFrame:
 
 def to_csv_bytes(table: pd.DataFrame) -> bytes:
     """UTF-8 CSV (with BOM, so that Excel reads accents) of a table, formulas neutralised."""
-    return neutralise_formulas(table).to_csv(index=False).encode("utf-8-sig")
+    # CRLF rows, so that a field holding a bare CR or LF is quoted and cannot start a row of its own
+    return neutralise_formulas(table).to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
 
 
 def to_excel_bytes(table: pd.DataFrame, sheet: str = "data") -> bytes:

@@ -48,7 +48,8 @@ def assert_equals_r(out: dict, expected: dict, cox=True):
     for r in expected["survival_at"]:
         if r["group"] not in small:
             s = groups[r["group"]]["survival_at"][str(int(r["day"]))]
-            assert s is None if r["n_risk"] == 0 else abs(s - r["survival"]) <= TOL
+            # withheld where fewer than 11 responders are still at risk (as the curve stops there)
+            assert s is None if r["n_risk"] < 11 else abs(s - r["survival"]) <= TOL
     assert abs(out["logrank"]["chi2"] - expected["logrank"]["chi2"]) <= TOL
     assert out["logrank"]["df"] == expected["logrank"]["df"] and abs(out["logrank"]["p"] - expected["logrank"]["p"]) <= TOL
     if cox:
