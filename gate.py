@@ -1,0 +1,118 @@
+"""The sign-in gate of the dashboard: the store of saved data sets, who the user is, and their role.
+
+Rules (analysis.access decides; this module only asks Streamlit): with an ``[auth]`` section in the secrets,
+users sign in with OpenID Connect (``st.login``) and get a role from the ``[access]`` list; anyone else sees
+a refusal and no data. Without ``[auth]`` there is no sign-in: everyone is a clinician, so the server must
+listen on this machine only. Every check fails closed: unreadable secrets or a bad access list stop the app.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from analysis import access
+from analysis.errors import DataError
+from analysis.store import Store
+
+ROLE, USER, SIGNED_IN = "role", "user_email", "_signed_in_as"
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+@st.cache_resource(show_spinner=False)
+def _open_store() -> Store:
+    return Store()  # $OUTCOMES_DATA_DIR, else ./data
+
+
+def store() -> Store:
+    """The saved data sets: one Store per server process, shared by every session."""
+    try:
+        return _open_store()
+    except DataError as e:
+        st.error(f"The saved data sets cannot be opened. {e}")
+        st.stop()
+
+
+def secrets() -> dict:
+    """The secrets as a plain dict ({} when there is no secrets file); stops when a file exists but cannot be read."""
+    try:
+        return st.secrets.to_dict()
+    except FileNotFoundError as e:  # StreamlitSecretNotFoundError: no file, or a file that cannot be parsed
+        if any(Path(p).is_file() for p in st.get_option("secrets.files")):
+            st.error(f"The secrets file cannot be read, so nobody can be signed in: {e}")
+            _stop()
+        return {}
+
+
+def role() -> str | None:
+    """The role of this session (set by :func:`require`; None before it ran or when refused)."""
+    return st.session_state.get(ROLE)
+
+
+def user() -> str | None:
+    """The signed-in e-mail, or None when sign-in is off."""
+    return st.session_state.get(USER)
+
+
+def require() -> str:
+    """The user's role; otherwise draws the sign-in screen or the refusal and stops the run (no data loaded)."""
+    config = secrets()
+    if not access.auth_configured(config):
+        address = st.get_option("server.address")
+        if address not in LOCAL_HOSTS:
+            st.error(f"This server listens on {address or 'every network address'} but sign-in is not configured: "
+                     f"anyone on the network could see the data. Restart it with --server.address 127.0.0.1, "
+                     "or configure sign-in (README: Saved data sets and sign-in).")
+            _stop()
+        st.session_state[ROLE], st.session_state[USER] = access.CLINICIAN, None
+        return access.CLINICIAN
+    st.session_state[ROLE] = st.session_state[USER] = None
+    problems = access.auth_problems(config)
+    if problems:
+        st.error("Sign-in is switched on but not set up correctly in secrets.toml:\n\n" + "\n".join(f"- {p}" for p in problems))
+        _stop()
+    claims = st.user.to_dict()
+    if claims.get("is_logged_in") is not True:
+        st.session_state.pop(SIGNED_IN, None)
+        st.title("Ketamine outcomes")
+        st.markdown("This dashboard shows a practice's outcome data: **sign in** with your work account to continue.")
+        if st.button("Sign in", type="primary", icon=":material/login:"):
+            st.login()
+        _stop()
+    email = str(claims.get("email") or "").strip()
+    try:
+        granted = access.role_for_user(claims, config)
+    except DataError as e:
+        st.error(f"The access list in secrets.toml is not valid, so nobody is let in: {e}")
+        _stop()
+    if st.session_state.get(SIGNED_IN) != email:  # once per session
+        store().audit(email or None, "sign_in" if granted else "sign_in_refused", detail=granted or "not on the access list")
+        st.session_state[SIGNED_IN] = email
+    if granted is None:
+        st.title("No access")
+        st.error(f"**{email or 'This account'}** is not on this dashboard's access list, so no data is shown. "
+                 "Ask the practice manager to add you, then sign in again.")
+        _sign_out_button(st, email)
+        _stop()
+    st.session_state[ROLE], st.session_state[USER] = granted, email
+    st.sidebar.caption(f"Signed in as **{email}** ({granted})")
+    _sign_out_button(st.sidebar, email)
+    return granted
+
+
+def _nothing() -> None:
+    """The only page of a session that may see nothing."""
+
+
+def _stop() -> None:
+    """End the run before any page or data: a hidden navigation of one empty page stands in for the page list
+    (without it Streamlit would list the files of pages/ in the sidebar)."""
+    st.navigation([st.Page(_nothing, title="Ketamine outcomes", url_path="signin")], position="hidden")
+    st.stop()
+
+
+def _sign_out_button(where, email: str) -> None:
+    if where.button("Sign out", icon=":material/logout:"):
+        store().audit(email or None, "sign_out")
+        st.session_state.pop(SIGNED_IN, None)
+        st.logout()

@@ -1,0 +1,97 @@
+"""Shared fixtures: a fresh Streamlit cache for page tests; a real server and Chromium for browser tests."""
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from analysis.config import DATA_DIR_ENV
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def saved_data_sets_in_a_temporary_folder(tmp_path_factory):
+    """In-process tests (AppTest) save data sets under a temporary folder, never the repository's data/."""
+    before = os.environ.get(DATA_DIR_ENV)
+    os.environ[DATA_DIR_ENV] = str(tmp_path_factory.mktemp("outcomes-data"))
+    yield
+    if before is None:
+        os.environ.pop(DATA_DIR_ENV, None)
+    else:
+        os.environ[DATA_DIR_ENV] = before
+
+
+@contextmanager
+def streamlit_server(data_dir: Path, *args: str, port: int | None = None):
+    """`streamlit run dashboard.py ARGS` on 127.0.0.1 (a free port unless given) with its saved data sets in
+    ``data_dir``; yields (URL, process). Output goes to a temp file; the process is stopped by its own PID."""
+    port = port or _free_port()
+    log = tempfile.NamedTemporaryFile("w+", prefix="streamlit-", suffix=".log", delete=False)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.address", "127.0.0.1",
+         "--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none",
+         "--browser.gatherUsageStats", "false", *args],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", DATA_DIR_ENV: str(data_dir)})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                if proc.poll() is not None:
+                    break
+                time.sleep(0.25)
+        else:
+            pytest.fail(f"streamlit did not start; its output:\n{Path(log.name).read_text()}")
+        if proc.poll() is not None:
+            pytest.fail(f"streamlit stopped; its output:\n{Path(log.name).read_text()}")
+        yield url, proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        os.unlink(log.name)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The dashboard served on a free 127.0.0.1 port with an empty data folder; its URL."""
+    with streamlit_server(tmp_path_factory.mktemp("data")) as (url, _):
+        yield url
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's Chromium driven by Playwright. Skipped when it is missing, except in CI (CI=true)."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Chromium not found at {CHROMIUM}: CI needs it (apt-get install -y chromium)")
+        pytest.skip(f"Chromium not found at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -1,0 +1,185 @@
+"""The real app in Chromium: `streamlit run dashboard.py`, driven by Playwright (see tests/conftest.py).
+
+Uploads the sample CSVs through the file input, visits every page, checks that the key numbers on the page
+equal the command line's JSON on the same files, downloads a table, saves a screenshot of every page to
+docs/screenshots/ and prints warm render times (target under 2 s; printed, not asserted)."""
+import csv
+import io
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FILES = [ROOT / "sample_data" / "assessments.csv", ROOT / "sample_data" / "treatments.csv"]
+SHOTS = ROOT / "docs" / "screenshots"
+#: sidebar link text -> (screenshot name, the page's title)
+PAGES = {
+    "Overview": ("overview", "Practice overview"),
+    "Trajectories": ("trajectories", "Symptom trajectories"),
+    "Durability": ("durability", "How long response lasts"),
+    "Compare cohorts": ("compare", "Compare two cohorts"),
+    "Data": ("data", "Your data"),
+    "Methods": ("methods", "Methods and definitions"),
+}
+READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
+
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not FILES[0].exists(), reason="sample_data/ not generated yet")]
+
+
+def cli(*args) -> subprocess.Popen:
+    """`python -m analysis ARGS FILES --json`, started in the background (read it with :func:`result`)."""
+    return subprocess.Popen([sys.executable, "-m", "analysis", *args, *map(str, FILES), "--json"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def result(proc: subprocess.Popen) -> dict:
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    return json.loads(out)
+
+
+def settle(page, title: str | None = None, timeout: float = 120_000) -> None:
+    """Wait until the page shows ``title`` and Streamlit has finished the run (no skeleton left)."""
+    if title:
+        page.get_by_role("heading", name=title, exact=True).first.wait_for(timeout=timeout)
+    page.wait_for_selector(READY, timeout=timeout)
+    page.wait_for_function("!document.querySelector(\"[data-testid='stSkeleton']\")", timeout=timeout)
+    page.wait_for_selector(READY, timeout=timeout)
+
+
+def visit(page, link: str) -> float:
+    """Click a page's link in the sidebar; seconds until it is rendered."""
+    start = time.perf_counter()
+    page.get_by_test_id("stSidebarNavLink").filter(has=page.get_by_text(link, exact=True)).click()
+    settle(page, PAGES[link][1])
+    return time.perf_counter() - start
+
+
+def screenshot(page, path: Path) -> None:
+    """The whole page: Streamlit scrolls inside its own container, so the viewport is made as tall as
+    the content for the shot, then set back."""
+    time.sleep(0.5)  # let plotly finish its transitions
+    size = page.viewport_size
+    height = page.evaluate("document.querySelector(\"[data-testid='stMainBlockContainer']\").scrollHeight")
+    page.set_viewport_size({"width": size["width"], "height": max(size["height"], int(height) + 120)})
+    time.sleep(0.5)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path))
+    page.set_viewport_size(size)
+
+
+def main_text(page) -> str:
+    return page.get_by_test_id("stMain").inner_text()
+
+
+def pct(x) -> str:
+    return f"{100 * x:.1f}%"
+
+
+@pytest.fixture(scope="module")
+def page(server, chromium):
+    context = chromium.new_context(viewport={"width": 1400, "height": 2200}, accept_downloads=True)
+    p = context.new_page()
+    p.goto(server)
+    settle(p, "Practice overview")
+    yield p
+    context.close()
+
+
+def test_upload_visit_every_page_check_numbers_download_and_screenshot(page, tmp_path):
+    summary_cli, durability_cli = cli("summary"), cli("durability", "--instrument", "PHQ9")
+
+    # upload both files through the file input of the sidebar
+    start = time.perf_counter()
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files([str(f) for f in FILES])
+    page.get_by_text("Using assessments.csv, treatments.csv").wait_for(timeout=120_000)
+    settle(page, "Practice overview")
+    cold = {"Overview": time.perf_counter() - start}  # upload, import and the overview's first render
+    assert "assessments.csv, treatments.csv" in main_text(page)
+
+    # Overview: patients started and PHQ-9 response and remission equal the command line's
+    summary, durability = result(summary_cli), result(durability_cli)
+    text = main_text(page)
+    practice, phq9 = summary["practice"], summary["by_instrument"]["PHQ9"]["overall"]
+    assert f"{practice['patients']} patients started" in text
+    assert f"PHQ9 response {pct(phq9['response_rate'])} (95% CI {pct(phq9['response_lower'])} to {pct(phq9['response_upper'])})" in text
+    assert f"remission {pct(phq9['remission_rate'])}" in text and f"of {phq9['evaluable']} evaluable" in text
+
+    # download the by-condition table and check its numbers
+    with page.expect_download() as dl:
+        page.get_by_test_id("stDownloadButton").filter(has_text="Download CSV").first.click()
+    path = tmp_path / dl.value.suggested_filename
+    dl.value.save_as(path)
+    rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+    by_condition = summary["by_instrument"]["PHQ9"]["by_condition"]
+    assert dl.value.suggested_filename == "phq9_by_condition.csv"
+    assert {r["Condition"] for r in rows} == {"Depression", "Bipolar depression"} and len(rows) == len(by_condition)
+    names = {"Depression": "depression", "Bipolar depression": "bipolar_depression"}
+    for row in rows:  # the same counts as the command line, small ones suppressed the same way ("<11")
+        expected = by_condition[names[row["Condition"]]]
+        for column, key in (("Patients", "patients"), ("Evaluable", "evaluable"), ("Responders", "responders"),
+                            ("Remitters", "remitters")):
+            assert row[column] == str(expected[key]), (row["Condition"], column)
+        for column, key in (("Response (95% CI)", "response_rate"), ("Remission (95% CI)", "remission_rate")):
+            if expected[key] is None:
+                assert row[column] == "", "a rate resting on a small count is withheld in the download"
+            else:
+                assert float(row[column]) == pytest.approx(expected[key])
+    assert any(r["Remitters"] == "<11" for r in rows), "the sample has a small cell to check"
+
+    # every page: first visit (cold), screenshot
+    for link, (name, _) in PAGES.items():
+        if link != "Overview":
+            cold[link] = visit(page, link)
+        assert not page.get_by_test_id("stException").count(), f"{link} shows an exception"
+        assert "assessments.csv, treatments.csv" in page.get_by_test_id("stSidebar").inner_text()
+        if link == "Durability":
+            text = main_text(page)
+            for g in durability["groups"]:
+                label = {"depression": "Depression", "bipolar_depression": "Bipolar depression"}.get(g["group"], g["group"])
+                assert f"{label} {g['median']:.0f} days" in text, (label, text[:2000])
+        screenshot(page, SHOTS / f"{name}.png")
+
+    # warm: every page again, now that its results are cached
+    warm = {link: visit(page, link) for link in PAGES}
+    print("\nrender time per page (s), first visit (Overview: with the upload) and warm (target warm < 2 s):")
+    for link in PAGES:
+        print(f"  {link:<16} cold {cold[link]:5.2f}   warm {warm[link]:5.2f}")
+
+
+def test_a_sidebar_filter_is_kept_when_the_user_changes_page(page):
+    visit(page, "Overview")
+    page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").first.click()
+    page.get_by_role("option", name="Northside").click()
+    page.keyboard.press("Escape")
+    settle(page, "Practice overview")
+    page.get_by_test_id("stMain").get_by_text("Northside").first.wait_for(timeout=60_000)
+    visit(page, "Durability")
+    assert "Northside" in page.get_by_test_id("stMain").get_by_test_id("stCaptionContainer").first.inner_text()
+    assert "Northside" in page.get_by_test_id("stSidebar").inner_text()
+
+
+def test_a_file_with_identifiers_is_refused_and_explained(server, chromium, tmp_path):
+    phi = tmp_path / "clinic_export.csv"
+    phi.write_text("patient_id,Patient Name,DOB,instrument,score,day\nP1,Jane Doe,1980-02-03,PHQ9,20,0\n")
+    context = chromium.new_context(viewport={"width": 1400, "height": 2200})  # a new session: sample data
+    try:
+        page = context.new_page()
+        page.goto(server)
+        settle(page, "Practice overview")
+        visit(page, "Data")
+        page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(phi))
+        page.get_by_text("These files were not used").wait_for(timeout=120_000)
+        settle(page, "Your data")
+        text = main_text(page)
+        assert "Patient Name" in text and "Nothing from this file was kept" in text
+        assert "Jane" not in text and not page.get_by_test_id("stException").count()
+        assert "clinic_export.csv" in text and "Sample practice" not in text
+        screenshot(page, SHOTS / "data_refused.png")
+    finally:
+        context.close()

@@ -1,0 +1,254 @@
+"""Every page of the dashboard, run with Streamlit's AppTest: on the sample practice, on an uploaded vendor
+export, and on bad uploads (a clear st.error, never an exception)."""
+import io
+import json
+from pathlib import Path
+
+import openpyxl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_data"
+PAGES = ["pages/overview.py", "pages/trajectories.py", "pages/durability.py", "pages/compare.py", "pages/data.py",
+         "pages/methods.py"]
+
+pytestmark = pytest.mark.skipif(not (SAMPLE / "assessments.csv").exists(), reason="sample_data/ not generated yet")
+
+
+def app() -> AppTest:
+    return AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120).run()
+
+
+def texts(at, kind) -> list[str]:
+    return [str(e.value) for e in getattr(at, kind)]
+
+
+def caption_line(at) -> str:
+    return next(c for c in texts(at, "caption") if c.startswith("**Data:**"))
+
+
+def upload(at, *files):
+    at.file_uploader(key="upload").set_value([(name, data, "text/csv") for name, data in files]).run()
+    return at
+
+
+def plotly_specs(at) -> list[dict]:
+    return [json.loads(e.proto.spec) for e in at.get("plotly_chart")]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def empty_caches_at_start():
+    """Streamlit's caches are shared by every AppTest of the process: this file starts from empty ones
+    (within it, later tests reuse what earlier ones computed, as sessions of one server do)."""
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture(scope="module")
+def sample_app():
+    """One app session on the sample practice, reused by the per-page tests (pages change, data stay)."""
+    return app()
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs_on_the_sample_practice_without_an_error(sample_app, page):
+    at = sample_app
+    at.switch_page(page).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, texts(at, "error")
+    assert at.title, "every page has a title"
+    if page != "pages/methods.py":
+        assert "Sample practice" in caption_line(at) and "Filters:" in caption_line(at)
+    if page not in ("pages/data.py", "pages/methods.py"):
+        assert at.get("plotly_chart"), "the page draws a chart"
+
+
+def test_overview_tiles_show_the_kpis_with_their_change(sample_app):
+    at = sample_app.switch_page("pages/overview.py").run()
+    labels = [m.label for m in at.metric]
+    assert labels[:6] == ["Patients started", "Infusions", "Series completed", "Infusions with a score", "Response", "Remission"]
+    started = at.metric[0]
+    assert started.value.isdigit() or started.value.startswith("<")
+
+
+def test_durability_page_draws_one_curve_per_condition_in_its_fixed_colour(sample_app):
+    from analysis import charts
+
+    at = sample_app.switch_page("pages/durability.py").run()
+    km = next(s for s in plotly_specs(at) if "still responding" in s["layout"]["title"]["text"])
+    curves = {t["name"]: t["line"]["color"] for t in km["data"] if t.get("name")}
+    assert curves["Depression"] == charts.CONDITION_COLOURS["depression"]
+    assert [m.label for m in at.metric][:2] == ["Responders", "Median (days)"]
+
+
+def test_a_filter_chosen_in_the_sidebar_survives_a_change_of_page():
+    at = app()
+    site = next(m for m in at.multiselect if m.label == "Site")
+    first = site.options[0]
+    site.set_value([first]).run()
+    assert first in caption_line(at)
+    for page in ("pages/durability.py", "pages/overview.py"):
+        at.switch_page(page).run()
+        assert first in caption_line(at), page
+        assert not at.exception
+
+
+def test_a_higher_suppression_threshold_hides_more_counts(sample_app):
+    from analysis.outcomes import Definitions
+
+    at = sample_app.switch_page("pages/overview.py").run()
+    at.session_state["definitions"] = Definitions(suppression_threshold=1000)
+    at.run()
+    assert "<1000" in caption_line(at)
+    assert [m.value for m in at.metric][:2] == ["<1000", "<1000"]
+    assert all(m.value == "—" for m in at.metric[2:6])  # shares resting on small counts are withheld
+    at.session_state["definitions"] = Definitions()
+    at.run()
+
+
+def test_methods_page_changes_the_definitions_for_every_page(sample_app):
+    at = sample_app.switch_page("pages/methods.py").run()
+    next(n for n in at.number_input if n.label.startswith("Small-cell")).set_value(20)
+    at.button[0].click().run()  # the form's submit button
+    assert at.session_state["definitions"].suppression_threshold == 20
+    at.switch_page("pages/overview.py").run()
+    assert "<20" in caption_line(at)
+    from analysis.outcomes import Definitions
+
+    at.session_state["definitions"] = Definitions()
+    at.run()
+
+
+def test_an_uploaded_vendor_export_replaces_the_sample_on_every_page():
+    at = upload(app(), ("vendor_export.csv", (SAMPLE / "vendor_export.csv").read_bytes()))
+    assert not at.exception and not at.error
+    assert "vendor_export.csv" in caption_line(at)
+    for page in ("pages/trajectories.py", "pages/durability.py", "pages/data.py"):
+        at.switch_page(page).run()
+        assert not at.exception, (page, [e.message for e in at.exception])
+        assert "vendor_export.csv" in caption_line(at), "the upload is kept when the page changes"
+    mapping = at.dataframe[0].value
+    assert {"Patient ID", "Total Score", "Measure"} <= set(mapping["source"]), "the Data page shows the column mapping"
+    assert mapping.set_index("source").loc["Total Score", "target"] == "score"
+
+
+def test_both_sample_files_uploaded_give_the_same_numbers_as_the_sample():
+    base = app()
+    started = base.metric[0].value
+    at = upload(app(), *[(p.name, p.read_bytes()) for p in (SAMPLE / "assessments.csv", SAMPLE / "treatments.csv")])
+    assert "assessments.csv, treatments.csv" in caption_line(at)
+    assert at.metric[0].value == started
+
+
+PHI = (b"patient_id,Patient Name,DOB,instrument,score,day\n"
+       b"P1,Jane Doe,1980-02-03,PHQ9,20,0\nP1,Jane Doe,1980-02-03,PHQ9,8,21\n")
+
+
+def xlsx_bytes() -> bytes:
+    wb = openpyxl.Workbook()
+    wb.active.append(["patient_id", "instrument", "score", "day"])
+    wb.active.append(["P1", "PHQ9", 20, 0])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("name,data,words", [
+    ("clinic.csv", PHI, "Patient Name"),
+    ("workbook.csv", xlsx_bytes(), "Excel"),
+    ("empty.csv", b"", ""),
+])
+def test_a_bad_upload_shows_an_error_on_every_page_and_never_an_exception(name, data, words):
+    at = upload(app(), (name, data))
+    for page in ("pages/overview.py", "pages/compare.py", "pages/data.py", "pages/methods.py"):
+        at.switch_page(page).run()
+        assert not at.exception, (page, [e.message for e in at.exception])
+        if page != "pages/methods.py":
+            assert at.error, f"{page} shows an st.error"
+            assert words in " ".join(texts(at, "error"))
+    assert not at.get("plotly_chart")
+
+
+def test_the_data_page_explains_a_phi_refusal_and_keeps_nothing():
+    at = upload(app(), ("clinic.csv", PHI))
+    at.switch_page("pages/data.py").run()
+    assert "Jane" not in " ".join(texts(at, "markdown") + texts(at, "error") + texts(at, "info"))
+    assert any("identify people directly" in t for t in texts(at, "info"))
+    assert at.session_state["_data"] is None
+
+
+def test_removing_a_bad_upload_brings_the_sample_back():
+    at = upload(app(), ("clinic.csv", PHI))
+    assert at.error
+    next(b for b in at.button if b.label == "Back to the sample practice").click().run()
+    assert not at.error and "Sample practice" in caption_line(at)
+
+
+def test_a_loaded_definition_card_is_used_on_every_page(sample_app):
+    from analysis.outcomes import Definitions
+
+    card = json.dumps({"name": "strict clinic", "confirm_loss": True, "suppression_threshold": 15}).encode()
+    at = sample_app.switch_page("pages/methods.py").run()
+    at.file_uploader(key="card").set_value(("card.json", card, "application/json")).run()
+    next(b for b in at.button if b.label == "Use the loaded card").click().run()
+    assert at.session_state["definitions"].name == "strict clinic"
+    assert "strict clinic" in " ".join(texts(at, "markdown"))
+    at.switch_page("pages/durability.py").run()
+    assert "<15" in caption_line(at) and not at.exception
+    at.session_state["definitions"] = Definitions()
+    at.run()
+
+
+def test_a_bad_definition_card_is_refused_with_a_message(sample_app):
+    at = sample_app.switch_page("pages/methods.py").run()
+    at.file_uploader(key="card").set_value(("card.json", b'{"booster_handling": "sometimes"}', "application/json")).run()
+    next(b for b in at.button if b.label == "Use the loaded card").click().run()
+    assert not at.exception
+    assert any("booster_handling" in e for e in texts(at, "error"))
+    assert at.session_state["definitions"].booster_handling == "ignore"
+
+
+def test_only_the_targets_the_user_changed_become_overrides():
+    import pandas as pd
+
+    import ui
+
+    before = pd.DataFrame({"file": ["a.csv"] * 3, "source": ["Patient ID", "Clinic Location", "Notes"],
+                           "target": ["patient_id", "site", "unused"], "how": ["synonym", "synonym", "unused"]})
+    after = before.assign(target=["patient_id", "ignore", "unused"])
+    assert ui.changed_targets(before, after) == {"Clinic Location": "ignore"}
+    assert ui.changed_targets(before, before) == {}
+
+
+def test_small_counts_inside_notes_are_suppressed_too():
+    import ui
+
+    assert ui.suppress_text("3 patient(s) have scores but no treatment rows") == "<11 patient(s) have scores but no treatment rows"
+    assert ui.suppress_text("4 of 600 patients have no baseline") == "<11 of 600 patients have no baseline"
+    assert ui.suppress_text("120 patients; day 14; 0 episodes") == "120 patients; day 14; 0 episodes"
+
+
+def test_trajectories_show_percent_improvement_and_patient_lines_on_request(sample_app):
+    at = sample_app.switch_page("pages/trajectories.py").run()
+    before = next(s for s in plotly_specs(at) if "over the course" in s["layout"]["title"]["text"])
+    assert any(shape.get("type") == "rect" for shape in before["layout"].get("shapes", []))  # severity bands
+    at.toggle[0].set_value(True).run()
+    lines = next(s for s in plotly_specs(at) if "over the course" in s["layout"]["title"]["text"])
+    assert len(lines["data"]) > len(before["data"]) + 10, "one faint line per sampled patient"
+    at.get("button_group")[0].set_value("pct_change").run()
+    assert not at.exception
+    pct = next(s for s in plotly_specs(at) if "improvement" in s["layout"]["title"]["text"])
+    assert pct["layout"]["yaxis"]["ticksuffix"] == "%"
+    at.toggle[0].set_value(False).run()
+
+
+def test_an_empty_cohort_is_a_warning_not_an_error(sample_app):
+    at = sample_app.switch_page("pages/compare.py").run()
+    assert len(at.metric) >= 4 and at.metric[0].label == "Cohort A: patients"
+    next(m for m in at.multiselect if m.key == "cohort_B_sex").set_value(["X"]).run()
+    next(m for m in at.multiselect if m.key == "cohort_B_age").set_value(["18-24"]).run()
+    assert not at.exception and not at.error
+    assert at.warning or "<11" in [m.value for m in at.metric]
