@@ -11,9 +11,10 @@ right row numbers (header = row 1).
 
 Mapping: column names are matched loosely (case, camelCase and punctuation ignored) against
 COLUMN_SYNONYMS; ``overrides`` ({source: target}) win, "ignore" drops a column. Columns like
-``PHQ-9 Day 14`` make a wide file, melted to long (visit labels -> days: baseline/pre 0, inf1..inf6 the
-induction days 0, 2, 4, 7, 9, 11, Day N, Week N = 7N, Month N = 30N); a column named after an instrument
-alone (``PHQ-9``) holds its scores at the row's day or date.
+``PHQ-9 Day 14`` make a wide file, melted to long (visit labels -> days: baseline/pre/screening -1, the
+day before the first infusion, so that it does not fall on inf1; inf1..inf6 the induction days 0, 2, 4,
+7, 9, 11; Day N; Week N = 7N; Month N = 30N; an info issue states these assumptions); a column named
+after an instrument alone (``PHQ-9``) holds its scores at the row's day or date.
 
 Days: day 0 is the patient's first treatment (treatments file, by date or day); without treatments,
 the ``day`` given; with only dates, the patient's first assessment. Date formats are decided per column
@@ -21,7 +22,10 @@ from all its values (ISO, D/M/Y, M/D/Y, month names, Excel serial numbers); a co
 day-first and month-first is refused, never guessed. Dates are not kept: only ``start_month`` (YYYY-MM of
 day 0; YYYY with ``strict_dates``). Ages become age bands (over 89: "90+").
 
-Every value is normalised through its distinct values (pyarrow dictionary encoding), never row by row.
+Speed (bench/bench_ingest.py): files on disk are memory-mapped, not copied; pyarrow parses text
+straight into dictionaries, so every value is normalised through its distinct values and every check
+works on integer codes, never row by row in Python; day 0 is worked out per patient; the canonical
+``str`` columns are built once, at the end, from each column's distinct values.
 The checks and the PHI guard are in :mod:`analysis.validate`.
 """
 from __future__ import annotations
@@ -29,6 +33,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import mmap
+import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -90,6 +96,8 @@ OVERRIDE_TARGETS = tuple(COLUMN_SYNONYMS) + (DATE_DMY, DATE_MDY, DATE_YMD, IGNOR
 
 #: wide columns: "<instrument> <visit>"; visit labels -> day
 INDUCTION_DAYS = (0, 2, 4, 7, 9, 11)
+#: a "Baseline" / "Pre" / "Screening" visit column: the day before the first infusion (inf1 is day 0)
+BASELINE_VISIT_DAY = -1
 _VISIT = re.compile(
     r"^(?P<ins>.*?)[\s_\-.:/]*(?:"
     r"(?P<base>baseline|base|bl|pre|pretreatment|pre treatment|pre infusion|screening|intake)"
@@ -208,11 +216,31 @@ def age_band(age: float) -> str | None:
 
 def age_bands(ages: np.ndarray) -> pd.Categorical:
     """Vectorised ``age_band``: categorical over schema.AGE_BANDS (blank for under 18 or missing)."""
+    ages = np.asarray(ages, dtype=float)
+    if len(ages) > 1000:  # long columns: the bands of the distinct ages, spread over the rows
+        distinct, inverse = _distinct_numbers(ages)
+        if distinct is not None:
+            return pd.Categorical.from_codes(age_bands(distinct).codes[inverse], categories=pd.Index(S.AGE_BANDS, dtype=object),
+                                             validate=False)
     lower = np.array([int(b.split("-")[0]) for b in S.AGE_BANDS[:-1]], dtype=float)
     codes = np.searchsorted(lower, ages, side="right") - 1
     codes = np.where(ages > MAX_AGE_SHOWN, len(S.AGE_BANDS) - 1, codes)
     codes = np.where(np.isnan(ages) | (ages < lower[0]), -1, codes)
     return pd.Categorical.from_codes(codes, categories=pd.Index(S.AGE_BANDS, dtype=object))
+
+
+def _distinct_numbers(values: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(distinct values, index of each row's value) for whole numbers within a span of 4096 (ages,
+    days), by offset rather than hashing; (None, None) otherwise (then the caller works row by row)."""
+    if np.isnan(values).any():
+        return None, None
+    lo, hi = values.min(), values.max()
+    if not hi - lo < 4096:
+        return None, None
+    inverse = (values - lo).astype(np.int64)
+    if not (inverse == values - lo).all():
+        return None, None
+    return np.arange(lo, hi + 1), inverse
 
 
 def wide_column(name: str) -> tuple[str, int | None, str] | None:
@@ -227,7 +255,7 @@ def wide_column(name: str) -> tuple[str, int | None, str] | None:
     if code is None:
         return None
     if m.group("base"):
-        return code, 0, "baseline"
+        return code, BASELINE_VISIT_DAY, "baseline"
     if m.group("inf"):
         k = int(m.group("inf"))
         return (code, INDUCTION_DAYS[k - 1], f"infusion {k}") if 1 <= k <= len(INDUCTION_DAYS) else None
@@ -275,14 +303,35 @@ def _source_bytes(source) -> tuple[str, bytes]:
         return str(name), bytes(data)
     if isinstance(source, (str, Path)):
         path = Path(source)
-        return path.name, path.read_bytes()
+        return path.name, _mapped_file(path)
     raise TypeError(f"sources must be paths or (file_name, bytes) tuples, got {type(source).__name__}")
+
+
+class _MappedFile(mmap.mmap):
+    """A file's bytes, memory-mapped read-only; ``path`` lets pyarrow map the file itself."""
+
+    path: str = ""
+
+
+def _mapped_file(path: Path):
+    """The file's bytes, memory-mapped (read-only, not copied), or read when it cannot be mapped."""
+    if os.name != "posix":
+        return path.read_bytes()
+    with open(path, "rb") as f:
+        if os.fstat(f.fileno()).st_size == 0:
+            return f.read()  # (empty, or a pipe or device whose size is unknown)
+        try:  # pages mapped at once (one system call, not a page fault per 4 KB)
+            mapped = _MappedFile(f.fileno(), 0, flags=mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0), prot=mmap.PROT_READ)
+        except (OSError, ValueError):  # not mappable: read it
+            return f.read()
+    mapped.path = str(path)
+    return mapped
 
 
 def _sniff(data: bytes) -> None:
     """Refuse what is not a delimited text file, saying what it is and what to do."""
     blank = b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"
-    if not data[:65536].strip(blank) and not data.strip(blank):
+    if not data[:65536].strip(blank) and not data[:].strip(blank):
         raise _Refused("EMPTY_FILE", "The file is empty. Export the assessments again from your EHR and upload the new file.")
     if len(data) > MAX_UPLOAD_MB * 1024 * 1024:
         raise _Refused("FILE_TOO_LARGE", f"The file is larger than {MAX_UPLOAD_MB} MB. Export a shorter date range and upload the parts.")
@@ -308,9 +357,9 @@ def _binary(message: str = "") -> _Refused:
 
 def _encoding(data: bytes) -> str:
     """The encoding, decided on a sample: BOM, UTF-16 zero-byte pattern, strict UTF-8, else charset-normalizer."""
-    if data.startswith(b"\xef\xbb\xbf"):
+    if data[:3].startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if data[:2].startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"
     sample = data[:65536]
     even, odd = sample[0::2], sample[1::2]
@@ -414,7 +463,7 @@ def _prepare(data: bytes) -> _Prepared:
         head_text = body[:65536].decode("utf-8", errors="ignore")
     else:
         try:
-            text = data.decode(encoding)
+            text = data[:].decode(encoding)
         except (UnicodeDecodeError, LookupError):
             raise _binary(" (Its characters could not be read in any common encoding.)") from None
         body = text.encode("utf-8")
@@ -443,24 +492,36 @@ def _prepare(data: bytes) -> _Prepared:
 
 
 def _parse(prep: _Prepared, numeric: set[str]) -> _Raw:
-    """Parse into a table of strings (numbers for the columns in ``numeric``), with spreadsheet rows."""
+    """Parse into a table of text (pyarrow dictionaries; numbers for the columns in ``numeric``), with
+    spreadsheet rows."""
     body = prep.body
-    raw = _read_arrow(body, prep.names, prep.delimiter, b'"' in body, numeric)
-    if raw is not None:  # pyarrow's rows are the spreadsheet's only if no line was skipped or joined
+    quotes = body.find(b'"') >= 0  # (find, not `in`: a memory map's `in` looks for one byte only)
+    # pyarrow's rows are the spreadsheet's only if no line was skipped (blank) or joined (quoted line
+    # break). Without quotes and carriage returns, each line is one row when blank lines are kept as
+    # rows, and a blank line would leave the first column blank: a first column without blanks proves
+    # there was none, with no counting of lines. Otherwise blank lines are skipped and lines counted.
+    simple = not quotes and len(prep.names) > 1 and body.find(b"\r") < 0
+    raw = _read_arrow(body, prep.names, prep.delimiter, quotes, numeric, keep_blank_lines=simple)
+    if raw is not None and simple and _has_blanks(raw.table.column(0)):
+        simple = False
+        raw = _read_arrow(body, prep.names, prep.delimiter, quotes, numeric, keep_blank_lines=False)
+    if raw is not None and not simple:
         tail = body[-4096:]
         trailing = tail[len(tail.rstrip(b"\r\n \t")):].count(b"\n")
-        lines = body.count(b"\n") - trailing + 1
+        lines = _count_newlines(body) - trailing + 1
         if lines != raw.table.num_rows + 1:
             raw = None
     encoding = prep.encoding
     if raw is None:
+        body = bytes(body)
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError as e:  # the sample was plain ASCII; 8-bit characters come later
             guess = _guess_8bit(body[max(0, e.start - 65536): e.start + 65536])
             text, encoding = body.decode(guess, errors="replace"), _ENCODING_NAMES.get(guess, guess)
         raw = _read_python(text, prep.names, prep.delimiter)
-    raw.rows = raw.rows + prep.skip
+    if prep.skip:
+        raw.rows = raw.rows + prep.skip
     if raw.table.num_rows == 0:
         raise _Refused("NO_DATA_ROWS", "The file has column names but no data rows. Check the date range of the "
                        "export and export again.")
@@ -469,26 +530,78 @@ def _parse(prep: _Prepared, numeric: set[str]) -> _Raw:
     return raw
 
 
-def _read_arrow(body: bytes, names: list[str], delimiter: str, newlines: bool, numeric: set[str]) -> _Raw | None:
+def _has_blanks(col: pa.ChunkedArray) -> bool:
+    """Whether a parsed column has an empty value (null, or "" in a text column)."""
+    if col.null_count:
+        return True
+    if pa.types.is_dictionary(col.type):
+        return any(pc.any(pc.equal(c.dictionary, "")).as_py() for c in col.chunks if len(c.dictionary))
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        return bool(pc.any(pc.equal(col, "")).as_py())
+    return False
+
+
+def _valid_utf8(table: pa.Table) -> bool:
+    """Whether every text value is valid UTF-8, checked on the distinct values of the dictionary columns
+    (pyarrow's own check, on every row, is switched off while parsing)."""
+    for col in table.columns:
+        if pa.types.is_dictionary(col.type):
+            arrays = [c.dictionary for c in col.chunks]
+        elif pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            arrays = col.chunks
+        elif pa.types.is_binary(col.type) or pa.types.is_large_binary(col.type):
+            return False
+        else:
+            continue
+        try:
+            for a in arrays:
+                a.validate(full=True)
+        except pa.ArrowInvalid:
+            return False
+    return True
+
+
+def _count_newlines(body) -> int:
+    """Line feeds in the bytes (numpy's vectorised comparison, in slices: several times bytes.count)."""
+    view = np.frombuffer(body, dtype=np.uint8)
+    step = 1 << 22
+    return int(sum(np.count_nonzero(view[i:i + step] == 10) for i in range(0, len(view), step)))
+
+
+_TEXT = pa.dictionary(pa.int32(), pa.string())
+
+
+def _read_arrow(body: bytes, names: list[str], delimiter: str, newlines: bool, numeric: set[str],
+                keep_blank_lines: bool = False) -> _Raw | None:
     ragged = []
 
     def on_invalid(row):
         ragged.append(row)
         return "skip"
 
-    types = {n: pa.string() for n in names if n not in numeric}
+    # text is parsed straight into dictionaries: every later step works on the distinct values and codes
+    types = {n: _TEXT for n in names if n not in numeric}
+    # a whole file on disk is handed to pyarrow as its own memory map: pyarrow's threads then hold no
+    # Python object (releasing one needs the GIL, which can abort the process at exit)
+    source = pa.memory_map(body.path) if isinstance(body, _MappedFile) else pa.py_buffer(body)
     try:
         table = pacsv.read_csv(
-            pa.py_buffer(body),
+            source,
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 22),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=newlines, invalid_row_handler=on_invalid),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=newlines, invalid_row_handler=on_invalid,
+                                             ignore_empty_lines=not keep_blank_lines),
             convert_options=pacsv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=False,
-                                                 quoted_strings_can_be_null=False),
+                                                 quoted_strings_can_be_null=False, check_utf8=False),
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return None
+    finally:
+        if isinstance(source, pa.NativeFile):
+            source.close()
     if ragged:
         return None  # pyarrow does not number skipped rows: let the python reader report them exactly
+    if not _valid_utf8(table):
+        return None  # 8-bit characters below the sniffed sample: the python reader decodes them
     rows = np.arange(2, table.num_rows + 2, dtype=np.int64)
     return _Raw(table, rows)
 
@@ -585,13 +698,23 @@ def _map_columns(file: str, names: list[str], overrides: dict[str, str]) -> _Col
 
 # --- distinct-value helpers ------------------------------------------------------------------------------
 def _dictionary(col: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
-    """(codes, distinct values) of a column; codes -1 for null."""
-    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
-        col = pc.cast(col, pa.string())
-    arr = pc.dictionary_encode(col)
-    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
-    codes = arr.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    return codes, arr.dictionary
+    """(codes, distinct values) of a column; codes -1 for null. Dictionary columns (as parsed) are only
+    unified across chunks; other columns are encoded."""
+    if pa.types.is_dictionary(col.type):
+        arr = col.unify_dictionaries() if isinstance(col, pa.ChunkedArray) else col
+    else:
+        if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+            col = pc.cast(col, pa.string())
+        arr = pc.dictionary_encode(col)
+    if isinstance(arr, pa.ChunkedArray):
+        dictionary = arr.chunk(0).dictionary if arr.num_chunks else pa.array([], pa.string())
+        indices = pa.chunked_array([c.indices for c in arr.chunks], arr.type.index_type)
+    else:
+        dictionary, indices = arr.dictionary, arr.indices
+    if indices.null_count:
+        indices = indices.fill_null(-1)
+    codes = indices.to_numpy() if isinstance(indices, pa.ChunkedArray) else indices.to_numpy(zero_copy_only=False)
+    return codes.astype(np.int32, copy=False), dictionary
 
 
 def _encode(col: pa.ChunkedArray) -> tuple[np.ndarray, list]:
@@ -601,13 +724,16 @@ def _encode(col: pa.ChunkedArray) -> tuple[np.ndarray, list]:
 
 def _categorical(codes: np.ndarray, values: list, func) -> pd.Categorical:
     """Categorical of func(value) for each code: the function runs once per distinct value."""
-    mapped = [func(v) for v in values]
+    return _recode(codes, [func(v) for v in values])
+
+
+def _recode(codes: np.ndarray, mapped: list) -> pd.Categorical:
+    """Categorical whose row i is ``mapped[codes[i]]`` (None: missing; code -1: missing)."""
     new_codes, uniques = pd.factorize(pd.Series(mapped, dtype=object), use_na_sentinel=True)
-    categories = pd.Index(uniques, dtype=object)
-    if np.array_equal(new_codes, np.arange(len(values))):  # one-to-one: the codes stand
-        return pd.Categorical.from_codes(codes, categories=categories)
-    lookup = np.append(new_codes, -1)  # code -1 -> -1
-    return pd.Categorical.from_codes(lookup[codes], categories=categories)
+    dtype = pd.CategoricalDtype(pd.Index(uniques, dtype=object))
+    if not np.array_equal(new_codes, np.arange(len(mapped))):  # not one-to-one: the codes change
+        codes = np.append(new_codes, -1)[codes]  # code -1 -> -1
+    return pd.Categorical.from_codes(codes, dtype=dtype, validate=False)  # codes are in range by construction
 
 
 def _clean_text(v):
@@ -637,7 +763,9 @@ def _numbers(col: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """(float64 values, reason per row, distinct non-numbers) of a column."""
     if pa.types.is_integer(col.type) or pa.types.is_floating(col.type):
         values = pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False).astype(float, copy=False)
-        reason = np.where(np.isnan(values), 1, 0).astype(np.int8)
+        if col.null_count == 0 and pa.types.is_integer(col.type):
+            return values, np.zeros(len(values), dtype=np.int8), []
+        reason = np.isnan(values).astype(np.int8)
         return values, reason, []
     codes, distinct = _encode(col)
     parsed = [_number(v) for v in distinct]
@@ -736,9 +864,25 @@ def _month_text(days: float, strict: bool) -> str | None:
 
 
 # --- building the internal long frame ------------------------------------------------------------------
-def _text_column(raw: _Raw, source: str, func=_clean_text) -> pd.Categorical:
-    codes, values = raw.distinct(source)
-    return _categorical(codes, values, func)
+def _text_column(raw: _Raw, source: str) -> pd.Categorical:
+    """A free-text column (patient key, site): blanks and 'n/a' missing, runs of white space one space."""
+    codes, values = raw.dictionary(source)
+    return _recode(codes, _clean_texts(values))
+
+
+_PLAIN = r"^[!-~]+( [!-~]+)*$"  # printable ASCII words, single spaces: what _clean_text leaves as it is
+
+
+def _clean_texts(values: pa.Array) -> list:
+    """``_clean_text`` of each distinct value; the values it would leave unchanged are found in bulk."""
+    out = values.to_pylist()
+    if len(out) < 64:
+        return [_clean_text(v) for v in out]
+    plain = pc.and_(pc.match_substring_regex(values, _PLAIN),
+                    pc.invert(pc.is_in(pc.utf8_lower(values), pa.array(sorted(_MISSING_TEXT)))))
+    for i in np.flatnonzero(~plain.fill_null(False).to_numpy(zero_copy_only=False)):
+        out[i] = _clean_text(out[i])
+    return out
 
 
 def _dates(raw: _Raw, source: str, target: str, log: IssueLog, file: str) -> np.ndarray:
@@ -860,7 +1004,9 @@ def _assessment_frame(raw: _Raw, cols: _Columns, fi: int, file: str, log: IssueL
         part[S.SCORE] = score
         part = V.drop_missing_ids(part, log)
         kept = part.index.to_numpy()
-        raw_ins = pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(values, dtype=object))[kept] if values else [None] * len(kept))
+        raw_ins = None  # the instrument as written, needed only to name the unknown ones
+        if part[S.INSTRUMENT].isna().any():
+            raw_ins = pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(values, dtype=object))[kept] if values else [None] * len(kept))
         part = V.drop_unknown_instruments(part.reset_index(drop=True), raw_ins, log)
         kept = kept[part.index.to_numpy()]
         part = V.drop_bad_scores(part.reset_index(drop=True), reason[kept], bad, log)
@@ -881,9 +1027,16 @@ def _assessment_frame(raw: _Raw, cols: _Columns, fi: int, file: str, log: IssueL
             wide_parts.append(p)
             reasons.append(reason[kept])
             bads += bad
+        assumed = []
+        if any(d is not None and lab == "baseline" for _, _, d, lab in cols.wide):
+            assumed.append(f"baseline columns (Baseline, Pre, Screening) on day {BASELINE_VISIT_DAY}, the day before the "
+                           "first infusion")
         if any(d is not None and lab.startswith("infusion") for _, _, d, lab in cols.wide):
-            log.add("info", "INDUCTION_DAYS_ASSUMED", f"{file}: infusion columns (inf1 ... inf6) were placed on the usual "
-                    f"induction days {', '.join(map(str, INDUCTION_DAYS))} after the first infusion.")
+            assumed.append(f"infusion columns (inf1 ... inf6) on the usual induction days "
+                           f"{', '.join(map(str, INDUCTION_DAYS))} after the first infusion")
+        if assumed:
+            log.add("info", "INDUCTION_DAYS_ASSUMED", f"{file}: visit columns were placed on assumed days: "
+                    f"{'; '.join(assumed)}.")
         wide = pd.concat(wide_parts, ignore_index=True)
         wide[S.INSTRUMENT] = wide[S.INSTRUMENT].astype("category")
         parts.append(V.drop_bad_scores(wide, np.concatenate(reasons), sorted(set(bads)), log, wide=True))
@@ -968,47 +1121,54 @@ def _origins(treat: pd.DataFrame | None) -> tuple[pd.Series, pd.Series]:
 
 
 def _per_patient(frame: pd.DataFrame, by_id: pd.Series) -> np.ndarray:
-    """A per-patient value (indexed by patient id) spread over the frame's rows."""
+    """A per-patient value (indexed by patient id) for each patient category of the frame, and NaN
+    last (where code -1 points)."""
     cats = frame[S.PATIENT_ID].cat.categories
-    values = np.append(pd.Index(cats).map(by_id).to_numpy(dtype=float, na_value=np.nan), np.nan)
-    return values[frame[S.PATIENT_ID].cat.codes.to_numpy()]
+    if by_id.empty:
+        return np.full(len(cats) + 1, np.nan)
+    return np.append(pd.Index(cats).map(by_id).to_numpy(dtype=float, na_value=np.nan), np.nan)
 
 
 def _assign_days(frame: pd.DataFrame, treat: pd.DataFrame | None, strict: bool, log: IssueLog) -> pd.DataFrame:
-    """Replace dates by day offsets from day 0 and derive start_month; never keeps a date."""
-    frame = frame.copy()
+    """Replace dates by day offsets from day 0 and derive start_month; never keeps a date.
+
+    Day 0 is worked out per patient (an array over the patient codes), then spread over the rows."""
+    frame = frame.copy(deep=False)  # a new frame object; its columns are copied on write
     first_date, first_day = _origins(treat)
-    day = frame[S.DAY].to_numpy(dtype=float).copy() if S.DAY in frame.columns else np.full(len(frame), np.nan)
-    origin_date = _per_patient(frame, first_date) if len(first_date) else np.full(len(frame), np.nan)
+    pid = frame[S.PATIENT_ID].cat.codes.to_numpy()
+    has_day = S.DAY in frame.columns
+    day = frame[S.DAY].to_numpy(dtype=float) if has_day else np.full(len(frame), np.nan)
+    origin = _per_patient(frame, first_date)  # day 0 as a date, per patient code
     if S.DATE in frame.columns:
         date = frame[S.DATE].to_numpy(dtype=float)
-        no_treatment = np.isnan(origin_date)
+        no_date = np.isnan(date)
+        no_treatment = np.isnan(origin)[pid]
         if no_treatment.any():
-            first_seen = pd.Series(date).groupby(frame[S.PATIENT_ID].cat.codes.to_numpy()).min()
-            fallback = first_seen.reindex(frame[S.PATIENT_ID].cat.codes.to_numpy()).to_numpy(dtype=float)
-            origin_date = np.where(no_treatment, fallback, origin_date)
-        from_first_assessment = no_treatment & np.isnan(day) & ~np.isnan(date)
+            first_seen = np.full(len(origin), np.inf)
+            np.minimum.at(first_seen, pid, np.where(no_date, np.inf, date) if no_date.any() else date)
+            origin = np.where(np.isnan(origin), np.where(np.isinf(first_seen), np.nan, first_seen), origin)
+        from_first_assessment = (no_treatment & np.isnan(day) & ~no_date) if has_day else (no_treatment & ~no_date)
         if from_first_assessment.any():
             if treat is None:
                 log.add("info", "DAY0_FIRST_ASSESSMENT", "Without a treatments file, day 0 is each patient's first assessment date.")
             else:
                 log.add("info", "DAY0_FIRST_ASSESSMENT", f"{int(pd.unique(frame[S.PATIENT_ID][from_first_assessment]).size)} "
                         "patient(s) have no treatments: their day 0 is their first assessment date.")
-        day = np.where(np.isnan(day), date - origin_date, day)
+        day = np.where(np.isnan(day), date - origin[pid], day) if has_day else date - origin[pid]
         frame = frame.drop(columns=S.DATE)
     elif len(first_day):
-        shift = _per_patient(frame, first_day)
-        day = day - np.nan_to_num(shift)
+        day = day - np.nan_to_num(_per_patient(frame, first_day)[pid])
     frame[S.DAY] = day
     missing = np.isnan(day)
     log.add_rows("warning", "MISSING_DAY", S.DAY, frame[missing],
                  lambda n, r: f"{n} score(s) have neither a day nor a date and were left out ({r}).")
     frame = V.keep(frame, ~missing)
-    origin_date = origin_date[~missing]
+    pid = pid[~missing] if missing.any() else pid
     if S.START_MONTH not in frame.columns or frame[S.START_MONTH].isna().all():
-        if not np.isnan(origin_date).all():
-            codes, uniques = pd.factorize(origin_date)
-            frame[S.START_MONTH] = _categorical(codes, list(uniques), lambda d: _month_text(d, strict))
+        if not np.isnan(origin).all() and not np.isnan(origin[pid]).all():
+            codes, uniques = pd.factorize(origin)  # per patient code
+            months = _categorical(codes, list(uniques), lambda d: _month_text(d, strict))
+            frame[S.START_MONTH] = pd.Categorical.from_codes(months.codes[pid], dtype=months.dtype, validate=False)
     elif strict:
         months = frame[S.START_MONTH].cat
         frame[S.START_MONTH] = _categorical(months.codes.to_numpy(), list(months.categories), lambda m: str(m)[:4])
@@ -1036,32 +1196,41 @@ def _treatment_days(treat: pd.DataFrame, log: IssueLog) -> pd.DataFrame:
 
 
 # --- output -----------------------------------------------------------------------------------------------
-def _str_array(values, n: int) -> pa.Array:
+def _str_array(values, n: int) -> pd.api.extensions.ExtensionArray:
+    """A canonical text column (pandas ``str``) from a categorical (built from its distinct values), other
+    values, or None (all missing)."""
     if values is None:
-        return pa.nulls(n, pa.string())
-    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
+        arr = pa.nulls(n, pa.string())
+    elif isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
         codes = values.cat.codes.to_numpy()
-        cats = pa.array([str(c) for c in values.cat.categories], pa.string())
-        return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32), mask=codes < 0), cats).cast(pa.string())
-    return pa.array(pd.Series(values).astype(object).where(pd.notna(values), None), pa.string())
+        cats = pa.array([str(c) for c in values.cat.categories], pa.large_string())  # (pandas keeps large strings)
+        missing = codes < 0
+        arr = cats.take(pa.array(codes, mask=missing) if missing.any() else pa.array(codes))
+    else:
+        arr = pa.array(pd.Series(values).astype(object).where(pd.notna(values), None), pa.string())
+    return pd.array(arr, dtype="str")
+
+
+def _number_array(values: np.ndarray, dtype: str):
+    if dtype == "Int64":
+        missing = np.isnan(values)
+        whole = np.where(missing, 0.0, values)
+        if (whole == np.round(whole)).all():
+            return pd.arrays.IntegerArray(whole.astype(np.int64), missing)
+        return pd.Series(values).astype("Int64").array  # (raises as it always did)
+    return pd.Series(values).astype(dtype).to_numpy(copy=True)
 
 
 def _output(frame: pd.DataFrame | None, columns: tuple[str, ...], numbers: dict[str, str]) -> pd.DataFrame:
     n = 0 if frame is None else len(frame)
-    arrays = {}
+    data = {}
     for c in columns:
+        present = frame is not None and c in frame.columns
         if c in numbers:
-            values = frame[c].to_numpy(dtype=float) if frame is not None and c in frame.columns else np.full(n, np.nan)
-            arrays[c] = pa.array(values, pa.float64(), from_pandas=True)
+            data[c] = _number_array(frame[c].to_numpy(dtype=float) if present else np.full(n, np.nan), numbers[c])
         else:
-            arrays[c] = _str_array(frame[c] if frame is not None and c in frame.columns else None, n)
-    out = pa.table(arrays).to_pandas()
-    for c, dtype in numbers.items():
-        out[c] = out[c].astype(dtype) if dtype != "float64" else out[c].astype("float64")
-    for c in columns:
-        if c not in numbers:
-            out[c] = out[c].astype("str")
-    return out
+            data[c] = _str_array(frame[c] if present else None, n)
+    return pd.DataFrame(data, index=pd.RangeIndex(n), copy=False)  # (the arrays are new)
 
 
 def _empty_assessments() -> pd.DataFrame:
@@ -1126,7 +1295,8 @@ def load_files(sources, overrides: dict[str, str] | None = None, strict_dates: b
     frame = _assign_days(frame, treat_raw, strict_dates, log)
     frame = V.drop_out_of_range(frame, log)
     frame = V.drop_implausible_days(frame, log)
-    present = [c for c in S.ASSESSMENT_COLUMNS if c in frame.columns]
+    # (patient, instrument, day, score) first: an export sorted by them is checked without hashing
+    present = [c for c in (S.PATIENT_ID, S.INSTRUMENT, S.DAY, S.SCORE, *S.PATIENT_ATTRIBUTES) if c in frame.columns]
     frame = V.drop_duplicates(frame, present, log)
     frame = V.resolve_conflicts(frame, S.PATIENT_ATTRIBUTES, log)
     frame = frame.sort_values([FILE, ROW], kind="stable") if len(assessment_parts) > 1 or any(

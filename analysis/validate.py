@@ -15,6 +15,7 @@ categoricals (text) or float64 (score, day), and the row checks never change the
 """
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable
 
@@ -154,7 +155,10 @@ def phi_values(table: pa.Table, rows: np.ndarray, dictionary=None) -> list[tuple
     found = []
     for name in table.column_names:
         col = table[name]
-        if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        if pa.types.is_dictionary(col.type) and dictionary is None:
+            col = pc.cast(col, col.type.value_type)
+        value_type = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
+        if not (pa.types.is_string(value_type) or pa.types.is_large_string(value_type)):
             continue
         if dictionary is None:
             encoded = pc.dictionary_encode(col).combine_chunks()
@@ -200,27 +204,50 @@ def keep(frame: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
 
 def duplicated(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
     """Rows equal to an earlier row on ``columns``: one integer key per row from the category codes
-    (and factorised numbers), hashed once; pandas' own method when the key would overflow."""
-    key = np.zeros(len(frame), dtype=np.int64)
+    (and factorised numbers), hashed once; pandas' own method when the key would overflow.
+
+    The key is built column by column, the first most significant. Once it increases strictly from
+    row to row, no row can repeat another whatever the remaining columns: the answer is "none" without
+    hashing; a key that never decreases (rows sorted by the columns) has its repeats side by side."""
+    n = len(frame)
+    key = np.zeros(n, dtype=np.int64)
     room = 1
     for c in columns:
         col = frame[c]
-        values = None if isinstance(col.dtype, pd.CategoricalDtype) else col.to_numpy(dtype=float)
-        if values is None:
-            codes, card = col.cat.codes.to_numpy().astype(np.int64) + 1, len(col.cat.categories) + 1
-        elif np.isnan(values).all():
-            continue
-        elif np.array_equal(values[~np.isnan(values)], np.round(values[~np.isnan(values)])):  # whole numbers: a range
-            lo, hi = np.nanmin(values), np.nanmax(values)
-            codes, card = np.where(np.isnan(values), 0, values - lo + 1).astype(np.int64), int(hi - lo) + 2
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            codes, card = col.cat.codes.to_numpy() + np.int64(1), len(col.cat.categories) + 1
         else:
-            codes, uniques = pd.factorize(col.to_numpy(), use_na_sentinel=True)
-            codes, card = codes.astype(np.int64) + 1, len(uniques) + 1
+            values = col.to_numpy(dtype=float)
+            nan = np.isnan(values)
+            any_nan = nan.any()
+            known = values[~nan] if any_nan else values
+            if not len(known):
+                continue
+            lo, hi = known.min(), known.max()
+            if hi - lo < 2**53 and (known == np.round(known)).all():  # whole numbers: a range
+                offset = values - lo + 1  # 1, 2, ...; NaN -> 0
+                codes, card = (np.where(nan, 0, offset) if any_nan else offset).astype(np.int64), int(hi - lo) + 2
+            else:
+                codes, uniques = pd.factorize(col.to_numpy(), use_na_sentinel=True)
+                codes, card = codes.astype(np.int64) + 1, len(uniques) + 1
         room *= card
         if room >= 2**62:
             return frame.duplicated(subset=columns, keep="first").to_numpy()
-        key = key * card + codes
+        key *= card
+        key += codes
+        if _increasing(key, strict=True):
+            return np.zeros(n, dtype=bool)
+    if _increasing(key, strict=False):
+        return np.concatenate([[False], key[1:] == key[:-1]])[:n]
     return pd.Series(key).duplicated(keep="first").to_numpy()
+
+
+def _increasing(key: np.ndarray, strict: bool) -> bool:
+    """Whether ``key`` increases (strictly, or never decreases) along the rows; a sample is tried first."""
+    if len(key) < 2:
+        return True
+    step = (np.greater if strict else np.greater_equal)
+    return bool(step(key[1:1001], key[:1000][: len(key) - 1]).all() and step(key[1:], key[:-1]).all())
 
 
 def drop_missing_ids(frame: pd.DataFrame, log: IssueLog) -> pd.DataFrame:
@@ -236,7 +263,8 @@ def drop_missing_ids(frame: pd.DataFrame, log: IssueLog) -> pd.DataFrame:
 def drop_unknown_instruments(frame: pd.DataFrame, raw: pd.Series, log: IssueLog) -> pd.DataFrame:
     """Rows whose instrument is not in the registry: dropped, warning naming the spellings.
 
-    ``raw`` is the instrument as written (aligned with ``frame``); ``frame[instrument]`` is the code or NA."""
+    ``raw`` is the instrument as written (aligned with ``frame``; may be None when no code is NA);
+    ``frame[instrument]`` is the code or NA."""
     bad = frame[S.INSTRUMENT].isna().to_numpy()
     if bad.any():
         names = pd.unique(raw[bad].astype(object).fillna("(blank)"))
@@ -275,9 +303,11 @@ def drop_out_of_range(frame: pd.DataFrame, log: IssueLog) -> pd.DataFrame:
     cats = [str(c) for c in ins.categories]
     lo = np.array([reg[c].min for c in cats] + [np.nan])[ins.codes.to_numpy()]
     hi = np.array([reg[c].max for c in cats] + [np.nan])[ins.codes.to_numpy()]
-    codes = frame[S.INSTRUMENT].to_numpy()
     score = frame[S.SCORE].to_numpy(dtype=float)
     bad = (score < lo) | (score > hi)
+    if not bad.any():
+        return frame
+    codes = frame[S.INSTRUMENT].to_numpy()
     for code in pd.unique(codes[bad]):
         ins = reg[code]
         sub = frame[bad & (codes == code)]
@@ -320,11 +350,30 @@ def _varies(pid: np.ndarray, codes: np.ndarray) -> bool:
     return bool((codes[known] != first[pid[known]]).any() or ((~known) & (first[pid] >= 0)).any())
 
 
+def _constant_per_patient(frame: pd.DataFrame, attributes: list[str]) -> bool:
+    """True when every patient has one combination of the attributes (blank counts as a value) on all
+    rows: then there is nothing to resolve. One integer per row from the category codes, compared with
+    the value stored for the patient (any of the patient's rows: if one differs, the check fails)."""
+    cards = [len(frame[attr].cat.categories) + 1 for attr in attributes]
+    room = math.prod(cards)
+    if room >= 2**62:
+        return False  # too many combinations for one key: let the full check decide
+    key = np.zeros(len(frame), dtype=np.int32 if room < 2**31 else np.int64)
+    for attr, card in zip(attributes, cards):
+        key *= card
+        key += frame[attr].cat.codes.to_numpy()
+        key += 1
+    pid = frame[S.PATIENT_ID].cat.codes.to_numpy()
+    stored = np.full(len(frame[S.PATIENT_ID].cat.categories) + 1, -1, dtype=np.int64)
+    stored[pid] = key  # one of each patient's rows (code -1 lands on the spare last place)
+    return bool((stored[pid] == key).all())
+
+
 def resolve_conflicts(frame: pd.DataFrame, attributes: Iterable[str], log: IssueLog) -> pd.DataFrame:
     """Patient attributes must be constant per patient. Where a patient has two values, keep the most
     frequent (ties: the first seen), warning naming the patients; blanks take the patient's value."""
     attributes = [a for a in attributes if a in frame.columns]
-    if frame.empty or not attributes:
+    if frame.empty or not attributes or _constant_per_patient(frame, attributes):
         return frame
     # the checks run on the distinct (patient, attributes) rows: usually one per patient
     distinct = keep(frame[[S.PATIENT_ID, *attributes]], ~duplicated(frame, [S.PATIENT_ID, *attributes]))

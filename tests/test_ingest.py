@@ -235,7 +235,7 @@ def test_an_age_column_is_replaced_by_age_band_and_the_age_is_not_kept():
 
 # --- wide files ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name,expected", [("PHQ-9 Day 14", ("PHQ9", 14, "day")), ("PHQ9_inf1", ("PHQ9", 0, "infusion 1")),
-                                           ("PHQ9_inf6", ("PHQ9", 11, "infusion 6")), ("GAD-7 Baseline", ("GAD7", 0, "baseline")),
+                                           ("PHQ9_inf6", ("PHQ9", 11, "infusion 6")), ("GAD-7 Baseline", ("GAD7", -1, "baseline")),
                                            ("PHQ-9 Week 4", ("PHQ9", 28, "week")), ("PCL-5 Month 2", ("PCL5", 60, "month")),
                                            ("PHQ-9", ("PHQ9", None, "")), ("Visit Day", None), ("PHQ9_inf7", None)])
 def test_wide_column_names_are_read_as_instrument_and_day(name, expected):
@@ -247,10 +247,29 @@ def test_a_wide_file_is_melted_to_one_row_per_score_with_visit_days():
                   "A,MDD,20,15,6,9\nB,GAD,,,,11\n")
     a = loaded.assessments
     assert list(zip(a[S.PATIENT_ID], a[S.INSTRUMENT], a[S.SCORE], a[S.DAY])) == [
-        ("A", "PHQ9", 20.0, 0), ("A", "PHQ9", 15.0, 2), ("A", "PHQ9", 6.0, 28), ("A", "GAD7", 9.0, 14), ("B", "GAD7", 11.0, 14)]
+        ("A", "PHQ9", 20.0, -1), ("A", "PHQ9", 15.0, 2), ("A", "PHQ9", 6.0, 28), ("A", "GAD7", 9.0, 14), ("B", "GAD7", 11.0, 14)]
     assert a[S.CONDITION].tolist() == ["depression"] * 4 + ["anxiety"]
     assert "INDUCTION_DAYS_ASSUMED" in codes(loaded)
     assert (loaded.mapping["how"] == "wide").sum() == 4
+
+
+@pytest.mark.parametrize("label", ["Baseline", "Pre", "Screening"])
+def test_a_baseline_visit_column_falls_the_day_before_infusion_1_and_the_assumption_is_stated(label):
+    loaded = load(f"Patient ID,PHQ-9 {label},PHQ9_inf1,PHQ9_inf2\nA,21,20,15\n")
+    a = loaded.assessments
+    assert list(zip(a[S.SCORE], a[S.DAY])) == [(21.0, -1), (20.0, 0), (15.0, 2)]
+    assert "DUPLICATE_ROWS" not in codes(loaded)
+    issue = loaded.issues.set_index("code").loc["INDUCTION_DAYS_ASSUMED"]
+    assert issue["severity"] == "info"
+    assert "day -1, the day before the first infusion" in issue["message"]
+    assert "induction days 0, 2, 4, 7, 9, 11" in issue["message"]
+
+
+def test_a_baseline_column_without_infusion_columns_still_states_its_assumed_day():
+    loaded = load("Patient ID,PHQ-9 Baseline,PHQ-9 Week 4\nA,21,9\n")
+    assert loaded.assessments[S.DAY].tolist() == [-1, 28]
+    message = loaded.issues.set_index("code").loc["INDUCTION_DAYS_ASSUMED", "message"]
+    assert "day -1" in message and "infusion columns" not in message
 
 
 # --- dates and day 0 ---------------------------------------------------------------------------------
@@ -343,6 +362,34 @@ def test_paths_and_uploads_give_the_same_result(tmp_path):
     path = tmp_path / "clinic.csv"
     path.write_text(LONG)
     pd.testing.assert_frame_equal(load_files([path]).assessments, load(LONG).assessments)
+
+
+@pytest.mark.parametrize("text,rows", [
+    ("Patient ID,Measure,Score,Day\nA,PHQ-9,3,0\n\nA,PHQ-9,99,14\n", [4]),  # a blank line inside
+    ("Patient ID,Measure,Score,Day\nA,PHQ-9,3,0\nA,PHQ-9,99,14\n\n\n", [3]),  # blank lines at the end
+    ("Patient ID,Measure,Score,Day\n,PHQ-9,3,0\nA,PHQ-9,99,14\n", [3]),  # a blank first column, no blank line
+    ("Patient ID,Measure,Score,Day\r\nA,PHQ-9,3,0\r\n\r\nA,PHQ-9,99,14\r\n", [4]),
+])
+def test_a_file_read_from_disk_numbers_rows_as_a_spreadsheet_does(tmp_path, text, rows):
+    path = tmp_path / "clinic.csv"
+    path.write_bytes(text.encode())
+    loaded = load_files([path])
+    assert loaded.issues.set_index("code").loc["OUT_OF_RANGE", "rows"] == rows
+    assert loaded.rows_read == 2
+
+
+def test_an_empty_file_on_disk_is_refused_as_empty(tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"")
+    assert load_files([path]).issues["code"].tolist() == ["EMPTY_FILE"]
+
+
+def test_long_columns_get_the_same_age_bands_as_one_age_at_a_time():
+    rng = np.random.default_rng(7)
+    whole = rng.integers(0, 110, 5000).astype(float)
+    mixed = np.where(rng.random(5000) < 0.1, np.nan, whole + np.where(rng.random(5000) < 0.1, 0.5, 0))
+    for ages in (whole, mixed):
+        assert [None if pd.isna(b) else b for b in age_bands(ages)] == [age_band(a) for a in ages]
 
 
 # --- refusals ------------------------------------------------------------------------------------

@@ -187,3 +187,37 @@ def test_the_fast_duplicate_key_agrees_with_pandas(rows):
     f = frame(patient_id=[r[0] for r in rows], score=[r[1] for r in rows], day=[r[2] for r in rows])
     cols = [S.PATIENT_ID, S.SCORE, S.DAY]
     assert V.duplicated(f, cols).tolist() == f.duplicated(subset=cols).tolist()
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["A", "B", "C"]), st.sampled_from(["PHQ9", "GAD7"]), st.sampled_from([0.0, 1.0, 2.5]),
+                          st.sampled_from([-3.0, 0.0, 14.0, np.nan])), min_size=1, max_size=30))
+def test_the_duplicate_key_agrees_with_pandas_on_rows_sorted_as_exports_are(rows):
+    rows = sorted(rows, key=lambda r: (r[0], r[1], -1e9 if np.isnan(r[3]) else r[3], r[2]))
+    f = frame(patient_id=[r[0] for r in rows], instrument=[r[1] for r in rows], score=[r[2] for r in rows],
+              day=[r[3] for r in rows])
+    cols = [S.PATIENT_ID, S.INSTRUMENT, S.DAY, S.SCORE]
+    assert V.duplicated(f, cols).tolist() == f.duplicated(subset=cols).tolist()
+
+
+def test_duplicates_in_a_long_unsorted_frame_are_found_by_hashing():
+    rng = np.random.default_rng(3)
+    n = 3000
+    f = frame(patient_id=rng.choice(["A", "B", "C"], n).tolist(), score=rng.integers(0, 5, n), day=rng.integers(0, 9, n))
+    cols = [S.PATIENT_ID, S.SCORE, S.DAY]
+    assert V.duplicated(f, cols).tolist() == f.duplicated(subset=cols).tolist()
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["A", "B"]), st.sampled_from(["North", "South", None]),
+                          st.sampled_from(["F", None])), min_size=1, max_size=12))
+def test_conflicts_are_resolved_exactly_when_a_patient_has_more_than_one_value(rows):
+    f = frame(patient_id=[r[0] for r in rows], site=[r[1] for r in rows], sex=[r[2] for r in rows])
+    lg = log()
+    out = V.resolve_conflicts(f, [S.SITE, S.SEX], lg)
+    by_patient = pd.DataFrame(rows, columns=["p", "site", "sex"]).astype(object).fillna("(blank)").groupby("p")
+    constant = bool((by_patient.nunique() == 1).all().all())
+    assert (out is f) == constant
+    two_sites = bool((pd.DataFrame(rows, columns=["p", "site", "sex"]).dropna(subset=["site"]).groupby("p")["site"].nunique() > 1).any())
+    assert ("CONFLICTING_ATTRIBUTES" in set(lg.table()["code"])) == two_sites
+    assert out.groupby(S.PATIENT_ID, observed=True)[S.SITE].nunique().le(1).all()
