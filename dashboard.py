@@ -18,6 +18,7 @@ pages = st.navigation([
     st.Page("pages/methods.py", title="Methods", icon=":material/menu_book:"),
     *([st.Page("pages/audit.py", title="Audit log", icon=":material/history:")] if access.can_view_audit(role) else []),
 ])
+gate.account()
 ui.sidebar()
 ui.frame_ran()
 pages.run()

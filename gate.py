@@ -24,13 +24,18 @@ def _open_store() -> Store:
     return Store()  # $OUTCOMES_DATA_DIR, else ./data
 
 
-def store() -> Store:
-    """The saved data sets: one Store per server process, shared by every session."""
+def store(warn_in=None) -> Store | None:
+    """The saved data sets: one Store per server process, shared by every session. When they cannot be opened
+    (e.g. another server uses the folder) the run stops with the reason; or, given ``warn_in`` (st.sidebar, st),
+    a warning there and None."""
     try:
         return _open_store()
     except DataError as e:
-        st.error(f"The saved data sets cannot be opened. {e}")
-        st.stop()
+        if warn_in is None:
+            st.error(f"The saved data sets cannot be opened. {e}")
+            st.stop()
+        warn_in.warning(f"Saved data sets are not available: {e}")
+        return None
 
 
 def secrets() -> dict:
@@ -74,11 +79,7 @@ def require() -> str:
     claims = st.user.to_dict()
     if claims.get("is_logged_in") is not True:
         st.session_state.pop(SIGNED_IN, None)
-        st.title("Ketamine outcomes")
-        st.markdown("This dashboard shows a practice's outcome data: **sign in** with your work account to continue.")
-        if st.button("Sign in", type="primary", icon=":material/login:"):
-            st.login()
-        _stop()
+        _stop(_sign_in_screen)
     email = str(claims.get("email") or "").strip()
     try:
         granted = access.role_for_user(claims, config)
@@ -89,25 +90,40 @@ def require() -> str:
         store().audit(email or None, "sign_in" if granted else "sign_in_refused", detail=granted or "not on the access list")
         st.session_state[SIGNED_IN] = email
     if granted is None:
-        st.title("No access")
-        st.error(f"**{email or 'This account'}** is not on this dashboard's access list, so no data is shown. "
-                 "Ask the practice manager to add you, then sign in again.")
-        _sign_out_button(st, email)
-        _stop()
+        def refusal():
+            st.title("No access")
+            st.error(f"**{email or 'This account'}** is not on this dashboard's access list, so no data is shown. "
+                     "Ask the practice manager to add you, then sign in again.")
+            _sign_out_button(st, email)
+
+        _stop(refusal)
     st.session_state[ROLE], st.session_state[USER] = granted, email
-    st.sidebar.caption(f"Signed in as **{email}** ({granted})")
-    _sign_out_button(st.sidebar, email)
     return granted
 
 
+def account() -> None:
+    """Who is signed in, and Sign out, in the sidebar (nothing without sign-in). Call it after st.navigation."""
+    email = user()
+    if email:
+        st.sidebar.caption(f"Signed in as **{email}** ({role()})")
+        _sign_out_button(st.sidebar, email)
+
+
+def _sign_in_screen() -> None:
+    st.title("Ketamine outcomes")
+    st.markdown("This dashboard shows a practice's outcome data: **sign in** with your work account to continue.")
+    if st.button("Sign in", type="primary", icon=":material/login:"):
+        st.login()
+
+
 def _nothing() -> None:
-    """The only page of a session that may see nothing."""
+    """The page of a run stopped by an error shown above it."""
 
 
-def _stop() -> None:
-    """End the run before any page or data: a hidden navigation of one empty page stands in for the page list
-    (without it Streamlit would list the files of pages/ in the sidebar)."""
-    st.navigation([st.Page(_nothing, title="Ketamine outcomes", url_path="signin")], position="hidden")
+def _stop(screen=_nothing) -> None:
+    """End the run before any page or data. The screen runs as the only page of a hidden navigation: its
+    widgets keep their state from run to run, and Streamlit does not list the files of pages/ instead."""
+    st.navigation([st.Page(screen, title="Ketamine outcomes", url_path="signin")], position="hidden").run()
     st.stop()
 
 

@@ -11,7 +11,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -206,7 +205,7 @@ def _filtered(loaded, source: str, sb) -> Data:
         chosen[name] = sb.multiselect(label_, opts, default=[v for v in saved.get(name, []) if v in opts], format_func=fmt,
                                       key=f"{name}_{tag}", placeholder=all_, on_change=_keep, args=(f"{name}_{tag}", name))
     sel = cached(cohorts.select, a, t, conditions=chosen["conditions"] or None, sites=chosen["sites"] or None,
-                 start_from=start_from, start_to=start_to)
+                 start_from=start_from, start_to=start_to, definitions=definitions())
     return Data(sel.assessments, sel.treatments, loaded, source, sel.description, sel.patients)
 
 
@@ -361,47 +360,31 @@ def practice_line(summary, instrument: str) -> str:
 
 
 def kpi_tiles(kpis: pd.DataFrame) -> None:
-    """KPI tiles (analysis.metrics.kpis): value, change against the previous period, suppressed.
+    """KPI tiles (analysis.metrics.kpis): value, change against the previous period, as
+    analysis.metrics.kpis_shown lets them be shown ('<11', withheld shares and changes as '—')."""
+    from analysis.metrics import kpis_shown
 
-    A count from 1 to threshold-1 is shown as '<11'; a share is withheld when its numerator or denominator
-    is small, or the difference between them; a change is withheld when either period's value is."""
-    thr = threshold()
     per_row = 3
     cols = [c for _ in range(0, len(kpis), per_row) for c in st.columns(per_row)]
-    for col, (_, k) in zip(cols, kpis.iterrows()):
+    for col, k in zip(cols, kpis_shown(kpis, threshold()).to_dict("records")):
         share = k["unit"] == "share"
         if share:
-            num = lambda v, n: None if pd.isna(v) or pd.isna(n) else round(float(v) * float(n))  # noqa: E731
-            hidden = lambda v, n: (pd.isna(v) or privacy.is_small(n, thr) or privacy.is_small(num(v, n), thr)  # noqa: E731
-                                   or privacy.is_small(float(n) - num(v, n), thr))  # the complement too
-            value = "—" if hidden(k["value"], k["n"]) else fmt_pct(k["value"])
-            delta = None if hidden(k["value"], k["n"]) or hidden(k["previous"], k["previous_n"]) else f"{100 * k['change']:+.1f} pts"
+            value = fmt_pct(k["value"])
+            delta = None if k["change"] is None else f"{100 * k['change']:+.1f} pts"
         else:
-            hidden = lambda v: pd.isna(v) or privacy.is_small(v, thr)  # noqa: E731
-            value = "—" if pd.isna(k["value"]) else str(privacy.show_count(int(k["value"]), thr))
-            delta = None if hidden(k["value"]) or hidden(k["previous"]) else f"{int(k['change']):+d}"
+            value = "—" if k["value"] is None else str(k["value"])
+            delta = None if k["change"] is None else f"{k['change']:+d}"
         help_ = f"{k['label']}: {k['period']}" + (f" vs {k['previous_period']}." if isinstance(k["previous_period"], str) else ".")
-        if share and not pd.isna(k["n"]):
-            help_ += f" Out of {privacy.show_count(int(k['n']), thr)}."
-        if isinstance(k["note"], str) and k["note"]:
+        if share and k["n"] is not None:
+            help_ += f" Out of {k['n']}."
+        if k["note"]:
             help_ += f" {k['note'][0].upper()}{k['note'][1:]}."
         col.metric(KPI_SHORT.get(k["kpi"], k["label"]), value, delta, help=help_, border=True)
 
 
-#: a count of people or records inside a note: "3 patients", "7 of 120 patients", "2 responder(s)"
-_COUNT_IN_TEXT = re.compile(r"\b(\d+)(?=(?: of \d+)? (?:patient|responder|episode|row|score|treatment|session|infusion)s?\b)")
-
-
-def suppress_text(text: str) -> str:
-    """A note with every small count of people or records replaced by '<11' (defence in depth: notes come
-    from analysis/ and should already be suppressed)."""
-    thr = threshold()
-    return _COUNT_IN_TEXT.sub(lambda m: str(privacy.show_count(int(m.group(1)), thr)), text)
-
-
 def notes(items) -> None:
-    """The caveats of a result, under its chart (small counts in them suppressed)."""
-    items = [suppress_text(str(n)) for n in (items or ()) if str(n).strip()]
+    """The caveats of a result, under its chart (analysis/ writes small counts in them as '<11')."""
+    items = [str(n) for n in (items or ()) if str(n).strip()]
     if items:
         with st.expander(f"Notes ({len(items)})", expanded=False):
             for n in items:
@@ -417,13 +400,6 @@ def fmt_days(x) -> str:
 
 
 # --- durability -------------------------------------------------------------------------------------------------
-
-
-def at_risk(km, step: int = 28) -> pd.DataFrame:
-    """Number at risk per group every ``step`` days (0, 28, 56, ...) up to the last follow-up."""
-    last = float(km.table["time"].max()) if len(km.table) else 0.0
-    days = list(range(0, int(last // step) * step + 1, step)) or [0]
-    return km.survival_at(days)[["group", "day", "n_risk"]]
 
 
 def durability_headline(overall, res) -> None:
@@ -561,44 +537,26 @@ def cohort_trajectories(sel_a, sel_b, instrument: str, defs):
     return guard(trajectory.trajectories, _combined(sel_a, sel_b), instrument, by="cohort", definitions=defs)
 
 
-@dataclass(frozen=True)
-class CohortDurability:
-    table: pd.DataFrame
-    at_risk: pd.DataFrame
-    summary: str
-    notes: tuple
+def cohort_durability(sel_a, sel_b, instrument: str, defs):
+    """(analysis.cohorts.compare_durability, cached; None) or (None, why) when the data cannot answer."""
+    from analysis import cohorts
 
-
-def cohort_durability(sel_a, sel_b, instrument: str, defs) -> CohortDurability:
-    """Kaplan-Meier curves of the two cohorts (analysis.durability per cohort), log-rank test and the hazard
-    ratio of B vs A (analysis.survival on the two cohorts' episodes)."""
-    from analysis import durability, survival
-
-    thr = threshold()
     try:
-        res = {c: cached(durability.analyse, s.assessments, s.treatments, instrument, by=None, definitions=defs)
-               for c, s in (("A", sel_a), ("B", sel_b))}
+        return cached(cohorts.compare_durability, sel_a, sel_b, instrument, defs), None
     except DataError as e:
-        empty = pd.DataFrame(columns=["group", "time", "n_risk", "n_event", "survival", "lower", "upper"])
-        return CohortDurability(empty, pd.DataFrame(columns=["group", "day", "n_risk"]), f"Durability cannot be compared: {e}", ())
-    table = pd.concat([r.km.table.assign(group=c) for c, r in res.items()], ignore_index=True)
-    risk = pd.concat([at_risk(r.km).assign(group=c) for c, r in res.items()], ignore_index=True)
-    ep = pd.concat([r.episodes[["time", "event"]].assign(cohort=c) for c, r in res.items()], ignore_index=True)
-    notes = [f"Cohort {c}: {n}" for c, r in res.items() for n in r.notes]
-    n = {c: len(r.episodes) for c, r in res.items()}
-    if min(n.values()) == 0 or any(privacy.is_small(v, thr) for v in n.values()) or ep["event"].sum() == 0:
-        text = "Too few responders with follow-up (or no loss of response) in a cohort to compare durability."
-        return CohortDurability(table, risk, text, tuple(notes))
-    lr = cached(survival.logrank, ep["time"].astype(float), ep["event"], ep["cohort"])
-    fit = cached(survival.cox, ep.assign(time=ep["time"].astype(float)), "time", "event", ["cohort"], reference={"cohort": "A"})
-    hr = fit.params.iloc[0]
+        return None, f"Durability cannot be compared: {e}"
+
+
+def durability_comparison_text(res) -> str:
+    """The hazard ratio of B vs A and the log-rank test in words (CohortDurability.comparison_shown), or why
+    they are withheld."""
+    c = res.comparison_shown()
+    if c is None:
+        return res.withheld or ""
     p = lambda v: f"{v:.3f}" if v >= 0.001 else "< 0.001"  # noqa: E731
-    text = (f"**Hazard ratio of losing response, B vs A: {hr['hr']:.2f}** (95% CI {hr['lower']:.2f} to {hr['upper']:.2f}, "
-            f"p = {p(hr['p'])}; Cox model, Efron ties). Log-rank test: chi-square {lr.chi2:.2f} on {lr.df} df, "
-            f"p = {p(lr.p)}. Above 1: cohort B loses response sooner.")
-    if set(sel_a.patient_ids) & set(sel_b.patient_ids):
-        notes.append("The cohorts share patients: the hazard ratio and log-rank test assume separate groups.")
-    return CohortDurability(table, risk, text, tuple(notes))
+    return (f"**Hazard ratio of losing response, B vs A: {c['hr']:.2f}** (95% CI {c['lower']:.2f} to {c['upper']:.2f}, "
+            f"p = {p(c['p'])}; Cox model, Efron ties). Log-rank test: chi-square {c['chi2']:.2f} on {c['df']} df, "
+            f"p = {p(c['logrank_p'])}. Above 1: cohort B loses response sooner.")
 
 
 # --- trajectories -----------------------------------------------------------------------------------------------
@@ -643,16 +601,19 @@ def _open_saved(digest: str, dataset_id: int):
 
 def saved_data():
     """(Loaded, DatasetInfo) of the saved data set this session uses, or None. A new session starts on the
-    data set opened last (by this user, else by anyone); a data set deleted meanwhile gives a warning."""
+    data set opened last (by this user, else by anyone); a data set deleted meanwhile gives a warning, and
+    so does a store that cannot be opened (the sample and uploads still work)."""
+    store = gate.store(warn_in=st.sidebar)
+    if store is None:
+        return None
     if "dataset" not in st.session_state:
-        store = gate.store()
         last = store.last_opened(gate.user()) or store.last_opened()
         st.session_state["dataset"] = None if last is None else last.id
     dataset_id = st.session_state["dataset"]
     if dataset_id is None:
         return None
     try:
-        info = gate.store().info(dataset_id)
+        info = store.info(dataset_id)
         return _open_saved(info.content_hash, info.id), info
     except DataError as e:
         st.session_state["dataset"] = None
@@ -704,7 +665,9 @@ def saved_list() -> None:
     kind, text = st.session_state.pop("_flash", (None, None))
     if kind:
         getattr(st, kind)(text)
-    store = gate.store()
+    store = gate.store(warn_in=st)
+    if store is None:
+        return
     saved = store.list()
     if saved.empty:
         st.write("No saved data sets yet: upload an export in the sidebar, then save it here.")

@@ -119,7 +119,8 @@ def cmd_durability(args) -> int:
     loaded = _load(args)
     if not loaded.ok:
         return _refuse(loaded, args.json)
-    _emit(analyse(loaded.assessments, loaded.treatments, args.instrument, by=args.by, definitions=_definitions(args)), args.json)
+    by = None if args.by.strip().lower() == "none" else args.by  # --by none: everyone together (one group, 'all')
+    _emit(analyse(loaded.assessments, loaded.treatments, args.instrument, by=by, definitions=_definitions(args)), args.json)
     return 0
 
 
@@ -177,7 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     data_command("summary", cmd_summary, "practice metrics, response and remission")
     d = data_command("durability", cmd_durability, "durability of response (Kaplan-Meier, log-rank, Cox)")
     d.add_argument("--instrument", required=True)
-    d.add_argument("--by", default="condition", help="group column (default: condition)")
+    d.add_argument("--by", default="condition",
+                   help="group column (default: condition); 'none' for everyone together (one group, 'all', as the "
+                        "Durability page's headline tiles)")
     d.add_argument("--boosters", choices=("ignore", "censor", "event"), help="booster handling (overrides the card)")
     t = data_command("trajectories", cmd_trajectories, "symptom trajectories (observed means, mixed model)")
     t.add_argument("--instrument", required=True)

@@ -11,6 +11,11 @@ patient's baseline score of the chosen instrument (``analysis.outcomes.patient_o
 and the two rates compared with ``analysis.metrics.compare_rates`` (chi-square, or Fisher's exact test when
 an expected count is below 5). The tests assume two independent groups: cohorts that share patients get
 a note.
+
+**Comparing durability** (``compare_durability``): each cohort's durability episodes
+(``analysis.durability.analyse``, by=None) pooled with a ``cohort`` column; on them Kaplan-Meier curves per
+cohort, the log-rank test (R ``survdiff``) and a Cox model of ``cohort`` (Efron ties, R ``coxph``): the hazard
+ratio of losing response of B vs A. A patient in both cohorts contributes an episode to each.
 """
 from __future__ import annotations
 
@@ -20,8 +25,10 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from analysis import instruments
+from analysis.config import SUPPRESSION_THRESHOLD
+from analysis.privacy import is_small, show_count
 from analysis.metrics import RateComparison, add_rates, compare_rates
-from analysis.outcomes import BASELINE_BAND, FUNNEL_COUNTS, funnel_from_outcomes, patient_outcomes
+from analysis.outcomes import BASELINE_BAND, FUNNEL_COUNTS, funnel_from_outcomes, isin, patient_outcomes
 from analysis.schema import (
     AGE_BAND,
     AGE_BANDS,
@@ -100,6 +107,16 @@ def _in_period(months: pd.Series, start_from: str | None, start_to: str | None) 
     return months.map(inside).astype(bool)
 
 
+def _codes_present(spellings: pd.Series) -> set:
+    """The instrument codes of the spellings present (each distinct spelling normalised once, not each row)."""
+    return {instruments.normalise_code(v) for v in spellings.dropna().unique()}
+
+
+def _threshold(definitions) -> int:
+    """The suppression threshold of a definition card (the default without one)."""
+    return int(getattr(definitions, "suppression_threshold", SUPPRESSION_THRESHOLD))
+
+
 def _attributes(assessments: pd.DataFrame) -> pd.DataFrame:
     """One row per patient of the assessments: the first non-missing value of each filter attribute."""
     cols = [c for c in FILTER_COLUMNS if c in assessments.columns and c != BASELINE_BAND]
@@ -163,6 +180,7 @@ def select(assessments: pd.DataFrame, treatments: pd.DataFrame | None = None, *,
     if f["start_from"] and f["start_to"] and f["start_from"][:7] > f["start_to"][:7]:
         raise ValueError(f"start_from {f['start_from']} is after start_to {f['start_to']}")
 
+    threshold = _threshold(definitions)
     people = _attributes(assessments)
     keep = pd.Series(True, index=people.index)
     notes = []
@@ -176,14 +194,13 @@ def select(assessments: pd.DataFrame, treatments: pd.DataFrame | None = None, *,
         keep &= people[column].isin(f[key]).fillna(False).astype(bool)
         missing = int(people[column].isna().sum())
         if missing:
-            notes.append(f"{missing} patient(s) without a {column} are left out by the {column} filter.")
+            notes.append(f"{show_count(missing, threshold)} patient(s) without a {column} are left out by the {column} filter.")
     if f["start_from"] or f["start_to"]:
         if START_MONTH not in people.columns:
             raise KeyError(f"start period filter: assessments has no {START_MONTH!r} column")
         keep &= _in_period(people[START_MONTH], f["start_from"], f["start_to"])
     if f["baseline_bands"] is not None:
-        scored = assessments[INSTRUMENT].map(instruments.normalise_code) == code
-        if scored.any():
+        if code in _codes_present(assessments[INSTRUMENT]):
             bands = patient_outcomes(assessments, code, definitions).set_index(PATIENT_ID)[BASELINE_BAND]
             band = people[PATIENT_ID].map(bands)
         else:
@@ -191,16 +208,17 @@ def select(assessments: pd.DataFrame, treatments: pd.DataFrame | None = None, *,
         keep &= band.isin(f["baseline_bands"]).fillna(False).astype(bool)
         without = int(band.isna().sum())
         if without:
-            notes.append(f"{without} patient(s) without a {code} baseline are left out by the baseline band filter.")
+            notes.append(f"{show_count(without, threshold)} patient(s) without a {code} baseline are left out by the baseline band filter.")
 
     ids = list(people.loc[keep.to_numpy(), PATIENT_ID])
     filtered = any(v is not None for v in f.values())
     if treatments is not None and not filtered:
-        only = [p for p in pd.unique(treatments[PATIENT_ID].dropna()) if p not in set(people[PATIENT_ID])]
+        scored = set(people[PATIENT_ID])
+        only = [p for p in pd.unique(treatments[PATIENT_ID].dropna()) if p not in scored]
         ids += only
     chosen = set(ids)
-    a = assessments[assessments[PATIENT_ID].isin(chosen)].copy()
-    t = treatments[treatments[PATIENT_ID].isin(chosen)].copy() if treatments is not None else None
+    a = assessments[isin(assessments[PATIENT_ID], chosen)].copy()
+    t = treatments[isin(treatments[PATIENT_ID], chosen)].copy() if treatments is not None else None
     if not ids:
         notes.append("No patient matches these filters.")
     return Selection(a, t, len(ids), _describe(f, code), f, tuple(notes), code, tuple(ids))
@@ -220,7 +238,7 @@ def filter_options(assessments: pd.DataFrame, treatments: pd.DataFrame | None = 
         present = set(people[column].dropna()) if column in people.columns else set()
         order = orders.get(column)
         out[column] = [v for v in order if v in present] + sorted(present - set(order)) if order else sorted(present)
-    codes = set(assessments[INSTRUMENT].dropna().map(instruments.normalise_code)) if INSTRUMENT in assessments else set()
+    codes = _codes_present(assessments[INSTRUMENT]) if INSTRUMENT in assessments else set()
     out[INSTRUMENT] = [c for c in instruments.registry() if c in codes]
     if instrument is not None:
         code = instruments.get(instrument).code
@@ -272,8 +290,7 @@ def compare(a: Selection, b: Selection, instrument, definitions=None, labels=("A
     has_remission = definitions.remission_threshold(code) is not None
     notes, sizes, rows = [], [], []
     for label, s in zip(labels, (a, b)):
-        scored = s.assessments[INSTRUMENT].map(instruments.normalise_code) == code
-        if scored.any():
+        if code in _codes_present(s.assessments[INSTRUMENT]):
             f = funnel_from_outcomes(patient_outcomes(s.assessments, code, definitions))
         else:
             f = pd.DataFrame({"group": ["all"], **{c: [0] for c in FUNNEL_COUNTS}})
@@ -295,7 +312,78 @@ def compare(a: Selection, b: Selection, instrument, definitions=None, labels=("A
         notes.append(f"{code} has no remission rule: remission is not compared.")
     shared = len(set(a.patient_ids) & set(b.patient_ids))
     if shared:
-        notes.append(f"The cohorts share {shared} patient(s); the tests assume two separate groups, so their p "
+        notes.append(f"The cohorts share {show_count(shared, _threshold(definitions))} patient(s); the tests assume two separate groups, so their p "
                      "values are not reliable.")
     notes.append(f"Response: {response.test}; remission: {remission.test} (see each test's notes).")
     return CohortComparison(code, pd.DataFrame(sizes), rates, response, remission, tuple(notes), definitions)
+
+
+COHORT = "cohort"
+
+
+@dataclass(frozen=True)
+class CohortDurability:
+    """Durability of response of cohort A vs cohort B for one instrument (see the module docstring).
+
+    ``episodes``: cohort, time, event (exact); ``km``: Kaplan-Meier per cohort (groups "A", "B");
+    ``logrank`` and ``cox`` (the hazard ratio of B vs A, term ``cohort``): None when they cannot be computed
+    (a cohort without episodes, or no event at all); ``withheld``: why the comparison may not be shown
+    (also when a cohort has fewer episodes than the suppression threshold), None when it may.
+    """
+
+    instrument: str
+    episodes: pd.DataFrame
+    km: object  # analysis.survival.KaplanMeier
+    logrank: object | None  # analysis.survival.LogRank
+    cox: object | None  # analysis.survival.CoxResult
+    withheld: str | None
+    notes: tuple[str, ...]
+    definitions: object = None
+
+    def at_risk(self, days=None) -> pd.DataFrame:
+        """The number at risk per cohort under the chart (analysis.durability.at_risk; exact counts)."""
+        from analysis.durability import at_risk
+
+        return at_risk(self.km, days)
+
+    def comparison_shown(self) -> dict | None:
+        """The comparison as it may be shown: hazard ratio of B vs A with its Wald 95% CI and p, and the
+        log-rank chi-square, df and p; None when ``withheld``."""
+        if self.withheld is not None or self.cox is None or self.logrank is None:
+            return None
+        hr = self.cox.params.iloc[0]
+        return {"hr": float(hr["hr"]), "lower": float(hr["lower"]), "upper": float(hr["upper"]), "p": float(hr["p"]),
+                "chi2": float(self.logrank.chi2), "df": int(self.logrank.df), "logrank_p": float(self.logrank.p)}
+
+
+def compare_durability(a: Selection, b: Selection, instrument, definitions=None) -> CohortDurability:
+    """Kaplan-Meier curves of cohorts ``a`` ("A") and ``b`` ("B"), the log-rank test and the Cox hazard ratio
+    of B vs A on their pooled durability episodes. Raises DataError when a cohort has no score of the
+    instrument (as analysis.durability.analyse)."""
+    from analysis.durability import analyse
+    from analysis.outcomes import Definitions
+    from analysis.survival import cox, kaplan_meier, logrank
+
+    for name, s in (("a", a), ("b", b)):
+        if not isinstance(s, Selection):
+            raise TypeError(f"{name} must be a Selection from cohorts.select(), got {type(s).__name__}")
+    definitions = definitions or Definitions()
+    threshold = _threshold(definitions)
+    res = {c: analyse(s.assessments, s.treatments, instrument, by=None, definitions=definitions)
+           for c, s in (("A", a), ("B", b))}
+    code = res["A"].instrument
+    ep = pd.concat([r.episodes[["time", "event"]].assign(**{COHORT: c}) for c, r in res.items()], ignore_index=True)
+    ep = ep[[COHORT, "time", "event"]].astype({"time": "float64"})
+    km = kaplan_meier(ep["time"], ep["event"], ep[COHORT])
+    notes = [f"Cohort {c}: {n}" for c, r in res.items() for n in r.notes]
+    sizes = {c: len(r.episodes) for c, r in res.items()}
+    lr = fit = None
+    if min(sizes.values()) > 0 and ep["event"].sum() > 0:
+        lr = logrank(ep["time"], ep["event"], ep[COHORT])
+        fit = cox(ep, "time", "event", [COHORT], reference={COHORT: "A"})
+    withheld = None
+    if fit is None or any(is_small(n, threshold) for n in sizes.values()):
+        withheld = "Too few responders with follow-up (or no loss of response) in a cohort to compare durability."
+    elif set(a.patient_ids) & set(b.patient_ids):
+        notes.append("The cohorts share patients: the hazard ratio and log-rank test assume separate groups.")
+    return CohortDurability(code, ep, km, lr, fit, withheld, tuple(notes), definitions)

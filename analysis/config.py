@@ -56,3 +56,5 @@ TRAJECTORY_MAX_DAY = 182
 TRAJECTORY_MIN_PATIENTS = 5
 #: individual patient lines drawn per group (seeded sample)
 TRAJECTORY_LINES_PER_GROUP = 30
+#: the number at risk under a Kaplan-Meier chart is given every this many days (analysis.durability.at_risk)
+AT_RISK_STEP = 28

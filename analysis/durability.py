@@ -29,6 +29,7 @@ import pandas as pd
 
 from analysis import instruments
 from analysis import schema as S
+from analysis.config import AT_RISK_STEP
 from analysis.outcomes import (BASELINE_BAND, FUNNEL_COMPLEMENTS, INDUCTION_COMPLETED, Definitions, _episodes, check_group_column,
                                funnel_from_outcomes, group_labels, patient_outcomes, patient_table)
 from analysis.privacy import show_count, suppress_table
@@ -75,6 +76,11 @@ class Durability:
         return suppress_table(self.groups, ["n", "events", *at_risk], (), self._threshold(), shares=shares)
 
     _groups_shown = groups_shown  # the name analysis/report.py uses
+
+    def at_risk(self, days=None) -> pd.DataFrame:
+        """The number at risk per group on ``days`` (default: every AT_RISK_STEP days up to the last follow-up),
+        exact (a chart suppresses it): see :func:`at_risk`."""
+        return at_risk(self.km, days)
 
     def to_json(self) -> dict:
         """The DESIGN "Interfaces" document (null where a value does not exist)."""
@@ -145,6 +151,16 @@ class Durability:
         if self.notes:
             lines += ["", "Notes:"] + [f"- {n}" for n in self.notes]
         return "\n".join(lines)
+
+
+def at_risk(km: KaplanMeier, days=None) -> pd.DataFrame:
+    """Number at risk (group, day, n_risk) under a Kaplan-Meier chart: on ``days``, by default every
+    ``config.AT_RISK_STEP`` days (0, 28, 56, ...) up to the last time in ``km.table``. Exact counts: the
+    chart (analysis.charts.km_chart) shows small ones as '<11'."""
+    if days is None:
+        last = float(km.table["time"].max()) if len(km.table) else 0.0
+        days = list(range(0, int(last // AT_RISK_STEP) * AT_RISK_STEP + 1, AT_RISK_STEP)) or [0]
+    return km.survival_at(list(days))[["group", "day", "n_risk"]]
 
 
 def _plain(obj):
@@ -218,7 +234,7 @@ def _fit_cox(ep: pd.DataFrame, threshold: int) -> tuple[CoxResult | None, list[s
                  + ", ".join(f"{c.replace('_', ' ')} = {r}" for c, r in reference.items()) + ".")
     terms = len(fit.params)
     if terms and fit.events < EVENTS_PER_TERM * terms:
-        notes.append(f"Cox model: {fit.events} events for {terms} terms (fewer than {EVENTS_PER_TERM} per term); "
+        notes.append(f"Cox model: {show_count(fit.events, threshold)} events for {terms} terms (fewer than {EVENTS_PER_TERM} per term); "
                      "hazard ratios are unstable.")
     notes += [f"Cox model: {n}" for n in fit.notes]
     return fit, notes

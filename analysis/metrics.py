@@ -30,7 +30,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis import config, instruments, privacy
-from analysis.outcomes import FUNNEL_COMPLEMENTS, FUNNEL_COUNTS
+from analysis.outcomes import FUNNEL_COMPLEMENTS, FUNNEL_COUNTS, isin
 from analysis.schema import (
     CONDITION,
     DAY,
@@ -234,11 +234,15 @@ def _numeric_days(s: pd.Series) -> pd.Series:
 def _assessed_infusions(assessments: pd.DataFrame, sessions: pd.DataFrame) -> pd.Series:
     """Per session: True if the patient has a score on that day +-1, False if not, NA without a day."""
     scored = pd.DataFrame({PATIENT_ID: assessments[PATIENT_ID], DAY: _numeric_days(assessments[DAY])})
-    scored = scored.dropna().drop_duplicates().assign(_hit=True)
+    scored = scored.dropna().drop_duplicates()
+    # patients as integer codes shared by both tables (a missing id is -1 and matches nothing): the merges
+    # below then join on numbers, not text
+    codes, _ = pd.factorize(pd.concat([scored[PATIENT_ID], sessions[PATIENT_ID]], ignore_index=True))
+    scored = pd.DataFrame({PATIENT_ID: codes[:len(scored)], DAY: scored[DAY].to_numpy(), "_hit": True})
     days = _numeric_days(sessions[DAY])
     hit = np.zeros(len(sessions), dtype=bool)
     for offset in (-1, 0, 1):
-        probe = pd.DataFrame({PATIENT_ID: sessions[PATIENT_ID].to_numpy(), DAY: (days + offset).to_numpy()})
+        probe = pd.DataFrame({PATIENT_ID: codes[len(scored):], DAY: (days + offset).to_numpy()})
         found = probe.merge(scored, on=[PATIENT_ID, DAY], how="left")["_hit"]
         hit |= found.notna().to_numpy()
     out = pd.Series(hit, index=sessions.index, dtype="boolean")
@@ -263,7 +267,7 @@ def _patients(assessments: pd.DataFrame, treatments: pd.DataFrame | None) -> pd.
     table = patient_table(base, treatments)
     out = pd.DataFrame({PATIENT_ID: table[PATIENT_ID]})
     out[START_MONTH] = table[START_MONTH] if START_MONTH in table.columns else pd.Series(pd.NA, index=out.index)
-    out["has_scores"] = out[PATIENT_ID].isin(set(assessments[PATIENT_ID].dropna()))
+    out["has_scores"] = isin(out[PATIENT_ID], assessments[PATIENT_ID].dropna().unique())
     if treatments is None:
         out["started"] = out["has_scores"]
         for c in ("induction", "series_completed", "boosters", "infusions", "infusions_dated",
@@ -323,8 +327,8 @@ def _month_rows(patients: pd.DataFrame, has_treatments: bool) -> pd.DataFrame:
     return g[list(BY_MONTH_COLUMNS)].astype({c: "int64" for c in BY_MONTH_COLUMNS[1:] if "completion" not in c})
 
 
-def _practice(assessments, treatments, patients: pd.DataFrame) -> tuple[dict, pd.DataFrame, list[str]]:
-    """The practice dict, the infusions-per-patient distribution and notes."""
+def _practice(assessments, treatments, patients: pd.DataFrame, threshold: int) -> tuple[dict, pd.DataFrame, list[str]]:
+    """The practice dict, the infusions-per-patient distribution and notes (small counts in them as '<11')."""
     notes = []
     L = config.INDUCTION_SERIES_LENGTH
     months = sorted(m for m in patients[START_MONTH].dropna().unique())
@@ -370,14 +374,14 @@ def _practice(assessments, treatments, patients: pd.DataFrame) -> tuple[dict, pd
     })
     no_treat = int((patients["has_scores"] & ~patients["started"]).sum())
     if no_treat:
-        notes.append(f"{no_treat} patient(s) have scores but no treatment rows: not counted as started.")
+        notes.append(f"{privacy.show_count(no_treat, threshold)} patient(s) have scores but no treatment rows: not counted as started.")
     only_treated = int((~patients["has_scores"]).sum())
     if only_treated:
-        notes.append(f"{only_treated} patient(s) in the treatments file have no scores: counted as started, "
+        notes.append(f"{privacy.show_count(only_treated, threshold)} patient(s) in the treatments file have no scores: counted as started, "
                      "without attributes or a start month.")
     undated = practice["infusions"] - n_dated
     if undated:
-        notes.append(f"{undated} treatment session(s) have no day: left out of assessment completion.")
+        notes.append(f"{privacy.show_count(undated, threshold)} treatment session(s) have no day: left out of assessment completion.")
     return practice, dist, notes
 
 
@@ -540,11 +544,12 @@ def summary(assessments: pd.DataFrame, treatments: pd.DataFrame | None = None, d
         _check_frame(treatments, "treatments", TREATMENTS_REQUIRED)
     definitions = _definitions(definitions)
     patients = _patients(assessments, treatments)
-    practice, dist, notes = _practice(assessments, treatments, patients)
+    threshold = int(getattr(definitions, "suppression_threshold", config.SUPPRESSION_THRESHOLD))
+    practice, dist, notes = _practice(assessments, treatments, patients, threshold)
     by_month = _month_rows(patients, treatments is not None)
     no_month = int((patients["started"] & patients[START_MONTH].isna()).sum())
     if no_month:
-        notes.append(f"{no_month} started patient(s) have no start month: counted in the totals, not by month.")
+        notes.append(f"{privacy.show_count(no_month, threshold)} started patient(s) have no start month: counted in the totals, not by month.")
     rates, rate_notes = _rates(assessments, definitions, practice["instruments"])
     notes += rate_notes
     notes.append("Infusions by month are infusions of patients who started in that month.")
@@ -661,3 +666,55 @@ def kpis(assessments: pd.DataFrame, treatments: pd.DataFrame | None = None, defi
                      "n": n, "note": missing or caveat, "lower": lower, "upper": upper, "previous_n": pn,
                      "period": current[0], "previous_period": previous[0]})
     return pd.DataFrame(rows, columns=list(KPI_COLUMNS))
+
+
+#: columns of kpis_shown
+KPI_SHOWN_COLUMNS = ("kpi", "label", "unit", "value", "previous", "change", "n", "previous_n", "lower", "upper",
+                     "period", "previous_period", "note")
+
+
+def kpis_shown(kpis_table: pd.DataFrame, threshold: int = config.SUPPRESSION_THRESHOLD) -> pd.DataFrame:
+    """The KPI tiles as they may be shown (the one rule of the dashboard's tiles and the report's table).
+
+    A count from 1 to ``threshold - 1`` becomes '<11' (``value``, ``previous``, ``n``, ``previous_n``). A share
+    (and its CI) is withheld (None) when its denominator is small, or its numerator (share x denominator),
+    or their difference (the complement). A change is withheld when either period's value is small or
+    withheld. A value that does not exist (NaN) is None too. Counts stay whole numbers; shares and changes
+    stay fractions (formatting is the caller's). The input is not changed.
+    """
+    missing = [c for c in KPI_COLUMNS if c not in kpis_table.columns and c not in ("lower", "upper", "period",
+                                                                                       "previous_period")]
+    if missing:
+        raise KeyError(f"kpis_shown needs the table of metrics.kpis; missing column(s): {', '.join(missing)}")
+
+    def absent(v) -> bool:
+        return v is None or pd.isna(v)
+
+    def count(v):
+        return None if absent(v) else privacy.show_count(int(v), threshold)
+
+    def share_hidden(v, n) -> bool:
+        if absent(v) or absent(n):
+            return True
+        num = round(float(v) * float(n))
+        return any(privacy.is_small(x, threshold) for x in (n, num, float(n) - num))
+
+    rows = []
+    for k in kpis_table.to_dict("records"):
+        if k["unit"] == "share":
+            hide_now, hide_before = share_hidden(k["value"], k["n"]), share_hidden(k["previous"], k["previous_n"])
+            value = None if hide_now else float(k["value"])
+            previous = None if hide_before else float(k["previous"])
+            change = None if hide_now or hide_before or absent(k["change"]) else float(k["change"])
+            lower, upper = ((None, None) if hide_now or absent(k.get("lower")) or absent(k.get("upper"))
+                            else (float(k["lower"]), float(k["upper"])))
+        else:
+            value, previous = count(k["value"]), count(k["previous"])
+            small = any(absent(v) or privacy.is_small(v, threshold) for v in (k["value"], k["previous"]))
+            change = None if small or absent(k["change"]) else int(k["change"])
+            lower = upper = None
+        rows.append({"kpi": k["kpi"], "label": k["label"], "unit": k["unit"], "value": value, "previous": previous,
+                     "change": change, "n": count(k["n"]), "previous_n": count(k["previous_n"]), "lower": lower,
+                     "upper": upper, "period": k.get("period"), "previous_period": k.get("previous_period"),
+                     "note": k["note"] if isinstance(k["note"], str) else ""})
+    return pd.DataFrame(rows, columns=list(KPI_SHOWN_COLUMNS), dtype=object)

@@ -34,7 +34,7 @@ import pandas as pd
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-from analysis import charts, instruments, privacy
+from analysis import charts, instruments, methods, privacy
 from analysis.errors import DataError
 from analysis.schema import CONDITION, INSTRUMENT, SITE
 
@@ -45,25 +45,10 @@ FIGURE_WIDTH_PX = 1000
 FIGURE_SCALE = 2
 #: seconds to wait for one figure (a cold Chromium on a busy machine takes several)
 FIGURE_TIMEOUT = 60
-#: the number at risk under the Kaplan-Meier figure, every this many days (as the dashboard)
-AT_RISK_STEP = 28
 DASH = "—"
 #: replacements that make text Latin-1-safe when DejaVu Sans is missing
 _LATIN1 = {"≥": ">=", "≤": "<=", "•": "-", "–": "-", "—": "-", "·": "-", "×": "x", "…": "...", "‘": "'", "’": "'",
            "“": '"', "”": '"', "→": "->", "−": "-", "Δ": "change"}
-_STATISTICS_CITATIONS = (
-    "Wilson EB. Probable inference, the law of succession, and statistical inference. J Am Stat Assoc "
-    "1927;22:209-212.",
-    "Kaplan EL, Meier P. Nonparametric estimation from incomplete observations. J Am Stat Assoc 1958;53:457-481.",
-    "Greenwood M. The natural duration of cancer. Reports on Public Health and Medical Subjects 1926;33:1-26.",
-    "Mantel N. Evaluation of survival data and two new rank order statistics arising in its consideration. "
-    "Cancer Chemother Rep 1966;50:163-170.",
-    "Cox DR. Regression models and life-tables. J R Stat Soc B 1972;34:187-220.",
-    "Efron B. The efficiency of Cox's likelihood function for censored data. J Am Stat Assoc 1977;72:557-565.",
-    "Bates D, Maechler M, Bolker B, Walker S. Fitting linear mixed-effects models using lme4. J Stat Softw "
-    "2015;67(1):1-48.",
-    "Centers for Medicare & Medicaid Services. Cell size suppression policy (counts 1-10 not displayed).",
-)
 
 
 # --- figures: plotly -> PNG through one kept-alive kaleido server ---------------------------------------------
@@ -195,40 +180,24 @@ def fmt_hr(hr, lower, upper) -> str:
 # --- what the dashboard shows, for the report -------------------------------------------------------------------
 
 
-def at_risk(km, step: int = AT_RISK_STEP) -> pd.DataFrame:
-    """Number at risk per group every ``step`` days (0, 28, 56, ...) up to the last follow-up, as the
-    dashboard's Durability page draws under the curves."""
-    last = float(km.table["time"].max()) if len(km.table) else 0.0
-    days = list(range(0, int(last // step) * step + 1, step)) or [0]
-    return km.survival_at(days)[["group", "day", "n_risk"]]
-
-
 def kpi_cells(kpis: pd.DataFrame, threshold: int) -> pd.DataFrame:
-    """The KPI tiles as shown (label, value, previous, change, of): counts from 1 to threshold - 1 as '<11';
-    a share withheld when its numerator or denominator is small; a change withheld when either period's
-    value is. Same rule as the dashboard's tiles."""
+    """The KPI tiles as text (label, value, previous, change, of), after ``metrics.kpis_shown`` (the one
+    suppression rule of the tiles): '<11' for a small count, '—' for a value withheld or missing."""
+    from analysis.metrics import kpis_shown
+
     rows = []
-    for _, k in kpis.iterrows():
-        if k["unit"] == "share":
-            def hidden(v, n):
-                if _missing(v) or _missing(n):
-                    return True
-                return privacy.is_small(n, threshold) or privacy.is_small(round(float(v) * float(n)), threshold)
-
-            value = DASH if hidden(k["value"], k["n"]) else fmt_pct(k["value"])
-            previous = DASH if hidden(k["previous"], k["previous_n"]) else fmt_pct(k["previous"])
-            change = DASH if DASH in (value, previous) else f"{100 * float(k['change']):+.1f} pts"
-            of = DASH if _missing(k["n"]) else fmt_count(privacy.show_count(int(k["n"]), threshold))
+    for k in kpis_shown(kpis, threshold).to_dict("records"):
+        share = k["unit"] == "share"
+        if share:
+            value, previous = fmt_pct(k["value"]), fmt_pct(k["previous"])
+            change = DASH if k["change"] is None else f"{100 * k['change']:+.1f} pts"
+            of = fmt_count(k["n"])
         else:
-            def shown(v):
-                return DASH if _missing(v) else fmt_count(privacy.show_count(int(v), threshold))
-
-            value, previous = shown(k["value"]), shown(k["previous"])
-            small = any(_missing(v) or privacy.is_small(v, threshold) for v in (k["value"], k["previous"]))
-            change = DASH if small else f"{int(k['change']):+d}"
+            value, previous = fmt_count(k["value"]), fmt_count(k["previous"])
+            change = DASH if k["change"] is None else f"{k['change']:+d}"
             of = ""
         rows.append({"kpi": k["kpi"], "label": k["label"], "value": value, "previous": previous, "change": change,
-                     "of": of, "note": k["note"] if isinstance(k["note"], str) else ""})
+                     "of": of, "note": k["note"]})
     return pd.DataFrame(rows, columns=["kpi", "label", "value", "previous", "change", "of", "note"])
 
 
@@ -702,7 +671,7 @@ def _durability(pdf, res, overall, error, code, defs, t):
     cells.append(DASH if lr is None else fmt_p(lr.p))
     pdf.grid(header, [cells], align=["CENTER"] * len(header), size=7.5)
 
-    pdf.figure(charts.km_chart(res.km.table, at_risk(res.km), code, t))
+    pdf.figure(charts.km_chart(res.km.table, res.at_risk(), code, t))
 
     pdf.heading("Median durability and share still responding, by condition", level=2)
     shown = pd.concat([overall._groups_shown().assign(group="All"), res._groups_shown()], ignore_index=True)
@@ -763,7 +732,7 @@ def _methods(pdf, defs, summary, traj, t):
     pdf.heading("Methods", level=2)
     pdf.para(methods_text(defs, codes, t, None if traj is None or traj.model is None else traj.converged), size=8.5)
     pdf.heading("Citations", level=2)
-    cites = [f"{c}: {reg[c].citation}" for c in codes] + list(_STATISTICS_CITATIONS)
+    cites = [f"{what}: {ref}" if what else ref for what, ref in methods.citations(codes)]
     pdf.bullets(cites, size=7.5)
 
 

@@ -24,7 +24,7 @@ from scipy import optimize, stats
 
 from analysis import config, instruments, privacy
 from analysis.errors import DataError
-from analysis.outcomes import Definitions, check_group_column, group_labels, instrument_scores, patient_outcomes
+from analysis.outcomes import Definitions, check_group_column, group_labels, instrument_scores, isin, patient_outcomes
 from analysis.schema import CONDITION, CONDITIONS, DATE, DAY, INSTRUMENT, PATIENT_ID, SCORE
 
 __all__ = ["LmmResult", "Trajectories", "fit_lmm", "trajectories", "visit_windows"]
@@ -533,15 +533,16 @@ def trajectories(assessments: pd.DataFrame, instrument, by: str = CONDITION, def
     b0, _ = defs.baseline_window
     attributes = [c for c in assessments.columns if c not in (PATIENT_ID, INSTRUMENT, SCORE, DAY, DATE)]
     check_group_column(assessments, by, attributes)
-    notes: list[str] = []
+    threshold = getattr(defs, "suppression_threshold", config.SUPPRESSION_THRESHOLD)
+    notes: list[str] = []  # shown text: small counts in them as '<11'
 
     scores = instrument_scores(assessments, code)  # patient_id, day, score; DataError when there are none
     per_patient = assessments.loc[assessments[PATIENT_ID].notna(), [PATIENT_ID, by]].dropna()
     attr = per_patient.groupby(PATIENT_ID, sort=False)[by].first()
     scores["group"] = group_labels(scores[PATIENT_ID].map(attr))
-    missing = ~scores[PATIENT_ID].isin(attr.index)
+    missing = ~isin(scores[PATIENT_ID], attr.index)
     if missing.any():
-        notes.append(f"{scores.loc[missing, PATIENT_ID].nunique()} patients without a {by} are shown as 'unknown'.")
+        notes.append(f"{privacy.show_count(scores.loc[missing, PATIENT_ID].nunique(), threshold)} patients without a {by} are shown as 'unknown'.")
     order = _group_order(by, scores["group"])
     patients = scores.groupby("group")[PATIENT_ID].nunique()
 
@@ -562,15 +563,14 @@ def trajectories(assessments: pd.DataFrame, instrument, by: str = CONDITION, def
     observed_pct = _summarise(pct, "pct_change", windows, order)
     no_base = int(outcomes["baseline"].isna().sum())
     if no_base:
-        notes.append(f"{no_base} of {len(outcomes)} patients have no baseline (a score from day {b0} to day "
+        notes.append(f"{privacy.show_count(no_base, threshold)} of {privacy.show_count(len(outcomes), threshold)} patients have no baseline (a score from day {b0} to day "
                      f"{defs.baseline_window[1]}): they are not in the percent-change means.")
     outside = scores[(scores[DAY] < b0) | (scores[DAY] > windows["last"].iloc[-1])]
     if len(outside):
-        notes.append(f"{len(outside)} scores before day {b0} or after day {windows['last'].iloc[-1]} are outside "
+        notes.append(f"{privacy.show_count(len(outside), threshold)} scores before day {b0} or after day {windows['last'].iloc[-1]} are outside "
                      f"every visit window and the model.")
 
     # individual lines: a seeded sample of patients of each group large enough to be shown
-    threshold = getattr(defs, "suppression_threshold", config.SUPPRESSION_THRESHOLD)
     rng = np.random.default_rng(LINES_SEED)
     in_range = scores[scores[DAY].between(b0, config.TRAJECTORY_MAX_DAY)]
     picked = []

@@ -61,7 +61,9 @@ def ensure_r() -> str:
 
 
 def best_of(reps: int, fn):
-    """(best seconds, peak MB, result) of fn() over reps runs; memory from one extra traced run."""
+    """(best seconds, peak MB, result) of fn() over reps runs after one untimed warm-up run (as R's times
+    exclude loading its packages); memory from one extra traced run."""
+    fn()
     best, result = float("inf"), None
     for _ in range(reps):
         t0 = time.perf_counter()

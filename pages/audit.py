@@ -20,4 +20,4 @@ log = log.assign(at=log["at"].dt.strftime("%Y-%m-%d %H:%M:%S"), user=log["user"]
                  action=log["action"].str.replace("_", " "))
 ui.table(log, "audit log", key="audit", rename={"at": "When (UTC)", "user": "Who", "action": "Action",
                                                 "dataset_hash": "Data set hash", "detail": "Detail"})
-st.caption(f"{len(log):,} entries shown (the latest 1,000 at most).")
+st.caption(f"{len(log):,} {'entry' if len(log) == 1 else 'entries'} shown (the latest 1,000 at most).")

@@ -17,8 +17,8 @@ with col_a:
     a = ui.cohort_inputs("A", options, d, instrument, default_condition=0)
 with col_b:
     b = ui.cohort_inputs("B", options, d, instrument, default_condition=1)
-sel_a = ui.guard(cohorts.select, d.assessments, d.treatments, instrument=instrument, **a)
-sel_b = ui.guard(cohorts.select, d.assessments, d.treatments, instrument=instrument, **b)
+sel_a = ui.guard(cohorts.select, d.assessments, d.treatments, instrument=instrument, definitions=defs, **a)
+sel_b = ui.guard(cohorts.select, d.assessments, d.treatments, instrument=instrument, definitions=defs, **b)
 if sel_a.patients == 0 or sel_b.patients == 0:
     st.warning("One cohort has no patients: widen its filters.")
     st.stop()
@@ -38,8 +38,8 @@ ui.chart(charts.trajectory_chart(traj.observed, traj.predicted if traj.converged
                                  instruments.get(instrument).band_ranges(), defs.induction_end_day, instrument,
                                  threshold=thr, by="cohort"))
 st.subheader("How long response lasts")
-km = ui.cohort_durability(sel_a, sel_b, instrument, defs)
-if len(km.table):
-    ui.chart(charts.km_chart(km.table, km.at_risk, instrument, thr))
-st.markdown(km.summary)
-ui.notes([*sel_a.notes, *sel_b.notes, *cmp.notes, *traj.notes, *km.notes])
+km, why_not = ui.cohort_durability(sel_a, sel_b, instrument, defs)
+if km is not None and len(km.km.table):
+    ui.chart(charts.km_chart(km.km.table, km.at_risk(), instrument, thr))
+st.markdown(why_not or ui.durability_comparison_text(km))
+ui.notes([*sel_a.notes, *sel_b.notes, *cmp.notes, *traj.notes, *(km.notes if km is not None else ())])

@@ -22,8 +22,7 @@ if instrument is None:
 res = ui.guard(durability.analyse, d.assessments, d.treatments, instrument, by=by, definitions=defs)
 overall = ui.guard(durability.analyse, d.assessments, d.treatments, instrument, by=None, definitions=defs)
 ui.durability_headline(overall, res)
-at_risk = ui.at_risk(res.km)
-ui.chart(charts.km_chart(res.km.table, at_risk, instrument, thr))
+ui.chart(charts.km_chart(res.km.table, res.at_risk(), instrument, thr))
 st.markdown(ui.medians_line(res.groups_shown()))
 
 st.subheader("Median durability and share still responding" + (f", by {ui.GROUPINGS[by].lower()}" if by else ""))

@@ -2,7 +2,7 @@
 import streamlit as st
 
 import ui
-from analysis import instruments
+from analysis import instruments, methods
 from analysis.errors import DataError
 from analysis.outcomes import load_card
 
@@ -15,17 +15,6 @@ FORMULAS = r"""
 - **Log-rank test** (R `survdiff`, $\rho = 0$); **Cox model** $h(t \mid x) = h_0(t)\, e^{x^\top \beta}$ with **Efron** ties (R `coxph`), hazard ratios $e^{\beta}$ with Wald 95% intervals.
 - **Trajectories**: linear mixed model $y_{ij} = x_{ij}^\top \beta + b_{0i} + b_{1i} t_{1,ij} + \varepsilon_{ij}$ with piecewise-linear time, $t_1 = \min(\max(\text{day}, 0), k)$ and $t_2 = \max(\text{day} - k, 0)$ (knot $k$ at the end of induction), group $\times$ time interactions, and a random intercept and induction slope per patient, fitted by REML (as `lme4::lmer`). Observed means per visit window with t-based 95% intervals.
 - **Small-cell suppression**: counts from 1 to the threshold minus 1 are shown as "<threshold"; rates, intervals and curves resting on them are withheld.
-"""
-
-CITATIONS = """
-- Wilson EB. Probable inference, the law of succession, and statistical inference. *J Am Stat Assoc* 1927;22:209-212.
-- Kaplan EL, Meier P. Nonparametric estimation from incomplete observations. *J Am Stat Assoc* 1958;53:457-481.
-- Greenwood M. The natural duration of cancer. *Reports on Public Health and Medical Subjects* 1926;33:1-26.
-- Mantel N. Evaluation of survival data and two new rank order statistics arising in its consideration. *Cancer Chemother Rep* 1966;50:163-170.
-- Cox DR. Regression models and life-tables. *J R Stat Soc B* 1972;34:187-220. Efron B. The efficiency of Cox's likelihood function for censored data. *J Am Stat Assoc* 1977;72:557-565.
-- Bates D, Maechler M, Bolker B, Walker S. Fitting linear mixed-effects models using lme4. *J Stat Softw* 2015;67(1):1-48.
-- Okabe M, Ito K. Color Universal Design (CUD): how to make figures and presentations that are friendly to colorblind people. 2008.
-- Centers for Medicare & Medicaid Services. Cell size suppression policy (counts 1-10 not displayed).
 """
 
 ui.ensure_frame()
@@ -57,4 +46,4 @@ st.dataframe(instruments.registry_table(), hide_index=True, width="stretch")
 st.subheader("Formulas")
 st.markdown(FORMULAS)
 st.subheader("Citations")
-st.markdown(CITATIONS + "".join(f"- **{r.code}**: {r.citation}\n" for r in instruments.registry().values()))
+st.markdown("\n".join(f"- **{what}**: {ref}" if what else f"- {ref}" for what, ref in methods.citations()))

@@ -141,3 +141,25 @@ def test_plain_text_output(vendor_files, capsys):
 def test_usage_and_data_errors_are_clear_messages(args, code, message, capsys):
     assert main(["durability", CANONICAL[0], *args]) == code
     assert message in capsys.readouterr().err
+
+
+def test_by_none_gives_the_overall_result_equal_to_r(capsys):
+    """`--by none`: everyone in one group 'all' (the Durability page's headline tiles), equal to R's ungrouped
+    survfit of the same episodes (tests/data/golden/durability_overall.R; tolerance 1e-6)."""
+    expected = json.loads((DATA / "golden" / "durability_overall.json").read_text())
+    assert main(["durability", *CANONICAL, "--instrument", "PHQ9", "--by", "none", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["by"] is None and out["logrank"] is None
+    (g,) = out["groups"]
+    assert (g["group"], g["n"], g["events"]) == ("all", expected["n"], expected["events"])
+    for ours, theirs in (("median", "median"), ("median_lower", "lower"), ("median_upper", "upper")):
+        assert abs(g[ours] - expected[theirs]) <= TOL
+    for r in expected["survival_at"]:
+        assert abs(g["survival_at"][str(r["day"])] - r["survival"]) <= TOL
+    assert sum(r["n"] for r in golden("default")["medians"]) == g["n"]  # the groups of --by condition, together
+
+
+def test_by_none_is_documented_in_the_help(capsys):
+    with pytest.raises(SystemExit):
+        main(["durability", "--help"])
+    assert "'none' for everyone together" in " ".join(capsys.readouterr().out.split())

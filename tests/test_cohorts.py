@@ -162,8 +162,16 @@ def test_comparing_two_cohorts_gives_their_rates_and_the_right_test():
 
 def test_overlapping_cohorts_are_flagged():
     a, t = practice()
+    off = Definitions(suppression_threshold=0)  # suppression off: the note gives the exact number
+    c = cohorts.compare(cohorts.select(a, t), cohorts.select(a, t, sites=["Northside"]), "PHQ9", off)
+    assert any("The cohorts share 3 patient(s)" in n for n in c.notes)
+
+
+def test_a_small_number_of_shared_patients_shows_as_less_than_11_in_the_note():
+    a, t = practice()
     c = cohorts.compare(cohorts.select(a, t), cohorts.select(a, t, sites=["Northside"]), "PHQ9")
-    assert any("share 3 patient(s)" in n for n in c.notes)
+    assert any(n.startswith("The cohorts share <11 patient(s);") for n in c.notes)
+    assert not any("3 patient" in n for n in c.notes)
 
 
 def test_a_cohort_without_scores_of_the_instrument_is_compared_as_empty():
@@ -192,3 +200,115 @@ def test_selections_by_one_value_add_up_to_the_selection_by_several(conditions, 
     parts = [cohorts.select(a, t, conditions=[c], sites=[s]) for c in conditions for s in sites]
     assert whole.patients == sum(p.patients for p in parts)
     assert sorted(whole.patient_ids) == sorted(i for p in parts for i in p.patient_ids)
+
+
+# --- durability of two cohorts ----------------------------------------------------------------------------
+
+def responders(spec: dict[str, list[tuple[int | None, int | None]]]) -> pd.DataFrame:
+    """PHQ-9 assessments: per condition, responders given as (loss day or None, last day or None): baseline
+    20 on day 0, 5 on day 20 (the response assessment: the origin), 15 on the loss day (an event) or 4 on
+    the last day (censored)."""
+    rows = []
+    for cond, episodes in spec.items():
+        for i, (loss, last) in enumerate(episodes):
+            days = [(0, 20), (20, 5)] + ([(loss, 15)] if loss else [(last, 4)])
+            rows += [{"patient_id": f"{cond}{i}", "instrument": "PHQ9", "score": s, "day": d, "condition": cond}
+                     for d, s in days]
+    return pd.DataFrame(rows)
+
+
+# cohort A (depression): a loss 14 days after the origin, one censored at 21;
+# cohort B (anxiety): losses at 5 and 10 days, one censored at 30
+HAND_DURABILITY = responders({"depression": [(34, None), (None, 41)], "anxiety": [(25, None), (30, None), (None, 50)]})
+OFF = Definitions(suppression_threshold=0)
+
+
+def two_cohorts(a=HAND_DURABILITY):
+    return cohorts.select(a, None, conditions=["depression"]), cohorts.select(a, None, conditions=["anxiety"])
+
+
+def test_compare_durability_hand_worked_curves_and_log_rank():
+    res = cohorts.compare_durability(*two_cohorts(), "PHQ9", OFF)
+    ep = res.episodes.sort_values(["cohort", "time"])
+    assert ep.values.tolist() == [["A", 14.0, 1], ["A", 21.0, 0], ["B", 5.0, 1], ["B", 10.0, 1], ["B", 30.0, 0]]
+    events = res.km.table[res.km.table["n_event"] > 0].set_index(["group", "time"])["survival"]
+    assert events.to_dict() == pytest.approx({("A", 14.0): 1 / 2, ("B", 5.0): 2 / 3, ("B", 10.0): 1 / 3})
+    # log-rank by hand: event times 5 (B; at risk 2 + 3), 10 (B; 2 + 2), 14 (A; 2 + 1)
+    # O_A - E_A = 1 - (2/5 + 2/4 + 2/3) = -17/30; V = 6/25 + 1/4 + 2/9 = 641/900; chi2 = 289/641
+    assert res.logrank.chi2 == pytest.approx(289 / 641, abs=1e-12) and res.logrank.df == 1
+    assert res.withheld is None
+    shown = res.comparison_shown()
+    assert shown["chi2"] == pytest.approx(289 / 641) and shown["logrank_p"] == pytest.approx(res.logrank.p)
+    assert shown["hr"] > 1  # cohort B loses response sooner: its hazard against A's is above 1
+
+
+def test_compare_durability_equals_survival_on_the_pooled_episodes():
+    from analysis.survival import cox, kaplan_meier, logrank
+
+    res = cohorts.compare_durability(*two_cohorts(), "PHQ9", OFF)
+    ep = res.episodes
+    pd.testing.assert_frame_equal(res.km.table, kaplan_meier(ep["time"], ep["event"], ep["cohort"]).table)
+    lr = logrank(ep["time"], ep["event"], ep["cohort"])
+    assert (res.logrank.chi2, res.logrank.p) == (lr.chi2, lr.p)
+    fit = cox(ep, "time", "event", ["cohort"], reference={"cohort": "A"})
+    pd.testing.assert_frame_equal(res.cox.params, fit.params)
+    row = fit.params.iloc[0]
+    assert res.comparison_shown() == {"hr": row["hr"], "lower": row["lower"], "upper": row["upper"], "p": row["p"],
+                                      "chi2": lr.chi2, "df": lr.df, "logrank_p": lr.p}
+
+
+def test_compare_durability_gives_the_number_at_risk_every_28_days():
+    res = cohorts.compare_durability(*two_cohorts(), "PHQ9", OFF)
+    risk = res.at_risk().set_index(["group", "day"])["n_risk"]
+    assert risk.to_dict() == {("A", 0): 2, ("A", 28): 0, ("B", 0): 3, ("B", 28): 1}
+
+
+def test_compare_durability_withholds_the_comparison_of_cohorts_under_the_threshold():
+    res = cohorts.compare_durability(*two_cohorts(), "PHQ9")  # 2 and 3 episodes, threshold 11
+    assert res.comparison_shown() is None and "Too few responders" in res.withheld
+    assert res.logrank.chi2 == pytest.approx(289 / 641)  # the result keeps the exact numbers
+
+
+def test_compare_durability_of_a_cohort_without_events_or_episodes_has_no_test():
+    a = responders({"depression": [(None, 41), (None, 50)], "anxiety": [(None, 45)]})
+    res = cohorts.compare_durability(*two_cohorts(a), "PHQ9", OFF)
+    assert len(res.episodes) == 3 and res.episodes["event"].sum() == 0
+    assert res.logrank is None and res.cox is None and res.comparison_shown() is None and res.withheld
+    no_follow_up = pd.concat([responders({"depression": [(34, None), (None, 41)]}),
+                              responders({"anxiety": [(25, None)]}).query("day <= 20")])  # a responder, no later score
+    res = cohorts.compare_durability(*two_cohorts(no_follow_up), "PHQ9", OFF)
+    assert res.episodes["cohort"].tolist() == ["A", "A"] and list(res.km.table["group"].unique()) == ["A"]
+    assert res.logrank is None and res.cox is None and res.comparison_shown() is None
+
+
+def test_compare_durability_notes_patients_in_both_cohorts():
+    everyone = cohorts.select(HAND_DURABILITY, None)
+    res = cohorts.compare_durability(everyone, cohorts.select(HAND_DURABILITY, None, conditions=["anxiety"]), "PHQ9", OFF)
+    assert any("The cohorts share patients" in n for n in res.notes)
+    assert not any("share patients" in n for n in cohorts.compare_durability(*two_cohorts(), "PHQ9", OFF).notes)
+
+
+def test_compare_durability_of_a_cohort_without_the_instrument_is_a_data_error():
+    from analysis.errors import DataError
+
+    a = pd.concat([HAND_DURABILITY, HAND_DURABILITY.assign(patient_id="g", instrument="GAD7", condition="ocd").iloc[:2]])
+    with pytest.raises(DataError, match="no PHQ9 scores"):
+        cohorts.compare_durability(cohorts.select(a, None, conditions=["ocd"]), cohorts.select(a, None), "PHQ9")
+
+
+def test_compare_durability_says_the_fix_for_a_wrong_argument():
+    with pytest.raises(TypeError, match="a must be a Selection from cohorts.select"):
+        cohorts.compare_durability(HAND_DURABILITY, cohorts.select(HAND_DURABILITY, None), "PHQ9")
+
+
+def test_filter_notes_show_a_small_count_as_less_than_11():
+    a, t = practice()
+    a.loc[a.patient_id == "P1", "site"] = pd.NA
+    s = cohorts.select(a, t, sites=["Northside"])
+    assert s.notes[0] == "<11 patient(s) without a site are left out by the site filter."
+    exact = cohorts.select(a, t, sites=["Northside"], definitions=Definitions(suppression_threshold=0))
+    assert exact.notes[0] == "1 patient(s) without a site are left out by the site filter."
+    a2 = practice()[0]
+    a2 = a2[~((a2.patient_id == "P2") & (a2.day == 0))]
+    band = cohorts.select(a2, t, baseline_bands=["moderate"], instrument="PHQ9")
+    assert "<11 patient(s) without a PHQ9 baseline are left out by the baseline band filter." in band.notes

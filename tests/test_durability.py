@@ -270,3 +270,27 @@ def test_the_result_is_frozen(clinic):
     with pytest.raises(AttributeError):
         r.notes = ()
     assert np.all(np.diff(r.km.table.query("group == 'depression'")["survival"]) <= 0)
+
+
+def test_the_number_at_risk_is_given_every_28_days_to_the_last_follow_up():
+    # losses 14 and 28 days after the origin, censored at 21 and 42: last follow-up on day 42
+    a = practice({"depression": [(34, None), (None, 41), (48, None), (None, 62)], "anxiety": [(30, None)]})
+    r = D.analyse(a, None, "PHQ9")
+    risk = r.at_risk().set_index(["group", "day"])["n_risk"]
+    assert risk.to_dict() == {("anxiety", 0): 1, ("anxiety", 28): 0, ("depression", 0): 4, ("depression", 28): 2}
+    assert r.at_risk(days=[0, 21, 22]).query("group == 'depression'")["n_risk"].tolist() == [4, 3, 2]
+    pd.testing.assert_frame_equal(r.at_risk(), D.at_risk(r.km))
+
+
+def test_the_number_at_risk_of_no_episodes_is_an_empty_day_0():
+    a = pd.DataFrame({"patient_id": ["p", "p"], "instrument": "PHQ9", "score": [20, 5], "day": [0, 20], "condition": "depression"})
+    risk = D.analyse(a, None, "PHQ9").at_risk()
+    assert list(risk.columns) == ["group", "day", "n_risk"] and risk.empty
+
+
+def test_a_small_number_of_cox_events_shows_as_less_than_11_in_the_note():
+    a = practice({"depression": [(34, None), (None, 60), (48, None)], "anxiety": [(30, None), (44, None), (None, 70)]})
+    notes = D.analyse(a, None, "PHQ9").notes
+    assert any(n.startswith("Cox model: <11 events for 1 terms") for n in notes)
+    exact = D.analyse(a, None, "PHQ9", definitions=Definitions(suppression_threshold=0)).notes
+    assert any(n.startswith("Cox model: 4 events for 1 terms") for n in exact)

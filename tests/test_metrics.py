@@ -306,7 +306,8 @@ def test_sample_practice_gives_rates_within_their_intervals():
     from analysis.simulate import simulate
 
     p = simulate(patients=200, seed=7)
-    s = metrics.summary(p.assessments, p.treatments)
+    # suppression off, so that the note gives the exact number of started patients without a start month
+    s = metrics.summary(p.assessments, p.treatments, Definitions(suppression_threshold=0))
     r = s.rates.dropna(subset=["response_rate"])
     assert len(r) > 5
     assert ((r.response_lower <= r.response_rate) & (r.response_rate <= r.response_upper)).all()
@@ -418,3 +419,101 @@ def test_summary_of_a_clinic_shaped_practice_equals_r():
     assert sorted(got.index) == sorted(want.index)
     got = got.loc[want.index, list(want.columns)].apply(pd.to_numeric).astype(float)
     pd.testing.assert_frame_equal(got, want.astype(float), check_exact=False, atol=ABS, rtol=0)
+
+
+# --- what may be shown --------------------------------------------------------------------------
+
+def test_a_small_count_in_a_note_shows_as_less_than_11():
+    a, t = practice()  # P4 has scores but no treatment rows
+    notes = metrics.summary(a, t).notes
+    assert "<11 patient(s) have scores but no treatment rows: not counted as started." in notes
+    exact = metrics.summary(a, t, Definitions(suppression_threshold=0)).notes
+    assert "1 patient(s) have scores but no treatment rows: not counted as started." in exact
+
+
+def test_every_count_note_of_the_practice_shows_a_small_count_as_less_than_11():
+    a, t = practice()
+    t = pd.concat([t, pd.DataFrame([{"patient_id": "P9", "day": 0, "kind": "induction"},  # treatments only
+                                    {"patient_id": "P1", "day": pd.NA, "kind": "booster"}])], ignore_index=True)
+    a = a.assign(start_month=a["start_month"].where(a["patient_id"] != "P2"))  # P2: no start month
+    notes = metrics.summary(a, t).notes
+    for start in ("<11 patient(s) have scores but no treatment rows", "<11 patient(s) in the treatments file have no scores",
+                  "<11 treatment session(s) have no day", "<11 started patient(s) have no start month"):
+        assert any(n.startswith(start) for n in notes), start
+
+
+KPIS = pd.DataFrame([
+    {"kpi": "patients_started", "label": "Patients started", "value": 104.0, "previous": 9.0, "change": 95.0,
+     "unit": "count", "n": np.nan, "previous_n": np.nan, "note": "", "lower": np.nan, "upper": np.nan,
+     "period": "2026-03", "previous_period": "2026-02"},
+    {"kpi": "infusions", "label": "Infusions", "value": 300.0, "previous": 250.0, "change": 50.0,
+     "unit": "count", "n": np.nan, "previous_n": np.nan, "note": "", "lower": np.nan, "upper": np.nan,
+     "period": "2026-03", "previous_period": "2026-02"},
+    # 12 of 24 shown; previous 5 of 40: numerator small
+    {"kpi": "response_rate", "label": "Response", "value": 12 / 24, "previous": 5 / 40, "change": 0.375,
+     "unit": "share", "n": 24.0, "previous_n": 40.0, "note": "recent", "lower": 0.39, "upper": 0.78,
+     "period": "2026-03", "previous_period": "2026-02"},
+    # 15 of 20: the complement (5 not remitted) is small
+    {"kpi": "remission_rate", "label": "Remission", "value": 15 / 20, "previous": 20 / 40, "change": 0.25,
+     "unit": "share", "n": 20.0, "previous_n": 40.0, "note": "", "lower": 0.53, "upper": 0.89,
+     "period": "2026-03", "previous_period": "2026-02"},
+    # 0 of 30 and 11 of 30: zero is not small, both shown
+    {"kpi": "series_completion", "label": "Series completion", "value": 0.0, "previous": 11 / 30, "change": -11 / 30,
+     "unit": "share", "n": 30.0, "previous_n": 30.0, "note": np.nan, "lower": 0.0, "upper": 0.11,
+     "period": "2026-03", "previous_period": "2026-02"},
+    # needs a treatments file: nothing exists
+    {"kpi": "assessment_completion", "label": "Assessment completion", "value": np.nan, "previous": np.nan,
+     "change": np.nan, "unit": "share", "n": np.nan, "previous_n": np.nan, "note": "needs a treatments file",
+     "lower": np.nan, "upper": np.nan, "period": "2026-03", "previous_period": "2026-02"},
+])
+
+
+def test_kpis_shown_hand_worked():
+    before = KPIS.copy()
+    s = metrics.kpis_shown(KPIS, 11).set_index("kpi")
+    pd.testing.assert_frame_equal(KPIS, before)  # the input is not changed
+    assert s.loc["patients_started", ["value", "previous", "change"]].tolist() == [104, "<11", None]
+    assert s.loc["infusions", ["value", "previous", "change", "n"]].tolist() == [300, 250, 50, None]
+    r = s.loc["response_rate"]
+    assert (r.value, r.previous, r.change, r.n, r.previous_n, r.lower, r.upper) == (0.5, None, None, 24, 40, 0.39, 0.78)
+    m = s.loc["remission_rate"]  # 5 not remitted: the share would reveal them
+    assert (m.value, m.previous, m.change, m.lower, m.upper) == (None, 0.5, None, None, None)
+    c = s.loc["series_completion"]
+    assert (c.value, c.previous, c.change, c.note) == (0.0, pytest.approx(11 / 30), pytest.approx(-11 / 30), "")
+    x = s.loc["assessment_completion"]
+    assert (x.value, x.previous, x.change, x.n, x.note) == (None, None, None, None, "needs a treatments file")
+    assert list(s.reset_index().columns) == list(metrics.KPI_SHOWN_COLUMNS)
+
+
+def test_kpis_shown_with_suppression_off_shows_every_number():
+    s = metrics.kpis_shown(KPIS, 0).set_index("kpi")
+    assert s.loc["patients_started", ["value", "previous", "change"]].tolist() == [104, 9, 95]
+    assert s.loc["remission_rate", ["value", "previous"]].tolist() == [0.75, 0.5]
+
+
+def test_kpis_shown_of_the_hand_worked_practice():
+    a, t = practice()
+    s = metrics.kpis_shown(metrics.kpis(a, t, months=1, as_of="2026-04"), 11).set_index("kpi")
+    # one patient started in 2026-03 and one in 2026-02: every count and share is small
+    assert s.loc["patients_started", ["value", "previous", "change"]].tolist() == ["<11", "<11", None]
+    assert s.loc["response_rate", ["value", "previous", "change", "n"]].tolist() == [None, None, None, "<11"]
+
+
+def test_kpis_shown_needs_the_kpis_table():
+    with pytest.raises(KeyError, match="missing column"):
+        metrics.kpis_shown(KPIS.drop(columns=["previous_n"]), 11)
+
+
+@given(st.integers(0, 60), st.integers(0, 60), st.integers(1, 60), st.integers(0, 15))
+@settings(max_examples=200, deadline=None)
+def test_a_shown_share_never_rests_on_a_small_count(x, prev_x, n, threshold):
+    x, prev_x = min(x, n), min(prev_x, n)
+    k = KPIS.iloc[[2]].assign(value=x / n, previous=prev_x / n, change=(x - prev_x) / n, n=float(n), previous_n=float(n))
+    s = metrics.kpis_shown(k, threshold).iloc[0]
+    small = lambda v: 0 < v < threshold  # noqa: E731
+    if s.value is not None:
+        assert not (small(n) or small(x) or small(n - x))
+    else:
+        assert small(n) or small(x) or small(n - x)
+    if s.change is not None:
+        assert s.value is not None and s.previous is not None

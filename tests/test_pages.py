@@ -223,14 +223,6 @@ def test_only_the_targets_the_user_changed_become_overrides():
     assert ui.changed_targets(before, before) == {}
 
 
-def test_small_counts_inside_notes_are_suppressed_too():
-    import ui
-
-    assert ui.suppress_text("3 patient(s) have scores but no treatment rows") == "<11 patient(s) have scores but no treatment rows"
-    assert ui.suppress_text("4 of 600 patients have no baseline") == "<11 of 600 patients have no baseline"
-    assert ui.suppress_text("120 patients; day 14; 0 episodes") == "120 patients; day 14; 0 episodes"
-
-
 def test_trajectories_show_percent_improvement_and_patient_lines_on_request(sample_app):
     at = sample_app.switch_page("pages/trajectories.py").run()
     before = next(s for s in plotly_specs(at) if "over the course" in s["layout"]["title"]["text"])

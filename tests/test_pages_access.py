@@ -2,6 +2,8 @@
 
 ``at.secrets`` stands for .streamlit/secrets.toml and ``at.user`` for the signed-in user (``st.user``):
 the real OpenID Connect round trip is in tests/test_browser_auth.py."""
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -109,9 +111,11 @@ def test_a_user_not_on_the_access_list_is_refused_by_name_sees_no_data_and_is_lo
     assert any("eve@elsewhere.org" in e and "not on this dashboard's access list" in e for e in texts(at, "error"))
     assert texts(at, "title") == ["No access"] and [b.label for b in at.button] == ["Sign out"]
     assert shows_no_data(at)
-    for page in DATA_PAGES:  # asking for a page directly: refused again on every run, logged once
-        at.switch_page(page).run()
-        assert texts(at, "title") == ["No access"] and shows_no_data(at), page
+    for page in DATA_PAGES:  # no page is registered for a refused user
+        with pytest.raises(ValueError, match="Could not find a navigation page"):
+            at.switch_page(page)
+    at.run()  # the next run of the session is refused again, and not logged again
+    assert texts(at, "title") == ["No access"] and shows_no_data(at)
     assert audit(data_dir) == [("eve@elsewhere.org", "sign_in_refused", "not on the access list", None)]
 
 
@@ -205,3 +209,27 @@ def test_a_saved_data_set_can_be_renamed_and_deleted_after_a_confirmation(data_d
     log = audit(data_dir)
     assert [a for _, a, _, _ in log] == ["delete", "rename", "save"]
     assert len({h for *_, h in log}) == 1 and len(log[0][3]) == 64, "one data set, named by its sha256"
+
+
+def test_when_another_server_holds_the_data_folder_the_sample_still_works_with_a_warning(data_dir):
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(data_dir)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        at = app()
+        assert not at.exception
+        assert any("Saved data sets are not available" in w and "another program" in w for w in texts(at, "warning"))
+        assert any(c.startswith("Using **Sample practice") for c in texts(at, "caption")) and at.metric
+        at.switch_page("pages/data.py").run()
+        assert not at.exception and any("Saved data sets are not available" in w for w in texts(at, "warning"))
+    finally:
+        holder.terminate()
+        holder.wait(10)
+
+
+HOLD = """
+import sys, time
+from analysis.store import Store
+store = Store(sys.argv[1])
+print("holding", flush=True)
+time.sleep(60)
+"""

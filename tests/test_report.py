@@ -148,9 +148,15 @@ def test_the_kpis_are_the_dashboards_tiles(sample, sample_text, as_of):
     loaded = sample[2]
     k = metrics.kpis(loaded.assessments, loaded.treatments, instrument="PHQ9", as_of=as_of).set_index("kpi")
     assert f"Patients who started {k.loc['patients_started', 'period']}" in sample_text
+    shown = metrics.kpis_shown(k.reset_index(), 11).set_index("kpi")  # the tiles' rule: withheld is "—"
     for kpi in ("series_completion", "assessment_completion", "response_rate", "remission_rate"):
         row = k.loc[kpi]
-        assert f"{pct(row['value'])} {pct(row['previous'])} {100 * row['change']:+.1f} pts" in sample_text, kpi
+        if shown.loc[kpi, "change"] is None:
+            # e.g. the sample's assessment completion before: 362 of 370, a complement of 8 (< 11)
+            assert f"{pct(row['value'])} — —" in sample_text or f"— {pct(row['previous'])} —" in sample_text, kpi
+        else:
+            assert f"{pct(row['value'])} {pct(row['previous'])} {100 * row['change']:+.1f} pts" in sample_text, kpi
+    assert shown["change"].notna().sum() >= 3  # most of the sample's tiles are shown in full
     row = k.loc["infusions"]
     assert f"{int(row['value'])} {int(row['previous'])} {int(row['change']):+d}" in sample_text
 
@@ -385,7 +391,7 @@ def test_numbers_are_formatted_as_the_dashboard_prints_them():
     assert report.fmt_count("<11") == "<11" and report.fmt_count(2708) == "2,708"
 
 
-def test_kpi_cells_withhold_a_share_whose_numerator_or_denominator_is_small():
+def test_kpi_cells_withhold_a_share_whose_numerator_denominator_or_complement_is_small():
     k = pd.DataFrame([
         {"kpi": "patients_started", "label": "Patients started", "value": 104.0, "previous": 9.0, "change": 95.0,
          "unit": "count", "n": np.nan, "previous_n": np.nan, "note": ""},
@@ -396,7 +402,9 @@ def test_kpi_cells_withhold_a_share_whose_numerator_or_denominator_is_small():
     ])
     cells = report.kpi_cells(k, 11).set_index("kpi")
     assert cells.loc["patients_started", ["value", "previous", "change"]].tolist() == ["104", "<11", "—"]
-    assert cells.loc["response_rate", ["value", "previous", "change", "of"]].tolist() == ["60.0%", "—", "—", "20"]
+    # 12 of 20: the 8 non-responders are a small complement, so the share is withheld (metrics.kpis_shown, the
+    # dashboard's rule too); previous 5 of 40: small numerator
+    assert cells.loc["response_rate", ["value", "previous", "change", "of"]].tolist() == ["—", "—", "—", "20"]
     assert cells.loc["remission_rate", ["value", "previous", "change"]].tolist() == ["27.5%", "50.0%", "-22.5 pts"]
 
 
@@ -410,8 +418,10 @@ def test_funnel_rows_give_counts_and_withhold_shares_of_small_counts():
 
 
 def test_at_risk_counts_every_28_days_to_the_last_follow_up():
+    from analysis.durability import at_risk
+
     km = kaplan_meier([10, 30, 30, 60, 70], [1, 0, 1, 1, 0])
-    risk = report.at_risk(km)
+    risk = at_risk(km)
     assert risk["day"].tolist() == [0, 28, 56] and risk["n_risk"].tolist() == [5, 4, 2]
 
 
@@ -422,3 +432,12 @@ def test_a_figure_of_only_zero_bars_or_no_traces_has_no_marks():
     assert not report.has_marks(go.Figure(go.Bar(x=[0, 0], y=["a", "b"], orientation="h")))
     assert report.has_marks(go.Figure(go.Bar(x=[0, 3], y=["a", "b"], orientation="h")))
     assert report.has_marks(go.Figure(go.Scatter(x=[0, 1], y=[None, 0.5])))
+
+
+def test_the_citations_are_the_one_list_of_analysis_methods(sample_text):
+    from analysis import methods
+
+    text = " ".join(sample_text.split())
+    for ref in methods.STATISTICS_CITATIONS:
+        assert " ".join(ref.split()[:4]) in text, ref
+    assert "PHQ9: Kroenke K" in text  # the registry's citation of the report's instrument

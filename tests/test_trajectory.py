@@ -343,3 +343,18 @@ def test_the_trajectories_command_prints_a_readable_summary(tmp_path, capsys):
     text = capsys.readouterr().out
     assert text.startswith("PHQ9 trajectories by condition")
     assert "Mixed model: not fitted" in text and "Notes:" in text
+
+
+def test_small_counts_in_the_notes_show_as_less_than_11():
+    # C has no condition; E has no baseline and one score on day 300, outside every visit window
+    d = HAND.assign(condition=HAND["condition"].where(HAND["patient_id"] != "C"))
+    d = pd.concat([d, pd.DataFrame([{"patient_id": "E", "instrument": "PHQ9", "day": 300, "score": 9,
+                                     "condition": "depression"}])], ignore_index=True)  # no baseline; a late score
+    notes = trajectories(d, "PHQ9").notes
+    assert "<11 patients without a condition are shown as 'unknown'." in notes
+    assert any(n.startswith("<11 of <11 patients have no baseline") for n in notes)
+    assert any(n.startswith("<11 scores before day -30 or after day") for n in notes)
+    exact = trajectories(d, "PHQ9", definitions=Definitions(suppression_threshold=0)).notes
+    assert "1 patients without a condition are shown as 'unknown'." in exact
+    assert any(n.startswith("1 of 5 patients have no baseline") for n in exact)
+    assert any(n.startswith("1 scores before day -30 or after day") for n in exact)
