@@ -1,25 +1,32 @@
 """Import of EHR exports as they really come, into the canonical tables of DESIGN "Canonical data".
 
-Reading: the file type is sniffed first (empty, Excel, ZIP, PDF and binary files are refused with a
-message saying what to do); the encoding comes from a byte-order mark, a UTF-16 pattern of zero bytes,
-strict UTF-8, else Windows-1252 when the bytes read in it, else charset-normalizer's guess (non-UTF-8
-text is transcoded to UTF-8). The delimiter (comma, semicolon, tab, pipe) is the one that splits the
-first lines most consistently; title lines above the header and Excel's "sep=;" line are skipped.
+Reading: the file type is sniffed first (empty, Excel, ZIP, PDF, HTML-table and binary files are refused
+with a message saying what to do); the encoding comes from a byte-order mark, a UTF-16 pattern of zero
+bytes, strict UTF-8, else Windows-1252 when the bytes read in it (Mac Roman instead when Windows-1252 puts
+punctuation inside words where Mac Roman has letters: Excel's "CSV (Macintosh)"), else charset-normalizer's
+guess (non-UTF-8 text is transcoded to UTF-8). The delimiter (comma, semicolon, tab, pipe) is the one that
+splits the first lines most consistently; title lines above the header and Excel's "sep=;" line are
+skipped, and so are lines repeating the header inside the file (a report's page breaks).
 pyarrow parses the file; Python's csv module takes over when pyarrow's rows would not be the rows a
 spreadsheet shows (ragged rows, blank lines or line breaks inside the data), so every issue quotes the
 right row numbers (header = row 1).
 
 Mapping: column names are matched loosely (case, camelCase and punctuation ignored) against
-COLUMN_SYNONYMS; ``overrides`` ({source: target}) win, "ignore" drops a column. Columns like
-``PHQ-9 Day 14`` make a wide file, melted to long (visit labels -> days: baseline/pre/screening -1, the
-day before the first infusion, so that it does not fall on inf1; inf1..inf6 the induction days 0, 2, 4,
-7, 9, 11; Day N; Week N = 7N; Month N = 30N; an info issue states these assumptions); a column named
-after an instrument alone (``PHQ-9``) holds its scores at the row's day or date.
+COLUMN_SYNONYMS; ``overrides`` ({source: target}) win, "ignore" drops a column. Two columns matching the
+patient key, instrument, score, day or date (two 'Score' columns) refuse the file unless an override
+chooses. Columns like ``PHQ-9 Day 14`` or ``PHQ-9 (Week 4)`` make a wide file, melted to long (visit
+labels -> days: baseline/pre/screening -1, the day before the first infusion, so that it does not fall on
+inf1; inf1..inf6 the induction days 0, 2, 4, 7, 9, 11; Day N; Week N = 7N; Month N = 30N; an info issue
+states these assumptions); a column named after an instrument alone (``PHQ-9``) holds its scores at the
+row's day or date.
 
 Days: day 0 is the patient's first treatment (treatments file, by date or day); without treatments,
-the ``day`` given; with only dates, the patient's first assessment. Date formats are decided per column
-from all its values (ISO, D/M/Y, M/D/Y, month names, Excel serial numbers); a column that reads both
-day-first and month-first is refused, never guessed. Dates are not kept: only ``start_month`` (YYYY-MM of
+the ``day`` given; with only dates, the patient's first assessment. A row with both a date and a day takes
+its day from the date (the date wins; day 0 is then the date the patient's earliest such row implies, so
+consistent days are kept as given), with a warning naming both columns where they disagree. Numbers:
+decimal commas are read, but in a whole-number day column of a comma-separated file '1,050' is 1050.
+Date formats are decided per column from all its values (ISO, D/M/Y, M/D/Y, month names, Excel serial
+numbers); a column that reads both day-first and month-first is refused, never guessed. Dates are not kept: only ``start_month`` (YYYY-MM of
 day 0; YYYY with ``strict_dates``). Ages become age bands (over 89: "90+").
 
 Speed (bench/bench_ingest.py): files on disk are memory-mapped, not copied; pyarrow parses text
@@ -50,7 +57,7 @@ from analysis import schema as S
 from analysis import validate as V
 from analysis.config import MAX_AGE_SHOWN, MAX_UPLOAD_MB
 from analysis.instruments import normalise_code
-from analysis.validate import FILE, ROW, IssueLog, header_key, quoted
+from analysis.validate import FILE, ROW, IssueLog, header_key, quoted, rows_text
 
 # --- column synonyms (compared with validate.header_key: lower case, punctuation -> space) -----------
 AGE = "age"
@@ -79,7 +86,8 @@ COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {
     S.CONDITION: ("condition", "diagnosis", "primary diagnosis", "dx", "primary dx", "indication", "primary condition",
                   "diagnosis category", "treatment indication"),
     S.SITE: ("site", "clinic", "clinic location", "location", "clinic name", "practice", "facility", "office",
-             "site name", "practice location", "department", "department name", "dept", "clinic site"),
+             "site name", "practice location", "department", "department name", "dept", "clinic site", "location name",
+             "office name", "facility name", "practice name", "service location"),
     AGE: ("age", "age at start", "age years", "patient age", "age at first infusion", "age at baseline", "age at intake"),
     S.AGE_BAND: ("age band", "age_band", "age group", "age range", "age bracket"),
     S.SEX: ("sex", "gender", "sex at birth", "birth sex", "sex assigned at birth"),
@@ -124,7 +132,8 @@ _KINDS = (("induct", "induction"), ("initial", "induction"), ("series", "inducti
 _ICD10 = (("f32", "depression"), ("f33", "depression"), ("f31", "bipolar_depression"), ("f41", "anxiety"),
           ("f43 1", "ptsd"), ("f431", "ptsd"), ("f42", "ocd"), ("g89", "chronic_pain"), ("g90 5", "chronic_pain"),
           ("m79 7", "chronic_pain"))
-_MISSING_TEXT = {"", "na", "n/a", "nan", "null", "none", "-", "--", "."}
+# (#N/A: Excel's failed lookup)
+_MISSING_TEXT = {"", "na", "n/a", "nan", "null", "none", "-", "--", ".", "#n/a", "#na", "#null!"}
 
 
 @dataclass(frozen=True)
@@ -244,7 +253,12 @@ def _distinct_numbers(values: np.ndarray) -> tuple[np.ndarray | None, np.ndarray
 
 
 def wide_column(name: str) -> tuple[str, int | None, str] | None:
-    """(instrument code, day or None, visit label) for a wide column such as 'PHQ-9 Day 14' or 'GAD7'."""
+    """(instrument code, day or None, visit label) for a wide column such as 'PHQ-9 Day 14', 'PHQ-9 (Week 4)'
+    or 'GAD7'."""
+    if "(" in str(name):  # 'PHQ-9 (Week 4)': the visit in parentheses (before the instrument's display-name rule)
+        visit = wide_column(re.sub(r"[()]", " ", str(name)))
+        if visit is not None and visit[1] is not None:
+            return visit
     code = normalise_code(name)
     if code is not None:
         return code, None, ""
@@ -348,6 +362,11 @@ def _sniff(data: bytes) -> None:
         raise _Refused("PDF_FILE", "This is a PDF document, not a CSV file. Export the data from your EHR as CSV.")
     if head.startswith(b"\x1f\x8b"):
         raise _Refused("ZIP_FILE", "This is a compressed (gzip) file, not a CSV file. Decompress it and upload the CSV inside.")
+    if re.match(rb"(?:\xef\xbb\xbf)?\s*<(?:!doctype\s+html|html|table|\?xml[^>]*>\s*<html)", head, re.IGNORECASE) or (
+            re.match(rb"(?:\xef\xbb\xbf)?\s*<", head) and re.search(rb"<table[\s>]", head, re.IGNORECASE)):
+        raise _Refused("HTML_FILE", "This is a web page (an HTML table), not a CSV file, even if its name ends in .xls or "
+                       ".csv (many EHRs' 'Export to Excel' write one). Open it in Excel, choose File > Save As > CSV UTF-8, "
+                       "and upload that file.")
 
 
 def _binary(message: str = "") -> _Refused:
@@ -384,7 +403,7 @@ def _guess_8bit(sample: bytes) -> str:
     little for a statistical guess), otherwise charset-normalizer's best guess."""
     try:
         sample.decode("cp1252")
-        return "cp1252"
+        return "mac_roman" if _mac_roman(sample) else "cp1252"
     except UnicodeDecodeError:
         pass
     from charset_normalizer import from_bytes
@@ -393,6 +412,26 @@ def _guess_8bit(sample: bytes) -> str:
     if best is None:
         raise _binary()
     return best.encoding
+
+
+_IN_WORD_8BIT = re.compile(rb"(?<=[A-Za-z])[\x80-\xff](?=[A-Za-z])")
+_CONTRACTION = re.compile(rb"(?:s|t|d|m|ll|re|ve)(?![A-Za-z])")
+
+
+def _mac_roman(sample: bytes) -> bool:
+    """Whether 8-bit text that reads in Windows-1252 is Mac Roman (Excel's "CSV (Macintosh)"): its bytes
+    between two letters are punctuation in Windows-1252 ('Cl’nica Pe–a') but letters in Mac Roman
+    ('Clínica Peña'), more often than letters in Windows-1252 (an apostrophe before s, t, ll, ... is an
+    English contraction, plausible in Windows-1252)."""
+    implausible = plausible = 0
+    for m in _IN_WORD_8BIT.finditer(sample):
+        b = m.group()
+        windows, mac = b.decode("cp1252"), b.decode("mac_roman")
+        if windows.isalpha():
+            plausible += 1
+        elif mac.isalpha() and not (windows == "\u2019" and _CONTRACTION.match(sample, m.end())):
+            implausible += 1
+    return implausible > plausible
 
 
 _ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 with BOM", "utf_8": "UTF-8", "cp1252": "Windows-1252",
@@ -642,12 +681,19 @@ class _Columns:
     target: dict[str, str]  # canonical target -> source column
     wide: list[tuple[str, str, int | None, str]]  # (source, instrument code, day or None, visit label)
     rows: list[dict]  # mapping rows
+    twice: dict[str, list[str]] = field(default_factory=dict)  # required target -> the sources that all match it
+
+
+#: the columns a file cannot have two of (which one holds the scores would be a guess)
+_REQUIRED_ONCE = (S.PATIENT_ID, S.INSTRUMENT, S.SCORE, S.DAY, S.DATE)
 
 
 def _map_columns(file: str, names: list[str], overrides: dict[str, str]) -> _Columns:
     lowered = {k.strip().lower(): v for k, v in overrides.items()}
     chosen: dict[str, tuple[int, str, str]] = {}  # target -> (rank, source, how)
+    matches: dict[str, list[str]] = {}  # required target -> every source whose name matches it
     wide, rows, used = [], [], set()
+    plain = set(names)
     for name in names:
         override = overrides.get(name, lowered.get(name.lower()))
         if override is not None:
@@ -664,8 +710,13 @@ def _map_columns(file: str, names: list[str], overrides: dict[str, str]) -> _Col
             used.add(name)
             continue
         key = header_key(name)
+        if key not in _SYNONYM_INDEX and (m := re.fullmatch(r"(.+)\.\d+", name)) and m.group(1) in plain:
+            key = header_key(m.group(1))  # a repeated name ('Score', 'Score.1'): it matches what the first matches
         if key in _SYNONYM_INDEX:
             target, rank = _SYNONYM_INDEX[key]
+            required = S.DATE if target in DATE_TARGETS else target
+            if required in _REQUIRED_ONCE:
+                matches.setdefault(required, []).append(name)
             if target not in chosen or rank < chosen[target][0]:
                 chosen[target] = (rank, name, "synonym")
             continue
@@ -693,7 +744,9 @@ def _map_columns(file: str, names: list[str], overrides: dict[str, str]) -> _Col
             rows.append({"file": file, "source": name, "target": "", "how": "unused"})
     order = {n: i for i, n in enumerate(names)}
     rows.sort(key=lambda r: order[r["source"]])
-    return _Columns(target, wide, rows)
+    overridden = {S.DATE if t in DATE_TARGETS else t for t, (_, _, how) in chosen.items() if how == "override"}
+    twice = {t: src for t, src in matches.items() if len(src) > 1 and t not in overridden}
+    return _Columns(target, wide, rows, twice)
 
 
 # --- distinct-value helpers ------------------------------------------------------------------------------
@@ -743,14 +796,24 @@ def _clean_text(v):
     return None if v.lower() in _MISSING_TEXT else v
 
 
-def _number(v) -> tuple[float, int]:
-    """(value, reason): reason 0 a number, 1 empty, 2 not a number. Decimal commas accepted."""
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+")
+_MG_PER_KG = re.compile(r"(?i)\s*mg\s*/\s*kg$")
+
+
+def _number(v, thousands: bool = False, unit: re.Pattern | None = None) -> tuple[float, int]:
+    """(value, reason): reason 0 a number, 1 empty, 2 not a number. Decimal commas accepted; with
+    ``thousands`` (a whole-number column of a comma-separated file) a comma before exactly three digits
+    ('1,050') is a thousands separator instead; ``unit`` is a trailing unit removed first ('0.5 mg/kg')."""
     if v is None:
         return np.nan, 1
     s = str(v).strip().replace("\u00a0", "").replace(" ", "")
     if s == "":
         return np.nan, 1
-    if re.fullmatch(r"[+-]?\d+,\d+", s):
+    if unit is not None:
+        s = unit.sub("", s)
+    if thousands and _THOUSANDS.fullmatch(s):
+        s = s.replace(",", "")
+    elif re.fullmatch(r"[+-]?\d+,\d+", s):
         s = s.replace(",", ".")
     try:
         x = float(s)
@@ -759,8 +822,9 @@ def _number(v) -> tuple[float, int]:
     return (x, 0) if np.isfinite(x) else (np.nan, 2)
 
 
-def _numbers(col: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """(float64 values, reason per row, distinct non-numbers) of a column."""
+def _numbers(col: pa.ChunkedArray, thousands: bool = False, unit: re.Pattern | None = None
+             ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(float64 values, reason per row, distinct non-numbers) of a column (``_number`` of each distinct value)."""
     if pa.types.is_integer(col.type) or pa.types.is_floating(col.type):
         values = pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False).astype(float, copy=False)
         if col.null_count == 0 and pa.types.is_integer(col.type):
@@ -768,7 +832,7 @@ def _numbers(col: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, list[str]]:
         reason = np.isnan(values).astype(np.int8)
         return values, reason, []
     codes, distinct = _encode(col)
-    parsed = [_number(v) for v in distinct]
+    parsed = [_number(v, thousands, unit) for v in distinct]
     vals = np.array([p[0] for p in parsed] + [np.nan])
     reasons = np.array([p[1] for p in parsed] + [1], dtype=np.int8)
     bad = [str(v).strip() for v, p in zip(distinct, parsed) if p[1] == 2]
@@ -801,7 +865,8 @@ def parse_dates(values: list, order: str | None = None) -> tuple[np.ndarray, lis
 
     The format is decided from all values: ISO (YYYY-MM-DD) always; D/M/Y or M/D/Y (separators / . -)
     when some day-of-month exceeds 12 in one position. ``order`` ('dmy', 'mdy', 'ymd') forces it.
-    Five-digit numbers from 20000 to 80000 are Excel serial dates. Raises _AmbiguousDates when both
+    Five-digit numbers from 20000 to 80000 are Excel serial dates (a fraction, the time of day, is
+    dropped). Raises _AmbiguousDates when both
     orders fit and would give different dates, or when the column mixes the two orders."""
     out = np.full(len(values), np.nan)
     numeric = []
@@ -811,8 +876,8 @@ def parse_dates(values: list, order: str | None = None) -> tuple[np.ndarray, lis
         if m:
             out[i] = _ordinal(int(m.group(1)), int(m.group(2)), int(m.group(3)))
             continue
-        if re.fullmatch(r"\d{5}(\.0+)?", s) and 20000 <= float(s) <= 80000:  # an Excel serial date (1954-2119)
-            out[i] = float(s) - EXCEL_EPOCH_OFFSET
+        if re.fullmatch(r"\d{5}(\.\d+)?", s) and 20000 <= float(s) < 80000:  # an Excel serial date (1954-2119)
+            out[i] = np.floor(float(s)) - EXCEL_EPOCH_OFFSET  # (the fraction is the time of day)
             continue
         m = _NUMERIC.match(s)
         if m:
@@ -929,12 +994,17 @@ def _patient_attributes(raw: _Raw, cols: _Columns, log: IssueLog, file: str) -> 
     if S.SEX in t:
         out[S.SEX] = _mapped(raw, t[S.SEX], lambda k: _SEXES.get(k), _SEX_BLANK, "sex", ", ".join(S.SEXES), log, file)
     if S.ROUTE in t:
-        out[S.ROUTE] = _mapped(raw, t[S.ROUTE], lambda k: _ROUTES.get(k) or _ROUTES.get(k.replace(" ketamine", "")),
-                               {""}, "route", ", ".join(S.ROUTES), log, file)
+        out[S.ROUTE] = _mapped(raw, t[S.ROUTE], _route, {""}, "route", ", ".join(S.ROUTES), log, file)
     if S.AGE_BAND in t:
         out[S.AGE_BAND] = _mapped(raw, t[S.AGE_BAND], _band_text, {""}, "age band", ", ".join(S.AGE_BANDS), log, file)
     elif AGE in t:
         values, reason, bad = _numbers(raw.table[t[AGE]])
+        if bad:  # "90+", "> 89": how de-identified exports write ages over 89
+            codes, distinct = raw.distinct(t[AGE])
+            over = [i for i, v in enumerate(distinct) if v is not None and _NINETY_PLUS.match(str(v).strip())]
+            if over:
+                at = np.isin(codes, over)
+                values, reason = np.where(at, MAX_AGE_SHOWN + 1.0, values), np.where(at, 0, reason)
         over = values > MAX_AGE_SHOWN
         if over.any():
             log.add("info", "AGE_90_PLUS", f"{file}: {int(over.sum())} age(s) over {MAX_AGE_SHOWN} are shown as '90+'; "
@@ -950,12 +1020,30 @@ def _patient_attributes(raw: _Raw, cols: _Columns, log: IssueLog, file: str) -> 
     return out
 
 
+def _route(k: str) -> str | None:
+    """A route as written ('IV', 'IV Ketamine', 'Spravato (esketamine)'); ``k`` is a _mapped key. Whole
+    spelling first, then by its words: esketamine (Spravato) wins, other words must agree ('in' alone only)."""
+    if k in _ROUTES:
+        return _ROUTES[k]
+    words = [w for w in k.split() if w != "ketamine"]
+    if " ".join(words) in _ROUTES:
+        return _ROUTES[" ".join(words)]
+    found = {_ROUTES[w] for w in words if w in _ROUTES and w != "in"}
+    if "esketamine" in found:
+        return "esketamine"
+    return found.pop() if len(found) == 1 else None
+
+
+_NINETY_PLUS = re.compile(r"^(?:(?:>|&gt;)\s*=?\s*(?:89|9\d)|(?:≥|>=)\s*9\d|9\d\s*\+|9\d\s*(?:or|and)\s*(?:older|over|above))$",
+                          re.IGNORECASE)
+
+
 def _band_text(k: str) -> str | None:
     """An age band as written ('25-34', '25 - 34', '90+', '>89') or an age ('45'); ``k`` is a _mapped key."""
     band = re.sub(r"\s+", "-", k.strip())
     if band in S.AGE_BANDS:
         return band
-    if band in ("90", ">89", "89+", "90-plus", ">=90", "90-+"):
+    if band in ("90", ">89", "89+", "90-plus", ">=90", "90-+") or _NINETY_PLUS.match(k.strip()):
         return "90+"
     v, reason = _number(k) if " " not in k.strip() else (np.nan, 2)
     return age_band(v) if reason == 0 else None
@@ -983,7 +1071,7 @@ def _assessment_frame(raw: _Raw, cols: _Columns, fi: int, file: str, log: IssueL
                   S.PATIENT_ID: _text_column(raw, t[S.PATIENT_ID])}
     base.update(_patient_attributes(raw, cols, log, file))
     if S.DAY in t:
-        day, reason, bad = _numbers(raw.table[t[S.DAY]])
+        day, reason, bad = _numbers(raw.table[t[S.DAY]], thousands=raw.delimiter == "comma")
         nonint = (reason == 0) & (day != np.round(day))
         if bad or nonint.any():
             rows = raw.rows[(reason == 2) | nonint]
@@ -1056,16 +1144,16 @@ def _treatment_frame(raw: _Raw, cols: _Columns, fi: int, file: str, log: IssueLo
         frame[S.KIND] = pd.Categorical(["induction"] * len(frame))
         log.add("info", "KIND_ASSUMED", f"{file}: the treatments file has no kind column; every session was counted as induction.")
     if S.ROUTE in t:
-        frame[S.ROUTE] = _mapped(raw, t[S.ROUTE], lambda k: _ROUTES.get(k), {""}, "route", ", ".join(S.ROUTES), log, file)
+        frame[S.ROUTE] = _mapped(raw, t[S.ROUTE], _route, {""}, "route", ", ".join(S.ROUTES), log, file)
     if S.DOSE in t:
-        dose, reason, bad = _numbers(raw.table[t[S.DOSE]])
+        dose, reason, bad = _numbers(raw.table[t[S.DOSE]], unit=_MG_PER_KG)
         frame[S.DOSE] = dose
         if bad:
             rows = raw.rows[reason == 2]
             log.add("warning", "BAD_DOSE", f"{file}: {len(rows)} dose(s) are not numbers ({quoted(bad)}); the sessions "
                     f"were kept without a dose ({V.rows_text(rows)}).", t[S.DOSE], rows.tolist())
     if S.DAY in t:
-        frame[S.DAY] = _numbers(raw.table[t[S.DAY]])[0]
+        frame[S.DAY] = _numbers(raw.table[t[S.DAY]], thousands=raw.delimiter == "comma")[0]
     date_target = next((d for d in DATE_TARGETS if d in t), None)
     if date_target:
         frame[S.DATE] = _dates(raw, t[date_target], date_target, log, file)
@@ -1129,10 +1217,39 @@ def _per_patient(frame: pd.DataFrame, by_id: pd.Series) -> np.ndarray:
     return np.append(pd.Index(cats).map(by_id).to_numpy(dtype=float, na_value=np.nan), np.nan)
 
 
+_DAY_SOURCE = "day source"  # IssueLog.sources key of a file's day column (S.DAY's may be its date column)
+
+
+def _day_anchors(frame: pd.DataFrame, pid: np.ndarray, date: np.ndarray, day: np.ndarray, n: int) -> np.ndarray:
+    """Per patient code (n of them, NaN last): day 0 as a date implied by the patient's earliest row that has both
+    a date and a day (date - day); NaN without such a row."""
+    both = ~np.isnan(date) & ~np.isnan(day)
+    anchor = np.full(n + 1, np.nan)
+    if both.any():
+        rows = pd.DataFrame({"p": pid[both], "date": date[both], "origin": date[both] - day[both]})
+        first = rows.sort_values("date", kind="stable").groupby("p", sort=False)["origin"].first()
+        anchor[first.index.to_numpy()] = first.to_numpy()
+    return anchor
+
+
+def _warn_date_day(frame: pd.DataFrame, disagree: np.ndarray, log: IssueLog) -> None:
+    """Warning per file: rows whose date and day columns disagree (the date was used)."""
+    for f, part in frame[disagree].groupby(FILE, sort=True, observed=True):
+        rows = np.sort(part[ROW].to_numpy())
+        date_col, day_col = log.sources.get((int(f), S.DATE), "date"), log.sources.get((int(f), _DAY_SOURCE), "day")
+        log.add("warning", "DATE_DAY_DISAGREE", f"{log.files[int(f)]}: the '{date_col}' and '{day_col}' columns disagree on "
+                f"{len(rows)} row(s) ({rows_text(rows)}): the day counted from the date in '{date_col}' is not the one in "
+                f"'{day_col}'. The date was used ('{date_col}' wins when a row has both, so that day 0 comes from the dates "
+                f"in the same way for every patient); check which column is right.", f"{date_col}, {day_col}", rows.tolist())
+
+
 def _assign_days(frame: pd.DataFrame, treat: pd.DataFrame | None, strict: bool, log: IssueLog) -> pd.DataFrame:
     """Replace dates by day offsets from day 0 and derive start_month; never keeps a date.
 
-    Day 0 is worked out per patient (an array over the patient codes), then spread over the rows."""
+    Day 0 is worked out per patient (an array over the patient codes), then spread over the rows: the first
+    treatment date; else, when rows have both a date and a day, the date the patient's earliest such row implies
+    (date - day), so consistent days are kept as given; else the first assessment date. A row with a date gets
+    its day from the date (the date wins over a disagreeing day column, with a warning)."""
     frame = frame.copy(deep=False)  # a new frame object; its columns are copied on write
     first_date, first_day = _origins(treat)
     pid = frame[S.PATIENT_ID].cat.codes.to_numpy()
@@ -1143,6 +1260,10 @@ def _assign_days(frame: pd.DataFrame, treat: pd.DataFrame | None, strict: bool, 
         date = frame[S.DATE].to_numpy(dtype=float)
         no_date = np.isnan(date)
         no_treatment = np.isnan(origin)[pid]
+        both = (~no_date & ~np.isnan(day)) if has_day else np.zeros(len(frame), dtype=bool)
+        if both.any():
+            anchor = _day_anchors(frame, pid, date, day, len(origin) - 1)
+            origin = np.where(np.isnan(origin), anchor, origin)
         if no_treatment.any():
             first_seen = np.full(len(origin), np.inf)
             np.minimum.at(first_seen, pid, np.where(no_date, np.inf, date) if no_date.any() else date)
@@ -1154,7 +1275,12 @@ def _assign_days(frame: pd.DataFrame, treat: pd.DataFrame | None, strict: bool, 
             else:
                 log.add("info", "DAY0_FIRST_ASSESSMENT", f"{int(pd.unique(frame[S.PATIENT_ID][from_first_assessment]).size)} "
                         "patient(s) have no treatments: their day 0 is their first assessment date.")
-        day = np.where(np.isnan(day), date - origin[pid], day) if has_day else date - origin[pid]
+        from_date = date - origin[pid]
+        if both.any():
+            disagree = both & ~np.isnan(from_date) & (from_date != day)
+            if disagree.any():
+                _warn_date_day(frame, disagree, log)
+        day = np.where(np.isnan(from_date), day, from_date) if has_day else from_date
         frame = frame.drop(columns=S.DATE)
     elif len(first_day):
         day = day - np.nan_to_num(_per_patient(frame, first_day)[pid])
@@ -1317,7 +1443,13 @@ def _load_one(name: str, data: bytes, fi: int, overrides: dict[str, str], log: I
     prep = _prepare(data)
     cols = _map_columns(name, prep.names, overrides)
     t = cols.target
+    if cols.twice:
+        raise _Refused("DUPLICATE_COLUMNS", _twice_message(cols.twice))
     raw = _parse(prep, {t[c] for c in (S.SCORE, S.DAY, AGE, S.DOSE) if c in t})
+    repeated = _drop_repeated_headers(raw, prep.names)
+    if repeated:
+        log.add("info", "REPEATED_HEADER", f"{name}: the line of column names appears again inside the file (a page "
+                f"break of a report); skipped ({V.rows_text(repeated)}).", None, repeated)
     exempt = [r["source"] for r in cols.rows if r["how"] == "override" and r["target"] != S.PATIENT_ID]
     phi_cols = V.phi_columns(raw.table, exempt=exempt)
     phi_vals = V.phi_values(raw.table, raw.rows, raw.dictionary)
@@ -1326,6 +1458,10 @@ def _load_one(name: str, data: bytes, fi: int, overrides: dict[str, str], log: I
         raise _Refused("", "")  # the issues are logged
     for target, src in t.items():
         log.sources[(fi, S.DAY if target in DATE_TARGETS else target)] = src
+        if target in DATE_TARGETS:
+            log.sources[(fi, S.DATE)] = src
+    if S.DAY in t:
+        log.sources[(fi, _DAY_SOURCE)] = t[S.DAY]
     for source, _, _, _ in cols.wide:
         log.sources.setdefault((fi, S.SCORE), source)
         log.sources.setdefault((fi, S.INSTRUMENT), source)
@@ -1366,6 +1502,51 @@ def _load_one(name: str, data: bytes, fi: int, overrides: dict[str, str], log: I
                                ("a day or date (e.g. 'Date Administered')", has_date))
                if not ok]
     raise _Refused("MISSING_COLUMNS", _missing_message(missing, prep.names))
+
+
+def _twice_message(twice: dict[str, list[str]]) -> str:
+    what = {S.PATIENT_ID: "the patient key", S.INSTRUMENT: "the instrument", S.SCORE: "the score", S.DAY: "the day",
+            S.DATE: "the date"}
+
+    def names(sources):  # 'Score.1' is how the second column named 'Score' is listed
+        return " and ".join(f"'{s}'" + (f" (the second column named '{s.rsplit('.', 1)[0]}')"
+                                        if re.fullmatch(r".+\.\d+", s) and s.rsplit(".", 1)[0] in sources else "")
+                            for s in sources)
+
+    found = "; ".join(f"{names(sources)} are {'both' if len(sources) == 2 else 'all'} {what[target]} ({target})"
+                      for target, sources in twice.items())
+    target, sources = next(iter(twice.items()))
+    return (f"More than one column holds the same thing: {found}. Which one to use would be a guess, so nothing was "
+            f"read. Choose the column to use in the Data page's column mapping, or on the command line with --map (e.g. "
+            f"--map '{sources[1]}=ignore' or --map '{sources[0]}={target}'); or export one measure per row and upload again.")
+
+
+def _drop_repeated_headers(raw: _Raw, names: list[str]) -> list[int]:
+    """Remove the rows that repeat the header line (every field equal to its column name, as report
+    writers print it again at a page break) from ``raw``; their spreadsheet rows. Checked column by
+    column on the distinct values, the first column first: usually one look at one dictionary."""
+    mask = None
+    for i, name in enumerate(raw.table.column_names):
+        written = names[i]
+        col = raw.table[name]
+        if not (pa.types.is_dictionary(col.type) or pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+            return []  # a column pyarrow read as numbers cannot hold its name
+        codes, values = raw.dictionary(name)
+        trimmed = pc.utf8_trim_whitespace(values)
+        blank = written == f"column {i + 1}"  # a header left blank: its repeat is blank too
+        hits = np.flatnonzero(pc.equal(trimmed, "" if blank else written).fill_null(False).to_numpy(zero_copy_only=False))
+        hits = np.append(hits, -1) if blank else hits
+        if not len(hits):
+            return []
+        at = np.isin(codes, hits)
+        mask = at if mask is None else mask & at
+        if not mask.any():
+            return []
+    rows = raw.rows[mask].tolist()
+    raw.table = raw.table.filter(pa.array(~mask))
+    raw.rows = raw.rows[~mask]
+    raw.encoded.clear()
+    return rows
 
 
 def _missing_message(missing: list[str], names: list[str]) -> str:

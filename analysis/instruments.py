@@ -101,7 +101,13 @@ def normalise_code(text) -> str | None:
         return _synonym_index()[key]
     # "PHQ-9 Total Score", "GAD7_score": drop trailing score words
     stripped = re.sub(r"(TOTALSCORE|TOTAL|SCORE|SUM)+$", "", key)
-    return _synonym_index().get(stripped)
+    if stripped in _synonym_index():
+        return _synonym_index()[stripped]
+    # "PHQ-9 (Patient Health Questionnaire)": a display name, the code before the parenthesis
+    before = str(text).split("(", 1)[0]
+    if before != str(text) and before.strip():
+        return normalise_code(before)
+    return None
 
 
 def get(code: str) -> Instrument:

@@ -5,9 +5,10 @@ in an :class:`IssueLog` (severity, code, column, rows, message), with rows numbe
 shows them (the header is row 1). Errors make an upload unusable; warnings drop rows; infos explain.
 
 The PHI guard (HIPAA Safe Harbor, the identifiers an EHR export is likely to carry): a column whose
-name says it holds names, e-mail, phone, street address, SSN, medical record number, date of birth or a
-full ZIP code, or any text value shaped like an e-mail address, a US phone number or an SSN, refuses the
-whole upload. Clinic names ("Main St Clinic"), dates, decimals and keys such as "P-000123" are not PHI.
+name says it holds names, e-mail, phone, street address, SSN, medical record number, date of birth (or
+birth year), a full ZIP code or a health plan member / policy number, or any text value shaped like an
+e-mail address, a US phone number (also ten bare digits shaped like one) or an SSN, refuses the whole
+upload. Clinic names ("Main St Clinic"), dates, decimals and keys such as "P-000123" are not PHI.
 
 The internal frame the row checks work on is long, one row per score, with columns ``_file`` (index of
 the file), ``_row`` (spreadsheet row), the canonical names of :mod:`analysis.schema` as pandas
@@ -104,8 +105,12 @@ PHI_COLUMN_PATTERNS = (
     ("street address", re.compile(r"\b(address|street|addr|address line \d)\b")),
     ("SSN", re.compile(r"\b(ssn|social security|social sec|ss number|ss no|sin)\b")),
     ("medical record number", re.compile(r"\b(mrn|medical record|med rec|medrec|mr number|mr no|chart number|chart no|hospital number)\b")),
-    ("date of birth", re.compile(r"\b(dob|d o b|date of birth|birth date|birthdate|birthday|born)\b")),
-    ("ZIP code", re.compile(r"\b(zip|zipcode|zip code|postal code|postcode|post code)\b")),
+    ("date of birth", re.compile(r"\b(dob|d o b|date of birth|birth date|birthdate|birthday|born|birth year|birthyear|"
+                                 r"birth yr|year of birth|yob|yr of birth)\b")),
+    ("ZIP code", re.compile(r"\b(zip|zipcode|zip code|postal|postal code|postcode|post code)\b")),
+    ("health plan beneficiary number", re.compile(
+        r"\b(member|subscriber|policy|beneficiary|insurance|insured|medicaid|medicare|health plan) (id|number|no|num|nbr)\b|"
+        r"\b(memberid|subscriberid|policyid|policynumber|policyno|beneficiaryid)\b")),
 )
 _FULL_ZIP = r"\b\d{5}(-\d{4})?\b"
 
@@ -125,7 +130,10 @@ def phi_column_kind(name: str) -> str | None:
 PHI_VALUE_PATTERNS = (
     ("e-mail addresses", r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"),
     ("social security numbers", r"(^|[^0-9A-Za-z\-])\d{3}-\d{2}-\d{4}([^0-9\-]|$)"),
-    ("phone numbers", r"(^|[^0-9A-Za-z\-/.])(\+?1[ .\-]?)?(\(\d{3}\) ?|\d{3}[ .\-])\d{3}[ .\-]\d{4}([^0-9\-/.]|$)"),
+    # written with separators; or ten bare digits, a NANP number (area code and exchange start with 2-9: not an id
+    # or an epoch time starting with 0 or 1), not part of a longer run of digits
+    ("phone numbers", r"(^|[^0-9A-Za-z\-/.])(\+?1[ .\-]?)?(\(\d{3}\) ?|\d{3}[ .\-])\d{3}[ .\-]\d{4}([^0-9\-/.]|$)"
+                      r"|(^|[^0-9A-Za-z\-/.])(\+1 ?)?[2-9]\d{2}[2-9]\d{6}([^0-9\-/.]|$)"),
 )
 
 

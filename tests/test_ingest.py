@@ -150,9 +150,27 @@ def test_a_row_with_too_many_fields_is_left_out_but_counted_as_read():
 
 
 def test_two_columns_with_one_name_are_reported_and_the_first_used():
-    loaded = load("Patient ID,Measure,Score,Score,Day\nA,PHQ-9,3,4,0\n")
-    assert loaded.assessments[S.SCORE].tolist() == [3.0]
+    # (a column the analysis does not need; two columns for the score are refused: see the test below)
+    loaded = load("Patient ID,Measure,Score,Day,Site,Site\nA,PHQ-9,3,0,North,South\n")
+    assert loaded.assessments[[S.SCORE, S.SITE]].values.tolist() == [[3.0, "North"]]
     assert "DUPLICATE_COLUMN_NAMES" in codes(loaded)
+
+
+def test_two_columns_with_one_name_for_a_required_column_are_refused_naming_both_and_map_chooses():
+    loaded = load("Patient ID,Measure,Score,Score,Day\nA,PHQ-9,3,4,0\n")
+    assert not loaded.ok
+    message = loaded.issues.set_index("code").loc["DUPLICATE_COLUMNS", "message"]
+    assert "'Score' and 'Score.1'" in message and "--map" in message and "Data page" in message
+    chosen = load("Patient ID,Measure,Score,Score,Day\nA,PHQ-9,3,4,0\n", overrides={"Score.1": "ignore"})
+    assert chosen.ok and chosen.assessments[S.SCORE].tolist() == [3.0]
+
+
+def test_two_differently_named_columns_that_both_look_like_the_date_are_refused_naming_both():
+    loaded = load("Patient ID,Measure,Score,Visit Date,Date Completed\nA,PHQ-9,3,2025-03-03,2025-03-04\n")
+    message = loaded.issues.set_index("code").loc["DUPLICATE_COLUMNS", "message"]
+    assert "'Visit Date' and 'Date Completed'" in message and not loaded.ok
+    assert load("Patient ID,Measure,Score,Visit Date,Date Completed\nA,PHQ-9,3,2025-03-03,2025-03-04\n",
+                overrides={"Date Completed": "date"}).ok
 
 
 # --- names and spellings ---------------------------------------------------------------------------
@@ -425,3 +443,117 @@ def test_the_upload_bytes_are_not_changed():
 def test_sources_of_the_wrong_type_fail_fast_saying_what_is_expected():
     with pytest.raises(TypeError, match=r"paths or \(file_name, bytes\) tuples"):
         load_files([42])
+
+
+# --- fixes found by the unseen-export corpus (tests/data/unseen) ----------------------------------
+def test_excel_serial_date_times_are_read_as_their_dates_and_the_time_is_dropped():
+    days, bad = parse_dates(["45730.4375", "45744.6", "45758.25"])
+    epoch = pd.Timestamp("1970-01-01")
+    assert [str((epoch + pd.Timedelta(days=d)).date()) for d in days] == ["2025-03-14", "2025-03-28", "2025-04-11"]
+    assert bad == []
+
+
+def test_a_thousands_separator_in_the_day_column_of_a_comma_separated_file_is_not_a_decimal_comma():
+    a = load('Patient ID,Measure,Score,Day\nA,PHQ-9,20,0\nA,PHQ-9,7,"1,000"\nA,PHQ-9,11,"1,050"\n').assessments
+    assert a[S.DAY].tolist() == [0, 1000, 1050]
+
+
+def test_decimal_commas_of_scores_in_a_semicolon_file_still_read_as_decimals():
+    a = load("Patient ID;Measure;Score;Day\nA;PHQ-9;12,5;0\nA;PHQ-9;1,250;14\n").assessments
+    assert a[S.SCORE].tolist() == [12.5, 1.25]  # (a score may have decimals: '1,250' is not read as thousands)
+
+
+@pytest.mark.parametrize("marker", ["#N/A", "#n/a", "NULL"])
+def test_excels_failed_lookup_as_a_patient_key_is_a_missing_key(marker):
+    loaded = load(f"Patient ID,Measure,Score,Day\nA,PHQ-9,3,0\n{marker},PHQ-9,4,0\n")
+    assert loaded.assessments[S.PATIENT_ID].tolist() == ["A"]
+    assert loaded.issues.set_index("code").loc["MISSING_ID", "rows"] == [3]
+
+
+@pytest.mark.parametrize("name,expected", [("PHQ-9 (Week 4)", ("PHQ9", 28, "week")), ("GAD-7 (Day 14)", ("GAD7", 14, "day")),
+                                           ("PHQ9 (Baseline)", ("PHQ9", -1, "baseline")),
+                                           ("Pain NRS (0-10)", ("PAIN_NRS", None, ""))])
+def test_a_visit_label_in_parentheses_is_read_as_the_visit(name, expected):
+    assert wide_column(name) == expected
+
+
+def test_a_wide_column_with_the_visit_in_parentheses_is_melted_not_left_unused():
+    loaded = load("Patient ID,PHQ-9 Week 0,PHQ-9 (Week 4)\nA,22,11\n")
+    assert loaded.assessments[[S.SCORE, S.DAY]].values.tolist() == [[22.0, 0], [11.0, 28]]
+
+
+@pytest.mark.parametrize("spelling,code", [("PHQ-9 (Patient Health Questionnaire)", "PHQ9"),
+                                           ("GAD-7 (General Anxiety Disorder)", "GAD7")])
+def test_an_instrument_written_as_code_and_long_name_in_parentheses_is_recognised(spelling, code):
+    loaded = load(f'Patient ID,Measure,Score,Day\nA,"{spelling}",3,0\n')
+    assert loaded.assessments[S.INSTRUMENT].tolist() == [code] and "UNKNOWN_INSTRUMENT" not in codes(loaded)
+
+
+@pytest.mark.parametrize("head", [b"<html><head><title>x</title></head><body><table>",
+                                  b"\xef\xbb\xbf<!DOCTYPE html>\n<html>", b"  <table border=1><tr><th>Patient ID</th>"])
+def test_an_html_table_saved_as_xls_or_csv_is_refused_saying_what_it_is_and_how_to_save_a_csv(head):
+    loaded = load(head + b"<tr><td>A</td><td>PHQ-9</td></tr></table></body></html>\n", name="export.xls")
+    issue = loaded.issues.set_index("code").loc["HTML_FILE"]
+    assert issue["severity"] == "error" and "web page" in issue["message"] and "CSV UTF-8" in issue["message"]
+
+
+def test_a_header_line_repeated_at_a_page_break_is_skipped_with_an_info_only():
+    loaded = load("Patient ID,Measure,Score,Day\nA,PHQ-9,21,0\nPatient ID,Measure,Score,Day\nB,GAD-7,15,0\n")
+    assert loaded.assessments[[S.PATIENT_ID, S.SCORE]].values.tolist() == [["A", 21.0], ["B", 15.0]]
+    assert loaded.issues[["severity", "code", "rows"]].values.tolist() == [["info", "REPEATED_HEADER", [3]]]
+
+
+def test_a_date_and_a_day_column_that_disagree_are_named_in_a_warning_and_the_date_wins():
+    loaded = load("Patient ID,Measure,Score,Date,Day\nA,PHQ-9,20,2025-03-03,0\nA,PHQ-9,12,2025-03-17,14\n"
+                  "A,PHQ-9,7,2025-04-14,28\n")
+    assert loaded.assessments[S.DAY].tolist() == [0, 14, 42]
+    issue = loaded.issues.set_index("code").loc["DATE_DAY_DISAGREE"]
+    assert issue["severity"] == "warning" and issue["rows"] == [4]
+    assert "'Date' and 'Day'" in issue["message"] and "The date was used" in issue["message"]
+
+
+def test_a_date_and_a_day_column_that_agree_keep_the_days_given_even_when_day_0_is_not_the_first_visit():
+    loaded = load("Patient ID,Measure,Score,Date,Day\nA,PHQ-9,20,2025-03-01,-3\nA,PHQ-9,12,2025-03-18,14\n")
+    assert loaded.assessments[S.DAY].tolist() == [-3, 14]
+    assert "DATE_DAY_DISAGREE" not in codes(loaded)
+    assert loaded.assessments[S.START_MONTH].tolist() == ["2025-03", "2025-03"]
+
+
+@pytest.mark.parametrize("written", ["90+", "> 89", ">89", ">=90", "95+"])
+def test_ages_written_as_over_89_are_the_band_90_plus(written):
+    loaded = load(f"Patient ID,Measure,Score,Day,Age\nA,PHQ-9,3,0,{written}\nB,PHQ-9,3,0,34\n")
+    assert loaded.assessments[S.AGE_BAND].tolist() == ["90+", "25-34"] and "BAD_AGE" not in codes(loaded)
+
+
+def test_an_age_written_as_over_a_younger_age_is_not_guessed():
+    loaded = load("Patient ID,Measure,Score,Day,Age\nA,PHQ-9,3,0,> 30\n")
+    assert loaded.assessments[S.AGE_BAND].isna().all() and "BAD_AGE" in codes(loaded)
+
+
+def test_location_name_is_the_site():
+    loaded = load("Client ID,Assessment Name,Total,Day,Location Name\nC-1,PHQ-9,19,0,Downtown Office\n")
+    assert loaded.assessments[S.SITE].tolist() == ["Downtown Office"]
+
+
+def test_vendor_routes_and_doses_per_kg_are_read_and_a_dose_in_mg_is_left_blank_with_a_warning():
+    treatments = ("Patient ID,Appointment Date,Visit Type,Route,Dose\n"
+                  "A,2025-03-03,Induction,IV Ketamine,0.5 mg/kg\nA,2025-03-05,Induction,Spravato (esketamine),56 mg\n"
+                  "A,2025-03-07,Induction,IM ketamine,0.75mg/kg\n")
+    loaded = load_files([("a.csv", b"Patient ID,Measure,Score,Date\nA,PHQ-9,20,2025-03-03\n"), ("t.csv", treatments.encode())])
+    t = loaded.treatments
+    assert t[S.ROUTE].tolist() == ["IV", "esketamine", "IM"]
+    assert t[S.DOSE].tolist()[0::2] == [0.5, 0.75] and np.isnan(t[S.DOSE].iloc[1])
+    assert loaded.issues.set_index("code").loc["BAD_DOSE", "rows"] == [3]
+
+
+def test_an_excel_csv_macintosh_file_is_read_as_mac_roman():
+    data = "\r".join(["Patient ID,Measure,Score,Day,Clinic Location", "A,PHQ-9,21,0,Clínica Peña",
+                      "B,GAD-7,15,0,Northside"]).encode("mac_roman") + b"\r"
+    loaded = load(data)
+    assert loaded.assessments[S.SITE].tolist() == ["Clínica Peña", "Northside"]
+    assert "Mac Roman" in loaded.issues.set_index("code").loc["ENCODING", "message"]
+
+
+def test_windows_1252_apostrophes_in_contractions_are_not_taken_for_mac_roman():
+    loaded = load(LONG.replace("Northside", "Peña’s Clinic – don’t"), encoding="cp1252")
+    assert loaded.assessments[S.SITE].iloc[2] == "Peña’s Clinic – don’t"

@@ -221,3 +221,31 @@ def test_conflicts_are_resolved_exactly_when_a_patient_has_more_than_one_value(r
     two_sites = bool((pd.DataFrame(rows, columns=["p", "site", "sex"]).dropna(subset=["site"]).groupby("p")["site"].nunique() > 1).any())
     assert ("CONFLICTING_ATTRIBUTES" in set(lg.table()["code"])) == two_sites
     assert out.groupby(S.PATIENT_ID, observed=True)[S.SITE].nunique().le(1).all()
+
+
+# --- fixes found by the unseen-export corpus (tests/data/unseen) ----------------------------------
+@pytest.mark.parametrize("name,kind", [("Postal", "ZIP code"), ("Postal Code", "ZIP code"), ("ZIP+4", "ZIP code"),
+                                       ("Birth Year", "date of birth"), ("Year of Birth", "date of birth"),
+                                       ("YOB", "date of birth"),
+                                       ("Insurance Member ID", "health plan beneficiary number"),
+                                       ("Member #", None), ("Policy Number", "health plan beneficiary number"),
+                                       ("Subscriber ID", "health plan beneficiary number"),
+                                       ("Medicaid ID", "health plan beneficiary number"),
+                                       ("Insurance Plan", None), ("Program", None)])
+def test_postal_birth_year_and_health_plan_number_columns_are_identifiers(name, kind):
+    assert V.phi_column_kind(name) == kind
+
+
+def test_a_postal_column_is_phi_only_with_full_zip_codes():
+    full = pa.table({"Postal": ["02139-4307", "94110"]})
+    three = pa.table({"Postal": ["021", "941"]})
+    assert V.phi_columns(full) == [("Postal", "ZIP code")] and V.phi_columns(three) == []
+
+
+@pytest.mark.parametrize("value,found", [("call 5558675309 after 5", True), ("5558675309", True), ("+1 5558675309", True),
+                                         ("1700000000", False), ("0123456789", False), ("5551234567", False),
+                                         ("98765432109876543210", False), ("id 15558675309", False),
+                                         ("ts 1732200000123", False), ("2025-03-14 10:30", False)])
+def test_ten_bare_digits_are_a_phone_only_when_shaped_like_a_nanp_number(value, found):
+    hits = V.phi_values(pa.table({"Message": [value]}), np.array([2]))
+    assert bool(hits) is found

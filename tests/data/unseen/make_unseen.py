@@ -161,11 +161,12 @@ def cases() -> list[dict]:
         "P-01,PHQ-9,12,2025-03-17,14",
         "P-01,PHQ-9,7,2025-04-14,28"))],
         True, 3, 1, ["PHQ9"],
-        "Both a date and a day column: the lead's rule is 'without treatments, the day given', so the days are "
-        "0, 14, 28; but the third date is 42 days after the first, not 28: one of the two columns is wrong and "
-        "the office manager must be told (a warning naming both columns), not left to find out later.",
-        words=["Date", "Day"],
-        rows=[["P-01", "PHQ9", 20, 0], ["P-01", "PHQ9", 12, 14], ["P-01", "PHQ9", 7, 28]])
+        "Both a date and a day column, and the third date is 42 days after the first, not 28: one of the two "
+        "columns is wrong and the office manager must be told (a warning naming both columns), not left to find "
+        "out later. The lead's decision (2026-11-21): the Date wins when a row has both, since day 0 is computed "
+        "from dates consistently (the warning says so), so the days are 0, 14, 42.",
+        codes=["DATE_DAY_DISAGREE"], issue_rows={"DATE_DAY_DISAGREE": [4]}, words=["Date", "Day", "used"],
+        rows=[["P-01", "PHQ9", 20, 0], ["P-01", "PHQ9", 12, 14], ["P-01", "PHQ9", 7, 42]])
 
     # ---- report writers, spreadsheets, Macs ------------------------------------------------------------------
     add([("report_title_block_and_totals.csv", csv(
@@ -566,77 +567,7 @@ def cases() -> list[dict]:
 #: disagreements found by running the set (2026-11-21, analysis/ingest.py and validate.py at commit 1ee1616), each
 #: judged by DESIGN and issue 2 to be an importer bug: {first file: {"cli" | "rows": reason}}. Remove an entry
 #: with its fix (the strict xfail turns XPASS and fails until then).
-XFAIL = {
-    "excel_serial_with_time.csv": {
-        "cli": "importer bug: Excel serial date-times with a fraction ('45730.4375') are BAD_DATE and every row is "
-               "dropped (refused); integer serials are read, so the fraction (time of day) should be dropped: days 0, 14, 28",
-        "rows": "importer bug: Excel serial date-times with a fraction are not read (see the cli case)"},
-    "date_and_day_disagree.csv": {
-        "cli": "importer bug: a Date and a Day column that disagree (2025-04-14 is day 42, the Day column says 28) "
-               "are accepted without any issue; warn naming both columns (issue 2 item 4: every problem reported)"},
-    "null_markers.csv": {
-        "cli": "importer bug: a patient id '#N/A' (Excel's failed lookup) is kept as a patient (patients 2, rows_kept 3); "
-               "'NULL' is treated as missing but '#N/A' is not: treat the same missing markers as for scores as "
-               "MISSING_ID (rows 9, 10)",
-        "rows": "importer bug: patient '#N/A' kept as a patient (see the cli case)"},
-    "phone_formats_in_messages.csv": {
-        "cli": "importer bug: a phone number written as ten bare digits ('call 5558675309 after 5', row 5) is not "
-               "recognised (only rows 2 and 4 listed); a standalone NANP number [2-9]XX[2-9]XXXXXX in free text is "
-               "a phone (an epoch time or an id starting with 0/1 is not)"},
-    "birth_year.csv": {
-        "cli": "importer bug: a 'Birth Year' column (1930: age 95) is accepted as an unused column; the DOB pattern "
-               "in validate.PHI_COLUMN_PATTERNS lacks 'birth year' / 'year of birth' / 'YOB' (Safe Harbor: a birth "
-               "year revealing an age over 89 is an identifier)"},
-    "postal_code_full.csv": {
-        "cli": "importer bug: a column named 'Postal' holding full ZIPs ('02139-4307', '94110') is accepted as unused; "
-               "the ZIP pattern only knows 'postal code' (add 'postal', 'post code' alone, 'zip+4')"},
-    "wide_week_labels.csv": {
-        "cli": "importer bug: the wide column 'PHQ-9 (Week 4)' is silently 'unused' (parenthesised visit label), so "
-               "patient P-01 loses its week-4 score without any issue (rows_kept 4, not 5); a column that names an "
-               "instrument and a visit must be melted, or at least reported",
-        "rows": "importer bug: 'PHQ-9 (Week 4)' not melted (see the cli case)"},
-    "repeated_header_page_break.csv": {
-        "cli": "importer bug: a header line repeated inside the file (page break of a report export) is read as data "
-               "and reported as BAD_DAY 'Day' and UNKNOWN_INSTRUMENT 'Measure' (row 4): confusing for an office "
-               "manager; recognise a row equal to the header and skip it (info at most)"},
-    "instrument_display_names.csv": {
-        "cli": "importer bug: 'PHQ-9 (Patient Health Questionnaire)' and 'GAD-7 (General Anxiety Disorder)' are "
-               "UNKNOWN_INSTRUMENT and the file is refused; instrument normalisation should try the text before "
-               "the parenthesis (or a registry spelling inside it): PHQ9, GAD7",
-        "rows": "importer bug: 'CODE (long name)' instrument spellings not normalised (see the cli case)"},
-    "html_table_named_xls.xls": {
-        "cli": "importer bug: an HTML table saved with an .xls name (EHR 'Export to Excel') is refused as "
-               "MISSING_COLUMNS quoting '<html><head>...' as the file's columns; say what it is and what to do like "
-               "the Excel/PDF cases (e.g. 'This is a web page (HTML) saved with an .xls name. Open it in Excel and "
-               "choose File > Save As > CSV UTF-8')"},
-    "duplicate_measure_score_columns.csv": {
-        "cli": "importer bug: two 'Measure'/'Score' pairs side by side: the first pair is used and the GAD-7 scores "
-               "are dropped (ok, 2 rows, DUPLICATE_COLUMN_NAMES warning); neither the right rows (4) nor a refusal: "
-               "refuse when a canonical column (instrument, score, day, date, patient key) is duplicated"},
-    "insurance_member_id.csv": {
-        "cli": "importer bug: an 'Insurance Member ID' column (health plan beneficiary number, one of Safe Harbor's 18 "
-               "identifiers) is accepted as unused ('insurance' is even in _NOT_A_PERSON); add member/subscriber/"
-               "policy/beneficiary id to the PHI column patterns (a decision for the lead: issue 2's list omits it)"},
-    "excel_csv_macintosh.csv": {
-        "rows": "importer bug: Mac Roman text (Excel 'CSV (Macintosh)', CR line endings) is read as Windows-1252: "
-                "site 'Clínica Peña' becomes 'Cl\u2019nica Pe\u2013a' with only an info issue; CR-only line endings "
-                "with bytes 0x80-0xFF that decode to punctuation inside words point to mac_roman"},
-    "maintenance_days_thousands.csv": {
-        "cli": "importer bug: day '1,000' is silently read as day 1 (decimal comma) and '1,050' is dropped as BAD_DAY "
-               "'not whole numbers (fractions)' (rows_kept 3); in a comma-delimited file an integer column's "
-               "'d,ddd' is a thousands separator: days 1000 and 1050",
-        "rows": "importer bug: day '1,000' read as 1 (see the cli case)"},
-    "vendor_client_id_assessment_name.csv": {
-        "rows": "importer bug: 'Location Name' (the site in SimplePractice-style exports) is 'unused' without an "
-                "issue, so the site is lost; add 'Location', 'Location Name', 'Office', 'Facility' as site synonyms"},
-    "vendor_assessments_for_treatments.csv": {
-        "rows": "importer bug: treatment routes 'IV Ketamine' and 'Spravato (esketamine)' are UNKNOWN_ROUTE (left "
-                "blank) and doses '0.5 mg/kg' BAD_DOSE (left blank): normalise routes by keyword (IV, IM, "
-                "intranasal/Spravato -> esketamine, oral) and read a number followed by 'mg/kg'; '56 mg' stays blank"},
-    "age_column_90_plus.csv": {
-        "rows": "importer bug: ages written '90+' and '> 89' (how Safe Harbor exports write them) are BAD_AGE with a "
-                "blank age band; they are the band '90+' (issue 2: ages over 89 become '90+')"},
-}
+XFAIL: dict[str, dict[str, str]] = {}
 
 
 def main() -> None:
