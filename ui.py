@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,17 +57,42 @@ class Data:
 # --- caching -------------------------------------------------------------------------------------------
 
 
+#: content keys of data frames already hashed: id(frame) -> (weak reference to the frame, shape, columns, key)
+_FRAME_KEYS: dict[int, tuple] = {}
+#: element types whose repr is their content (a tuple of them is keyed by one hash of its repr)
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def _frame_key(value) -> str:
+    """The content key of a frame or series, computed once per object.
+
+    Assumes frames are not changed in place after they were first keyed (analysis functions never mutate
+    their inputs, and cached results are shared read-only); a change of shape or columns is still noticed.
+    Entries leave the memo when their frame is garbage-collected."""
+    shape = (value.shape, tuple(map(str, value.to_frame().columns if isinstance(value, pd.Series) else value.columns)))
+    hit = _FRAME_KEYS.get(id(value))
+    if hit is not None and hit[0]() is value and hit[1] == shape:
+        return hit[2]
+    h = hashlib.sha256(pd.util.hash_pandas_object(value, index=False).to_numpy().tobytes())
+    frame = value.to_frame() if isinstance(value, pd.Series) else value
+    h.update(repr((len(frame), list(frame.columns), [str(t) for t in frame.dtypes])).encode())
+    key = "frame:" + h.hexdigest()
+    ident = id(value)
+    _FRAME_KEYS[ident] = (weakref.ref(value, lambda _, i=ident: _FRAME_KEYS.pop(i, None)), shape, key)
+    return key
+
+
 def content_key(value) -> str:
-    """A key that changes whenever the content changes: frames by a hash of every cell."""
+    """A key that changes whenever the content changes: frames by a hash of every cell (once per frame
+    object), long tuples of plain values (text, numbers) by one hash of their repr."""
     if isinstance(value, (pd.DataFrame, pd.Series)):
-        h = hashlib.sha256(pd.util.hash_pandas_object(value, index=False).to_numpy().tobytes())
-        frame = value.to_frame() if isinstance(value, pd.Series) else value
-        h.update(repr((len(frame), list(frame.columns), [str(t) for t in frame.dtypes])).encode())
-        return "frame:" + h.hexdigest()
+        return _frame_key(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         inner = ",".join(f"{f.name}={content_key(getattr(value, f.name))}" for f in dataclasses.fields(value))
         return f"{type(value).__name__}({inner})"
     if isinstance(value, (list, tuple)):
+        if len(value) > 32 and all(type(v) in _PLAIN for v in value):
+            return f"plain{len(value)}:" + hashlib.sha256(repr(tuple(value)).encode()).hexdigest()
         return "[" + ",".join(content_key(v) for v in value) + "]"
     if isinstance(value, dict):
         return "{" + ",".join(f"{k!r}:{content_key(v)}" for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))) + "}"
@@ -78,25 +104,48 @@ def _cached(key: str, _func, _args: tuple, _kwargs: dict):
     return _func(*_args, **_kwargs)
 
 
+def _key(func, args, kwargs) -> str:
+    key = f"{func.__module__}.{func.__qualname__}|{content_key(list(args))}|{content_key(kwargs)}"
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
 def cached(func, *args, **kwargs):
     """``func(*args, **kwargs)``, computed once per distinct content of the arguments."""
-    key = f"{func.__module__}.{func.__qualname__}|{content_key(list(args))}|{content_key(kwargs)}"
-    return _cached(hashlib.sha256(key.encode()).hexdigest(), func, args, kwargs)
+    return _cached(_key(func, args, kwargs), func, args, kwargs)
 
 
-@st.cache_data(max_entries=12, show_spinner="Reading the files...")
+@st.cache_resource(max_entries=8, show_spinner="Calculating...")
+def _shared(key: str, _func, _args: tuple, _kwargs: dict):
+    return _func(*_args, **_kwargs)
+
+
+def shared(func, *args, **kwargs):
+    """As ``cached``, but every rerun and session gets the same result object (not an unpickled copy), so
+    its frames keep their content keys. For results that are only read, never changed."""
+    return _shared(_key(func, args, kwargs), func, args, kwargs)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Reading the files...")
 def _load(digest: str, overrides: str, _files: tuple):
+    """The import, shared by reruns and sessions (read-only): a large upload is not unpickled on every rerun."""
     from analysis.ingest import load_files
 
     return load_files(list(_files), overrides=json.loads(overrides) or None)
 
 
-def load(files: list[tuple[str, bytes]], overrides: dict | None = None):
-    """analysis.ingest.load_files on (name, bytes) pairs, cached by the SHA-256 of names and bytes."""
+def files_digest(files: list[tuple[str, bytes]]) -> str:
+    """SHA-256 of the (name, bytes) pairs, order aside."""
     h = hashlib.sha256()
     for name, data in sorted(files):
         h.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
-    return _load(h.hexdigest(), json.dumps(overrides or {}, sort_keys=True), tuple(files))
+    return h.hexdigest()
+
+
+def load(files: list[tuple[str, bytes]], overrides: dict | None = None, digest: str | None = None):
+    """analysis.ingest.load_files on (name, bytes) pairs, cached by the SHA-256 of names and bytes
+    (``digest``: files_digest(files), when already known)."""
+    digest = digest or files_digest(files)
+    return _load(digest, json.dumps(overrides or {}, sort_keys=True), tuple(files))
 
 
 @st.cache_data(max_entries=2)
@@ -128,7 +177,9 @@ def threshold() -> int:
 
 def _keep_files() -> None:
     """on_change of the uploader: the files are kept in session state, so they outlive the widget."""
-    st.session_state["files"] = [(f.name, f.getvalue()) for f in st.session_state.get("upload") or []]
+    files = [(f.name, f.getvalue()) for f in st.session_state.get("upload") or []]
+    st.session_state["files"] = files
+    st.session_state["_files_digest"] = (files, files_digest(files))  # hashed once, not on every rerun
     st.session_state["overrides"] = {}  # a mapping corrected by hand belongs to the files it was made for
 
 
@@ -171,7 +222,9 @@ def sidebar() -> None:
                 st.session_state["_data"] = None
                 sb.warning("No data yet: upload a CSV export above.")
                 return
-        loaded = load(files, st.session_state.get("overrides"))
+        known = st.session_state.get("_files_digest")
+        digest = known[1] if known is not None and known[0] is files else None
+        loaded = load(files, st.session_state.get("overrides"), digest)
     st.session_state["_loaded"], st.session_state["_source"] = loaded, source
     if not loaded.ok:
         st.session_state["_data"] = None
@@ -204,7 +257,7 @@ def _filtered(loaded, source: str, sb) -> Data:
         opts = options.get(column, [])
         chosen[name] = sb.multiselect(label_, opts, default=[v for v in saved.get(name, []) if v in opts], format_func=fmt,
                                       key=f"{name}_{tag}", placeholder=all_, on_change=_keep, args=(f"{name}_{tag}", name))
-    sel = cached(cohorts.select, a, t, conditions=chosen["conditions"] or None, sites=chosen["sites"] or None,
+    sel = shared(cohorts.select, a, t, conditions=chosen["conditions"] or None, sites=chosen["sites"] or None,
                  start_from=start_from, start_to=start_to, definitions=definitions())
     return Data(sel.assessments, sel.treatments, loaded, source, sel.description, sel.patients)
 

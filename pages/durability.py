@@ -20,7 +20,8 @@ if instrument is None:
     st.stop()
 
 res = ui.guard(durability.analyse, d.assessments, d.treatments, instrument, by=by, definitions=defs)
-overall = ui.guard(durability.analyse, d.assessments, d.treatments, instrument, by=None, definitions=defs)
+# ungrouped numbers for the headline: the same result when there is no grouping (one analysis, not two)
+overall = res if by is None else ui.guard(durability.analyse, d.assessments, d.treatments, instrument, by=None, definitions=defs)
 ui.durability_headline(overall, res)
 ui.chart(charts.km_chart(res.km.table, res.at_risk(), instrument, thr))
 st.markdown(ui.medians_line(res.groups_shown()))

@@ -244,3 +244,68 @@ def test_an_empty_cohort_is_a_warning_not_an_error(sample_app):
     next(m for m in at.multiselect if m.key == "cohort_B_age").set_value(["18-24"]).run()
     assert not at.exception and not at.error
     assert at.warning or "<11" in [m.value for m in at.metric]
+
+
+# --- caching of ui.py: content keys once per frame object, shared results reused --------------------------------
+
+
+def test_content_key_is_computed_once_per_frame_object_and_changes_with_the_content(monkeypatch):
+    import pandas as pd
+
+    import ui
+
+    calls = []
+    real = pd.util.hash_pandas_object
+    monkeypatch.setattr(pd.util, "hash_pandas_object", lambda *a, **k: calls.append(1) or real(*a, **k))
+    frame = pd.DataFrame({"patient_id": ["P1", "P2"], "score": [10, 12]})
+    first = ui.content_key(frame)
+    assert ui.content_key(frame) == first and ui.content_key([frame, 3]) == "[" + first + ",3]"
+    assert len(calls) == 1
+    other = frame.assign(score=[10, 13])  # new content, new object
+    assert ui.content_key(other) != first and len(calls) == 2
+    assert ui.content_key(frame.copy()) == first  # same content, another object: same key
+    wider = frame.copy()
+    ui.content_key(wider)
+    wider["extra"] = 1  # a column added in place is noticed
+    assert ui.content_key(wider) != first
+
+
+def test_content_key_of_a_long_tuple_of_ids_is_one_hash_that_changes_with_any_id():
+    import ui
+
+    ids = tuple(f"P{i:05d}" for i in range(1000))
+    key = ui.content_key(ids)
+    assert key == ui.content_key(list(ids)) and len(key) < 100
+    assert ui.content_key(ids[:-1] + ("P99999",)) != key
+    assert ui.content_key(ids[:-1]) != key
+    assert ui.content_key(("a", "b")) == "['a','b']"  # short tuples keep their readable key
+
+
+def test_a_shared_result_is_reused_and_a_cached_one_is_not_recomputed():
+    import pandas as pd
+
+    import ui
+
+    runs = []
+
+    def work(frame, n=1):
+        runs.append(n)
+        return frame.assign(twice=frame["score"] * 2 * n)
+
+    frame = pd.DataFrame({"score": [1, 2, 3]})
+    first = ui.shared(work, frame, n=1)
+    assert ui.shared(work, frame.copy(), n=1) is first and runs == [1]  # same content: the same object
+    assert ui.shared(work, frame, n=2) is not first and runs == [1, 2]
+    again = ui.cached(work, frame, n=3), ui.cached(work, frame.copy(), n=3)
+    assert runs == [1, 2, 3] and again[0].equals(again[1])
+
+
+def test_the_uploaded_files_are_hashed_once_when_they_arrive(monkeypatch):
+    import ui
+
+    at = app()
+    data = (SAMPLE / "assessments.csv").read_bytes()
+    upload(at, ("assessments.csv", data))
+    files, digest = at.session_state["_files_digest"]
+    assert digest == ui.files_digest([("assessments.csv", data)]) and files == at.session_state["files"]
+    assert not at.exception
