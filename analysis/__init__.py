@@ -9,7 +9,7 @@ The curated public API (imported on first use, so that ``python -m analysis vali
 * analyses: ``summary``, ``kpis`` (practice metrics), ``analyse_durability``, ``trajectories``,
   ``select``, ``compare`` (cohorts), ``build_report`` (PDF)
 * privacy: ``suppress_table``, ``to_csv_bytes``, ``to_excel_bytes``
-* synthetic data: ``simulate``
+* synthetic data: ``analysis.simulate.simulate`` (a module of that name, so not re-exported here)
 """
 from importlib import import_module
 
@@ -35,7 +35,6 @@ _API = {
     "suppress_table": "analysis.privacy",
     "to_csv_bytes": "analysis.privacy",
     "to_excel_bytes": "analysis.privacy",
-    "simulate": "analysis.simulate",
 }
 __all__ = sorted(_API)
 
