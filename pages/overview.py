@@ -2,7 +2,7 @@
 import streamlit as st
 
 import ui
-from analysis import charts, metrics
+from analysis import charts, metrics, report
 
 d = ui.data("Practice overview")
 defs, thr = ui.definitions(), ui.threshold()
@@ -51,3 +51,13 @@ for dimension, title in (("condition", "By condition"), ("site", "By site")):
 st.caption("Rates are over the evaluable patients (a baseline above 0 and a response assessment), with 95% "
            "Wilson confidence intervals. Months are start months: the month of each patient's first infusion.")
 ui.notes(summary.notes)
+
+st.subheader("Printable report")
+st.caption("A PDF of the practice's outcomes for owners, referrers and payers, for the data and filters in force, "
+           "with small counts suppressed as on screen.")
+if st.button("Prepare the PDF report", key="prepare_report"):
+    pdf = ui.guard(report.build_report, d.assessments, d.treatments, defs, issues=getattr(d.loaded, "issues", None),
+                   practice=d.source, filters=d.filters, instrument=instrument,
+                   rows_read=getattr(d.loaded, "rows_read", None))
+    st.download_button("Download the PDF report", pdf, file_name="outcomes_report.pdf", mime="application/pdf",
+                       key="report_pdf", type="primary")

@@ -74,6 +74,15 @@ def test_overview_tiles_show_the_kpis_with_their_change(sample_app):
     assert started.value.isdigit() or started.value.startswith("<")
 
 
+def test_overview_offers_the_pdf_report_of_the_data_in_force(sample_app):
+    at = sample_app.switch_page("pages/overview.py").run()
+    assert not at.get("download_button") or all(b.proto.label != "Download the PDF report" for b in at.get("download_button"))
+    at.button(key="prepare_report").click().run(timeout=180)
+    assert not at.exception
+    buttons = [b for b in at.get("download_button") if b.proto.label == "Download the PDF report"]
+    assert len(buttons) == 1
+
+
 def test_durability_page_draws_one_curve_per_condition_in_its_fixed_colour(sample_app):
     from analysis import charts
 
