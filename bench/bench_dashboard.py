@@ -30,18 +30,15 @@ import os
 import pickle
 import platform
 import pstats
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, _free_port  # noqa: E402
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, streamlit_server  # noqa: E402
 from tests.test_browser import PAGES, READY  # noqa: E402
 
 COLD_TARGET, WARM_TARGET = 5.0, 1.0
@@ -56,43 +53,6 @@ def peak_memory_mb(pid: int) -> tuple[float, float]:
     fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
     kb = lambda k: int(fields[k].split()[0])  # noqa: E731
     return kb("VmHWM") / 1024, kb("VmRSS") / 1024
-
-
-@contextmanager
-def server(empty_sample_dir: str, start_timeout: float = 120):
-    """`streamlit run dashboard.py` on a free 127.0.0.1 port (the flags of tests/conftest.py); yields
-    (url, process). Output goes to a temp file; the process is stopped by its own PID at the end."""
-    port = _free_port()
-    log = tempfile.NamedTemporaryFile("w+", prefix="streamlit-bench-", suffix=".log", delete=False)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OUTCOMES_SAMPLE_DIR": empty_sample_dir}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none",
-         "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + start_timeout
-        while True:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not start; its output:\n{Path(log.name).read_text()}")
-            time.sleep(0.25)
-        yield url, proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-        server.last_log = Path(log.name).read_text()[-4000:]
-        os.unlink(log.name)
 
 
 def settle(page, title: str, timeout_ms: float) -> None:
@@ -119,7 +79,9 @@ def run_browser(files: list[Path], timeout_s: float) -> dict:
 
     timeout_ms = timeout_s * 1000
     out = {"cold": {}, "warm": {}, "errors": {}, "peak_mb": None, "rss_mb": None}
-    with tempfile.TemporaryDirectory(prefix="no-sample-") as empty, server(empty) as (url, proc):
+    with tempfile.TemporaryDirectory(prefix="no-sample-") as empty, \
+            tempfile.TemporaryDirectory(prefix="bench-data-") as data_dir, \
+            streamlit_server(Path(data_dir), env={"OUTCOMES_SAMPLE_DIR": empty}) as (url, proc):
         idle_mb = peak_memory_mb(proc.pid)[0]
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -38,9 +38,10 @@ def saved_data_sets_in_a_temporary_folder(tmp_path_factory):
 
 
 @contextmanager
-def streamlit_server(data_dir: Path, *args: str, port: int | None = None):
+def streamlit_server(data_dir: Path, *args: str, port: int | None = None, env: dict | None = None):
     """`streamlit run dashboard.py ARGS` on 127.0.0.1 (a free port unless given) with its saved data sets in
-    ``data_dir``; yields (URL, process). Output goes to a temp file; the process is stopped by its own PID."""
+    ``data_dir`` and ``env`` added to its environment; yields (URL, process). Output goes to a temp file; the
+    process is stopped by its own PID."""
     port = port or _free_port()
     log = tempfile.NamedTemporaryFile("w+", prefix="streamlit-", suffix=".log", delete=False)
     proc = subprocess.Popen(
@@ -48,7 +49,7 @@ def streamlit_server(data_dir: Path, *args: str, port: int | None = None):
          "--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none",
          "--browser.gatherUsageStats", "false", *args],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", DATA_DIR_ENV: str(data_dir)})
+        env={**os.environ, "PYTHONUNBUFFERED": "1", DATA_DIR_ENV: str(data_dir), **(env or {})})
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(240):
