@@ -13,7 +13,11 @@ Assumptions: right-censored data (``event`` 1 = event, 0 = censored; times >= 0)
 censoring, and for Cox proportional hazards. Times are used exactly as given (R's ``timefix`` merges
 times that differ only by floating-point noise; whole days never do).
 
-Every engine works on arrays sorted by time with cumulative sums: there is no loop over subjects.
+Every engine works on whole arrays with cumulative sums: there is no loop over subjects. Kaplan-Meier and
+log-rank handle all groups in one pass: labels are coded by hashing (only the distinct labels are sorted),
+then subjects and events are counted per (group, time) cell, by np.bincount for whole days and by
+sorting for other times (:func:`_cells`); only a short loop over groups remains for each curve's running
+product.
 """
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 from analysis.errors import DataError
 
@@ -69,15 +73,17 @@ def _clean_time_event(time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, 
         raise DataError("survival times must be finite numbers of days; some are infinite")
     if np.any(t < 0):
         raise DataError(f"survival times must be 0 or more days; {int(np.sum(t < 0))} are negative")
-    try:
-        e = np.asarray(event, dtype=float)
-    except (TypeError, ValueError):
-        raise DataError("the event indicator must be 1 (event) or 0 (censored); some values are not numbers") from None
-    bad = ~np.isin(e, (0.0, 1.0))
+    e = np.asarray(event)
+    if e.dtype.kind not in "biu":  # integers and booleans are checked as they are
+        try:
+            e = e.astype(float)
+        except (TypeError, ValueError):
+            raise DataError("the event indicator must be 1 (event) or 0 (censored); "
+                            "some values are not numbers") from None
+    bad = (e != 0) & (e != 1)
     if bad.any():
-        raise DataError(
-            f"the event indicator must be 1 (event) or 0 (censored); found {sorted(set(e[bad].tolist()))[:5]}"
-        )
+        found = sorted(set(e[bad].astype(float).tolist()))[:5]
+        raise DataError(f"the event indicator must be 1 (event) or 0 (censored); found {found}")
     return t, e.astype(np.int64)
 
 
@@ -86,10 +92,10 @@ def _dropped_note(n: int, what: str) -> tuple[str, ...]:
 
 
 def _as_series(x, name: str, n: int) -> pd.Series:
-    """Labels as a Series (a Categorical keeps its categories), one per subject."""
+    """Labels as a Series (a categorical keeps its categories), one per subject; its index is not used."""
     if np.isscalar(x) or x is None:
         raise TypeError(f"{name} must be an array or Series of labels, got {type(x).__name__}")
-    s = x.reset_index(drop=True) if isinstance(x, pd.Series) else pd.Series(x)
+    s = x if isinstance(x, pd.Series) else pd.Series(x)
     if len(s) != n:
         raise ValueError(f"{name} must have one label per subject; got {len(s)} labels for {n} subjects")
     return s
@@ -100,53 +106,130 @@ def _r_sort_key(value):
     return (value.casefold(), value.swapcase()) if isinstance(value, str) else (str(value).casefold(), str(value))
 
 
-def _group_levels(g: pd.Series) -> list:
-    """Levels in R's factor order: the categories of a categorical, otherwise the sorted unique
-    values (numbers and booleans by value, text as R sorts it)."""
-    if isinstance(g.dtype, pd.CategoricalDtype):
-        present = set(g.dropna().unique().tolist())
-        return [c for c in g.cat.categories.tolist() if c in present]
-    values = g.dropna().unique().tolist()
+def _r_order(values: list) -> list[int]:
+    """Positions of distinct labels in R's factor order: numbers and booleans by value, text as R sorts it."""
     if all(isinstance(v, (bool, np.bool_)) for v in values) or all(
             isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_)) for v in values):
-        return sorted(values)
-    return sorted(values, key=_r_sort_key)
+        return sorted(range(len(values)), key=values.__getitem__)
+    return sorted(range(len(values)), key=lambda i: _r_sort_key(values[i]))
+
+
+def _group_codes(group, n: int) -> tuple[np.ndarray, list]:
+    """Each subject's group as a code into the levels (-1: missing label) and the levels in R's factor
+    order: a categorical's categories, otherwise the distinct values (one hash pass, factorize, then only
+    the distinct values are sorted). Categories without subjects are kept."""
+    s = _as_series(group, "group", n)
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return s.cat.codes.to_numpy().astype(np.int64), s.cat.categories.tolist()
+    codes, uniques = s.array.factorize()
+    found = uniques.tolist()
+    order = _r_order(found)
+    rank = np.full(len(found) + 1, -1, dtype=np.int64)  # rank[-1] = -1 keeps missing labels missing
+    rank[order] = np.arange(len(found))
+    return rank[codes], [found[i] for i in order]
+
+
+def _group_levels(g: pd.Series) -> list:
+    """Levels with subjects in R's factor order: the categories of a categorical, otherwise the sorted
+    unique values (numbers and booleans by value, text as R sorts it)."""
+    code, levels = _group_codes(g, len(g))
+    size = np.bincount(code + 1, minlength=len(levels) + 1)[1:]
+    return [level for level, m in zip(levels, size) if m]
+
+
+def _survival_data(time, event, group, one_group: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, list, list]:
+    """Float times, 0/1 events, group codes 0..k-1 and the k levels (R's order; some may have no subject)
+    of the complete rows, and a note on the rows dropped. ``one_group``: group None is one group, ALL_GROUP."""
+    t_raw, e_raw = _as_array(time, "time"), _as_array(event, "event")
+    n = len(t_raw)
+    if len(e_raw) != n:
+        raise ValueError(f"time and event must have the same length; got {n} and {len(e_raw)}")
+    if group is None and one_group:
+        code, levels = np.zeros(n, dtype=np.int64), [ALL_GROUP]
+    else:
+        code, levels = _group_codes(group, n)
+    miss = _missing(t_raw) | _missing(e_raw) | (code < 0)
+    dropped = int(miss.sum())
+    if dropped:
+        keep = ~miss
+        t_raw, e_raw, code = t_raw[keep], e_raw[keep], code[keep]
+    t, e = _clean_time_event(t_raw, e_raw)
+    return t, e, code, levels, list(_dropped_note(dropped, "time, event or group"))
+
+
+# --------------------------------------------------------------------------------------------
+# counts per group and distinct time
+# --------------------------------------------------------------------------------------------
+#: whole-day times are counted on a groups x (last day + 1) grid when it has at most
+#: COUNT_GRID_MAX + COUNT_GRID_PER_SUBJECT * subjects cells; other times are sorted
+COUNT_GRID_MAX = 4096
+COUNT_GRID_PER_SUBJECT = 2
+
+
+def _whole_days(t: np.ndarray, k: int) -> np.ndarray | None:
+    """The times as int64 days when all are whole numbers and the k x (last day + 1) grid is small."""
+    if len(t) == 0 or k * (float(t.max()) + 1) > COUNT_GRID_MAX + COUNT_GRID_PER_SUBJECT * len(t):
+        return None
+    days = t.astype(np.int64)
+    return days if (days == t).all() else None
+
+
+def _count_cells(days: np.ndarray, e: np.ndarray, code: np.ndarray, k: int) -> tuple[np.ndarray, ...]:
+    """_cells for whole days: one np.bincount over a group x day x event grid, no sort."""
+    width = int(days.max()) + 1
+    grid = np.bincount((code * width + days) * 2 + e, minlength=k * width * 2).reshape(-1, 2)  # censored, events
+    n_at = grid[:, 0] + grid[:, 1]
+    cell = np.flatnonzero(n_at)
+    return cell // width, (cell % width).astype(float), n_at[cell], grid[cell, 1]
+
+
+def _sort_cells(t: np.ndarray, e: np.ndarray, code: np.ndarray) -> tuple[np.ndarray, ...]:
+    """_cells for any times: sorted by group, then time (np.lexsort), one cell per run."""
+    order = np.lexsort((t, code))
+    t, e, code = t[order], e[order], code[order]
+    new = np.ones(len(t), dtype=bool)
+    new[1:] = (t[1:] != t[:-1]) | (code[1:] != code[:-1])
+    first = np.flatnonzero(new)
+    counts = np.diff(np.append(first, len(t)))
+    return code[first], t[first], counts, np.add.reduceat(e, first).astype(np.int64)
+
+
+def _cells(t: np.ndarray, e: np.ndarray, code: np.ndarray, levels: list) -> tuple[list, np.ndarray, ...]:
+    """One cell per group and distinct time with subjects, ordered by group then time: the levels that
+    have subjects, then per cell its group (a code into those levels), time, subjects and events. Whole
+    days are counted (_count_cells), other times sorted (_sort_cells); both give the same cells."""
+    k = len(levels)
+    days = _whole_days(t, k)
+    group, time, n_at, n_event = _sort_cells(t, e, code) if days is None else _count_cells(days, e, code, k)
+    size = np.bincount(group, minlength=k)
+    if not size.all():  # unused categories, or every row of a level dropped
+        keep = np.flatnonzero(size)
+        renumber = np.full(k, -1, dtype=np.int64)
+        renumber[keep] = np.arange(len(keep))
+        group, levels = renumber[group], [levels[i] for i in keep]
+    return levels, group, time, n_at, n_event
 
 
 # --------------------------------------------------------------------------------------------
 # Kaplan-Meier
 # --------------------------------------------------------------------------------------------
-def _km_curve(t: np.ndarray, e: np.ndarray) -> dict[str, np.ndarray]:
-    """One curve: per distinct time (sorted), counts, survival, Greenwood SE and log-scale limits."""
-    order = np.argsort(t, kind="stable")
-    t, e = t[order], e[order]
-    times, first, counts = np.unique(t, return_index=True, return_counts=True)
-    n_event = np.add.reduceat(e, first) if len(t) else np.zeros(0, dtype=np.int64)
-    n_censor = counts - n_event
-    n_risk = len(t) - np.concatenate(([0], np.cumsum(counts)[:-1])) if len(t) else np.zeros(0, dtype=np.int64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        survival = np.cumprod(1.0 - n_event / n_risk)
-        term = np.where(n_event > 0, n_event / (n_risk * (n_risk - n_event).astype(float)), 0.0)
-        se_cumhaz = np.sqrt(np.cumsum(term))  # R's survfit()$std.err: Greenwood SE of -log S
-        std_err = survival * se_cumhaz  # R's summary()$std.err: SE of S (NaN where S = 0)
-        log_s = np.log(np.where(survival > 0, survival, np.nan))
-        lower = np.exp(log_s - Z95 * se_cumhaz)
-        upper = np.minimum(np.exp(log_s + Z95 * se_cumhaz), 1.0)
-    return dict(time=times, n_risk=n_risk, n_event=n_event, n_censor=n_censor, survival=survival,
-                std_err=std_err, lower=lower, upper=upper)
-
-
-def _median(time: np.ndarray, curve: np.ndarray, tol: float = QUANTILE_TOL) -> float:
-    """R survival:::survmean's median of one curve (used for the curve and for each limit): the
-    first time the curve is at or below 0.5; if it is exactly 0.5 there (within tol) and falls lower
-    later, the midpoint between that time and the first time it does. NaN when never reached."""
-    keep = ~np.isnan(curve) & (curve < 0.5 + tol)
-    if not keep.any():
-        return np.nan
-    x, y = time[keep], curve[keep]
-    if abs(y[0] - 0.5) < tol and np.any(y < y[0]):
-        return float((x[0] + x[np.argmax(y < y[0])]) / 2)
-    return float(x[0])
+def _medians(time: np.ndarray, curve: np.ndarray, starts: np.ndarray, stops: np.ndarray,
+             tol: float = QUANTILE_TOL) -> np.ndarray:
+    """R survival:::survmean's median of each group's curve (rows starts[g]:stops[g]; used for the curve
+    and for each limit): the first time the curve is at or below 0.5; if it is exactly 0.5 there (within
+    tol) and falls lower later, the midpoint between that time and the first time it does. NaN when never
+    reached."""
+    below = np.flatnonzero(curve < 0.5 + tol)  # NaN (no limit) never is
+    pos = np.searchsorted(below, starts)
+    first = below[np.minimum(pos, len(below) - 1)] if len(below) else starts
+    found = (pos < len(below)) & (first < stops)
+    median = np.where(found, time[first], np.nan)
+    for g in np.flatnonzero(found & (np.abs(curve[first] - 0.5) < tol)):  # rare: exactly one half
+        i = first[g]
+        lower = np.flatnonzero(curve[i + 1:stops[g]] < curve[i])
+        if len(lower):
+            median[g] = (time[i] + time[i + 1 + lower[0]]) / 2
+    return median
 
 
 @dataclass(frozen=True)
@@ -164,27 +247,31 @@ class KaplanMeier:
         with time >= day. After a group's last observed time R drops the day (``extend=FALSE``): here
         survival and limits are NaN and ``n_risk`` is 0."""
         days = np.atleast_1d(np.asarray(days, dtype=float))
-        frames = []
-        for group, rows in self.table.groupby("group", sort=False, observed=True):
-            time = rows["time"].to_numpy(dtype=float)
-            pos = np.searchsorted(time, days, side="right") - 1  # last time <= day
-            nxt = np.searchsorted(time, days, side="left")  # first time >= day
-            beyond = days > (time[-1] if len(time) else -np.inf)
-
-            def pick(col, fill):
-                v = rows[col].to_numpy(dtype=float)
-                out = np.where(pos >= 0, v[np.clip(pos, 0, None)] if len(v) else fill, fill)
-                return np.where(beyond, np.nan, out)
-
-            n_risk_all = rows["n_risk"].to_numpy()
-            n_risk = np.where(beyond, 0, n_risk_all[np.clip(nxt, 0, len(time) - 1)] if len(time) else 0)
-            frames.append(pd.DataFrame({
-                "group": [group] * len(days), "day": days, "n_risk": n_risk.astype(np.int64),
-                "survival": pick("survival", 1.0), "lower": pick("lower", 1.0), "upper": pick("upper", 1.0),
-            }))
-        if not frames:
+        tab = self.table
+        if tab.empty:
             return pd.DataFrame({c: [] for c in AT_COLUMNS})
-        return pd.concat(frames, ignore_index=True)[list(AT_COLUMNS)]
+        group = tab["group"].array
+        time = tab["time"].to_numpy(dtype=float)
+        codes = pd.factorize(group)[0]  # groups are runs of rows, times increasing within each
+        starts = np.flatnonzero(np.concatenate(([True], codes[1:] != codes[:-1])))
+        stops = np.append(starts[1:], len(tab))
+        last, nxt, before, beyond = [], [], [], []
+        for a, b in zip(starts.tolist(), stops.tolist()):  # one short step per group, all days at once
+            pos = np.searchsorted(time[a:b], days, side="right") - 1  # last time <= day
+            last.append(a + np.maximum(pos, 0))
+            before.append(pos < 0)
+            nxt.append(a + np.minimum(np.searchsorted(time[a:b], days, side="left"), b - a - 1))  # first >= day
+            beyond.append(days > time[b - 1])
+        last, nxt, before, beyond = (np.concatenate(x) for x in (last, nxt, before, beyond))
+
+        def pick(col):
+            v = np.where(before, 1.0, tab[col].to_numpy(dtype=float)[last])
+            return np.where(beyond, np.nan, v)
+
+        n_risk = np.where(beyond, 0, tab["n_risk"].to_numpy()[nxt]).astype(np.int64)
+        return pd.DataFrame({"group": group.take(np.repeat(starts, len(days))), "day": np.tile(days, len(starts)),
+                             "n_risk": n_risk, "survival": pick("survival"), "lower": pick("lower"),
+                             "upper": pick("upper")})
 
 
 def kaplan_meier(time, event, group=None) -> KaplanMeier:
@@ -193,38 +280,51 @@ def kaplan_meier(time, event, group=None) -> KaplanMeier:
     Survival S(t) = prod over event times <= t of (1 - d/n); Greenwood variance of log S,
     sum d / (n (n - d)); 95% limits exp(log S -/+ 1.96 SE), upper capped at 1 (R ``conf.type="log"``);
     no limits where S = 0. Rows with a missing time, event or group are dropped with a note.
+    All groups in one pass: counts per (group, time) cell (_cells), then per group a running product
+    and sum over its cells.
     """
-    t_raw, e_raw = _as_array(time, "time"), _as_array(event, "event")
-    n = len(t_raw)
-    if len(e_raw) != n:
-        raise ValueError(f"time and event must have the same length; got {n} and {len(e_raw)}")
-    g = pd.Series([ALL_GROUP] * n) if group is None else _as_series(group, "group", n)
-    miss = _missing(t_raw) | _missing(e_raw) | g.isna().to_numpy()
-    notes = list(_dropped_note(int(miss.sum()), "time, event or group"))
-    t, e = _clean_time_event(t_raw[~miss], e_raw[~miss])
-    g = g[~miss].reset_index(drop=True)
-    tables, medians = [], []
-    for level in _group_levels(g):
-        sel = (g == level).to_numpy()
-        curve = _km_curve(t[sel], e[sel])
-        tab = pd.DataFrame(curve)
-        tab.insert(0, "group", [level] * len(tab))
-        tables.append(tab)
-        med, lo, up = (_median(curve["time"], curve[c]) for c in ("survival", "lower", "upper"))
-        events = int(e[sel].sum())
-        medians.append({"group": level, "n": int(sel.sum()), "events": events, "median": med, "lower": lo, "upper": up})
-        if events == 0:
+    t, e, code, levels, notes = _survival_data(time, event, group, one_group=True)
+    levels, cell_group, time_, n_at, n_event = _cells(t, e, code, levels)
+    k = len(levels)
+    if k == 0:
+        notes.append("no subjects to analyse")
+        table = pd.DataFrame({c: pd.Series(dtype=float) for c in KM_COLUMNS})
+        med_df = pd.DataFrame([], columns=list(MEDIAN_COLUMNS))
+        for c in ("median", "lower", "upper"):
+            med_df[c] = med_df[c].astype(float)
+        return KaplanMeier(table=table, medians=med_df, notes=tuple(notes))
+    size = np.bincount(cell_group, minlength=k)  # cells per group
+    stops = np.cumsum(size)
+    starts = stops - size
+    n_subjects = np.add.reduceat(n_at, starts)
+    left = np.cumsum(n_at) - n_at  # subjects in earlier cells (all groups)
+    n_risk = n_subjects[cell_group] - (left - left[starts][cell_group])
+    n_censor = n_at - n_event
+    survival, cumhaz_var = np.empty(len(n_at)), np.empty(len(n_at))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = 1.0 - n_event / n_risk
+        term = np.where(n_event > 0, n_event / (n_risk * (n_risk - n_event).astype(float)), 0.0)
+        for a, b in zip(starts.tolist(), stops.tolist()):  # one curve per group: a few steps
+            np.cumprod(factor[a:b], out=survival[a:b])
+            np.cumsum(term[a:b], out=cumhaz_var[a:b])
+        se_cumhaz = np.sqrt(cumhaz_var)  # R's survfit()$std.err: Greenwood SE of -log S
+        std_err = survival * se_cumhaz  # R's summary()$std.err: SE of S (NaN where S = 0)
+        log_s = np.log(np.where(survival > 0, survival, np.nan))
+        lower = np.exp(log_s - Z95 * se_cumhaz)
+        upper = np.minimum(np.exp(log_s + Z95 * se_cumhaz), 1.0)
+    events = np.add.reduceat(n_event, starts)
+    median, med_lower, med_upper = (_medians(time_, c, starts, stops) for c in (survival, lower, upper))
+    for level, ev, med in zip(levels, events.tolist(), median.tolist()):
+        if ev == 0:
             notes.append(f"group {level}: no events, so survival stays at 1 and the median is not reached")
         elif np.isnan(med):
             notes.append(f"group {level}: survival never fell to 0.5, so the median is not reached")
-    if not tables:
-        notes.append("no subjects to analyse")
-        table = pd.DataFrame({c: pd.Series(dtype=float) for c in KM_COLUMNS})
-    else:
-        table = pd.concat(tables, ignore_index=True)[list(KM_COLUMNS)]
-    med_df = pd.DataFrame(medians, columns=list(MEDIAN_COLUMNS))
-    for c in ("median", "lower", "upper"):
-        med_df[c] = med_df[c].astype(float)
+    labels = pd.Index(levels).array  # the dtype pandas infers for these labels
+    table = pd.DataFrame({"group": labels.take(cell_group), "time": time_, "n_risk": n_risk, "n_event": n_event,
+                          "n_censor": n_censor, "survival": survival, "std_err": std_err, "lower": lower,
+                          "upper": upper}, copy=False)
+    med_df = pd.DataFrame({"group": labels, "n": n_subjects, "events": events, "median": median,
+                           "lower": med_lower, "upper": med_upper}, copy=False)
     return KaplanMeier(table=table, medians=med_df, notes=tuple(notes))
 
 
@@ -250,22 +350,14 @@ def logrank(time, event, group) -> LogRank:
     the variance is the hypergeometric one. Groups with no expected events are left out of the test
     (as R). chi2 = (O - E)' V^-1 (O - E) over all groups but the first, df = groups - 1.
     """
-    t_raw, e_raw = _as_array(time, "time"), _as_array(event, "event")
-    n = len(t_raw)
-    if len(e_raw) != n:
-        raise ValueError(f"time and event must have the same length; got {n} and {len(e_raw)}")
-    g = _as_series(group, "group", n)
-    miss = _missing(t_raw) | _missing(e_raw) | g.isna().to_numpy()
-    notes = list(_dropped_note(int(miss.sum()), "time, event or group"))
-    t, e = _clean_time_event(t_raw[~miss], e_raw[~miss])
-    g = g[~miss].reset_index(drop=True)
-    levels = _group_levels(g)
+    t, e, code, levels, notes = _survival_data(time, event, group, one_group=False)
+    levels, cell_group, cell_time, n_at, n_event = _cells(t, e, code, levels)
     k = len(levels)
-    code = pd.Categorical(g, categories=levels).codes.astype(np.int64)
-    times, tidx = np.unique(t, return_inverse=True)
+    times, row = np.unique(cell_time, return_inverse=True)
     m = len(times)
-    at = np.bincount(tidx * k + code, minlength=m * k).reshape(m, k).astype(float)  # leaving at t_j
-    dead = np.bincount(tidx * k + code, weights=e, minlength=m * k).reshape(m, k)
+    at, dead = np.zeros((m, k)), np.zeros((m, k))  # leaving at t_j, events at t_j, per group
+    at[row, cell_group] = n_at
+    dead[row, cell_group] = n_event
     n_risk = np.cumsum(at[::-1], axis=0)[::-1]  # per group, time >= t_j
     n_all, d_all = n_risk.sum(axis=1), dead.sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -274,8 +366,8 @@ def logrank(time, event, group) -> LogRank:
     observed = dead.sum(axis=0)
     expected = (share * d_all[:, None]).sum(axis=0)
     var = np.diag((w[:, None] * share).sum(axis=0)) - (share * w[:, None]).T @ share
-    table = pd.DataFrame({"group": levels, "n": np.bincount(code, minlength=k).astype(np.int64),
-                          "observed": observed, "expected": expected}, columns=list(LOGRANK_COLUMNS))
+    table = pd.DataFrame({"group": levels, "n": np.bincount(cell_group, weights=n_at, minlength=k).astype(np.int64),
+                          "observed": observed, "expected": expected}, copy=False)
     if k < 2:
         notes.append("the log-rank test needs at least two groups")
         return LogRank(np.nan, 0, np.nan, table, tuple(notes))
@@ -299,7 +391,7 @@ def logrank(time, event, group) -> LogRank:
         chi2 = float(diff @ np.linalg.pinv(vv) @ diff)
         notes.append("the log-rank variance matrix is singular; a generalised inverse was used")
     chi2 = max(chi2, 0.0)
-    return LogRank(chi2, df, float(stats.chi2.sf(chi2, df)), table, tuple(notes))
+    return LogRank(chi2, df, float(special.chdtrc(df, chi2)), table, tuple(notes))
 
 
 # --------------------------------------------------------------------------------------------

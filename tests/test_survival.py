@@ -271,6 +271,64 @@ def test_perfect_separation_gives_r_coefficient_and_a_note_not_a_crash():
     assert fit.converged and any("infinite" in n for n in fit.notes)
 
 
+def test_count_and_sort_paths_find_the_same_cells_by_hand():
+    # times 2, 0, 2, 5, 0; events 1, 0, 0, 1, 1; groups 1, 0, 1, 1, 0
+    # group 0: day 0 (2 subjects, 1 event); group 1: day 2 (2, 1), day 5 (1, 1)
+    t, e, code = np.array([2.0, 0, 2, 5, 0]), np.array([1, 0, 0, 1, 1]), np.array([1, 0, 1, 1, 0])
+    expected = ([0, 1, 1], [0.0, 2.0, 5.0], [2, 2, 1], [1, 1, 1])
+    for cells in (survival._count_cells(t.astype(np.int64), e, code, 2), survival._sort_cells(t, e, code)):
+        for got, want in zip(cells, expected):
+            np.testing.assert_array_equal(got, want)
+            assert got.dtype == np.asarray(want).dtype
+
+
+def test_whole_days_are_counted_without_sorting(monkeypatch):
+    def no_sort(*args):
+        raise AssertionError("sorted")
+
+    monkeypatch.setattr(survival, "_sort_cells", no_sort)
+    km = kaplan_meier([1, 2, 2, 3, 4], [1, 1, 0, 1, 1])
+    close(km.table["survival"], [0.8, 0.6, 0.3, 0.0], rtol=1e-12)
+    assert logrank([1, 2, 3, 4], [1, 0, 1, 0], ["a", "a", "b", "b"]).chi2 == pytest.approx(1.0, rel=1e-12)
+
+
+def test_fractional_times_and_sparse_day_ranges_are_sorted(monkeypatch):
+    def no_count(*args):
+        raise AssertionError("counted")
+
+    monkeypatch.setattr(survival, "_count_cells", no_count)
+    km = kaplan_meier([0.5, 1.5, 1.5, 2.5], [1, 1, 0, 1])
+    assert km.table["time"].tolist() == [0.5, 1.5, 2.5] and km.table["n_risk"].tolist() == [4, 3, 1]
+    close(km.table["survival"], [0.75, 0.5, 0.0], rtol=1e-12)
+    km = kaplan_meier([1, 10**9], [1, 0])  # whole days, but a grid of a billion cells: sorted
+    assert km.table["time"].tolist() == [1.0, 1e9] and km.table["survival"].tolist() == [0.5, 0.5]
+
+
+def test_a_level_whose_rows_are_all_dropped_is_left_out():
+    t, e, g = [1, 2, np.nan, 3, 4], [1, 0, 1, 1, 0], ["a", "a", "b", "c", "c"]
+    km = kaplan_meier(t, e, g)
+    assert km.medians["group"].tolist() == ["a", "c"] and km.table["group"].unique().tolist() == ["a", "c"]
+    assert "1 row with a missing time, event or group dropped" in km.notes
+    lr = logrank(t, e, g)
+    assert lr.table["group"].tolist() == ["a", "c"] and lr.table["n"].tolist() == [2, 2]
+
+
+def test_text_groups_are_ordered_as_r_orders_them_in_every_table():
+    t, e, g = [1, 2, 3, 4, 5, 6], [1, 1, 1, 1, 1, 1], ["b", "B", "a", "b", "B", "a"]
+    km = kaplan_meier(t, e, g)
+    assert km.medians["group"].tolist() == ["a", "b", "B"]
+    assert km.table["group"].tolist() == ["a", "a", "b", "b", "B", "B"]
+    assert km.survival_at([2])["group"].tolist() == ["a", "b", "B"]
+    assert logrank(t, e, g).table["group"].tolist() == ["a", "b", "B"]
+
+
+def test_event_values_other_than_0_and_1_are_listed_whatever_their_type():
+    for event in ([0, 2, 3], np.array([0, 2, 3], dtype=np.int8), [0.0, 2.0, 3.0]):
+        with pytest.raises(DataError, match=r"found \[2.0, 3.0\]"):
+            kaplan_meier([1, 2, 3], event)
+    assert kaplan_meier([1, 2, 3], np.array([True, False, True])).table["n_event"].tolist() == [1, 0, 1]
+
+
 # --- awkward data: notes and NaN, never a crash --------------------------------------------
 
 def test_no_events_at_all_gives_flat_curves_nan_tests_and_notes():
