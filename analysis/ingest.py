@@ -29,10 +29,17 @@ Date formats are decided per column from all its values (ISO, D/M/Y, M/D/Y, mont
 numbers); a column that reads both day-first and month-first is refused, never guessed. Dates are not kept: only ``start_month`` (YYYY-MM of
 day 0; YYYY with ``strict_dates``). Ages become age bands (over 89: "90+").
 
-Speed (bench/bench_ingest.py): files on disk are memory-mapped, not copied; pyarrow parses text
-straight into dictionaries, so every value is normalised through its distinct values and every check
-works on integer codes, never row by row in Python; day 0 is worked out per patient; the canonical
-``str`` columns are built once, at the end, from each column's distinct values.
+Speed (bench/bench_ingest.py): files on disk are memory-mapped, not copied; pyarrow parses text as plain
+strings (without a bad-row handler: a row of the wrong width makes pyarrow fail, and the python reader
+takes over), then every text column is dictionary-encoded in two threads (a column with few values by
+looking each row up in the values of the first block), so every value is normalised
+through its distinct values and every check works on integer codes, never row by row in Python. A check
+that finds nothing costs a pass or two: rows grouped as exports group them (by patient, instrument, day)
+are compared with the row before instead of hashed, ranges are checked on the smallest and largest value
+of each run of one instrument, ages through the distinct ages, day 0 per patient group by group. The
+canonical ``str`` columns are built once: a column left as parsed (patient keys, usually) is the parsed
+column itself; the others are built from their distinct values in a worker thread while the checks run,
+and used if no check changed them.
 The checks and the PHI guard are in :mod:`analysis.validate`.
 """
 from __future__ import annotations
@@ -44,6 +51,7 @@ import mmap
 import os
 import re
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -280,6 +288,20 @@ def wide_column(name: str) -> tuple[str, int | None, str] | None:
     return code, 30 * int(m.group("month")), "month"
 
 
+#: below this many rows, per-column work runs in the calling thread (handing it over costs more than it saves)
+THREADED_ROWS = 200_000
+
+
+def _in_threads(func, items, rows: int) -> list:
+    """``[func(x) for x in items]``, in two threads for long columns (``rows``): independent per-column work
+    (encoding, output columns), where pyarrow and numpy release the GIL."""
+    items = list(items)
+    if len(items) < 2 or rows < THREADED_ROWS:
+        return [func(x) for x in items]
+    with ThreadPoolExecutor(2) as pool:
+        return list(pool.map(func, items))
+
+
 # --- reading bytes ---------------------------------------------------------------------------------------
 class _Refused(Exception):
     def __init__(self, code: str, message: str):
@@ -295,6 +317,7 @@ class _Raw:
     delimiter: str = ""
     ragged: tuple = ()  # (row, "short" | "long") of rows whose field count differs from the header
     encoded: dict = field(default_factory=dict)  # column -> (codes, distinct values as a pyarrow array)
+    listed: dict = field(default_factory=dict)  # column -> distinct values as a list
 
     def dictionary(self, name: str) -> tuple[np.ndarray, pa.Array]:
         """(codes, distinct values) of a column, computed once (-1 codes for nulls)."""
@@ -303,8 +326,26 @@ class _Raw:
         return self.encoded[name]
 
     def distinct(self, name: str) -> tuple[np.ndarray, list]:
+        """(codes, distinct values as a list), computed once."""
         codes, values = self.dictionary(name)
-        return codes, values.to_pylist()
+        if name not in self.listed:
+            self.listed[name] = values.to_pylist()
+        return codes, self.listed[name]
+
+    def numbers(self, name: str, **kw) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """``_numbers`` of a column, sharing its dictionary encoding when it is text."""
+        col = self.table[name]
+        return _numbers(col, dictionary=self.dictionary(name) if _is_text(col) else None, **kw)
+
+    def as_parsed(self, name: str) -> tuple[pa.ChunkedArray, np.ndarray, list]:
+        """(column as parsed, codes, distinct values): what ``_output`` reuses for a column left unchanged."""
+        return (self.table[name], *self.distinct(name))
+
+    def encode_text(self) -> None:
+        """Dictionary-encode every text column at once (in two threads for long files)."""
+        names = [n for n, c in zip(self.table.column_names, self.table.columns) if n not in self.encoded and _is_text(c)]
+        for name, encoded in zip(names, _in_threads(lambda n: _dictionary(self.table[n]), names, self.table.num_rows)):
+            self.encoded[name] = encoded
 
 
 def _source_bytes(source) -> tuple[str, bytes]:
@@ -531,8 +572,8 @@ def _prepare(data: bytes) -> _Prepared:
 
 
 def _parse(prep: _Prepared, numeric: set[str]) -> _Raw:
-    """Parse into a table of text (pyarrow dictionaries; numbers for the columns in ``numeric``), with
-    spreadsheet rows."""
+    """Parse into a table of text (plain strings, each column dictionary-encoded once; numbers for the
+    columns in ``numeric``), with spreadsheet rows."""
     body = prep.body
     quotes = body.find(b'"') >= 0  # (find, not `in`: a memory map's `in` looks for one byte only)
     # pyarrow's rows are the spreadsheet's only if no line was skipped (blank) or joined (quoted line
@@ -541,7 +582,7 @@ def _parse(prep: _Prepared, numeric: set[str]) -> _Raw:
     # there was none, with no counting of lines. Otherwise blank lines are skipped and lines counted.
     simple = not quotes and len(prep.names) > 1 and body.find(b"\r") < 0
     raw = _read_arrow(body, prep.names, prep.delimiter, quotes, numeric, keep_blank_lines=simple)
-    if raw is not None and simple and _has_blanks(raw.table.column(0)):
+    if raw is not None and simple and _has_blanks(raw, raw.table.column_names[0]):
         simple = False
         raw = _read_arrow(body, prep.names, prep.delimiter, quotes, numeric, keep_blank_lines=False)
     if raw is not None and not simple:
@@ -569,32 +610,30 @@ def _parse(prep: _Prepared, numeric: set[str]) -> _Raw:
     return raw
 
 
-def _has_blanks(col: pa.ChunkedArray) -> bool:
-    """Whether a parsed column has an empty value (null, or "" in a text column)."""
+def _is_text(col) -> bool:
+    return pa.types.is_string(col.type) or pa.types.is_large_string(col.type)
+
+
+def _has_blanks(raw: _Raw, name: str) -> bool:
+    """Whether a parsed column has an empty value (null, or "" in a text column: looked up in its distinct values)."""
+    col = raw.table[name]
     if col.null_count:
         return True
-    if pa.types.is_dictionary(col.type):
-        return any(pc.any(pc.equal(c.dictionary, "")).as_py() for c in col.chunks if len(c.dictionary))
-    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-        return bool(pc.any(pc.equal(col, "")).as_py())
+    if _is_text(col):
+        return bool(pc.any(pc.equal(raw.dictionary(name)[1], "")).as_py())
     return False
 
 
-def _valid_utf8(table: pa.Table) -> bool:
-    """Whether every text value is valid UTF-8, checked on the distinct values of the dictionary columns
+def _valid_utf8(raw: _Raw) -> bool:
+    """Whether every text value is valid UTF-8, checked on the distinct values of the text columns
     (pyarrow's own check, on every row, is switched off while parsing)."""
-    for col in table.columns:
-        if pa.types.is_dictionary(col.type):
-            arrays = [c.dictionary for c in col.chunks]
-        elif pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-            arrays = col.chunks
-        elif pa.types.is_binary(col.type) or pa.types.is_large_binary(col.type):
+    for name, col in zip(raw.table.column_names, raw.table.columns):
+        if pa.types.is_binary(col.type) or pa.types.is_large_binary(col.type):
             return False
-        else:
+        if not _is_text(col):
             continue
         try:
-            for a in arrays:
-                a.validate(full=True)
+            raw.dictionary(name)[1].validate(full=True)
         except pa.ArrowInvalid:
             return False
     return True
@@ -607,19 +646,13 @@ def _count_newlines(body) -> int:
     return int(sum(np.count_nonzero(view[i:i + step] == 10) for i in range(0, len(view), step)))
 
 
-_TEXT = pa.dictionary(pa.int32(), pa.string())
-
-
 def _read_arrow(body: bytes, names: list[str], delimiter: str, newlines: bool, numeric: set[str],
                 keep_blank_lines: bool = False) -> _Raw | None:
-    ragged = []
-
-    def on_invalid(row):
-        ragged.append(row)
-        return "skip"
-
-    # text is parsed straight into dictionaries: every later step works on the distinct values and codes
-    types = {n: _TEXT for n in names if n not in numeric}
+    """pyarrow's parse (text as plain strings), then every text column dictionary-encoded, in two threads.
+    None when pyarrow's rows could not be the spreadsheet's: a row with more or fewer fields than the
+    header (pyarrow raises: no row handler, which would cost ~15% of the parse), or 8-bit characters
+    below the sniffed sample; the python reader then reports them exactly."""
+    types = {n: pa.string() for n in names if n not in numeric}
     # a whole file on disk is handed to pyarrow as its own memory map: pyarrow's threads then hold no
     # Python object (releasing one needs the GIL, which can abort the process at exit)
     source = pa.memory_map(body.path) if isinstance(body, _MappedFile) else pa.py_buffer(body)
@@ -627,7 +660,7 @@ def _read_arrow(body: bytes, names: list[str], delimiter: str, newlines: bool, n
         table = pacsv.read_csv(
             source,
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 22),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=newlines, invalid_row_handler=on_invalid,
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=newlines,
                                              ignore_empty_lines=not keep_blank_lines),
             convert_options=pacsv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=False,
                                                  quoted_strings_can_be_null=False, check_utf8=False),
@@ -637,12 +670,11 @@ def _read_arrow(body: bytes, names: list[str], delimiter: str, newlines: bool, n
     finally:
         if isinstance(source, pa.NativeFile):
             source.close()
-    if ragged:
-        return None  # pyarrow does not number skipped rows: let the python reader report them exactly
-    if not _valid_utf8(table):
+    raw = _Raw(table, np.arange(2, table.num_rows + 2, dtype=np.int64))
+    raw.encode_text()
+    if not _valid_utf8(raw):
         return None  # 8-bit characters below the sniffed sample: the python reader decodes them
-    rows = np.arange(2, table.num_rows + 2, dtype=np.int64)
-    return _Raw(table, rows)
+    return raw
 
 
 def _read_python(text: str, names: list[str], delimiter: str) -> _Raw:
@@ -758,6 +790,9 @@ def _dictionary(col: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
     else:
         if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
             col = pc.cast(col, pa.string())
+        looked_up = _few_values(col)
+        if looked_up is not None:
+            return looked_up
         arr = pc.dictionary_encode(col)
     if isinstance(arr, pa.ChunkedArray):
         dictionary = arr.chunk(0).dictionary if arr.num_chunks else pa.array([], pa.string())
@@ -767,7 +802,29 @@ def _dictionary(col: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
     if indices.null_count:
         indices = indices.fill_null(-1)
     codes = indices.to_numpy() if isinstance(indices, pa.ChunkedArray) else indices.to_numpy(zero_copy_only=False)
-    return codes.astype(np.int32, copy=False), dictionary
+    return codes.astype(_code_dtype(len(dictionary)), copy=False), dictionary
+
+
+def _few_values(col: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array] | None:
+    """``_dictionary`` of a long text column whose first chunk already holds every distinct value (site, sex,
+    instrument, ...): the values are looked up in that chunk's distinct values (in order of first appearance,
+    as dictionary encoding numbers them), cheaper than hashing every row into a growing table. None when the
+    column is short, has many distinct values, or values (or nulls) the first chunk lacks."""
+    if not isinstance(col, pa.ChunkedArray) or col.num_chunks < 2 or col.null_count:
+        return None
+    values = pc.unique(col.chunk(0))
+    if len(values) > 64:
+        return None
+    indices = pc.index_in(col, value_set=values)
+    if indices.null_count:
+        return None
+    codes = np.concatenate([c.to_numpy() for c in indices.chunks]) if indices.num_chunks else np.zeros(0, np.int32)
+    return codes.astype(_code_dtype(len(values)), copy=False), values
+
+
+def _code_dtype(n: int) -> type:
+    """The integer type pandas gives the codes of n categories (so that categoricals take codes uncopied)."""
+    return np.int8 if n < 127 else np.int16 if n < 32767 else np.int32
 
 
 def _encode(col: pa.ChunkedArray) -> tuple[np.ndarray, list]:
@@ -822,16 +879,17 @@ def _number(v, thousands: bool = False, unit: re.Pattern | None = None) -> tuple
     return (x, 0) if np.isfinite(x) else (np.nan, 2)
 
 
-def _numbers(col: pa.ChunkedArray, thousands: bool = False, unit: re.Pattern | None = None
+def _numbers(col: pa.ChunkedArray, thousands: bool = False, unit: re.Pattern | None = None, dictionary=None
              ) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """(float64 values, reason per row, distinct non-numbers) of a column (``_number`` of each distinct value)."""
+    """(float64 values, reason per row, distinct non-numbers) of a column (``_number`` of each distinct value);
+    ``dictionary``: the text column's (codes, distinct values), when already encoded."""
     if pa.types.is_integer(col.type) or pa.types.is_floating(col.type):
         values = pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False).astype(float, copy=False)
         if col.null_count == 0 and pa.types.is_integer(col.type):
             return values, np.zeros(len(values), dtype=np.int8), []
         reason = np.isnan(values).astype(np.int8)
         return values, reason, []
-    codes, distinct = _encode(col)
+    codes, distinct = _encode(col) if dictionary is None else (dictionary[0], dictionary[1].to_pylist())
     parsed = [_number(v, thousands, unit) for v in distinct]
     vals = np.array([p[0] for p in parsed] + [np.nan])
     reasons = np.array([p[1] for p in parsed] + [1], dtype=np.int8)
@@ -932,20 +990,28 @@ def _month_text(days: float, strict: bool) -> str | None:
 def _text_column(raw: _Raw, source: str) -> pd.Categorical:
     """A free-text column (patient key, site): blanks and 'n/a' missing, runs of white space one space."""
     codes, values = raw.dictionary(source)
-    return _recode(codes, _clean_texts(values))
+    listed = raw.distinct(source)[1]
+    cleaned = _clean_texts(values, listed)
+    if cleaned is listed:  # every value as written: the distinct values are the categories, the codes stay
+        return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(pd.Index(listed, dtype=object)), validate=False)
+    return _recode(codes, cleaned)
 
 
 _PLAIN = r"^[!-~]+( [!-~]+)*$"  # printable ASCII words, single spaces: what _clean_text leaves as it is
 
 
-def _clean_texts(values: pa.Array) -> list:
-    """``_clean_text`` of each distinct value; the values it would leave unchanged are found in bulk."""
-    out = values.to_pylist()
-    if len(out) < 64:
-        return [_clean_text(v) for v in out]
+def _clean_texts(values: pa.Array, listed: list) -> list:
+    """``_clean_text`` of each distinct value (``values``, also as a list); the values it would leave
+    unchanged are found in bulk."""
+    if len(listed) < 64:
+        return [_clean_text(v) for v in listed]
     plain = pc.and_(pc.match_substring_regex(values, _PLAIN),
                     pc.invert(pc.is_in(pc.utf8_lower(values), pa.array(sorted(_MISSING_TEXT)))))
-    for i in np.flatnonzero(~plain.fill_null(False).to_numpy(zero_copy_only=False)):
+    changed = np.flatnonzero(~plain.fill_null(False).to_numpy(zero_copy_only=False))
+    if not len(changed):
+        return listed  # (the very list: _recode knows it is distinct values)
+    out = list(listed)
+    for i in changed:
         out[i] = _clean_text(out[i])
     return out
 
@@ -998,26 +1064,45 @@ def _patient_attributes(raw: _Raw, cols: _Columns, log: IssueLog, file: str) -> 
     if S.AGE_BAND in t:
         out[S.AGE_BAND] = _mapped(raw, t[S.AGE_BAND], _band_text, {""}, "age band", ", ".join(S.AGE_BANDS), log, file)
     elif AGE in t:
-        values, reason, bad = _numbers(raw.table[t[AGE]])
-        if bad:  # "90+", "> 89": how de-identified exports write ages over 89
-            codes, distinct = raw.distinct(t[AGE])
-            over = [i for i, v in enumerate(distinct) if v is not None and _NINETY_PLUS.match(str(v).strip())]
-            if over:
-                at = np.isin(codes, over)
-                values, reason = np.where(at, MAX_AGE_SHOWN + 1.0, values), np.where(at, 0, reason)
-        over = values > MAX_AGE_SHOWN
-        if over.any():
-            log.add("info", "AGE_90_PLUS", f"{file}: {int(over.sum())} age(s) over {MAX_AGE_SHOWN} are shown as '90+'; "
-                    "ages themselves are not kept, only age bands.", t[AGE])
-        young = values < 18
-        bad_rows = raw.rows[young | (reason == 2)]
-        if len(bad_rows):
-            log.add("warning", "BAD_AGE", f"{file}: {len(bad_rows)} age(s) are under 18 or not numbers; their age band "
-                    f"is left blank ({V.rows_text(bad_rows)}).", t[AGE], bad_rows.tolist())
-        out[S.AGE_BAND] = age_bands(values)
+        out[S.AGE_BAND] = _age_column(raw, t[AGE], log, file)
     if S.START_MONTH in t:
         out[S.START_MONTH] = _text_column(raw, t[S.START_MONTH])
     return out
+
+
+def _age_column(raw: _Raw, source: str, log: IssueLog, file: str) -> pd.Categorical:
+    """Age bands of an age column, with the AGE_90_PLUS info and BAD_AGE warning. A long column of whole
+    numbers is banded through its distinct ages (their counts say what to report), never row by row."""
+    col = raw.table[source]
+    if len(col) > 1000 and pa.types.is_integer(col.type) and col.null_count == 0:
+        ints = col.to_numpy()
+        lo, hi = int(ints.min()), int(ints.max())
+        if hi - lo < 4096:
+            start = min(lo, 0)  # (a table indexed by the age itself when no age is negative)
+            lookup = age_bands(np.arange(start, hi + 1)).codes  # the band of each possible age
+            codes = lookup[ints - start if start else ints]
+            over = int(np.count_nonzero(codes == len(S.AGE_BANDS) - 1))  # '90+': over MAX_AGE_SHOWN
+            bad_rows = raw.rows[codes < 0]  # (whole numbers: blank only when under 18)
+            _report_ages(over, bad_rows, source, log, file)
+            return pd.Categorical.from_codes(codes, categories=pd.Index(S.AGE_BANDS, dtype=object), validate=False)
+    values, reason, bad = raw.numbers(source)
+    if bad:  # "90+", "> 89": how de-identified exports write ages over 89
+        codes, distinct = raw.distinct(source)
+        over = [i for i, v in enumerate(distinct) if v is not None and _NINETY_PLUS.match(str(v).strip())]
+        if over:
+            at = np.isin(codes, over)
+            values, reason = np.where(at, MAX_AGE_SHOWN + 1.0, values), np.where(at, 0, reason)
+    _report_ages(int((values > MAX_AGE_SHOWN).sum()), raw.rows[(values < 18) | (reason == 2)], source, log, file)
+    return age_bands(values)
+
+
+def _report_ages(over: int, bad_rows: np.ndarray, source: str, log: IssueLog, file: str) -> None:
+    if over:
+        log.add("info", "AGE_90_PLUS", f"{file}: {over} age(s) over {MAX_AGE_SHOWN} are shown as '90+'; "
+                "ages themselves are not kept, only age bands.", source)
+    if len(bad_rows):
+        log.add("warning", "BAD_AGE", f"{file}: {len(bad_rows)} age(s) are under 18 or not numbers; their age band "
+                f"is left blank ({V.rows_text(bad_rows)}).", source, bad_rows.tolist())
 
 
 def _route(k: str) -> str | None:
@@ -1071,8 +1156,9 @@ def _assessment_frame(raw: _Raw, cols: _Columns, fi: int, file: str, log: IssueL
                   S.PATIENT_ID: _text_column(raw, t[S.PATIENT_ID])}
     base.update(_patient_attributes(raw, cols, log, file))
     if S.DAY in t:
-        day, reason, bad = _numbers(raw.table[t[S.DAY]], thousands=raw.delimiter == "comma")
-        nonint = (reason == 0) & (day != np.round(day))
+        day, reason, bad = raw.numbers(t[S.DAY], thousands=raw.delimiter == "comma")
+        whole = pa.types.is_integer(raw.table[t[S.DAY]].type)  # (parsed as integers: no fraction to look for)
+        nonint = np.zeros(len(day), dtype=bool) if whole else (reason == 0) & (day != np.round(day))
         if bad or nonint.any():
             rows = raw.rows[(reason == 2) | nonint]
             log.add("warning", "BAD_DAY", f"{file}: {len(rows)} day value(s) are not whole numbers "
@@ -1085,27 +1171,29 @@ def _assessment_frame(raw: _Raw, cols: _Columns, fi: int, file: str, log: IssueL
         base[S.DATE] = _dates(raw, t[date_target], date_target, log, file)
     parts = []
     if S.INSTRUMENT in t and S.SCORE in t:
-        score, reason, bad = _numbers(raw.table[t[S.SCORE]])
+        score, reason, bad = raw.numbers(t[S.SCORE])
         codes, values = raw.distinct(t[S.INSTRUMENT])
-        part = pd.DataFrame(base)
-        part[S.INSTRUMENT] = _categorical(codes, values, normalise_code)
-        part[S.SCORE] = score
+        part = pd.DataFrame({**base, S.INSTRUMENT: _categorical(codes, values, normalise_code), S.SCORE: score}, copy=False)
+        n = len(part)
         part = V.drop_missing_ids(part, log)
-        kept = part.index.to_numpy()
+        kept = part.index.to_numpy() if len(part) < n else None  # the raw rows left (None: all)
         raw_ins = None  # the instrument as written, needed only to name the unknown ones
         if part[S.INSTRUMENT].isna().any():
-            raw_ins = pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(values, dtype=object))[kept] if values else [None] * len(kept))
+            written = pd.Categorical.from_codes(codes, categories=pd.Index(values, dtype=object))
+            raw_ins = pd.Series((written if kept is None else written[kept]) if values else [None] * len(part))
+        n = len(part)
         part = V.drop_unknown_instruments(part.reset_index(drop=True), raw_ins, log)
-        kept = kept[part.index.to_numpy()]
-        part = V.drop_bad_scores(part.reset_index(drop=True), reason[kept], bad, log)
+        if len(part) < n:
+            kept = part.index.to_numpy() if kept is None else kept[part.index.to_numpy()]
+        part = V.drop_bad_scores(part.reset_index(drop=True), reason if kept is None else reason[kept], bad, log)
         parts.append(part)
     if cols.wide:
-        frame = pd.DataFrame(base)
+        frame = pd.DataFrame(base, copy=False)
         frame = V.drop_missing_ids(frame, log)
         kept = frame.index.to_numpy()
         wide_parts, reasons, bads = [], [], []
         for source, code, day, label in cols.wide:
-            score, reason, bad = _numbers(raw.table[source])
+            score, reason, bad = raw.numbers(source)
             p = frame.copy()
             p[S.INSTRUMENT] = pd.Categorical([code] * len(p))
             p[S.SCORE] = score[kept]
@@ -1146,14 +1234,14 @@ def _treatment_frame(raw: _Raw, cols: _Columns, fi: int, file: str, log: IssueLo
     if S.ROUTE in t:
         frame[S.ROUTE] = _mapped(raw, t[S.ROUTE], _route, {""}, "route", ", ".join(S.ROUTES), log, file)
     if S.DOSE in t:
-        dose, reason, bad = _numbers(raw.table[t[S.DOSE]], unit=_MG_PER_KG)
+        dose, reason, bad = raw.numbers(t[S.DOSE], unit=_MG_PER_KG)
         frame[S.DOSE] = dose
         if bad:
             rows = raw.rows[reason == 2]
             log.add("warning", "BAD_DOSE", f"{file}: {len(rows)} dose(s) are not numbers ({quoted(bad)}); the sessions "
                     f"were kept without a dose ({V.rows_text(rows)}).", t[S.DOSE], rows.tolist())
     if S.DAY in t:
-        frame[S.DAY] = _numbers(raw.table[t[S.DAY]], thousands=raw.delimiter == "comma")[0]
+        frame[S.DAY] = raw.numbers(t[S.DAY], thousands=raw.delimiter == "comma")[0]
     date_target = next((d for d in DATE_TARGETS if d in t), None)
     if date_target:
         frame[S.DATE] = _dates(raw, t[date_target], date_target, log, file)
@@ -1193,7 +1281,7 @@ def _object_categorical(x: pd.Series | None, n: int) -> pd.Categorical:
         return pd.Categorical.from_codes(np.full(n, -1), categories=pd.Index([], dtype=object))
     if not isinstance(x.dtype, pd.CategoricalDtype):
         x = x.astype(object).astype("category")
-    return pd.Categorical.from_codes(x.cat.codes.to_numpy(), categories=pd.Index(x.cat.categories.astype(object), dtype=object))
+    return pd.Categorical.from_codes(x.array.codes, categories=pd.Index(x.cat.categories.astype(object), dtype=object))
 
 
 # --- days ---------------------------------------------------------------------------------------------
@@ -1218,6 +1306,32 @@ def _per_patient(frame: pd.DataFrame, by_id: pd.Series) -> np.ndarray:
 
 
 _DAY_SOURCE = "day source"  # IssueLog.sources key of a file's day column (S.DAY's may be its date column)
+
+
+def _runs(pid: np.ndarray) -> np.ndarray | None:
+    """Where each run of equal patient codes starts (an export lists a patient's rows together), or None
+    when runs are short: per-patient values are then spread and reduced run by run, not row by row."""
+    starts = np.flatnonzero(pid[1:] != pid[:-1]) + 1
+    if len(pid) == 0 or len(starts) > len(pid) // 8:
+        return None
+    return np.concatenate([[0], starts])
+
+
+def _spread(per_patient: np.ndarray, pid: np.ndarray, starts: np.ndarray | None) -> np.ndarray:
+    """``per_patient[pid]``: each row gets its patient's value."""
+    if starts is None:
+        return per_patient[pid]
+    return np.repeat(per_patient[pid[starts]], np.diff(np.append(starts, len(pid))))
+
+
+def _per_patient_min(pid: np.ndarray, values: np.ndarray, n: int, starts: np.ndarray | None) -> np.ndarray:
+    """Smallest value per patient code (n places; inf where a code has no row)."""
+    out = np.full(n, np.inf)
+    if starts is None:
+        np.minimum.at(out, pid, values)
+    else:
+        np.minimum.at(out, pid[starts], np.minimum.reduceat(values, starts))
+    return out
 
 
 def _day_anchors(frame: pd.DataFrame, pid: np.ndarray, date: np.ndarray, day: np.ndarray, n: int) -> np.ndarray:
@@ -1252,21 +1366,27 @@ def _assign_days(frame: pd.DataFrame, treat: pd.DataFrame | None, strict: bool, 
     its day from the date (the date wins over a disagreeing day column, with a warning)."""
     frame = frame.copy(deep=False)  # a new frame object; its columns are copied on write
     first_date, first_day = _origins(treat)
-    pid = frame[S.PATIENT_ID].cat.codes.to_numpy()
+    pid = frame[S.PATIENT_ID].array.codes
+    starts = _runs(pid) if S.DATE in frame.columns or len(first_date) else None  # (needed with dates only)
     has_day = S.DAY in frame.columns
-    day = frame[S.DAY].to_numpy(dtype=float) if has_day else np.full(len(frame), np.nan)
+    if has_day:
+        day = given = frame[S.DAY].to_numpy(dtype=float)
+    else:  # (with dates, the days come from them)
+        day = given = None if S.DATE in frame.columns else np.full(len(frame), np.nan)
     origin = _per_patient(frame, first_date)  # day 0 as a date, per patient code
     if S.DATE in frame.columns:
         date = frame[S.DATE].to_numpy(dtype=float)
         no_date = np.isnan(date)
-        no_treatment = np.isnan(origin)[pid]
-        both = (~no_date & ~np.isnan(day)) if has_day else np.zeros(len(frame), dtype=bool)
+        no_origin = np.isnan(origin)
+        # (a scalar when it is the same for every patient: no pass over the rows)
+        same = no_origin[:-1].all() or not (no_origin[:-1].any() or (pid < 0).any())
+        no_treatment = np.bool_(no_origin[:-1].all()) if same else no_origin[pid]
+        both = (~no_date & ~np.isnan(day)) if has_day else np.bool_(False)
         if both.any():
             anchor = _day_anchors(frame, pid, date, day, len(origin) - 1)
             origin = np.where(np.isnan(origin), anchor, origin)
         if no_treatment.any():
-            first_seen = np.full(len(origin), np.inf)
-            np.minimum.at(first_seen, pid, np.where(no_date, np.inf, date) if no_date.any() else date)
+            first_seen = _per_patient_min(pid, np.where(no_date, np.inf, date) if no_date.any() else date, len(origin), starts)
             origin = np.where(np.isnan(origin), np.where(np.isinf(first_seen), np.nan, first_seen), origin)
         from_first_assessment = (no_treatment & np.isnan(day) & ~no_date) if has_day else (no_treatment & ~no_date)
         if from_first_assessment.any():
@@ -1275,7 +1395,8 @@ def _assign_days(frame: pd.DataFrame, treat: pd.DataFrame | None, strict: bool, 
             else:
                 log.add("info", "DAY0_FIRST_ASSESSMENT", f"{int(pd.unique(frame[S.PATIENT_ID][from_first_assessment]).size)} "
                         "patient(s) have no treatments: their day 0 is their first assessment date.")
-        from_date = date - origin[pid]
+        from_date = _spread(origin, pid, starts)
+        np.subtract(date, from_date, out=from_date)
         if both.any():
             disagree = both & ~np.isnan(from_date) & (from_date != day)
             if disagree.any():
@@ -1284,20 +1405,23 @@ def _assign_days(frame: pd.DataFrame, treat: pd.DataFrame | None, strict: bool, 
         frame = frame.drop(columns=S.DATE)
     elif len(first_day):
         day = day - np.nan_to_num(_per_patient(frame, first_day)[pid])
-    frame[S.DAY] = day
+    if not has_day or day is not given:  # (a day column used as it is needs no setting)
+        frame[S.DAY] = day
     missing = np.isnan(day)
-    log.add_rows("warning", "MISSING_DAY", S.DAY, frame[missing],
-                 lambda n, r: f"{n} score(s) have neither a day nor a date and were left out ({r}).")
+    log.add_rows("warning", "MISSING_DAY", S.DAY, frame,
+                 lambda n, r: f"{n} score(s) have neither a day nor a date and were left out ({r}).", where=missing)
     frame = V.keep(frame, ~missing)
-    pid = pid[~missing] if missing.any() else pid
+    if missing.any():
+        pid = pid[~missing]
+        starts = _runs(pid) if starts is not None else None
     if S.START_MONTH not in frame.columns or frame[S.START_MONTH].isna().all():
-        if not np.isnan(origin).all() and not np.isnan(origin[pid]).all():
+        if not np.isnan(origin).all() and (~np.isnan(origin))[pid if starts is None else pid[starts]].any():
             codes, uniques = pd.factorize(origin)  # per patient code
             months = _categorical(codes, list(uniques), lambda d: _month_text(d, strict))
-            frame[S.START_MONTH] = pd.Categorical.from_codes(months.codes[pid], dtype=months.dtype, validate=False)
+            frame[S.START_MONTH] = pd.Categorical.from_codes(_spread(months.codes, pid, starts), dtype=months.dtype, validate=False)
     elif strict:
-        months = frame[S.START_MONTH].cat
-        frame[S.START_MONTH] = _categorical(months.codes.to_numpy(), list(months.categories), lambda m: str(m)[:4])
+        months = frame[S.START_MONTH].array
+        frame[S.START_MONTH] = _categorical(months.codes, list(months.categories), lambda m: str(m)[:4])
     return frame
 
 
@@ -1322,40 +1446,96 @@ def _treatment_days(treat: pd.DataFrame, log: IssueLog) -> pd.DataFrame:
 
 
 # --- output -----------------------------------------------------------------------------------------------
-def _str_array(values, n: int) -> pd.api.extensions.ExtensionArray:
+def _str_array(values, n: int, parsed: tuple | None = None):
     """A canonical text column (pandas ``str``) from a categorical (built from its distinct values), other
-    values, or None (all missing)."""
+    values, or None (all missing); returned as a function that builds it, for a worker thread.
+
+    ``parsed`` (column as parsed, its codes, its distinct values): when the categorical is that column
+    unchanged (same distinct values, same code on every row), the parsed column itself is the output."""
     if values is None:
-        arr = pa.nulls(n, pa.string())
-    elif isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
-        codes = values.cat.codes.to_numpy()
-        cats = pa.array([str(c) for c in values.cat.categories], pa.large_string())  # (pandas keeps large strings)
-        missing = codes < 0
-        arr = cats.take(pa.array(codes, mask=missing) if missing.any() else pa.array(codes))
-    else:
-        arr = pa.array(pd.Series(values).astype(object).where(pd.notna(values), None), pa.string())
-    return pd.array(arr, dtype="str")
+        return lambda: pd.array(pa.nulls(n, pa.string()), dtype="str")
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
+        codes, categories = values.array.codes, values.cat.categories
+
+        def build():
+            if parsed is not None and _unchanged(categories, codes, parsed):
+                return pd.array(parsed[0].cast(pa.large_string()), dtype="str")  # (pandas keeps large strings)
+            cats = pa.array([str(c) for c in categories], pa.large_string())
+            missing = codes < 0
+            return pd.array(cats.take(pa.array(codes, mask=missing) if missing.any() else pa.array(codes)), dtype="str")
+        return build
+    arr = pa.array(pd.Series(values).astype(object).where(pd.notna(values), None), pa.string())
+    return lambda: pd.array(arr, dtype="str")
+
+
+def _unchanged(categories: pd.Index, codes: np.ndarray, parsed: tuple) -> bool:
+    """Whether a categorical is the parsed column as it was: same distinct values in the same order and
+    the same code on every row (no row dropped, none changed)."""
+    _, raw_codes, raw_values = parsed
+    return (len(codes) == len(raw_codes) and len(categories) == len(raw_values)
+            and categories.tolist() == raw_values and np.array_equal(codes, raw_codes))
+
+
+class _EarlyText:
+    """Text output columns built in a worker thread while the checks run, from the categoricals as they
+    are when started; at the end a column is taken from here only if its categories and every code are
+    still the same (a clean export: no row dropped, nothing resolved), otherwise built again."""
+
+    def __init__(self, pool: ThreadPoolExecutor, parsed: dict):
+        self.pool, self.parsed, self.started = pool, parsed, {}
+
+    def start(self, frame: pd.DataFrame, columns) -> None:
+        for c in columns:
+            if c in frame.columns and c not in self.started and isinstance(frame[c].dtype, pd.CategoricalDtype):
+                cat = frame[c].array
+                build = _str_array(frame[c], len(frame), self.parsed.get(c))
+                self.started[c] = (cat.codes, cat.categories, self.pool.submit(build))
+
+    def get(self, frame: pd.DataFrame, c: str):
+        """The column built early, if it is still the column of ``frame``; else None."""
+        if c not in self.started or c not in frame.columns or not isinstance(frame[c].dtype, pd.CategoricalDtype):
+            return None
+        codes, categories, future = self.started[c]
+        cat = frame[c].array
+        same = (cat.categories is categories or cat.categories.equals(categories)) and np.array_equal(cat.codes, codes)
+        return future.result() if same else None
 
 
 def _number_array(values: np.ndarray, dtype: str):
     if dtype == "Int64":
         missing = np.isnan(values)
-        whole = np.where(missing, 0.0, values)
-        if (whole == np.round(whole)).all():
-            return pd.arrays.IntegerArray(whole.astype(np.int64), missing)
+        if not missing.any():
+            with np.errstate(invalid="ignore"):  # (a value too large for an integer is found unequal below)
+                whole = values.astype(np.int64)
+            if (whole == values).all():
+                return pd.arrays.IntegerArray(whole, missing)
+        else:
+            whole = np.where(missing, 0.0, values)
+            if (whole == np.round(whole)).all():
+                return pd.arrays.IntegerArray(whole.astype(np.int64), missing)
         return pd.Series(values).astype("Int64").array  # (raises as it always did)
-    return pd.Series(values).astype(dtype).to_numpy(copy=True)
+    return np.array(values, dtype=dtype)  # (a copy)
 
 
-def _output(frame: pd.DataFrame | None, columns: tuple[str, ...], numbers: dict[str, str]) -> pd.DataFrame:
+def _output(frame: pd.DataFrame | None, columns: tuple[str, ...], numbers: dict[str, str],
+            parsed: dict | None = None, early: _EarlyText | None = None) -> pd.DataFrame:
+    """The canonical table, built once: text columns from their categoricals (``parsed``: {column: (column
+    as parsed, codes, distinct values)}, reused where unchanged; ``early``: columns already built), numbers
+    as ``numbers`` says; the per-column work in two threads."""
     n = 0 if frame is None else len(frame)
-    data = {}
+    parsed = parsed or {}
+    build = []
     for c in columns:
         present = frame is not None and c in frame.columns
-        if c in numbers:
-            data[c] = _number_array(frame[c].to_numpy(dtype=float) if present else np.full(n, np.nan), numbers[c])
+        built = early.get(frame, c) if early is not None and present else None
+        if built is not None:
+            build.append(lambda built=built: built)
+        elif c in numbers:
+            values = frame[c].to_numpy(dtype=float) if present else np.full(n, np.nan)
+            build.append(lambda values=values, dtype=numbers[c]: _number_array(values, dtype))
         else:
-            data[c] = _str_array(frame[c] if present else None, n)
+            build.append(_str_array(frame[c] if present else None, n, parsed.get(c)))
+    data = dict(zip(columns, _in_threads(lambda f: f(), build, n)))
     return pd.DataFrame(data, index=pd.RangeIndex(n), copy=False)  # (the arrays are new)
 
 
@@ -1383,14 +1563,14 @@ def load_files(sources, overrides: dict[str, str] | None = None, strict_dates: b
                            "or an instrument code (e.g. PHQ9)")
     log = IssueLog()
     mapping: list[dict] = []
-    assessment_parts, treatment_parts = [], []
+    assessment_parts, treatment_parts, assessment_parsed = [], [], []
     rows_read, refused = 0, False
     seen_sources: set[str] = set()
     for fi, source in enumerate(sources):
         name, data = _source_bytes(source)
         log.files.append(name)
         try:
-            frame, kind, n, cols = _load_one(name, data, fi, overrides, log)
+            frame, kind, n, cols, parsed = _load_one(name, data, fi, overrides, log)
         except _Refused as e:
             if e.code:  # (PHI refusals log their own issues)
                 log.add("error", e.code, f"{name}: {e.message}")
@@ -1400,6 +1580,8 @@ def load_files(sources, overrides: dict[str, str] | None = None, strict_dates: b
         mapping += cols.rows
         seen_sources |= {r["source"].strip().lower() for r in cols.rows if r["how"] in ("override", "ignored")}
         (assessment_parts if kind == "assessments" else treatment_parts).append(frame)
+        if kind == "assessments":
+            assessment_parsed.append(parsed)
     for src in overrides:
         if src.strip().lower() not in seen_sources and not refused:
             log.add("warning", "OVERRIDE_UNUSED", f"--map {src}={overrides[src]}: no file has a column named '{src}'.", src)
@@ -1418,16 +1600,22 @@ def load_files(sources, overrides: dict[str, str] | None = None, strict_dates: b
     treat = _treatment_days(treatment_parts[0], log) if treatment_parts else None
     treat_raw = treatment_parts[0] if treatment_parts else None
     frame = _concat(assessment_parts)
-    frame = _assign_days(frame, treat_raw, strict_dates, log)
-    frame = V.drop_out_of_range(frame, log)
-    frame = V.drop_implausible_days(frame, log)
-    # (patient, instrument, day, score) first: an export sorted by them is checked without hashing
-    present = [c for c in (S.PATIENT_ID, S.INSTRUMENT, S.DAY, S.SCORE, *S.PATIENT_ATTRIBUTES) if c in frame.columns]
-    frame = V.drop_duplicates(frame, present, log)
-    frame = V.resolve_conflicts(frame, S.PATIENT_ATTRIBUTES, log)
-    frame = frame.sort_values([FILE, ROW], kind="stable") if len(assessment_parts) > 1 or any(
-        r["how"] == "wide" for r in mapping) else frame
-    assessments = _output(frame, S.ASSESSMENT_COLUMNS, {S.SCORE: "float64", S.DAY: "Int64"})
+    resorted = len(assessment_parts) > 1 or any(r["how"] == "wide" for r in mapping)  # rows sorted back at the end
+    with ThreadPoolExecutor(2) as pool:  # the text output columns are built while the checks run
+        early = _EarlyText(pool, assessment_parsed[0] if len(assessment_parsed) == 1 else {})
+        if not resorted and len(frame) >= THREADED_ROWS:
+            early.start(frame, [c for c in S.ASSESSMENT_COLUMNS if c not in (S.SCORE, S.DAY)])
+        frame = _assign_days(frame, treat_raw, strict_dates, log)
+        if early.started:
+            early.start(frame, [S.START_MONTH])
+        frame = V.drop_out_of_range(frame, log)
+        frame = V.drop_implausible_days(frame, log)
+        # (patient, instrument, day, score) first: an export sorted by them is checked without hashing
+        present = [c for c in (S.PATIENT_ID, S.INSTRUMENT, S.DAY, S.SCORE, *S.PATIENT_ATTRIBUTES) if c in frame.columns]
+        frame = V.drop_duplicates(frame, present, log)
+        frame = V.resolve_conflicts(frame, S.PATIENT_ATTRIBUTES, log)
+        frame = frame.sort_values([FILE, ROW], kind="stable") if resorted else frame
+        assessments = _output(frame, S.ASSESSMENT_COLUMNS, {S.SCORE: "float64", S.DAY: "Int64"}, early.parsed, early)
     treatments = None
     if treat is not None:
         treatments = _output(treat, S.TREATMENT_COLUMNS, {S.DAY: "Int64", S.DOSE: "float64"})
@@ -1439,7 +1627,8 @@ def load_files(sources, overrides: dict[str, str] | None = None, strict_dates: b
 
 
 def _load_one(name: str, data: bytes, fi: int, overrides: dict[str, str], log: IssueLog):
-    """Read, guard, map and reshape one file: (internal frame, 'assessments'|'treatments', rows read, columns)."""
+    """Read, guard, map and reshape one file: (internal frame, "assessments"|"treatments", rows read, columns,
+    {canonical text column: its column as parsed, codes, distinct values} for `_output`)."""
     prep = _prepare(data)
     cols = _map_columns(name, prep.names, overrides)
     t = cols.target
@@ -1493,9 +1682,11 @@ def _load_one(name: str, data: bytes, fi: int, overrides: dict[str, str], log: I
             missing.append("a day or date column (e.g. 'Day' or 'Date Administered')")
         if missing:
             raise _Refused("MISSING_COLUMNS", _missing_message(missing, prep.names))
-        return _assessment_frame(raw, cols, fi, name, log), "assessments", raw.table.num_rows + len(long), cols
+        parsed = {target: raw.as_parsed(src) for target, src in t.items() if target in S.ASSESSMENT_COLUMNS and _is_text(raw.table[src])}
+        frame = _assessment_frame(raw, cols, fi, name, log)
+        return frame, "assessments", raw.table.num_rows + len(long), cols, parsed
     if (S.KIND in t or S.DOSE in t) and S.PATIENT_ID in t and has_date:
-        return _treatment_frame(raw, cols, fi, name, log), "treatments", raw.table.num_rows + len(long), cols
+        return _treatment_frame(raw, cols, fi, name, log), "treatments", raw.table.num_rows + len(long), cols, {}
     missing = [m for m, ok in (("a patient key (e.g. 'Patient ID')", S.PATIENT_ID in t),
                                ("the instrument (e.g. 'Measure': PHQ-9, GAD-7, ...)", S.INSTRUMENT in t),
                                ("the score (e.g. 'Total Score')", S.SCORE in t),
@@ -1546,6 +1737,7 @@ def _drop_repeated_headers(raw: _Raw, names: list[str]) -> list[int]:
     raw.table = raw.table.filter(pa.array(~mask))
     raw.rows = raw.rows[~mask]
     raw.encoded.clear()
+    raw.listed.clear()
     return rows
 
 

@@ -12,7 +12,10 @@ upload. Clinic names ("Main St Clinic"), dates, decimals and keys such as "P-000
 
 The internal frame the row checks work on is long, one row per score, with columns ``_file`` (index of
 the file), ``_row`` (spreadsheet row), the canonical names of :mod:`analysis.schema` as pandas
-categoricals (text) or float64 (score, day), and the row checks never change their input.
+categoricals (text) or float64 (score, day), and the row checks never change their input. A check that
+finds nothing costs a pass or two over the rows: rows in the order exports list them (grouped by patient,
+instrument, day) are compared with the row before instead of hashed, and ranges are checked on the
+smallest and largest value of each run; other orders take the general path, with the same answer.
 """
 from __future__ import annotations
 
@@ -51,8 +54,14 @@ class IssueLog:
             {"severity": severity, "code": code, "column": column, "rows": [int(r) for r in rows], "message": message}
         )
 
-    def add_rows(self, severity: str, code: str, target: str | None, frame: pd.DataFrame, describe: Callable[[int, str], str]) -> None:
-        """One issue per file for the rows of ``frame``; ``describe(n, rows_text)`` writes the sentence."""
+    def add_rows(self, severity: str, code: str, target: str | None, frame: pd.DataFrame, describe: Callable[[int, str], str],
+                 where: np.ndarray | None = None) -> None:
+        """One issue per file for the rows of ``frame`` (those where ``where`` holds, if given: no selection
+        at all when it holds nowhere); ``describe(n, rows_text)`` writes the sentence."""
+        if where is not None:
+            if not where.any():
+                return
+            frame = frame[where]
         if frame.empty:
             return
         for f, part in frame.groupby(FILE, sort=True, observed=True):
@@ -218,12 +227,15 @@ def duplicated(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
     row to row, no row can repeat another whatever the remaining columns: the answer is "none" without
     hashing; a key that never decreases (rows sorted by the columns) has its repeats side by side."""
     n = len(frame)
+    sorted_dup = _duplicated_sorted(frame, columns)
+    if sorted_dup is not None:
+        return sorted_dup
     key = np.zeros(n, dtype=np.int64)
     room = 1
     for c in columns:
         col = frame[c]
         if isinstance(col.dtype, pd.CategoricalDtype):
-            codes, card = col.cat.codes.to_numpy() + np.int64(1), len(col.cat.categories) + 1
+            codes, card = col.array.codes + np.int64(1), len(col.cat.categories) + 1
         else:
             values = col.to_numpy(dtype=float)
             nan = np.isnan(values)
@@ -250,6 +262,27 @@ def duplicated(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
     return pd.Series(key).duplicated(keep="first").to_numpy()
 
 
+def _duplicated_sorted(frame: pd.DataFrame, columns: list[str]) -> np.ndarray | None:
+    """``duplicated`` for rows already in order on ``columns`` (category codes, numbers without NaN), found
+    by comparing each row with the one before, column by column in their own dtypes (no key, no hashing):
+    once no row ties with the one before it, none repeats. None when the rows are not in that order."""
+    tied = None  # rows equal to the row before on the columns so far
+    for c in columns:
+        col = frame[c]
+        if not (isinstance(col.dtype, pd.CategoricalDtype) or pd.api.types.is_numeric_dtype(col.dtype)):
+            return None  # (the general path says what to do with it)
+        values = col.array.codes if isinstance(col.dtype, pd.CategoricalDtype) else col.to_numpy(dtype=float)
+        if values.dtype.kind == "f" and np.isnan(values).any():
+            return None
+        after, before = values[1:], values[:-1]
+        if (after < before if tied is None else tied & (after < before)).any():
+            return None
+        tied = (after == before) if tied is None else tied & (after == before)
+        if not tied.any():
+            return np.zeros(len(frame), dtype=bool)
+    return np.concatenate([[False], tied]) if tied is not None else None
+
+
 def _increasing(key: np.ndarray, strict: bool) -> bool:
     """Whether ``key`` increases (strictly, or never decreases) along the rows; a sample is tried first."""
     if len(key) < 2:
@@ -262,8 +295,8 @@ def drop_missing_ids(frame: pd.DataFrame, log: IssueLog) -> pd.DataFrame:
     """Rows without a patient key cannot be attributed to anyone: dropped, warning."""
     bad = frame[S.PATIENT_ID].isna().to_numpy()
     log.add_rows(
-        "warning", "MISSING_ID", S.PATIENT_ID, frame[bad],
-        lambda n, r: f"{n} row(s) have no patient key and were left out ({r}).",
+        "warning", "MISSING_ID", S.PATIENT_ID, frame,
+        lambda n, r: f"{n} row(s) have no patient key and were left out ({r}).", where=bad,
     )
     return keep(frame, ~bad)
 
@@ -289,17 +322,20 @@ def drop_bad_scores(frame: pd.DataFrame, reason: np.ndarray, bad_values: list[st
     """Scores that are empty (1) or not numbers (2), per ``reason``: dropped, warning naming the values.
 
     In a wide file an empty cell is a visit not done: dropped with an info, not a warning."""
+    if not reason.any():
+        return frame
     empty, text = reason == 1, reason == 2
     if wide:
-        log.add_rows("info", "EMPTY_CELLS", S.SCORE, frame[empty], lambda n, r: f"{n} empty visit cell(s) skipped (visits not done).")
+        log.add_rows("info", "EMPTY_CELLS", S.SCORE, frame, lambda n, r: f"{n} empty visit cell(s) skipped (visits not done).",
+                     where=empty)
     else:
         log.add_rows(
-            "warning", "MISSING_SCORE", S.SCORE, frame[empty],
-            lambda n, r: f"{n} row(s) have no score and were left out ({r}).",
+            "warning", "MISSING_SCORE", S.SCORE, frame,
+            lambda n, r: f"{n} row(s) have no score and were left out ({r}).", where=empty,
         )
     log.add_rows(
-        "warning", "NON_NUMERIC_SCORE", S.SCORE, frame[text],
-        lambda n, r: f"{n} score(s) are not numbers ({quoted(bad_values)}) and were left out ({r}).",
+        "warning", "NON_NUMERIC_SCORE", S.SCORE, frame,
+        lambda n, r: f"{n} score(s) are not numbers ({quoted(bad_values)}) and were left out ({r}).", where=text,
     )
     return keep(frame, reason == 0)
 
@@ -307,12 +343,14 @@ def drop_bad_scores(frame: pd.DataFrame, reason: np.ndarray, bad_values: list[st
 def drop_out_of_range(frame: pd.DataFrame, log: IssueLog) -> pd.DataFrame:
     """Scores outside the instrument's range (registry min..max): dropped, warning per instrument."""
     reg = registry()
-    ins = frame[S.INSTRUMENT].cat
+    ins = frame[S.INSTRUMENT].array  # (a Categorical: its codes without a copy, unlike Series.cat.codes)
     cats = [str(c) for c in ins.categories]
-    lo = np.array([reg[c].min for c in cats] + [np.nan])[ins.codes.to_numpy()]
-    hi = np.array([reg[c].max for c in cats] + [np.nan])[ins.codes.to_numpy()]
+    codes = ins.codes
+    lows, highs = np.array([reg[c].min for c in cats] + [np.nan]), np.array([reg[c].max for c in cats] + [np.nan])
     score = frame[S.SCORE].to_numpy(dtype=float)
-    bad = (score < lo) | (score > hi)
+    if _within_by_runs(score, codes, lows, highs):
+        return frame
+    bad = (score < lows[codes]) | (score > highs[codes])
     if not bad.any():
         return frame
     codes = frame[S.INSTRUMENT].to_numpy()
@@ -326,9 +364,28 @@ def drop_out_of_range(frame: pd.DataFrame, log: IssueLog) -> pd.DataFrame:
     return keep(frame, ~bad)
 
 
+def _within_by_runs(values: np.ndarray, codes: np.ndarray, lows: np.ndarray, highs: np.ndarray) -> bool:
+    """True when every value lies within [lows, highs] of its code, proved on runs of equal codes (an export
+    lists each patient's scores of one instrument together): the smallest and largest value of each run
+    against its code's limits. False when that is not proved (then every row is looked at)."""
+    n = len(values)
+    if n == 0:
+        return True
+    starts = np.flatnonzero(codes[1:] != codes[:-1]) + 1
+    if len(starts) > n // 8:  # short runs: no gain
+        return False
+    starts = np.concatenate([[0], starts])
+    run = codes[starts]
+    with np.errstate(invalid="ignore"):  # (NaN values are never out of range; fmin/fmax skip them)
+        return bool((np.fmin.reduceat(values, starts) >= lows[run]).all()
+                    and (np.fmax.reduceat(values, starts) <= highs[run]).all())
+
+
 def drop_implausible_days(frame: pd.DataFrame, log: IssueLog, what: str = "score") -> pd.DataFrame:
     """Days outside config.PLAUSIBLE_DAYS (a year before to three years after day 0): dropped, warning."""
     day = frame[S.DAY].to_numpy(dtype=float)
+    if len(day) and PLAUSIBLE_DAYS[0] <= np.fmin.reduce(day) and np.fmax.reduce(day) <= PLAUSIBLE_DAYS[1]:
+        return frame  # (the smallest and largest days are plausible: no row to look at)
     bad = (day < PLAUSIBLE_DAYS[0]) | (day > PLAUSIBLE_DAYS[1])
     log.add_rows(
         "warning", "IMPLAUSIBLE_DAY", S.DAY, frame[bad],
@@ -342,8 +399,8 @@ def drop_duplicates(frame: pd.DataFrame, columns: Iterable[str], log: IssueLog) 
     """Exact duplicates (same patient, instrument, score, day and attributes): kept once, warning."""
     dup = duplicated(frame, list(columns))
     log.add_rows(
-        "warning", "DUPLICATE_ROWS", None, frame[dup],
-        lambda n, r: f"{n} row(s) repeat an earlier row exactly; each was kept once (repeats at {r}).",
+        "warning", "DUPLICATE_ROWS", None, frame,
+        lambda n, r: f"{n} row(s) repeat an earlier row exactly; each was kept once (repeats at {r}).", where=dup,
     )
     return keep(frame, ~dup)
 
@@ -360,8 +417,18 @@ def _varies(pid: np.ndarray, codes: np.ndarray) -> bool:
 
 def _constant_per_patient(frame: pd.DataFrame, attributes: list[str]) -> bool:
     """True when every patient has one combination of the attributes (blank counts as a value) on all
-    rows: then there is nothing to resolve. One integer per row from the category codes, compared with
-    the value stored for the patient (any of the patient's rows: if one differs, the check fails)."""
+    rows: then there is nothing to resolve. When each patient's rows are together (patient codes never
+    decrease, as in an export sorted by patient), each row is compared with the one before; otherwise one
+    integer per row from the category codes is compared with the value stored for the patient (any of the
+    patient's rows: if one differs, the check fails)."""
+    pid = frame[S.PATIENT_ID].array.codes
+    if not (pid[1:] < pid[:-1]).any():  # each patient's rows together: compare each row with the one before
+        same = pid[1:] == pid[:-1]
+        for attr in attributes:
+            codes = frame[attr].array.codes
+            if (same & (codes[1:] != codes[:-1])).any():
+                return False
+        return True
     cards = [len(frame[attr].cat.categories) + 1 for attr in attributes]
     room = math.prod(cards)
     if room >= 2**62:
@@ -369,9 +436,8 @@ def _constant_per_patient(frame: pd.DataFrame, attributes: list[str]) -> bool:
     key = np.zeros(len(frame), dtype=np.int32 if room < 2**31 else np.int64)
     for attr, card in zip(attributes, cards):
         key *= card
-        key += frame[attr].cat.codes.to_numpy()
+        key += frame[attr].array.codes
         key += 1
-    pid = frame[S.PATIENT_ID].cat.codes.to_numpy()
     stored = np.full(len(frame[S.PATIENT_ID].cat.categories) + 1, -1, dtype=np.int64)
     stored[pid] = key  # one of each patient's rows (code -1 lands on the spare last place)
     return bool((stored[pid] == key).all())
@@ -386,12 +452,12 @@ def resolve_conflicts(frame: pd.DataFrame, attributes: Iterable[str], log: Issue
     # the checks run on the distinct (patient, attributes) rows: usually one per patient
     distinct = keep(frame[[S.PATIENT_ID, *attributes]], ~duplicated(frame, [S.PATIENT_ID, *attributes]))
     out = frame
-    pid = frame[S.PATIENT_ID].cat.codes.to_numpy().astype(np.int64)
+    pid = frame[S.PATIENT_ID].array.codes.astype(np.int64)
     for attr in attributes:
-        if not _varies(distinct[S.PATIENT_ID].cat.codes.to_numpy().astype(np.int64),
-                       distinct[attr].cat.codes.to_numpy().astype(np.int64)):
+        if not _varies(distinct[S.PATIENT_ID].array.codes.astype(np.int64),
+                       distinct[attr].array.codes.astype(np.int64)):
             continue
-        codes = frame[attr].cat.codes.to_numpy().astype(np.int64)
+        codes = frame[attr].array.codes.astype(np.int64)
         known = codes >= 0
         k = len(frame[attr].cat.categories) + 1
         key = pid[known] * k + codes[known]

@@ -557,3 +557,82 @@ def test_an_excel_csv_macintosh_file_is_read_as_mac_roman():
 def test_windows_1252_apostrophes_in_contractions_are_not_taken_for_mac_roman():
     loaded = load(LONG.replace("Northside", "Peña’s Clinic – don’t"), encoding="cp1252")
     assert loaded.assessments[S.SITE].iloc[2] == "Peña’s Clinic – don’t"
+
+
+# --- long files: the short cuts give what the general paths give ------------------------------------
+def long_export(n_patients=120, visits=12, age=lambda p: 20 + p % 70, key=lambda p: f"P-{p:04d}"):
+    lines = ["Patient ID,Measure,Total Score,Day,Age,Clinic Location"]
+    for p in range(n_patients):
+        for v in range(visits):
+            lines.append(f"{key(p)},PHQ-9,{(p + v) % 28},{v * 7},{age(p)},Main St Clinic")
+    return "\n".join(lines) + "\n"
+
+
+def test_a_long_column_of_whole_ages_is_banded_and_reported_as_age_by_age():
+    ages = {0: 17, 1: 95, 2: 90, 3: 89}
+    loaded = load(long_export(age=lambda p: ages.get(p, 18 + p % 60)))  # 1,440 rows: banded via the distinct ages
+    a = loaded.assessments
+    want = [age_band(ages.get(p, 18 + p % 60)) for p in range(120) for _ in range(12)]
+    assert [None if pd.isna(b) else b for b in a[S.AGE_BAND]] == want
+    issues = loaded.issues.set_index("code")
+    assert issues.loc["BAD_AGE", "rows"] == list(range(2, 14))  # patient 0, aged 17: the first 12 rows
+    assert issues.loc["AGE_90_PLUS", "message"].startswith("clinic.csv: 24 age(s) over 89")
+
+
+def test_patient_keys_are_output_as_written_unless_a_key_needs_cleaning():
+    clean = load(long_export()).assessments[S.PATIENT_ID]
+    assert clean.tolist() == [f"P-{p:04d}" for p in range(120) for _ in range(12)]
+    assert str(clean.dtype) == "str"
+    messy = load(long_export(key=lambda p: "P-0007   x" if p == 7 else f"P-{p:04d}")).assessments[S.PATIENT_ID]
+    assert messy.tolist() == ["P-0007 x" if p == 7 else f"P-{p:04d}" for p in range(120) for _ in range(12)]
+
+
+def test_a_ragged_row_far_down_a_long_file_is_reported_at_its_spreadsheet_row():
+    text = long_export(n_patients=400).splitlines()
+    text[4000] += ",extra"  # spreadsheet row 4001
+    loaded = load("\n".join(text) + "\n")
+    assert loaded.issues.set_index("code").loc["RAGGED_ROWS", "rows"] == [4001]
+    assert len(loaded.assessments) == 400 * 12 - 1
+
+
+def test_day_0_from_dates_is_the_same_whether_a_patients_rows_are_together_or_scattered():
+    # grouped: day 0 and the start month are worked out run by run of a patient's rows; scattered: row by row
+    rows = [(f"K-{p}", f"2024-0{1 + p % 3}-{10 + v:02d}", v) for p in range(30) for v in range(10)]
+    header = "Patient ID,Measure,Total Score,Date Administered\n"
+    grouped = header + "".join(f"{p},GAD-7,{s},{d}\n" for p, d, s in rows)
+    scattered = header + "".join(f"{p},GAD-7,{s},{d}\n" for p, d, s in sorted(rows, key=lambda r: (-r[2], r[0])))
+    seen = [sorted(zip(a[S.PATIENT_ID], a[S.DAY], a[S.SCORE], a[S.START_MONTH]))
+            for a in (load(grouped).assessments, load(scattered).assessments)]
+    assert seen[0] == seen[1] == sorted((f"K-{p}", v, float(v), f"2024-0{1 + p % 3}") for p in range(30) for v in range(10))
+
+
+def test_the_work_done_in_threads_for_long_files_gives_what_the_one_thread_gives(monkeypatch):
+    # long files encode their text columns, and build the output columns while the checks run, in threads;
+    # here every file counts as long, with rows dropped and attributes resolved after the columns were started
+    from analysis import ingest
+
+    text = long_export(key=lambda p: f"P-{p:04d}  " if p == 3 else f"P-{p:04d}")
+    text = text.replace("\nP-0005,PHQ-9,5,0,", "\nP-0005,PHQ-9,99,0,")  # out of range: a row dropped
+    text = text.replace("\nP-0009,PHQ-9,10,7,", "\nP-0009,PHQ-9,10,7,33,Northside\nP-0009,PHQ-9,10,7,")
+    one_thread = load(text)
+    monkeypatch.setattr(ingest, "THREADED_ROWS", 0)
+    threads = load(text)
+    pd.testing.assert_frame_equal(one_thread.assessments, threads.assessments)
+    pd.testing.assert_frame_equal(one_thread.issues, threads.issues)
+    assert {"OUT_OF_RANGE", "CONFLICTING_ATTRIBUTES"} <= codes(threads)
+    clean = load(long_export())  # nothing dropped: the columns built early are used
+    assert clean.assessments[S.PATIENT_ID].tolist() == [f"P-{p:04d}" for p in range(120) for _ in range(12)]
+
+
+def test_values_first_seen_far_below_the_first_block_of_a_long_file_are_read():
+    # pyarrow parses a long file in blocks of 4 MB; text columns whose first block holds every value are
+    # encoded by looking values up in that block's values, the others by hashing every row
+    line = "P-{p:05d},PHQ-9,{s},{d},Major Depressive Disorder,Main St Clinic,F,IV\n"
+    rows = [line.format(p=i // 12, s=i % 28, d=(i % 12) * 7) for i in range(90_000)]  # about 6 MB
+    rows[-1] = "P-99999,PHQ-9,3,0,Major Depressive Disorder,Northside,M,IV\n"  # a patient only in the last block
+    text = "Patient ID,Measure,Total Score,Day,Diagnosis,Clinic Location,Sex,Route\n" + "".join(rows)
+    assert len(text) > 5 * (1 << 20)
+    a = load(text).assessments
+    assert a[S.SITE].value_counts().to_dict() == {"Main St Clinic": 89_999, "Northside": 1}
+    assert a[S.SEX].tolist()[-2:] == ["F", "M"] and a[S.ROUTE].unique().tolist() == ["IV"]
+    assert a[S.CONDITION].unique().tolist() == ["depression"] and len(a) == 90_000

@@ -249,3 +249,38 @@ def test_a_postal_column_is_phi_only_with_full_zip_codes():
 def test_ten_bare_digits_are_a_phone_only_when_shaped_like_a_nanp_number(value, found):
     hits = V.phi_values(pa.table({"Message": [value]}), np.array([2]))
     assert bool(hits) is found
+
+
+def test_a_score_below_the_minimum_is_found_and_a_missing_score_is_not_out_of_range():
+    lg = log()
+    f = frame(patient_id=["A"] * 4, instrument=["PCL5", "PCL5", "PHQ9", "PHQ9"], score=[80, np.nan, 0, -0.5])
+    out = V.drop_out_of_range(f, lg)
+    assert out[V.ROW].tolist() == [2, 3, 4]
+    assert lg.table()["rows"].tolist() == [[5]]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["A", "B", "C"]), st.sampled_from(["North", "South", None])), min_size=1, max_size=12))
+def test_conflicts_in_rows_grouped_by_patient_are_found_exactly_as_in_any_order(rows):
+    rows = sorted(rows, key=lambda r: r[0])  # an export sorted by patient: each row compared with the one before
+    f = frame(patient_id=[r[0] for r in rows], site=[r[1] for r in rows])
+    out = V.resolve_conflicts(f, [S.SITE], log())
+    constant = pd.DataFrame(rows, columns=["p", "site"]).fillna("(blank)").groupby("p")["site"].nunique().eq(1).all()
+    assert (out is f) == bool(constant)
+
+
+@pytest.mark.parametrize("bad_score,bad_at", [(28.0, 57), (-1.0, 3), (None, None)])
+def test_out_of_range_scores_inside_long_runs_of_one_instrument_are_found(bad_score, bad_at):
+    # runs of one instrument (as exports list them) are checked by their smallest and largest score
+    instrument = ["PHQ9"] * 60 + ["PCL5"] * 60
+    score = np.r_[np.arange(60) % 28, np.arange(60) + 20].astype(float)
+    score[10] = np.nan  # a missing score is never out of range
+    if bad_score is not None:
+        score[bad_at] = bad_score
+    lg = log()
+    f = frame(patient_id=["A"] * 120, instrument=instrument, score=score)
+    out = V.drop_out_of_range(f, lg)
+    if bad_score is None:
+        assert out is f and lg.table().empty
+    else:
+        assert len(out) == 119 and lg.table()["rows"].tolist() == [[bad_at + 2]]
