@@ -29,10 +29,12 @@ Date formats are decided per column from all its values (ISO, D/M/Y, M/D/Y, mont
 numbers); a column that reads both day-first and month-first is refused, never guessed. Dates are not kept: only ``start_month`` (YYYY-MM of
 day 0; YYYY with ``strict_dates``). Ages become age bands (over 89: "90+").
 
-Speed (bench/bench_ingest.py): files on disk are memory-mapped, not copied; pyarrow parses text as plain
+Speed (bench/bench_ingest.py): files on disk are memory-mapped, not copied (pyarrow's map, whose pages the
+scans for quotes and carriage returns map once for the parse too); pyarrow parses text as plain
 strings (without a bad-row handler: a row of the wrong width makes pyarrow fail, and the python reader
-takes over), then every text column is dictionary-encoded in two threads (a column with few values by
-looking each row up in the values of the first block), so every value is normalised
+takes over), then every text column is dictionary-encoded in two threads (a column with long runs of equal
+values, as exports grouped by patient have, through the first value of each run; a column with few values
+by looking each row up in the values of the first block), so every value is normalised
 through its distinct values and every check works on integer codes, never row by row in Python. A check
 that finds nothing costs a pass or two: rows grouped as exports group them (by patient, instrument, day)
 are compared with the row before instead of hashed, ranges are checked on the smallest and largest value
@@ -45,6 +47,7 @@ The checks and the PHI guard are in :mod:`analysis.validate`.
 from __future__ import annotations
 
 import csv
+import ctypes
 import datetime as dt
 import io
 import mmap
@@ -375,8 +378,8 @@ def _mapped_file(path: Path):
     with open(path, "rb") as f:
         if os.fstat(f.fileno()).st_size == 0:
             return f.read()  # (empty, or a pipe or device whose size is unknown)
-        try:  # pages mapped at once (one system call, not a page fault per 4 KB)
-            mapped = _MappedFile(f.fileno(), 0, flags=mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0), prot=mmap.PROT_READ)
+        try:  # (only the first pages are read through this map: the parse and the scans use pyarrow's map)
+            mapped = _MappedFile(f.fileno(), 0, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ)
         except (OSError, ValueError):  # not mappable: read it
             return f.read()
     mapped.path = str(path)
@@ -575,20 +578,21 @@ def _parse(prep: _Prepared, numeric: set[str]) -> _Raw:
     """Parse into a table of text (plain strings, each column dictionary-encoded once; numbers for the
     columns in ``numeric``), with spreadsheet rows."""
     body = prep.body
-    quotes = body.find(b'"') >= 0  # (find, not `in`: a memory map's `in` looks for one byte only)
+    source = _arrow_buffer(body)  # (a file on disk: pyarrow's own map, whose pages the scans map for the parse)
+    quotes = _has_byte(source, b'"')
     # pyarrow's rows are the spreadsheet's only if no line was skipped (blank) or joined (quoted line
     # break). Without quotes and carriage returns, each line is one row when blank lines are kept as
     # rows, and a blank line would leave the first column blank: a first column without blanks proves
     # there was none, with no counting of lines. Otherwise blank lines are skipped and lines counted.
-    simple = not quotes and len(prep.names) > 1 and body.find(b"\r") < 0
-    raw = _read_arrow(body, prep.names, prep.delimiter, quotes, numeric, keep_blank_lines=simple)
+    simple = not quotes and len(prep.names) > 1 and not _has_byte(source, b"\r")
+    raw = _read_arrow(source, prep.names, prep.delimiter, quotes, numeric, keep_blank_lines=simple)
     if raw is not None and simple and _has_blanks(raw, raw.table.column_names[0]):
         simple = False
-        raw = _read_arrow(body, prep.names, prep.delimiter, quotes, numeric, keep_blank_lines=False)
+        raw = _read_arrow(source, prep.names, prep.delimiter, quotes, numeric, keep_blank_lines=False)
     if raw is not None and not simple:
         tail = body[-4096:]
         trailing = tail[len(tail.rstrip(b"\r\n \t")):].count(b"\n")
-        lines = _count_newlines(body) - trailing + 1
+        lines = _count_newlines(source) - trailing + 1
         if lines != raw.table.num_rows + 1:
             raw = None
     encoding = prep.encoding
@@ -639,6 +643,41 @@ def _valid_utf8(raw: _Raw) -> bool:
     return True
 
 
+def _arrow_buffer(body) -> pa.Buffer:
+    """The bytes as a pyarrow buffer, not copied. A whole file on disk is pyarrow's own memory map of it:
+    its pages are then mapped once, by the scans, for the parse too (a second map of the file, faulted in
+    again by the parse, cost ~7 ms per 60 MB); and pyarrow's threads hold no Python object (releasing one
+    needs the GIL, which can abort the process at exit)."""
+    if isinstance(body, _MappedFile):
+        with pa.memory_map(body.path) as mapped:
+            return mapped.read_buffer()  # (the buffer keeps the map alive)
+    return pa.py_buffer(body)
+
+
+def _memchr():
+    """The C library's memchr (ctypes releases the GIL during the call), or None where there is none."""
+    try:
+        func = ctypes.CDLL(None).memchr
+    except (OSError, AttributeError, TypeError):
+        return None
+    func.restype, func.argtypes = ctypes.c_void_p, (ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t)
+    return func
+
+
+_MEMCHR = _memchr() if os.name == "posix" else None
+
+
+def _has_byte(buffer: pa.Buffer, byte: bytes) -> bool:
+    """Whether a byte occurs in the buffer (memchr, as ``bytes.find`` uses, on pyarrow's memory; numpy's
+    comparison in slices where there is no memchr)."""
+    if buffer.size == 0:
+        return False
+    if _MEMCHR is None:
+        view = np.frombuffer(buffer, dtype=np.uint8)
+        return any(np.any(view[i:i + (1 << 22)] == byte[0]) for i in range(0, len(view), 1 << 22))
+    return _MEMCHR(buffer.address, byte[0], buffer.size) is not None
+
+
 def _count_newlines(body) -> int:
     """Line feeds in the bytes (numpy's vectorised comparison, in slices: several times bytes.count)."""
     view = np.frombuffer(body, dtype=np.uint8)
@@ -646,16 +685,13 @@ def _count_newlines(body) -> int:
     return int(sum(np.count_nonzero(view[i:i + step] == 10) for i in range(0, len(view), step)))
 
 
-def _read_arrow(body: bytes, names: list[str], delimiter: str, newlines: bool, numeric: set[str],
+def _read_arrow(source: pa.Buffer, names: list[str], delimiter: str, newlines: bool, numeric: set[str],
                 keep_blank_lines: bool = False) -> _Raw | None:
     """pyarrow's parse (text as plain strings), then every text column dictionary-encoded, in two threads.
     None when pyarrow's rows could not be the spreadsheet's: a row with more or fewer fields than the
     header (pyarrow raises: no row handler, which would cost ~15% of the parse), or 8-bit characters
     below the sniffed sample; the python reader then reports them exactly."""
     types = {n: pa.string() for n in names if n not in numeric}
-    # a whole file on disk is handed to pyarrow as its own memory map: pyarrow's threads then hold no
-    # Python object (releasing one needs the GIL, which can abort the process at exit)
-    source = pa.memory_map(body.path) if isinstance(body, _MappedFile) else pa.py_buffer(body)
     try:
         table = pacsv.read_csv(
             source,
@@ -667,9 +703,6 @@ def _read_arrow(body: bytes, names: list[str], delimiter: str, newlines: bool, n
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return None
-    finally:
-        if isinstance(source, pa.NativeFile):
-            source.close()
     raw = _Raw(table, np.arange(2, table.num_rows + 2, dtype=np.int64))
     raw.encode_text()
     if not _valid_utf8(raw):
@@ -790,6 +823,10 @@ def _dictionary(col: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
     else:
         if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
             col = pc.cast(col, pa.string())
+        starts = _run_starts(col) if isinstance(col, pa.ChunkedArray) and len(col) >= RUN_ROWS else None
+        if starts is not None:  # the first value of each run encoded, its code repeated over the run
+            codes, dictionary = _dictionary(col.take(starts).combine_chunks())
+            return np.repeat(codes, np.diff(np.append(starts, len(col)))), dictionary
         looked_up = _few_values(col)
         if looked_up is not None:
             return looked_up
@@ -803,6 +840,37 @@ def _dictionary(col: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
         indices = indices.fill_null(-1)
     codes = indices.to_numpy() if isinstance(indices, pa.ChunkedArray) else indices.to_numpy(zero_copy_only=False)
     return codes.astype(_code_dtype(len(dictionary)), copy=False), dictionary
+
+
+#: from this many rows, a text column is first looked at for runs of equal values
+RUN_ROWS = 200_000
+
+
+def _run_starts(col: pa.ChunkedArray) -> np.ndarray | None:
+    """Where each run of equal values starts (a null starts a run of its own), or None when runs are short
+    (known after the first chunk, usually). An export grouped by patient (and instrument) has long runs in
+    the patient key and in every patient attribute: comparing each value with the one before costs a
+    third to a half of hashing every value (dictionary encoding; ``_few_values``), and the first values of
+    the runs, encoded, give the same codes and distinct values (a value first appears at a run's start)."""
+    parts, offset, last = [np.zeros(1, np.int64)], 0, None
+    for chunk in col.chunks:
+        m = len(chunk)
+        if m == 0:
+            continue
+        if last is not None and not (last.is_valid and chunk[0].is_valid and last == chunk[0]):
+            parts.append(np.array([offset], np.int64))
+        if m > 1:
+            differs = pc.not_equal(chunk.slice(1), chunk.slice(0, m - 1))
+            if chunk.null_count:
+                differs = differs.fill_null(True)
+            starts = pc.indices_nonzero(differs).to_numpy().astype(np.int64) + (offset + 1)
+            if len(parts) == 1 and len(starts) > m // 8:
+                return None
+            parts.append(starts)
+        last = chunk[m - 1]
+        offset += m
+    starts = np.concatenate(parts)
+    return starts if len(starts) <= len(col) // 8 else None
 
 
 def _few_values(col: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array] | None:

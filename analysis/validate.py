@@ -144,6 +144,8 @@ PHI_VALUE_PATTERNS = (
     ("phone numbers", r"(^|[^0-9A-Za-z\-/.])(\+?1[ .\-]?)?(\(\d{3}\) ?|\d{3}[ .\-])\d{3}[ .\-]\d{4}([^0-9\-/.]|$)"
                       r"|(^|[^0-9A-Za-z\-/.])(\+1 ?)?[2-9]\d{2}[2-9]\d{6}([^0-9\-/.]|$)"),
 )
+#: any of the patterns (a value matches it if and only if it matches one of them)
+_PHI_ANY = "|".join(f"(?:{pattern})" for _, pattern in PHI_VALUE_PATTERNS)
 
 
 def phi_columns(table: pa.Table, exempt: Iterable[str] = ()) -> list[tuple[str, str]]:
@@ -182,6 +184,8 @@ def phi_values(table: pa.Table, rows: np.ndarray, dictionary=None) -> list[tuple
             codes, uniques = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False), encoded.dictionary
         else:
             codes, uniques = dictionary(name)
+        if not pc.any(pc.match_substring_regex(uniques, _PHI_ANY)).as_py():
+            continue  # (one pass of the patterns together: most columns match none)
         for what, pattern in PHI_VALUE_PATTERNS:
             hit = pc.match_substring_regex(uniques, pattern).to_numpy(zero_copy_only=False)
             if hit.any():

@@ -636,3 +636,53 @@ def test_values_first_seen_far_below_the_first_block_of_a_long_file_are_read():
     assert a[S.SITE].value_counts().to_dict() == {"Main St Clinic": 89_999, "Northside": 1}
     assert a[S.SEX].tolist()[-2:] == ["F", "M"] and a[S.ROUTE].unique().tolist() == ["IV"]
     assert a[S.CONDITION].unique().tolist() == ["depression"] and len(a) == 90_000
+
+
+def test_a_long_grouped_file_encoded_run_by_run_gives_what_encoding_every_row_gives(monkeypatch):
+    # from ingest.RUN_ROWS rows, a text column with long runs of equal values (an export grouped by patient)
+    # is encoded from the first value of each run; here runs cross pyarrow's 4 MB blocks, blanks and 'n/a'
+    # break them, and one patient comes back after the others
+    from analysis import ingest
+
+    line = "P-{p:05d},{ins},{s},{d},{cond},{site},{sex},IV\n"
+    rows = [line.format(p=i // 24, ins="PHQ-9" if i % 24 < 12 else "GAD-7", s=i % 22, d=(i % 12) * 7,
+                        cond="PTSD" if (i // 24) % 3 else "Major Depressive Disorder", site="Main St Clinic",
+                        sex="F" if (i // 24) % 2 else "M") for i in range(120_000)]  # about 6 MB
+    rows[500] = rows[500].replace("Main St Clinic", "")
+    rows[501] = rows[501].replace("Main St Clinic", "n/a")
+    rows[70_000] = rows[70_000].replace("Main St Clinic", "Northside")
+    rows.append(rows[0])  # patient P-00000 again at the end (a repeated row)
+    text = "Patient ID,Measure,Total Score,Day,Diagnosis,Clinic Location,Sex,Route\n" + "".join(rows)
+    assert len(text) > 4 << 20  # (more than one block)
+    monkeypatch.setattr(ingest, "RUN_ROWS", 10**9)
+    every_row = load(text)
+    monkeypatch.setattr(ingest, "RUN_ROWS", 0)
+    by_runs = load(text)
+    pd.testing.assert_frame_equal(every_row.assessments, by_runs.assessments, check_exact=True)
+    pd.testing.assert_frame_equal(every_row.issues, by_runs.issues, check_exact=True)
+    a = by_runs.assessments
+    assert a[S.PATIENT_ID].nunique() == 5_000 and len(a) == 120_000  # (the repeated row dropped)
+    assert a[S.PATIENT_ID].tolist() == [f"P-{i // 24:05d}" for i in range(120_000)]
+    assert a[S.SEX].tolist() == ["F" if (i // 24) % 2 else "M" for i in range(120_000)]
+    assert a[S.CONDITION].value_counts().to_dict() == {"ptsd": 3_333 * 24, "depression": 1_667 * 24}
+
+
+def test_quotes_and_carriage_returns_are_found_anywhere_in_a_file_with_or_without_memchr(monkeypatch, tmp_path):
+    # the scans before the parse read pyarrow's map of the file (memchr; numpy where the C library has none)
+    import pyarrow as pa
+
+    from analysis import ingest
+
+    far = b"x" * (9 << 20)  # past the first 4 MB slice of the numpy scan
+    cases = [b"", b"abc", b'a"c', far + b"\r", far + b'"', far]
+    found = [(ingest._has_byte(pa.py_buffer(d), b'"'), ingest._has_byte(pa.py_buffer(d), b"\r")) for d in cases]
+    monkeypatch.setattr(ingest, "_MEMCHR", None)
+    without = [(ingest._has_byte(pa.py_buffer(d), b'"'), ingest._has_byte(pa.py_buffer(d), b"\r")) for d in cases]
+    assert found == without == [(False, False), (False, False), (True, False), (False, True), (True, False), (False, False)]
+    # a file on disk: a quoted line break far below the first lines is found, and the rows stay the spreadsheet's
+    rows = "".join(f"P-{p:04d},PHQ-9,{p % 27},0\n" for p in range(60_000))
+    path = tmp_path / "clinic.csv"
+    path.write_text("Patient ID,Measure,Total Score,Day\n" + rows + 'P-9999,PHQ-9,"5\n",0\nP-9998,PHQ-9,x,0\n')
+    loaded = load_files([path])
+    assert loaded.issues[["code", "rows"]].to_dict("records") == [{"code": "NON_NUMERIC_SCORE", "rows": [60_003]}]
+    assert len(loaded.assessments) == 60_001 and loaded.assessments[S.SCORE].iloc[-1] == 5

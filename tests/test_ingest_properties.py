@@ -3,9 +3,12 @@ import csv
 import io
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from analysis import ingest
 from analysis import schema as S
 from analysis.ingest import Loaded, load_files
 from analysis.instruments import registry
@@ -120,3 +123,33 @@ def test_the_rows_kept_do_not_depend_on_the_order_of_the_rows_in_the_file(table,
         results.append((sorted(map(tuple, a.to_numpy().tolist()), key=repr), codes))
     assert results[0][0] == results[1][0]
     assert results[0][1] == results[1][1]
+
+
+@st.composite
+def chunked_runs(draw):
+    """A chunked text column of runs of equal values (nulls and blanks too), cut at random places."""
+    runs = draw(st.lists(st.tuples(st.sampled_from(["K-1", "K-2", "Main St", "", None]), st.integers(1, 40)),
+                         min_size=1, max_size=25))
+    values = [v for v, n in runs for _ in range(n)]
+    cuts = sorted(set(draw(st.lists(st.integers(0, len(values)), max_size=5))) | {0, len(values)})
+    return pa.chunked_array([pa.array(values[a:b], pa.string()) for a, b in zip(cuts[:-1], cuts[1:])], pa.string())
+
+
+@settings(max_examples=200, deadline=None)
+@given(chunked_runs())
+def test_encoding_the_first_value_of_each_run_gives_the_codes_of_encoding_every_value(col):
+    values = col.to_pylist()
+    starts = ingest._run_starts(col)
+    if starts is not None:  # runs: each starts where the value changes (a null starts its own), and only there
+        assert starts.tolist() == [i for i in range(len(values))
+                                   if i == 0 or values[i] is None or values[i] != values[i - 1]]
+    every = pc.dictionary_encode(col.combine_chunks())
+    expected_codes = every.indices.fill_null(-1).to_numpy(zero_copy_only=False).tolist()
+    before = ingest.RUN_ROWS
+    ingest.RUN_ROWS = 0  # (every column counts as long)
+    try:
+        codes, distinct = ingest._dictionary(col)
+    finally:
+        ingest.RUN_ROWS = before
+    assert codes.tolist() == expected_codes
+    assert distinct.to_pylist() == every.dictionary.to_pylist()
