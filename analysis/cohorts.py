@@ -28,7 +28,7 @@ from analysis import instruments
 from analysis.config import SUPPRESSION_THRESHOLD
 from analysis.privacy import is_small, show_count
 from analysis.metrics import RateComparison, add_rates, compare_rates
-from analysis.outcomes import BASELINE_BAND, FUNNEL_COUNTS, funnel_from_outcomes, isin, patient_outcomes
+from analysis.outcomes import BASELINE_BAND, FUNNEL_COUNTS, baseline_bands, funnel_from_outcomes, isin, patient_outcomes
 from analysis.schema import (
     AGE_BAND,
     AGE_BANDS,
@@ -210,15 +210,15 @@ def select(assessments: pd.DataFrame, treatments: pd.DataFrame | None = None, *,
         if without:
             notes.append(f"{show_count(without, threshold)} patient(s) without a {code} baseline are left out by the baseline band filter.")
 
-    ids = list(people.loc[keep.to_numpy(), PATIENT_ID])
+    chosen = people.loc[keep.to_numpy(), PATIENT_ID]
     filtered = any(v is not None for v in f.values())
-    if treatments is not None and not filtered:
-        scored = set(people[PATIENT_ID])
-        only = [p for p in pd.unique(treatments[PATIENT_ID].dropna()) if p not in scored]
-        ids += only
-    chosen = set(ids)
-    a = assessments[isin(assessments[PATIENT_ID], chosen)].copy()
-    t = treatments[isin(treatments[PATIENT_ID], chosen)].copy() if treatments is not None else None
+    if treatments is not None and not filtered:  # then also the patients only in the treatments file
+        treated = pd.Series(pd.unique(treatments[PATIENT_ID].dropna()))
+        chosen = pd.concat([chosen, treated[~isin(treated, people[PATIENT_ID])]], ignore_index=True)
+    ids = chosen.tolist()
+    # a boolean selection is a new table (copy-on-write): the inputs stay as they are
+    a = assessments[isin(assessments[PATIENT_ID], chosen)]
+    t = treatments[isin(treatments[PATIENT_ID], chosen)] if treatments is not None else None
     if not ids:
         notes.append("No patient matches these filters.")
     return Selection(a, t, len(ids), _describe(f, code), f, tuple(notes), code, tuple(ids))
@@ -235,7 +235,7 @@ def filter_options(assessments: pd.DataFrame, treatments: pd.DataFrame | None = 
     for column in FILTER_COLUMNS:
         if column == BASELINE_BAND:
             continue
-        present = set(people[column].dropna()) if column in people.columns else set()
+        present = set(people[column].dropna().unique()) if column in people.columns else set()
         order = orders.get(column)
         out[column] = [v for v in order if v in present] + sorted(present - set(order)) if order else sorted(present)
     codes = _codes_present(assessments[INSTRUMENT]) if INSTRUMENT in assessments else set()
@@ -243,7 +243,7 @@ def filter_options(assessments: pd.DataFrame, treatments: pd.DataFrame | None = 
     if instrument is not None:
         code = instruments.get(instrument).code
         labels = instruments.get(code).band_labels
-        bands = set(patient_outcomes(assessments, code, definitions)[BASELINE_BAND].dropna()) if code in codes else set()
+        bands = baseline_bands(assessments, code, definitions) if code in codes else set()
         out[BASELINE_BAND] = [b for b in labels if b in bands]
     return out
 

@@ -16,13 +16,15 @@ response-assessment day; event = loss of response, or the first booster when boo
 * booster intervals, a practice metric: the days between consecutive boosters of a patient (distinct
   booster days), pooled over patients; median and quartiles (numpy's linear rule, R's type 7).
 
+:func:`overall` turns a grouped result into the one ``analyse(..., by=None)`` gives, from its episodes.
+
 The result's tables hold the full numbers; ``to_json`` and ``to_text`` are what is shown or exported,
 with small counts suppressed (the card's ``suppression_threshold``) and the values derived from them
 withheld.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -30,8 +32,8 @@ import pandas as pd
 from analysis import instruments
 from analysis import schema as S
 from analysis.config import AT_RISK_STEP
-from analysis.outcomes import (BASELINE_BAND, FUNNEL_COMPLEMENTS, INDUCTION_COMPLETED, Definitions, _episodes, check_group_column,
-                               funnel_from_outcomes, group_labels, patient_outcomes, patient_table)
+from analysis.outcomes import (BASELINE_BAND, FUNNEL_COMPLEMENTS, INDUCTION_COMPLETED, Coded, Definitions, Sessions, _episodes,
+                               _patient_table, check_group_column, funnel_from_outcomes, group_labels, patient_outcomes)
 from analysis.privacy import show_count, suppress_table
 from analysis.survival import CoxResult, KaplanMeier, LogRank, cox, kaplan_meier, logrank
 
@@ -60,6 +62,11 @@ class Durability:
     funnel_overall: pd.DataFrame
     notes: tuple[str, ...]
     definitions: Definitions
+    # what every grouping of the same episodes shares (for :func:`overall`): the episodes' and the Cox model's
+    # notes, and whether there was a treatments file
+    episode_notes: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    cox_notes: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    has_treatments: bool = field(default=True, repr=False, compare=False)
 
     # --- shown / exported (small counts suppressed) ----------------------------------------
     def _threshold(self) -> int:
@@ -272,15 +279,45 @@ def analyse(assessments: pd.DataFrame, treatments: pd.DataFrame | None, instrume
     """
     d = definitions or Definitions()
     code = instruments.get(instrument).code
-    outcomes = patient_outcomes(assessments, code, d)
-    ptable = patient_table(assessments, treatments)
-    outcomes = outcomes.merge(ptable[[S.PATIENT_ID, INDUCTION_COMPLETED]], on=S.PATIENT_ID, how="left")
+    coded = Coded(assessments)  # the assessments and treatments coded once for the outcomes and the episodes
+    outcomes = patient_outcomes(assessments, code, d, coded=coded)
+    sessions = Sessions(treatments, coded.ids) if treatments is not None else None
+    ptable = _patient_table(coded.attributes, treatments, coded, sessions)
+    # every patient of the outcomes is in the patient table: its induction_completed aligned by position
+    outcomes[INDUCTION_COMPLETED] = ptable[INDUCTION_COMPLETED].array.take(
+        pd.Index(ptable[S.PATIENT_ID]).get_indexer(outcomes[S.PATIENT_ID]))
     if by is not None:
         check_group_column(outcomes, by, GROUP_COLUMNS)
-    ep, ep_notes = _episodes(assessments, treatments, code, d, outcomes=outcomes)
+    ep, ep_notes = _episodes(assessments, treatments, code, d, outcomes=outcomes, coded=coded, sessions=sessions)
+    fit, cox_notes = _fit_cox(ep, d.suppression_threshold) if not ep.empty else (None, [])
+    # booster intervals by group need each patient's group (by=None: one row "all")
+    patients = (ptable.merge(outcomes[[S.PATIENT_ID, BASELINE_BAND]], on=S.PATIENT_ID, how="left")
+                if by is not None else ptable)
+    boosters = booster_intervals(treatments, patients, by)
+    funnel_all = funnel_from_outcomes(outcomes, None)
+    fun = funnel_from_outcomes(outcomes, by) if by is not None else funnel_all
+    return _grouped(code, by, ep, tuple(ep_notes), fit, tuple(cox_notes), boosters, fun, funnel_all,
+                    treatments is not None, d)
+
+
+def overall(res: Durability) -> Durability:
+    """What ``analyse(..., by=None)`` returns for the data and card of ``res`` (any ``by``), from its episodes:
+    one curve "all", no log-rank test, the same Cox model and overall funnel, the booster intervals' row "all".
+    No pass over the data."""
+    if not isinstance(res, Durability):
+        raise TypeError(f"overall needs the result of durability.analyse, got {type(res).__name__}")
+    if res.by is None:
+        return res
+    boosters = res.booster_intervals.iloc[:1].reset_index(drop=True)
+    return _grouped(res.instrument, None, res.episodes, res.episode_notes, res.cox, res.cox_notes, boosters,
+                    res.funnel_overall, res.funnel_overall, res.has_treatments, res.definitions)
+
+
+def _grouped(code, by, ep, ep_notes, fit, cox_notes, boosters, fun, funnel_all, has_treatments, d) -> Durability:
+    """The Durability of episodes ``ep`` by ``by``: curves, group table, log-rank test and the notes, in order."""
     t = d.suppression_threshold
     notes = list(ep_notes)
-    if by == INDUCTION_COMPLETED and treatments is None:
+    if by == INDUCTION_COMPLETED and not has_treatments:
         notes.append("induction completed is unknown without a treatments file: every patient is in group 'unknown'.")
 
     labels = group_labels(ep[by]) if by is not None else pd.Series(["all"] * len(ep), index=ep.index, dtype="str")
@@ -300,16 +337,9 @@ def analyse(assessments: pd.DataFrame, treatments: pd.DataFrame | None, instrume
         notes += [f"log-rank: {n}" for n in lr.notes]
     elif not ep.empty:
         notes.append("log-rank test not done: only one group.")
-    fit, cox_notes = _fit_cox(ep, t) if not ep.empty else (None, [])
     notes += cox_notes
-
-    patients = ptable.merge(outcomes[[S.PATIENT_ID, BASELINE_BAND]], on=S.PATIENT_ID, how="left")
-    boosters = booster_intervals(treatments, patients, by)
-    if treatments is None:
+    if not has_treatments:
         notes.append("booster intervals need a treatments file.")
-    overall = funnel_from_outcomes(outcomes, None)
-    fun = funnel_from_outcomes(outcomes, by) if by is not None else overall
     return Durability(instrument=code, by=by, episodes=ep, km=km, groups=groups, logrank=lr, cox=fit,
-                      booster_intervals=boosters, funnel=fun, funnel_overall=overall, notes=tuple(notes),
-                      definitions=d)
-
+                      booster_intervals=boosters, funnel=fun, funnel_overall=funnel_all, notes=tuple(notes),
+                      definitions=d, episode_notes=ep_notes, cox_notes=cox_notes, has_treatments=has_treatments)

@@ -30,7 +30,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis import config, instruments, privacy
-from analysis.outcomes import FUNNEL_COMPLEMENTS, FUNNEL_COUNTS, isin
+from analysis.outcomes import FUNNEL_COMPLEMENTS, FUNNEL_COUNTS
 from analysis.schema import (
     CONDITION,
     DAY,
@@ -250,53 +250,83 @@ def _assessed_infusions(assessments: pd.DataFrame, sessions: pd.DataFrame) -> pd
     return out
 
 
-def _patients(assessments: pd.DataFrame, treatments: pd.DataFrame | None) -> pd.DataFrame:
+def _scored_sessions(coded, sessions) -> np.ndarray:
+    """Per distinct session (:class:`analysis.outcomes.Sessions` over ids that begin with ``coded.ids``): whether
+    its patient has any assessment on the session's day +-1 (as :func:`_assessed_infusions`; False without a
+    day). Patient and day become one integer key when the days are whole numbers, else the merge above."""
+    a_day = coded.day.to_numpy(dtype=float, na_value=np.nan)
+    a_ok = (coded.patient >= 0) & ~np.isnan(a_day)
+    s_ok = (sessions.patient >= 0) & ~np.isnan(sessions.day)
+    days = np.r_[a_day[a_ok], sessions.day[s_ok]]
+    if not len(days) or not (np.isfinite(days).all() and (days == np.round(days)).all()):
+        return None
+    low, high = days.min() - 1, days.max() + 1
+    width = int(high - low) + 1
+    scored = np.sort(coded.patient[a_ok].astype("int64") * width + (a_day[a_ok] - low).astype("int64"))
+    hit = np.zeros(len(sessions.day), dtype=bool)
+    probe = sessions.patient[s_ok].astype("int64") * width + (sessions.day[s_ok] - low).astype("int64")
+    found = np.zeros(len(probe), dtype=bool)
+    for offset in (-1, 0, 1) if len(scored) else ():  # a binary search of each session's key (+-1 day) in the sorted assessment keys
+        at = np.minimum(np.searchsorted(scored, probe + offset), len(scored) - 1)
+        found |= scored[at] == probe + offset
+    hit[s_ok] = found
+    return hit
+
+
+def _patients(assessments: pd.DataFrame, treatments: pd.DataFrame | None, coded=None) -> pd.DataFrame:
     """One row per patient (with scores, or only in the treatments file): start_month, has_scores, started,
     induction (induction sessions), series_completed, boosters, infusions (sessions of any kind), and
     infusions_dated / infusions_with_score for assessment completion.
 
-    Induction and booster counts come from ``outcomes.patient_table``: a session is one (patient, day, kind).
+    A session is one (patient, day, kind), as in ``outcomes.patient_table``. ``coded``: the
+    :class:`analysis.outcomes.Coded` assessments when the caller has them.
     """
-    from analysis.outcomes import INDUCTION_COMPLETED, patient_table
+    from analysis.outcomes import Coded, Sessions
 
-    attrs = [c for c in (START_MONTH,) if c in assessments.columns]
-    base = assessments[[PATIENT_ID] + attrs]
-    if treatments is not None:
-        only = pd.Index(treatments[PATIENT_ID].dropna().unique()).difference(pd.Index(base[PATIENT_ID].unique()))
-        base = pd.concat([base, pd.DataFrame({PATIENT_ID: list(only)})], ignore_index=True)
-    table = patient_table(base, treatments)
-    out = pd.DataFrame({PATIENT_ID: table[PATIENT_ID]})
-    out[START_MONTH] = table[START_MONTH] if START_MONTH in table.columns else pd.Series(pd.NA, index=out.index)
-    out["has_scores"] = isin(out[PATIENT_ID], assessments[PATIENT_ID].dropna().unique())
+    coded = Coded(assessments) if coded is None else coded
+    people = coded.attributes  # the patients of the assessments, in the order they first appear
+    only = pd.Index([])
+    if treatments is not None:  # patients only in the treatments file, after them (sorted)
+        only = pd.Index(treatments[PATIENT_ID].dropna().unique()).difference(pd.Index(assessments[PATIENT_ID].unique()))
+    out = pd.DataFrame({PATIENT_ID: pd.concat([people[PATIENT_ID], pd.Series(only, dtype=people[PATIENT_ID].dtype)],
+                                               ignore_index=True)})
+    if START_MONTH in people.columns:
+        out[START_MONTH] = pd.concat([people[START_MONTH], pd.Series(pd.NA, index=range(len(only)), dtype=people[START_MONTH].dtype)],
+                                     ignore_index=True)
+    else:
+        out[START_MONTH] = pd.Series(pd.NA, index=out.index)
+    out["has_scores"] = np.r_[np.ones(len(people), dtype=bool), np.zeros(len(only), dtype=bool)]
     if treatments is None:
         out["started"] = out["has_scores"]
         for c in ("induction", "series_completed", "boosters", "infusions", "infusions_dated",
                   "infusions_with_score"):
             out[c] = pd.NA
         return out
-    sessions = treatments[[PATIENT_ID, DAY, KIND]].drop_duplicates()
-    assessed = _assessed_infusions(assessments, sessions)
-    sessions = sessions.assign(_maintenance=(sessions[KIND] == "maintenance").fillna(False).astype(bool),
-                               _dated=assessed.notna().astype(bool), _scored=assessed.fillna(False).astype(bool))
-    per = sessions.groupby(PATIENT_ID, sort=False).agg(
-        infusions=(KIND, "size"),
-        maintenance=("_maintenance", "sum"),
-        infusions_dated=("_dated", "sum"),
-        infusions_with_score=("_scored", "sum"),
-    )
-    out = out.merge(per, left_on=PATIENT_ID, right_index=True, how="left")
-    for c in ("infusions", "maintenance", "infusions_dated", "infusions_with_score"):
-        out[c] = out[c].fillna(0).astype("int64")
-    out["induction"] = table["infusions"].fillna(0).astype("int64").to_numpy()
-    out["series_completed"] = table[INDUCTION_COMPLETED].fillna(False).astype(bool).to_numpy()
-    out["boosters"] = table["boosters"].fillna(0).astype("int64").to_numpy()
+    ids = coded.ids.append(only) if len(only) else coded.ids
+    sessions = Sessions(treatments, ids)
+    rows = np.r_[coded.attribute_positions, len(coded.ids) + np.arange(len(only))]  # each row's position in ids
+    dated = ~np.isnan(sessions.day)
+    scored = _scored_sessions(coded, sessions)
+    if scored is None:  # days that are not whole numbers: the general merge
+        assessed = _assessed_infusions(assessments, treatments[[PATIENT_ID, DAY, KIND]].iloc[sessions.rows])
+        scored = assessed.fillna(False).astype(bool).to_numpy()
+    out["infusions"] = sessions.count()[rows]
+    out["maintenance"] = sessions.count("maintenance")[rows]
+    out["infusions_dated"] = sessions.count(where=dated)[rows]
+    out["infusions_with_score"] = sessions.count(where=scored)[rows]
+    out["induction"] = sessions.count("induction")[rows]
+    out["series_completed"] = out["induction"] >= config.INDUCTION_SERIES_LENGTH
+    out["boosters"] = sessions.count("booster")[rows]
     out["started"] = out["infusions"] > 0
     return out
 
 
-def _codes(assessments: pd.DataFrame) -> list[str]:
-    """Instrument codes present, in registry order."""
-    present = {instruments.normalise_code(v) for v in assessments[INSTRUMENT].dropna().unique()}
+def _codes(assessments: pd.DataFrame, coded=None) -> list[str]:
+    """Instrument codes present, in registry order (from the ``coded`` assessments' spellings when given)."""
+    if coded is not None:
+        present = set(coded.lookup)
+    else:
+        present = {instruments.normalise_code(v) for v in assessments[INSTRUMENT].dropna().unique()}
     return [c for c in instruments.registry() if c in present]
 
 
@@ -327,7 +357,7 @@ def _month_rows(patients: pd.DataFrame, has_treatments: bool) -> pd.DataFrame:
     return g[list(BY_MONTH_COLUMNS)].astype({c: "int64" for c in BY_MONTH_COLUMNS[1:] if "completion" not in c})
 
 
-def _practice(assessments, treatments, patients: pd.DataFrame, threshold: int) -> tuple[dict, pd.DataFrame, list[str]]:
+def _practice(assessments, treatments, patients: pd.DataFrame, threshold: int, coded=None) -> tuple[dict, pd.DataFrame, list[str]]:
     """The practice dict, the infusions-per-patient distribution and notes (small counts in them as '<11')."""
     notes = []
     L = config.INDUCTION_SERIES_LENGTH
@@ -336,7 +366,7 @@ def _practice(assessments, treatments, patients: pd.DataFrame, threshold: int) -
         "patients": int(patients["started"].sum()),
         "patients_with_scores": int(patients["has_scores"].sum()),
         "assessments": int(len(assessments)),
-        "instruments": _codes(assessments),
+        "instruments": _codes(assessments, coded),
         "first_start_month": months[0] if months else None,
         "last_start_month": months[-1] if months else None,
     }
@@ -511,16 +541,37 @@ def _definitions(definitions):
     return Definitions() if definitions is None else definitions
 
 
-def _rates(assessments: pd.DataFrame, definitions, codes) -> tuple[pd.DataFrame, list[str]]:
+class _PerPatient:
+    """What summary and kpis compute per patient, once for both: the coded assessments
+    (:class:`analysis.outcomes.Coded`), the patient table (:func:`_patients`) and each instrument's
+    patient_outcomes (on first use)."""
+
+    def __init__(self, assessments: pd.DataFrame, treatments: pd.DataFrame | None, definitions):
+        from analysis.outcomes import Coded
+
+        self.coded = Coded(assessments)
+        self.patients = _patients(assessments, treatments, self.coded)
+        self.definitions = definitions
+        self._outcomes: dict[str, pd.DataFrame] = {}
+
+    def outcomes(self, code: str) -> pd.DataFrame:
+        from analysis.outcomes import patient_outcomes
+
+        if code not in self._outcomes:
+            self._outcomes[code] = patient_outcomes(self.coded.assessments, code, self.definitions, coded=self.coded)
+        return self._outcomes[code]
+
+
+def _rates(per: _PerPatient, definitions, codes) -> tuple[pd.DataFrame, list[str]]:
     """Funnel with rates per instrument and dimension (groups without a value are 'unknown')."""
-    from analysis.outcomes import funnel_from_outcomes, patient_outcomes
+    from analysis.outcomes import funnel_from_outcomes
 
     parts, notes = [], []
     for code in codes:
         has_remission = definitions.remission_threshold(code) is not None
         if not has_remission:
             notes.append(f"{code} has no remission rule: remission rates are not given.")
-        outcomes = patient_outcomes(assessments, code, definitions)
+        outcomes = per.outcomes(code)
         for dim, column in DIMENSIONS.items():
             if column is not None and (column not in outcomes.columns or outcomes[column].isna().all()):
                 continue
@@ -533,24 +584,46 @@ def _rates(assessments: pd.DataFrame, definitions, codes) -> tuple[pd.DataFrame,
     return pd.concat(parts, ignore_index=True)[list(RATES_COLUMNS)], notes
 
 
+def _check_inputs(assessments, treatments) -> None:
+    _check_frame(assessments, "assessments", REQUIRED)
+    if treatments is not None:
+        _check_frame(treatments, "treatments", TREATMENTS_REQUIRED)
+
+
 def summary(assessments: pd.DataFrame, treatments: pd.DataFrame | None = None, definitions=None) -> Summary:
     """Practice metrics (``METHODS`` states each definition) and response and remission rates per instrument,
     overall and by condition, site and start month, with Wilson 95% CIs.
 
     ``assessments`` and ``treatments`` are canonical tables (analysis.schema); inputs are not changed.
     """
-    _check_frame(assessments, "assessments", REQUIRED)
-    if treatments is not None:
-        _check_frame(treatments, "treatments", TREATMENTS_REQUIRED)
+    _check_inputs(assessments, treatments)
     definitions = _definitions(definitions)
-    patients = _patients(assessments, treatments)
+    return _summary(assessments, treatments, definitions, _PerPatient(assessments, treatments, definitions))
+
+
+def summary_and_kpis(assessments: pd.DataFrame, treatments: pd.DataFrame | None = None, definitions=None,
+                     instrument: str = "PHQ9", months: int = 3, *, as_of: str | None = None) -> tuple[Summary, pd.DataFrame]:
+    """``(summary(assessments, treatments, definitions), kpis(assessments, treatments, definitions, instrument,
+    months, as_of=as_of))`` from one per-patient computation: what the overview page shows, in about the time
+    of one of them."""
+    _check_inputs(assessments, treatments)
+    _check_months(months)
+    code = instruments.get(instrument).code
+    definitions = _definitions(definitions)
+    per = _PerPatient(assessments, treatments, definitions)
+    return (_summary(assessments, treatments, definitions, per),
+            _kpis(assessments, treatments, definitions, code, int(months), as_of, per))
+
+
+def _summary(assessments, treatments, definitions, per: _PerPatient) -> Summary:
+    patients = per.patients
     threshold = int(getattr(definitions, "suppression_threshold", config.SUPPRESSION_THRESHOLD))
-    practice, dist, notes = _practice(assessments, treatments, patients, threshold)
+    practice, dist, notes = _practice(assessments, treatments, patients, threshold, per.coded)
     by_month = _month_rows(patients, treatments is not None)
     no_month = int((patients["started"] & patients[START_MONTH].isna()).sum())
     if no_month:
         notes.append(f"{privacy.show_count(no_month, threshold)} started patient(s) have no start month: counted in the totals, not by month.")
-    rates, rate_notes = _rates(assessments, definitions, practice["instruments"])
+    rates, rate_notes = _rates(per, definitions, practice["instruments"])
     notes += rate_notes
     notes.append("Infusions by month are infusions of patients who started in that month.")
     return Summary(practice, by_month, rates, dist, tuple(notes), definitions)
@@ -597,18 +670,25 @@ def kpis(assessments: pd.DataFrame, treatments: pd.DataFrame | None = None, defi
     Shares carry their denominator ``n`` and a Wilson 95% CI (``lower``, ``upper``). Without YYYY-MM start
     months (strict dates) the value covers all patients and there is no previous period.
     """
-    _check_frame(assessments, "assessments", REQUIRED)
-    if treatments is not None:
-        _check_frame(treatments, "treatments", TREATMENTS_REQUIRED)
-    if not isinstance(months, (int, np.integer)) or isinstance(months, bool) or months < 1:
-        raise ValueError(f"months must be a whole number >= 1, got {months!r}")
+    _check_inputs(assessments, treatments)
+    _check_months(months)
     code = instruments.get(instrument).code
     definitions = _definitions(definitions)
-    from analysis.outcomes import funnel_from_outcomes, patient_outcomes
+    return _kpis(assessments, treatments, definitions, code, int(months), as_of,
+                 _PerPatient(assessments, treatments, definitions))
 
-    patients = _patients(assessments, treatments)
-    has_scores = code in _codes(assessments)
-    periods = _periods(patients[START_MONTH].dropna(), int(months), as_of)
+
+def _check_months(months) -> None:
+    if not isinstance(months, (int, np.integer)) or isinstance(months, bool) or months < 1:
+        raise ValueError(f"months must be a whole number >= 1, got {months!r}")
+
+
+def _kpis(assessments, treatments, definitions, code: str, months: int, as_of, per: _PerPatient) -> pd.DataFrame:
+    from analysis.outcomes import funnel_from_outcomes
+
+    patients = per.patients
+    has_scores = code in _codes(assessments, per.coded)
+    periods = _periods(patients[START_MONTH].dropna().unique(), int(months), as_of)
     if periods is None:  # no YYYY-MM start months: one window over every patient
         current, previous = ("all start months", None), (None, None)
         by_month = _month_rows(patients.assign(**{START_MONTH: "all"}), treatments is not None)
@@ -618,7 +698,7 @@ def kpis(assessments: pd.DataFrame, treatments: pd.DataFrame | None = None, defi
         by_month = _month_rows(patients, treatments is not None)
         by = START_MONTH
     if has_scores:
-        fun = funnel_from_outcomes(patient_outcomes(assessments, code, definitions), by=by)
+        fun = funnel_from_outcomes(per.outcomes(code), by=by)
     else:
         fun = pd.DataFrame({"group": [], "evaluable": [], "responders": [], "remitters": []})
 

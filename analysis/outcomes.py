@@ -348,11 +348,19 @@ def _require(table: pd.DataFrame, columns, what: str) -> None:
                         f"columns present: {', '.join(map(str, table.columns))}")
 
 
+def _arrow_text(values) -> bool:
+    return isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"
+
+
 def isin(values: pd.Series, ids) -> np.ndarray:
     """``values.isin(ids)`` as a boolean array. On pandas' pyarrow-backed text the ids are handed to pyarrow
-    whole: Series.isin there makes one pyarrow scalar per id (about 0.5 s for 100,000 patient ids)."""
+    whole: Series.isin there makes one pyarrow scalar per id (about 0.5 s for 100,000 patient ids); ids given
+    as such text themselves (a Series or Index) are handed over without a Python loop."""
+    if _arrow_text(values) and isinstance(ids, (pd.Series, pd.Index)) and _arrow_text(ids) and not ids.hasnans:
+        arr = pa.array(values.array)
+        return np.asarray(pc.is_in(arr, value_set=pa.array(ids.array).cast(arr.type)), dtype=bool)
     ids = list(ids)
-    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow" and all(isinstance(i, str) for i in ids):
+    if _arrow_text(values) and all(isinstance(i, str) for i in ids):
         arr = pa.array(values.array)
         return np.asarray(pc.is_in(arr, value_set=pa.array(ids, type=arr.type)), dtype=bool)
     return values.isin(ids).to_numpy(dtype=bool)
@@ -360,6 +368,13 @@ def isin(values: pd.Series, ids) -> np.ndarray:
 
 def _whole(s: pd.Series) -> pd.Series:
     """Integer days as Int64 when they are whole numbers (they are after validation)."""
+    v = s.to_numpy() if s.dtype == np.float64 else None
+    if v is not None and np.isfinite(v[~np.isnan(v)]).all():  # the common case, without pandas' conversions
+        missing = np.isnan(v)
+        if (v[~missing] == np.round(v[~missing])).all():
+            whole = np.where(missing, 0, np.round(v)).astype("int64")
+            return pd.Series(pd.arrays.IntegerArray(whole, missing), index=s.index, name=s.name)
+        return s.astype("Float64")
     v = pd.to_numeric(s, errors="coerce")
     finite = v.dropna()
     if (finite == np.round(finite)).all():
@@ -368,36 +383,102 @@ def _whole(s: pd.Series) -> pd.Series:
 
 
 def _attributes(assessments: pd.DataFrame) -> pd.DataFrame:
-    """One row per patient: patient_id and the patient attributes present (first non-missing value)."""
+    """One row per patient: patient_id and the patient attributes present (first non-missing value), in the
+    order patients first appear."""
     cols = [c for c in S.PATIENT_ATTRIBUTES if c in assessments.columns]
-    ids = assessments[S.PATIENT_ID].dropna().unique()
-    out = pd.DataFrame({S.PATIENT_ID: ids})
-    if cols:
-        attrs = assessments.loc[assessments[S.PATIENT_ID].notna(), [S.PATIENT_ID] + cols].groupby(
-            S.PATIENT_ID, sort=False).first().reset_index()
-        out = out.merge(attrs, on=S.PATIENT_ID, how="left")
-    return out
+    if not cols:
+        return pd.DataFrame({S.PATIENT_ID: assessments[S.PATIENT_ID].dropna().unique()})
+    # groupby(sort=False) keeps the order of first appearance and drops missing ids: the unique ids' order
+    return assessments[[S.PATIENT_ID] + cols].groupby(S.PATIENT_ID, sort=False).first().reset_index()
+
+
+class Coded:
+    """The assessments as the outcome definitions read them, coded once and shared by every instrument and
+    analysis of one call: patient ids as positions in their sorted distinct values (-1 missing), instrument
+    spellings as codes, day and score as numbers, and the per-patient attributes (:func:`_attributes`).
+    Building it is one pass over the text columns; each instrument's scores are then integer work."""
+
+    def __init__(self, assessments: pd.DataFrame):
+        _require(assessments, (S.PATIENT_ID, S.INSTRUMENT, S.SCORE, S.DAY), "assessments")
+        self.assessments = assessments
+        self.spelling, spellings = pd.factorize(assessments[S.INSTRUMENT])
+        self.lookup = [instruments.normalise_code(v) for v in spellings]
+        self.patient, ids = pd.factorize(assessments[S.PATIENT_ID], sort=True)
+        # text ids get the dtype a groupby key infers for them
+        self.ids = pd.Index(ids.to_numpy()) if ids.dtype == object else pd.Index(ids)
+        self.day = pd.to_numeric(assessments[S.DAY], errors="coerce")
+        self.score = pd.to_numeric(assessments[S.SCORE], errors="coerce")
+        self._attributes = None
+        self._scores = {}
+        self._attribute_positions = None
+        self._attribute_rows = None
+
+    @property
+    def attributes(self) -> pd.DataFrame:
+        """:func:`_attributes` of the assessments (computed on first use)."""
+        if self._attributes is None:
+            self._attributes = _attributes(self.assessments)
+        return self._attributes
+
+    @property
+    def attribute_positions(self) -> np.ndarray:
+        """The position in :attr:`ids` of each row of :attr:`attributes`."""
+        if self._attribute_positions is None:
+            self._attribute_positions = self.ids.get_indexer(self.attributes[S.PATIENT_ID])
+        return self._attribute_positions
+
+    def attribute_rows(self, patients: np.ndarray) -> np.ndarray:
+        """Rows of :attr:`attributes` of patients given as positions in :attr:`ids`."""
+        if self._attribute_rows is None:
+            rows = np.full(len(self.ids), -1)
+            rows[self.attribute_positions] = np.arange(len(self.attribute_positions))
+            self._attribute_rows = rows
+        return self._attribute_rows[patients]
+
+    def scores(self, code: str) -> tuple[pd.DataFrame, np.ndarray]:
+        """:func:`instrument_scores` of a registry code, and each row's patient as its position in :attr:`ids`
+        (computed once per code; do not change the table)."""
+        if code not in self._scores:
+            self._scores[code] = self._instrument_scores(code)
+        return self._scores[code]
+
+    def _instrument_scores(self, code: str) -> tuple[pd.DataFrame, np.ndarray]:
+        mine = [i for i, c in enumerate(self.lookup) if c == code]  # this instrument's spellings
+        rows = np.flatnonzero(np.isin(self.spelling, mine))
+        day = self.day.iloc[rows]
+        if not pd.api.types.is_numeric_dtype(self.assessments[S.DAY]):  # text days: the dtype of these rows' numbers
+            day = pd.to_numeric(self.assessments[S.DAY].iloc[rows], errors="coerce")
+        score = self.score.iloc[rows]
+        keep = (self.patient[rows] >= 0) & day.notna().to_numpy() & score.notna().to_numpy()
+        rows, day, score = rows[keep], day[keep], score[keep]
+        if not len(rows):
+            present = sorted({c for c in self.lookup if c is not None})
+            raise DataError(f"there are no {code} scores in the data; instruments present: "
+                            f"{', '.join(present) if present else 'none'}")
+        patients, days = self.patient[rows], day.to_numpy(dtype=float)
+        order = np.lexsort((days, patients))  # by patient (sorted ids), then day; ties keep the rows' order
+        patients, days = patients[order], days[order]
+        first = _run_starts(patients, days)
+        if not first.all():
+            # same-day scores: pandas' group mean, whose rounding depends on the rows' order (kept exactly)
+            table = pd.DataFrame({S.PATIENT_ID: self.assessments[S.PATIENT_ID].iloc[rows], S.DAY: day, S.SCORE: score})
+            merged = table.groupby([S.PATIENT_ID, S.DAY], sort=True)[S.SCORE].agg(["mean", "size"]).reset_index()
+            out = merged.rename(columns={"mean": S.SCORE}).sort_values([S.PATIENT_ID, S.DAY], kind="stable")
+            out.attrs["same_day"] = int((out.pop("size") > 1).sum())  # patient-days whose scores were averaged
+            return out.reset_index(drop=True), patients[first]
+        score = score.iloc[order].reset_index(drop=True)
+        if score.dtype.kind != "f":  # whole-number scores: the float dtype their mean would have
+            score = score.astype("Float64" if isinstance(score.dtype, pd.api.extensions.ExtensionDtype) else "float64")
+        out = pd.DataFrame({S.PATIENT_ID: self.ids.take(patients), S.DAY: day.iloc[order].reset_index(drop=True),
+                            S.SCORE: score})
+        out.attrs["same_day"] = 0
+        return out, patients
 
 
 def instrument_scores(assessments: pd.DataFrame, instrument) -> pd.DataFrame:
     """Scores of one instrument: patient_id, day, score; one row per patient and day (same-day mean), sorted."""
     _require(assessments, (S.PATIENT_ID, S.INSTRUMENT, S.SCORE, S.DAY), "assessments")
-    code = instruments.get(instrument).code
-    spellings = assessments[S.INSTRUMENT]
-    lookup = {v: instruments.normalise_code(v) for v in spellings.dropna().unique()}
-    mine = [v for v, c in lookup.items() if c == code]  # the spellings of this instrument: rows found by isin
-    rows = assessments.loc[isin(spellings, mine), [S.PATIENT_ID, S.DAY, S.SCORE]].copy()
-    rows[S.DAY] = pd.to_numeric(rows[S.DAY], errors="coerce")
-    rows[S.SCORE] = pd.to_numeric(rows[S.SCORE], errors="coerce")
-    rows = rows.dropna()
-    if rows.empty:
-        present = sorted({c for c in lookup.values() if c is not None})
-        raise DataError(f"there are no {code} scores in the data; instruments present: "
-                        f"{', '.join(present) if present else 'none'}")
-    merged = rows.groupby([S.PATIENT_ID, S.DAY], sort=True)[S.SCORE].agg(["mean", "size"]).reset_index()
-    out = merged.rename(columns={"mean": S.SCORE}).sort_values([S.PATIENT_ID, S.DAY], kind="stable")
-    out.attrs["same_day"] = int((out.pop("size") > 1).sum())  # patient-days whose scores were averaged
-    return out.reset_index(drop=True)
+    return Coded(assessments).scores(instruments.get(instrument).code)[0].copy()
 
 
 def _achieves_drop(baseline, score, threshold):
@@ -405,31 +486,63 @@ def _achieves_drop(baseline, score, threshold):
     return (baseline - score) / baseline >= threshold - TOLERANCE
 
 
-def patient_outcomes(assessments: pd.DataFrame, instrument, definitions: Definitions | None = None) -> pd.DataFrame:
+def patient_outcomes(assessments: pd.DataFrame, instrument, definitions: Definitions | None = None,
+                     coded: Coded | None = None) -> pd.DataFrame:
     """One row per patient with any score of the instrument: baseline, response assessment, percent
     change, evaluable, response, remission (NA when not evaluable), baseline band, last day and
-    has_follow_up (a responder with a score after the response assessment)."""
+    has_follow_up (a responder with a score after the response assessment). ``coded``: the
+    :class:`Coded` assessments when the caller already has them (the same result, less work)."""
     d = definitions or Definitions()
     ins = instruments.get(instrument)
-    return _outcomes(assessments, instrument_scores(assessments, ins.code), ins, d)
+    coded = Coded(assessments) if coded is None else coded
+    scores, patients = coded.scores(ins.code)
+    return _outcomes(scores, patients, ins, d, coded)
 
 
-def _outcomes(assessments, scores, ins, d) -> pd.DataFrame:
-    """patient_outcomes from the instrument's scores (see :func:`instrument_scores`)."""
-    (b0, b1), (r0, r1) = d.baseline_window, d.response_window
+def _baseline_rows(scores, patients, d):
+    """Each patient's scores are one run of rows, by day (:meth:`Coded.scores`): (run starts, each row's
+    patient 0..n-1, n, days, scores, each patient's baseline row: the last of its run in the baseline window,
+    -1 for none)."""
+    b0, b1 = d.baseline_window
+    starts = _run_starts(patients)
+    codes = np.cumsum(starts) - 1
+    n = int(codes[-1]) + 1 if len(codes) else 0
+    days = scores[S.DAY].to_numpy(dtype=float)
+    values = scores[S.SCORE].to_numpy(dtype=float)
+    return starts, codes, n, days, values, _first_per(codes, (days >= b0) & (days <= b1), n, last=True)
 
-    in_base = scores[scores[S.DAY].between(b0, b1)].groupby(S.PATIENT_ID).last()
-    in_resp = scores[scores[S.DAY].between(r0, r1)].groupby(S.PATIENT_ID).first()
-    last = scores.groupby(S.PATIENT_ID)[S.DAY].max()
 
-    out = pd.DataFrame({S.PATIENT_ID: scores[S.PATIENT_ID].unique()})
-    out = _attributes(assessments).merge(out, on=S.PATIENT_ID, how="right")
-    pid = out[S.PATIENT_ID]
+def baseline_bands(assessments: pd.DataFrame, instrument, definitions: Definitions | None = None) -> set:
+    """The severity bands of the instrument's baselines present (the baseline_band values of
+    :func:`patient_outcomes`, without building its table)."""
+    d = definitions or Definitions()
+    ins = instruments.get(instrument)
+    scores, patients = Coded(assessments).scores(ins.code)
+    _, _, _, _, values, base = _baseline_rows(scores, patients, d)
+    baselines = _pick(values, base)
+    return {b for b in (ins.band(v) for v in np.unique(baselines[~np.isnan(baselines)])) if b is not None}
+
+
+def _outcomes(scores, patients, ins, d, coded: Coded) -> pd.DataFrame:
+    """patient_outcomes from the instrument's scores (:meth:`Coded.scores`: sorted by patient and day) and
+    their patients as positions in ``coded.ids``."""
+    (r0, r1) = d.response_window
+    starts, codes, n, days, values, base = _baseline_rows(scores, patients, d)
+    resp = _first_per(codes, (days >= r0) & (days <= r1), n)
+    end = _first_per(codes, np.ones(len(days), dtype=bool), n, last=True)
+
+    attributes = coded.attributes
+    if len(attributes.columns) > 1:  # every patient with a score has a row there
+        out = attributes.take(coded.attribute_rows(patients[starts])).reset_index(drop=True)
+    else:
+        out = attributes.merge(pd.DataFrame({S.PATIENT_ID: scores[S.PATIENT_ID].unique()}), on=S.PATIENT_ID,
+                               how="right")
+    series = lambda v: pd.Series(v, index=out.index)  # noqa: E731
     out[S.INSTRUMENT] = ins.code
-    out["baseline"] = pid.map(in_base[S.SCORE]).astype("float64")
-    out["baseline_day"] = _whole(pid.map(in_base[S.DAY]))
-    out["response_score"] = pid.map(in_resp[S.SCORE]).astype("float64")
-    out["response_day"] = _whole(pid.map(in_resp[S.DAY]))
+    out["baseline"] = _pick(values, base)
+    out["baseline_day"] = _whole(series(_pick(days, base)))
+    out["response_score"] = _pick(values, resp)
+    out["response_day"] = _whole(series(_pick(days, resp)))
     evaluable = out["baseline"].gt(0) & out["response_score"].notna()
     out["pct_change"] = ((out["baseline"] - out["response_score"]) / out["baseline"]).where(evaluable)
     out["evaluable"] = evaluable.astype(bool)
@@ -444,7 +557,7 @@ def _outcomes(assessments, scores, ins, d) -> pd.DataFrame:
         out.loc[~evaluable, "remission"] = pd.NA
     bands = {v: ins.band(v) for v in out["baseline"].dropna().unique()}  # each distinct baseline once
     out[BASELINE_BAND] = pd.array(out["baseline"].map(bands), dtype="str")
-    out["last_day"] = _whole(pid.map(last))
+    out["last_day"] = _whole(series(_pick(days, end)))
     out["has_follow_up"] = (out["response"].fillna(False).astype(bool)
                             & (out["last_day"].astype("float64") > out["response_day"].astype("float64")).fillna(False))
     return out
@@ -455,81 +568,109 @@ def patient_table(assessments: pd.DataFrame, treatments: pd.DataFrame | None = N
     completed (at least config.INDUCTION_SERIES_LENGTH), boosters; the last three NA without treatments.
     A session is one (patient, day, kind): duplicated rows of a session count once."""
     _require(assessments, (S.PATIENT_ID,), "assessments")
-    out = _attributes(assessments)
+    return _patient_table(_attributes(assessments), treatments)
+
+
+def _patient_table(attributes: pd.DataFrame, treatments: pd.DataFrame | None, coded: Coded | None = None,
+                   sessions: Sessions | None = None) -> pd.DataFrame:
+    """patient_table from the assessments' :func:`_attributes`; or from ``coded`` (its attributes) and the
+    treatments' ``sessions`` over ``coded.ids``."""
+    out = attributes.copy()
     if treatments is None:
         out["infusions"] = pd.array([pd.NA] * len(out), dtype="Int64")
         out[INDUCTION_COMPLETED] = pd.array([pd.NA] * len(out), dtype="boolean")
         out["boosters"] = pd.array([pd.NA] * len(out), dtype="Int64")
         return out
-    counts = _session_counts(treatments)
-    pid = out[S.PATIENT_ID]
-    out["infusions"] = pid.map(counts["induction"]).fillna(0).astype("Int64")
+    if sessions is None:
+        sessions, rows = Sessions(treatments, pd.Index(out[S.PATIENT_ID])), slice(None)
+    else:
+        rows = coded.attribute_positions
+    out["infusions"] = pd.array(sessions.count("induction")[rows], dtype="Int64")
     out[INDUCTION_COMPLETED] = pd.array(out["infusions"] >= config.INDUCTION_SERIES_LENGTH, dtype="boolean")
-    out["boosters"] = pid.map(counts["booster"]).fillna(0).astype("Int64")
+    out["boosters"] = pd.array(sessions.count("booster")[rows], dtype="Int64")
     return out
 
 
-def _session_counts(treatments: pd.DataFrame) -> pd.DataFrame:
-    """Sessions per patient (index) and kind (columns induction, booster, maintenance)."""
-    _require(treatments, (S.PATIENT_ID, S.KIND, S.DAY), "treatments")
-    sessions = treatments[[S.PATIENT_ID, S.DAY, S.KIND]].drop_duplicates()
-    counts = sessions.groupby([S.PATIENT_ID, S.KIND]).size().unstack(fill_value=0)
-    return counts.reindex(columns=list(S.KINDS), fill_value=0)
+class Sessions:
+    """The distinct treatment sessions, one per (patient, day, kind) as written (duplicated rows count once),
+    with each session's ``patient`` as its position in ``ids`` (-1: a missing id or one not in ``ids``),
+    ``day`` as a number (NaN when missing) and ``kind`` as the text's code in ``kinds`` (-1 missing)."""
+
+    def __init__(self, treatments: pd.DataFrame, ids: pd.Index):
+        _require(treatments, (S.PATIENT_ID, S.KIND, S.DAY), "treatments")
+        patient, patient_ids = pd.factorize(treatments[S.PATIENT_ID])
+        day, _ = pd.factorize(treatments[S.DAY])
+        kind, self.kinds = pd.factorize(treatments[S.KIND])
+        key = (patient.astype("int64") * (day.max(initial=0) + 2) + day + 1) * (len(self.kinds) + 1) + kind + 1
+        distinct = ~pd.Series(key).duplicated().to_numpy()  # one number per (patient, day, kind) as written
+        position = np.r_[ids.get_indexer(patient_ids), -1]  # patient code -1 (missing) -> -1
+        self.rows = np.flatnonzero(distinct)  # the sessions' first rows in the treatments
+        self.patient = position[patient[distinct]]
+        self.day = pd.to_numeric(treatments[S.DAY], errors="coerce").to_numpy(dtype=float, na_value=np.nan)[distinct]
+        self.kind = kind[distinct]
+        self.n = len(ids)
+
+    def of_kind(self, kind: str) -> np.ndarray:
+        """Which sessions are of this kind."""
+        codes = np.flatnonzero(np.asarray(self.kinds == kind))
+        return self.kind == (codes[0] if len(codes) else -2)
+
+    def count(self, kind: str | None = None, where: np.ndarray | None = None) -> np.ndarray:
+        """Sessions per patient of ``ids`` (of one kind, and where ``where`` holds), as int64."""
+        keep = self.patient >= 0
+        if kind is not None:
+            keep &= self.of_kind(kind)
+        if where is not None:
+            keep &= where
+        return np.bincount(self.patient[keep], minlength=self.n).astype("int64")
 
 
 def _induction_completed(patient_ids: pd.Series, treatments: pd.DataFrame | None) -> pd.arrays.BooleanArray:
     if treatments is None:
         return pd.array([pd.NA] * len(patient_ids), dtype="boolean")
-    n = patient_ids.map(_session_counts(treatments)["induction"]).fillna(0)
+    ids = pd.Index(pd.unique(patient_ids))
+    n = Sessions(treatments, ids).count("induction")[ids.get_indexer(patient_ids)]
     return pd.array(n >= config.INDUCTION_SERIES_LENGTH, dtype="boolean")
 
 
 # --- durability episodes --------------------------------------------------------------------
 
-def _booster_days(treatments: pd.DataFrame | None) -> dict:
-    """patient_id -> sorted distinct booster days."""
-    if treatments is None:
-        return {}
-    _require(treatments, (S.PATIENT_ID, S.KIND, S.DAY), "treatments")
-    b = treatments.loc[treatments[S.KIND] == "booster", [S.PATIENT_ID, S.DAY]].copy()
-    b[S.DAY] = pd.to_numeric(b[S.DAY], errors="coerce")
-    b = b.dropna().drop_duplicates()
-    if b.empty:
-        return {}
-    codes, ids = pd.factorize(b[S.PATIENT_ID])
-    days = b[S.DAY].to_numpy(dtype=float)
-    order = np.lexsort((days, codes))  # by patient, then day: one pass instead of a DataFrame per patient
-    codes, days = codes[order], days[order]
-    cuts = np.flatnonzero(np.diff(codes)) + 1
-    return dict(zip(ids[codes[np.r_[0, cuts]]], np.split(days, cuts)))
+def _run_starts(*keys: np.ndarray) -> np.ndarray:
+    """Where a new run of equal keys starts in sorted arrays (True at the first position)."""
+    out = np.zeros(len(keys[0]), dtype=bool)
+    out[:1] = True
+    for key in keys:
+        out[1:] |= key[1:] != key[:-1]
+    return out
 
 
-def _episode(later_days, later_lost, origin, confirm):
-    """(end_day, loss_event, reason) of one responder from the scores after the origin, boosters aside.
-
-    ``later_lost[i]`` is True when the i-th later score is below the response threshold.
-    """
-    n = len(later_days)
-    for i in range(n):
-        if not later_lost[i]:
-            continue
-        if not confirm:
-            return later_days[i], True, None
-        if i + 1 < n:
-            if later_lost[i + 1]:
-                return later_days[i], True, None
-            continue  # undone by the next score: no event
-        # a drop on the last score cannot be confirmed: censor at the score before it
-        return (later_days[i - 1] if i > 0 else origin), False, "unconfirmed last score"
-    return later_days[n - 1], False, "last score"
+def _pick(values: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """values[at] as floats, NaN where ``at`` is -1 (none)."""
+    if not len(values):
+        return np.full(len(at), np.nan)
+    return np.where(at >= 0, values[np.maximum(at, 0)], np.nan)
 
 
-def _episodes(assessments, treatments, instrument, definitions=None, outcomes=None):
-    """Episodes and the notes that explain them (see :func:`episodes`)."""
+def _first_per(groups: np.ndarray, mask: np.ndarray, n: int, last: bool = False) -> np.ndarray:
+    """Per group 0..n-1 (``groups`` sorted), the first (or last) position where ``mask`` holds; -1 for none."""
+    rows = np.flatnonzero(mask)
+    g = groups[rows]
+    at = np.full(n, -1)
+    if len(rows):
+        edge = np.r_[g[1:] != g[:-1], True] if last else np.r_[True, g[1:] != g[:-1]]
+        at[g[edge]] = rows[edge]
+    return at
+
+
+def _episodes(assessments, treatments, instrument, definitions=None, outcomes=None, coded=None, sessions=None):
+    """Episodes and the notes that explain them (see :func:`episodes`). ``coded``: the :class:`Coded`
+    assessments when the caller has them, ``sessions`` the treatments' :class:`Sessions` over ``coded.ids``;
+    ``outcomes``: their patient_outcomes (with, optionally, induction_completed)."""
     d = definitions or Definitions()
     ins = instruments.get(instrument)
-    scores = instrument_scores(assessments, ins.code)
-    outcomes = _outcomes(assessments, scores, ins, d) if outcomes is None else outcomes
+    coded = Coded(assessments) if coded is None else coded
+    scores, patients = coded.scores(ins.code)
+    outcomes = _outcomes(scores, patients, ins, d, coded) if outcomes is None else outcomes
     threshold = d.response_threshold(ins.code)
     notes = []
     handling = d.booster_handling
@@ -537,45 +678,86 @@ def _episodes(assessments, treatments, instrument, definitions=None, outcomes=No
         notes.append(f"booster handling '{handling}' needs a treatments file; without one boosters have no effect "
                      "and episodes end at the loss of response or the last score.")
         handling = "ignore"
-    boosters = _booster_days(treatments)
 
     followed = outcomes[outcomes["has_follow_up"]]
-    # each patient's scores as one slice of numpy arrays (in the scores' order), not a DataFrame per patient
-    codes, ids = pd.factorize(scores[S.PATIENT_ID])
-    order = np.argsort(codes, kind="stable")
-    all_days = scores[S.DAY].to_numpy(dtype=float)[order]
-    all_scores = scores[S.SCORE].to_numpy(dtype=float)[order]
-    bounds = np.r_[0, np.cumsum(np.bincount(codes, minlength=len(ids)))]
-    by_patient = {p: (bounds[i], bounds[i + 1]) for i, p in enumerate(ids)}
-    rows = []
-    early_boosters = unconfirmed_last = 0
-    for r in followed.itertuples(index=False):
-        p = getattr(r, S.PATIENT_ID)
-        origin = float(r.response_day)
-        lo, hi = by_patient[p]
-        later = all_days[lo:hi] > origin
-        days = all_days[lo:hi][later]
-        lost = ~_achieves_drop(r.baseline, all_scores[lo:hi][later], threshold)
-        end, event, reason = _episode(days, lost, origin, d.confirm_loss)
-        unconfirmed_last += reason == "unconfirmed last score"
-        b = boosters.get(p, np.array([]))
-        early_boosters += bool((b <= origin).any())
-        after = b[b > origin]
-        if handling == "censor" and len(after) and after[0] < end:
-            end, event, reason = after[0], False, "booster"
-        elif handling == "event":
-            if len(after):
-                end, event, reason = after[0], True, None
-            else:
-                end, event, reason = days[-1], False, "last score"
-        rows.append({S.PATIENT_ID: p, "origin": origin, "end_day": end, "event": int(event), "censor_reason": reason})
+    m = len(followed)
+    # the scores after the origin of each responder with follow-up (k = 0..m-1), as flat arrays in day order
+    who = coded.ids.get_indexer(followed[S.PATIENT_ID])
+    origin = followed["response_day"].to_numpy(dtype=float, na_value=np.nan)
+    baseline = followed["baseline"].to_numpy(dtype=float)
+    lo, hi = np.searchsorted(patients, who, "left"), np.searchsorted(patients, who, "right")
+    k = np.repeat(np.arange(m), hi - lo)
+    row = np.arange(len(k)) - np.repeat(np.cumsum(hi - lo) - (hi - lo), hi - lo) + np.repeat(lo, hi - lo)
+    all_days = scores[S.DAY].to_numpy(dtype=float, na_value=np.nan)
+    later = all_days[row] > origin[k]
+    k, row = k[later], row[later]
+    days = all_days[row]
+    lost = ~_achieves_drop(baseline[k], scores[S.SCORE].to_numpy(dtype=float)[row], threshold)
+    last = _first_per(k, np.ones(len(k), dtype=bool), m, last=True)  # every responder here has a later score
+    last_day = _pick(days, last)
 
-    attrs = [c for c in S.PATIENT_ATTRIBUTES if c in outcomes.columns]
-    cols = [S.PATIENT_ID] + attrs + [BASELINE_BAND, INDUCTION_COMPLETED, "baseline", "response_score", "origin",
-                                     "time", "event", "event_day", "end_day", "censor_reason"]
-    ep = pd.DataFrame(rows, columns=[S.PATIENT_ID, "origin", "end_day", "event", "censor_reason"])
-    ep = followed[[S.PATIENT_ID] + attrs + [BASELINE_BAND, "baseline", "response_score"]].merge(ep, on=S.PATIENT_ID)
-    ep[INDUCTION_COMPLETED] = _induction_completed(ep[S.PATIENT_ID], treatments)
+    # loss of response: the first lost score, or with confirm_loss the first lost score whose next score is
+    # lost too (a drop undone by the next score is no event); a lost last score without a confirmed loss
+    # before it cannot be confirmed: censored at the score before it (or the origin)
+    if d.confirm_loss:
+        confirmed = lost & np.r_[lost[1:] & (k[1:] == k[:-1]), False]
+        first = _first_per(k, confirmed, m)
+        unconfirmed = (first < 0) & lost[last]
+    else:
+        first = _first_per(k, lost, m)
+        unconfirmed = np.zeros(m, dtype=bool)
+    event = first >= 0
+    end = np.where(event, _pick(days, first), last_day)
+    before_last = _pick(days, last - 1)
+    has_before = (last - 1 >= 0) & (_pick(k, last - 1) == np.arange(m))
+    end = np.where(unconfirmed, np.where(has_before, before_last, origin), end)
+    reason = np.where(event, None, np.where(unconfirmed, "unconfirmed last score", "last score")).astype(object)
+    unconfirmed_last = int(unconfirmed.sum())
+
+    early_boosters = 0
+    if treatments is not None:
+        _require(treatments, (S.PATIENT_ID, S.KIND, S.DAY), "treatments")
+        b = Sessions(treatments, coded.ids) if sessions is None else sessions
+        take = b.of_kind("booster") & (b.patient >= 0) & ~np.isnan(b.day)
+        bp, bd = b.patient[take], b.day[take]
+        order = np.lexsort((bd, bp))
+        bp, bd = bp[order], bd[order]
+        distinct = _run_starts(bp, bd)
+        bp, bd = bp[distinct], bd[distinct]
+        # each booster's responder (k), if any; boosters of patients without an episode play no part
+        of = np.full(len(coded.ids), -1)
+        of[who] = np.arange(m)
+        bk = of[bp]
+        bp, bd, bk = bp[bk >= 0], bd[bk >= 0], bk[bk >= 0]
+        early = np.zeros(m, dtype=bool)
+        early[bk[bd <= origin[bk]]] = True
+        early_boosters = int(early.sum())
+        after = _first_per(bk, bd > origin[bk], m)
+        booster = _pick(bd, after)
+        if handling == "censor":
+            censor = (after >= 0) & (booster < end)
+            end = np.where(censor, booster, end)
+            event &= ~censor
+            reason[censor] = "booster"
+        elif handling == "event":
+            has = after >= 0
+            end = np.where(has, booster, last_day)
+            event = has
+            reason = np.where(has, None, "last score").astype(object)
+
+    cols = [S.PATIENT_ID] + [c for c in S.PATIENT_ATTRIBUTES if c in outcomes.columns]
+    attrs = cols[1:]
+    cols += [BASELINE_BAND, INDUCTION_COMPLETED, "baseline", "response_score", "origin", "time", "event",
+             "event_day", "end_day", "censor_reason"]
+    if m:
+        ep = pd.DataFrame({S.PATIENT_ID: followed[S.PATIENT_ID].to_numpy(), "origin": origin, "end_day": end,
+                           "event": event.astype("int64"), "censor_reason": reason})
+    else:
+        ep = pd.DataFrame([], columns=[S.PATIENT_ID, "origin", "end_day", "event", "censor_reason"])
+    known = [INDUCTION_COMPLETED] if INDUCTION_COMPLETED in followed.columns else []
+    ep = followed[[S.PATIENT_ID] + attrs + [BASELINE_BAND, "baseline", "response_score"] + known].merge(ep, on=S.PATIENT_ID)
+    if not known:
+        ep[INDUCTION_COMPLETED] = _induction_completed(ep[S.PATIENT_ID], treatments)
     ep["time"] = ep["end_day"] - ep["origin"]
     ep["event"] = ep["event"].astype("int64")
     ep["event_day"] = ep["end_day"].where(ep["event"] == 1)
@@ -628,7 +810,7 @@ def group_labels(values: pd.Series) -> pd.Series:
             return "yes" if v else "no"
         return str(v)
     if isinstance(values.dtype, pd.StringDtype):  # text already: only the missing values change (no loop)
-        return pd.Series(values.fillna(UNKNOWN_GROUP).to_numpy(), index=values.index, dtype="str")
+        return values.fillna(UNKNOWN_GROUP).astype("str").rename(None)
     return pd.Series([label(v) for v in values], index=values.index, dtype="str")
 
 

@@ -24,7 +24,8 @@ from scipy import optimize, stats
 
 from analysis import config, instruments, privacy
 from analysis.errors import DataError
-from analysis.outcomes import Definitions, check_group_column, group_labels, instrument_scores, isin, patient_outcomes
+from analysis.outcomes import (Coded, Definitions, _baseline_rows, _pick, _run_starts, check_group_column, group_labels,
+                               isin)
 from analysis.schema import CONDITION, CONDITIONS, DATE, DAY, INSTRUMENT, PATIENT_ID, SCORE
 
 __all__ = ["LmmResult", "Trajectories", "fit_lmm", "trajectories", "visit_windows"]
@@ -464,11 +465,11 @@ def visit_windows(baseline_window=config.BASELINE_WINDOW) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["visit", "day", "first", "last"])
 
 
-def _assign_visits(days: pd.Series, windows: pd.DataFrame) -> pd.Series:
-    """Visit label of each day (None outside every window)."""
-    out = pd.Series(None, index=days.index, dtype=object)
-    for w in windows.itertuples():
-        out[out.isna() & days.between(w.first, w.last)] = w.visit
+def _visit_index(days: np.ndarray, windows: pd.DataFrame) -> np.ndarray:
+    """Row of ``windows`` of each day (-1 outside every window); a day belongs to the first window holding it."""
+    out = np.full(len(days), -1)
+    for i, (first, last) in enumerate(zip(windows["first"], windows["last"])):
+        out[(out < 0) & (days >= first) & (days <= last)] = i
     return out
 
 
@@ -536,34 +537,58 @@ def trajectories(assessments: pd.DataFrame, instrument, by: str = CONDITION, def
     threshold = getattr(defs, "suppression_threshold", config.SUPPRESSION_THRESHOLD)
     notes: list[str] = []  # shown text: small counts in them as '<11'
 
-    scores = instrument_scores(assessments, code)  # patient_id, day, score; DataError when there are none
-    per_patient = assessments.loc[assessments[PATIENT_ID].notna(), [PATIENT_ID, by]].dropna()
-    attr = per_patient.groupby(PATIENT_ID, sort=False)[by].first()
-    scores["group"] = group_labels(scores[PATIENT_ID].map(attr))
-    missing = ~isin(scores[PATIENT_ID], attr.index)
+    coded = Coded(assessments)  # patient ids as integer codes, once
+    scores, patient = coded.scores(code)  # patient_id, day, score; DataError when there are none
+    scores = scores.copy()
+    starts = _run_starts(patient)  # each patient's scores are one run of rows (sorted by patient and day)
+    values = assessments[by]
+    if isinstance(values.dtype, pd.StringDtype):
+        # each patient's first non-missing value of ``by``, found on the integer patient codes
+        ok = (coded.patient >= 0) & values.notna().to_numpy()
+        first = np.full(len(coded.ids), len(values))
+        np.minimum.at(first, coded.patient[ok], np.flatnonzero(ok))
+        row = np.where(first < len(values), first, -1)[patient]
+        scores["group"] = group_labels(pd.Series(values.array.take(row, allow_fill=True), index=scores.index))
+        missing = row < 0
+        n_missing = int(starts[missing].sum())
+    else:
+        per_patient = assessments.loc[assessments[PATIENT_ID].notna(), [PATIENT_ID, by]].dropna()
+        attr = per_patient.groupby(PATIENT_ID, sort=False)[by].first()
+        scores["group"] = group_labels(scores[PATIENT_ID].map(attr))
+        missing = ~isin(scores[PATIENT_ID], attr.index)
+        n_missing = scores.loc[missing, PATIENT_ID].nunique()
     if missing.any():
-        notes.append(f"{privacy.show_count(scores.loc[missing, PATIENT_ID].nunique(), threshold)} patients without a {by} are shown as 'unknown'.")
+        notes.append(f"{privacy.show_count(n_missing, threshold)} patients without a {by} are shown as 'unknown'.")
     order = _group_order(by, scores["group"])
-    patients = scores.groupby("group")[PATIENT_ID].nunique()
+    patients = scores["group"][starts].value_counts().rename(PATIENT_ID)  # patients per group
+    scores["_patient"] = patient  # the patient's integer code: grouping by numbers, not text
 
     # observed means per visit window
     windows = visit_windows(defs.baseline_window)
-    outcomes = patient_outcomes(assessments, code, defs)
-    baseline = outcomes.set_index(PATIENT_ID)["baseline"]
-    later = scores[scores[DAY] > windows["last"].iloc[0]].copy()
-    later["visit"] = _assign_visits(later[DAY], windows)
-    later = later.dropna(subset=["visit"]).groupby([PATIENT_ID, "visit"], sort=False).first().reset_index()
-    pre = baseline.dropna().rename(SCORE).reset_index().assign(visit=windows["visit"].iloc[0])
-    pre["group"] = group_labels(pre[PATIENT_ID].map(attr))
-    visits = pd.concat([pre[[PATIENT_ID, "group", "visit", SCORE]], later[[PATIENT_ID, "group", "visit", SCORE]]],
-                       ignore_index=True).astype({SCORE: "float64"})
+    # each patient's baseline (analysis.outcomes), one per run of scores, in their order
+    values, base = _baseline_rows(scores, patient, defs)[4:]
+    base_values = _pick(values, base)
+    run_ids = scores[PATIENT_ID][starts]
+    baseline = pd.Series(base_values, index=pd.Index(run_ids), name="baseline")
+    later = scores[scores[DAY] > windows["last"].iloc[0]]
+    visit = _visit_index(later[DAY].to_numpy(dtype=float), windows)
+    later = later[visit >= 0].assign(visit=windows["visit"].to_numpy()[visit[visit >= 0]])
+    # each patient once per window: the first score in it (the rows are by patient and day)
+    later = later[_run_starts(later["_patient"].to_numpy(), visit[visit >= 0])]
+    has = ~np.isnan(base_values)
+    pre = pd.DataFrame({PATIENT_ID: run_ids[has].to_numpy(), SCORE: base_values[has], "visit": windows["visit"].iloc[0],
+                        "group": scores["group"][starts][has].to_numpy(), "_patient": patient[starts][has]})
+    cols = [PATIENT_ID, "group", "visit", SCORE]
+    visits = pd.concat([pre[cols], later[cols]], ignore_index=True).astype({SCORE: "float64", "visit": "str"})
     observed = _summarise(visits, SCORE, windows, order)
-    visits["baseline"] = visits[PATIENT_ID].map(baseline).astype("float64")
+    base_of = np.full(len(coded.ids), np.nan)
+    base_of[patient[starts]] = base_values
+    visits["baseline"] = base_of[np.r_[pre["_patient"].to_numpy(), later["_patient"].to_numpy()].astype(int)]
     pct = visits[visits["baseline"] > 0].assign(pct_change=lambda v: 100 * (v["baseline"] - v[SCORE]) / v["baseline"])
     observed_pct = _summarise(pct, "pct_change", windows, order)
-    no_base = int(outcomes["baseline"].isna().sum())
+    no_base = int((~has).sum())
     if no_base:
-        notes.append(f"{privacy.show_count(no_base, threshold)} of {privacy.show_count(len(outcomes), threshold)} patients have no baseline (a score from day {b0} to day "
+        notes.append(f"{privacy.show_count(no_base, threshold)} of {privacy.show_count(len(run_ids), threshold)} patients have no baseline (a score from day {b0} to day "
                      f"{defs.baseline_window[1]}): they are not in the percent-change means.")
     outside = scores[(scores[DAY] < b0) | (scores[DAY] > windows["last"].iloc[-1])]
     if len(outside):
@@ -623,7 +648,8 @@ def _model(scores: pd.DataFrame, by: str, order: list, knot: int, patients: pd.S
     name = _safe_name(by)
     day = data[DAY].astype(float)
     frame = pd.DataFrame({
-        PATIENT_ID: data[PATIENT_ID].to_numpy(),
+        # patients as integer codes when given (their order is the ids' sorted order): the same groups
+        PATIENT_ID: data["_patient" if "_patient" in data.columns else PATIENT_ID].to_numpy(),
         name: pd.Categorical(data["group"], categories=in_model),
         "t1": np.clip(day, 0, knot).to_numpy(),
         "t2": np.maximum(day - knot, 0).to_numpy(),

@@ -294,3 +294,69 @@ def test_a_small_number_of_cox_events_shows_as_less_than_11_in_the_note():
     assert any(n.startswith("Cox model: <11 events for 1 terms") for n in notes)
     exact = D.analyse(a, None, "PHQ9", definitions=Definitions(suppression_threshold=0)).notes
     assert any(n.startswith("Cox model: 4 events for 1 terms") for n in exact)
+
+
+# --- overall(res): the by=None result from a grouped one ------------------------------------------
+
+def assert_same_durability(got, want):
+    """Every field of two Durability results equal (tables exactly, the KM/log-rank/Cox results field by field)."""
+    import dataclasses
+
+    def same(x, y, name):
+        if isinstance(x, pd.DataFrame):
+            pd.testing.assert_frame_equal(x, y, check_exact=True, obj=name)
+        elif dataclasses.is_dataclass(x) and not isinstance(x, type):
+            assert type(x) is type(y), name
+            for f in dataclasses.fields(x):
+                same(getattr(x, f.name), getattr(y, f.name), f"{name}.{f.name}")
+        elif isinstance(x, float) and math.isnan(x):
+            assert isinstance(y, float) and math.isnan(y), name
+        else:
+            assert x == y, name
+
+    for f in __import__("dataclasses").fields(want):
+        same(getattr(got, f.name), getattr(want, f.name), f.name)
+
+
+def sample_practice():
+    root = Path(__file__).resolve().parents[1] / "sample_data"
+    return pd.read_csv(root / "assessments.csv"), pd.read_csv(root / "treatments.csv")
+
+
+@pytest.mark.parametrize("by", ["condition", "site", "induction_completed"])
+def test_overall_of_a_grouped_result_equals_analyse_by_none_on_the_sample(by):
+    a, t = sample_practice()
+    grouped = D.analyse(a, t, "PHQ9", by=by)
+    assert grouped.logrank is not None  # the sample has several groups: the test compares two different paths
+    assert_same_durability(D.overall(grouped), D.analyse(a, t, "PHQ9", by=None))
+
+
+@pytest.mark.parametrize("variant", ["censor", "event", "confirm"])
+def test_overall_equals_analyse_by_none_with_boosters(clinic, variant):
+    d = Definitions(**VARIANTS[variant])
+    grouped = D.analyse(*clinic, "PHQ9", by="condition", definitions=d)
+    want = D.analyse(*clinic, "PHQ9", by=None, definitions=d)
+    assert want.booster_intervals["intervals"].iloc[0] > 0 and want.episodes["censor_reason"].notna().any()
+    assert_same_durability(D.overall(grouped), want)
+    assert D.overall(grouped).to_json() == want.to_json()
+
+
+def test_overall_without_treatments_keeps_the_notes_of_the_missing_file(clinic):
+    grouped = D.analyse(clinic[0], None, "PHQ9", by="induction_completed")
+    want = D.analyse(clinic[0], None, "PHQ9", by=None)
+    assert_same_durability(D.overall(grouped), want)
+    assert "booster intervals need a treatments file." in D.overall(grouped).notes
+    assert not any("induction completed is unknown" in n for n in D.overall(grouped).notes)
+
+
+def test_overall_of_no_episodes_equals_analyse_by_none():
+    a = pd.DataFrame({"patient_id": ["p", "p", "q", "q"], "instrument": "PHQ9", "score": [20, 18, 20, 5],
+                      "day": [0, 20, 0, 20], "condition": "depression"})
+    assert_same_durability(D.overall(D.analyse(a, None, "PHQ9")), D.analyse(a, None, "PHQ9", by=None))
+
+
+def test_overall_of_an_overall_result_is_itself_and_of_anything_else_a_type_error(clinic):
+    r = D.analyse(*clinic, "PHQ9", by=None)
+    assert D.overall(r) is r
+    with pytest.raises(TypeError, match="result of durability.analyse"):
+        D.overall(clinic[0])

@@ -517,3 +517,54 @@ def test_a_shown_share_never_rests_on_a_small_count(x, prev_x, n, threshold):
         assert small(n) or small(x) or small(n - x)
     if s.change is not None:
         assert s.value is not None and s.previous is not None
+
+
+# --- one per-patient computation for the overview page --------------------------------------------
+
+def assert_same_summary(got, want):
+    for name in ("by_month", "rates", "infusions_per_patient"):
+        pd.testing.assert_frame_equal(getattr(got, name), getattr(want, name), check_exact=True)
+    assert got.practice == want.practice and got.notes == want.notes and got.definitions == want.definitions
+
+
+@pytest.mark.parametrize("with_treatments", [True, False])
+@pytest.mark.parametrize("instrument,months", [("PHQ9", 3), ("GAD7", 1)])
+def test_summary_and_kpis_equal_summary_and_kpis_called_apart(with_treatments, instrument, months):
+    a, t = practice()
+    t = t if with_treatments else None
+    both, tiles = metrics.summary_and_kpis(a, t, None, instrument, months, as_of="2026-04")
+    assert_same_summary(both, metrics.summary(a, t))
+    pd.testing.assert_frame_equal(tiles, metrics.kpis(a, t, None, instrument, months, as_of="2026-04"), check_exact=True)
+    assert tiles.set_index("kpi").loc["patients_started", "value"] > 0
+
+
+def test_summary_and_kpis_on_the_sample_practice_equal_the_separate_calls():
+    root = Path(__file__).resolve().parents[1] / "sample_data"
+    a, t = pd.read_csv(root / "assessments.csv"), pd.read_csv(root / "treatments.csv")
+    both, tiles = metrics.summary_and_kpis(a, t, as_of="2026-01")
+    assert_same_summary(both, metrics.summary(a, t))
+    pd.testing.assert_frame_equal(tiles, metrics.kpis(a, t, as_of="2026-01"), check_exact=True)
+
+
+def test_summary_and_kpis_check_their_arguments_as_kpis_does():
+    a, t = practice()
+    with pytest.raises(ValueError, match="months must be a whole number"):
+        metrics.summary_and_kpis(a, t, months=0)
+    with pytest.raises(KeyError, match="available"):
+        metrics.summary_and_kpis(a.drop(columns="score"), t)
+
+
+def test_assessment_completion_counts_a_score_one_day_away_on_either_side_only():
+    # sessions on days 5, 10, 20 and one without a day; scores on days 4 (5 - 1), 11 (10 + 1) and 22 (20 + 2)
+    a = pd.DataFrame({"patient_id": "P", "instrument": "PHQ9", "score": [20.0, 10.0, 8.0], "day": [4, 11, 22],
+                      "start_month": "2026-01"}).astype({"day": "Int64"})
+    t = pd.DataFrame({"patient_id": "P", "day": [5, 10, 20, None], "kind": "induction"}).astype({"day": "Int64"})
+    p = metrics.summary(a, t).practice
+    assert (p["infusions"], p["infusions_dated"], p["infusions_with_score"]) == (4, 3, 2)
+
+
+def test_assessment_completion_with_days_that_are_not_whole_numbers_matches_exactly():
+    a = pd.DataFrame({"patient_id": "P", "instrument": "PHQ9", "score": [20.0, 10.0], "day": [4.5, 11.0]})
+    t = pd.DataFrame({"patient_id": "P", "day": [5.5, 10.0, 12.5], "kind": "induction"})
+    p = metrics.summary(a, t).practice
+    assert (p["infusions_dated"], p["infusions_with_score"]) == (3, 2)  # 5.5 - 1 = 4.5 and 10 + 1 = 11

@@ -461,3 +461,41 @@ def test_the_card_is_json_serialisable():
 
 def test_a_one_line_yaml_card_is_text_not_a_file_name():
     assert load_card("confirm_loss: true") == Definitions(confirm_loss=True)
+
+
+# --- shared coded assessments, baseline bands, isin -------------------------------------------------
+
+def test_patient_outcomes_from_shared_coded_assessments_equal_those_computed_alone():
+    a = scores(("p1", 0, 20), ("p1", 20, 8), ("p2", -3, 12), ("p2", 15, 11), ("p3", 0, 9, "GAD7"), ("p3", 16, 2, "GAD7"))
+    coded = O.Coded(a)
+    for code in ("PHQ9", "GAD7"):
+        pd.testing.assert_frame_equal(O.patient_outcomes(a, code, coded=coded), O.patient_outcomes(a, code), check_exact=True)
+    assert coded.scores("PHQ9")[0] is coded.scores("PHQ9")[0]  # each instrument's scores are found once
+
+
+def test_instrument_scores_returns_a_table_the_caller_may_change():
+    a = scores(("p1", 0, 20), ("p1", 20, 8))
+    first = O.instrument_scores(a, "PHQ9")
+    first["score"] = 0.0
+    assert O.instrument_scores(a, "PHQ9")["score"].tolist() == [20.0, 8.0]
+
+
+def test_same_day_scores_are_averaged_as_before_whatever_the_row_order():
+    # the mean of 3.3, 0.7, 0.7 and 7.1 depends on the order of the additions; rows of other patients between them
+    a = scores(("b", 14, 3.3), ("a", 1, 1.0), ("b", 14, 0.7), ("b", 14, 0.7), ("b", 14, 7.1))
+    got = O.instrument_scores(a, "PHQ9")
+    want = a.groupby(["patient_id", "day"], sort=True)["score"].mean().reset_index()
+    assert got["score"].tolist() == want["score"].tolist() and got.attrs["same_day"] == 1
+
+
+def test_baseline_bands_are_the_bands_of_the_patient_outcomes():
+    a = scores(("p1", 0, 22), ("p2", -1, 12), ("p3", -40, 12), ("p4", 0, 3), ("p4", 20, 1), ("p5", 0, 12))
+    want = set(O.patient_outcomes(a, "PHQ9")["baseline_band"].dropna())
+    assert O.baseline_bands(a, "PHQ9") == want == {"severe", "moderate", "minimal"}
+    assert O.baseline_bands(a, "PHQ9", Definitions(baseline_window=(-45, -35))) == {"moderate"}
+
+
+def test_isin_of_text_ids_given_as_a_series_equals_pandas_isin():
+    values = pd.Series(["a", "b", None, "c", "a"], dtype="str")
+    for ids in (pd.Series(["a", "c"], dtype="str"), pd.Index(["c"], dtype="str"), ["b"], {"a", "z"}, pd.Series([], dtype="str")):
+        assert O.isin(values, ids).tolist() == values.isin(list(ids)).tolist()

@@ -103,3 +103,67 @@ def test_survival_never_increases_and_stays_between_0_and_1(practice, by):
     assert ((at[~np.isnan(at)] >= 0) & (at[~np.isnan(at)] <= 1)).all()
     assert r.groups["n"].sum() == len(r.episodes)
     r.to_json(), r.to_text()  # degenerate groups never crash the output
+
+
+# --- the vectorised tables equal the definitions written out plainly, patient by patient ------------
+
+def plain_scores(a, code):
+    """instrument_scores by the definition: the instrument's complete rows, same-day scores averaged, sorted."""
+    rows = a[a["instrument"] == code][["patient_id", "day", "score"]].dropna()
+    out = rows.groupby(["patient_id", "day"], sort=True)["score"].agg(["mean", "size"]).reset_index()
+    return out.rename(columns={"mean": "score"}).drop(columns="size")
+
+
+def plain_episode(days, scores, baseline, origin, drop, confirm, boosters, handling):
+    """(end_day, event, censor_reason) of one responder with follow-up, read off DESIGN's words."""
+    later = [(d, s) for d, s in zip(days, scores) if d > origin]
+    lost = [(baseline - s) / baseline < drop - O.TOLERANCE for _, s in later]
+    end, event, reason = later[-1][0], False, "last score"
+    for i, is_lost in enumerate(lost):
+        if not is_lost:
+            continue
+        if not confirm:
+            end, event, reason = later[i][0], True, None
+            break
+        if i + 1 < len(lost):
+            if lost[i + 1]:
+                end, event, reason = later[i][0], True, None
+                break
+            continue
+        end, event, reason = (later[i - 1][0] if i > 0 else origin), False, "unconfirmed last score"
+    after = sorted(b for b in set(boosters) if b > origin)
+    if handling == "censor" and after and after[0] < end:
+        end, event, reason = after[0], False, "booster"
+    elif handling == "event":
+        end, event, reason = (after[0], True, None) if after else (later[-1][0], False, "last score")
+    return end, event, reason
+
+
+@SETTINGS
+@given(practices)
+def test_instrument_scores_equal_the_plain_groupby_definition(practice):
+    a, _ = tables(practice)
+    got = O.instrument_scores(a, "PHQ9")
+    want = plain_scores(a, "PHQ9")
+    pd.testing.assert_frame_equal(got, want, check_exact=True, check_dtype=False)
+    assert got.attrs["same_day"] == int((a[a["instrument"] == "PHQ9"].groupby(["patient_id", "day"]).size() > 1).sum())
+
+
+@FEWER
+@given(practices, st.booleans(), st.sampled_from(["ignore", "censor", "event"]))
+def test_episodes_equal_the_definitions_applied_patient_by_patient(practice, confirm, handling):
+    a, t = tables(practice)
+    d = Definitions(confirm_loss=confirm, booster_handling=handling)
+    ep = O.episodes(a, t, "PHQ9", d).set_index("patient_id")
+    outcomes = O.patient_outcomes(a, "PHQ9", d)
+    followed = outcomes[outcomes["has_follow_up"]]
+    assert sorted(ep.index) == sorted(followed["patient_id"])
+    scores = plain_scores(a, "PHQ9")
+    for r in followed.itertuples(index=False):
+        s = scores[scores["patient_id"] == r.patient_id]
+        b = t.loc[t["patient_id"] == r.patient_id, "day"].tolist()
+        end, event, reason = plain_episode(s["day"].tolist(), s["score"].tolist(), r.baseline, r.response_day, 0.5,
+                                           confirm, b, handling)
+        e = ep.loc[r.patient_id]
+        assert (e["end_day"], e["event"], e["time"]) == (end, int(event), end - r.response_day)
+        assert (None if pd.isna(e["censor_reason"]) else e["censor_reason"]) == reason
