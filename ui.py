@@ -1,9 +1,12 @@
 """Shared UI helpers of the dashboard: the data source, filters, cached analysis calls, tables.
 
-The only place where pages touch Streamlit's caches and session state. Analysis results are cached with
-``st.cache_data`` (shared by all sessions) keyed by the content of their inputs: uploaded files by the
-SHA-256 of their bytes, data frames by a hash of every cell, other arguments by ``repr``; each cache has a
-size limit (``max_entries``) so that one server cannot grow without bound.
+The only place where pages touch Streamlit's caches and session state. Results are cached for all sessions,
+keyed by the content of their inputs: uploaded files by the SHA-256 of their bytes, data frames by a hash of
+every cell (once per frame object), other arguments by ``repr``. Large results that are only read (the
+loaded files, selections of patients, charts) are kept once with ``st.cache_resource`` and handed to every
+rerun as the same object, whose content key is derived from the key of the call that made it (never hashed);
+small results (tables, models) with ``st.cache_data`` (each rerun gets its own copy). Every cache has a size
+limit (``max_entries``) so that one server cannot grow without bound.
 """
 from __future__ import annotations
 
@@ -57,37 +60,73 @@ class Data:
 # --- caching -------------------------------------------------------------------------------------------
 
 
-#: content keys of data frames already hashed: id(frame) -> (weak reference to the frame, shape, columns, key)
-_FRAME_KEYS: dict[int, tuple] = {}
+#: content keys already known: id(object) -> (weak reference to the object, its shape and columns (frames), key)
+_KEYS: dict[int, tuple] = {}
 #: element types whose repr is their content (a tuple of them is keyed by one hash of its repr)
 _PLAIN = (str, int, float, bool, type(None))
+
+
+def _layout(value) -> tuple | None:
+    """Shape and column names of a frame or series (a change of either is noticed), None for other objects."""
+    if isinstance(value, pd.Series):
+        return value.shape, (str(value.name),)
+    if isinstance(value, pd.DataFrame):
+        return value.shape, tuple(map(str, value.columns))
+    return None
+
+
+def _known(value) -> str | None:
+    hit = _KEYS.get(id(value))
+    if hit is not None and hit[0]() is value and hit[1] == _layout(value):
+        return hit[2]
+    return None
+
+
+def _remember(value, key: str) -> str:
+    """Keep ``key`` as the content key of ``value`` while the object lives (the entry leaves with it)."""
+    ident = id(value)
+    _KEYS[ident] = (weakref.ref(value, lambda _, i=ident: _KEYS.pop(i, None)), _layout(value), key)
+    return key
 
 
 def _frame_key(value) -> str:
     """The content key of a frame or series, computed once per object.
 
     Assumes frames are not changed in place after they were first keyed (analysis functions never mutate
-    their inputs, and cached results are shared read-only); a change of shape or columns is still noticed.
-    Entries leave the memo when their frame is garbage-collected."""
-    shape = (value.shape, tuple(map(str, value.to_frame().columns if isinstance(value, pd.Series) else value.columns)))
-    hit = _FRAME_KEYS.get(id(value))
-    if hit is not None and hit[0]() is value and hit[1] == shape:
-        return hit[2]
+    their inputs, and cached results are shared read-only); a change of shape or columns is still noticed."""
+    key = _known(value)
+    if key is not None:
+        return key
     h = hashlib.sha256(pd.util.hash_pandas_object(value, index=False).to_numpy().tobytes())
     frame = value.to_frame() if isinstance(value, pd.Series) else value
     h.update(repr((len(frame), list(frame.columns), [str(t) for t in frame.dtypes])).encode())
-    key = "frame:" + h.hexdigest()
-    ident = id(value)
-    _FRAME_KEYS[ident] = (weakref.ref(value, lambda _, i=ident: _FRAME_KEYS.pop(i, None)), shape, key)
-    return key
+    return _remember(value, "frame:" + h.hexdigest())
+
+
+def _adopt(value, key: str) -> None:
+    """Give a shared result, and every frame in it, a content key derived from ``key``: the key of the
+    call that made it (same function, same content of the arguments: same content), so that a shared
+    result passed on to another cached call is never hashed. Objects already keyed keep their key."""
+    frame = isinstance(value, (pd.DataFrame, pd.Series))
+    if frame or dataclasses.is_dataclass(value) and hasattr(type(value), "__weakref__"):
+        if _known(value) is not None:
+            return
+        if not frame:
+            for f in dataclasses.fields(value):
+                _adopt(getattr(value, f.name), f"{key}.{f.name}")
+        _remember(value, f"result:{key}")
 
 
 def content_key(value) -> str:
     """A key that changes whenever the content changes: frames by a hash of every cell (once per frame
-    object), long tuples of plain values (text, numbers) by one hash of their repr."""
+    object), long tuples of plain values (text, numbers) by one hash of their repr; a shared result (and its
+    frames) by the key of the call that made it."""
     if isinstance(value, (pd.DataFrame, pd.Series)):
         return _frame_key(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        known = _known(value)
+        if known is not None:
+            return known
         inner = ",".join(f"{f.name}={content_key(getattr(value, f.name))}" for f in dataclasses.fields(value))
         return f"{type(value).__name__}({inner})"
     if isinstance(value, (list, tuple)):
@@ -110,19 +149,26 @@ def _key(func, args, kwargs) -> str:
 
 
 def cached(func, *args, **kwargs):
-    """``func(*args, **kwargs)``, computed once per distinct content of the arguments."""
+    """``func(*args, **kwargs)``, computed once per distinct content of the arguments (each call gets its
+    own copy of the result: for small results)."""
     return _cached(_key(func, args, kwargs), func, args, kwargs)
 
 
-@st.cache_resource(max_entries=8, show_spinner="Calculating...")
+#: a selection of 100,000 patients holds about 150 MB: room for the frame's selection and Compare's two
+#: cohorts, twice
+@st.cache_resource(max_entries=6, show_spinner="Calculating...")
 def _shared(key: str, _func, _args: tuple, _kwargs: dict):
     return _func(*_args, **_kwargs)
 
 
 def shared(func, *args, **kwargs):
-    """As ``cached``, but every rerun and session gets the same result object (not an unpickled copy), so
-    its frames keep their content keys. For results that are only read, never changed."""
-    return _shared(_key(func, args, kwargs), func, args, kwargs)
+    """As ``cached``, but every rerun and session gets the same result object (not an unpickled copy), whose
+    content key is known without hashing it. For large results that are only read, never changed (such as
+    selections of patients)."""
+    key = _key(func, args, kwargs)
+    result = _shared(key, func, args, kwargs)
+    _adopt(result, key)
+    return result
 
 
 @st.cache_resource(max_entries=4, show_spinner="Reading the files...")
@@ -143,9 +189,13 @@ def files_digest(files: list[tuple[str, bytes]]) -> str:
 
 def load(files: list[tuple[str, bytes]], overrides: dict | None = None, digest: str | None = None):
     """analysis.ingest.load_files on (name, bytes) pairs, cached by the SHA-256 of names and bytes
-    (``digest``: files_digest(files), when already known)."""
+    (``digest``: files_digest(files), when already known). The same object for every rerun and session;
+    its frames are keyed by that digest, not hashed."""
     digest = digest or files_digest(files)
-    return _load(digest, json.dumps(overrides or {}, sort_keys=True), tuple(files))
+    overrides = json.dumps(overrides or {}, sort_keys=True)
+    loaded = _load(digest, overrides, tuple(files))
+    _adopt(loaded, f"load:{digest}:{overrides}")
+    return loaded
 
 
 @st.cache_data(max_entries=2)
@@ -242,7 +292,7 @@ def _filtered(loaded, source: str, sb) -> Data:
     months = sorted(str(m) for m in options.get(schema.START_MONTH, []) if m is not None and not pd.isna(m))
     saved = st.session_state.setdefault("filters", {})
     sb.markdown("### Filters")
-    tag = content_key(a)[-8:]  # new data, new filter widgets (their options change)
+    tag = hashlib.sha256(content_key(a).encode()).hexdigest()[:8]  # new data, new filter widgets (their options change)
     start_from = start_to = None
     if len(months) > 1:
         span = saved.get("months")
@@ -310,12 +360,17 @@ def errors(loaded) -> list[str]:
 
 def instrument_choice(d: Data, key: str = "instrument", where=st) -> str | None:
     """A selector of the instruments present (most scored first; PHQ-9 first when present)."""
-    counts = d.assessments[schema.INSTRUMENT].value_counts()
-    codes = sorted(counts.index, key=lambda c: (c != "PHQ9", -counts[c]))
+    codes = cached(instruments_present, d.assessments)
     if not codes:
         return None
     return where.selectbox("Instrument", codes, key=key,
                            format_func=lambda c: f"{c}: {instruments.get(c).name}" if c in instruments.registry() else c)
+
+
+def instruments_present(assessments: pd.DataFrame) -> list[str]:
+    """The instrument codes of the scores, most scored first (PHQ-9 first when present)."""
+    counts = assessments[schema.INSTRUMENT].value_counts()
+    return sorted(counts.index, key=lambda c: (c != "PHQ9", -counts[c]))
 
 
 def grouping_choice(d: Data, key: str = "by", options=GROUPINGS, where=st, everyone: bool = True) -> str | None:
@@ -332,14 +387,34 @@ def grouping_choice(d: Data, key: str = "by", options=GROUPINGS, where=st, every
 
 def guard(func, *args, **kwargs):
     """``cached(func, ...)``, with a DataError (the data cannot answer) shown as a warning that stops the page."""
+    return _guarded(cached, func, args, kwargs)
+
+
+def guard_shared(func, *args, **kwargs):
+    """``shared(func, ...)`` (a large result, read only), with a DataError shown as ``guard`` shows it."""
+    return _guarded(shared, func, args, kwargs)
+
+
+def _guarded(call, func, args, kwargs):
     try:
-        return cached(func, *args, **kwargs)
+        return call(func, *args, **kwargs)
     except DataError as e:
         st.warning(str(e))
         st.stop()
 
 
 # --- output -----------------------------------------------------------------------------------------------------
+
+
+@st.cache_resource(max_entries=48, show_spinner=False)
+def _chart(key: str, _func, _args: tuple, _kwargs: dict) -> charts.Chart:
+    return _func(*_args, **_kwargs)
+
+
+def plot(func, *args, **kwargs) -> None:
+    """``chart(func(*args, **kwargs))`` for a function of analysis.charts, the chart built once per content
+    of its arguments and shared by reruns and sessions (only read: Streamlit copies the figure to send it)."""
+    chart(_chart(_key(func, args, kwargs), func, args, kwargs))
 
 
 def chart(c: charts.Chart) -> None:
@@ -377,7 +452,7 @@ def table(frame: pd.DataFrame, name: str, counts=(), derived=(), percent=(), ci=
     stem = name.lower().replace(" ", "_")
     left.download_button("Download CSV", privacy.to_csv_bytes(shown), f"{stem}.csv", "text/csv",
                          key=f"csv_{key or stem}", icon=":material/download:")
-    right.download_button("Download Excel", privacy.to_excel_bytes(shown, sheet=name), f"{stem}.xlsx",
+    right.download_button("Download Excel", cached(privacy.to_excel_bytes, shown, sheet=name), f"{stem}.xlsx",
                           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                           key=f"xlsx_{key or stem}", icon=":material/download:")
     return shown
@@ -455,6 +530,15 @@ def fmt_days(x) -> str:
 # --- durability -------------------------------------------------------------------------------------------------
 
 
+def durability_results(assessments, treatments, instrument: str, by: str | None, definitions):
+    """(analysis.durability.analyse by ``by``, the same without grouping): one analysis, the ungrouped
+    numbers taken from its episodes (durability.overall; the same result when ``by`` is None)."""
+    from analysis import durability
+
+    res = durability.analyse(assessments, treatments, instrument, by=by, definitions=definitions)
+    return res, durability.overall(res)
+
+
 def durability_headline(overall, res) -> None:
     """Tiles: responders followed, median durability, share still responding at the card's days, log-rank p."""
     thr = threshold()
@@ -524,14 +608,19 @@ COHORT_NAMES = {"cohort": "Cohort", "description": "Patients selected", "patient
                 "remission_upper": "Remission 95% CI high", "with_follow_up": "Responders with follow-up"}
 
 
+def conditions_scored(assessments: pd.DataFrame, instrument: str) -> list:
+    """The conditions of the patients scored on ``instrument``, most patients first."""
+    scored = assessments.loc[assessments[schema.INSTRUMENT] == instrument, [schema.PATIENT_ID, schema.CONDITION]]
+    return scored.drop_duplicates()[schema.CONDITION].value_counts().index.tolist()
+
+
 def cohort_inputs(name: str, options: dict, d: Data, instrument: str, default_condition: int = 0) -> dict:
     """The filters of one cohort (keyword arguments of analysis.cohorts.select); empty = everyone.
 
     By default cohort A is the condition with the most patients scored on the instrument, B the next."""
     st.markdown(f"**Cohort {name}**")
     conditions = options.get(schema.CONDITION, [])
-    scored = d.assessments.loc[d.assessments[schema.INSTRUMENT] == instrument, [schema.PATIENT_ID, schema.CONDITION]]
-    common = scored.drop_duplicates()[schema.CONDITION].value_counts().index.tolist()
+    common = cached(conditions_scored, d.assessments, instrument)
     default = [common[default_condition]] if len(common) > default_condition else []
     k = f"cohort_{name}"
     c1, c2 = st.columns(2)
@@ -584,10 +673,15 @@ def _combined(sel_a, sel_b) -> pd.DataFrame:
 
 
 def cohort_trajectories(sel_a, sel_b, instrument: str, defs):
-    """Trajectories of the two cohorts on one chart (analysis.trajectory grouped by cohort)."""
+    """Trajectories of the two cohorts on one chart (analysis.trajectory grouped by cohort), cached by the
+    two selections (the combined table is built only when they are new)."""
+    return guard(_cohort_trajectories, sel_a, sel_b, instrument, defs)
+
+
+def _cohort_trajectories(sel_a, sel_b, instrument: str, defs):
     from analysis import trajectory
 
-    return guard(trajectory.trajectories, _combined(sel_a, sel_b), instrument, by="cohort", definitions=defs)
+    return trajectory.trajectories(_combined(sel_a, sel_b), instrument, by="cohort", definitions=defs)
 
 
 def cohort_durability(sel_a, sel_b, instrument: str, defs):
@@ -639,9 +733,10 @@ def patient_lines(res, measure: str) -> pd.DataFrame | None:
 # --- saved data sets (analysis.store, opened through gate.store()) ------------------------------------------------
 
 
-@st.cache_data(max_entries=8, show_spinner="Opening the saved data set...")
+@st.cache_resource(max_entries=4, show_spinner="Opening the saved data set...")
 def _open_saved(digest: str, dataset_id: int):
-    """A saved data set as an analysis.ingest.Loaded (cached by its content hash; its issues are not kept)."""
+    """A saved data set as an analysis.ingest.Loaded (cached by its content hash; its issues are not kept),
+    shared by reruns and sessions (read-only) as an upload is."""
     from analysis.ingest import Loaded
 
     a, t, info = gate.store().open(dataset_id)
@@ -667,7 +762,9 @@ def saved_data():
         return None
     try:
         info = store.info(dataset_id)
-        return _open_saved(info.content_hash, info.id), info
+        loaded = _open_saved(info.content_hash, info.id)
+        _adopt(loaded, f"saved:{info.content_hash}")
+        return loaded, info
     except DataError as e:
         st.session_state["dataset"] = None
         st.sidebar.warning(str(e))
@@ -757,6 +854,11 @@ def saved_list() -> None:
 
 
 # --- Data page -------------------------------------------------------------------------------------------------
+
+
+def load_report(loaded) -> tuple[dict, str]:
+    """(loaded.to_json(), loaded.to_text()) of a load, for the Data page (cached: a pass over every score)."""
+    return loaded.to_json(), loaded.to_text()
 
 
 def changed_targets(before: pd.DataFrame, after: pd.DataFrame) -> dict:

@@ -15,7 +15,9 @@ A table is printed and written as Markdown to --out.
 
 With --profile, the analysis calls each page makes (same functions, same arguments, outside Streamlit) are
 timed and profiled with cProfile on the largest size, together with what ui.py's cache adds to every call
-(ui.content_key hashing of the arguments, the pickle round trip of st.cache_data).
+(ui.content_key hashing of the arguments when they are new objects; the pickle round trip of st.cache_data
+for the results kept there; none for those kept once with st.cache_resource: the import and the selections,
+whose frames the app keys by the key of the call that made them, without hashing).
 
     .venv/bin/python bench/bench_dashboard.py                       # 600 and 100,000 patients
     .venv/bin/python bench/bench_dashboard.py --sizes 600           # quick
@@ -193,14 +195,13 @@ def page_calls(files: list[Path]):
     yield "frame", "cohorts.select (no filter)", cohorts.select, (a, t), dict(conditions=None, sites=None,
                                                                               start_from=None, start_to=None)
     a, t = sel.assessments, sel.treatments
-    yield "Overview", "metrics.summary", metrics.summary, (a, t, defs), {}
-    yield "Overview", "metrics.kpis", metrics.kpis, (a, t, defs), {"instrument": "PHQ9"}
+    yield "Overview", "metrics.summary_and_kpis", metrics.summary_and_kpis, (a, t, defs), {"instrument": "PHQ9"}
     yield "Trajectories", "trajectory.trajectories", trajectory.trajectories, (a, "PHQ9"), {"by": "condition",
                                                                                             "definitions": defs}
     yield "Durability", "durability.analyse by condition", durability.analyse, (a, t, "PHQ9"), {"by": "condition",
                                                                                                "definitions": defs}
-    yield "Durability", "durability.analyse overall", durability.analyse, (a, t, "PHQ9"), {"by": None,
-                                                                                          "definitions": defs}
+    grouped = durability.analyse(a, t, "PHQ9", by="condition", definitions=defs)
+    yield "Durability", "durability.overall (of the grouped result)", durability.overall, (grouped,), {}
     yield "Compare", "cohorts.filter_options (PHQ9)", cohorts.filter_options, (a, t), {"instrument": "PHQ9",
                                                                                       "definitions": defs}
     import ui  # the page helpers that hold analysis calls (ui.cohort_trajectories, ui.cohort_durability)
@@ -217,10 +218,15 @@ def page_calls(files: list[Path]):
     yield "Data", "Loaded.to_json + to_text", lambda: (loaded.to_json(), loaded.to_text()), (), {}
 
 
+#: the calls whose results ui.py keeps once with st.cache_resource (no pickle, no unpickle)
+RESOURCE = ("ingest.load_files", "cohorts.select (no filter)", "cohorts.select x2")
+
+
 def cache_overhead(label, args, kwargs, value) -> tuple[float, float, float]:
-    """What ui.py's caching adds to a call: the key (every call, warm too: ui.content_key of the arguments;
-    for the import, ui.load's SHA-256 of the files' bytes), and st.cache_data's pickle of the result (cold)
-    and unpickle (every warm hit). Seconds."""
+    """What ui.py's caching adds to a call: the key (ui.content_key of the arguments, as new objects: in the
+    app, arguments that are shared results are keyed without hashing; for the import, ui.load's SHA-256 of
+    the files' bytes), and for the results of st.cache_data the pickle (cold) and unpickle (every warm
+    hit); 0 for the results of st.cache_resource (RESOURCE). Seconds."""
     import hashlib
 
     import ui
@@ -232,6 +238,8 @@ def cache_overhead(label, args, kwargs, value) -> tuple[float, float, float]:
     else:
         ui.content_key(list(args)), ui.content_key(kwargs)
     t1 = time.perf_counter()
+    if label in RESOURCE:
+        return t1 - t0, 0.0, 0.0
     blob = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     t2 = time.perf_counter()
     pickle.loads(blob)

@@ -19,7 +19,7 @@ if not loaded.ok:
         ui.phi_explained()
 else:
     st.success(f"**{source}**: usable.")
-info = loaded.to_json()
+info, text = ui.cached(ui.load_report, loaded)
 c = st.columns(4)
 c[0].metric("Rows read (all files)", f"{info['rows_read']:,}")
 c[1].metric("Score rows kept", f"{info['rows_kept']:,}")
@@ -64,4 +64,4 @@ if issues.empty:
 else:
     ui.table(issues, "validation report", key="issues")
 with st.expander("The report as text"):
-    st.code(loaded.to_text(), language=None)
+    st.code(text, language=None)

@@ -2,7 +2,7 @@
 import streamlit as st
 
 import ui
-from analysis import charts, durability
+from analysis import charts
 from analysis.config import BOOSTER_HANDLINGS
 
 BOOSTERS = {"ignore": "Boosters do not stop the clock", "censor": "Censor at the first booster",
@@ -19,11 +19,10 @@ if instrument is None:
     st.warning("The data hold no scores.")
     st.stop()
 
-res = ui.guard(durability.analyse, d.assessments, d.treatments, instrument, by=by, definitions=defs)
-# ungrouped numbers for the headline: the same result when there is no grouping (one analysis, not two)
-overall = res if by is None else ui.guard(durability.analyse, d.assessments, d.treatments, instrument, by=None, definitions=defs)
+# the grouped result, and the ungrouped numbers for the headline from the same episodes (one analysis, not two)
+res, overall = ui.guard(ui.durability_results, d.assessments, d.treatments, instrument, by, defs)
 ui.durability_headline(overall, res)
-ui.chart(charts.km_chart(res.km.table, res.at_risk(), instrument, thr))
+ui.plot(charts.km_chart, res.km.table, res.at_risk(), instrument, thr)
 st.markdown(ui.medians_line(res.groups_shown()))
 
 st.subheader("Median durability and share still responding" + (f", by {ui.GROUPINGS[by].lower()}" if by else ""))
@@ -33,7 +32,7 @@ st.subheader("What changes the hazard of losing response")
 if res.cox is None:
     st.info("The Cox model could not be fitted on these data (see the notes).")
 else:
-    ui.chart(charts.forest_chart(res.cox.params, f"Hazard of losing {instrument} response (Cox model, Efron ties)"))
+    ui.plot(charts.forest_chart, res.cox.params, f"Hazard of losing {instrument} response (Cox model, Efron ties)")
 with st.expander("The definition card in force"):
     st.markdown("\n".join(f"- {line}" for line in defs.description()))
     st.json(defs.to_dict(), expanded=False)

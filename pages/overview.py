@@ -12,8 +12,7 @@ if instrument is None:
     st.warning("The data hold no scores.")
     st.stop()
 
-summary = ui.guard(metrics.summary, d.assessments, d.treatments, defs)
-kpis = ui.guard(metrics.kpis, d.assessments, d.treatments, defs, instrument=instrument)
+summary, kpis = ui.guard(metrics.summary_and_kpis, d.assessments, d.treatments, defs, instrument=instrument)
 
 st.markdown(ui.practice_line(summary, instrument))
 period = kpis["period"].iloc[0]
@@ -23,12 +22,12 @@ ui.kpi_tiles(kpis)
 
 left, right = st.columns(2, gap="large")
 with left:
-    ui.chart(charts.monthly_chart(summary.by_month, thr))
+    ui.plot(charts.monthly_chart, summary.by_month, thr)
 rates = summary.rates[summary.rates["instrument"] == instrument]
 overall = rates[rates["dimension"] == "overall"]
 with right:
     if len(overall):
-        ui.chart(charts.funnel_chart(overall.iloc[0].to_dict(), instrument, thr))
+        ui.plot(charts.funnel_chart, overall.iloc[0].to_dict(), instrument, thr)
 
 show = ["group", *metrics.FUNNEL_COUNTS, *metrics.RATE_COLUMNS]
 names = {"group": "Group", "patients": "Patients", "with_baseline": "With baseline",

@@ -32,9 +32,8 @@ if lines and measure != "score" and ui.patient_lines(res, measure) is None:
 if not res.converged:
     st.warning("The mixed model did not converge on these data, so its curves are not shown; the observed means are.")
 ins = instruments.get(instrument)
-ui.chart(charts.trajectory_chart(
-    observed, predicted, ui.patient_lines(res, measure) if lines else None, ins.band_ranges(),
-    defs.induction_end_day, instrument, measure, thr, by=ui.GROUPINGS[by].lower()))
+ui.plot(charts.trajectory_chart, observed, predicted, ui.patient_lines(res, measure) if lines else None,
+        ins.band_ranges(), defs.induction_end_day, instrument, measure, thr, by=ui.GROUPINGS[by].lower())
 
 st.subheader("Observed means by visit")
 cols = [c for c in ("group", "visit", "day", "n", "mean", "sd", "lower", "upper") if c in observed.columns]

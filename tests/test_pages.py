@@ -318,3 +318,141 @@ def test_the_uploaded_files_are_hashed_once_when_they_arrive(monkeypatch):
     files, digest = at.session_state["_files_digest"]
     assert digest == ui.files_digest([("assessments.csv", data)]) and files == at.session_state["files"]
     assert not at.exception
+
+
+def count_hashes(monkeypatch) -> list:
+    """Every hash of a frame's cells from now on (pandas' hash_pandas_object) adds one entry."""
+    import pandas as pd
+
+    calls, real = [], pd.util.hash_pandas_object
+    monkeypatch.setattr(pd.util, "hash_pandas_object", lambda *a, **k: calls.append(1) or real(*a, **k))
+    return calls
+
+
+def without_last_patient(data: bytes) -> bytes:
+    lines = data.decode().splitlines(keepends=True)
+    last = lines[-1].split(",")[0]
+    return "".join(line for line in lines if not line.startswith(last + ","))
+
+
+def test_a_loaded_upload_is_one_shared_object_whose_frames_are_keyed_without_hashing(monkeypatch):
+    import ui
+
+    files = [(p.name, p.read_bytes()) for p in (SAMPLE / "assessments.csv", SAMPLE / "treatments.csv")]
+    first = ui.load(files)
+    assert ui.load([(n, bytes(b)) for n, b in files]) is first, "same bytes: the same object, not a copy"
+    calls = count_hashes(monkeypatch)
+    key = ui.content_key(first.assessments)
+    assert key.startswith("result:load:") and ui.content_key(first.treatments) != key
+    assert calls == [], "the frames of a shared result are keyed by the call that made it"
+
+
+def test_a_changed_upload_gives_a_new_load_and_new_results():
+    from analysis import cohorts
+
+    import ui
+
+    data = (SAMPLE / "assessments.csv").read_bytes()
+    before = ui.load([("assessments.csv", data)])
+    after = ui.load([("assessments.csv", without_last_patient(data).encode())])
+    assert after is not before and len(after.assessments) < len(before.assessments)
+    assert ui.content_key(after.assessments) != ui.content_key(before.assessments)
+    sel_before = ui.shared(cohorts.select, before.assessments, before.treatments)
+    sel_after = ui.shared(cohorts.select, after.assessments, after.treatments)
+    assert sel_after is not sel_before and sel_after.patients == sel_before.patients - 1
+    assert ui.content_key(sel_after.assessments) != ui.content_key(sel_before.assessments)
+
+
+def test_a_changed_upload_changes_every_page_s_numbers_in_the_app():
+    data = (SAMPLE / "assessments.csv").read_bytes()
+    site_key = lambda: next(m for m in at.multiselect if m.label == "Site").key  # noqa: E731
+    at = upload(app(), ("assessments.csv", data))
+    first, first_key = at.session_state["_data"], site_key()
+    upload(at, ("assessments.csv", without_last_patient(data).encode()))
+    second = at.session_state["_data"]
+    assert not at.exception and second.patients == first.patients - 1
+    assert second.assessments is not first.assessments and len(second.assessments) < len(first.assessments)
+    assert site_key() != first_key, "new data, new filter widgets (their options may change)"
+
+
+def test_a_shared_result_passed_on_is_keyed_by_the_call_that_made_it_and_never_hashed(monkeypatch):
+    import pandas as pd
+
+    import ui
+
+    def work(frame, n=1):
+        return frame.assign(twice=frame["score"] * 2 * n)
+
+    def other(frame, n=1):
+        return frame.assign(twice=frame["score"] * 2 * n)
+
+    frame = pd.DataFrame({"score": [1, 2, 3]})
+    ui.content_key(frame)
+    calls = count_hashes(monkeypatch)
+    one, two, three = ui.shared(work, frame, n=1), ui.shared(work, frame, n=2), ui.shared(other, frame, n=1)
+    keys = [ui.content_key(r) for r in (one, two, three)]
+    assert calls == [] and len(set(keys)) == 3, "a new argument or another function: another key"
+    assert ui.content_key(one.copy()) != keys[0] and len(calls) == 1, "a copy of a result is a new object: hashed"
+    assert ui.content_key(ui.shared(work, frame.copy(), n=1)) == keys[0], "same content of the arguments, same key"
+
+
+def test_guard_shared_returns_one_object_and_shows_a_data_error_as_a_warning():
+    def script():
+        import pandas as pd
+        import streamlit as st
+
+        import ui
+        from analysis.errors import DataError
+
+        def pick(frame, fail=False):
+            if fail:
+                raise DataError("these data cannot answer")
+            return frame.head(2)
+
+        frame = pd.DataFrame({"score": [1, 2, 3]})
+        same = ui.guard_shared(pick, frame) is ui.guard_shared(pick, frame.copy())
+        st.write(f"same object: {same}")
+        ui.guard_shared(pick, frame, fail=True)
+        st.write("not reached")
+
+    at = AppTest.from_function(script, default_timeout=60).run()
+    assert not at.exception
+    assert [m.value for m in at.markdown] == ["same object: True"]
+    assert texts(at, "warning") == ["these data cannot answer"]
+
+
+def test_a_chart_is_built_once_per_content_of_its_arguments():
+    import pandas as pd
+
+    import ui
+    from analysis import charts
+
+    built = []
+
+    def monthly(by_month, threshold):
+        built.append(threshold)
+        return charts.monthly_chart(by_month, threshold)
+
+    by_month = pd.DataFrame({"start_month": ["2025-01", "2025-02"], "patients_started": [20, 30],
+                             "infusions": [120, 170]})
+    ui.plot(monthly, by_month, 11)
+    ui.plot(monthly, by_month.copy(), 11)
+    assert built == [11]
+    ui.plot(monthly, by_month, 5)
+    ui.plot(monthly, by_month.assign(patients_started=[20, 31]), 11)
+    assert built == [11, 5, 11]
+
+
+def test_the_durability_headline_is_the_ungrouped_analysis_of_the_same_data():
+    from analysis import durability
+    from analysis.outcomes import Definitions
+
+    import ui
+
+    loaded = ui.load([(p.name, p.read_bytes()) for p in (SAMPLE / "assessments.csv", SAMPLE / "treatments.csv")])
+    a, t, defs = loaded.assessments, loaded.treatments, Definitions()
+    res, overall = ui.durability_results(a, t, "PHQ9", "condition", defs)
+    alone = durability.analyse(a, t, "PHQ9", by=None, definitions=defs)
+    assert res.by == "condition" and overall.by is None
+    assert overall.groups_shown().equals(alone.groups_shown()) and overall.notes == alone.notes
+    assert ui.durability_results(a, t, "PHQ9", None, defs)[1].groups.equals(alone.groups)

@@ -181,6 +181,20 @@ def test_a_saved_upload_is_what_the_next_session_opens_with_the_same_numbers(dat
     assert audit(data_dir)[0][:2] == (None, "save")
 
 
+def test_sessions_on_the_same_saved_data_set_share_one_loaded_object_keyed_without_hashing(data_dir, monkeypatch):
+    import pandas as pd
+
+    import ui
+
+    save(upload(app(), *FILES), "North clinic")
+    one, two = app(), app()
+    loaded = one.session_state["_loaded"]
+    assert two.session_state["_loaded"] is loaded, "not a copy per session"
+    calls = []
+    monkeypatch.setattr(pd.util, "hash_pandas_object", lambda *a, **k: calls.append(1))
+    assert ui.content_key(loaded.assessments).startswith("result:saved:") and calls == []
+
+
 def test_saving_the_same_content_twice_stores_nothing_and_says_so(data_dir):
     at = save(upload(app(), *FILES), "North clinic")
     at = save(upload(app(), *FILES), "Copy of north")
