@@ -35,10 +35,15 @@ strings (without a bad-row handler: a row of the wrong width makes pyarrow fail,
 takes over), then every text column is dictionary-encoded in two threads (a column with long runs of equal
 values, as exports grouped by patient have, through the first value of each run; a column with few values
 by looking each row up in the values of the first block), so every value is normalised
-through its distinct values and every check works on integer codes, never row by row in Python. A check
-that finds nothing costs a pass or two: rows grouped as exports group them (by patient, instrument, day)
-are compared with the row before instead of hashed, ranges are checked on the smallest and largest value
-of each run of one instrument, ages through the distinct ages, day 0 per patient group by group. The
+through its distinct values and every check works on integer codes, never row by row in Python. A date
+column whose first 64 KB hold only ISO dates is parsed by pyarrow as dates (days since 1970, no text to
+hash), and read as text again if a later value is not one. A check that finds nothing costs a pass or
+two: rows grouped as exports group them (by patient, instrument, day; or by patient and day, the
+instruments of a day in any order) are compared with the row before, or the few rows before in their day,
+instead of hashed; ranges are checked on the smallest and largest value of each run of one instrument,
+ages through the distinct ages, day 0 per patient group by group (the first treatment per patient code,
+looked up once per patient key across the files). Columns are gathered before a frame is built
+(``frame[c] = array`` copies the array in pandas 3, and each new 1M-row array costs page faults). The
 canonical ``str`` columns are built once: a column left as parsed (patient keys, usually) is the parsed
 column itself; the others are built from their distinct values in a worker thread while the checks run,
 and used if no check changed them.
@@ -574,9 +579,10 @@ def _prepare(data: bytes) -> _Prepared:
     return _Prepared(body, _unique_names(header), delimiter, _ENCODING_NAMES.get(encoding, encoding), skip)
 
 
-def _parse(prep: _Prepared, numeric: set[str]) -> _Raw:
+def _parse(prep: _Prepared, numeric: set[str], dates: set[str] = frozenset()) -> _Raw:
     """Parse into a table of text (plain strings, each column dictionary-encoded once; numbers for the
-    columns in ``numeric``), with spreadsheet rows."""
+    columns in ``numeric``; dates for the columns of ``dates`` whose first values are all ISO dates,
+    read as text again if a later value is not), with spreadsheet rows."""
     body = prep.body
     source = _arrow_buffer(body)  # (a file on disk: pyarrow's own map, whose pages the scans map for the parse)
     quotes = _has_byte(source, b'"')
@@ -585,10 +591,14 @@ def _parse(prep: _Prepared, numeric: set[str]) -> _Raw:
     # rows, and a blank line would leave the first column blank: a first column without blanks proves
     # there was none, with no counting of lines. Otherwise blank lines are skipped and lines counted.
     simple = not quotes and len(prep.names) > 1 and not _has_byte(source, b"\r")
-    raw = _read_arrow(source, prep.names, prep.delimiter, quotes, numeric, keep_blank_lines=simple)
+    iso = _iso_columns(prep, dates)
+    raw = _read_arrow(source, prep.names, prep.delimiter, quotes, numeric, iso, keep_blank_lines=simple)
+    if raw is None and iso:  # (a value further down is not an ISO date: the column is text)
+        iso = set()
+        raw = _read_arrow(source, prep.names, prep.delimiter, quotes, numeric, iso, keep_blank_lines=simple)
     if raw is not None and simple and _has_blanks(raw, raw.table.column_names[0]):
         simple = False
-        raw = _read_arrow(source, prep.names, prep.delimiter, quotes, numeric, keep_blank_lines=False)
+        raw = _read_arrow(source, prep.names, prep.delimiter, quotes, numeric, iso, keep_blank_lines=False)
     if raw is not None and not simple:
         tail = body[-4096:]
         trailing = tail[len(tail.rstrip(b"\r\n \t")):].count(b"\n")
@@ -685,13 +695,40 @@ def _count_newlines(body) -> int:
     return int(sum(np.count_nonzero(view[i:i + step] == 10) for i in range(0, len(view), step)))
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_columns(prep: _Prepared, dates: set[str]) -> set[str]:
+    """The columns of ``dates`` whose values in the first 64 KB are ISO dates (YYYY-MM-DD) or blank, at
+    least one: pyarrow reads them as dates (``date32``: days since 1970-01-01, blank -> null), which
+    costs no more than text and spares the hashing of every row. pyarrow takes exactly what
+    ``parse_dates`` reads as ISO with two-digit month and day (white space around trimmed) and refuses
+    the rest (then the column is read as text)."""
+    if not dates:
+        return set()
+    lines = bytes(prep.body[:65536]).decode("utf-8", errors="ignore").splitlines()[1:-1]
+    where = {i: n for i, n in enumerate(prep.names) if n in dates}
+    seen = dict.fromkeys(where.values(), False)
+    try:
+        for rec in csv.reader(lines, delimiter=prep.delimiter):
+            for i, n in where.items():
+                v = rec[i].strip() if i < len(rec) else ""
+                if v and not _ISO_DATE.fullmatch(v):
+                    return set()
+                seen[n] = seen[n] or bool(v)
+    except csv.Error:
+        return set()
+    return {n for n, found in seen.items() if found}
+
+
 def _read_arrow(source: pa.Buffer, names: list[str], delimiter: str, newlines: bool, numeric: set[str],
-                keep_blank_lines: bool = False) -> _Raw | None:
-    """pyarrow's parse (text as plain strings), then every text column dictionary-encoded, in two threads.
-    None when pyarrow's rows could not be the spreadsheet's: a row with more or fewer fields than the
-    header (pyarrow raises: no row handler, which would cost ~15% of the parse), or 8-bit characters
-    below the sniffed sample; the python reader then reports them exactly."""
-    types = {n: pa.string() for n in names if n not in numeric}
+                dates: set[str] = frozenset(), keep_blank_lines: bool = False) -> _Raw | None:
+    """pyarrow's parse (text as plain strings, ``dates`` as dates), then every text column dictionary-encoded,
+    in two threads. None when pyarrow's rows could not be the spreadsheet's: a row with more or fewer fields
+    than the header (pyarrow raises: no row handler, which would cost ~15% of the parse), 8-bit characters
+    below the sniffed sample, or a value of ``dates`` that is not an ISO date; the python reader then reports
+    them exactly (or the caller parses the dates as text)."""
+    types = {n: pa.date32() if n in dates else pa.string() for n in names if n not in numeric}
     try:
         table = pacsv.read_csv(
             source,
@@ -1086,6 +1123,9 @@ def _clean_texts(values: pa.Array, listed: list) -> list:
 
 def _dates(raw: _Raw, source: str, target: str, log: IssueLog, file: str) -> np.ndarray:
     """Days since 1970-01-01 of a date column (NaN where unreadable, with a warning)."""
+    col = raw.table[source]
+    if pa.types.is_date32(col.type):  # (read as ISO dates: every value is a date or blank)
+        return pc.cast(pc.cast(col, pa.int32()), pa.float64()).to_numpy()  # (null -> NaN)
     codes, values = raw.distinct(source)
     order = {DATE_DMY: "dmy", DATE_MDY: "mdy", DATE_YMD: "ymd"}.get(target)
     try:
@@ -1292,27 +1332,29 @@ def _assessment_frame(raw: _Raw, cols: _Columns, fi: int, file: str, log: IssueL
 
 def _treatment_frame(raw: _Raw, cols: _Columns, fi: int, file: str, log: IssueLog) -> pd.DataFrame:
     t = cols.target
-    frame = pd.DataFrame({FILE: np.full(raw.table.num_rows, fi, dtype=np.int16), ROW: raw.rows,
-                          S.PATIENT_ID: _text_column(raw, t[S.PATIENT_ID])})
+    # (columns gathered first, then one frame: ``frame[c] = array`` would copy each array)
+    data = {FILE: np.full(raw.table.num_rows, fi, dtype=np.int16), ROW: raw.rows,
+            S.PATIENT_ID: _text_column(raw, t[S.PATIENT_ID])}
     if S.KIND in t:
-        frame[S.KIND] = _mapped(raw, t[S.KIND], _kind, {""}, "kind", ", ".join(S.KINDS), log, file)
+        data[S.KIND] = _mapped(raw, t[S.KIND], _kind, {""}, "kind", ", ".join(S.KINDS), log, file)
     else:
-        frame[S.KIND] = pd.Categorical(["induction"] * len(frame))
+        data[S.KIND] = pd.Categorical(["induction"] * raw.table.num_rows)
         log.add("info", "KIND_ASSUMED", f"{file}: the treatments file has no kind column; every session was counted as induction.")
     if S.ROUTE in t:
-        frame[S.ROUTE] = _mapped(raw, t[S.ROUTE], _route, {""}, "route", ", ".join(S.ROUTES), log, file)
+        data[S.ROUTE] = _mapped(raw, t[S.ROUTE], _route, {""}, "route", ", ".join(S.ROUTES), log, file)
     if S.DOSE in t:
         dose, reason, bad = raw.numbers(t[S.DOSE], unit=_MG_PER_KG)
-        frame[S.DOSE] = dose
+        data[S.DOSE] = dose
         if bad:
             rows = raw.rows[reason == 2]
             log.add("warning", "BAD_DOSE", f"{file}: {len(rows)} dose(s) are not numbers ({quoted(bad)}); the sessions "
                     f"were kept without a dose ({V.rows_text(rows)}).", t[S.DOSE], rows.tolist())
     if S.DAY in t:
-        frame[S.DAY] = raw.numbers(t[S.DAY], thousands=raw.delimiter == "comma")[0]
+        data[S.DAY] = raw.numbers(t[S.DAY], thousands=raw.delimiter == "comma")[0]
     date_target = next((d for d in DATE_TARGETS if d in t), None)
     if date_target:
-        frame[S.DATE] = _dates(raw, t[date_target], date_target, log, file)
+        data[S.DATE] = _dates(raw, t[date_target], date_target, log, file)
+    frame = pd.DataFrame(data, copy=False)
     frame = V.drop_missing_ids(frame, log)
     no_kind = frame[S.KIND].isna().to_numpy()
     log.add_rows("warning", "MISSING_KIND", S.KIND, frame[no_kind],
@@ -1353,24 +1395,46 @@ def _object_categorical(x: pd.Series | None, n: int) -> pd.Categorical:
 
 
 # --- days ---------------------------------------------------------------------------------------------
-def _origins(treat: pd.DataFrame | None) -> tuple[pd.Series, pd.Series]:
-    """Per patient id: the first treatment date (days since epoch) and the first treatment day."""
-    empty = pd.Series(dtype=float)
+@dataclass(frozen=True)
+class _Origins:
+    """Per patient of the treatments file (its patient categories): the first treatment date (days since
+    epoch) and the first treatment day; NaN where the patient has none (None: no such column)."""
+
+    patients: pd.Index
+    first_date: np.ndarray | None
+    first_day: np.ndarray | None
+
+
+def _origins(treat: pd.DataFrame | None) -> _Origins | None:
+    """The first treatment date and day of each patient of the treatments frame (None without one)."""
     if treat is None or treat.empty:
-        return empty, empty
-    pid = treat[S.PATIENT_ID].astype(object)
-    first_date = pd.Series(treat[S.DATE].to_numpy(), index=pid).groupby(level=0).min() if S.DATE in treat else empty
-    first_day = pd.Series(treat[S.DAY].to_numpy(), index=pid).groupby(level=0).min() if S.DAY in treat else empty
-    return first_date.dropna(), first_day.dropna()
+        return None
+    cat = treat[S.PATIENT_ID].array
+    n = len(cat.categories)
+    first = {c: _min_per_code(cat.codes, treat[c].to_numpy(dtype=float), n) if c in treat else None for c in (S.DATE, S.DAY)}
+    return _Origins(cat.categories, first[S.DATE], first[S.DAY])
 
 
-def _per_patient(frame: pd.DataFrame, by_id: pd.Series) -> np.ndarray:
-    """A per-patient value (indexed by patient id) for each patient category of the frame, and NaN
-    last (where code -1 points)."""
+def _min_per_code(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Smallest non-NaN value per code (n places and NaN last, where code -1 points); NaN where a code has
+    none. Rows grouped by code are reduced run by run."""
+    least = _per_patient_min(codes, np.where(np.isnan(values), np.inf, values), n + 1, _runs(codes))
+    least[n] = np.inf
+    return np.where(np.isinf(least), np.nan, least)
+
+
+def _per_patient(frame: pd.DataFrame, patients: pd.Index, values: np.ndarray | None) -> np.ndarray:
+    """A per-patient value (``values[i]`` for ``patients[i]``, another file's patients) for each patient
+    category of the frame, and NaN last (where code -1 points); NaN for a patient not in ``patients``."""
     cats = frame[S.PATIENT_ID].cat.categories
-    if by_id.empty:
+    if values is None:
         return np.full(len(cats) + 1, np.nan)
-    return np.append(pd.Index(cats).map(by_id).to_numpy(dtype=float, na_value=np.nan), np.nan)
+    if cats.equals(patients):  # (the same patients in the same order: no lookup)
+        return np.append(values[:len(cats)], np.nan)
+    # (patient keys are text: pyarrow's lookup is a third of pandas' on Python strings)
+    at = pc.index_in(pa.array(cats.to_numpy(), pa.string()), value_set=pa.array(patients.to_numpy(), pa.string()))
+    at = at.fill_null(-1).to_numpy(zero_copy_only=False)
+    return np.append(np.where(at >= 0, values[at], np.nan), np.nan)
 
 
 _DAY_SOURCE = "day source"  # IssueLog.sources key of a file's day column (S.DAY's may be its date column)
@@ -1432,16 +1496,16 @@ def _assign_days(frame: pd.DataFrame, treat: pd.DataFrame | None, strict: bool, 
     treatment date; else, when rows have both a date and a day, the date the patient's earliest such row implies
     (date - day), so consistent days are kept as given; else the first assessment date. A row with a date gets
     its day from the date (the date wins over a disagreeing day column, with a warning)."""
-    frame = frame.copy(deep=False)  # a new frame object; its columns are copied on write
-    first_date, first_day = _origins(treat)
+    first = _origins(treat)
+    patients, first_date, first_day = (first.patients, first.first_date, first.first_day) if first else (None, None, None)
     pid = frame[S.PATIENT_ID].array.codes
-    starts = _runs(pid) if S.DATE in frame.columns or len(first_date) else None  # (needed with dates only)
+    origin = _per_patient(frame, patients, first_date)  # day 0 as a date, per patient code
+    starts = _runs(pid) if S.DATE in frame.columns or not np.isnan(origin).all() else None  # (needed with dates only)
     has_day = S.DAY in frame.columns
     if has_day:
         day = given = frame[S.DAY].to_numpy(dtype=float)
     else:  # (with dates, the days come from them)
         day = given = None if S.DATE in frame.columns else np.full(len(frame), np.nan)
-    origin = _per_patient(frame, first_date)  # day 0 as a date, per patient code
     if S.DATE in frame.columns:
         date = frame[S.DATE].to_numpy(dtype=float)
         no_date = np.isnan(date)
@@ -1470,46 +1534,60 @@ def _assign_days(frame: pd.DataFrame, treat: pd.DataFrame | None, strict: bool, 
             if disagree.any():
                 _warn_date_day(frame, disagree, log)
         day = np.where(np.isnan(from_date), day, from_date) if has_day else from_date
-        frame = frame.drop(columns=S.DATE)
-    elif len(first_day):
-        day = day - np.nan_to_num(_per_patient(frame, first_day)[pid])
-    if not has_day or day is not given:  # (a day column used as it is needs no setting)
-        frame[S.DAY] = day
+    elif first_day is not None and not np.isnan(first_day).all():
+        shift = np.nan_to_num(_per_patient(frame, patients, first_day))[pid]
+        day = np.subtract(day, shift, out=shift)  # (one new array, not two)
+    if not has_day or day is not given or S.DATE in frame.columns:  # (a day column used as it is needs no setting)
+        frame = _with_columns(frame, {S.DAY: day}, drop=S.DATE)
     missing = np.isnan(day)
-    log.add_rows("warning", "MISSING_DAY", S.DAY, frame,
-                 lambda n, r: f"{n} score(s) have neither a day nor a date and were left out ({r}).", where=missing)
-    frame = V.keep(frame, ~missing)
     if missing.any():
+        log.add_rows("warning", "MISSING_DAY", S.DAY, frame,
+                     lambda n, r: f"{n} score(s) have neither a day nor a date and were left out ({r}).", where=missing)
+        frame = frame[~missing]
         pid = pid[~missing]
         starts = _runs(pid) if starts is not None else None
     if S.START_MONTH not in frame.columns or frame[S.START_MONTH].isna().all():
         if not np.isnan(origin).all() and (~np.isnan(origin))[pid if starts is None else pid[starts]].any():
             codes, uniques = pd.factorize(origin)  # per patient code
             months = _categorical(codes, list(uniques), lambda d: _month_text(d, strict))
-            frame[S.START_MONTH] = pd.Categorical.from_codes(_spread(months.codes, pid, starts), dtype=months.dtype, validate=False)
+            month = pd.Categorical.from_codes(_spread(months.codes, pid, starts), dtype=months.dtype, validate=False)
+            frame = _with_columns(frame, {S.START_MONTH: month})
     elif strict:
         months = frame[S.START_MONTH].array
-        frame[S.START_MONTH] = _categorical(months.codes, list(months.categories), lambda m: str(m)[:4])
+        years = _categorical(months.codes, list(months.categories), lambda m: str(m)[:4])
+        frame = _with_columns(frame, {S.START_MONTH: years})
     return frame
 
 
+def _with_columns(frame: pd.DataFrame, columns: dict, drop: str | None = None) -> pd.DataFrame:
+    """A new frame: ``frame`` with ``columns`` set (in place of a column of that name, else added last) and
+    ``drop`` left out. The arrays are used as they are (``frame[c] = array`` copies them in pandas 3: a new
+    1M-row array costs 2-5 ms of page faults), and so are the other columns."""
+    data = {c: frame[c] for c in frame.columns if c != drop}
+    data.update(columns)
+    return pd.DataFrame(data, index=frame.index, copy=False)
+
+
 def _treatment_days(treat: pd.DataFrame, log: IssueLog) -> pd.DataFrame:
-    treat = treat.copy()
-    pid = treat[S.PATIENT_ID].astype(object).to_numpy()
+    """Days of the treatments from their first treatment per patient (a row's day, if given, wins over its
+    date); rows with neither are left out, implausible days too."""
+    cat = treat[S.PATIENT_ID].array
+    pid, n = cat.codes, len(cat.categories)
     if S.DATE in treat.columns:
         date = treat[S.DATE].to_numpy(dtype=float)
-        first = pd.Series(date).groupby(pid).transform("min").to_numpy()
+        first = _min_per_code(pid, date, n)[pid]
         day = treat[S.DAY].to_numpy(dtype=float) if S.DAY in treat.columns else np.full(len(treat), np.nan)
-        treat[S.DAY] = np.where(np.isnan(day), date - first, day)
-        treat = treat.drop(columns=S.DATE)
+        day = np.where(np.isnan(day), date - first, day)
     elif S.DAY in treat.columns:
         day = treat[S.DAY].to_numpy(dtype=float)
-        treat[S.DAY] = day - pd.Series(day).groupby(pid).transform("min").to_numpy()
+        shift = _min_per_code(pid, day, n)[pid]
+        day = np.subtract(day, shift, out=shift)
     else:
-        treat[S.DAY] = np.nan
-    missing = np.isnan(treat[S.DAY].to_numpy(dtype=float))
-    log.add_rows("warning", "MISSING_DAY", S.DAY, treat[missing],
-                 lambda n, r: f"{n} treatment row(s) have neither a day nor a date and were left out ({r}).")
+        day = np.full(len(treat), np.nan)
+    treat = _with_columns(treat, {S.DAY: day}, drop=S.DATE)
+    missing = np.isnan(day)
+    log.add_rows("warning", "MISSING_DAY", S.DAY, treat,
+                 lambda n, r: f"{n} treatment row(s) have neither a day nor a date and were left out ({r}).", where=missing)
     return V.drop_implausible_days(V.keep(treat, ~missing), log, what="treatment")
 
 
@@ -1631,7 +1709,7 @@ def load_files(sources, overrides: dict[str, str] | None = None, strict_dates: b
                            "or an instrument code (e.g. PHQ9)")
     log = IssueLog()
     mapping: list[dict] = []
-    assessment_parts, treatment_parts, assessment_parsed = [], [], []
+    assessment_parts, treatment_parts, assessment_parsed, treatment_parsed = [], [], [], []
     rows_read, refused = 0, False
     seen_sources: set[str] = set()
     for fi, source in enumerate(sources):
@@ -1648,8 +1726,7 @@ def load_files(sources, overrides: dict[str, str] | None = None, strict_dates: b
         mapping += cols.rows
         seen_sources |= {r["source"].strip().lower() for r in cols.rows if r["how"] in ("override", "ignored")}
         (assessment_parts if kind == "assessments" else treatment_parts).append(frame)
-        if kind == "assessments":
-            assessment_parsed.append(parsed)
+        (assessment_parsed if kind == "assessments" else treatment_parsed).append(parsed)
     for src in overrides:
         if src.strip().lower() not in seen_sources and not refused:
             log.add("warning", "OVERRIDE_UNUSED", f"--map {src}={overrides[src]}: no file has a column named '{src}'.", src)
@@ -1680,13 +1757,13 @@ def load_files(sources, overrides: dict[str, str] | None = None, strict_dates: b
         frame = V.drop_implausible_days(frame, log)
         # (patient, instrument, day, score) first: an export sorted by them is checked without hashing
         present = [c for c in (S.PATIENT_ID, S.INSTRUMENT, S.DAY, S.SCORE, *S.PATIENT_ATTRIBUTES) if c in frame.columns]
-        frame = V.drop_duplicates(frame, present, log)
+        frame = V.drop_duplicates(frame, present, log, grouped_by=[c for c in (S.PATIENT_ID, S.DAY) if c in frame.columns])
         frame = V.resolve_conflicts(frame, S.PATIENT_ATTRIBUTES, log)
         frame = frame.sort_values([FILE, ROW], kind="stable") if resorted else frame
         assessments = _output(frame, S.ASSESSMENT_COLUMNS, {S.SCORE: "float64", S.DAY: "Int64"}, early.parsed, early)
     treatments = None
     if treat is not None:
-        treatments = _output(treat, S.TREATMENT_COLUMNS, {S.DAY: "Int64", S.DOSE: "float64"})
+        treatments = _output(treat, S.TREATMENT_COLUMNS, {S.DAY: "Int64", S.DOSE: "float64"}, treatment_parsed[0])
     ok = len(assessments) > 0
     if not ok:
         log.add("error", "NO_ROWS_KEPT", "No usable scores are left after the checks below; fix them and upload again.")
@@ -1702,7 +1779,7 @@ def _load_one(name: str, data: bytes, fi: int, overrides: dict[str, str], log: I
     t = cols.target
     if cols.twice:
         raise _Refused("DUPLICATE_COLUMNS", _twice_message(cols.twice))
-    raw = _parse(prep, {t[c] for c in (S.SCORE, S.DAY, AGE, S.DOSE) if c in t})
+    raw = _parse(prep, {t[c] for c in (S.SCORE, S.DAY, AGE, S.DOSE) if c in t}, {t[d] for d in DATE_TARGETS if d in t})
     repeated = _drop_repeated_headers(raw, prep.names)
     if repeated:
         log.add("info", "REPEATED_HEADER", f"{name}: the line of column names appears again inside the file (a page "
@@ -1750,17 +1827,23 @@ def _load_one(name: str, data: bytes, fi: int, overrides: dict[str, str], log: I
             missing.append("a day or date column (e.g. 'Day' or 'Date Administered')")
         if missing:
             raise _Refused("MISSING_COLUMNS", _missing_message(missing, prep.names))
-        parsed = {target: raw.as_parsed(src) for target, src in t.items() if target in S.ASSESSMENT_COLUMNS and _is_text(raw.table[src])}
-        frame = _assessment_frame(raw, cols, fi, name, log)
-        return frame, "assessments", raw.table.num_rows + len(long), cols, parsed
+        parsed = _parsed_text(raw, t, S.ASSESSMENT_COLUMNS)
+        return _assessment_frame(raw, cols, fi, name, log), "assessments", raw.table.num_rows + len(long), cols, parsed
     if (S.KIND in t or S.DOSE in t) and S.PATIENT_ID in t and has_date:
-        return _treatment_frame(raw, cols, fi, name, log), "treatments", raw.table.num_rows + len(long), cols, {}
+        parsed = _parsed_text(raw, t, S.TREATMENT_COLUMNS)
+        return _treatment_frame(raw, cols, fi, name, log), "treatments", raw.table.num_rows + len(long), cols, parsed
     missing = [m for m, ok in (("a patient key (e.g. 'Patient ID')", S.PATIENT_ID in t),
                                ("the instrument (e.g. 'Measure': PHQ-9, GAD-7, ...)", S.INSTRUMENT in t),
                                ("the score (e.g. 'Total Score')", S.SCORE in t),
                                ("a day or date (e.g. 'Date Administered')", has_date))
                if not ok]
     raise _Refused("MISSING_COLUMNS", _missing_message(missing, prep.names))
+
+
+def _parsed_text(raw: _Raw, target: dict[str, str], columns: tuple[str, ...]) -> dict:
+    """{canonical text column: (column as parsed, codes, distinct values)} of the file's text columns among
+    ``columns``: what ``_output`` reuses for a column no step changed."""
+    return {c: raw.as_parsed(src) for c, src in target.items() if c in columns and _is_text(raw.table[src])}
 
 
 def _twice_message(twice: dict[str, list[str]]) -> str:

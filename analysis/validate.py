@@ -14,7 +14,8 @@ The internal frame the row checks work on is long, one row per score, with colum
 the file), ``_row`` (spreadsheet row), the canonical names of :mod:`analysis.schema` as pandas
 categoricals (text) or float64 (score, day), and the row checks never change their input. A check that
 finds nothing costs a pass or two over the rows: rows in the order exports list them (grouped by patient,
-instrument, day) are compared with the row before instead of hashed, and ranges are checked on the
+instrument, day; or by patient and day, the instruments of a day in any order) are compared with the row
+before, or with the few rows before in their day, instead of hashed, and ranges are checked on the
 smallest and largest value of each run; other orders take the general path, with the same answer.
 """
 from __future__ import annotations
@@ -223,15 +224,22 @@ def keep(frame: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
     return frame if mask.all() else frame[mask]
 
 
-def duplicated(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+def duplicated(frame: pd.DataFrame, columns: list[str], grouped_by: list[str] = ()) -> np.ndarray:
     """Rows equal to an earlier row on ``columns``: one integer key per row from the category codes
     (and factorised numbers), hashed once; pandas' own method when the key would overflow.
 
-    The key is built column by column, the first most significant. Once it increases strictly from
-    row to row, no row can repeat another whatever the remaining columns: the answer is "none" without
-    hashing; a key that never decreases (rows sorted by the columns) has its repeats side by side."""
+    Rows in order on ``columns`` are compared with the row before; rows in order on ``grouped_by`` (some
+    of ``columns``, e.g. patient then day: an export whose instruments of one day come in any order) with
+    the few rows before them in their group (see ``_duplicated_in_runs``); neither hashes anything.
+    Otherwise the key is built column by column, the first most significant. Once it increases strictly
+    from row to row, no row can repeat another whatever the remaining columns: the answer is "none"
+    without hashing; a key that never decreases (rows sorted by the columns) has its repeats side by side."""
     n = len(frame)
+    if not set(grouped_by) <= set(columns):
+        raise ValueError(f"grouped_by {list(grouped_by)} must be some of the columns compared, {list(columns)}")
     sorted_dup = _duplicated_sorted(frame, columns)
+    if sorted_dup is None and grouped_by:
+        sorted_dup = _duplicated_in_runs(frame, columns, list(grouped_by))
     if sorted_dup is not None:
         return sorted_dup
     key = np.zeros(n, dtype=np.int64)
@@ -270,21 +278,78 @@ def _duplicated_sorted(frame: pd.DataFrame, columns: list[str]) -> np.ndarray | 
     """``duplicated`` for rows already in order on ``columns`` (category codes, numbers without NaN), found
     by comparing each row with the one before, column by column in their own dtypes (no key, no hashing):
     once no row ties with the one before it, none repeats. None when the rows are not in that order."""
+    tied = _tied(frame, columns, stop_untied=True)
+    return None if tied is None else np.concatenate([[False], tied])[: len(frame)]
+
+
+def _tied(frame: pd.DataFrame, columns: list[str], stop_untied: bool = False) -> np.ndarray | None:
+    """For rows in order on ``columns`` (never going back, the first column most significant; category codes,
+    numbers without NaN): whether each row but the first equals the row before on all of them. None when
+    the rows are not in that order (or there is no column). ``stop_untied``: stop at the first column after
+    which no row ties (the answer is then all False whatever the other columns)."""
     tied = None  # rows equal to the row before on the columns so far
     for c in columns:
-        col = frame[c]
-        if not (isinstance(col.dtype, pd.CategoricalDtype) or pd.api.types.is_numeric_dtype(col.dtype)):
+        values = _comparable(frame[c])
+        if values is None or (values.dtype.kind == "f" and np.isnan(values).any()):
             return None  # (the general path says what to do with it)
-        values = col.array.codes if isinstance(col.dtype, pd.CategoricalDtype) else col.to_numpy(dtype=float)
-        if values.dtype.kind == "f" and np.isnan(values).any():
-            return None
         after, before = values[1:], values[:-1]
         if (after < before if tied is None else tied & (after < before)).any():
             return None
         tied = (after == before) if tied is None else tied & (after == before)
-        if not tied.any():
-            return np.zeros(len(frame), dtype=bool)
-    return np.concatenate([[False], tied]) if tied is not None else None
+        if stop_untied and not tied.any():
+            return tied
+    return tied
+
+
+#: the longest group of rows (equal on ``grouped_by``) in which ``_duplicated_in_runs`` compares rows pairwise
+MAX_RUN_COMPARED = 16
+
+
+def _comparable(col: pd.Series) -> np.ndarray | None:
+    """Category codes or float values of a column (what the row-before comparisons use); None for others."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return col.array.codes
+    if pd.api.types.is_numeric_dtype(col.dtype):
+        return col.to_numpy(dtype=float)
+    return None
+
+
+def _duplicated_in_runs(frame: pd.DataFrame, columns: list[str], by: list[str]) -> np.ndarray | None:
+    """``duplicated`` for rows in order on ``by`` (some of ``columns``; no NaN): rows equal on ``by`` then form
+    one run, and a row can only repeat one of the rows before it in its run. Each row is compared with the
+    row k places before (k = 1 ... longest run - 1) where both are in one run, on the first other column,
+    and on the rest only where that ties (a handful of rows). None when the rows are not in that order or a
+    run is longer than MAX_RUN_COMPARED (e.g. a file without days)."""
+    n = len(frame)
+    tied = _tied(frame, by)  # rows in the run of the row before
+    if tied is None:
+        return None
+    breaks = np.flatnonzero(~tied)
+    longest = int(np.diff(breaks, prepend=-1, append=n - 1).max())
+    if longest > MAX_RUN_COMPARED:
+        return None
+    rest = [_comparable(frame[c]) for c in columns if c not in by]
+    if any(v is None for v in rest):
+        return None
+    dup = np.zeros(n, dtype=bool)
+    same_run = tied  # row i + k in the run of row i (k = 1 here)
+    for k in range(1, longest):
+        if k > 1:
+            same_run = same_run[:-1] & tied[k - 1:]
+        ties = same_run if not rest else same_run & _equal(rest[0][k:], rest[0][:-k])
+        at = np.flatnonzero(ties)
+        for values in rest[1:]:
+            at = at[_equal(values[at + k], values[at])]
+        dup[at + k] = True
+    return dup
+
+
+def _equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Elementwise equality, NaN equal to NaN (as ``duplicated`` counts them)."""
+    eq = a == b
+    if a.dtype.kind == "f":
+        eq |= np.isnan(a) & np.isnan(b)
+    return eq
 
 
 def _increasing(key: np.ndarray, strict: bool) -> bool:
@@ -399,9 +464,11 @@ def drop_implausible_days(frame: pd.DataFrame, log: IssueLog, what: str = "score
     return keep(frame, ~bad)
 
 
-def drop_duplicates(frame: pd.DataFrame, columns: Iterable[str], log: IssueLog) -> pd.DataFrame:
-    """Exact duplicates (same patient, instrument, score, day and attributes): kept once, warning."""
-    dup = duplicated(frame, list(columns))
+def drop_duplicates(frame: pd.DataFrame, columns: Iterable[str], log: IssueLog,
+                    grouped_by: Iterable[str] = ()) -> pd.DataFrame:
+    """Exact duplicates (same patient, instrument, score, day and attributes): kept once, warning.
+    ``grouped_by``: as ``duplicated``."""
+    dup = duplicated(frame, list(columns), list(grouped_by))
     log.add_rows(
         "warning", "DUPLICATE_ROWS", None, frame,
         lambda n, r: f"{n} row(s) repeat an earlier row exactly; each was kept once (repeats at {r}).", where=dup,

@@ -1,6 +1,7 @@
 """Benchmark: import of a 1,000,000-row assessments file beside pandas.read_csv(engine="pyarrow").
 
 Usage: .venv/bin/python bench/bench_ingest.py [--rows 1000000] [--repeats 3] [--dates]
+       .venv/bin/python bench/bench_ingest.py --sample [--patients 100000] [--repeats 3]
 
 Writes a realistic EHR export (vendor column names, instrument and condition spellings, patient
 attributes constant per patient, one score per patient, instrument and visit) into a temporary directory,
@@ -8,6 +9,9 @@ then times, in the same run and alternating, ``pandas.read_csv(path, engine="pya
 ``analysis.ingest.load_files([path])``, and prints rows/s for both, the best-of ratio and the target (1.5),
 then the same as one row to paste into the results table of bench/README.md.
 ``--dates`` writes visit dates (``Date Administered``, ISO) instead of day numbers.
+``--sample`` times instead the dashboard's own practice (``simulate.write_sample``, 100,000 patients: an
+assessments file of ~1.26M rows, canonical column names, rows by patient then day with the instruments of a
+day interleaved, and a treatments file): ``load_files`` of both files beside read_csv of both.
 """
 from __future__ import annotations
 
@@ -23,7 +27,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analysis import ingest  # noqa: E402
+from analysis import ingest, simulate  # noqa: E402
+from analysis import schema as S  # noqa: E402
 from analysis.ingest import load_files  # noqa: E402
 
 
@@ -31,8 +36,9 @@ def parse_only(path: Path) -> None:
     """The reading part of load_files alone: bytes (memory-mapped), sniffing, encoding, delimiter, pyarrow parse
     and the dictionary encoding of every text column (two threads)."""
     prep = ingest._prepare(ingest._source_bytes(path)[1])
-    cols = ingest._map_columns(path.name, prep.names, {})
-    ingest._parse(prep, {cols.target[c] for c in ("score", "day", "age") if c in cols.target})
+    t = ingest._map_columns(path.name, prep.names, {}).target
+    ingest._parse(prep, {t[c] for c in (S.SCORE, S.DAY, ingest.AGE, S.DOSE) if c in t},
+                  {t[d] for d in ingest.DATE_TARGETS if d in t})
 
 TARGET = 1.5
 VISIT_DAYS = np.array([-3, 0, 2, 4, 7, 9, 11, 14, 21, 28, 42, 56, 70, 84, 112, 140, 168, 196, 224, 252])
@@ -86,30 +92,38 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--dates", action="store_true", help="visit dates instead of day numbers")
+    ap.add_argument("--sample", action="store_true", help="the simulated practice's two files (simulate.write_sample)")
+    ap.add_argument("--patients", type=int, default=100_000, help="patients of --sample")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "assessments.csv"
-        write_file(path, args.rows, args.dates)
-        size = path.stat().st_size / 1e6
-        loaded = load_files([path])  # also warms caches (imports, registry)
-        assert loaded.ok and len(loaded.assessments) == args.rows, loaded.to_text()
+        if args.sample:
+            paths = simulate.write_sample(tmp, patients=args.patients)
+            label = f"sample {args.patients:,} patients, both files"
+        else:
+            paths = [Path(tmp) / "assessments.csv"]
+            write_file(paths[0], args.rows, args.dates)
+            label = "dates" if args.dates else "days"
+        size = sum(f.stat().st_size for f in paths) / 1e6
+        loaded = load_files(paths)  # also warms caches (imports, registry)
+        rows = len(loaded.assessments)
+        assert loaded.ok and (args.sample or rows == args.rows), loaded.to_text()
         load_before = os.getloadavg()[0]  # (other work on the machine: compare rows of like load only)
         base, ours, parse = [], [], []
         for _ in range(args.repeats):  # alternate, so that load on the machine hits both alike
-            base.append(best_time(lambda: pd.read_csv(path, engine="pyarrow"), 1))
-            ours.append(best_time(lambda: load_files([path]), 1))
-            parse.append(best_time(lambda: parse_only(path), 1))
+            base.append(best_time(lambda: [pd.read_csv(f, engine="pyarrow") for f in paths], 1))
+            ours.append(best_time(lambda: load_files(paths), 1))
+            parse.append(best_time(lambda: [parse_only(f) for f in paths], 1))
         b, o, p = min(base), min(ours), min(parse)
         load = sorted((load_before, os.getloadavg()[0]))
-        print(f"file: {args.rows:,} rows, {size:.1f} MB ({'dates' if args.dates else 'days'}), best of {args.repeats}")
-        print(f"pandas.read_csv(engine='pyarrow'): {b:.3f} s  {args.rows / b:,.0f} rows/s")
-        print(f"analysis.ingest.load_files:        {o:.3f} s  {args.rows / o:,.0f} rows/s")
+        print(f"file: {rows:,} assessment rows, {size:.1f} MB ({label}), best of {args.repeats}")
+        print(f"pandas.read_csv(engine='pyarrow'): {b:.3f} s  {rows / b:,.0f} rows/s")
+        print(f"analysis.ingest.load_files:        {o:.3f} s  {rows / o:,.0f} rows/s")
         print(f"  of which reading (bytes, sniffing, pyarrow parse, dictionary encoding): {p:.3f} s ({p / b:.2f} x read_csv); "
               "the rest is mapping, normalisation, PHI guard, checks and output")
         print(f"ratio load_files / read_csv: {o / b:.2f} (target <= {TARGET}); load average {load[0]:.1f}-{load[1]:.1f}")
         # one row for the results table of bench/README.md, ready to paste
-        print(f"README row: | {time.strftime('%Y-%m-%d')} | {'dates' if args.dates else 'days'} | {args.rows:,} | "
-              f"{args.rows / b:,.0f} | {args.rows / o:,.0f} | {p / b:.2f} | {o / b:.2f} | best of {args.repeats}; "
+        print(f"README row: | {time.strftime('%Y-%m-%d')} | {label} | {rows:,} | "
+              f"{rows / b:,.0f} | {rows / o:,.0f} | {p / b:.2f} | {o / b:.2f} | best of {args.repeats}; "
               f"load {load[0]:.1f}-{load[1]:.1f} |")
 
 

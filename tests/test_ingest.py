@@ -686,3 +686,49 @@ def test_quotes_and_carriage_returns_are_found_anywhere_in_a_file_with_or_withou
     loaded = load_files([path])
     assert loaded.issues[["code", "rows"]].to_dict("records") == [{"code": "NON_NUMERIC_SCORE", "rows": [60_003]}]
     assert len(loaded.assessments) == 60_001 and loaded.assessments[S.SCORE].iloc[-1] == 5
+
+
+def test_iso_dates_read_as_dates_give_what_reading_them_as_text_gives_and_a_bad_date_far_down_is_still_named(monkeypatch):
+    # a date column whose first 64 KB are ISO dates is parsed by pyarrow as dates (no text, no hashing);
+    # a value further down that is not an ISO date makes the column text again, and it is named as before
+    from analysis import ingest
+
+    rows = [f"P-{i // 10:04d},PHQ-9,{i % 27},2024-{1 + i % 12:02d}-{1 + i % 28:02d}\n" for i in range(8_000)]
+    rows[3] = rows[3].replace("2024-04-04", " 2024-04-04 ")  # white space around an ISO date: trimmed by both
+    rows[7] = rows[7].replace("2024-08-08", "")  # a blank date
+    text = "Patient ID,Measure,Total Score,Date Administered\n" + "".join(rows)
+    late = text + "P-0001,PHQ-9,4,31/02/2024\nP-0002,PHQ-9,4,not a date\n"
+    assert len(text) > 65536
+    as_dates, as_dates_late = load(text), load(late)
+    monkeypatch.setattr(ingest, "_iso_columns", lambda prep, dates: set())  # every date read as text
+    as_text, as_text_late = load(text), load(late)
+    for a, b in ((as_dates, as_text), (as_dates_late, as_text_late)):
+        pd.testing.assert_frame_equal(a.assessments, b.assessments, check_exact=True)
+        pd.testing.assert_frame_equal(a.issues, b.issues, check_exact=True)
+    assert codes(as_dates) == {"DAY0_FIRST_ASSESSMENT", "MISSING_DAY"}
+    bad = as_dates_late.issues.set_index("code").loc["BAD_DATE"]
+    assert "'31/02/2024', 'not a date'" in bad["message"] and bad["rows"] == [8_002, 8_003]
+
+
+def test_only_a_date_column_whose_first_values_are_all_iso_dates_is_parsed_as_dates():
+    from analysis import ingest
+
+    def iso(text, dates=frozenset({"Date"})):
+        return ingest._iso_columns(ingest._prepare(text.encode()), set(dates))
+
+    assert iso("ID,Date\nA,2024-01-05\nB,\nC,2024-02-29\n") == {"Date"}
+    assert iso("ID,Date\nA,2024-01-05\nB,1/5/2024\nC,2024-02-29\n") == set()  # one US date: text
+    assert iso("ID,Date\nA,2024-1-5\nB,2024-01-06\n") == set()  # one-digit month: text (pyarrow refuses it)
+    assert iso("ID,Date\nA,\nB,\nC,x\n", dates={"Date"}) == set()
+    assert iso("ID,Date\nA,\nB,\n") == set()  # (no date seen: nothing to gain)
+    assert iso("ID,Date\nA,2024-01-05\n", dates=set()) == set()
+
+
+def test_day_0_from_a_treatments_file_whose_patients_differ_from_the_assessments_is_each_patients_own():
+    # the first treatment of each patient is found per patient code and looked up by key across the files
+    treat = "patient_id,day,kind\nT-9,5,induction\nP-2,3,induction\nP-2,10,booster\nP-1,-2,induction\n"
+    assess = "patient_id,instrument,score,day\nP-1,PHQ9,20,0\nP-2,PHQ9,18,3\nP-3,PHQ9,15,7\nP-2,PHQ9,9,10\n"
+    loaded = load_files([("a.csv", assess.encode()), ("t.csv", treat.encode())])
+    a = loaded.assessments
+    assert list(zip(a[S.PATIENT_ID], a[S.DAY])) == [("P-1", 2), ("P-2", 0), ("P-3", 7), ("P-2", 7)]
+    assert loaded.treatments[S.DAY].tolist() == [0, 0, 7, 0]

@@ -153,3 +153,29 @@ def test_encoding_the_first_value_of_each_run_gives_the_codes_of_encoding_every_
         ingest.RUN_ROWS = before
     assert codes.tolist() == expected_codes
     assert distinct.to_pylist() == every.dictionary.to_pylist()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(st.dates(min_value=pd.Timestamp("2020-01-01").date(), max_value=pd.Timestamp("2027-12-31").date())
+                          .map(lambda d: d.isoformat()),
+                          st.sampled_from(["", " 2024-03-05 ", "2024-02-30", "2024-3-5", "05/03/2024", "n/a"])),
+                min_size=1, max_size=30),
+       st.booleans())
+def test_dates_read_by_pyarrow_as_dates_give_exactly_what_reading_them_as_text_gives(dates, with_treatments):
+    # an ISO-looking date column is parsed as dates (read as text again when a value is not an ISO date);
+    # days, start months, kept rows and every issue must be those of the text path
+    from unittest import mock
+
+    rows = "".join(f"K-{i % 4},PHQ-9,{i % 27},{d}\n" for i, d in enumerate(dates))
+    files = [("a.csv", ("Patient ID,Measure,Total Score,Date Administered\n" + rows).encode())]
+    if with_treatments:
+        files.append(("t.csv", "".join(["patient_id,date,kind\n"] + [f"K-{p},2024-01-1{p},induction\n" for p in range(3)]).encode()))
+    as_dates = load_files(files)
+    with mock.patch.object(ingest, "_iso_columns", lambda prep, dates: set()):
+        as_text = load_files(files)
+    check_shape(as_dates)
+    pd.testing.assert_frame_equal(as_dates.assessments, as_text.assessments, check_exact=True)
+    pd.testing.assert_frame_equal(as_dates.issues, as_text.issues, check_exact=True)
+    assert (as_dates.treatments is None) == (as_text.treatments is None)
+    if as_dates.treatments is not None:
+        pd.testing.assert_frame_equal(as_dates.treatments, as_text.treatments, check_exact=True)

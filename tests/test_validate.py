@@ -200,6 +200,48 @@ def test_the_duplicate_key_agrees_with_pandas_on_rows_sorted_as_exports_are(rows
     assert V.duplicated(f, cols).tolist() == f.duplicated(subset=cols).tolist()
 
 
+def test_a_repeat_two_rows_apart_within_one_day_is_found_in_rows_grouped_by_patient_and_day():
+    # rows by patient then day, instruments of a day in any order: the PHQ9 of row 5 repeats row 3, not the row before
+    f = frame(patient_id=["A", "A", "A", "A", "A", "B"], instrument=["GAD7", "PHQ9", "GAD7", "PHQ9", "PHQ9", "PHQ9"],
+              day=[0.0, 0.0, 7.0, 7.0, 7.0, 0.0], score=[5.0, 9.0, 4.0, 8.0, 8.0, 8.0])
+    f = f.iloc[[0, 1, 3, 2, 4, 5]].reset_index(drop=True)  # day 7: PHQ9 8, GAD7 4, PHQ9 8
+    cols = [S.PATIENT_ID, S.INSTRUMENT, S.DAY, S.SCORE]
+    assert V._duplicated_sorted(f, cols) is None  # (not in order on the columns: the grouped path answers)
+    assert V._duplicated_in_runs(f, cols, [S.PATIENT_ID, S.DAY]).tolist() == [False, False, False, False, True, False]
+    assert V.duplicated(f, cols, grouped_by=[S.PATIENT_ID, S.DAY]).tolist() == [False, False, False, False, True, False]
+
+
+def test_rows_not_grouped_or_in_too_long_groups_are_left_to_the_general_path():
+    f = frame(patient_id=["A", "B", "A"], instrument=["PHQ9", "PHQ9", "PHQ9"], day=[0.0, 0.0, 0.0], score=[1.0, 1.0, 1.0])
+    cols = [S.PATIENT_ID, S.INSTRUMENT, S.DAY, S.SCORE]
+    assert V._duplicated_in_runs(f, cols, [S.PATIENT_ID, S.DAY]) is None  # patient A comes back after B
+    n = V.MAX_RUN_COMPARED + 1
+    long = frame(patient_id=["A"] * n, instrument=["PHQ9"] * n, day=[0.0] * n, score=np.arange(n, dtype=float))
+    assert V._duplicated_in_runs(long, cols, [S.PATIENT_ID, S.DAY]) is None
+    assert not V.duplicated(long, cols, grouped_by=[S.PATIENT_ID, S.DAY]).any()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["A", "B", "C"]), st.sampled_from(["PHQ9", "GAD7", "PCL5", None]),
+                          st.sampled_from([0.0, 1.0, np.nan]), st.sampled_from([0.0, 7.0, 14.0]),
+                          st.sampled_from(["F", "M", None])), min_size=1, max_size=40))
+def test_the_duplicate_check_on_rows_grouped_by_patient_and_day_agrees_with_pandas(rows):
+    rows = sorted(rows, key=lambda r: (r[0], r[3]))  # by patient, then day; within a day as drawn
+    f = frame(patient_id=[r[0] for r in rows], instrument=[r[1] for r in rows], score=[r[2] for r in rows],
+              day=[r[3] for r in rows], sex=[r[4] for r in rows])
+    cols = [S.PATIENT_ID, S.INSTRUMENT, S.DAY, S.SCORE, S.SEX]
+    got = V._duplicated_in_runs(f, cols, [S.PATIENT_ID, S.DAY])
+    want = f.duplicated(subset=cols).tolist()
+    assert got is None or got.tolist() == want  # (None: a group longer than MAX_RUN_COMPARED)
+    assert V.duplicated(f, cols, grouped_by=[S.PATIENT_ID, S.DAY]).tolist() == want
+
+
+def test_grouping_by_a_column_that_is_not_compared_fails_fast_naming_the_columns():
+    f = frame(patient_id=["A", "A"], day=[0.0, 0.0], score=[1.0, 1.0])
+    with pytest.raises(ValueError, match=r"grouped_by \['site'\] must be some of the columns compared"):
+        V.duplicated(f, [S.PATIENT_ID, S.SCORE], grouped_by=[S.SITE])
+
+
 def test_duplicates_in_a_long_unsorted_frame_are_found_by_hashing():
     rng = np.random.default_rng(3)
     n = 3000
