@@ -22,13 +22,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from analysis import instruments
 from analysis.config import SUPPRESSION_THRESHOLD
 from analysis.privacy import is_small, show_count
 from analysis.metrics import RateComparison, add_rates, compare_rates
-from analysis.outcomes import BASELINE_BAND, FUNNEL_COUNTS, baseline_bands, funnel_from_outcomes, isin, patient_outcomes
+from analysis.outcomes import (BASELINE_BAND, FUNNEL_COUNTS, Coded, _arrow_text, _first_per, baseline_bands, coded_funnel,
+                               isin, patient_outcomes)
 from analysis.schema import (
     AGE_BAND,
     AGE_BANDS,
@@ -47,6 +51,9 @@ from analysis.schema import (
 
 #: the columns a cohort can be filtered on, in the order selectors are shown
 FILTER_COLUMNS = (CONDITION, SITE, AGE_BAND, SEX, ROUTE, BASELINE_BAND, START_MONTH)
+#: the filters of :func:`select` on a patient attribute, and their column
+_ATTRIBUTE_FILTERS = (("conditions", CONDITION), ("sites", SITE), ("age_bands", AGE_BAND), ("sexes", SEX),
+                      ("routes", ROUTE))
 _PERIOD = re.compile(r"^\d{4}(-(0[1-9]|1[0-2]))?$")
 
 
@@ -109,7 +116,7 @@ def _in_period(months: pd.Series, start_from: str | None, start_to: str | None) 
 
 def _codes_present(spellings: pd.Series) -> set:
     """The instrument codes of the spellings present (each distinct spelling normalised once, not each row)."""
-    return {instruments.normalise_code(v) for v in spellings.dropna().unique()}
+    return {instruments.normalise_code(v) for v in spellings.unique() if not pd.isna(v)}
 
 
 def _threshold(definitions) -> int:
@@ -119,8 +126,63 @@ def _threshold(definitions) -> int:
 
 def _attributes(assessments: pd.DataFrame) -> pd.DataFrame:
     """One row per patient of the assessments: the first non-missing value of each filter attribute."""
-    cols = [c for c in FILTER_COLUMNS if c in assessments.columns and c != BASELINE_BAND]
-    return assessments.groupby(PATIENT_ID, sort=False)[cols].first().reset_index()
+    return _people(assessments, [c for c in FILTER_COLUMNS if c in assessments.columns and c != BASELINE_BAND])[0]
+
+
+def _people(assessments: pd.DataFrame, cols: list[str]) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """(one row per patient in order of first appearance with the first non-missing value of each of ``cols``,
+    as ``groupby(patient_id, sort=False).first()``; each row's patient as a row of it, -1 without an id). When
+    each patient's rows are one run of consecutive rows (as exports give them) and the columns are
+    pyarrow-backed text (as the importer gives them), the runs give both without grouping; otherwise the
+    rows' patients are None."""
+    runs = _patient_runs(assessments[PATIENT_ID]) if all(_arrow_text(assessments[c]) for c in cols) else None
+    if runs is None:
+        return assessments.groupby(PATIENT_ID, sort=False)[cols].first().reset_index(), None
+    starts, run = runs
+    out = {PATIENT_ID: assessments[PATIENT_ID].array.take(starts)}
+    for c in cols:
+        values = assessments[c].array
+        out[c] = values.take(starts)  # each patient's first row
+        if out[c].isna().any():  # patients whose first row has no value: their first row with one (NA for none)
+            at = _first_per(run, ~values.isna() & (run >= 0), len(starts))
+            out[c] = values.take(at, allow_fill=True)
+    return pd.DataFrame(out), run
+
+
+def _patient_runs(ids: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """(where each patient's run of rows starts, each row's run: 0.. in order, -1 for a missing id) when the ids
+    are pyarrow-backed text and no patient has two runs; else None."""
+    if not _arrow_text(ids) or len(ids) < 2:
+        return None
+    arr = pa.array(ids.array)
+    new = np.ones(len(arr), dtype=bool)  # where a run of equal ids starts
+    new[1:] = ~pc.fill_null(pc.equal(arr[1:], arr[:-1]), False).to_numpy(zero_copy_only=False)
+    present = arr.is_valid().to_numpy(zero_copy_only=False) if arr.null_count else None
+    if present is not None:
+        new &= present
+    starts = np.flatnonzero(new)
+    first = arr.take(starts)
+    ascending = len(first) < 2 or pc.all(pc.greater(first[1:], first[:-1])).as_py()  # then no id repeats
+    if not ascending and pc.count_distinct(first).as_py() < len(first):  # a patient's rows in two places
+        return None
+    run = np.cumsum(new) - 1
+    if present is not None:
+        run[~present] = -1
+    return starts, run
+
+
+def _rows(table: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """``table[keep]`` (a new table: the inputs stay as they are), one column at a time: filtering pyarrow text
+    split in chunks (as the importer gives it) is faster than taking rows from it."""
+    if keep.all():  # every row: a new table on the same data (copy-on-write)
+        return table.copy(deep=False)
+    if not table.columns.is_unique:
+        return table[keep]
+    index = table.index[keep]
+    out = pd.DataFrame({i: pd.Series(table.iloc[:, i].array[keep], index=index, dtype=dtype, copy=False)
+                        for i, dtype in enumerate(table.dtypes)}, index=index, copy=False)
+    out.columns = table.columns
+    return out.__finalize__(table)
 
 
 def _describe(f: dict, instrument: str | None) -> str:
@@ -181,13 +243,13 @@ def select(assessments: pd.DataFrame, treatments: pd.DataFrame | None = None, *,
         raise ValueError(f"start_from {f['start_from']} is after start_to {f['start_to']}")
 
     threshold = _threshold(definitions)
-    people = _attributes(assessments)
+    attribute_filters = [(key, column) for key, column in _ATTRIBUTE_FILTERS if f[key] is not None]
+    period = bool(f["start_from"] or f["start_to"])
+    needed = [column for _, column in attribute_filters] + ([START_MONTH] if period else [])
+    people, run = _people(assessments, [c for c in needed if c in assessments.columns])  # the attributes filtered on
     keep = pd.Series(True, index=people.index)
     notes = []
-    for key, column in (("conditions", CONDITION), ("sites", SITE), ("age_bands", AGE_BAND), ("sexes", SEX),
-                        ("routes", ROUTE)):
-        if f[key] is None:
-            continue
+    for key, column in attribute_filters:
         if column not in people.columns:
             raise KeyError(f"{key} filter: assessments has no {column!r} column; available: "
                            f"{', '.join(map(str, assessments.columns))}")
@@ -195,7 +257,7 @@ def select(assessments: pd.DataFrame, treatments: pd.DataFrame | None = None, *,
         missing = int(people[column].isna().sum())
         if missing:
             notes.append(f"{show_count(missing, threshold)} patient(s) without a {column} are left out by the {column} filter.")
-    if f["start_from"] or f["start_to"]:
+    if period:
         if START_MONTH not in people.columns:
             raise KeyError(f"start period filter: assessments has no {START_MONTH!r} column")
         keep &= _in_period(people[START_MONTH], f["start_from"], f["start_to"])
@@ -210,14 +272,16 @@ def select(assessments: pd.DataFrame, treatments: pd.DataFrame | None = None, *,
         if without:
             notes.append(f"{show_count(without, threshold)} patient(s) without a {code} baseline are left out by the baseline band filter.")
 
-    chosen = people.loc[keep.to_numpy(), PATIENT_ID]
+    keep = keep.to_numpy()
+    chosen = people.loc[keep, PATIENT_ID]
     filtered = any(v is not None for v in f.values())
     if treatments is not None and not filtered:  # then also the patients only in the treatments file
         treated = pd.Series(pd.unique(treatments[PATIENT_ID].dropna()))
         chosen = pd.concat([chosen, treated[~isin(treated, people[PATIENT_ID])]], ignore_index=True)
     ids = chosen.tolist()
-    # a boolean selection is a new table (copy-on-write): the inputs stay as they are
-    a = assessments[isin(assessments[PATIENT_ID], chosen)]
+    # the rows of the chosen patients (patients only in the treatments have none in the assessments)
+    rows = isin(assessments[PATIENT_ID], chosen) if run is None else np.r_[keep, False][run]
+    a = _rows(assessments, rows)
     t = treatments[isin(treatments[PATIENT_ID], chosen)] if treatments is not None else None
     if not ids:
         notes.append("No patient matches these filters.")
@@ -291,7 +355,7 @@ def compare(a: Selection, b: Selection, instrument, definitions=None, labels=("A
     notes, sizes, rows = [], [], []
     for label, s in zip(labels, (a, b)):
         if code in _codes_present(s.assessments[INSTRUMENT]):
-            f = funnel_from_outcomes(patient_outcomes(s.assessments, code, definitions))
+            f = coded_funnel(Coded(s.assessments), code, definitions)  # funnel_from_outcomes(patient_outcomes(...))
         else:
             f = pd.DataFrame({"group": ["all"], **{c: [0] for c in FUNNEL_COUNTS}})
             notes.append(f"Cohort {label} ({s.description}) has no {code} scores.")

@@ -21,6 +21,7 @@ Definitions used here (also stated in every output, see ``METHODS``):
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -102,6 +103,12 @@ def _count(value, name: str) -> float:
     return v
 
 
+@functools.lru_cache(maxsize=16)
+def _z(level: float) -> float:
+    """The two-sided normal quantile of a confidence level (kept: scipy's ppf costs ~0.1 ms a call)."""
+    return stats.norm.ppf((1 + level) / 2)
+
+
 def rate_ci(x, n, level: float = 0.95) -> tuple[float, float, float]:
     """(rate, lower, upper): x / n with the Wilson score interval.
 
@@ -115,7 +122,7 @@ def rate_ci(x, n, level: float = 0.95) -> tuple[float, float, float]:
         return (math.nan, math.nan, math.nan)
     if x > n:
         raise ValueError(f"x ({x:g}) cannot exceed n ({n:g})")
-    z = stats.norm.ppf((1 + level) / 2)
+    z = _z(level)
     p = x / n
     z22n = z * z / (2 * n)
     half = z * math.sqrt(p * (1 - p) / n + z22n / (2 * n))
@@ -174,7 +181,7 @@ def compare_rates(x1, n1, x2, n2, level: float = 0.95) -> RateComparison:
     observed = np.array([x1, x2, n1 - x1, n2 - x2])
     expected = np.array([n1 * p0, n2 * p0, n1 * (1 - p0), n2 * (1 - p0)])
     min_expected = float(expected.min())
-    z = stats.norm.ppf((1 + level) / 2)
+    z = _z(level)
     difference = p1 - p2
     width = z * math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
     lower, upper = float(max(difference - width, -1.0)), float(min(difference + width, 1.0))
@@ -254,7 +261,7 @@ def _scored_sessions(coded, sessions) -> np.ndarray:
     """Per distinct session (:class:`analysis.outcomes.Sessions` over ids that begin with ``coded.ids``): whether
     its patient has any assessment on the session's day +-1 (as :func:`_assessed_infusions`; False without a
     day). Patient and day become one integer key when the days are whole numbers, else the merge above."""
-    a_day = coded.day.to_numpy(dtype=float, na_value=np.nan)
+    a_day = coded.numbers[0]
     a_ok = (coded.patient >= 0) & ~np.isnan(a_day)
     s_ok = (sessions.patient >= 0) & ~np.isnan(sessions.day)
     days = np.r_[a_day[a_ok], sessions.day[s_ok]]
@@ -262,13 +269,15 @@ def _scored_sessions(coded, sessions) -> np.ndarray:
         return None
     low, high = days.min() - 1, days.max() + 1
     width = int(high - low) + 1
-    scored = np.sort(coded.patient[a_ok].astype("int64") * width + (a_day[a_ok] - low).astype("int64"))
+    scored = coded.patient[a_ok].astype("int64") * width + (a_day[a_ok] - low).astype("int64")
+    if not (scored[1:] >= scored[:-1]).all():  # rows by patient and day (export order) are sorted already
+        scored = np.sort(scored)
     hit = np.zeros(len(sessions.day), dtype=bool)
     probe = sessions.patient[s_ok].astype("int64") * width + (sessions.day[s_ok] - low).astype("int64")
     found = np.zeros(len(probe), dtype=bool)
-    for offset in (-1, 0, 1) if len(scored) else ():  # a binary search of each session's key (+-1 day) in the sorted assessment keys
-        at = np.minimum(np.searchsorted(scored, probe + offset), len(scored) - 1)
-        found |= scored[at] == probe + offset
+    if len(scored):  # the first assessment key from a day before each session's: a hit when at most a day after it
+        at = np.searchsorted(scored, probe - 1)
+        found = (at < len(scored)) & (scored[np.minimum(at, len(scored) - 1)] <= probe + 1)
     hit[s_ok] = found
     return hit
 
@@ -281,13 +290,18 @@ def _patients(assessments: pd.DataFrame, treatments: pd.DataFrame | None, coded=
     A session is one (patient, day, kind), as in ``outcomes.patient_table``. ``coded``: the
     :class:`analysis.outcomes.Coded` assessments when the caller has them.
     """
-    from analysis.outcomes import Coded, Sessions
+    from analysis.outcomes import Coded, Sessions, _arrow_text
 
     coded = Coded(assessments) if coded is None else coded
     people = coded.attributes  # the patients of the assessments, in the order they first appear
-    only = pd.Index([])
+    only, sessions = pd.Index([]), None
     if treatments is not None:  # patients only in the treatments file, after them (sorted)
-        only = pd.Index(treatments[PATIENT_ID].dropna().unique()).difference(pd.Index(assessments[PATIENT_ID].unique()))
+        sessions = Sessions(treatments, coded.ids)
+        unmatched = sessions.unmatched
+        if len(unmatched) and len(coded.ids) and _arrow_text(unmatched) and _arrow_text(coded.ids):
+            only = unmatched.sort_values()  # what the set difference below gives for such text ids
+        elif len(unmatched):
+            only = pd.Index(treatments[PATIENT_ID].dropna().unique()).difference(pd.Index(assessments[PATIENT_ID].unique()))
     out = pd.DataFrame({PATIENT_ID: pd.concat([people[PATIENT_ID], pd.Series(only, dtype=people[PATIENT_ID].dtype)],
                                                ignore_index=True)})
     if START_MONTH in people.columns:
@@ -302,8 +316,9 @@ def _patients(assessments: pd.DataFrame, treatments: pd.DataFrame | None, coded=
                   "infusions_with_score"):
             out[c] = pd.NA
         return out
-    ids = coded.ids.append(only) if len(only) else coded.ids
-    sessions = Sessions(treatments, ids)
+    if len(only):
+        sessions = (sessions.appended(only) if only.dtype == coded.ids.dtype
+                    else Sessions(treatments, coded.ids.append(only)))
     rows = np.r_[coded.attribute_positions, len(coded.ids) + np.arange(len(only))]  # each row's position in ids
     dated = ~np.isnan(sessions.day)
     scored = _scored_sessions(coded, sessions)
@@ -543,45 +558,69 @@ def _definitions(definitions):
 
 class _PerPatient:
     """What summary and kpis compute per patient, once for both: the coded assessments
-    (:class:`analysis.outcomes.Coded`), the patient table (:func:`_patients`) and each instrument's
-    patient_outcomes (on first use)."""
+    (:class:`analysis.outcomes.Coded`), the patient table (:func:`_patients`), its rows by month and each
+    instrument's funnels (on first use)."""
 
     def __init__(self, assessments: pd.DataFrame, treatments: pd.DataFrame | None, definitions):
         from analysis.outcomes import Coded
 
         self.coded = Coded(assessments)
         self.patients = _patients(assessments, treatments, self.coded)
+        self.has_treatments = treatments is not None
         self.definitions = definitions
-        self._outcomes: dict[str, pd.DataFrame] = {}
+        self._by_month = None
+        self._funnels: dict[tuple, pd.DataFrame] = {}
 
-    def outcomes(self, code: str) -> pd.DataFrame:
-        from analysis.outcomes import patient_outcomes
+    def by_month(self) -> pd.DataFrame:
+        """:func:`_month_rows` of the patient table (do not change it)."""
+        if self._by_month is None:
+            self._by_month = _month_rows(self.patients, self.has_treatments)
+        return self._by_month
 
-        if code not in self._outcomes:
-            self._outcomes[code] = patient_outcomes(self.coded.assessments, code, self.definitions, coded=self.coded)
-        return self._outcomes[code]
+    def funnel(self, code: str, by: str | None) -> pd.DataFrame:
+        """The funnel of the instrument's patient outcomes (``analysis.outcomes.funnel_from_outcomes``), by a
+        patient attribute or overall (do not change it)."""
+        from analysis.outcomes import coded_funnel
+
+        if (code, by) not in self._funnels:
+            self._funnels[(code, by)] = coded_funnel(self.coded, code, self.definitions, by)
+        return self._funnels[(code, by)]
+
+    def has_values(self, code: str, column: str) -> bool:
+        """Whether some patient with scores of the instrument has a value of the attribute ``column``."""
+        if column not in self.coded.attributes.columns:
+            return False
+        missing = self.coded.groups(column)[2]
+        patients = self.coded.outcome_arrays(code, self.definitions)["patients"]
+        return not missing[self.coded.attribute_rows(patients)].all()
 
 
 def _rates(per: _PerPatient, definitions, codes) -> tuple[pd.DataFrame, list[str]]:
-    """Funnel with rates per instrument and dimension (groups without a value are 'unknown')."""
-    from analysis.outcomes import funnel_from_outcomes
-
-    parts, notes = [], []
+    """Funnel with rates per instrument and dimension (groups without a value are 'unknown'): the funnels in one
+    table, then every row's rates at once. An instrument without a remission rule has no remitters (NA), so
+    no remission rate."""
+    parts, keys, notes = [], [], []
     for code in codes:
         has_remission = definitions.remission_threshold(code) is not None
         if not has_remission:
             notes.append(f"{code} has no remission rule: remission rates are not given.")
-        outcomes = per.outcomes(code)
         for dim, column in DIMENSIONS.items():
-            if column is not None and (column not in outcomes.columns or outcomes[column].isna().all()):
+            if column is not None and not per.has_values(code, column):
                 continue
-            f = funnel_from_outcomes(outcomes, by=column).assign(instrument=code, dimension=dim)
-            if not has_remission:
-                f["remitters"] = pd.NA
-            parts.append(add_rates(f, remission=has_remission))
+            parts.append(per.funnel(code, column))
+            keys.append((code, dim, has_remission))
     if not parts:
         return pd.DataFrame(columns=list(RATES_COLUMNS)), notes
-    return pd.concat(parts, ignore_index=True)[list(RATES_COLUMNS)], notes
+    table = pd.concat(parts, ignore_index=True)
+    sizes = [len(f) for f in parts]
+    table["instrument"] = pd.array(np.repeat([k[0] for k in keys], sizes), dtype="str")
+    table["dimension"] = pd.array(np.repeat([k[1] for k in keys], sizes), dtype="str")
+    no_rule = np.repeat([not k[2] for k in keys], sizes)
+    if no_rule.any():
+        remitters = table["remitters"].astype(object)
+        remitters[no_rule] = pd.NA
+        table["remitters"] = remitters
+    return add_rates(table)[list(RATES_COLUMNS)], notes
 
 
 def _check_inputs(assessments, treatments) -> None:
@@ -619,7 +658,7 @@ def _summary(assessments, treatments, definitions, per: _PerPatient) -> Summary:
     patients = per.patients
     threshold = int(getattr(definitions, "suppression_threshold", config.SUPPRESSION_THRESHOLD))
     practice, dist, notes = _practice(assessments, treatments, patients, threshold, per.coded)
-    by_month = _month_rows(patients, treatments is not None)
+    by_month = per.by_month()
     no_month = int((patients["started"] & patients[START_MONTH].isna()).sum())
     if no_month:
         notes.append(f"{privacy.show_count(no_month, threshold)} started patient(s) have no start month: counted in the totals, not by month.")
@@ -684,8 +723,6 @@ def _check_months(months) -> None:
 
 
 def _kpis(assessments, treatments, definitions, code: str, months: int, as_of, per: _PerPatient) -> pd.DataFrame:
-    from analysis.outcomes import funnel_from_outcomes
-
     patients = per.patients
     has_scores = code in _codes(assessments, per.coded)
     periods = _periods(patients[START_MONTH].dropna().unique(), int(months), as_of)
@@ -695,10 +732,10 @@ def _kpis(assessments, treatments, definitions, code: str, months: int, as_of, p
         by = None
     else:
         current, previous = (_span(periods[0]), periods[0]), (_span(periods[1]), periods[1])
-        by_month = _month_rows(patients, treatments is not None)
+        by_month = per.by_month()
         by = START_MONTH
     if has_scores:
-        fun = funnel_from_outcomes(per.outcomes(code), by=by)
+        fun = per.funnel(code, by)
     else:
         fun = pd.DataFrame({"group": [], "evaluable": [], "responders": [], "remitters": []})
 

@@ -26,6 +26,7 @@ saved to and loaded from JSON or YAML.
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import math
@@ -366,6 +367,17 @@ def isin(values: pd.Series, ids) -> np.ndarray:
     return values.isin(ids).to_numpy(dtype=bool)
 
 
+def positions(ids: pd.Index, values) -> np.ndarray:
+    """``ids.get_indexer(values)`` (``ids`` distinct): each value's position in ``ids``, -1 when absent. Ids and
+    values that are both pandas' pyarrow-backed text are looked up by pyarrow (a few ms for 100,000 ids, where
+    pandas converts both to Python strings)."""
+    if _arrow_text(ids) and isinstance(values, (pd.Series, pd.Index)) and _arrow_text(values) and not values.hasnans:
+        arr = pa.array(values.array)
+        found = pc.index_in(arr, value_set=pa.array(ids.array).cast(arr.type))
+        return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
+    return ids.get_indexer(values)
+
+
 def _whole(s: pd.Series) -> pd.Series:
     """Integer days as Int64 when they are whole numbers (they are after validation)."""
     v = s.to_numpy() if s.dtype == np.float64 else None
@@ -408,23 +420,69 @@ class Coded:
         self.ids = pd.Index(ids.to_numpy()) if ids.dtype == object else pd.Index(ids)
         self.day = pd.to_numeric(assessments[S.DAY], errors="coerce")
         self.score = pd.to_numeric(assessments[S.SCORE], errors="coerce")
+        self._numbers = None
         self._attributes = None
+        self._usable = {}
         self._scores = {}
+        self._arrays = {}
+        self._outcome_arrays = {}
+        self._groups = {}
         self._attribute_positions = None
         self._attribute_rows = None
 
     @property
+    def numbers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(day, score) of every row as floats (NaN missing) and whether the row is usable: a patient, a day and
+        a score (computed on first use; do not change them)."""
+        if self._numbers is None:
+            day = self.day.to_numpy(dtype=float, na_value=np.nan)
+            score = self.score.to_numpy(dtype=float, na_value=np.nan)
+            self._numbers = (day, score, (self.patient >= 0) & ~np.isnan(day) & ~np.isnan(score))
+        return self._numbers
+
+    @property
     def attributes(self) -> pd.DataFrame:
-        """:func:`_attributes` of the assessments (computed on first use)."""
+        """:func:`_attributes` of the assessments (computed on first use; from the coded ids when the ids and
+        attributes are pyarrow-backed text, as the importer gives them)."""
         if self._attributes is None:
-            self._attributes = _attributes(self.assessments)
+            cols = [c for c in S.PATIENT_ATTRIBUTES if c in self.assessments.columns]
+            if cols and all(_arrow_text(self.assessments[c]) for c in [S.PATIENT_ID] + cols):
+                self._attributes = self._first_values(cols)
+            else:
+                self._attributes = _attributes(self.assessments)
         return self._attributes
+
+    def _first_values(self, cols: list[str]) -> pd.DataFrame:
+        """:func:`_attributes` from the patient codes: each patient's first row (a run start of the codes),
+        patients in the order of those rows, and per column the first row with a value (NA for none)."""
+        n, rows = len(self.ids), len(self.patient)
+        starts = np.flatnonzero(_run_starts(self.patient) & (self.patient >= 0))
+        first = np.full(n, rows)
+        np.minimum.at(first, self.patient[starts], starts)
+        order = np.argsort(first, kind="stable")  # the patients (positions in ids) in order of first appearance
+        self._attribute_positions = order
+        out = {S.PATIENT_ID: self.ids.take(order).array}
+        for c in cols:
+            values = self.assessments[c]
+            at = first[order]
+            missing = values.isna().to_numpy()
+            if missing[at].any():  # patients whose first row has no value: their first row with one, if any
+                need = np.zeros(n, dtype=bool)
+                need[order[missing[at]]] = True
+                candidates = np.flatnonzero(~missing & need[np.maximum(self.patient, 0)] & (self.patient >= 0))
+                found = np.full(n, rows)
+                np.minimum.at(found, self.patient[candidates], candidates)
+                at = np.where(missing[at], found[order], at)
+                at = np.where(at == rows, -1, at)
+            out[c] = values.array.take(at, allow_fill=True)
+        return pd.DataFrame(out)
 
     @property
     def attribute_positions(self) -> np.ndarray:
         """The position in :attr:`ids` of each row of :attr:`attributes`."""
+        attributes = self.attributes  # from the coded ids, it sets the positions too
         if self._attribute_positions is None:
-            self._attribute_positions = self.ids.get_indexer(self.attributes[S.PATIENT_ID])
+            self._attribute_positions = self.ids.get_indexer(attributes[S.PATIENT_ID])
         return self._attribute_positions
 
     def attribute_rows(self, patients: np.ndarray) -> np.ndarray:
@@ -442,23 +500,42 @@ class Coded:
             self._scores[code] = self._instrument_scores(code)
         return self._scores[code]
 
+    def score_arrays(self, code: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The numbers of :meth:`scores` without its table: (patients as positions in :attr:`ids`, days, scores)
+        as float arrays (computed once per code; do not change them)."""
+        if code not in self._arrays:
+            rows, order, patients, days, first = self._usable_rows(code)
+            if first.all():
+                self._arrays[code] = (patients, days, self.numbers[1][rows[order]])
+            else:  # same-day means: the table's
+                table, patients = self.scores(code)
+                self._arrays[code] = (patients, table[S.DAY].to_numpy(dtype=float), table[S.SCORE].to_numpy(dtype=float))
+        return self._arrays[code]
+
+    def _usable_rows(self, code: str):
+        """The instrument's rows with a patient, a day and a score, and their order by patient (sorted ids) and
+        day, ties in the rows' order: (rows, order, the sorted rows' patients and days, where each patient-day
+        starts among them). Computed once per code."""
+        if code not in self._usable:
+            day, _, usable = self.numbers
+            mine = np.array([c == code for c in self.lookup] + [False])  # this instrument's spellings (-1: none)
+            rows = np.flatnonzero(mine[self.spelling] & usable)
+            if not len(rows):
+                present = sorted({c for c in self.lookup if c is not None})
+                raise DataError(f"there are no {code} scores in the data; instruments present: "
+                                f"{', '.join(present) if present else 'none'}")
+            patients, days = self.patient[rows], day[rows]
+            order = _by_patient_and_day(patients, days)
+            patients, days = patients[order], days[order]
+            self._usable[code] = (rows, order, patients, days, _run_starts(patients, days))
+        return self._usable[code]
+
     def _instrument_scores(self, code: str) -> tuple[pd.DataFrame, np.ndarray]:
-        mine = [i for i, c in enumerate(self.lookup) if c == code]  # this instrument's spellings
-        rows = np.flatnonzero(np.isin(self.spelling, mine))
+        rows, order, patients, days, first = self._usable_rows(code)
         day = self.day.iloc[rows]
         if not pd.api.types.is_numeric_dtype(self.assessments[S.DAY]):  # text days: the dtype of these rows' numbers
             day = pd.to_numeric(self.assessments[S.DAY].iloc[rows], errors="coerce")
         score = self.score.iloc[rows]
-        keep = (self.patient[rows] >= 0) & day.notna().to_numpy() & score.notna().to_numpy()
-        rows, day, score = rows[keep], day[keep], score[keep]
-        if not len(rows):
-            present = sorted({c for c in self.lookup if c is not None})
-            raise DataError(f"there are no {code} scores in the data; instruments present: "
-                            f"{', '.join(present) if present else 'none'}")
-        patients, days = self.patient[rows], day.to_numpy(dtype=float)
-        order = np.lexsort((days, patients))  # by patient (sorted ids), then day; ties keep the rows' order
-        patients, days = patients[order], days[order]
-        first = _run_starts(patients, days)
         if not first.all():
             # same-day scores: pandas' group mean, whose rounding depends on the rows' order (kept exactly)
             table = pd.DataFrame({S.PATIENT_ID: self.assessments[S.PATIENT_ID].iloc[rows], S.DAY: day, S.SCORE: score})
@@ -473,6 +550,31 @@ class Coded:
                             S.SCORE: score})
         out.attrs["same_day"] = 0
         return out, patients
+
+    def outcome_arrays(self, code: str, definitions: "Definitions") -> dict:
+        """:func:`_outcome_arrays` of the instrument's :meth:`score_arrays` (computed once per code and card)."""
+        key = (code, definitions)
+        if key not in self._outcome_arrays:
+            self._outcome_arrays[key] = _outcome_arrays(*self.score_arrays(code), instruments.get(code), definitions)
+        return self._outcome_arrays[key]
+
+    def groups(self, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per row of :attr:`attributes`: its :func:`group_labels` group of ``column`` as a position in the
+        sorted distinct labels, the labels, and whether the value is missing (computed once per column)."""
+        if column not in self._groups:
+            values = self.attributes[column]
+            codes, labels = pd.factorize(group_labels(values), sort=True)
+            self._groups[column] = (codes, np.asarray(labels, dtype=object), values.isna().to_numpy())
+        return self._groups[column]
+
+
+def _by_patient_and_day(patients: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """``np.lexsort((days, patients))`` (stable), without sorting rows that are in that order already."""
+    if len(patients) > 1:
+        step = np.diff(patients)
+        if ((step > 0) | ((step == 0) & (days[1:] >= days[:-1]))).all():
+            return np.arange(len(patients))
+    return np.lexsort((days, patients))
 
 
 def instrument_scores(assessments: pd.DataFrame, instrument) -> pd.DataFrame:
@@ -503,13 +605,42 @@ def _baseline_rows(scores, patients, d):
     """Each patient's scores are one run of rows, by day (:meth:`Coded.scores`): (run starts, each row's
     patient 0..n-1, n, days, scores, each patient's baseline row: the last of its run in the baseline window,
     -1 for none)."""
+    days = scores[S.DAY].to_numpy(dtype=float)
+    values = scores[S.SCORE].to_numpy(dtype=float)
+    return _baseline_arrays(patients, days, values, d)
+
+
+def _baseline_arrays(patients, days, values, d):
+    """:func:`_baseline_rows` of the scores as arrays (patients, days, scores)."""
     b0, b1 = d.baseline_window
     starts = _run_starts(patients)
     codes = np.cumsum(starts) - 1
     n = int(codes[-1]) + 1 if len(codes) else 0
-    days = scores[S.DAY].to_numpy(dtype=float)
-    values = scores[S.SCORE].to_numpy(dtype=float)
     return starts, codes, n, days, values, _first_per(codes, (days >= b0) & (days <= b1), n, last=True)
+
+
+def _outcome_arrays(patients, days, values, ins, d) -> dict:
+    """The outcome definitions on one instrument's scores as arrays (sorted by patient and day, one per
+    patient-day; patients as positions in :attr:`Coded.ids`), one value per patient: ``patients``, the
+    ``baseline``/``response_score``/``response_day``/``last_day`` (and ``baseline_day``; NaN for none), and the
+    booleans ``evaluable``, ``response`` and ``remission`` (False when not evaluable; ``remission`` None without
+    a remission rule) and ``follow_up``."""
+    (r0, r1) = d.response_window
+    starts, codes, n, days, values, base = _baseline_arrays(patients, days, values, d)
+    resp = _first_per(codes, (days >= r0) & (days <= r1), n)
+    end = np.flatnonzero(np.r_[starts[1:], True])  # each patient's last row
+    baseline, response_score = _pick(values, base), _pick(values, resp)
+    response_day, last_day = _pick(days, resp), _pick(days, end)
+    evaluable = (baseline > 0) & ~np.isnan(response_score)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        response = evaluable & _achieves_drop(baseline, response_score, d.response_threshold(ins.code))
+        pct_change = np.where(evaluable, (baseline - response_score) / baseline, np.nan)
+    rmax = d.remission_threshold(ins.code)
+    remission = None if rmax is None else evaluable & (response_score <= rmax + TOLERANCE)
+    return {"patients": patients[starts], "baseline": baseline, "baseline_day": _pick(days, base),
+            "response_score": response_score, "response_day": response_day, "last_day": last_day,
+            "pct_change": pct_change, "evaluable": evaluable, "response": response, "remission": remission,
+            "follow_up": response & (last_day > response_day)}
 
 
 def baseline_bands(assessments: pd.DataFrame, instrument, definitions: Definitions | None = None) -> set:
@@ -526,40 +657,31 @@ def baseline_bands(assessments: pd.DataFrame, instrument, definitions: Definitio
 def _outcomes(scores, patients, ins, d, coded: Coded) -> pd.DataFrame:
     """patient_outcomes from the instrument's scores (:meth:`Coded.scores`: sorted by patient and day) and
     their patients as positions in ``coded.ids``."""
-    (r0, r1) = d.response_window
-    starts, codes, n, days, values, base = _baseline_rows(scores, patients, d)
-    resp = _first_per(codes, (days >= r0) & (days <= r1), n)
-    end = _first_per(codes, np.ones(len(days), dtype=bool), n, last=True)
-
+    v = _outcome_arrays(patients, scores[S.DAY].to_numpy(dtype=float), scores[S.SCORE].to_numpy(dtype=float), ins, d)
     attributes = coded.attributes
     if len(attributes.columns) > 1:  # every patient with a score has a row there
-        out = attributes.take(coded.attribute_rows(patients[starts])).reset_index(drop=True)
+        out = attributes.take(coded.attribute_rows(v["patients"])).reset_index(drop=True)
     else:
         out = attributes.merge(pd.DataFrame({S.PATIENT_ID: scores[S.PATIENT_ID].unique()}), on=S.PATIENT_ID,
                                how="right")
-    series = lambda v: pd.Series(v, index=out.index)  # noqa: E731
+    series = lambda x: pd.Series(x, index=out.index)  # noqa: E731
+    not_evaluable = ~v["evaluable"]
     out[S.INSTRUMENT] = ins.code
-    out["baseline"] = _pick(values, base)
-    out["baseline_day"] = _whole(series(_pick(days, base)))
-    out["response_score"] = _pick(values, resp)
-    out["response_day"] = _whole(series(_pick(days, resp)))
-    evaluable = out["baseline"].gt(0) & out["response_score"].notna()
-    out["pct_change"] = ((out["baseline"] - out["response_score"]) / out["baseline"]).where(evaluable)
-    out["evaluable"] = evaluable.astype(bool)
-    response = _achieves_drop(out["baseline"], out["response_score"], d.response_threshold(ins.code))
-    out["response"] = pd.array(response, dtype="boolean")
-    out.loc[~evaluable, "response"] = pd.NA
-    rmax = d.remission_threshold(ins.code)
-    if rmax is None:
+    out["baseline"] = v["baseline"].copy()  # the arrays are kept by coded: the table gets its own
+    out["baseline_day"] = _whole(series(v["baseline_day"]))
+    out["response_score"] = v["response_score"].copy()
+    out["response_day"] = _whole(series(v["response_day"]))
+    out["pct_change"] = v["pct_change"].copy()
+    out["evaluable"] = v["evaluable"].copy()
+    out["response"] = pd.arrays.BooleanArray(v["response"].copy(), not_evaluable.copy())
+    if v["remission"] is None:
         out["remission"] = pd.array([pd.NA] * len(out), dtype="boolean")
     else:
-        out["remission"] = pd.array(out["response_score"] <= rmax + TOLERANCE, dtype="boolean")
-        out.loc[~evaluable, "remission"] = pd.NA
-    bands = {v: ins.band(v) for v in out["baseline"].dropna().unique()}  # each distinct baseline once
+        out["remission"] = pd.arrays.BooleanArray(v["remission"].copy(), not_evaluable.copy())
+    bands = {b: ins.band(b) for b in out["baseline"].dropna().unique()}  # each distinct baseline once
     out[BASELINE_BAND] = pd.array(out["baseline"].map(bands), dtype="str")
-    out["last_day"] = _whole(series(_pick(days, end)))
-    out["has_follow_up"] = (out["response"].fillna(False).astype(bool)
-                            & (out["last_day"].astype("float64") > out["response_day"].astype("float64")).fillna(False))
+    out["last_day"] = _whole(series(v["last_day"]))
+    out["has_follow_up"] = v["follow_up"].copy()
     return out
 
 
@@ -594,21 +716,40 @@ def _patient_table(attributes: pd.DataFrame, treatments: pd.DataFrame | None, co
 class Sessions:
     """The distinct treatment sessions, one per (patient, day, kind) as written (duplicated rows count once),
     with each session's ``patient`` as its position in ``ids`` (-1: a missing id or one not in ``ids``),
-    ``day`` as a number (NaN when missing) and ``kind`` as the text's code in ``kinds`` (-1 missing)."""
+    ``day`` as a number (NaN when missing) and ``kind`` as the text's code in ``kinds`` (-1 missing).
+    ``unmatched``: the treatments' ids (not missing) that are not in ``ids``, in order of first appearance."""
 
     def __init__(self, treatments: pd.DataFrame, ids: pd.Index):
         _require(treatments, (S.PATIENT_ID, S.KIND, S.DAY), "treatments")
         patient, patient_ids = pd.factorize(treatments[S.PATIENT_ID])
-        day, _ = pd.factorize(treatments[S.DAY])
+        day, _ = pd.factorize(treatments[S.DAY], sort=True)
         kind, self.kinds = pd.factorize(treatments[S.KIND])
         key = (patient.astype("int64") * (day.max(initial=0) + 2) + day + 1) * (len(self.kinds) + 1) + kind + 1
-        distinct = ~pd.Series(key).duplicated().to_numpy()  # one number per (patient, day, kind) as written
-        position = np.r_[ids.get_indexer(patient_ids), -1]  # patient code -1 (missing) -> -1
+        if (key[1:] > key[:-1]).all():  # rows by patient and day (export order): every session once, no hashing
+            distinct = np.ones(len(key), dtype=bool)
+        else:
+            distinct = ~pd.Series(key).duplicated().to_numpy()  # one number per (patient, day, kind) as written
+        found = positions(ids, patient_ids)
+        self.unmatched = patient_ids[found < 0]
+        position = np.r_[found, -1]  # patient code -1 (missing) -> -1
         self.rows = np.flatnonzero(distinct)  # the sessions' first rows in the treatments
         self.patient = position[patient[distinct]]
         self.day = pd.to_numeric(treatments[S.DAY], errors="coerce").to_numpy(dtype=float, na_value=np.nan)[distinct]
         self.kind = kind[distinct]
         self.n = len(ids)
+        self._found, self._code = found, patient[distinct]
+
+    def appended(self, more: pd.Index) -> "Sessions":
+        """These sessions over ``ids`` followed by ``more`` (ids not in ``ids``, of their dtype), as
+        ``Sessions(treatments, ids.append(more))`` numbers them, without coding the treatments again."""
+        out = copy.copy(self)
+        at = positions(more, self.unmatched)
+        out._found = self._found.copy()
+        out._found[self._found < 0] = np.where(at >= 0, self.n + at, -1)
+        out.patient = np.r_[out._found, -1][self._code]
+        out.unmatched = self.unmatched[at < 0]
+        out.n = self.n + len(more)
+        return out
 
     def of_kind(self, kind: str) -> np.ndarray:
         """Which sessions are of this kind."""
@@ -824,20 +965,54 @@ def check_group_column(table: pd.DataFrame, by: str, allowed) -> None:
 def funnel_from_outcomes(outcomes: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
     """The funnel of a patient_outcomes table (see :func:`funnel`)."""
     o = outcomes
-    chain = pd.DataFrame({
-        "patients": True,
-        "with_baseline": o["baseline"].notna(),
-        "with_response_assessment": o["baseline"].notna() & o["response_score"].notna(),
-        "evaluable": o["evaluable"],
-        "responders": o["response"].fillna(False).astype(bool),
-        "remitters": o["remission"].fillna(False).astype(bool),
-        "with_follow_up": o["has_follow_up"],
-    }, index=o.index)
-    chain["group"] = "all" if by is None else group_labels(o[by])
-    out = chain.groupby("group", sort=True)[list(FUNNEL_COUNTS)].sum().reset_index()
-    for c in FUNNEL_COUNTS:
-        out[c] = out[c].astype("int64")
-    return out[["group", *FUNNEL_COUNTS]]
+    with_baseline = o["baseline"].notna().to_numpy()
+    flags = {
+        "with_baseline": with_baseline,
+        "with_response_assessment": with_baseline & o["response_score"].notna().to_numpy(),
+        "evaluable": o["evaluable"].to_numpy(dtype=bool, na_value=False),
+        "responders": o["response"].to_numpy(dtype=bool, na_value=False),
+        "remitters": o["remission"].to_numpy(dtype=bool, na_value=False),
+        "with_follow_up": o["has_follow_up"].to_numpy(dtype=bool, na_value=False),
+    }
+    if by is None:
+        group, labels = np.zeros(len(o), dtype=np.intp), np.array(["all"], dtype=object)
+    else:
+        group, labels = pd.factorize(group_labels(o[by]), sort=True)
+    return _funnel_table(flags, group, labels)
+
+
+def _funnel_table(flags: dict[str, np.ndarray], group: np.ndarray, labels) -> pd.DataFrame:
+    """The funnel table: per patient the ``flags`` of FUNNEL_COUNTS (all but "patients") and the ``group``, a
+    position in the sorted distinct ``labels``; one row per label with patients, in that order. The flags of
+    a patient are one number (a bit each): one count of (group, number) gives every column."""
+    k, steps = len(labels), FUNNEL_COUNTS[1:]
+    state = np.zeros(len(group), dtype=np.int64)
+    for bit, c in enumerate(steps):
+        state |= flags[c].astype(np.int64) << bit
+    table = np.bincount(group * (1 << len(steps)) + state, minlength=k << len(steps)).reshape(k, 1 << len(steps))
+    numbers = np.arange(1 << len(steps))
+    counts = {"patients": table.sum(axis=1)}
+    counts.update({c: table[:, (numbers >> bit) & 1 == 1].sum(axis=1) for bit, c in enumerate(steps)})
+    present = counts["patients"] > 0
+    out = {"group": pd.array(np.asarray(labels, dtype=object)[present], dtype="str")}
+    out.update({c: counts[c][present].astype("int64") for c in FUNNEL_COUNTS})
+    return pd.DataFrame(out)
+
+
+def coded_funnel(coded: Coded, instrument, definitions: Definitions | None = None, by: str | None = None) -> pd.DataFrame:
+    """``funnel_from_outcomes(patient_outcomes(coded.assessments, instrument, definitions, coded=coded), by)``
+    from the :class:`Coded` assessments' arrays, without building the outcomes table (``by``: a patient
+    attribute present in the assessments, or None)."""
+    d = definitions or Definitions()
+    v = coded.outcome_arrays(instruments.get(instrument).code, d)
+    flags = {"with_baseline": ~np.isnan(v["baseline"]), "evaluable": v["evaluable"], "responders": v["response"],
+             "with_follow_up": v["follow_up"]}
+    flags["with_response_assessment"] = flags["with_baseline"] & ~np.isnan(v["response_score"])
+    flags["remitters"] = v["remission"] if v["remission"] is not None else np.zeros(len(v["patients"]), dtype=bool)
+    if by is None:
+        return _funnel_table(flags, np.zeros(len(v["patients"]), dtype=np.intp), np.array(["all"], dtype=object))
+    codes, labels, _ = coded.groups(by)
+    return _funnel_table(flags, codes[coded.attribute_rows(v["patients"])], labels)
 
 
 def funnel(assessments: pd.DataFrame, instrument, definitions: Definitions | None = None,

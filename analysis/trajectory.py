@@ -89,10 +89,23 @@ def _require_columns(data: pd.DataFrame, columns: list[str], what: str) -> None:
 
 
 def _group_sums(codes: np.ndarray, n_groups: int, values: np.ndarray) -> np.ndarray:
-    """Per-group column sums of a 1-D or 2-D array (groups along axis 0)."""
+    """Per-group sums of a 1-D array, or of each row of a 2-D array (rows x groups)."""
     if values.ndim == 1:
         return np.bincount(codes, weights=values, minlength=n_groups)
-    return np.column_stack([np.bincount(codes, weights=values[:, j], minlength=n_groups) for j in range(values.shape[1])])
+    return np.vstack([np.bincount(codes, weights=row, minlength=n_groups) for row in values])
+
+
+def _group_codes(values: pd.Series) -> tuple[np.ndarray, int]:
+    """Each row's group as its position in the sorted distinct values (``pd.factorize(sort=True)``), and the
+    number of groups; integer groups already in order (trajectories gives patients so) are read as runs."""
+    plain_integers = isinstance(values.dtype, np.dtype) and values.dtype.kind in "iu"
+    if plain_integers and values.is_monotonic_increasing:
+        v = values.to_numpy()
+        new = np.ones(len(v), dtype=bool)  # where a run of equal values starts
+        new[1:] = v[1:] != v[:-1]
+        return np.cumsum(new) - 1, int(new.sum())
+    codes, uniques = pd.factorize(values, sort=True)
+    return codes, len(uniques)
 
 
 def _full_rank_columns(x: np.ndarray, tol: float = 1e-7) -> list[int]:
@@ -116,32 +129,37 @@ class _Deviance:
 
     With U = [X | y], V = sigma^2 (I + Z Lambda Lambda' Z') and M_i = Lambda' Z_i'Z_i Lambda + I = L_i L_i'
     per group: U'V^-1U sigma^2 = U'U - sum_i W_i'W_i with W_i = L_i^-1 Lambda' Z_i'U_i, and
-    log|V / sigma^2| = sum_i log|M_i|. One (2 groups x (p+1)) matrix product per evaluation.
+    log|V / sigma^2| = sum_i log|M_i|. One ((p+1) x 2 groups) matrix product per evaluation. The per-group
+    statistics are kept one row per column of U (long rows: fast elementwise work), and the deviance of
+    each theta is computed once (optimisers and the convergence check ask for some points again).
     """
 
     def __init__(self, x, y, z_slope, codes, n_groups, reml):
         self.n, self.p = x.shape
         self.q = 1 if z_slope is None else 2
         self.reml = reml
-        u = np.column_stack([x, y])
-        self.utu = u.T @ u
+        ut = np.vstack([x.T, y])  # U', one row per column of U
+        self.utu = ut @ ut.T
         self.s00 = np.bincount(codes, minlength=n_groups).astype(float)
-        self.u0 = _group_sums(codes, n_groups, u)  # Z0'U per group (Z0 = 1)
+        self.u0 = _group_sums(codes, n_groups, ut)  # (Z0'U)' per group (Z0 = 1): (p+1) x groups
         if self.q == 2:
             s = z_slope
             self.s01 = np.bincount(codes, weights=s, minlength=n_groups)
             self.s11 = np.bincount(codes, weights=s * s, minlength=n_groups)
-            self.u1 = _group_sums(codes, n_groups, u * s[:, None])  # Z1'U per group
-        self.w = np.empty((self.q, n_groups, self.p + 1))
+            self.u1 = _group_sums(codes, n_groups, ut * s)  # (Z1'U)' per group
+        self.w = np.empty((self.p + 1, self.q * n_groups))  # W' = [W_0' | W_1'], the groups' rows side by side
+        self.scratch = np.empty((self.p + 1, n_groups))
+        self.memo: dict[bytes, float] = {}
 
     def solve(self, theta, with_inverse=False):
         """(deviance, beta, r2, inverse of X'V^-1 X or None) at theta (V relative to sigma^2)."""
         theta = np.asarray(theta, dtype=float)
-        w = self.w
+        w, g = self.w, self.s00.shape[0]
+        w0, w1 = w[:, :g], w[:, g:]
         if self.q == 1:
             a = theta[0]
             l11 = np.sqrt(1.0 + a * a * self.s00)
-            np.multiply(self.u0, (a / l11)[:, None], out=w[0])
+            np.multiply(self.u0, a / l11, out=w0)
             logdet = 2.0 * np.log(l11).sum()
         else:
             a, b, c = theta
@@ -151,13 +169,13 @@ class _Deviance:
             l11 = np.sqrt(m00)
             l21 = m01 / l11
             l22 = np.sqrt(m11 - l21 * l21)
-            np.multiply(self.u0, (a / l11)[:, None], out=w[0])
-            w[0] += self.u1 * (b / l11)[:, None]
-            np.multiply(self.u1, (c / l22)[:, None], out=w[1])
-            w[1] -= w[0] * (l21 / l22)[:, None]
+            tmp = self.scratch
+            np.multiply(self.u0, a / l11, out=w0)
+            w0 += np.multiply(self.u1, b / l11, out=tmp)
+            np.multiply(self.u1, c / l22, out=w1)
+            w1 -= np.multiply(w0, l21 / l22, out=tmp)
             logdet = 2.0 * (np.log(l11).sum() + np.log(l22).sum())
-        flat = w.reshape(-1, self.p + 1)
-        uvu = self.utu - flat.T @ flat
+        uvu = self.utu - w @ w.T
         p = self.p
         xvx, xvy, yvy = uvu[:p, :p], uvu[:p, p], uvu[p, p]
         chol = np.linalg.cholesky(xvx)
@@ -171,10 +189,13 @@ class _Deviance:
         return float(dev), beta, r2, (np.linalg.inv(xvx) if with_inverse else None)
 
     def __call__(self, theta) -> float:
-        try:
-            return self.solve(theta)[0]
-        except np.linalg.LinAlgError:
-            return np.inf
+        key = np.asarray(theta, dtype=float).tobytes()
+        if key not in self.memo:
+            try:
+                self.memo[key] = self.solve(theta)[0]
+            except np.linalg.LinAlgError:
+                self.memo[key] = np.inf
+        return self.memo[key]
 
 
 def _gradient_hessian(f, theta, free):
@@ -297,8 +318,7 @@ def fit_lmm(data: pd.DataFrame, formula: str, group: str, slope: str | None = No
     if slope is not None and not pd.api.types.is_numeric_dtype(frame[slope]):
         raise TypeError(f"slope column {slope!r} must be numeric, got {frame[slope].dtype}")
 
-    codes, uniques = pd.factorize(frame[group], sort=True)
-    n_groups = len(uniques)
+    codes, n_groups = _group_codes(frame[group])
     mm = formulaic.model_matrix(parsed, frame, na_action="ignore")
     y = mm.lhs.to_numpy(dtype=float).ravel()
     xframe = mm.rhs
@@ -466,29 +486,45 @@ def visit_windows(baseline_window=config.BASELINE_WINDOW) -> pd.DataFrame:
 
 
 def _visit_index(days: np.ndarray, windows: pd.DataFrame) -> np.ndarray:
-    """Row of ``windows`` of each day (-1 outside every window); a day belongs to the first window holding it."""
+    """Row of ``windows`` of each day (-1 outside every window); a day belongs to the first window holding it.
+    Whole days are looked up in a table of the days the windows span; other days are compared one by one."""
     out = np.full(len(days), -1)
-    for i, (first, last) in enumerate(zip(windows["first"], windows["last"])):
-        out[(out < 0) & (days >= first) & (days <= last)] = i
+    first, last = windows["first"].to_numpy(dtype="int64"), windows["last"].to_numpy(dtype="int64")
+    lo, hi = int(first.min()), int(last.max())
+    table = np.full(hi - lo + 1, -1)
+    for i in range(len(windows) - 1, -1, -1):  # the first window holding a day is written last
+        table[first[i] - lo:last[i] - lo + 1] = i
+    inside = (days >= lo) & (days <= hi)
+    whole = inside & (days == np.floor(days))
+    out[whole] = table[days[whole].astype("int64") - lo]
+    other = np.flatnonzero(inside & ~whole)
+    for i in range(len(windows)):
+        hit = other[(out[other] < 0) & (days[other] >= first[i]) & (days[other] <= last[i])]
+        out[hit] = i
     return out
 
 
-def _summarise(values: pd.DataFrame, value: str, windows: pd.DataFrame, groups: list) -> pd.DataFrame:
-    """n, mean, sd and t-based 95% CI of ``value`` per group and visit (one value per patient)."""
-    if values.empty:
+def _summarise(values: np.ndarray, cells: np.ndarray, windows: pd.DataFrame, groups: list) -> pd.DataFrame:
+    """n, mean, sd and t-based 95% CI of ``values`` per group and visit (one value per patient); each
+    value's cell is group position * len(windows) + visit position, so the rows come in group then visit
+    order."""
+    if not len(values):
         return pd.DataFrame({c: pd.Series(dtype="str" if c in ("group", "visit") else "int64" if c in ("day", "n")
                                           else "float64") for c in OBSERVED_COLUMNS})
-    stats_ = values.groupby(["group", "visit"], sort=False)[value].agg(["count", "mean", "std"]).reset_index()
-    stats_ = stats_.rename(columns={"count": "n", "std": "sd"})
+    agg = pd.Series(values, dtype="float64").groupby(cells, sort=True).agg(["count", "mean", "std"])
+    group, visit = np.divmod(agg.index.to_numpy(), len(windows))
+    stats_ = pd.DataFrame({
+        "group": pd.Series(np.asarray(groups, dtype=object)[group], dtype="str"),
+        "visit": pd.Series(windows["visit"].to_numpy()[visit], dtype="str"),
+        "day": windows["day"].to_numpy()[visit].astype("int64"),
+        "n": agg["count"].to_numpy(dtype="int64"),
+        "mean": agg["mean"].to_numpy(),
+        "sd": agg["std"].to_numpy(),
+    })
     half = stats.t.ppf(0.975, stats_["n"] - 1) * stats_["sd"] / np.sqrt(stats_["n"])
     half = half.where(stats_["n"] > 1)
     stats_["lower"], stats_["upper"] = stats_["mean"] - half, stats_["mean"] + half
-    stats_ = stats_.merge(windows[["visit", "day"]], on="visit", how="left")
-    order = {v: i for i, v in enumerate(windows["visit"])}
-    gorder = {g: i for i, g in enumerate(groups)}
-    stats_ = stats_.sort_values(["group", "visit"], key=lambda s: s.map(gorder if s.name == "group" else order))
-    stats_["n"] = stats_["n"].astype("int64")
-    return stats_[OBSERVED_COLUMNS].reset_index(drop=True)
+    return stats_[OBSERVED_COLUMNS]
 
 
 def _group_order(by: str, labels: pd.Series) -> list:
@@ -498,6 +534,33 @@ def _group_order(by: str, labels: pd.Series) -> list:
         known = [c for c in CONDITIONS if c in present]
         return known + sorted(g for g in present if g not in known)
     return sorted(present)
+
+
+def _run_groups(assessments: pd.DataFrame, by: str, coded: Coded, scores: pd.DataFrame, patient: np.ndarray,
+                starts: np.ndarray) -> tuple[pd.Series, int]:
+    """The group label of each patient of the instrument's ``scores`` (:meth:`Coded.scores` and its ``patient``
+    codes; ``starts``: where each patient's run of rows starts): group_labels of the patient's first
+    non-missing value of ``by``, 'unknown' without one; and how many patients have none."""
+    values = assessments[by]
+    patients = patient[starts]
+    if isinstance(values.dtype, pd.StringDtype):  # found on the integer patient codes
+        n = len(values)
+        first = np.full(len(coded.ids), n)  # each patient's first row: one of the rows where a run of codes starts
+        at = np.flatnonzero(_run_starts(coded.patient) & (coded.patient >= 0))
+        np.minimum.at(first, coded.patient[at], at)
+        missing = values.isna().to_numpy()
+        row = first[patients]
+        if missing[row].any():  # a first row without a value: the patient's first row with one
+            ok = (coded.patient >= 0) & ~missing
+            first = np.full(len(coded.ids), n)
+            np.minimum.at(first, coded.patient[ok], np.flatnonzero(ok))
+            row = first[patients]
+        row = np.where(row < n, row, -1)
+        return group_labels(pd.Series(values.array.take(row, allow_fill=True))), int((row < 0).sum())
+    ids = scores[PATIENT_ID][starts]
+    per_patient = assessments.loc[assessments[PATIENT_ID].notna(), [PATIENT_ID, by]].dropna()
+    attr = per_patient.groupby(PATIENT_ID, sort=False)[by].first()
+    return group_labels(ids.map(attr)), int((~isin(ids, attr.index)).sum())
 
 
 def _safe_name(by: str) -> str:
@@ -539,89 +602,79 @@ def trajectories(assessments: pd.DataFrame, instrument, by: str = CONDITION, def
 
     coded = Coded(assessments)  # patient ids as integer codes, once
     scores, patient = coded.scores(code)  # patient_id, day, score; DataError when there are none
-    scores = scores.copy()
-    starts = _run_starts(patient)  # each patient's scores are one run of rows (sorted by patient and day)
-    values = assessments[by]
-    if isinstance(values.dtype, pd.StringDtype):
-        # each patient's first non-missing value of ``by``, found on the integer patient codes
-        ok = (coded.patient >= 0) & values.notna().to_numpy()
-        first = np.full(len(coded.ids), len(values))
-        np.minimum.at(first, coded.patient[ok], np.flatnonzero(ok))
-        row = np.where(first < len(values), first, -1)[patient]
-        scores["group"] = group_labels(pd.Series(values.array.take(row, allow_fill=True), index=scores.index))
-        missing = row < 0
-        n_missing = int(starts[missing].sum())
-    else:
-        per_patient = assessments.loc[assessments[PATIENT_ID].notna(), [PATIENT_ID, by]].dropna()
-        attr = per_patient.groupby(PATIENT_ID, sort=False)[by].first()
-        scores["group"] = group_labels(scores[PATIENT_ID].map(attr))
-        missing = ~isin(scores[PATIENT_ID], attr.index)
-        n_missing = scores.loc[missing, PATIENT_ID].nunique()
-    if missing.any():
-        notes.append(f"{privacy.show_count(n_missing, threshold)} patients without a {by} are shown as 'unknown'.")
-    order = _group_order(by, scores["group"])
-    patients = scores["group"][starts].value_counts().rename(PATIENT_ID)  # patients per group
-    scores["_patient"] = patient  # the patient's integer code: grouping by numbers, not text
+    # each patient's scores are one run of rows, by day: run = the row's patient 0..runs-1 (in id order)
+    starts, run, n_runs, days, values, base = _baseline_rows(scores, patient, defs)
+    labels, missing = _run_groups(assessments, by, coded, scores, patient, starts)
+    if missing:
+        notes.append(f"{privacy.show_count(missing, threshold)} patients without a {by} are shown as 'unknown'.")
+    order = _group_order(by, labels)
+    run_group = pd.Index(order).get_indexer(labels)  # each patient's group as its position in ``order``
+    row_group = run_group[run]
+    patients = pd.Series(np.bincount(run_group, minlength=len(order)), index=order, name=PATIENT_ID)
 
-    # observed means per visit window
+    # observed means per visit window: each patient's baseline (analysis.outcomes) in "pre", then in each
+    # later window the patient's first score in it (the rows are by patient and day)
     windows = visit_windows(defs.baseline_window)
-    # each patient's baseline (analysis.outcomes), one per run of scores, in their order
-    values, base = _baseline_rows(scores, patient, defs)[4:]
     base_values = _pick(values, base)
-    run_ids = scores[PATIENT_ID][starts]
-    baseline = pd.Series(base_values, index=pd.Index(run_ids), name="baseline")
-    later = scores[scores[DAY] > windows["last"].iloc[0]]
-    visit = _visit_index(later[DAY].to_numpy(dtype=float), windows)
-    later = later[visit >= 0].assign(visit=windows["visit"].to_numpy()[visit[visit >= 0]])
-    # each patient once per window: the first score in it (the rows are by patient and day)
-    later = later[_run_starts(later["_patient"].to_numpy(), visit[visit >= 0])]
     has = ~np.isnan(base_values)
-    pre = pd.DataFrame({PATIENT_ID: run_ids[has].to_numpy(), SCORE: base_values[has], "visit": windows["visit"].iloc[0],
-                        "group": scores["group"][starts][has].to_numpy(), "_patient": patient[starts][has]})
-    cols = [PATIENT_ID, "group", "visit", SCORE]
-    visits = pd.concat([pre[cols], later[cols]], ignore_index=True).astype({SCORE: "float64", "visit": "str"})
-    observed = _summarise(visits, SCORE, windows, order)
-    base_of = np.full(len(coded.ids), np.nan)
-    base_of[patient[starts]] = base_values
-    visits["baseline"] = base_of[np.r_[pre["_patient"].to_numpy(), later["_patient"].to_numpy()].astype(int)]
-    pct = visits[visits["baseline"] > 0].assign(pct_change=lambda v: 100 * (v["baseline"] - v[SCORE]) / v["baseline"])
-    observed_pct = _summarise(pct, "pct_change", windows, order)
+    later = np.flatnonzero(days > windows["last"].iloc[0])
+    visit = _visit_index(days[later], windows)
+    later, visit = later[visit >= 0], visit[visit >= 0]
+    first = _run_starts(patient[later], visit)
+    later, visit = later[first], visit[first]
+    # one row per patient and window: the "pre" rows (patients with a baseline) first, then the later ones
+    visit_value = np.r_[base_values[has], values[later]]
+    visit_base = np.r_[base_values[has], base_values[run[later]]]
+    cells = np.r_[run_group[has] * len(windows), row_group[later] * len(windows) + visit]
+    observed = _summarise(visit_value, cells, windows, order)
+    positive = visit_base > 0
+    pct_change = 100 * (visit_base[positive] - visit_value[positive]) / visit_base[positive]
+    observed_pct = _summarise(pct_change, cells[positive], windows, order)
     no_base = int((~has).sum())
     if no_base:
-        notes.append(f"{privacy.show_count(no_base, threshold)} of {privacy.show_count(len(run_ids), threshold)} patients have no baseline (a score from day {b0} to day "
+        notes.append(f"{privacy.show_count(no_base, threshold)} of {privacy.show_count(n_runs, threshold)} patients have no baseline (a score from day {b0} to day "
                      f"{defs.baseline_window[1]}): they are not in the percent-change means.")
-    outside = scores[(scores[DAY] < b0) | (scores[DAY] > windows["last"].iloc[-1])]
-    if len(outside):
-        notes.append(f"{privacy.show_count(len(outside), threshold)} scores before day {b0} or after day {windows['last'].iloc[-1]} are outside "
+    outside = int(((days < b0) | (days > windows["last"].iloc[-1])).sum())
+    if outside:
+        notes.append(f"{privacy.show_count(outside, threshold)} scores before day {b0} or after day {windows['last'].iloc[-1]} are outside "
                      f"every visit window and the model.")
 
-    # individual lines: a seeded sample of patients of each group large enough to be shown
+    # individual lines: a seeded sample of patients of each group large enough to be shown (patients in id
+    # order, so the sample is that of the sorted ids)
     rng = np.random.default_rng(LINES_SEED)
-    in_range = scores[scores[DAY].between(b0, config.TRAJECTORY_MAX_DAY)]
-    picked = []
-    for g in order:
-        ids = in_range.loc[in_range["group"] == g, PATIENT_ID].unique()
+    in_range = (days >= b0) & (days <= config.TRAJECTORY_MAX_DAY)
+    picked = np.zeros(n_runs, dtype=bool)
+    shown = np.zeros(n_runs, dtype=bool)  # patients with a score in the range
+    shown[run[in_range]] = True
+    for i in range(len(order)):
+        ids = np.flatnonzero(shown & (run_group == i))
         if privacy.is_small(len(ids), threshold):
             continue
         k = min(config.TRAJECTORY_LINES_PER_GROUP, len(ids))
-        picked += list(rng.choice(np.sort(ids), size=k, replace=False))
-    lines = in_range[in_range[PATIENT_ID].isin(picked)].copy()
-    base = lines[PATIENT_ID].map(baseline).astype("float64")
+        picked[rng.choice(ids, size=k, replace=False)] = True
+    rows = np.flatnonzero(in_range & picked[run])
+    lines = scores[[PATIENT_ID, DAY, SCORE]].take(rows).reset_index(drop=True)
+    lines["group"] = pd.Series(np.asarray(order, dtype=object)[row_group[rows]], dtype="str")
+    base = pd.Series(base_values[run[rows]])
     lines["pct_change"] = (100 * (base - lines[SCORE]) / base).where(base > 0)
-    lines = lines[LINE_COLUMNS].reset_index(drop=True)
+    lines = lines[LINE_COLUMNS]
     hidden = [g for g in order if privacy.is_small(patients.get(g, 0), threshold)]
     if hidden:
         notes.append(f"individual lines are not drawn for groups of fewer than {threshold} patients "
                      f"({', '.join(map(str, hidden))}).")
 
-    model, formula, model_notes, in_model = _model(in_range, by, order, knot, patients, b0)
+    in_range = np.flatnonzero(in_range)
+    model_group, model_day = row_group[in_range], days[in_range]
+    model, formula, model_notes, in_model = _model(model_group, model_day, values[in_range], patient[in_range], by,
+                                                   order, knot, patients, b0)
     notes += model_notes
     groups = pd.DataFrame({"group": order, "patients": [int(patients[g]) for g in order],
                            "in_model": [g in in_model for g in order]})
     empty_fixed = pd.DataFrame({c: pd.Series(dtype=float if c != "term" else str) for c in FIXED_COLUMNS})
     fixed = model.fixed_effects[FIXED_COLUMNS] if model is not None else empty_fixed
     converged = bool(model is not None and model.converged)
-    last_day = in_range.groupby("group")[DAY].max()
+    last_day = pd.Series(model_day).groupby(model_group).max()  # each group's last day with a score in the range
+    last_day.index = [order[i] for i in last_day.index]
     predicted = _predicted(model, by, in_model, knot, last_day) if converged else pd.DataFrame(columns=PREDICTED_COLUMNS)
     return Trajectories(
         instrument=code, by=by, observed=observed, observed_pct=observed_pct, fixed_effects=fixed,
@@ -630,11 +683,13 @@ def trajectories(assessments: pd.DataFrame, instrument, by: str = CONDITION, def
     )
 
 
-def _model(scores: pd.DataFrame, by: str, order: list, knot: int, patients: pd.Series, first_day: int):
-    """Fit the trajectory model on ``scores`` (already limited to first_day..TRAJECTORY_MAX_DAY):
-    (LmmResult or None, formula in words, notes, groups in the model)."""
+def _model(group: np.ndarray, day: np.ndarray, score: np.ndarray, patient: np.ndarray, by: str, order: list,
+           knot: int, patients: pd.Series, first_day: int):
+    """Fit the trajectory model on the scores from first_day to TRAJECTORY_MAX_DAY (their group as a position
+    in ``order``, day, score and the patient's integer code): (LmmResult or None, formula in words, notes,
+    groups in the model)."""
     notes = []
-    if scores.empty:
+    if not len(group):
         return None, "", [f"The mixed model was not fitted: no scores from day {first_day} to day "
                           f"{config.TRAJECTORY_MAX_DAY}."], []
     small = [g for g in order if patients.get(g, 0) < config.TRAJECTORY_MIN_PATIENTS]
@@ -642,22 +697,26 @@ def _model(scores: pd.DataFrame, by: str, order: list, knot: int, patients: pd.S
         notes.append(f"left out of the model (fewer than {config.TRAJECTORY_MIN_PATIENTS} patients): "
                      f"{', '.join(map(str, small))}.")
     in_model = [g for g in order if g not in small]
-    data = scores[scores["group"].isin(in_model)]
-    if data.empty:
+    position = np.full(len(order), -1)  # each group's position among the groups in the model (-1: left out)
+    position[[order.index(g) for g in in_model]] = np.arange(len(in_model))
+    group = position[group]
+    keep = group >= 0
+    if not keep.any():
         return None, "", notes + ["The mixed model was not fitted: no group has enough patients."], []
     name = _safe_name(by)
-    day = data[DAY].astype(float)
+    day = pd.Series(day[keep])
     frame = pd.DataFrame({
-        # patients as integer codes when given (their order is the ids' sorted order): the same groups
-        PATIENT_ID: data["_patient" if "_patient" in data.columns else PATIENT_ID].to_numpy(),
-        name: pd.Categorical(data["group"], categories=in_model),
+        # patients as integer codes (their order is the ids' sorted order): the same groups as the ids
+        PATIENT_ID: patient[keep],
+        name: pd.Categorical.from_codes(group[keep], categories=in_model),
         "t1": np.clip(day, 0, knot).to_numpy(),
         "t2": np.maximum(day - knot, 0).to_numpy(),
-        SCORE: data[SCORE].astype(float).to_numpy(),
+        SCORE: score[keep],
     })
-    if frame[SCORE].nunique() == 1:
+    varies = {c: frame[c].min() < frame[c].max() for c in (SCORE, "t1", "t2")}  # (no missing values here)
+    if not varies[SCORE]:
         return None, "", notes + ["The mixed model was not fitted: every score is the same."], in_model
-    time_terms = [t for t in ("t1", "t2") if frame[t].nunique() > 1]
+    time_terms = [t for t in ("t1", "t2") if varies[t]]
     if "t2" not in time_terms:
         notes.append(f"no scores after day {knot} (the end of induction): the model has no post-induction slope.")
     if not time_terms:
@@ -689,6 +748,8 @@ def _predicted(model: LmmResult, by: str, groups: list, knot: int, last_day: pd.
     name = _safe_name(by)
     out = []
     for g in groups:
+        if g not in last_day.index:  # no score from the baseline window to TRAJECTORY_MAX_DAY: nothing to draw
+            continue
         last = int(min(max(last_day[g], 0), config.TRAJECTORY_MAX_DAY))
         grid = np.unique(np.r_[np.arange(0, min(knot, last) + 1), np.arange(knot, last + 1, 7), last]).astype(float)
         new = pd.DataFrame({name: pd.Categorical([g] * len(grid), categories=groups),

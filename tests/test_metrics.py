@@ -4,6 +4,7 @@ Golden numbers: tests/data/golden/metrics_rates.R (R 4.2.2, base stats) wrote me
 metrics_compare.csv. Tolerance: 1e-9 absolute for rates, limits and differences, 1e-9 relative for statistics
 and p values (R prints 15 significant digits).
 """
+import json
 import math
 from pathlib import Path
 
@@ -568,3 +569,82 @@ def test_assessment_completion_with_days_that_are_not_whole_numbers_matches_exac
     t = pd.DataFrame({"patient_id": "P", "day": [5.5, 10.0, 12.5], "kind": "induction"})
     p = metrics.summary(a, t).practice
     assert (p["infusions_dated"], p["infusions_with_score"]) == (3, 2)  # 5.5 - 1 = 4.5 and 10 + 1 = 11
+
+
+# --- the shortcuts of large practices equal the general paths ---------------------------------------
+
+def as_objects(table):
+    """Text columns as Python objects: the summary then takes pandas' general paths (groupby for the patients'
+    attributes, get_indexer, the set difference of ids) instead of the pyarrow ones."""
+    return table.astype({c: object for c in table.columns if table[c].dtype == "str"})
+
+
+def test_patients_only_in_the_treatments_file_come_after_the_others_sorted_whatever_the_text_type():
+    a, t = practice()
+    extra = pd.DataFrame({"patient_id": ["Z9", "A0", "Z9"], "day": [0, 0, 2], "kind": "induction"}).astype({"day": "Int64"})
+    t = pd.concat([t, extra], ignore_index=True)
+    patients = metrics._patients(a, t)
+    assert patients["patient_id"].tolist() == ["P1", "P2", "P3", "P4", "P5", "A0", "Z9"]
+    assert patients["infusions"].tolist()[-2:] == [1, 2] and not patients["has_scores"].tolist()[-1]
+    s = metrics.summary(a, t)
+    assert (s.practice["patients"], s.practice["infusions"]) == (6, 20)
+    assert "<11 patient(s) in the treatments file have no scores: counted as started" in " ".join(s.notes)
+    assert_same_summary(s, metrics.summary(as_objects(a), as_objects(t)))
+
+
+def test_rates_skip_a_dimension_whose_values_are_all_missing_for_that_instrument():
+    a, t = practice()
+    a.loc[a["patient_id"] == "P3", "site"] = None  # P3 is the only GAD7 patient
+    dims = metrics.summary(a, t).rates.groupby("instrument")["dimension"].unique()
+    assert "site" not in dims["GAD7"] and "site" in dims["PHQ9"]
+
+
+PEOPLE = ["p1", "p2", "p3", "p4", "q"]
+small_practices = st.tuples(
+    st.lists(st.tuples(st.sampled_from(PEOPLE), st.sampled_from(["PHQ9", "GAD7", "PHQ-9"]), st.integers(-35, 60),
+                       st.integers(0, 21)), min_size=1, max_size=25),
+    # each patient's attributes (constant per patient, as the importer checks): condition, start month
+    st.fixed_dictionaries({p: st.tuples(st.sampled_from(["depression", "anxiety", None]),
+                                        st.sampled_from(["2026-01", "2026-02", "2026-03", None])) for p in PEOPLE}))
+small_treatments = st.lists(st.tuples(st.sampled_from(["p1", "p2", "p3", "t1", "t2"]), st.integers(-2, 60),
+                                      st.sampled_from(["induction", "booster", "maintenance"])), max_size=25)
+
+
+def small_tables(practice, sessions):
+    rows, people = practice
+    a = pd.DataFrame([r + people[r[0]] for r in rows],
+                     columns=["patient_id", "instrument", "day", "score", "condition", "start_month"])
+    a = a.astype({"day": "Int64", "score": "float64"})
+    t = pd.DataFrame(sessions, columns=["patient_id", "day", "kind"]).astype({"day": "Int64"})
+    return a, t
+
+
+@settings(max_examples=40, deadline=None)
+@given(small_practices, small_treatments, st.randoms(use_true_random=False))
+def test_summary_and_kpis_do_not_depend_on_row_order_or_on_the_text_type(rows, sessions, rnd):
+    a, t = small_tables(rows, sessions)
+    exact = Definitions(suppression_threshold=0)
+    want, want_kpis = metrics.summary_and_kpis(a, t, exact, as_of="2026-04")
+    order = list(range(len(a)))
+    rnd.shuffle(order)
+    got, got_kpis = metrics.summary_and_kpis(a.iloc[order].reset_index(drop=True), t, exact, as_of="2026-04")
+    assert_same_summary(got, want)
+    pd.testing.assert_frame_equal(got_kpis, want_kpis, check_exact=True)
+    # Python objects take other paths and give other dtypes (object, not str): the same numbers shown
+    got, got_kpis = metrics.summary_and_kpis(as_objects(a), as_objects(t), exact, as_of="2026-04")
+    assert json.dumps(got.to_json(), sort_keys=True) == json.dumps(want.to_json(), sort_keys=True)
+    pd.testing.assert_frame_equal(got_kpis, want_kpis, check_exact=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(small_practices, small_treatments, st.booleans())
+def test_assessment_completion_by_integer_keys_equals_the_merge_of_the_definition(rows, sessions, shuffle):
+    from analysis.outcomes import Coded, Sessions
+
+    a, t = small_tables(rows, sessions)
+    if shuffle:
+        a = a.iloc[::-1].reset_index(drop=True)
+    coded = Coded(a)
+    s = Sessions(t, coded.ids)
+    want = metrics._assessed_infusions(a, t.iloc[s.rows]).fillna(False).astype(bool).to_numpy()
+    assert metrics._scored_sessions(coded, s).tolist() == want.tolist()

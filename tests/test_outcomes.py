@@ -3,6 +3,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -499,3 +500,95 @@ def test_isin_of_text_ids_given_as_a_series_equals_pandas_isin():
     values = pd.Series(["a", "b", None, "c", "a"], dtype="str")
     for ids in (pd.Series(["a", "c"], dtype="str"), pd.Index(["c"], dtype="str"), ["b"], {"a", "z"}, pd.Series([], dtype="str")):
         assert O.isin(values, ids).tolist() == values.isin(list(ids)).tolist()
+
+
+# --- the shortcuts of large practices equal the general paths ---------------------------------------
+
+def text_as(table: pd.DataFrame, dtype: str) -> pd.DataFrame:
+    """The table with its text columns as ``dtype`` ("str": pyarrow-backed, as the importer gives; "object")."""
+    return table.astype({c: dtype for c in table.columns if c not in ("score", "day")})
+
+
+def test_the_funnel_from_coded_assessments_counts_every_step_by_hand():
+    coded = O.Coded(text_as(funnel_data(), "str"))
+    f = O.coded_funnel(coded, "PHQ9")
+    assert f.to_dict("records") == [{"group": "all", "patients": 6, "with_baseline": 5, "with_response_assessment": 4,
+                                     "evaluable": 3, "responders": 2, "remitters": 1, "with_follow_up": 1}]
+    by = O.coded_funnel(coded, "PHQ9", by="condition").set_index("group")
+    assert by["patients"].to_dict() == {"depression": 5, "unknown": 1} and by.loc["unknown", "with_baseline"] == 0
+
+
+@pytest.mark.parametrize("dtype", ["str", "object"])
+@pytest.mark.parametrize("by", [None, "condition"])
+def test_the_funnel_from_coded_assessments_equals_the_funnel_of_the_outcomes_table(dtype, by):
+    a = text_as(funnel_data(), dtype)
+    for d in (Definitions(), Definitions(remission_max={"PHQ9": None}, response_window=(10, 20))):
+        want = O.funnel_from_outcomes(O.patient_outcomes(a, "PHQ9", d), by)
+        pd.testing.assert_frame_equal(O.coded_funnel(O.Coded(a), "PHQ9", d, by), want, check_exact=True)
+
+
+def test_a_funnel_by_a_group_column_equals_a_groupby_of_the_outcomes():
+    out = O.patient_outcomes(funnel_data(), "PHQ9")
+    out["flag"] = [True, False, None, True, True, False]  # booleans are 'yes' / 'no', missing 'unknown'
+    chain = pd.DataFrame({"group": O.group_labels(out["flag"]), "patients": 1,
+                          "responders": out["response"].fillna(False).astype(int)})
+    want = chain.groupby("group", sort=True).sum()
+    got = O.funnel_from_outcomes(out, "flag").set_index("group")
+    assert got.index.tolist() == ["no", "unknown", "yes"]
+    assert got["patients"].tolist() == want["patients"].tolist() and got["responders"].tolist() == want["responders"].tolist()
+    assert O.funnel_from_outcomes(out.iloc[:0], "flag").empty
+
+
+def test_attributes_from_coded_text_ids_are_each_patients_first_value_in_order_of_first_appearance():
+    rows = [("b", None, None), ("a", "anxiety", "X"), ("b", "ptsd", None), (None, "ocd", "Y"), ("c", None, None),
+            ("b", "depression", "Z"), ("a", "depression", "W")]
+    a = pd.DataFrame([{"patient_id": p, "instrument": "PHQ9", "score": 1.0, "day": 0, "condition": c, "site": s}
+                      for p, c, s in rows])
+    got = O.Coded(text_as(a, "str")).attributes
+    assert got["patient_id"].tolist() == ["b", "a", "c"]  # a missing id is no patient
+    assert got["condition"].tolist()[:2] == ["ptsd", "anxiety"] and got["site"].tolist()[:2] == ["Z", "X"]
+    assert got.loc[2, ["condition", "site"]].isna().all()
+    for dtype in ("str", "string[pyarrow]", "object"):  # the groupby of the definition, whatever the text type
+        t = text_as(a, dtype)
+        pd.testing.assert_frame_equal(O.Coded(t).attributes, O._attributes(t), check_exact=True)
+        coded = O.Coded(t)
+        assert coded.attribute_positions.tolist() == coded.ids.get_indexer(coded.attributes["patient_id"]).tolist()
+
+
+def test_positions_of_text_ids_equal_pandas_get_indexer():
+    ids = pd.Index(["a", "b", "c", "ü"], dtype="str")
+    for values in (pd.Index(["c", "x", "a", "ü"], dtype="str"), pd.Index(["b"], dtype="object"), pd.Index([], dtype="str"),
+                   pd.Index(["a", None], dtype="str")):
+        assert O.positions(ids, values).tolist() == ids.get_indexer(values).tolist()
+    assert O.positions(pd.Index([3, 1]), pd.Index([1, 2])).tolist() == [1, -1]
+
+
+def test_sessions_with_ids_appended_equal_sessions_over_the_longer_ids():
+    t = pd.DataFrame({"patient_id": ["p", "x", "p", "y", None, "x", "q"], "day": [0, 0, 0, 2, 3, 5, 1],
+                      "kind": ["induction"] * 5 + ["booster", "induction"]}).astype({"patient_id": "str"})
+    ids = pd.Index(["p", "q"], dtype="str")
+    first = O.Sessions(t, ids)
+    assert first.unmatched.tolist() == ["x", "y"] and first.count().tolist() == [1, 1]
+    more = pd.Index(["x", "y"], dtype="str")
+    got, want = first.appended(more), O.Sessions(t, ids.append(more))
+    assert got.patient.tolist() == want.patient.tolist() and got.n == want.n == 4
+    assert got.count().tolist() == want.count().tolist() == [1, 1, 2, 1]
+    assert got.count("booster").tolist() == [0, 0, 1, 0] and got.unmatched.empty
+    assert first.count().tolist() == [1, 1]  # the first sessions are unchanged
+
+
+def test_scores_in_patient_and_day_order_keep_it_and_others_are_sorted_stably():
+    patients, days = np.array([0, 0, 1, 1, 1]), np.array([-2.0, 5.0, 0.0, 0.0, 3.0])
+    assert O._by_patient_and_day(patients, days).tolist() == [0, 1, 2, 3, 4]
+    for p, d in ((np.array([1, 0, 1, 0]), np.array([2.0, 2.0, 1.0, 2.0])), (np.array([0, 0]), np.array([3.0, 1.0]))):
+        assert O._by_patient_and_day(p, d).tolist() == np.lexsort((d, p)).tolist()
+
+
+def test_sessions_of_a_file_in_export_order_equal_those_of_the_same_rows_shuffled():
+    t = pd.DataFrame({"patient_id": ["p", "p", "p", "p", "q", "q", "q"], "day": [0, 2, 2, 40, 0, 0, None],
+                      "kind": ["induction", "induction", "booster", "booster", "induction", "induction", "induction"]})
+    ids = pd.Index(["q", "p"])
+    for table in (t, t.iloc[[6, 3, 0, 5, 1, 4, 2]]):
+        s = O.Sessions(table, ids)
+        assert (s.count().tolist(), s.count("booster").tolist(), len(s.rows)) == ([2, 4], [0, 2], 6)
+    assert O.Sessions(t, ids).rows.tolist() == [0, 1, 2, 3, 4, 6]  # q's second day-0 induction is the same session

@@ -167,3 +167,39 @@ def test_episodes_equal_the_definitions_applied_patient_by_patient(practice, con
         e = ep.loc[r.patient_id]
         assert (e["end_day"], e["event"], e["time"]) == (end, int(event), end - r.response_day)
         assert (None if pd.isna(e["censor_reason"]) else e["censor_reason"]) == reason
+
+
+# --- the shortcuts of large practices equal the general paths ---------------------------------------
+
+def as_objects(table):
+    """The table with its text columns as Python objects: Coded then takes pandas' general paths (groupby,
+    get_indexer) instead of the pyarrow ones."""
+    return table.astype({c: object for c in table.columns if table[c].dtype == "str"})
+
+
+@SETTINGS
+@given(practices, st.booleans(), st.sampled_from([None, "condition"]))
+def test_the_coded_funnel_equals_the_funnel_of_the_outcomes_table(practice, confirm, by):
+    a, _ = tables(practice)
+    d = Definitions(confirm_loss=confirm)
+    for table in (a, as_objects(a)):
+        want = O.funnel_from_outcomes(O.patient_outcomes(table, "PHQ9", d), by)
+        pd.testing.assert_frame_equal(O.coded_funnel(O.Coded(table), "PHQ9", d, by), want, check_exact=True)
+
+
+@FEWER
+@given(practices, st.randoms(use_true_random=False))
+def test_outcomes_do_not_depend_on_whether_text_is_pyarrow_or_python_objects(practice, rnd):
+    a, t = tables(practice)
+    order = list(range(len(a)))
+    rnd.shuffle(order)
+    for table in (a, a.iloc[order].reset_index(drop=True)):
+        assert table["patient_id"].dtype == "str"
+        pd.testing.assert_frame_equal(O.Coded(table).attributes, O._attributes(table), check_exact=True)
+        for code in ("PHQ9", "GAD7"):
+            if (table["instrument"] == code).any():
+                pd.testing.assert_frame_equal(O.patient_outcomes(table, code), O.patient_outcomes(as_objects(table), code),
+                                              check_exact=True, check_dtype=False)
+        ids = pd.Index(table["patient_id"].dropna().unique()[::-1])  # sessions' patients: positions in any ids
+        assert (O.Sessions(t, ids).patient.tolist()
+                == O.Sessions(as_objects(t), pd.Index(list(ids), dtype=object)).patient.tolist())
