@@ -49,7 +49,8 @@ def streamlit_server(data_dir: Path, *args: str, port: int | None = None, env: d
          "--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none",
          "--browser.gatherUsageStats", "false", *args],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", DATA_DIR_ENV: str(data_dir), **(env or {})})
+        env={"OPENBLAS_NUM_THREADS": "1", **os.environ, "PYTHONUNBUFFERED": "1", DATA_DIR_ENV: str(data_dir),
+             **(env or {})})  # (one BLAS thread, as scripts/start.sh)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(240):
