@@ -90,7 +90,9 @@ def test_exporting_does_not_change_the_table():
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.text(alphabet=st.characters(blacklist_characters="\r"), max_size=12), min_size=1, max_size=6))
+# (text as the import gives it: decoded strictly, so never a lone surrogate, which UTF-8 cannot encode)
+@given(st.lists(st.text(alphabet=st.characters(blacklist_characters="\r", blacklist_categories=("Cs",)), max_size=12),
+                min_size=1, max_size=6))
 def test_no_csv_cell_can_start_a_formula_and_unquoting_gives_the_text_back(values):
     rows = csv_rows(privacy.to_csv_bytes(pd.DataFrame({"patient_id": values})))[1:]
     back = [r[0] if r else "" for r in rows]
