@@ -28,11 +28,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from analysis import instruments
+from analysis.arrays import arrow_text, first_per, isin, run_numbers
 from analysis.config import SUPPRESSION_THRESHOLD
 from analysis.privacy import is_small, show_count
 from analysis.metrics import RateComparison, add_rates, compare_rates
-from analysis.outcomes import (BASELINE_BAND, FUNNEL_COUNTS, Coded, _arrow_text, _first_per, baseline_bands, coded_funnel,
-                               isin, patient_outcomes)
+from analysis.outcomes import BASELINE_BAND, FUNNEL_COUNTS, Coded, baseline_bands, coded_funnel, patient_outcomes
 from analysis.schema import (
     AGE_BAND,
     AGE_BANDS,
@@ -135,7 +135,7 @@ def _people(assessments: pd.DataFrame, cols: list[str]) -> tuple[pd.DataFrame, n
     each patient's rows are one run of consecutive rows (as exports give them) and the columns are
     pyarrow-backed text (as the importer gives them), the runs give both without grouping; otherwise the
     rows' patients are None."""
-    runs = _patient_runs(assessments[PATIENT_ID]) if all(_arrow_text(assessments[c]) for c in cols) else None
+    runs = _patient_runs(assessments[PATIENT_ID]) if all(arrow_text(assessments[c]) for c in cols) else None
     if runs is None:
         return assessments.groupby(PATIENT_ID, sort=False)[cols].first().reset_index(), None
     starts, run = runs
@@ -144,7 +144,7 @@ def _people(assessments: pd.DataFrame, cols: list[str]) -> tuple[pd.DataFrame, n
         values = assessments[c].array
         out[c] = values.take(starts)  # each patient's first row
         if out[c].isna().any():  # patients whose first row has no value: their first row with one (NA for none)
-            at = _first_per(run, ~values.isna() & (run >= 0), len(starts))
+            at = first_per(run, ~values.isna() & (run >= 0), len(starts))
             out[c] = values.take(at, allow_fill=True)
     return pd.DataFrame(out), run
 
@@ -152,7 +152,7 @@ def _people(assessments: pd.DataFrame, cols: list[str]) -> tuple[pd.DataFrame, n
 def _patient_runs(ids: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
     """(where each patient's run of rows starts, each row's run: 0.. in order, -1 for a missing id) when the ids
     are pyarrow-backed text and no patient has two runs; else None."""
-    if not _arrow_text(ids) or len(ids) < 2:
+    if not arrow_text(ids) or len(ids) < 2:
         return None
     arr = pa.array(ids.array)
     new = np.ones(len(arr), dtype=bool)  # where a run of equal ids starts
@@ -165,7 +165,7 @@ def _patient_runs(ids: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
     ascending = len(first) < 2 or pc.all(pc.greater(first[1:], first[:-1])).as_py()  # then no id repeats
     if not ascending and pc.count_distinct(first).as_py() < len(first):  # a patient's rows in two places
         return None
-    run = np.cumsum(new) - 1
+    run, _ = run_numbers(new)
     if present is not None:
         run[~present] = -1
     return starts, run

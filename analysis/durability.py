@@ -32,8 +32,9 @@ import pandas as pd
 from analysis import instruments
 from analysis import schema as S
 from analysis.config import AT_RISK_STEP
-from analysis.outcomes import (BASELINE_BAND, FUNNEL_COMPLEMENTS, INDUCTION_COMPLETED, Coded, Definitions, Sessions, _episodes,
-                               _patient_table, check_group_column, funnel_from_outcomes, group_labels, patient_outcomes)
+from analysis.outcomes import (BASELINE_BAND, FUNNEL_COMPLEMENTS, INDUCTION_COMPLETED, Coded, Definitions, Sessions,
+                               check_group_column, episodes_with_notes, funnel_from_outcomes, group_labels,
+                               patient_outcomes, patient_table_from)
 from analysis.privacy import show_count, suppress_table
 from analysis.survival import CoxResult, KaplanMeier, LogRank, cox, kaplan_meier, logrank
 
@@ -282,13 +283,13 @@ def analyse(assessments: pd.DataFrame, treatments: pd.DataFrame | None, instrume
     coded = Coded(assessments)  # the assessments and treatments coded once for the outcomes and the episodes
     outcomes = patient_outcomes(assessments, code, d, coded=coded)
     sessions = Sessions(treatments, coded.ids) if treatments is not None else None
-    ptable = _patient_table(coded.attributes, treatments, coded, sessions)
+    ptable = patient_table_from(coded.attributes, treatments, coded, sessions)
     # every patient of the outcomes is in the patient table: its induction_completed aligned by position
     outcomes[INDUCTION_COMPLETED] = ptable[INDUCTION_COMPLETED].array.take(
         pd.Index(ptable[S.PATIENT_ID]).get_indexer(outcomes[S.PATIENT_ID]))
     if by is not None:
         check_group_column(outcomes, by, GROUP_COLUMNS)
-    ep, ep_notes = _episodes(assessments, treatments, code, d, outcomes=outcomes, coded=coded, sessions=sessions)
+    ep, ep_notes = episodes_with_notes(assessments, treatments, code, d, outcomes=outcomes, coded=coded, sessions=sessions)
     fit, cox_notes = _fit_cox(ep, d.suppression_threshold) if not ep.empty else (None, [])
     # booster intervals by group need each patient's group (by=None: one row "all")
     patients = (ptable.merge(outcomes[[S.PATIENT_ID, BASELINE_BAND]], on=S.PATIENT_ID, how="left")

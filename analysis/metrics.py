@@ -31,6 +31,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis import config, instruments, privacy
+from analysis.arrays import arrow_text
 from analysis.outcomes import FUNNEL_COMPLEMENTS, FUNNEL_COUNTS
 from analysis.schema import (
     CONDITION,
@@ -290,7 +291,7 @@ def _patients(assessments: pd.DataFrame, treatments: pd.DataFrame | None, coded=
     A session is one (patient, day, kind), as in ``outcomes.patient_table``. ``coded``: the
     :class:`analysis.outcomes.Coded` assessments when the caller has them.
     """
-    from analysis.outcomes import Coded, Sessions, _arrow_text
+    from analysis.outcomes import Coded, Sessions
 
     coded = Coded(assessments) if coded is None else coded
     people = coded.attributes  # the patients of the assessments, in the order they first appear
@@ -298,7 +299,7 @@ def _patients(assessments: pd.DataFrame, treatments: pd.DataFrame | None, coded=
     if treatments is not None:  # patients only in the treatments file, after them (sorted)
         sessions = Sessions(treatments, coded.ids)
         unmatched = sessions.unmatched
-        if len(unmatched) and len(coded.ids) and _arrow_text(unmatched) and _arrow_text(coded.ids):
+        if len(unmatched) and len(coded.ids) and arrow_text(unmatched) and arrow_text(coded.ids):
             only = unmatched.sort_values()  # what the set difference below gives for such text ids
         elif len(unmatched):
             only = pd.Index(treatments[PATIENT_ID].dropna().unique()).difference(pd.Index(assessments[PATIENT_ID].unique()))

@@ -36,11 +36,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 import yaml
 
 from analysis import config, instruments
+from analysis.arrays import (arrow_text, first_per, first_rows, pick, positions, run_numbers, run_starts,
+                             sort_order)
 from analysis import schema as S
 from analysis.errors import DataError
 from analysis.privacy import show_count
@@ -349,35 +349,6 @@ def _require(table: pd.DataFrame, columns, what: str) -> None:
                         f"columns present: {', '.join(map(str, table.columns))}")
 
 
-def _arrow_text(values) -> bool:
-    return isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"
-
-
-def isin(values: pd.Series, ids) -> np.ndarray:
-    """``values.isin(ids)`` as a boolean array. On pandas' pyarrow-backed text the ids are handed to pyarrow
-    whole: Series.isin there makes one pyarrow scalar per id (about 0.5 s for 100,000 patient ids); ids given
-    as such text themselves (a Series or Index) are handed over without a Python loop."""
-    if _arrow_text(values) and isinstance(ids, (pd.Series, pd.Index)) and _arrow_text(ids) and not ids.hasnans:
-        arr = pa.array(values.array)
-        return np.asarray(pc.is_in(arr, value_set=pa.array(ids.array).cast(arr.type)), dtype=bool)
-    ids = list(ids)
-    if _arrow_text(values) and all(isinstance(i, str) for i in ids):
-        arr = pa.array(values.array)
-        return np.asarray(pc.is_in(arr, value_set=pa.array(ids, type=arr.type)), dtype=bool)
-    return values.isin(ids).to_numpy(dtype=bool)
-
-
-def positions(ids: pd.Index, values) -> np.ndarray:
-    """``ids.get_indexer(values)`` (``ids`` distinct): each value's position in ``ids``, -1 when absent. Ids and
-    values that are both pandas' pyarrow-backed text are looked up by pyarrow (a few ms for 100,000 ids, where
-    pandas converts both to Python strings)."""
-    if _arrow_text(ids) and isinstance(values, (pd.Series, pd.Index)) and _arrow_text(values) and not values.hasnans:
-        arr = pa.array(values.array)
-        found = pc.index_in(arr, value_set=pa.array(ids.array).cast(arr.type))
-        return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
-    return ids.get_indexer(values)
-
-
 def _whole(s: pd.Series) -> pd.Series:
     """Integer days as Int64 when they are whole numbers (they are after validation)."""
     v = s.to_numpy() if s.dtype == np.float64 else None
@@ -446,7 +417,7 @@ class Coded:
         attributes are pyarrow-backed text, as the importer gives them)."""
         if self._attributes is None:
             cols = [c for c in S.PATIENT_ATTRIBUTES if c in self.assessments.columns]
-            if cols and all(_arrow_text(self.assessments[c]) for c in [S.PATIENT_ID] + cols):
+            if cols and all(arrow_text(self.assessments[c]) for c in [S.PATIENT_ID] + cols):
                 self._attributes = self._first_values(cols)
             else:
                 self._attributes = _attributes(self.assessments)
@@ -455,10 +426,8 @@ class Coded:
     def _first_values(self, cols: list[str]) -> pd.DataFrame:
         """:func:`_attributes` from the patient codes: each patient's first row (a run start of the codes),
         patients in the order of those rows, and per column the first row with a value (NA for none)."""
-        n, rows = len(self.ids), len(self.patient)
-        starts = np.flatnonzero(_run_starts(self.patient) & (self.patient >= 0))
-        first = np.full(n, rows)
-        np.minimum.at(first, self.patient[starts], starts)
+        n = len(self.ids)
+        first = first_rows(self.patient, n)  # every id has a row
         order = np.argsort(first, kind="stable")  # the patients (positions in ids) in order of first appearance
         self._attribute_positions = order
         out = {S.PATIENT_ID: self.ids.take(order).array}
@@ -469,11 +438,8 @@ class Coded:
             if missing[at].any():  # patients whose first row has no value: their first row with one, if any
                 need = np.zeros(n, dtype=bool)
                 need[order[missing[at]]] = True
-                candidates = np.flatnonzero(~missing & need[np.maximum(self.patient, 0)] & (self.patient >= 0))
-                found = np.full(n, rows)
-                np.minimum.at(found, self.patient[candidates], candidates)
+                found = first_rows(self.patient, n, ~missing & need[np.maximum(self.patient, 0)])
                 at = np.where(missing[at], found[order], at)
-                at = np.where(at == rows, -1, at)
             out[c] = values.array.take(at, allow_fill=True)
         return pd.DataFrame(out)
 
@@ -525,9 +491,9 @@ class Coded:
                 raise DataError(f"there are no {code} scores in the data; instruments present: "
                                 f"{', '.join(present) if present else 'none'}")
             patients, days = self.patient[rows], day[rows]
-            order = _by_patient_and_day(patients, days)
+            order = sort_order(patients, days)
             patients, days = patients[order], days[order]
-            self._usable[code] = (rows, order, patients, days, _run_starts(patients, days))
+            self._usable[code] = (rows, order, patients, days, run_starts(patients, days))
         return self._usable[code]
 
     def _instrument_scores(self, code: str) -> tuple[pd.DataFrame, np.ndarray]:
@@ -568,15 +534,6 @@ class Coded:
         return self._groups[column]
 
 
-def _by_patient_and_day(patients: np.ndarray, days: np.ndarray) -> np.ndarray:
-    """``np.lexsort((days, patients))`` (stable), without sorting rows that are in that order already."""
-    if len(patients) > 1:
-        step = np.diff(patients)
-        if ((step > 0) | ((step == 0) & (days[1:] >= days[:-1]))).all():
-            return np.arange(len(patients))
-    return np.lexsort((days, patients))
-
-
 def instrument_scores(assessments: pd.DataFrame, instrument) -> pd.DataFrame:
     """Scores of one instrument: patient_id, day, score; one row per patient and day (same-day mean), sorted."""
     _require(assessments, (S.PATIENT_ID, S.INSTRUMENT, S.SCORE, S.DAY), "assessments")
@@ -601,22 +558,22 @@ def patient_outcomes(assessments: pd.DataFrame, instrument, definitions: Definit
     return _outcomes(scores, patients, ins, d, coded)
 
 
-def _baseline_rows(scores, patients, d):
-    """Each patient's scores are one run of rows, by day (:meth:`Coded.scores`): (run starts, each row's
-    patient 0..n-1, n, days, scores, each patient's baseline row: the last of its run in the baseline window,
-    -1 for none)."""
+def baseline_rows(scores, patients, d):
+    """The baseline of the definitions ``d`` found in an instrument's scores (:meth:`Coded.scores` and its
+    patients: each patient's scores one run of rows, by day), for analyses built on it: (run starts, each
+    row's patient 0..n-1, n, days, scores, each patient's baseline row: the last of its run in the baseline
+    window, -1 for none)."""
     days = scores[S.DAY].to_numpy(dtype=float)
     values = scores[S.SCORE].to_numpy(dtype=float)
     return _baseline_arrays(patients, days, values, d)
 
 
 def _baseline_arrays(patients, days, values, d):
-    """:func:`_baseline_rows` of the scores as arrays (patients, days, scores)."""
+    """:func:`baseline_rows` of the scores as arrays (patients, days, scores)."""
     b0, b1 = d.baseline_window
-    starts = _run_starts(patients)
-    codes = np.cumsum(starts) - 1
-    n = int(codes[-1]) + 1 if len(codes) else 0
-    return starts, codes, n, days, values, _first_per(codes, (days >= b0) & (days <= b1), n, last=True)
+    starts = run_starts(patients)
+    codes, n = run_numbers(starts)
+    return starts, codes, n, days, values, first_per(codes, (days >= b0) & (days <= b1), n, last=True)
 
 
 def _outcome_arrays(patients, days, values, ins, d) -> dict:
@@ -627,17 +584,17 @@ def _outcome_arrays(patients, days, values, ins, d) -> dict:
     a remission rule) and ``follow_up``."""
     (r0, r1) = d.response_window
     starts, codes, n, days, values, base = _baseline_arrays(patients, days, values, d)
-    resp = _first_per(codes, (days >= r0) & (days <= r1), n)
+    resp = first_per(codes, (days >= r0) & (days <= r1), n)
     end = np.flatnonzero(np.r_[starts[1:], True])  # each patient's last row
-    baseline, response_score = _pick(values, base), _pick(values, resp)
-    response_day, last_day = _pick(days, resp), _pick(days, end)
+    baseline, response_score = pick(values, base), pick(values, resp)
+    response_day, last_day = pick(days, resp), pick(days, end)
     evaluable = (baseline > 0) & ~np.isnan(response_score)
     with np.errstate(divide="ignore", invalid="ignore"):
         response = evaluable & _achieves_drop(baseline, response_score, d.response_threshold(ins.code))
         pct_change = np.where(evaluable, (baseline - response_score) / baseline, np.nan)
     rmax = d.remission_threshold(ins.code)
     remission = None if rmax is None else evaluable & (response_score <= rmax + TOLERANCE)
-    return {"patients": patients[starts], "baseline": baseline, "baseline_day": _pick(days, base),
+    return {"patients": patients[starts], "baseline": baseline, "baseline_day": pick(days, base),
             "response_score": response_score, "response_day": response_day, "last_day": last_day,
             "pct_change": pct_change, "evaluable": evaluable, "response": response, "remission": remission,
             "follow_up": response & (last_day > response_day)}
@@ -649,8 +606,8 @@ def baseline_bands(assessments: pd.DataFrame, instrument, definitions: Definitio
     d = definitions or Definitions()
     ins = instruments.get(instrument)
     scores, patients = Coded(assessments).scores(ins.code)
-    _, _, _, _, values, base = _baseline_rows(scores, patients, d)
-    baselines = _pick(values, base)
+    _, _, _, _, values, base = baseline_rows(scores, patients, d)
+    baselines = pick(values, base)
     return {b for b in (ins.band(v) for v in np.unique(baselines[~np.isnan(baselines)])) if b is not None}
 
 
@@ -690,12 +647,13 @@ def patient_table(assessments: pd.DataFrame, treatments: pd.DataFrame | None = N
     completed (at least config.INDUCTION_SERIES_LENGTH), boosters; the last three NA without treatments.
     A session is one (patient, day, kind): duplicated rows of a session count once."""
     _require(assessments, (S.PATIENT_ID,), "assessments")
-    return _patient_table(_attributes(assessments), treatments)
+    return patient_table_from(_attributes(assessments), treatments)
 
 
-def _patient_table(attributes: pd.DataFrame, treatments: pd.DataFrame | None, coded: Coded | None = None,
-                   sessions: Sessions | None = None) -> pd.DataFrame:
-    """patient_table from the assessments' :func:`_attributes`; or from ``coded`` (its attributes) and the
+def patient_table_from(attributes: pd.DataFrame, treatments: pd.DataFrame | None, coded: Coded | None = None,
+                       sessions: Sessions | None = None) -> pd.DataFrame:
+    """:func:`patient_table` from the assessments' per-patient attributes (:func:`_attributes`); or, for a
+    caller that has them, from ``coded`` (``attributes`` being its :attr:`Coded.attributes`) and the
     treatments' ``sessions`` over ``coded.ids``."""
     out = attributes.copy()
     if treatments is None:
@@ -776,35 +734,10 @@ def _induction_completed(patient_ids: pd.Series, treatments: pd.DataFrame | None
 
 # --- durability episodes --------------------------------------------------------------------
 
-def _run_starts(*keys: np.ndarray) -> np.ndarray:
-    """Where a new run of equal keys starts in sorted arrays (True at the first position)."""
-    out = np.zeros(len(keys[0]), dtype=bool)
-    out[:1] = True
-    for key in keys:
-        out[1:] |= key[1:] != key[:-1]
-    return out
-
-
-def _pick(values: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """values[at] as floats, NaN where ``at`` is -1 (none)."""
-    if not len(values):
-        return np.full(len(at), np.nan)
-    return np.where(at >= 0, values[np.maximum(at, 0)], np.nan)
-
-
-def _first_per(groups: np.ndarray, mask: np.ndarray, n: int, last: bool = False) -> np.ndarray:
-    """Per group 0..n-1 (``groups`` sorted), the first (or last) position where ``mask`` holds; -1 for none."""
-    rows = np.flatnonzero(mask)
-    g = groups[rows]
-    at = np.full(n, -1)
-    if len(rows):
-        edge = np.r_[g[1:] != g[:-1], True] if last else np.r_[True, g[1:] != g[:-1]]
-        at[g[edge]] = rows[edge]
-    return at
-
-
-def _episodes(assessments, treatments, instrument, definitions=None, outcomes=None, coded=None, sessions=None):
-    """Episodes and the notes that explain them (see :func:`episodes`). ``coded``: the :class:`Coded`
+def episodes_with_notes(assessments, treatments, instrument, definitions=None, outcomes=None, coded=None,
+                        sessions=None):
+    """(:func:`episodes`, the notes that explain them: boosters ignored, unconfirmed last drops, same-day
+    means, responders without follow-up; small counts suppressed). ``coded``: the :class:`Coded`
     assessments when the caller has them, ``sessions`` the treatments' :class:`Sessions` over ``coded.ids``;
     ``outcomes``: their patient_outcomes (with, optionally, induction_completed)."""
     d = definitions or Definitions()
@@ -834,23 +767,23 @@ def _episodes(assessments, treatments, instrument, definitions=None, outcomes=No
     k, row = k[later], row[later]
     days = all_days[row]
     lost = ~_achieves_drop(baseline[k], scores[S.SCORE].to_numpy(dtype=float)[row], threshold)
-    last = _first_per(k, np.ones(len(k), dtype=bool), m, last=True)  # every responder here has a later score
-    last_day = _pick(days, last)
+    last = first_per(k, np.ones(len(k), dtype=bool), m, last=True)  # every responder here has a later score
+    last_day = pick(days, last)
 
     # loss of response: the first lost score, or with confirm_loss the first lost score whose next score is
     # lost too (a drop undone by the next score is no event); a lost last score without a confirmed loss
     # before it cannot be confirmed: censored at the score before it (or the origin)
     if d.confirm_loss:
         confirmed = lost & np.r_[lost[1:] & (k[1:] == k[:-1]), False]
-        first = _first_per(k, confirmed, m)
+        first = first_per(k, confirmed, m)
         unconfirmed = (first < 0) & lost[last]
     else:
-        first = _first_per(k, lost, m)
+        first = first_per(k, lost, m)
         unconfirmed = np.zeros(m, dtype=bool)
     event = first >= 0
-    end = np.where(event, _pick(days, first), last_day)
-    before_last = _pick(days, last - 1)
-    has_before = (last - 1 >= 0) & (_pick(k, last - 1) == np.arange(m))
+    end = np.where(event, pick(days, first), last_day)
+    before_last = pick(days, last - 1)
+    has_before = (last - 1 >= 0) & (pick(k, last - 1) == np.arange(m))
     end = np.where(unconfirmed, np.where(has_before, before_last, origin), end)
     reason = np.where(event, None, np.where(unconfirmed, "unconfirmed last score", "last score")).astype(object)
     unconfirmed_last = int(unconfirmed.sum())
@@ -863,7 +796,7 @@ def _episodes(assessments, treatments, instrument, definitions=None, outcomes=No
         bp, bd = b.patient[take], b.day[take]
         order = np.lexsort((bd, bp))
         bp, bd = bp[order], bd[order]
-        distinct = _run_starts(bp, bd)
+        distinct = run_starts(bp, bd)
         bp, bd = bp[distinct], bd[distinct]
         # each booster's responder (k), if any; boosters of patients without an episode play no part
         of = np.full(len(coded.ids), -1)
@@ -873,8 +806,8 @@ def _episodes(assessments, treatments, instrument, definitions=None, outcomes=No
         early = np.zeros(m, dtype=bool)
         early[bk[bd <= origin[bk]]] = True
         early_boosters = int(early.sum())
-        after = _first_per(bk, bd > origin[bk], m)
-        booster = _pick(bd, after)
+        after = first_per(bk, bd > origin[bk], m)
+        booster = pick(bd, after)
         if handling == "censor":
             censor = (after >= 0) & (booster < end)
             end = np.where(censor, booster, end)
@@ -929,7 +862,7 @@ def episodes(assessments: pd.DataFrame, treatments: pd.DataFrame | None, instrum
     origin (response-assessment day), time (end - origin), event (1 loss of response, or first booster
     when booster_handling is "event"; 0 censored), event_day (NA when censored), end_day and
     censor_reason ("last score", "booster", "unconfirmed last score"; NA for events)."""
-    return _episodes(assessments, treatments, instrument, definitions)[0]
+    return episodes_with_notes(assessments, treatments, instrument, definitions)[0]
 
 
 # --- funnel ---------------------------------------------------------------------------------

@@ -24,8 +24,8 @@ from scipy import optimize, stats
 
 from analysis import config, instruments, privacy
 from analysis.errors import DataError
-from analysis.outcomes import (Coded, Definitions, _baseline_rows, _pick, _run_starts, check_group_column, group_labels,
-                               isin)
+from analysis.arrays import first_rows, group_sums, isin, pick, run_numbers, run_starts
+from analysis.outcomes import Coded, Definitions, baseline_rows, check_group_column, group_labels
 from analysis.schema import CONDITION, CONDITIONS, DATE, DAY, INSTRUMENT, PATIENT_ID, SCORE
 
 __all__ = ["LmmResult", "Trajectories", "fit_lmm", "trajectories", "visit_windows"]
@@ -88,22 +88,12 @@ def _require_columns(data: pd.DataFrame, columns: list[str], what: str) -> None:
             raise KeyError(f"{what} column {c!r} not found; available: {', '.join(map(str, data.columns))}")
 
 
-def _group_sums(codes: np.ndarray, n_groups: int, values: np.ndarray) -> np.ndarray:
-    """Per-group sums of a 1-D array, or of each row of a 2-D array (rows x groups)."""
-    if values.ndim == 1:
-        return np.bincount(codes, weights=values, minlength=n_groups)
-    return np.vstack([np.bincount(codes, weights=row, minlength=n_groups) for row in values])
-
-
 def _group_codes(values: pd.Series) -> tuple[np.ndarray, int]:
     """Each row's group as its position in the sorted distinct values (``pd.factorize(sort=True)``), and the
     number of groups; integer groups already in order (trajectories gives patients so) are read as runs."""
     plain_integers = isinstance(values.dtype, np.dtype) and values.dtype.kind in "iu"
     if plain_integers and values.is_monotonic_increasing:
-        v = values.to_numpy()
-        new = np.ones(len(v), dtype=bool)  # where a run of equal values starts
-        new[1:] = v[1:] != v[:-1]
-        return np.cumsum(new) - 1, int(new.sum())
+        return run_numbers(run_starts(values.to_numpy()))
     codes, uniques = pd.factorize(values, sort=True)
     return codes, len(uniques)
 
@@ -141,12 +131,12 @@ class _Deviance:
         ut = np.vstack([x.T, y])  # U', one row per column of U
         self.utu = ut @ ut.T
         self.s00 = np.bincount(codes, minlength=n_groups).astype(float)
-        self.u0 = _group_sums(codes, n_groups, ut)  # (Z0'U)' per group (Z0 = 1): (p+1) x groups
+        self.u0 = group_sums(codes, n_groups, ut)  # (Z0'U)' per group (Z0 = 1): (p+1) x groups
         if self.q == 2:
             s = z_slope
             self.s01 = np.bincount(codes, weights=s, minlength=n_groups)
             self.s11 = np.bincount(codes, weights=s * s, minlength=n_groups)
-            self.u1 = _group_sums(codes, n_groups, ut * s)  # (Z1'U)' per group
+            self.u1 = group_sums(codes, n_groups, ut * s)  # (Z1'U)' per group
         self.w = np.empty((self.p + 1, self.q * n_groups))  # W' = [W_0' | W_1'], the groups' rows side by side
         self.scratch = np.empty((self.p + 1, n_groups))
         self.memo: dict[bytes, float] = {}
@@ -544,18 +534,10 @@ def _run_groups(assessments: pd.DataFrame, by: str, coded: Coded, scores: pd.Dat
     values = assessments[by]
     patients = patient[starts]
     if isinstance(values.dtype, pd.StringDtype):  # found on the integer patient codes
-        n = len(values)
-        first = np.full(len(coded.ids), n)  # each patient's first row: one of the rows where a run of codes starts
-        at = np.flatnonzero(_run_starts(coded.patient) & (coded.patient >= 0))
-        np.minimum.at(first, coded.patient[at], at)
+        row = first_rows(coded.patient, len(coded.ids))[patients]  # each patient's first row
         missing = values.isna().to_numpy()
-        row = first[patients]
-        if missing[row].any():  # a first row without a value: the patient's first row with one
-            ok = (coded.patient >= 0) & ~missing
-            first = np.full(len(coded.ids), n)
-            np.minimum.at(first, coded.patient[ok], np.flatnonzero(ok))
-            row = first[patients]
-        row = np.where(row < n, row, -1)
+        if missing[row].any():  # a first row without a value: the patient's first row with one (-1: none)
+            row = first_rows(coded.patient, len(coded.ids), ~missing)[patients]
         return group_labels(pd.Series(values.array.take(row, allow_fill=True))), int((row < 0).sum())
     ids = scores[PATIENT_ID][starts]
     per_patient = assessments.loc[assessments[PATIENT_ID].notna(), [PATIENT_ID, by]].dropna()
@@ -603,7 +585,7 @@ def trajectories(assessments: pd.DataFrame, instrument, by: str = CONDITION, def
     coded = Coded(assessments)  # patient ids as integer codes, once
     scores, patient = coded.scores(code)  # patient_id, day, score; DataError when there are none
     # each patient's scores are one run of rows, by day: run = the row's patient 0..runs-1 (in id order)
-    starts, run, n_runs, days, values, base = _baseline_rows(scores, patient, defs)
+    starts, run, n_runs, days, values, base = baseline_rows(scores, patient, defs)
     labels, missing = _run_groups(assessments, by, coded, scores, patient, starts)
     if missing:
         notes.append(f"{privacy.show_count(missing, threshold)} patients without a {by} are shown as 'unknown'.")
@@ -615,12 +597,12 @@ def trajectories(assessments: pd.DataFrame, instrument, by: str = CONDITION, def
     # observed means per visit window: each patient's baseline (analysis.outcomes) in "pre", then in each
     # later window the patient's first score in it (the rows are by patient and day)
     windows = visit_windows(defs.baseline_window)
-    base_values = _pick(values, base)
+    base_values = pick(values, base)
     has = ~np.isnan(base_values)
     later = np.flatnonzero(days > windows["last"].iloc[0])
     visit = _visit_index(days[later], windows)
     later, visit = later[visit >= 0], visit[visit >= 0]
-    first = _run_starts(patient[later], visit)
+    first = run_starts(patient[later], visit)
     later, visit = later[first], visit[first]
     # one row per patient and window: the "pre" rows (patients with a baseline) first, then the later ones
     visit_value = np.r_[base_values[has], values[later]]

@@ -3,7 +3,7 @@
 Target: ``metrics.summary_and_kpis`` (the Overview's one call) in at most 0.35 s at 100,000 patients.
 
 The practice is written by ``analysis.simulate.write_sample`` into a temporary folder (100,000 patients:
-1.26 million score rows, about a million treatment rows) and loaded with ``analysis.ingest.load_files``, as the
+1.26 million score rows, 443,000 treatment rows) and loaded with ``analysis.ingest.load_files``, as the
 dashboard does. Each call is then timed, best of ``--repeats``, wall and process CPU time, alternating with a
 baseline run in the same process: one pandas pass over the same rows (``groupby(patient_id).size()`` of the
 assessments), so that a busy machine shows as a slower baseline and the ratio stays comparable between runs.

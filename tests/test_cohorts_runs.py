@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis import cohorts
-from analysis.outcomes import Definitions, funnel_from_outcomes, isin, patient_outcomes
+from analysis.arrays import isin
+from analysis.outcomes import Definitions, funnel_from_outcomes, patient_outcomes
 from analysis.schema import CONDITION, PATIENT_ID, SITE
 
 COLUMNS = ["condition", "site", "age_band", "sex", "route", "start_month"]

@@ -193,7 +193,7 @@ def test_two_scores_on_the_same_day_are_averaged_whatever_their_order():
     assert r["pct_change"] == pytest.approx(8 / 15)
     flipped = one(a.iloc[::-1].reset_index(drop=True))
     assert (flipped["baseline"], flipped["response_score"]) == (15, 7)
-    notes = O._episodes(pd.concat([a, scores(("p", 40, 4))]), None, "PHQ9")[1]
+    notes = O.episodes_with_notes(pd.concat([a, scores(("p", 40, 4))]), None, "PHQ9")[1]
     assert any("<11 patient-day(s) had two or more PHQ9 scores; their mean was used" in n for n in notes)
 
 
@@ -288,7 +288,7 @@ def test_without_loss_the_episode_is_censored_at_the_last_score():
 def test_responders_without_follow_up_and_non_responders_have_no_episode():
     a = pd.concat([scores(("n", 0, 20), ("n", 20, 5)), scores(("x", 0, 20), ("x", 20, 15), ("x", 40, 15))])
     assert O.episodes(a, None, "PHQ9").empty
-    ep, notes = O._episodes(a, None, "PHQ9")
+    ep, notes = O.episodes_with_notes(a, None, "PHQ9")
     assert any("no follow-up" in n for n in notes)
 
 
@@ -367,7 +367,7 @@ def test_boosters_on_or_before_the_origin_are_ignored_and_said_so():
     a = scores(("p", 0, 20), ("p", 20, 5), ("p", 48, 15))
     t = boosters(("p", 15), ("p", 20))
     for handling in ("censor", "event"):
-        ep, notes = O._episodes(a, t, "PHQ9", Definitions(booster_handling=handling))
+        ep, notes = O.episodes_with_notes(a, t, "PHQ9", Definitions(booster_handling=handling))
         assert ep.iloc[0]["time"] == 28 and ep.iloc[0]["event"] == (1 if handling == "censor" else 0)
         assert any("on or before the response assessment" in n for n in notes)
 
@@ -384,7 +384,7 @@ def test_time_to_first_booster_as_its_own_event():
 def test_booster_handling_without_a_treatments_file_has_no_effect_and_a_note():
     a = scores(("p", 0, 20), ("p", 20, 5), ("p", 48, 15))
     for handling in ("censor", "event"):
-        ep, notes = O._episodes(a, None, "PHQ9", Definitions(booster_handling=handling))
+        ep, notes = O.episodes_with_notes(a, None, "PHQ9", Definitions(booster_handling=handling))
         assert (ep.iloc[0]["event"], ep.iloc[0]["time"]) == (1, 28)
         assert any("needs a treatments file" in n for n in notes)
 
@@ -399,8 +399,8 @@ def test_episodes_carry_attributes_band_and_induction_completion():
 
 def test_small_counts_in_notes_are_suppressed():
     a = scores(("n", 0, 20), ("n", 20, 5))
-    assert any(n.startswith("<11 responder") for n in O._episodes(a, None, "PHQ9")[1])
-    assert any(n.startswith("1 responder") for n in O._episodes(a, None, "PHQ9", Definitions(suppression_threshold=0))[1])
+    assert any(n.startswith("<11 responder") for n in O.episodes_with_notes(a, None, "PHQ9")[1])
+    assert any(n.startswith("1 responder") for n in O.episodes_with_notes(a, None, "PHQ9", Definitions(suppression_threshold=0))[1])
 
 
 # --- patient table ----------------------------------------------------------------------------
@@ -464,7 +464,7 @@ def test_a_one_line_yaml_card_is_text_not_a_file_name():
     assert load_card("confirm_loss: true") == Definitions(confirm_loss=True)
 
 
-# --- shared coded assessments, baseline bands, isin -------------------------------------------------
+# --- shared coded assessments, baseline bands -------------------------------------------------------
 
 def test_patient_outcomes_from_shared_coded_assessments_equal_those_computed_alone():
     a = scores(("p1", 0, 20), ("p1", 20, 8), ("p2", -3, 12), ("p2", 15, 11), ("p3", 0, 9, "GAD7"), ("p3", 16, 2, "GAD7"))
@@ -494,12 +494,6 @@ def test_baseline_bands_are_the_bands_of_the_patient_outcomes():
     want = set(O.patient_outcomes(a, "PHQ9")["baseline_band"].dropna())
     assert O.baseline_bands(a, "PHQ9") == want == {"severe", "moderate", "minimal"}
     assert O.baseline_bands(a, "PHQ9", Definitions(baseline_window=(-45, -35))) == {"moderate"}
-
-
-def test_isin_of_text_ids_given_as_a_series_equals_pandas_isin():
-    values = pd.Series(["a", "b", None, "c", "a"], dtype="str")
-    for ids in (pd.Series(["a", "c"], dtype="str"), pd.Index(["c"], dtype="str"), ["b"], {"a", "z"}, pd.Series([], dtype="str")):
-        assert O.isin(values, ids).tolist() == values.isin(list(ids)).tolist()
 
 
 # --- the shortcuts of large practices equal the general paths ---------------------------------------
@@ -555,14 +549,6 @@ def test_attributes_from_coded_text_ids_are_each_patients_first_value_in_order_o
         assert coded.attribute_positions.tolist() == coded.ids.get_indexer(coded.attributes["patient_id"]).tolist()
 
 
-def test_positions_of_text_ids_equal_pandas_get_indexer():
-    ids = pd.Index(["a", "b", "c", "ü"], dtype="str")
-    for values in (pd.Index(["c", "x", "a", "ü"], dtype="str"), pd.Index(["b"], dtype="object"), pd.Index([], dtype="str"),
-                   pd.Index(["a", None], dtype="str")):
-        assert O.positions(ids, values).tolist() == ids.get_indexer(values).tolist()
-    assert O.positions(pd.Index([3, 1]), pd.Index([1, 2])).tolist() == [1, -1]
-
-
 def test_sessions_with_ids_appended_equal_sessions_over_the_longer_ids():
     t = pd.DataFrame({"patient_id": ["p", "x", "p", "y", None, "x", "q"], "day": [0, 0, 0, 2, 3, 5, 1],
                       "kind": ["induction"] * 5 + ["booster", "induction"]}).astype({"patient_id": "str"})
@@ -575,13 +561,6 @@ def test_sessions_with_ids_appended_equal_sessions_over_the_longer_ids():
     assert got.count().tolist() == want.count().tolist() == [1, 1, 2, 1]
     assert got.count("booster").tolist() == [0, 0, 1, 0] and got.unmatched.empty
     assert first.count().tolist() == [1, 1]  # the first sessions are unchanged
-
-
-def test_scores_in_patient_and_day_order_keep_it_and_others_are_sorted_stably():
-    patients, days = np.array([0, 0, 1, 1, 1]), np.array([-2.0, 5.0, 0.0, 0.0, 3.0])
-    assert O._by_patient_and_day(patients, days).tolist() == [0, 1, 2, 3, 4]
-    for p, d in ((np.array([1, 0, 1, 0]), np.array([2.0, 2.0, 1.0, 2.0])), (np.array([0, 0]), np.array([3.0, 1.0]))):
-        assert O._by_patient_and_day(p, d).tolist() == np.lexsort((d, p)).tolist()
 
 
 def test_sessions_of_a_file_in_export_order_equal_those_of_the_same_rows_shuffled():
