@@ -30,8 +30,8 @@ numbers); a column that reads both day-first and month-first is refused, never g
 day 0; YYYY with ``strict_dates``). Ages become age bands (over 89: "90+").
 
 Speed (bench/bench_ingest.py): files on disk are memory-mapped, not copied (pyarrow's map, whose pages the
-scans for quotes and carriage returns map once for the parse too); pyarrow parses text as plain
-strings (without a bad-row handler: a row of the wrong width makes pyarrow fail, and the python reader
+scans for quotes and carriage returns map once for the parse too, a long file's two halves at once); pyarrow
+parses text as plain strings (without a bad-row handler: a row of the wrong width makes pyarrow fail, and the python reader
 takes over), then every text column is dictionary-encoded in two threads (a column with long runs of equal
 values, as exports grouped by patient have, through the first value of each run; a column with few values
 by looking each row up in the values of the first block), so every value is normalised
@@ -45,8 +45,8 @@ ages through the distinct ages, day 0 per patient group by group (the first trea
 looked up once per patient key across the files). Columns are gathered before a frame is built
 (``frame[c] = array`` copies the array in pandas 3, and each new 1M-row array costs page faults). The
 canonical ``str`` columns are built once: a column left as parsed (patient keys, usually) is the parsed
-column itself; the others are built from their distinct values in a worker thread while the checks run,
-and used if no check changed them.
+column itself; the others are built from their distinct values in a worker thread, started as soon as
+their categorical exists (while the frame is built and the checks run), and used if no step changed them.
 The checks and the PHI guard are in :mod:`analysis.validate`.
 """
 from __future__ import annotations
@@ -320,7 +320,7 @@ class _Refused(Exception):
 @dataclass
 class _Raw:
     table: pa.Table  # one column per source column (strings, or numbers pyarrow inferred)
-    rows: np.ndarray  # spreadsheet row of each table row
+    rows: np.ndarray  # spreadsheet row of each table row (int32: half the memory of int64, rows up to 2**31)
     encoding: str = ""
     delimiter: str = ""
     ragged: tuple = ()  # (row, "short" | "long") of rows whose field count differs from the header
@@ -677,15 +677,25 @@ def _memchr():
 _MEMCHR = _memchr() if os.name == "posix" else None
 
 
+#: from this size, a buffer is searched in two halves at once (a fresh map's page faults are most of the cost)
+SPLIT_SCAN_BYTES = 8 << 20
+
+
 def _has_byte(buffer: pa.Buffer, byte: bytes) -> bool:
-    """Whether a byte occurs in the buffer (memchr, as ``bytes.find`` uses, on pyarrow's memory; numpy's
-    comparison in slices where there is no memchr)."""
+    """Whether a byte occurs in the buffer (memchr, as ``bytes.find`` uses, on pyarrow's memory, the second half of a
+    long buffer in a thread; numpy's comparison in slices where there is no memchr)."""
     if buffer.size == 0:
         return False
     if _MEMCHR is None:
         view = np.frombuffer(buffer, dtype=np.uint8)
         return any(np.any(view[i:i + (1 << 22)] == byte[0]) for i in range(0, len(view), 1 << 22))
-    return _MEMCHR(buffer.address, byte[0], buffer.size) is not None
+    if buffer.size < SPLIT_SCAN_BYTES:
+        return _MEMCHR(buffer.address, byte[0], buffer.size) is not None
+    half = buffer.size // 2
+    with ThreadPoolExecutor(1) as pool:
+        second = pool.submit(_MEMCHR, buffer.address + half, byte[0], buffer.size - half)
+        first = _MEMCHR(buffer.address, byte[0], half)
+        return first is not None or second.result() is not None
 
 
 def _count_newlines(body) -> int:
@@ -740,7 +750,7 @@ def _read_arrow(source: pa.Buffer, names: list[str], delimiter: str, newlines: b
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return None
-    raw = _Raw(table, np.arange(2, table.num_rows + 2, dtype=np.int64))
+    raw = _Raw(table, np.arange(2, table.num_rows + 2, dtype=np.int32))
     raw.encode_text()
     if not _valid_utf8(raw):
         return None  # 8-bit characters below the sniffed sample: the python reader decodes them
@@ -774,7 +784,7 @@ def _read_python(text: str, names: list[str], delimiter: str) -> _Raw:
         rows.append(row)
     cols = list(zip(*keep)) if keep else [()] * width
     table = pa.table({n: pa.array(list(c), pa.string()) for n, c in zip(names, cols)})
-    return _Raw(table, np.asarray(rows, dtype=np.int64), ragged=tuple(ragged))
+    return _Raw(table, np.asarray(rows, dtype=np.int32), ragged=tuple(ragged))
 
 
 # --- column mapping --------------------------------------------------------------------------------------
@@ -862,7 +872,7 @@ def _dictionary(col: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
             col = pc.cast(col, pa.string())
         starts = _run_starts(col) if isinstance(col, pa.ChunkedArray) and len(col) >= RUN_ROWS else None
         if starts is not None:  # the first value of each run encoded, its code repeated over the run
-            codes, dictionary = _dictionary(col.take(starts).combine_chunks())
+            codes, dictionary = _dictionary(_take_sorted(col, starts))
             return np.repeat(codes, np.diff(np.append(starts, len(col)))), dictionary
         looked_up = _few_values(col)
         if looked_up is not None:
@@ -908,6 +918,14 @@ def _run_starts(col: pa.ChunkedArray) -> np.ndarray | None:
         offset += m
     starts = np.concatenate(parts)
     return starts if len(starts) <= len(col) // 8 else None
+
+
+def _take_sorted(col: pa.ChunkedArray, rows: np.ndarray) -> pa.Array:
+    """``col.take(rows)`` for increasing rows, chunk by chunk (a take on the chunked column joins its chunks first:
+    a copy of every value)."""
+    bounds = np.cumsum([0] + [len(c) for c in col.chunks])
+    cut = np.searchsorted(rows, bounds)
+    return pa.concat_arrays([c.take(rows[a:b] - lo) for c, lo, a, b in zip(col.chunks, bounds[:-1], cut[:-1], cut[1:])])
 
 
 def _few_values(col: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array] | None:
@@ -1257,12 +1275,23 @@ def _mapped(raw: _Raw, source: str, func, blanks: set, what: str, allowed: str, 
     return _categorical(codes, values, lambda v: func(key(v)) if key(v) not in blanks else None)
 
 
-def _assessment_frame(raw: _Raw, cols: _Columns, fi: int, file: str, log: IssueLog) -> pd.DataFrame:
-    """The long internal frame of one assessments file (rows checked, dates still dates)."""
+def _assessment_frame(raw: _Raw, cols: _Columns, fi: int, file: str, log: IssueLog, early: _EarlyText | None = None,
+                      parsed: dict | None = None) -> pd.DataFrame:
+    """The long internal frame of one assessments file (rows checked, dates still dates). Its text columns'
+    output is started in ``early`` (``parsed``: as ``_output``'s) as soon as they are made."""
     t = cols.target
+    instrument = None
+    if S.INSTRUMENT in t and S.SCORE in t:
+        codes, values = raw.distinct(t[S.INSTRUMENT])
+        instrument = _categorical(codes, values, normalise_code)
     base: dict = {FILE: np.full(raw.table.num_rows, fi, dtype=np.int16), ROW: raw.rows,
                   S.PATIENT_ID: _text_column(raw, t[S.PATIENT_ID])}
+    early = early if early is not None and not cols.wide else None  # (a wide file's rows are made again below)
+    if early is not None:
+        early.start({S.INSTRUMENT: instrument, S.PATIENT_ID: base[S.PATIENT_ID]}, parsed or {})
     base.update(_patient_attributes(raw, cols, log, file))
+    if early is not None:
+        early.start(base, parsed or {})  # (the patient attributes)
     if S.DAY in t:
         day, reason, bad = raw.numbers(t[S.DAY], thousands=raw.delimiter == "comma")
         whole = pa.types.is_integer(raw.table[t[S.DAY]].type)  # (parsed as integers: no fraction to look for)
@@ -1280,8 +1309,7 @@ def _assessment_frame(raw: _Raw, cols: _Columns, fi: int, file: str, log: IssueL
     parts = []
     if S.INSTRUMENT in t and S.SCORE in t:
         score, reason, bad = raw.numbers(t[S.SCORE])
-        codes, values = raw.distinct(t[S.INSTRUMENT])
-        part = pd.DataFrame({**base, S.INSTRUMENT: _categorical(codes, values, normalise_code), S.SCORE: score}, copy=False)
+        part = pd.DataFrame({**base, S.INSTRUMENT: instrument, S.SCORE: score}, copy=False)
         n = len(part)
         part = V.drop_missing_ids(part, log)
         kept = part.index.to_numpy() if len(part) < n else None  # the raw rows left (None: all)
@@ -1599,9 +1627,10 @@ def _str_array(values, n: int, parsed: tuple | None = None):
     ``parsed`` (column as parsed, its codes, its distinct values): when the categorical is that column
     unchanged (same distinct values, same code on every row), the parsed column itself is the output."""
     if values is None:
-        return lambda: pd.array(pa.nulls(n, pa.string()), dtype="str")
-    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
-        codes, categories = values.array.codes, values.cat.categories
+        return lambda: pd.array(pa.nulls(n, pa.large_string()), dtype="str")
+    cat = values.array if isinstance(values, pd.Series) else values
+    if isinstance(cat, pd.Categorical):
+        codes, categories = cat.codes, cat.categories
 
         def build():
             if parsed is not None and _unchanged(categories, codes, parsed):
@@ -1623,28 +1652,30 @@ def _unchanged(categories: pd.Index, codes: np.ndarray, parsed: tuple) -> bool:
 
 
 class _EarlyText:
-    """Text output columns built in a worker thread while the checks run, from the categoricals as they
-    are when started; at the end a column is taken from here only if its categories and every code are
-    still the same (a clean export: no row dropped, nothing resolved), otherwise built again."""
+    """Text output columns of a long file built in worker threads while the rest of the import runs, each
+    started as soon as its categorical exists; at the end a column is taken from here only if its categories
+    and every code are still the same (a clean export: no row dropped, nothing resolved; one file), otherwise
+    built again."""
 
-    def __init__(self, pool: ThreadPoolExecutor, parsed: dict):
-        self.pool, self.parsed, self.started = pool, parsed, {}
+    def __init__(self, pool: ThreadPoolExecutor):
+        self.pool, self.started = pool, {}
 
-    def start(self, frame: pd.DataFrame, columns) -> None:
-        for c in columns:
-            if c in frame.columns and c not in self.started and isinstance(frame[c].dtype, pd.CategoricalDtype):
-                cat = frame[c].array
-                build = _str_array(frame[c], len(frame), self.parsed.get(c))
-                self.started[c] = (cat.codes, cat.categories, self.pool.submit(build))
+    def start(self, columns: dict, parsed: dict) -> None:
+        """Start building the categoricals among ``columns`` ({column: values}; ``parsed`` as ``_output``'s)."""
+        for c, values in columns.items():
+            cat = values.array if isinstance(values, pd.Series) else values
+            if c in self.started or not isinstance(cat, pd.Categorical) or len(cat) < THREADED_ROWS:
+                continue
+            self.started[c] = (cat.codes, cat.categories, self.pool.submit(_str_array(cat, len(cat), parsed.get(c))))
 
     def get(self, frame: pd.DataFrame, c: str):
-        """The column built early, if it is still the column of ``frame``; else None."""
+        """The future of the column built early, if it is still the column of ``frame``; else None."""
         if c not in self.started or c not in frame.columns or not isinstance(frame[c].dtype, pd.CategoricalDtype):
             return None
         codes, categories, future = self.started[c]
         cat = frame[c].array
         same = (cat.categories is categories or cat.categories.equals(categories)) and np.array_equal(cat.codes, codes)
-        return future.result() if same else None
+        return future if same else None
 
 
 def _number_array(values: np.ndarray, dtype: str):
@@ -1666,23 +1697,28 @@ def _number_array(values: np.ndarray, dtype: str):
 def _output(frame: pd.DataFrame | None, columns: tuple[str, ...], numbers: dict[str, str],
             parsed: dict | None = None, early: _EarlyText | None = None) -> pd.DataFrame:
     """The canonical table, built once: text columns from their categoricals (``parsed``: {column: (column
-    as parsed, codes, distinct values)}, reused where unchanged; ``early``: columns already built), numbers
-    as ``numbers`` says; the per-column work in two threads."""
+    as parsed, codes, distinct values)}, reused where unchanged; ``early``: columns already started), numbers
+    as ``numbers`` says; the per-column work in two threads (``early``'s, after the columns it has started)."""
     n = 0 if frame is None else len(frame)
     parsed = parsed or {}
-    build = []
+    started, build = {}, {}
     for c in columns:
         present = frame is not None and c in frame.columns
-        built = early.get(frame, c) if early is not None and present else None
-        if built is not None:
-            build.append(lambda built=built: built)
+        future = early.get(frame, c) if early is not None and present else None
+        if future is not None:
+            started[c] = future
         elif c in numbers:
             values = frame[c].to_numpy(dtype=float) if present else np.full(n, np.nan)
-            build.append(lambda values=values, dtype=numbers[c]: _number_array(values, dtype))
+            build[c] = lambda values=values, dtype=numbers[c]: _number_array(values, dtype)
         else:
-            build.append(_str_array(frame[c] if present else None, n, parsed.get(c)))
-    data = dict(zip(columns, _in_threads(lambda f: f(), build, n)))
-    return pd.DataFrame(data, index=pd.RangeIndex(n), copy=False)  # (the arrays are new)
+            build[c] = _str_array(frame[c] if present else None, n, parsed.get(c))
+    if early is not None and n >= THREADED_ROWS:  # (queued after the columns started early)
+        started.update({c: early.pool.submit(f) for c, f in build.items()})
+        built = {}
+    else:
+        built = dict(zip(build, _in_threads(lambda f: f(), build.values(), n)))
+    built.update({c: future.result() for c, future in started.items()})
+    return pd.DataFrame({c: built[c] for c in columns}, index=pd.RangeIndex(n), copy=False)  # (the arrays are new)
 
 
 def _empty_assessments() -> pd.DataFrame:
@@ -1707,6 +1743,12 @@ def load_files(sources, overrides: dict[str, str] | None = None, strict_dates: b
         if target not in OVERRIDE_TARGETS and normalise_code(target) is None:
             raise KeyError(f"--map {src}={target}: unknown target {target!r}; use one of: {', '.join(OVERRIDE_TARGETS)} "
                            "or an instrument code (e.g. PHQ9)")
+    with ThreadPoolExecutor(2) as pool:  # (a long file's text output columns are built in it while the import goes on)
+        return _load(sources, overrides, strict_dates, _EarlyText(pool))
+
+
+def _load(sources: list, overrides: dict[str, str], strict_dates: bool, early: _EarlyText) -> Loaded:
+    """``load_files``, with ``early`` for the output columns started while the files are read."""
     log = IssueLog()
     mapping: list[dict] = []
     assessment_parts, treatment_parts, assessment_parsed, treatment_parsed = [], [], [], []
@@ -1716,7 +1758,7 @@ def load_files(sources, overrides: dict[str, str] | None = None, strict_dates: b
         name, data = _source_bytes(source)
         log.files.append(name)
         try:
-            frame, kind, n, cols, parsed = _load_one(name, data, fi, overrides, log)
+            frame, kind, n, cols, parsed = _load_one(name, data, fi, overrides, log, early)
         except _Refused as e:
             if e.code:  # (PHI refusals log their own issues)
                 log.add("error", e.code, f"{name}: {e.message}")
@@ -1746,21 +1788,18 @@ def load_files(sources, overrides: dict[str, str] | None = None, strict_dates: b
     treat_raw = treatment_parts[0] if treatment_parts else None
     frame = _concat(assessment_parts)
     resorted = len(assessment_parts) > 1 or any(r["how"] == "wide" for r in mapping)  # rows sorted back at the end
-    with ThreadPoolExecutor(2) as pool:  # the text output columns are built while the checks run
-        early = _EarlyText(pool, assessment_parsed[0] if len(assessment_parsed) == 1 else {})
-        if not resorted and len(frame) >= THREADED_ROWS:
-            early.start(frame, [c for c in S.ASSESSMENT_COLUMNS if c not in (S.SCORE, S.DAY)])
-        frame = _assign_days(frame, treat_raw, strict_dates, log)
-        if early.started:
-            early.start(frame, [S.START_MONTH])
-        frame = V.drop_out_of_range(frame, log)
-        frame = V.drop_implausible_days(frame, log)
-        # (patient, instrument, day, score) first: an export sorted by them is checked without hashing
-        present = [c for c in (S.PATIENT_ID, S.INSTRUMENT, S.DAY, S.SCORE, *S.PATIENT_ATTRIBUTES) if c in frame.columns]
-        frame = V.drop_duplicates(frame, present, log, grouped_by=[c for c in (S.PATIENT_ID, S.DAY) if c in frame.columns])
-        frame = V.resolve_conflicts(frame, S.PATIENT_ATTRIBUTES, log)
-        frame = frame.sort_values([FILE, ROW], kind="stable") if resorted else frame
-        assessments = _output(frame, S.ASSESSMENT_COLUMNS, {S.SCORE: "float64", S.DAY: "Int64"}, early.parsed, early)
+    parsed = assessment_parsed[0] if len(assessment_parsed) == 1 else {}
+    frame = _assign_days(frame, treat_raw, strict_dates, log)
+    if not resorted and S.START_MONTH in frame.columns:  # (derived from day 0, unless the file has it)
+        early.start({S.START_MONTH: frame[S.START_MONTH]}, parsed)
+    frame = V.drop_out_of_range(frame, log)
+    frame = V.drop_implausible_days(frame, log)
+    # (patient, instrument, day, score) first: an export sorted by them is checked without hashing
+    present = [c for c in (S.PATIENT_ID, S.INSTRUMENT, S.DAY, S.SCORE, *S.PATIENT_ATTRIBUTES) if c in frame.columns]
+    frame = V.drop_duplicates(frame, present, log, grouped_by=[c for c in (S.PATIENT_ID, S.DAY) if c in frame.columns])
+    frame = V.resolve_conflicts(frame, S.PATIENT_ATTRIBUTES, log)
+    frame = frame.sort_values([FILE, ROW], kind="stable") if resorted else frame
+    assessments = _output(frame, S.ASSESSMENT_COLUMNS, {S.SCORE: "float64", S.DAY: "Int64"}, parsed, early)
     treatments = None
     if treat is not None:
         treatments = _output(treat, S.TREATMENT_COLUMNS, {S.DAY: "Int64", S.DOSE: "float64"}, treatment_parsed[0])
@@ -1771,9 +1810,10 @@ def load_files(sources, overrides: dict[str, str] | None = None, strict_dates: b
     return Loaded(assessments, treatments, log.table(), _mapping_table(mapping), rows_read, names, ok)
 
 
-def _load_one(name: str, data: bytes, fi: int, overrides: dict[str, str], log: IssueLog):
+def _load_one(name: str, data: bytes, fi: int, overrides: dict[str, str], log: IssueLog, early: _EarlyText):
     """Read, guard, map and reshape one file: (internal frame, "assessments"|"treatments", rows read, columns,
-    {canonical text column: its column as parsed, codes, distinct values} for `_output`)."""
+    {canonical text column: its column as parsed, codes, distinct values} for `_output`); an assessments file's
+    text output columns are started in ``early``."""
     prep = _prepare(data)
     cols = _map_columns(name, prep.names, overrides)
     t = cols.target
@@ -1828,7 +1868,8 @@ def _load_one(name: str, data: bytes, fi: int, overrides: dict[str, str], log: I
         if missing:
             raise _Refused("MISSING_COLUMNS", _missing_message(missing, prep.names))
         parsed = _parsed_text(raw, t, S.ASSESSMENT_COLUMNS)
-        return _assessment_frame(raw, cols, fi, name, log), "assessments", raw.table.num_rows + len(long), cols, parsed
+        frame = _assessment_frame(raw, cols, fi, name, log, early, parsed)
+        return frame, "assessments", raw.table.num_rows + len(long), cols, parsed
     if (S.KIND in t or S.DOSE in t) and S.PATIENT_ID in t and has_date:
         parsed = _parsed_text(raw, t, S.TREATMENT_COLUMNS)
         return _treatment_frame(raw, cols, fi, name, log), "treatments", raw.table.num_rows + len(long), cols, parsed

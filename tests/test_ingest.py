@@ -732,3 +732,52 @@ def test_day_0_from_a_treatments_file_whose_patients_differ_from_the_assessments
     a = loaded.assessments
     assert list(zip(a[S.PATIENT_ID], a[S.DAY])) == [("P-1", 2), ("P-2", 0), ("P-3", 7), ("P-2", 7)]
     assert loaded.treatments[S.DAY].tolist() == [0, 0, 7, 0]
+
+
+def test_a_long_buffer_searched_in_two_halves_finds_the_byte_in_either_half_and_at_the_split():
+    import pyarrow as pa
+
+    from analysis import ingest
+
+    size = ingest.SPLIT_SCAN_BYTES + 1  # searched in two halves: [0, size // 2) here, the rest in a thread
+    half = size // 2
+    for at in (0, half - 1, half, size - 1):
+        data = bytearray(b"x" * size)
+        data[at] = ord('"')
+        assert ingest._has_byte(pa.py_buffer(bytes(data)), b'"'), at
+        assert not ingest._has_byte(pa.py_buffer(bytes(data)), b"\r"), at
+
+
+def test_output_columns_started_while_a_file_is_read_are_not_used_when_more_files_or_a_wide_file_change_the_rows(
+        monkeypatch):
+    # a long file's text output columns are started in worker threads as soon as its categoricals exist; two
+    # assessments files (rows of both), or a wide file (rows melted), must not end with the first file's columns
+    from analysis import ingest
+
+    first = long_export(n_patients=3, visits=2).encode()
+    second = long_export(n_patients=2, visits=2, key=lambda p: f"Q-{p:04d}").replace("Main St Clinic", "Northside").encode()
+    wide = b"Patient ID,PHQ-9 Day 0,PHQ-9 Day 7,Clinic Location\nP-1,10,8,Lakeview\nP-2,12,,Lakeview\n"
+    cases = [[("a.csv", first), ("b.csv", second)], [("wide.csv", wide)], [("a.csv", first)]]
+    one_thread = [load_files(c) for c in cases]
+    monkeypatch.setattr(ingest, "THREADED_ROWS", 0)  # every file counts as long: columns started early
+    threads = [load_files(c) for c in cases]
+    for before, after in zip(one_thread, threads):
+        pd.testing.assert_frame_equal(before.assessments, after.assessments)
+        pd.testing.assert_frame_equal(before.issues, after.issues)
+    both = threads[0].assessments
+    assert both[S.PATIENT_ID].tolist() == ["P-0000"] * 2 + ["P-0001"] * 2 + ["P-0002"] * 2 + ["Q-0000"] * 2 + ["Q-0001"] * 2
+    assert both[S.SITE].tolist() == ["Main St Clinic"] * 6 + ["Northside"] * 4
+    melted = threads[1].assessments
+    assert sorted(zip(melted[S.PATIENT_ID], melted[S.DAY], melted[S.SCORE])) == [("P-1", 0, 10), ("P-1", 7, 8), ("P-2", 0, 12)]
+    assert melted[S.SITE].tolist() == ["Lakeview"] * 3
+
+
+def test_increasing_rows_taken_chunk_by_chunk_are_the_rows_of_the_whole_column():
+    import pyarrow as pa
+
+    from analysis import ingest
+
+    col = pa.chunked_array([["a", "b", "c"], [], ["d"], ["e", "f"], ["g", "h", "i"]], pa.string())
+    for rows in ([0], [0, 3, 4], [2, 3, 6], [8], [1, 2, 5, 7, 8], list(range(9))):
+        taken = ingest._take_sorted(col, np.array(rows, dtype=np.int64))
+        assert taken.to_pylist() == [col.to_pylist()[r] for r in rows], rows
