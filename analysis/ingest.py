@@ -603,7 +603,7 @@ def _parse(prep: _Prepared, numeric: set[str], dates: set[str] = frozenset()) ->
         tail = body[-4096:]
         trailing = tail[len(tail.rstrip(b"\r\n \t")):].count(b"\n")
         lines = _count_newlines(source) - trailing + 1
-        if lines != raw.table.num_rows + 1:
+        if lines != raw.table.num_rows + 1 or _has_byte(source, b"\r") and _lone_carriage_returns(source):
             raw = None
     encoding = prep.encoding
     if raw is None:
@@ -614,6 +614,8 @@ def _parse(prep: _Prepared, numeric: set[str], dates: set[str] = frozenset()) ->
             guess = _guess_8bit(body[max(0, e.start - 65536): e.start + 65536])
             text, encoding = body.decode(guess, errors="replace"), _ENCODING_NAMES.get(guess, guess)
         raw = _read_python(text, prep.names, prep.delimiter)
+    else:
+        _drop_blank_rows(raw)
     if prep.skip:
         raw.rows = raw.rows + prep.skip
     if raw.table.num_rows == 0:
@@ -626,6 +628,28 @@ def _parse(prep: _Prepared, numeric: set[str], dates: set[str] = frozenset()) ->
 
 def _is_text(col) -> bool:
     return pa.types.is_string(col.type) or pa.types.is_large_string(col.type)
+
+
+def _drop_blank_rows(raw: _Raw) -> None:
+    """Remove pyarrow's rows whose every field is blank (a line of delimiters only, as a spreadsheet saves an
+    empty formatted row): blank lines, which the python reader skips. Checked column by column on the
+    distinct values, the first column first: usually one look at one dictionary."""
+    mask = None
+    for name in raw.table.column_names:
+        col = raw.table[name]
+        if _is_text(col):
+            codes, values = raw.dictionary(name)
+            blank = np.flatnonzero(pc.equal(pc.utf8_trim_whitespace(values), "").fill_null(True).to_numpy(zero_copy_only=False))
+            at = (codes < 0) | np.isin(codes, blank) if len(blank) else codes < 0
+        else:  # numbers and dates: a blank field is null
+            at = col.is_null().to_numpy(zero_copy_only=False)
+        mask = at if mask is None else mask & at
+        if not mask.any():
+            return
+    raw.table = raw.table.filter(pa.array(~mask))
+    raw.rows = raw.rows[~mask]
+    raw.encoded.clear()
+    raw.listed.clear()
 
 
 def _has_blanks(raw: _Raw, name: str) -> bool:
@@ -698,6 +722,19 @@ def _has_byte(buffer: pa.Buffer, byte: bytes) -> bool:
         return first is not None or second.result() is not None
 
 
+def _lone_carriage_returns(body) -> bool:
+    """Whether a carriage return not followed by a line feed ends a line (old Mac files, stray CRs): a
+    line break to pyarrow and the csv module, not counted by ``_count_newlines``."""
+    view = np.frombuffer(body, dtype=np.uint8)
+    step = 1 << 22
+    for i in range(0, len(view), step):
+        part = view[i:i + step + 1]  # (one byte more: the byte after the slice's last CR)
+        cr = np.flatnonzero(part[:step] == 13)
+        if len(cr) and (cr[-1] + 1 >= len(part) or np.any(part[np.minimum(cr + 1, len(part) - 1)] != 10)):
+            return True
+    return False
+
+
 def _count_newlines(body) -> int:
     """Line feeds in the bytes (numpy's vectorised comparison, in slices: several times bytes.count)."""
     view = np.frombuffer(body, dtype=np.uint8)
@@ -706,6 +743,14 @@ def _count_newlines(body) -> int:
 
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: 0100-01-01 in days since 1970-01-01
+_YEAR_100 = dt.date(100, 1, 1).toordinal() - dt.date(1970, 1, 1).toordinal()
+
+
+def _before_year_100(col: pa.ChunkedArray) -> bool:
+    """Whether a date32 column holds a date before the year 100."""
+    first = pc.min(col).cast(pa.int32()).as_py()
+    return first is not None and first < _YEAR_100
 
 
 def _iso_columns(prep: _Prepared, dates: set[str]) -> set[str]:
@@ -750,6 +795,8 @@ def _read_arrow(source: pa.Buffer, names: list[str], delimiter: str, newlines: b
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return None
+    if any(_before_year_100(table[n]) for n in dates):
+        return None  # (years 0-99 are not dates to parse_dates: read as text, and reported as it reports them)
     raw = _Raw(table, np.arange(2, table.num_rows + 2, dtype=np.int32))
     raw.encode_text()
     if not _valid_utf8(raw):
@@ -1054,8 +1101,9 @@ def parse_dates(values: list, order: str | None = None) -> tuple[np.ndarray, lis
     for i, v in enumerate(values):
         s = "" if v is None else str(v).strip()
         m = _ISO.match(s)
-        if m:
-            out[i] = _ordinal(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        if m:  # (four digits below 100, such as 0000 or 0024, are not a year: not a date)
+            y = int(m.group(1))
+            out[i] = _ordinal(y, int(m.group(2)), int(m.group(3))) if y >= 100 else np.nan
             continue
         if re.fullmatch(r"\d{5}(\.\d+)?", s) and 20000 <= float(s) < 80000:  # an Excel serial date (1954-2119)
             out[i] = np.floor(float(s)) - EXCEL_EPOCH_OFFSET  # (the fraction is the time of day)

@@ -161,6 +161,13 @@ def cases() -> list[dict]:
         True, 6, ["CONFLICTING_ATTRIBUTES"])
     add("implausible_days.csv", lines(*GOOD, "P-001,PHQ-9,5,5000,MDD,Main St Clinic", "P-002,GAD-7,5,-400,GAD,Northside"),
         True, 4, ["IMPLAUSIBLE_DAY"])
+    add("empty_formatted_rows.csv", lines(GOOD[0], ",,,,,", *GOOD[1:3], ";;;;;".replace(";", ","), GOOD[3]), True, 4)
+    add("iso_year_zero.csv", lines(
+        "P-001,PHQ-9,21,2024-01-05,Major Depressive Disorder,Main St Clinic",
+        "P-001,PHQ-9,9,0000-01-19,Major Depressive Disorder,Main St Clinic",
+        "P-002,GAD-7,15,2024-02-01,Generalized Anxiety Disorder,Northside",
+        "P-002,GAD-7,6,2024-02-22,Generalized Anxiety Disorder,Northside",
+        header=HEADER.replace("Day", "Date Administered")), True, 3, ["BAD_DATE"])
     add("missing_ids.csv", lines(*GOOD, ",PHQ-9,5,0,MDD,Main St Clinic", "  ,GAD-7,5,0,GAD,Northside"), True, 4, ["MISSING_ID"])
     add("ragged_rows.csv", lines(GOOD[0], "P-001,PHQ-9,9,14,Major Depressive Disorder,Main St, Clinic", *GOOD[2:]),
         True, 3, ["RAGGED_ROWS"])
