@@ -447,6 +447,7 @@ def _prepare(time: np.ndarray, status: np.ndarray, x: np.ndarray) -> _Sorted:
                    xdead=xt @ s, ties=len(rep) > len(ev))
 
 
+@np.errstate(over="ignore", invalid="ignore")  # (a diverging coefficient overflows, as in R's C code: not converged)
 def _efron(data: _Sorted, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     """Log partial likelihood (Efron), score and information at beta, in a few array passes.
 
