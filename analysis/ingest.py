@@ -1525,6 +1525,16 @@ def _runs(pid: np.ndarray) -> np.ndarray | None:
     return np.concatenate([[0], starts])
 
 
+def _spread_new(per_patient: np.ndarray, pid: np.ndarray) -> np.ndarray:
+    """``per_patient[pid]`` as a new writable array from pyarrow's memory pool, which reuses freed pages (a new
+    1M-row numpy array often costs page faults on this VM: see bench/README.md, "Round 5" and "Round 6")."""
+    if len(pid) and pid.min() < 0:  # (code -1: the last value, as numpy indexes)
+        return per_patient[pid]
+    taken = pa.array(per_patient).take(pa.array(pid))
+    out = np.frombuffer(taken.buffers()[1], dtype=per_patient.dtype)[taken.offset:taken.offset + len(taken)]
+    return out if out.flags.writeable else out.copy()
+
+
 def _spread(per_patient: np.ndarray, pid: np.ndarray, starts: np.ndarray | None) -> np.ndarray:
     """``per_patient[pid]``: each row gets its patient's value."""
     if starts is None:
@@ -1596,14 +1606,19 @@ def _assign_days(frame: pd.DataFrame, treat: pd.DataFrame | None, strict: bool, 
         if no_treatment.any():
             first_seen = _per_patient_min(pid, np.where(no_date, np.inf, date) if no_date.any() else date, len(origin), starts)
             origin = np.where(np.isnan(origin), np.where(np.isinf(first_seen), np.nan, first_seen), origin)
-        from_first_assessment = (no_treatment & np.isnan(day) & ~no_date) if has_day else (no_treatment & ~no_date)
+        if has_day:
+            from_first_assessment = no_treatment & np.isnan(day) & ~no_date
+        elif no_treatment.ndim == 0:  # (the same for every patient: one pass)
+            from_first_assessment = ~no_date if no_treatment else no_treatment
+        else:
+            from_first_assessment = no_treatment & ~no_date
         if from_first_assessment.any():
             if treat is None:
                 log.add("info", "DAY0_FIRST_ASSESSMENT", "Without a treatments file, day 0 is each patient's first assessment date.")
             else:
                 log.add("info", "DAY0_FIRST_ASSESSMENT", f"{int(pd.unique(frame[S.PATIENT_ID][from_first_assessment]).size)} "
                         "patient(s) have no treatments: their day 0 is their first assessment date.")
-        from_date = _spread(origin, pid, starts)
+        from_date = _spread_new(origin, pid)
         np.subtract(date, from_date, out=from_date)
         if both.any():
             disagree = both & ~np.isnan(from_date) & (from_date != day)
@@ -1625,7 +1640,8 @@ def _assign_days(frame: pd.DataFrame, treat: pd.DataFrame | None, strict: bool, 
     if S.START_MONTH not in frame.columns or frame[S.START_MONTH].isna().all():
         if not np.isnan(origin).all() and (~np.isnan(origin))[pid if starts is None else pid[starts]].any():
             codes, uniques = pd.factorize(origin)  # per patient code
-            months = _categorical(codes, list(uniques), lambda d: _month_text(d, strict))
+            to_month, firsts = pd.factorize(_month_starts(uniques))  # (the first day of each month: one text per month)
+            months = _categorical(np.append(to_month, -1)[codes], list(firsts), lambda d: _month_text(d, strict))
             month = pd.Categorical.from_codes(_spread(months.codes, pid, starts), dtype=months.dtype, validate=False)
             frame = _with_columns(frame, {S.START_MONTH: month})
     elif strict:
@@ -1633,6 +1649,15 @@ def _assign_days(frame: pd.DataFrame, treat: pd.DataFrame | None, strict: bool, 
         years = _categorical(months.codes, list(months.categories), lambda m: str(m)[:4])
         frame = _with_columns(frame, {S.START_MONTH: years})
     return frame
+
+
+def _month_starts(days: np.ndarray) -> np.ndarray:
+    """The first day of the month of each day (days since 1970-01-01; NaN stays NaN): one text per month, not per date."""
+    known = ~np.isnan(days)
+    out = np.full(len(days), np.nan)
+    months = days[known].astype(np.int64).astype("datetime64[D]").astype("datetime64[M]")
+    out[known] = months.astype("datetime64[D]").astype(np.int64)
+    return out
 
 
 def _with_columns(frame: pd.DataFrame, columns: dict, drop: str | None = None) -> pd.DataFrame:

@@ -315,6 +315,22 @@ def test_a_column_mixing_day_first_and_month_first_dates_is_refused():
     assert "'13/01/2024' and '01/14/2024'" in loaded.issues["message"].iloc[0]
 
 
+def test_each_patient_gets_the_month_of_their_own_day_0_at_month_and_year_edges():
+    # day 0 on the last and first day of a month, a leap day, before 1970, across a new year: one month text each
+    text = ("Patient ID,Measure,Score,Visit Date\n"
+            "A,PHQ-9,20,2024-01-31\nA,PHQ-9,8,2024-02-01\n"
+            "B,PHQ-9,18,2024-02-01\n"
+            "C,PHQ-9,15,2024-02-29\nC,PHQ-9,9,2024-03-14\n"
+            "D,PHQ-9,14,1969-12-31\nD,PHQ-9,7,1970-01-07\n"
+            "E,PHQ-9,13,2023-12-31\nE,PHQ-9,5,2024-01-01\n")
+    a = load(text).assessments
+    assert a[S.DAY].tolist() == [0, 1, 0, 0, 14, 0, 7, 0, 1]
+    assert a[S.START_MONTH].tolist() == ["2024-01", "2024-01", "2024-02", "2024-02", "2024-02",
+                                         "1969-12", "1969-12", "2023-12", "2023-12"]
+    years = load(text, strict_dates=True).assessments[S.START_MONTH].tolist()
+    assert years == ["2024", "2024", "2024", "2024", "2024", "1969", "1969", "2023", "2023"]
+
+
 def test_dates_become_days_from_the_first_assessment_and_are_never_stored():
     loaded = load("Patient ID,Measure,Score,Visit Date\nA,PHQ-9,20,2024-03-30\nA,PHQ-9,8,2024-04-13\n")
     a = loaded.assessments
