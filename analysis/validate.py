@@ -445,9 +445,12 @@ def _within_by_runs(values: np.ndarray, codes: np.ndarray, lows: np.ndarray, hig
         return False
     starts = np.concatenate([[0], starts])
     run = codes[starts]
+    low, high = lows[run], highs[run]
+    # (each limit first against the smallest / largest value of all, one fast pass: instruments starting at 0
+    # share their lower limit; a missing limit is NaN, which proves nothing)
     with np.errstate(invalid="ignore"):  # (NaN values are never out of range; fmin/fmax skip them)
-        return bool((np.fmin.reduceat(values, starts) >= lows[run]).all()
-                    and (np.fmax.reduceat(values, starts) <= highs[run]).all())
+        return bool((np.fmin.reduce(values) >= low.max() or (np.fmin.reduceat(values, starts) >= low).all())
+                    and (np.fmax.reduce(values) <= high.min() or (np.fmax.reduceat(values, starts) <= high).all()))
 
 
 def drop_implausible_days(frame: pd.DataFrame, log: IssueLog, what: str = "score") -> pd.DataFrame:

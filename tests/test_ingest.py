@@ -2,8 +2,11 @@
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from analysis import schema as S
+from analysis import validate as V
 from analysis.ingest import (
     Loaded,
     age_band,
@@ -797,3 +800,18 @@ def test_increasing_rows_taken_chunk_by_chunk_are_the_rows_of_the_whole_column()
     for rows in ([0], [0, 3, 4], [2, 3, 6], [8], [1, 2, 5, 7, 8], list(range(9))):
         taken = ingest._take_sorted(col, np.array(rows, dtype=np.int64))
         assert taken.to_pylist() == [col.to_pylist()[r] for r in rows], rows
+
+
+@given(st.lists(st.tuples(st.integers(0, 3), st.one_of(st.floats(-5, 90), st.just(float("nan")))), min_size=1, max_size=30))
+def test_scores_are_proved_within_range_by_runs_exactly_when_every_row_is(rows):
+    # each row repeated 8 times: runs of one instrument, as exports list them; limits 0-27, 1-21, 0-80 and a
+    # code without limits (NaN), so the smallest / largest score of all proves a limit only when it may
+    lows, highs = np.array([0.0, 1.0, 0.0, np.nan]), np.array([27.0, 21.0, 80.0, np.nan])
+    codes = np.repeat(np.array([c for c, _ in rows], dtype=np.int8), 8)
+    values = np.repeat(np.array([v for _, v in rows]), 8)
+    with np.errstate(invalid="ignore"):
+        within = not ((values < lows[codes]) | (values > highs[codes]) | np.isnan(lows[codes]) & ~np.isnan(values)).any()
+    proved = V._within_by_runs(values, codes, lows, highs)
+    assert not proved or within
+    if not np.isnan(values).any():
+        assert proved == within
