@@ -1633,7 +1633,7 @@ def _assign_days(frame: pd.DataFrame, treat: pd.DataFrame | None, strict: bool, 
     missing = np.isnan(day)
     if missing.any():
         log.add_rows("warning", "MISSING_DAY", S.DAY, frame,
-                     lambda n, r: f"{n} score(s) have neither a day nor a date and were left out ({r}).", where=missing)
+                     lambda n, r: f"{n} score(s) have no day or readable date and were left out ({r}).", where=missing)
         frame = frame[~missing]
         pid = pid[~missing]
         starts = _runs(pid) if starts is not None else None
@@ -1688,7 +1688,7 @@ def _treatment_days(treat: pd.DataFrame, log: IssueLog) -> pd.DataFrame:
     treat = _with_columns(treat, {S.DAY: day}, drop=S.DATE)
     missing = np.isnan(day)
     log.add_rows("warning", "MISSING_DAY", S.DAY, treat,
-                 lambda n, r: f"{n} treatment row(s) have neither a day nor a date and were left out ({r}).", where=missing)
+                 lambda n, r: f"{n} treatment row(s) have no day or readable date and were left out ({r}).", where=missing)
     return V.drop_implausible_days(V.keep(treat, ~missing), log, what="treatment")
 
 
