@@ -31,6 +31,7 @@ import pandas as pd
 
 from analysis import instruments
 from analysis import schema as S
+from analysis.arrays import positions
 from analysis.config import AT_RISK_STEP
 from analysis.outcomes import (BASELINE_BAND, FUNNEL_COMPLEMENTS, INDUCTION_COMPLETED, Coded, Definitions, Sessions,
                                check_group_column, episodes_with_notes, funnel_from_outcomes, group_labels,
@@ -286,7 +287,7 @@ def analyse(assessments: pd.DataFrame, treatments: pd.DataFrame | None, instrume
     ptable = patient_table_from(coded.attributes, treatments, coded, sessions)
     # every patient of the outcomes is in the patient table: its induction_completed aligned by position
     outcomes[INDUCTION_COMPLETED] = ptable[INDUCTION_COMPLETED].array.take(
-        pd.Index(ptable[S.PATIENT_ID]).get_indexer(outcomes[S.PATIENT_ID]))
+        positions(pd.Index(ptable[S.PATIENT_ID]), outcomes[S.PATIENT_ID]))
     if by is not None:
         check_group_column(outcomes, by, GROUP_COLUMNS)
     ep, ep_notes = episodes_with_notes(assessments, treatments, code, d, outcomes=outcomes, coded=coded, sessions=sessions)

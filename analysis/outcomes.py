@@ -724,14 +724,6 @@ class Sessions:
         return np.bincount(self.patient[keep], minlength=self.n).astype("int64")
 
 
-def _induction_completed(patient_ids: pd.Series, treatments: pd.DataFrame | None) -> pd.arrays.BooleanArray:
-    if treatments is None:
-        return pd.array([pd.NA] * len(patient_ids), dtype="boolean")
-    ids = pd.Index(pd.unique(patient_ids))
-    n = Sessions(treatments, ids).count("induction")[ids.get_indexer(patient_ids)]
-    return pd.array(n >= config.INDUCTION_SERIES_LENGTH, dtype="boolean")
-
-
 # --- durability episodes --------------------------------------------------------------------
 
 def episodes_with_notes(assessments, treatments, instrument, definitions=None, outcomes=None, coded=None,
@@ -756,7 +748,7 @@ def episodes_with_notes(assessments, treatments, instrument, definitions=None, o
     followed = outcomes[outcomes["has_follow_up"]]
     m = len(followed)
     # the scores after the origin of each responder with follow-up (k = 0..m-1), as flat arrays in day order
-    who = coded.ids.get_indexer(followed[S.PATIENT_ID])
+    who = positions(coded.ids, followed[S.PATIENT_ID])
     origin = followed["response_day"].to_numpy(dtype=float, na_value=np.nan)
     baseline = followed["baseline"].to_numpy(dtype=float)
     lo, hi = np.searchsorted(patients, who, "left"), np.searchsorted(patients, who, "right")
@@ -789,12 +781,11 @@ def episodes_with_notes(assessments, treatments, instrument, definitions=None, o
     unconfirmed_last = int(unconfirmed.sum())
 
     early_boosters = 0
-    if treatments is not None:
-        _require(treatments, (S.PATIENT_ID, S.KIND, S.DAY), "treatments")
-        b = Sessions(treatments, coded.ids) if sessions is None else sessions
+    b = None if treatments is None else Sessions(treatments, coded.ids) if sessions is None else sessions
+    if b is not None:
         take = b.of_kind("booster") & (b.patient >= 0) & ~np.isnan(b.day)
         bp, bd = b.patient[take], b.day[take]
-        order = np.lexsort((bd, bp))
+        order = sort_order(bp, bd)
         bp, bd = bp[order], bd[order]
         distinct = run_starts(bp, bd)
         bp, bd = bp[distinct], bd[distinct]
@@ -830,8 +821,11 @@ def episodes_with_notes(assessments, treatments, instrument, definitions=None, o
         ep = pd.DataFrame([], columns=[S.PATIENT_ID, "origin", "end_day", "event", "censor_reason"])
     known = [INDUCTION_COMPLETED] if INDUCTION_COMPLETED in followed.columns else []
     ep = followed[[S.PATIENT_ID] + attrs + [BASELINE_BAND, "baseline", "response_score"] + known].merge(ep, on=S.PATIENT_ID)
-    if not known:
-        ep[INDUCTION_COMPLETED] = _induction_completed(ep[S.PATIENT_ID], treatments)
+    if not known and b is None:  # without a treatments file: unknown
+        ep[INDUCTION_COMPLETED] = pd.array([pd.NA] * len(ep), dtype="boolean")
+    elif not known:
+        series = b.count("induction")[positions(coded.ids, ep[S.PATIENT_ID])]
+        ep[INDUCTION_COMPLETED] = pd.array(series >= config.INDUCTION_SERIES_LENGTH, dtype="boolean")
     ep["time"] = ep["end_day"] - ep["origin"]
     ep["event"] = ep["event"].astype("int64")
     ep["event_day"] = ep["end_day"].where(ep["event"] == 1)
