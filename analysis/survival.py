@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from analysis.arrays import run_starts
 from analysis.errors import DataError
 
 #: the group label used when ``kaplan_meier`` is called without groups
@@ -187,9 +188,7 @@ def _sort_cells(t: np.ndarray, e: np.ndarray, code: np.ndarray) -> tuple[np.ndar
     """_cells for any times: sorted by group, then time (np.lexsort), one cell per run."""
     order = np.lexsort((t, code))
     t, e, code = t[order], e[order], code[order]
-    new = np.ones(len(t), dtype=bool)
-    new[1:] = (t[1:] != t[:-1]) | (code[1:] != code[:-1])
-    first = np.flatnonzero(new)
+    first = np.flatnonzero(run_starts(t, code))
     counts = np.diff(np.append(first, len(t)))
     return code[first], t[first], counts, np.add.reduceat(e, first).astype(np.int64)
 
@@ -253,7 +252,7 @@ class KaplanMeier:
         group = tab["group"].array
         time = tab["time"].to_numpy(dtype=float)
         codes = pd.factorize(group)[0]  # groups are runs of rows, times increasing within each
-        starts = np.flatnonzero(np.concatenate(([True], codes[1:] != codes[:-1])))
+        starts = np.flatnonzero(run_starts(codes))
         stops = np.append(starts[1:], len(tab))
         last, nxt, before, beyond = [], [], [], []
         for a, b in zip(starts.tolist(), stops.tolist()):  # one short step per group, all days at once
@@ -367,7 +366,7 @@ def logrank(time, event, group) -> LogRank:
     expected = (share * d_all[:, None]).sum(axis=0)
     var = np.diag((w[:, None] * share).sum(axis=0)) - (share * w[:, None]).T @ share
     table = pd.DataFrame({"group": levels, "n": np.bincount(cell_group, weights=n_at, minlength=k).astype(np.int64),
-                          "observed": observed, "expected": expected}, copy=False)
+                          "observed": observed, "expected": expected}, columns=list(LOGRANK_COLUMNS), copy=False)
     if k < 2:
         notes.append("the log-rank test needs at least two groups")
         return LogRank(np.nan, 0, np.nan, table, tuple(notes))
