@@ -495,10 +495,12 @@ def build_report(assessments, treatments=None, definitions=None, *, issues=None,
     start_figure_server()  # Chromium starts in the background while the statistics run
 
     code, instrument_notes = choose_instrument(assessments, instrument)
-    summary = metrics.summary(assessments, treatments, defs)
-    kpis = metrics.kpis(assessments, treatments, defs, instrument=code, as_of=f"{when:%Y-%m}")
+    summary, kpis = metrics.summary_and_kpis(assessments, treatments, defs, instrument=code, as_of=f"{when:%Y-%m}")
     dur, dur_error = _safely(durability.analyse, assessments, treatments, code, by=CONDITION, definitions=defs)
-    dur_all, _ = _safely(durability.analyse, assessments, treatments, code, by=None, definitions=defs)
+    if dur is not None:  # the ungrouped numbers from the same episodes
+        dur_all = durability.overall(dur)
+    else:
+        dur_all, _ = _safely(durability.analyse, assessments, treatments, code, by=None, definitions=defs)
     traj, traj_error = _safely(trajectory.trajectories, assessments, code, by=CONDITION, definitions=defs)
 
     pdf = _Pdf(practice, stamp, threshold)
