@@ -27,12 +27,13 @@ if instrument is None:
 res = ui.guard(trajectory.trajectories, d.assessments, instrument, by=by, definitions=defs)
 observed = ui.observed(res, measure)
 predicted = res.predicted if measure == "score" and res.converged else None
-if lines and measure != "score" and ui.patient_lines(res, measure) is None:
+patient_lines = ui.patient_lines(res, measure) if lines else None
+if lines and measure != "score" and patient_lines is None:
     st.caption("Patient lines are drawn on the score view only.")
 if not res.converged:
     st.warning("The mixed model did not converge on these data, so its curves are not shown; the observed means are.")
 ins = instruments.get(instrument)
-ui.plot(charts.trajectory_chart, observed, predicted, ui.patient_lines(res, measure) if lines else None,
+ui.plot(charts.trajectory_chart, observed, predicted, patient_lines,
         ins.band_ranges(), defs.induction_end_day, instrument, measure, thr, by=ui.GROUPINGS[by].lower())
 
 st.subheader("Observed means by visit")
