@@ -59,31 +59,20 @@ def _dense_deviance(data, theta, slope, reml):
 
 @pytest.mark.parametrize("slope", [True, False])
 @pytest.mark.parametrize("reml", [True, False])
-def test_the_deviance_from_group_statistics_equals_the_dense_formula(slope, reml):
+def test_the_deviance_from_group_statistics_equals_the_dense_formula(slope, reml, monkeypatch):
     data = _clinic()
     fit = fit_lmm(data, "score ~ condition * t", "patient_id", slope="t" if slope else None, reml=reml)
     assert fit.deviance == pytest.approx(_dense_deviance(data, fit.theta, slope, reml), rel=1e-9)
     # and away from the optimum too
     other = (0.7, -0.05, 0.3) if slope else (0.4,)
-    captured = {}
-    real = trajectory._optimise
-
-    def spy(f, start, bounds):
-        captured["f"] = f
-        return real(f, start, bounds)
-
-    trajectory._optimise = spy
-    try:
-        fit_lmm(data, "score ~ condition * t", "patient_id", slope="t" if slope else None, reml=reml)
-    finally:
-        trajectory._optimise = real
+    deviance = _objective(monkeypatch, data, slope="t" if slope else None, reml=reml)
     k = float(np.sqrt(np.mean(data["t"] ** 2)))  # the optimiser's theta is that of the slope scaled by k
     scaled = np.array(other) * (np.array([1.0, k, k]) if slope else 1.0)
-    assert captured["f"](scaled) == pytest.approx(_dense_deviance(data, other, slope, reml), rel=1e-9)
+    assert deviance(scaled) == pytest.approx(_dense_deviance(data, other, slope, reml), rel=1e-9)
 
 
-def test_each_thetas_deviance_is_computed_once():
-    data = _clinic()
+def _objective(monkeypatch, data, **fit_kwargs):
+    """The deviance function fit_lmm hands its optimiser (on ``data``, formula score ~ condition * t)."""
     captured = {}
     real = trajectory._optimise
 
@@ -91,12 +80,15 @@ def test_each_thetas_deviance_is_computed_once():
         captured["f"] = f
         return real(f, start, bounds)
 
-    trajectory._optimise = spy
-    try:
-        fit_lmm(data, "score ~ condition * t", "patient_id", slope="t")
-    finally:
-        trajectory._optimise = real
-    dev = captured["f"]
+    with monkeypatch.context() as mp:
+        mp.setattr(trajectory, "_optimise", spy)
+        fit_lmm(data, "score ~ condition * t", "patient_id", **fit_kwargs)
+    return captured["f"]
+
+
+def test_each_thetas_deviance_is_computed_once(monkeypatch):
+    data = _clinic()
+    dev = _objective(monkeypatch, data, slope="t")
     calls = []
     solve = dev.solve
     dev.solve = lambda theta, with_inverse=False: calls.append(1) or solve(theta, with_inverse)
