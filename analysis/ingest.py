@@ -71,6 +71,7 @@ import pyarrow.csv as pacsv
 
 from analysis import schema as S
 from analysis import validate as V
+from analysis.arrays import long_run_starts
 from analysis.config import MAX_AGE_SHOWN, MAX_UPLOAD_MB
 from analysis.instruments import normalise_code
 from analysis.validate import FILE, ROW, IssueLog, header_key, quoted, rows_text
@@ -590,7 +591,8 @@ def _parse(prep: _Prepared, numeric: set[str], dates: set[str] = frozenset()) ->
     # break). Without quotes and carriage returns, each line is one row when blank lines are kept as
     # rows, and a blank line would leave the first column blank: a first column without blanks proves
     # there was none, with no counting of lines. Otherwise blank lines are skipped and lines counted.
-    simple = not quotes and len(prep.names) > 1 and not _has_byte(source, b"\r")
+    carriage_returns = _has_byte(source, b"\r")
+    simple = not quotes and len(prep.names) > 1 and not carriage_returns
     iso = _iso_columns(prep, dates)
     raw = _read_arrow(source, prep.names, prep.delimiter, quotes, numeric, iso, keep_blank_lines=simple)
     if raw is None and iso:  # (a value further down is not an ISO date: the column is text)
@@ -603,7 +605,7 @@ def _parse(prep: _Prepared, numeric: set[str], dates: set[str] = frozenset()) ->
         tail = body[-4096:]
         trailing = tail[len(tail.rstrip(b"\r\n \t")):].count(b"\n")
         lines = _count_newlines(source) - trailing + 1
-        if lines != raw.table.num_rows + 1 or _has_byte(source, b"\r") and _lone_carriage_returns(source):
+        if lines != raw.table.num_rows + 1 or carriage_returns and _lone_carriage_returns(source):
             raw = None
     encoding = prep.encoding
     if raw is None:
@@ -1433,8 +1435,8 @@ def _treatment_frame(raw: _Raw, cols: _Columns, fi: int, file: str, log: IssueLo
     frame = pd.DataFrame(data, copy=False)
     frame = V.drop_missing_ids(frame, log)
     no_kind = frame[S.KIND].isna().to_numpy()
-    log.add_rows("warning", "MISSING_KIND", S.KIND, frame[no_kind],
-                 lambda n, r: f"{n} treatment row(s) have no recognisable kind and were left out ({r}).")
+    log.add_rows("warning", "MISSING_KIND", S.KIND, frame,
+                 lambda n, r: f"{n} treatment row(s) have no recognisable kind and were left out ({r}).", where=no_kind)
     return V.keep(frame, ~no_kind)
 
 
@@ -1494,7 +1496,7 @@ def _origins(treat: pd.DataFrame | None) -> _Origins | None:
 def _min_per_code(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     """Smallest non-NaN value per code (n places and NaN last, where code -1 points); NaN where a code has
     none. Rows grouped by code are reduced run by run."""
-    least = _per_patient_min(codes, np.where(np.isnan(values), np.inf, values), n + 1, _runs(codes))
+    least = _per_patient_min(codes, np.where(np.isnan(values), np.inf, values), n + 1, long_run_starts(codes))
     least[n] = np.inf
     return np.where(np.isinf(least), np.nan, least)
 
@@ -1514,15 +1516,6 @@ def _per_patient(frame: pd.DataFrame, patients: pd.Index, values: np.ndarray | N
 
 
 _DAY_SOURCE = "day source"  # IssueLog.sources key of a file's day column (S.DAY's may be its date column)
-
-
-def _runs(pid: np.ndarray) -> np.ndarray | None:
-    """Where each run of equal patient codes starts (an export lists a patient's rows together), or None
-    when runs are short: per-patient values are then spread and reduced run by run, not row by row."""
-    starts = np.flatnonzero(pid[1:] != pid[:-1]) + 1
-    if len(pid) == 0 or len(starts) > len(pid) // 8:
-        return None
-    return np.concatenate([[0], starts])
 
 
 def _spread_new(per_patient: np.ndarray, pid: np.ndarray) -> np.ndarray:
@@ -1586,7 +1579,7 @@ def _assign_days(frame: pd.DataFrame, treat: pd.DataFrame | None, strict: bool, 
     patients, first_date, first_day = (first.patients, first.first_date, first.first_day) if first else (None, None, None)
     pid = frame[S.PATIENT_ID].array.codes
     origin = _per_patient(frame, patients, first_date)  # day 0 as a date, per patient code
-    starts = _runs(pid) if S.DATE in frame.columns or not np.isnan(origin).all() else None  # (needed with dates only)
+    starts = long_run_starts(pid) if S.DATE in frame.columns or not np.isnan(origin).all() else None  # (needed with dates only)
     has_day = S.DAY in frame.columns
     if has_day:
         day = given = frame[S.DAY].to_numpy(dtype=float)
@@ -1636,7 +1629,7 @@ def _assign_days(frame: pd.DataFrame, treat: pd.DataFrame | None, strict: bool, 
                      lambda n, r: f"{n} score(s) have no day or readable date and were left out ({r}).", where=missing)
         frame = frame[~missing]
         pid = pid[~missing]
-        starts = _runs(pid) if starts is not None else None
+        starts = long_run_starts(pid) if starts is not None else None
     if S.START_MONTH not in frame.columns or frame[S.START_MONTH].isna().all():
         if not np.isnan(origin).all() and (~np.isnan(origin))[pid if starts is None else pid[starts]].any():
             codes, uniques = pd.factorize(origin)  # per patient code

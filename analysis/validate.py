@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from analysis import schema as S
+from analysis.arrays import long_run_starts
 from analysis.config import PLAUSIBLE_DAYS
 from analysis.instruments import registry
 
@@ -440,10 +441,9 @@ def _within_by_runs(values: np.ndarray, codes: np.ndarray, lows: np.ndarray, hig
     n = len(values)
     if n == 0:
         return True
-    starts = np.flatnonzero(codes[1:] != codes[:-1]) + 1
-    if len(starts) > n // 8:  # short runs: no gain
+    starts = long_run_starts(codes)
+    if starts is None:  # short runs: no gain
         return False
-    starts = np.concatenate([[0], starts])
     run = codes[starts]
     low, high = lows[run], highs[run]
     # (each limit first against the smallest / largest value of all, one fast pass: instruments starting at 0
@@ -460,9 +460,9 @@ def drop_implausible_days(frame: pd.DataFrame, log: IssueLog, what: str = "score
         return frame  # (the smallest and largest days are plausible: no row to look at)
     bad = (day < PLAUSIBLE_DAYS[0]) | (day > PLAUSIBLE_DAYS[1])
     log.add_rows(
-        "warning", "IMPLAUSIBLE_DAY", S.DAY, frame[bad],
+        "warning", "IMPLAUSIBLE_DAY", S.DAY, frame,
         lambda n, r: f"{n} {what}(s) fall more than a year before the first treatment or more than three years "
-        f"after it (allowed days {PLAUSIBLE_DAYS[0]} to {PLAUSIBLE_DAYS[1]}); they were left out ({r}).",
+        f"after it (allowed days {PLAUSIBLE_DAYS[0]} to {PLAUSIBLE_DAYS[1]}); they were left out ({r}).", where=bad,
     )
     return keep(frame, ~bad)
 

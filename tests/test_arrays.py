@@ -204,3 +204,11 @@ def test_isin_and_positions_on_pyarrow_text_equal_pandas(values, ids):
     if None not in values:
         assert A.positions(i, pd.Index(v)).tolist() == i.get_indexer(pd.Index(v)).tolist()
 
+
+
+def test_long_run_starts_are_where_each_run_begins_and_none_for_short_runs_or_no_rows():
+    codes = np.array([3] * 8 + [1] * 8)
+    np.testing.assert_array_equal(A.long_run_starts(codes), [0, 8])
+    assert A.long_run_starts(np.array([0, 1, 0, 1, 0, 1, 0, 1])) is None  # every row starts a run
+    assert A.long_run_starts(np.array([], dtype=int)) is None
+    np.testing.assert_array_equal(A.long_run_starts(np.array([5])), [0])

@@ -75,7 +75,7 @@ def slow_paths():
         mp.setattr(ingest, "_few_values", lambda col: None)
         mp.setattr(ingest, "_iso_columns", lambda prep, dates: set())
         mp.setattr(ingest, "_has_byte", lambda buffer, byte: True)  # rows counted, never proved by the first column
-        mp.setattr(ingest, "_runs", lambda pid: None)
+        mp.setattr(ingest, "long_run_starts", lambda pid: None)
         mp.setattr(ingest, "_unchanged", lambda categories, codes, parsed: False)
         mp.setattr(ingest, "_clean_texts", lambda values, listed: [ingest._clean_text(v) for v in listed])
         mp.setattr(ingest, "_distinct_numbers", lambda values: (None, None))
