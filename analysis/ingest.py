@@ -1568,14 +1568,15 @@ def _warn_date_day(frame: pd.DataFrame, disagree: np.ndarray, log: IssueLog) -> 
                 f"in the same way for every patient); check which column is right.", f"{date_col}, {day_col}", rows.tolist())
 
 
-def _assign_days(frame: pd.DataFrame, treat: pd.DataFrame | None, strict: bool, log: IssueLog) -> pd.DataFrame:
+def _assign_days(frame: pd.DataFrame, first: _Origins | None, has_treatments: bool, strict: bool,
+                 log: IssueLog) -> pd.DataFrame:
     """Replace dates by day offsets from day 0 and derive start_month; never keeps a date.
 
     Day 0 is worked out per patient (an array over the patient codes), then spread over the rows: the first
     treatment date; else, when rows have both a date and a day, the date the patient's earliest such row implies
     (date - day), so consistent days are kept as given; else the first assessment date. A row with a date gets
-    its day from the date (the date wins over a disagreeing day column, with a warning)."""
-    first = _origins(treat)
+    its day from the date (the date wins over a disagreeing day column, with a warning). ``first``: the
+    treatments' _origins (None without treatments, or with none), ``has_treatments``: whether a treatments file came."""
     patients, first_date, first_day = (first.patients, first.first_date, first.first_day) if first else (None, None, None)
     pid = frame[S.PATIENT_ID].array.codes
     origin = _per_patient(frame, patients, first_date)  # day 0 as a date, per patient code
@@ -1606,7 +1607,7 @@ def _assign_days(frame: pd.DataFrame, treat: pd.DataFrame | None, strict: bool, 
         else:
             from_first_assessment = no_treatment & ~no_date
         if from_first_assessment.any():
-            if treat is None:
+            if not has_treatments:
                 log.add("info", "DAY0_FIRST_ASSESSMENT", "Without a treatments file, day 0 is each patient's first assessment date.")
             else:
                 log.add("info", "DAY0_FIRST_ASSESSMENT", f"{int(pd.unique(frame[S.PATIENT_ID][from_first_assessment]).size)} "
@@ -1662,19 +1663,21 @@ def _with_columns(frame: pd.DataFrame, columns: dict, drop: str | None = None) -
     return pd.DataFrame(data, index=frame.index, copy=False)
 
 
-def _treatment_days(treat: pd.DataFrame, log: IssueLog) -> pd.DataFrame:
-    """Days of the treatments from their first treatment per patient (a row's day, if given, wins over its
-    date); rows with neither are left out, implausible days too."""
-    cat = treat[S.PATIENT_ID].array
-    pid, n = cat.codes, len(cat.categories)
-    if S.DATE in treat.columns:
+def _treatment_days(treat: pd.DataFrame, origins: _Origins | None, log: IssueLog) -> pd.DataFrame:
+    """Days of the treatments from their first treatment per patient (``origins``: their _origins, None when
+    there is no row; a row's day, if given, wins over its date); rows with neither are left out, implausible
+    days too."""
+    pid = treat[S.PATIENT_ID].array.codes
+    if treat.empty:
+        day = np.full(0, np.nan)
+    elif S.DATE in treat.columns:
         date = treat[S.DATE].to_numpy(dtype=float)
-        first = _min_per_code(pid, date, n)[pid]
+        first = origins.first_date[pid]
         day = treat[S.DAY].to_numpy(dtype=float) if S.DAY in treat.columns else np.full(len(treat), np.nan)
         day = np.where(np.isnan(day), date - first, day)
     elif S.DAY in treat.columns:
         day = treat[S.DAY].to_numpy(dtype=float)
-        shift = _min_per_code(pid, day, n)[pid]
+        shift = origins.first_day[pid]
         day = np.subtract(day, shift, out=shift)
     else:
         day = np.full(len(treat), np.nan)
@@ -1850,12 +1853,13 @@ def _load(sources: list, overrides: dict[str, str], strict_dates: bool, early: _
     if refused or log.has_errors:
         return Loaded(_empty_assessments(), None, log.table(), _mapping_table(mapping), rows_read, names, False)
 
-    treat = _treatment_days(treatment_parts[0], log) if treatment_parts else None
     treat_raw = treatment_parts[0] if treatment_parts else None
+    origins = _origins(treat_raw)  # (each patient's first treatment: for the treatments' days and day 0)
+    treat = _treatment_days(treat_raw, origins, log) if treat_raw is not None else None
     frame = _concat(assessment_parts)
     resorted = len(assessment_parts) > 1 or any(r["how"] == "wide" for r in mapping)  # rows sorted back at the end
     parsed = assessment_parsed[0] if len(assessment_parsed) == 1 else {}
-    frame = _assign_days(frame, treat_raw, strict_dates, log)
+    frame = _assign_days(frame, origins, treat_raw is not None, strict_dates, log)
     if not resorted and S.START_MONTH in frame.columns:  # (derived from day 0, unless the file has it)
         early.start({S.START_MONTH: frame[S.START_MONTH]}, parsed)
     frame = V.drop_out_of_range(frame, log)
