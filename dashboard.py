@@ -4,7 +4,9 @@ import streamlit as st
 
 import gate
 import ui
-from analysis import access
+from analysis import access, memory
+
+memory.reuse_freed_memory()  # (the server process's malloc keeps freed memory for reuse: see analysis/memory.py)
 
 st.set_page_config(page_title="Ketamine outcomes", page_icon=":material/monitoring:", layout="wide")
 role = gate.require()  # sign-in and role; a refused user stops here, before any data or page list

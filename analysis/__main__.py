@@ -217,4 +217,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    from analysis import memory
+
+    memory.reuse_freed_memory()  # (a program's setting: see analysis/memory.py)
     sys.exit(main())

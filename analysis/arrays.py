@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 __all__ = ["arrow_text", "first_per", "first_rows", "group_sums", "isin", "pick", "positions", "run_numbers",
-           "run_starts", "sort_order"]
+           "run_starts", "same_values", "sort_order"]
 
 
 def arrow_text(values) -> bool:
@@ -43,6 +43,15 @@ def positions(ids: pd.Index, values) -> np.ndarray:
         found = pc.index_in(arr, value_set=pa.array(ids.array).cast(arr.type))
         return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
     return ids.get_indexer(values)
+
+
+def same_values(a: np.ndarray, b: np.ndarray) -> bool:
+    """``np.array_equal(a, b)``, answered without a pass when both are views of the very same memory (codes handed on
+    uncopied from step to step)."""
+    if (a.shape == b.shape and a.dtype == b.dtype and a.strides == b.strides
+            and a.__array_interface__["data"][0] == b.__array_interface__["data"][0]):
+        return True
+    return bool(np.array_equal(a, b))
 
 
 def run_starts(*keys: np.ndarray) -> np.ndarray:

@@ -78,7 +78,8 @@ class IssueLog:
     def table(self) -> pd.DataFrame:
         order = {s: i for i, s in enumerate(S.SEVERITIES)}
         items = sorted(self._items, key=lambda i: order[i["severity"]])  # stable: errors first
-        return pd.DataFrame(items, columns=list(S.ISSUE_COLUMNS)).astype({"rows": object})
+        return pd.DataFrame({c: pd.Series([i.get(c) for i in items], dtype=object if c == "rows" else None)
+                             for c in S.ISSUE_COLUMNS})
 
 
 def rows_text(rows) -> str:

@@ -53,8 +53,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
 
-    from analysis import simulate
+    from analysis import memory, simulate
     from analysis.ingest import load_files
+
+    memory.reuse_freed_memory()  # (as the dashboard's server process sets it)
 
     with tempfile.TemporaryDirectory() as tmp:
         paths = simulate.write_sample(tmp, patients=args.patients)

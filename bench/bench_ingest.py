@@ -27,7 +27,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analysis import ingest, simulate  # noqa: E402
+from analysis import ingest, memory, simulate  # noqa: E402
 from analysis import schema as S  # noqa: E402
 from analysis.ingest import load_files  # noqa: E402
 
@@ -94,7 +94,10 @@ def main() -> None:
     ap.add_argument("--dates", action="store_true", help="visit dates instead of day numbers")
     ap.add_argument("--sample", action="store_true", help="the simulated practice's two files (simulate.write_sample)")
     ap.add_argument("--patients", type=int, default=100_000, help="patients of --sample")
+    ap.add_argument("--default-allocator", action="store_true",
+                    help="leave glibc's malloc as it is (the dashboard and the command line set it to keep freed memory)")
     args = ap.parse_args()
+    tuned = not args.default_allocator and memory.reuse_freed_memory()
     with tempfile.TemporaryDirectory() as tmp:
         if args.sample:
             paths = simulate.write_sample(tmp, patients=args.patients)
@@ -115,7 +118,8 @@ def main() -> None:
             parse.append(best_time(lambda: [parse_only(f) for f in paths], 1))
         b, o, p = min(base), min(ours), min(parse)
         load = sorted((load_before, os.getloadavg()[0]))
-        print(f"file: {rows:,} assessment rows, {size:.1f} MB ({label}), best of {args.repeats}")
+        print(f"file: {rows:,} assessment rows, {size:.1f} MB ({label}), best of {args.repeats}; malloc "
+              f"{'keeps freed memory (analysis.memory, as the dashboard and the command line set it)' if tuned else 'as it is'}")
         print(f"pandas.read_csv(engine='pyarrow'): {b:.3f} s  {rows / b:,.0f} rows/s")
         print(f"analysis.ingest.load_files:        {o:.3f} s  {rows / o:,.0f} rows/s")
         print(f"  of which reading (bytes, sniffing, pyarrow parse, dictionary encoding): {p:.3f} s ({p / b:.2f} x read_csv); "
@@ -124,6 +128,7 @@ def main() -> None:
         # one row for the results table of bench/README.md, ready to paste
         print(f"README row: | {time.strftime('%Y-%m-%d')} | {label} | {rows:,} | "
               f"{rows / b:,.0f} | {rows / o:,.0f} | {p / b:.2f} | {o / b:.2f} | best of {args.repeats}; "
+              f"{'' if tuned else 'malloc as it is; '}"
               f"load {load[0]:.1f}-{load[1]:.1f} |")
 
 

@@ -41,6 +41,16 @@ def test_assessments_have_exactly_the_canonical_columns_in_order_and_types():
     assert all(pd.api.types.is_string_dtype(a[c]) for c in S.ASSESSMENT_COLUMNS if c not in (S.SCORE, S.DAY))
 
 
+@pytest.mark.parametrize("text", [LONG, LONG.replace(",20,", ",20.5,"), LONG.replace(",20,", ",n/a,")])
+def test_the_tables_can_be_changed_in_place_like_any_pandas_table(text):
+    # (the score column is the import's own array, handed on uncopied: it must be writable)
+    loaded = load(text + "P-3,PHQ-9,5,7,Chronic Pain,Northside\n", name="clinic.csv")
+    a = loaded.assessments
+    a.loc[a[S.PATIENT_ID] == "P-3", S.SCORE] = 6.0
+    a.loc[a[S.PATIENT_ID] == "P-3", S.DAY] = 8
+    assert a.loc[a[S.PATIENT_ID] == "P-3", [S.SCORE, S.DAY]].values.tolist() == [[6.0, 8]]
+
+
 def test_a_clean_long_file_is_read_with_every_value_normalised():
     a = load(LONG).assessments
     assert a[S.PATIENT_ID].tolist() == ["P-1", "P-1", "P-2"]

@@ -3,7 +3,7 @@ last row number, dtype and message, what the slow paths give.
 
 The reference is ``load_files`` with every fast path switched off (``slow_paths``): thresholds
 (``ingest.THREADED_ROWS``, ``ingest.RUN_ROWS``) out of reach, and the fast paths that have no knob
-replaced by their general path (the block lookup ``_few_values``, ISO dates parsed as ``date32``, the
+replaced by their general path (the block lookup ``_few_values``, values of one width compared as integers, ISO dates parsed as ``date32``, the
 "no quote, no carriage return, no blank in the first column" row proof, patient runs in day 0, the parsed
 column reused as output, the bulk check of plain text, the distinct-number age bands, the run-based
 duplicate / range / attribute checks of analysis.validate). The subject (``fast_paths``) lowers every
@@ -73,6 +73,7 @@ def slow_paths():
         mp.setattr(ingest, "THREADED_ROWS", 10**12)
         mp.setattr(ingest, "RUN_ROWS", 10**12)
         mp.setattr(ingest, "_few_values", lambda col: None)
+        mp.setattr(ingest, "_fixed_width", lambda chunk: None)
         mp.setattr(ingest, "_iso_columns", lambda prep, dates: set())
         mp.setattr(ingest, "_has_byte", lambda buffer, byte: True)  # rows counted, never proved by the first column
         mp.setattr(ingest, "long_run_starts", lambda pid: None)
@@ -208,6 +209,31 @@ def test_a_byte_is_found_at_every_place_of_a_buffer_scanned_in_two_halves():
             for at in range(size):
                 data = b"x" * at + b'"' + b"x" * (size - at - 1)
                 assert ingest._has_byte(pa.py_buffer(data), b'"'), (size, at)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["", "a", "b", "ab", "ba", "abcd", "abce", "abcdefgh", "abcdefgi", "é", None]),
+                min_size=2, max_size=40), st.integers(0, 3))
+def test_values_of_one_width_compared_as_integers_change_where_pyarrow_says(values, cut):
+    chunk = pa.array(values, pa.string()).slice(cut)  # (a slice: offsets not starting at 0)
+    if len(chunk) < 2:
+        return
+    expected = pc.indices_nonzero(pc.not_equal(chunk.slice(1), chunk.slice(0, len(chunk) - 1)).fill_null(True))
+    assert ingest._changes(chunk).tolist() == expected.to_pylist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from([1, 2, 3, 4, 8]).flatmap(
+    lambda w: st.lists(st.text(alphabet="abé", min_size=w, max_size=w).filter(lambda v: len(v.encode()) == w),
+                       min_size=2, max_size=40)), st.integers(0, 3))
+def test_values_all_of_one_width_take_the_integer_comparison_for_1_2_4_and_8_bytes(values, cut):
+    chunk = pa.array(values, pa.string()).slice(cut)
+    if len(chunk) < 2:
+        return
+    width = len(values[0].encode())
+    assert (ingest._fixed_width(chunk) is not None) == (width in (1, 2, 4, 8))
+    expected = pc.indices_nonzero(pc.not_equal(chunk.slice(1), chunk.slice(0, len(chunk) - 1)))
+    assert ingest._changes(chunk).tolist() == expected.to_pylist()
 
 
 def test_a_difference_in_any_part_of_the_result_is_caught():
@@ -399,6 +425,47 @@ def case_carriage_return_far_down():
     rows = grouped_export(patients=10)
     text = csv_text(rows, HEADER)
     return [("clinic.csv", text + "P-0099,PHQ-9,5,0,MDD,Main,F\r\nP-0098,PHQ-9,x,0,MDD,Main,F\n")]
+
+
+def case_windows_line_endings():
+    rows = grouped_export(patients=10)
+    rows[40][2] = "x"
+    return [("clinic.csv", csv_text(rows, HEADER, newline="\r\n"))]
+
+
+def case_windows_line_endings_and_a_blank_line():
+    lines = csv_text(grouped_export(patients=10), HEADER, newline="\r\n").splitlines(keepends=True)
+    lines.insert(60, "\r\n")
+    return [("clinic.csv", "".join(lines) + "P-0099,PHQ-9,x,0,MDD,Main,F\r\n")]
+
+
+def case_old_mac_line_endings():
+    rows = grouped_export(patients=10)
+    rows[40][2] = "x"
+    return [("clinic.csv", csv_text(rows, HEADER, newline="\r"))]
+
+
+def case_lone_carriage_return_ending_one_line():
+    lines = csv_text(grouped_export(patients=10), HEADER).splitlines(keepends=True)
+    lines[30] = lines[30].replace("\n", "\r")
+    return [("clinic.csv", "".join(lines) + "P-0099,PHQ-9,x,0,MDD,Main,F\n")]
+
+
+def case_lone_carriage_return_inside_a_value():
+    lines = csv_text(grouped_export(patients=10), HEADER).splitlines(keepends=True)
+    lines[30] = lines[30].replace("Main", "Ma\rin")
+    return [("clinic.csv", "".join(lines))]
+
+
+def case_keys_of_one_width():
+    # keys, sexes and codes of 1, 2, 4 and 8 bytes (compared as integers), one key of another width far down,
+    # a sex changing within a patient, a repeated row
+    rows = [[f"P-{p:06d}", ins, (p + v) % 20, v * 7, "MD" if p % 3 else "PT", "S1", "F" if p % 2 else "M"]
+            for p in range(12) for v in range(6) for ins in ("PHQ9", "GAD7")]
+    rows[40][6] = "M" if rows[40][6] == "F" else "F"
+    rows.insert(70, list(rows[69]))
+    rows.append(["P-12", "PHQ9", 3, 0, "MD", "S1", "F"])
+    return [("clinic.csv", csv_text(rows, HEADER))]
 
 
 def case_blank_lines_in_the_middle():

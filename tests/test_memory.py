@@ -1,0 +1,48 @@
+"""analysis.memory: the programs' malloc setting keeps freed memory for reuse (measured in fresh processes: the
+setting cannot be undone in this one)."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# frees 64 MB of 8 MB arrays, then asks for them again: the page faults of the second round
+PROBE = """
+import json, resource, sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+import analysis, analysis.ingest, analysis.metrics, analysis.report  # (imports alone change nothing)
+from analysis import memory
+tuned = memory.reuse_freed_memory() if sys.argv[2] == "tuned" else None
+def faults():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(2):
+    arrays = [np.ones(1_000_000) for _ in range(8)]
+    del arrays
+before = faults()
+arrays = [np.ones(1_000_000) for _ in range(8)]
+print(json.dumps({"tuned": tuned, "faults": faults() - before}))
+"""
+
+
+def probe(mode: str) -> dict:
+    out = subprocess.run([sys.executable, "-c", PROBE, str(ROOT), mode], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
+def test_freed_arrays_are_handed_out_again_without_page_faults_once_set():
+    plain, tuned = probe("plain"), probe("tuned")
+    assert tuned["tuned"] is True
+    # glibc as it is hands the freed 64 MB back and faults it in again (thousands of faults), also after the
+    # analysis modules are imported: only the programs set it
+    assert plain["faults"] > 1000
+    assert tuned["faults"] < 100
+
+
+def test_each_program_that_runs_the_analysis_sets_it():
+    for program in ("dashboard.py", "analysis/__main__.py", "bench/bench_ingest.py", "bench/bench_analysis.py"):
+        assert "memory.reuse_freed_memory()" in (ROOT / program).read_text(), program
