@@ -1742,12 +1742,24 @@ def _str_array(values, n: int, parsed: tuple | None = None):
         def build():
             if parsed is not None and _unchanged(categories, codes, parsed):
                 return pd.array(parsed[0].cast(pa.large_string()), dtype="str")  # (pandas keeps large strings)
-            cats = pa.array([str(c) for c in categories], pa.large_string())
-            missing = codes < 0
-            return pd.array(cats.take(pa.array(codes, mask=missing) if missing.any() else pa.array(codes)), dtype="str")
+            return pd.array(_decoded(codes, pa.array([str(c) for c in categories], pa.large_string())), dtype="str")
         return build
     arr = pa.array(pd.Series(values).astype(object).where(pd.notna(values), None), pa.string())
     return lambda: pd.array(arr, dtype="str")
+
+
+def _decoded(codes: np.ndarray, categories: pa.Array) -> pa.Array:
+    """The text of each code (-1: null). Codes in long runs (an export grouped by patient) are decoded run by run:
+    the runs' text repeated by pyarrow's run-end decoding, about twice as fast as taking every row's text."""
+    starts = long_run_starts(codes)
+    if starts is None:
+        missing = codes < 0
+        return categories.take(pa.array(codes, mask=missing) if missing.any() else pa.array(codes))
+    run_codes = codes[starts]
+    missing = run_codes < 0
+    values = categories.take(pa.array(run_codes, mask=missing) if missing.any() else pa.array(run_codes))
+    ends = pa.array(np.append(starts[1:], len(codes)), pa.int64())
+    return pc.run_end_decode(pa.RunEndEncodedArray.from_arrays(ends, values))
 
 
 def _unchanged(categories: pd.Index, codes: np.ndarray, parsed: tuple) -> bool:
