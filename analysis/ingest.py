@@ -1289,12 +1289,17 @@ def _age_column(raw: _Raw, source: str, log: IssueLog, file: str) -> pd.Categori
     numbers is banded through its distinct ages (their counts say what to report), never row by row."""
     col = raw.table[source]
     if len(col) > 1000 and pa.types.is_integer(col.type) and col.null_count == 0:
-        ints = col.to_numpy()
-        lo, hi = int(ints.min()), int(ints.max())
+        bounds = pc.min_max(col)
+        lo, hi = bounds["min"].as_py(), bounds["max"].as_py()
         if hi - lo < 4096:
             start = min(lo, 0)  # (a table indexed by the age itself when no age is negative)
             lookup = age_bands(np.arange(start, hi + 1)).codes  # the band of each possible age
-            codes = lookup[ints - start if start else ints]
+            codes = np.empty(len(col), dtype=lookup.dtype)
+            at = 0
+            for chunk in col.chunks:  # (chunk by chunk: the ages are not copied into one array first)
+                ints = chunk.to_numpy()
+                codes[at: at + len(ints)] = lookup[ints - start if start else ints]
+                at += len(ints)
             over = int(np.count_nonzero(codes == len(S.AGE_BANDS) - 1))  # '90+': over MAX_AGE_SHOWN
             bad_rows = raw.rows[codes < 0]  # (whole numbers: blank only when under 18)
             _report_ages(over, bad_rows, source, log, file)

@@ -1,7 +1,7 @@
 """Benchmark: import of a 1,000,000-row assessments file beside pandas.read_csv(engine="pyarrow").
 
-Usage: .venv/bin/python bench/bench_ingest.py [--rows 1000000] [--repeats 3] [--dates]
-       .venv/bin/python bench/bench_ingest.py --sample [--patients 100000] [--repeats 3]
+Usage: .venv/bin/python bench/bench_ingest.py [--rows 1000000] [--repeats 15] [--dates] [--default-allocator]
+       .venv/bin/python bench/bench_ingest.py --sample [--patients 100000] [--repeats 15]
 
 Writes a realistic EHR export (vendor column names, instrument and condition spellings, patient
 attributes constant per patient, one score per patient, instrument and visit) into a temporary directory,
@@ -12,6 +12,8 @@ then the same as one row to paste into the results table of bench/README.md.
 ``--sample`` times instead the dashboard's own practice (``simulate.write_sample``, 100,000 patients: an
 assessments file of ~1.26M rows, canonical column names, rows by patient then day with the instruments of a
 day interleaved, and a treatments file): ``load_files`` of both files beside read_csv of both.
+The process's malloc is set as the dashboard and the command line set theirs (``analysis.memory``: freed memory
+kept for reuse); ``--default-allocator`` leaves it as glibc has it.
 """
 from __future__ import annotations
 
@@ -90,7 +92,7 @@ def best_time(func, repeats: int) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=15)
     ap.add_argument("--dates", action="store_true", help="visit dates instead of day numbers")
     ap.add_argument("--sample", action="store_true", help="the simulated practice's two files (simulate.write_sample)")
     ap.add_argument("--patients", type=int, default=100_000, help="patients of --sample")

@@ -377,6 +377,7 @@ def case_many_patients_and_ages_past_a_thousand_rows():
     rows[200][0] = "P-0012  x"
     rows[300][0] = "N/A"
     rows[400][-1] = 17
+    rows[450][-1] = -3  # (a negative age: the band table then starts below 0)
     return [("clinic.csv", csv_text(rows, HEADER + ["Age"]))]
 
 
