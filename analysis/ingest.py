@@ -1227,11 +1227,12 @@ def _clean_texts(values: pa.Array, listed: list) -> list:
     return out
 
 
-def _dates(raw: _Raw, source: str, target: str, log: IssueLog, file: str) -> np.ndarray:
-    """Days since 1970-01-01 of a date column (NaN where unreadable, with a warning)."""
+def _dates(raw: _Raw, source: str, target: str) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
+    """(days since 1970-01-01 of a date column, NaN where blank or unreadable; the rows whose date could not be
+    read, None if none; those dates as written)."""
     col = raw.table[source]
     if pa.types.is_date32(col.type):  # (read as ISO dates: every value is a date or blank)
-        return pc.cast(pc.cast(col, pa.int32()), pa.float64()).to_numpy()  # (null -> NaN)
+        return pc.cast(pc.cast(col, pa.int32()), pa.float64()).to_numpy(), None, []  # (null -> NaN)
     codes, values = raw.distinct(source)
     order = {DATE_DMY: "dmy", DATE_MDY: "mdy", DATE_YMD: "ymd"}.get(target)
     try:
@@ -1250,11 +1251,45 @@ def _dates(raw: _Raw, source: str, target: str, log: IssueLog, file: str) -> np.
             f"say which it is: --map '{source}={DATE_DMY}' (day/month/year) or --map '{source}={DATE_MDY}' "
             "(month/day/year); in the dashboard, choose the date format of that column.",
         ) from None
-    if bad:
-        rows = raw.rows[np.isin(codes, [values.index(b) for b in bad if b in values])]
-        log.add("warning", "BAD_DATE", f"{file}: {len(rows)} date(s) could not be read ({quoted(sorted(set(bad)))}); "
-                f"those rows were left out ({V.rows_text(rows)}).", source, rows.tolist())
-    return np.append(days, np.nan)[codes]
+    unreadable = np.isin(codes, [values.index(b) for b in bad if b in values]) if bad else None
+    return np.append(days, np.nan)[codes], unreadable, bad
+
+
+def _unreadable_days(columns: dict, bad_day: tuple | None, bad_date: tuple | None, t: dict, date_target: str | None,
+                     rows: np.ndarray, log: IssueLog, file: str) -> None:
+    """Report unreadable days and dates (each ``(rows, problem)`` or None): a row keeps its day when the other
+    column gives one (the date of a row wins over its day; a row without a readable date keeps its day). The rows
+    left out are marked in ``columns`` (UNREADABLE), so that MISSING_DAY does not list them again."""
+    left_out = None
+    if bad_day is not None:
+        rescued = ~np.isnan(columns[S.DATE]) if S.DATE in columns else None
+        left_out = _report_unreadable(log, file, "BAD_DAY", t[S.DAY], rows, bad_day[1], bad_day[0], rescued, "the date")
+    if bad_date is not None:
+        rescued = ~np.isnan(columns[S.DAY]) if S.DAY in columns else None
+        lost = _report_unreadable(log, file, "BAD_DATE", t[date_target], rows, bad_date[1], bad_date[0], rescued,
+                                  "the day column")
+        left_out = lost if left_out is None else left_out | lost
+    if left_out is not None and left_out.any():
+        columns[UNREADABLE] = left_out.astype(float)  # (a float: files without it get NaN when frames are joined)
+
+
+def _report_unreadable(log: IssueLog, file: str, code: str, source: str, rows: np.ndarray, problem: str,
+                       unreadable: np.ndarray, rescued: np.ndarray | None, other: str) -> np.ndarray:
+    """One warning for the rows whose day (or date) could not be read (``problem`` says how): those where ``other``
+    (the date, or the day column) gives the day instead (``rescued``) are kept, the others left out. Returns the
+    rows left out, which MISSING_DAY then does not list again."""
+    left_out = unreadable & ~rescued if rescued is not None else unreadable
+    kept = unreadable & ~left_out
+    bad, lost, saved = rows[unreadable], rows[left_out], rows[kept]
+    if not len(saved):
+        outcome = f"those rows were left out ({V.rows_text(lost)})"
+    elif not len(lost):
+        outcome = f"{other} gave the day of those rows ({V.rows_text(saved)})"
+    else:
+        outcome = (f"{other} gave the day of {len(saved)} of them ({V.rows_text(saved)}); the other {len(lost)} were "
+                   f"left out ({V.rows_text(lost)})")
+    log.add("warning", code, f"{file}: {len(bad)} {problem}; {outcome}.", source, bad.tolist())
+    return left_out
 
 
 def _patient_attributes(raw: _Raw, cols: _Columns, log: IssueLog, file: str) -> dict[str, pd.Categorical]:
@@ -1385,20 +1420,21 @@ def _assessment_frame(raw: _Raw, cols: _Columns, fi: int, file: str, log: IssueL
     base.update(_patient_attributes(raw, cols, log, file))
     if early is not None:
         early.start(base, parsed or {})  # (the patient attributes)
+    bad_day, bad_date = None, None
     if S.DAY in t:
         day, reason, bad = raw.numbers(t[S.DAY], thousands=raw.delimiter == "comma")
         whole = pa.types.is_integer(raw.table[t[S.DAY]].type)  # (parsed as integers: no fraction to look for)
         nonint = np.zeros(len(day), dtype=bool) if whole else (reason == 0) & (day != np.round(day))
         if bad or nonint.any():
-            rows = raw.rows[(reason == 2) | nonint]
-            log.add("warning", "BAD_DAY", f"{file}: {len(rows)} day value(s) are not whole numbers "
-                    f"({quoted(bad) if bad else 'fractions'}); those rows were left out ({V.rows_text(rows)}).",
-                    t[S.DAY], rows.tolist())
-            day = np.where((reason == 2) | nonint, np.nan, day)
+            bad_day = ((reason == 2) | nonint, f"day value(s) are not whole numbers ({quoted(bad) if bad else 'fractions'})")
+            day = np.where(bad_day[0], np.nan, day)
         base[S.DAY] = day
     date_target = next((d for d in DATE_TARGETS if d in t), None)
     if date_target:
-        base[S.DATE] = _dates(raw, t[date_target], date_target, log, file)
+        base[S.DATE], unreadable, bad = _dates(raw, t[date_target], date_target)
+        if unreadable is not None:
+            bad_date = (unreadable, f"date(s) could not be read ({quoted(sorted(set(bad)))})")
+    _unreadable_days(base, bad_day, bad_date, t, date_target, raw.rows, log, file)
     parts = []
     if S.INSTRUMENT in t and S.SCORE in t:
         score, reason, bad = raw.numbers(t[S.SCORE])
@@ -1474,7 +1510,9 @@ def _treatment_frame(raw: _Raw, cols: _Columns, fi: int, file: str, log: IssueLo
         data[S.DAY] = raw.numbers(t[S.DAY], thousands=raw.delimiter == "comma")[0]
     date_target = next((d for d in DATE_TARGETS if d in t), None)
     if date_target:
-        data[S.DATE] = _dates(raw, t[date_target], date_target, log, file)
+        data[S.DATE], unreadable, bad = _dates(raw, t[date_target], date_target)
+        bad_date = None if unreadable is None else (unreadable, f"date(s) could not be read ({quoted(sorted(set(bad)))})")
+        _unreadable_days(data, None, bad_date, t, date_target, raw.rows, log, file)
     frame = pd.DataFrame(data, copy=False)
     frame = V.drop_missing_ids(frame, log)
     no_kind = frame[S.KIND].isna().to_numpy()
@@ -1502,6 +1540,8 @@ def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
         if any(isinstance(x.dtype, pd.CategoricalDtype) for x in cols if x is not None):
             data[c] = pd.api.types.union_categoricals([_object_categorical(x, len(p)) for x, p in zip(cols, parts)],
                                                       ignore_order=True)
+        elif all(x is not None and pd.api.types.is_integer_dtype(x.dtype) for x in cols):  # (file, row: kept whole)
+            data[c] = np.concatenate([x.to_numpy() for x in cols])
         else:
             data[c] = np.concatenate([x.to_numpy(dtype=float) if x is not None else np.full(len(p), np.nan) for x, p in zip(cols, parts)])
     return pd.DataFrame(data)
@@ -1670,7 +1710,8 @@ def _assign_days(frame: pd.DataFrame, first: _Origins | None, has_treatments: bo
     missing = np.isnan(day)
     if missing.any():
         log.add_rows("warning", "MISSING_DAY", S.DAY, frame,
-                     lambda n, r: f"{n} score(s) have no day or readable date and were left out ({r}).", where=missing)
+                     lambda n, r: f"{n} score(s) have no day or readable date and were left out ({r}).",
+                     where=missing & ~_reported(frame))
         frame = frame[~missing]
         pid = pid[~missing]
         starts = long_run_starts(pid) if starts is not None else None
@@ -1695,6 +1736,17 @@ def _month_starts(days: np.ndarray) -> np.ndarray:
     months = days[known].astype(np.int64).astype("datetime64[D]").astype("datetime64[M]")
     out[known] = months.astype("datetime64[D]").astype(np.int64)
     return out
+
+
+#: internal column: 1 on rows left out for an unreadable day or date, already reported (BAD_DAY, BAD_DATE)
+UNREADABLE = "_unreadable"
+
+
+def _reported(frame: pd.DataFrame) -> np.ndarray:
+    """The rows whose missing day was already reported as unreadable (see ``_unreadable_days``)."""
+    if UNREADABLE not in frame.columns:
+        return np.zeros(len(frame), dtype=bool)
+    return frame[UNREADABLE].to_numpy() == 1
 
 
 def _with_columns(frame: pd.DataFrame, columns: dict, drop: str | None = None) -> pd.DataFrame:
@@ -1727,7 +1779,8 @@ def _treatment_days(treat: pd.DataFrame, origins: _Origins | None, log: IssueLog
     treat = _with_columns(treat, {S.DAY: day}, drop=S.DATE)
     missing = np.isnan(day)
     log.add_rows("warning", "MISSING_DAY", S.DAY, treat,
-                 lambda n, r: f"{n} treatment row(s) have no day or readable date and were left out ({r}).", where=missing)
+                 lambda n, r: f"{n} treatment row(s) have no day or readable date and were left out ({r}).",
+                 where=missing & ~_reported(treat))
     return V.drop_implausible_days(V.keep(treat, ~missing), log, what="treatment")
 
 

@@ -739,6 +739,52 @@ def test_iso_dates_read_as_dates_give_what_reading_them_as_text_gives_and_a_bad_
     assert "'31/02/2024', 'not a date'" in bad["message"] and bad["rows"] == [8_002, 8_003]
 
 
+def issue(loaded, code):
+    found = loaded.issues[loaded.issues["code"] == code]
+    assert len(found) == 1, loaded.issues
+    return found.iloc[0]
+
+
+def test_an_unreadable_date_is_reported_once_and_a_blank_one_as_missing():
+    loaded = load("Patient ID,Measure,Total Score,Date\nA,PHQ-9,10,2024-01-01\nA,PHQ-9,5,2024-13-45\nA,PHQ-9,6,\n"
+                  "A,PHQ-9,7,2024-01-15\n")
+    assert loaded.assessments[S.SCORE].tolist() == [10, 7]
+    assert issue(loaded, "BAD_DATE")["rows"] == [3] and "those rows were left out (row 3)" in issue(loaded, "BAD_DATE")["message"]
+    assert issue(loaded, "MISSING_DAY")["rows"] == [4]  # (row 3 is not listed again)
+
+
+def test_a_row_whose_date_or_day_is_unreadable_keeps_the_day_the_other_column_gives():
+    loaded = load("Patient ID,Measure,Total Score,Date,Day\n"
+                  "A,PHQ-9,10,2024-01-01,0\n"
+                  "A,PHQ-9,5,2024-13-45,7\n"   # row 3: unreadable date, the day column gives day 7
+                  "A,PHQ-9,6,2024-01-10,x\n"   # row 4: unreadable day, the date gives day 9
+                  "A,PHQ-9,8,,\n"              # row 5: neither
+                  "A,PHQ-9,9,2024-99-99,\n")   # row 6: unreadable date, no day
+    assert loaded.assessments[[S.SCORE, S.DAY]].values.tolist() == [[10, 0], [5, 7], [6, 9]]
+    bad_date, bad_day = issue(loaded, "BAD_DATE"), issue(loaded, "BAD_DAY")
+    assert bad_date["rows"] == [3, 6]
+    assert "the day column gave the day of 1 of them (row 3); the other 1 were left out (row 6)" in bad_date["message"]
+    assert bad_day["rows"] == [4] and "the date gave the day of those rows (row 4)" in bad_day["message"]
+    assert issue(loaded, "MISSING_DAY")["rows"] == [5]
+
+
+def test_a_treatment_with_an_unreadable_date_keeps_its_day_and_is_not_listed_twice():
+    loaded = load_files([("a.csv", b"Patient ID,Measure,Total Score,Day\nA,PHQ-9,10,0\nA,PHQ-9,5,4\n"),
+                         ("t.csv", b"Patient ID,Kind,Date,Day\nA,induction,2024-01-01,0\nA,induction,2024-02-30,2\n"
+                                   b"A,induction,bad,\nA,booster,,\n")])
+    assert loaded.treatments[S.DAY].tolist() == [0, 2]
+    assert issue(loaded, "BAD_DATE")["rows"] == [3, 4]
+    assert issue(loaded, "MISSING_DAY")["rows"] == [5]
+
+
+def test_rows_of_the_second_file_are_named_as_whole_numbers():
+    loaded = load_files([("a.csv", b"Patient ID,Measure,Total Score,Day\nA,PHQ-9,10,0\n"),
+                         ("b.csv", b"Patient ID,Measure,Total Score,Day\nB,PHQ-9,10,0\nB,PHQ-9,10,0\nB,PHQ-9,6,\n")])
+    assert issue(loaded, "DUPLICATE_ROWS")["message"].endswith("(repeats at row 3).")
+    assert issue(loaded, "MISSING_DAY")["message"].endswith("left out (row 4).")
+    assert [type(r) for r in issue(loaded, "MISSING_DAY")["rows"]] == [int]
+
+
 def test_only_a_date_column_whose_first_values_are_all_iso_dates_is_parsed_as_dates():
     from analysis import ingest
 

@@ -136,7 +136,7 @@ def cases() -> list[dict]:
     add("excel_serial_dates.csv", lines("P-001,PHQ-9,21,45292", "P-001,PHQ-9,9,45306",
                                         header="Patient ID,Measure,Total Score,Date Completed"), True, 2)
     add("bad_dates.csv", lines("P-001,PHQ-9,21,2024-01-02", "P-001,PHQ-9,9,2024-02-30", "P-001,PHQ-9,7,soon",
-                               header="Patient ID,Measure,Total Score,Date Completed"), True, 1, ["BAD_DATE", "MISSING_DAY"])
+                               header="Patient ID,Measure,Total Score,Date Completed"), True, 1, ["BAD_DATE"])
     # shapes
     add("wide.csv", lines("P-001,MDD,21,20,18,15,12,10,8,7,12,9",
                           "P-002,PTSD,,,,,,,,,14,",
