@@ -20,6 +20,7 @@ import dataclasses
 import io
 from contextlib import contextmanager
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -234,6 +235,17 @@ def test_values_all_of_one_width_take_the_integer_comparison_for_1_2_4_and_8_byt
     assert (ingest._fixed_width(chunk) is not None) == (width in (1, 2, 4, 8))
     expected = pc.indices_nonzero(pc.not_equal(chunk.slice(1), chunk.slice(0, len(chunk) - 1)))
     assert ingest._changes(chunk).tolist() == expected.to_pylist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["PHQ9", "GAD7", "ab", "F", "M", "abcdefgh", "é", "", "PCL-5"]), min_size=1, max_size=6,
+                unique=True), st.lists(st.integers(-1, 5), max_size=60))
+def test_codes_decoded_to_text_equal_pyarrows_take(categories, codes):
+    categories = pa.array(categories, pa.large_string())
+    codes = np.array([c if c < len(categories) else -1 for c in codes], dtype=np.int8)
+    # (texts of one width or not, codes missing or not; short runs, and runs of 9: decoded run by run)
+    for rows in (codes, np.repeat(codes, 9)):
+        assert ingest._decoded(rows, categories).equals(categories.take(pa.array(rows, mask=rows < 0)))
 
 
 def test_a_difference_in_any_part_of_the_result_is_caught():
