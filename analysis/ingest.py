@@ -30,10 +30,11 @@ numbers); a column that reads both day-first and month-first is refused, never g
 day 0; YYYY with ``strict_dates``). Ages become age bands (over 89: "90+").
 
 Speed (bench/bench_ingest.py): files on disk are memory-mapped, not copied (pyarrow's map, whose pages the
-scans for quotes and carriage returns map once for the parse too, a long file's two halves at once); pyarrow
+scan for quotes maps once for the parse too, a long file's two halves at once); pyarrow
 parses text as plain strings (without a bad-row handler: a row of the wrong width makes pyarrow fail, and the python reader
 takes over), then every text column is dictionary-encoded in two threads (a column with long runs of equal
-values, as exports grouped by patient have, through the first value of each run; a column with few values
+values, as exports grouped by patient have, through the first value of each run, found by comparing each value
+with the one before: as integers when all are 1, 2, 4 or 8 bytes long; a column with few values
 by looking each row up in the values of the first block), so every value is normalised
 through its distinct values and every check works on integer codes, never row by row in Python. A date
 column whose first 64 KB hold only ISO dates is parsed by pyarrow as dates (days since 1970, no text to
@@ -45,8 +46,10 @@ ages through the distinct ages, day 0 per patient group by group (the first trea
 looked up once per patient key across the files). Columns are gathered before a frame is built
 (``frame[c] = array`` copies the array in pandas 3, and each new 1M-row array costs page faults). The
 canonical ``str`` columns are built once: a column left as parsed (patient keys, usually) is the parsed
-column itself; the others are built from their distinct values in a worker thread, started as soon as
-their categorical exists (while the frame is built and the checks run), and used if no step changed them.
+column itself; the others are built from their distinct values in a worker thread (run by run where codes
+come in runs; as integers where every text is 1, 2, 4 or 8 bytes long), started as soon as their categorical
+exists (while the frame is built and the checks run), and used if no step changed them. The programs that
+import (the dashboard, the command line) set malloc to keep freed memory (:mod:`analysis.memory`).
 The checks and the PHI guard are in :mod:`analysis.validate`.
 """
 from __future__ import annotations
@@ -351,8 +354,10 @@ class _Raw:
         return (self.table[name], *self.distinct(name))
 
     def encode_text(self) -> None:
-        """Dictionary-encode every text column at once (in two threads for long files)."""
+        """Dictionary-encode every text column at once (in two threads for long files, the costliest first: the
+        threads then end together)."""
         names = [n for n, c in zip(self.table.column_names, self.table.columns) if n not in self.encoded and _is_text(c)]
+        names.sort(key=lambda n: _encoding_cost(self.table[n]), reverse=True)
         for name, encoded in zip(names, _in_threads(lambda n: _dictionary(self.table[n]), names, self.table.num_rows)):
             self.encoded[name] = encoded
 
@@ -992,6 +997,12 @@ def _fixed_width(chunk: pa.Array) -> np.ndarray | None:
     if width not in (1, 2, 4, 8) or int(ends[-1] - ends[0]) != width * len(chunk) or (np.diff(ends) != width).any():
         return None
     return np.frombuffer(data, dtype=np.uint8)[ends[0]: ends[-1]].view(f"<u{width}")
+
+
+def _encoding_cost(col: pa.ChunkedArray) -> int:
+    """How long ``_dictionary`` takes on a column, roughly: its size, or nothing when its values are all of one
+    width (compared as integers)."""
+    return 0 if col.num_chunks and _fixed_width(col.chunk(0)) is not None else col.nbytes
 
 
 def _take_sorted(col: pa.ChunkedArray, rows: np.ndarray) -> pa.Array:
