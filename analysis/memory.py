@@ -5,7 +5,7 @@ By default glibc's malloc maps each block above a threshold (128 KB at first, th
 to 32 MB) fresh from the system, and hands freed memory at the top of its heap back once more than twice that
 threshold is free. A column of a million rows is such a block (1 to 8 MB), and an import or an analysis call
 makes and drops dozens of them: each new one is then faulted in again, page by page. On the 2-core VM this project
-is built on, that was ~5,000 page faults per import of a million rows (~15 ms of ~115). Kept for reuse, freed
+is built on, that was ~5,500 page faults per import of a million rows (~20 ms of CPU). Kept for reuse, freed
 blocks are handed out again without a fault; the memory stays with the process (at most ``KEEP_FREED_BYTES`` of
 it free at the top of the heap), as Arrow's own allocator (mimalloc) already keeps the memory of its tables.
 """
