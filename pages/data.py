@@ -24,7 +24,7 @@ c = st.columns(4)
 c[0].metric("Rows read (all files)", f"{info['rows_read']:,}")
 c[1].metric("Score rows kept", f"{info['rows_kept']:,}")
 c[2].metric("Treatment rows", "none" if loaded.treatments is None else f"{len(loaded.treatments):,}")
-c[3].metric("Patients", privacy.show_count(info["patients"], ui.threshold()))
+c[3].metric("Patients with scores", privacy.show_count(info["patients"], ui.threshold()))
 st.markdown(f"**Instruments found:** {', '.join(info['instruments']) or 'none'}")
 saved = st.session_state.get("_saved")
 if saved is not None:

@@ -66,6 +66,14 @@ def test_every_page_runs_on_the_sample_practice_without_an_error(sample_app, pag
         assert at.get("plotly_chart"), "the page draws a chart"
 
 
+def test_the_data_page_counts_the_patients_with_scores_and_says_so(sample_app):
+    # (the caption's count is of the selected patients, treatments-only ones included: the labels tell them apart)
+    at = sample_app.switch_page("pages/data.py").run()
+    tiles = {m.label: m.value for m in at.metric}
+    loaded = at.session_state["_loaded"]
+    assert tiles["Patients with scores"] == f"{loaded.assessments['patient_id'].nunique()}"
+
+
 def test_overview_tiles_show_the_kpis_with_their_change(sample_app):
     at = sample_app.switch_page("pages/overview.py").run()
     labels = [m.label for m in at.metric]
