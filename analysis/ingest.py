@@ -595,10 +595,9 @@ def _parse(prep: _Prepared, numeric: set[str], dates: set[str] = frozenset()) ->
     # pyarrow's rows are the spreadsheet's only if no line was skipped (blank) or joined (quoted line
     # break). Without quotes, each line (ended by LF, CRLF or a lone CR, as pyarrow and the csv module
     # both end lines) is one row when blank lines are kept as rows, and a blank line would leave the first
-    # column blank: a first column without blanks proves there was none, with no counting of lines. (A lone
-    # CR that splits the fields of a row leaves parts with too few fields: pyarrow refuses them, and the careful
-    # reader takes over.)
-    # Otherwise blank lines are skipped and lines counted.
+    # column blank: a first column without blanks proves there was none, with no counting of lines.
+    # Otherwise blank lines are skipped and lines counted. (A lone CR that splits the fields of a row leaves
+    # parts with too few fields: pyarrow refuses them, and the careful reader takes over.)
     simple = not quotes and len(prep.names) > 1
     iso = _iso_columns(prep, dates)
     raw = _read_arrow(source, prep.names, prep.delimiter, quotes, numeric, iso, keep_blank_lines=simple)
@@ -1297,8 +1296,8 @@ def _report_unreadable(log: IssueLog, file: str, code: str, source: str, rows: n
     elif not len(lost):
         outcome = f"{other} gave the day of those rows ({V.rows_text(saved)})"
     else:
-        outcome = (f"{other} gave the day of {len(saved)} of them ({V.rows_text(saved)}); the other {len(lost)} were "
-                   f"left out ({V.rows_text(lost)})")
+        outcome = (f"{other} gave the day of {len(saved)} of them ({V.rows_text(saved)}); {len(lost)} were left out "
+                   f"({V.rows_text(lost)})")
     log.add("warning", code, f"{file}: {len(bad)} {problem}; {outcome}.", source, bad.tolist())
     return left_out
 

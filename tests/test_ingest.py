@@ -763,7 +763,7 @@ def test_a_row_whose_date_or_day_is_unreadable_keeps_the_day_the_other_column_gi
     assert loaded.assessments[[S.SCORE, S.DAY]].values.tolist() == [[10, 0], [5, 7], [6, 9]]
     bad_date, bad_day = issue(loaded, "BAD_DATE"), issue(loaded, "BAD_DAY")
     assert bad_date["rows"] == [3, 6]
-    assert "the day column gave the day of 1 of them (row 3); the other 1 were left out (row 6)" in bad_date["message"]
+    assert "the day column gave the day of 1 of them (row 3); 1 were left out (row 6)" in bad_date["message"]
     assert bad_day["rows"] == [4] and "the date gave the day of those rows (row 4)" in bad_day["message"]
     assert issue(loaded, "MISSING_DAY")["rows"] == [5]
 
