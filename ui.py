@@ -735,14 +735,14 @@ def patient_lines(res, measure: str) -> pd.DataFrame | None:
 
 @st.cache_resource(max_entries=4, show_spinner="Opening the saved data set...")
 def _open_saved(digest: str, dataset_id: int):
-    """A saved data set as an analysis.ingest.Loaded (cached by its content hash; its issues are not kept),
-    shared by reruns and sessions (read-only) as an upload is."""
+    """A saved data set as an analysis.ingest.Loaded (cached by its content hash; its issues as saved, none for a
+    data set saved before reports were kept), shared by reruns and sessions (read-only) as an upload is."""
     from analysis.ingest import Loaded
 
     a, t, info = gate.store().open(dataset_id)
     records = info.mapping if isinstance(info.mapping, list) else []
     mapping = pd.DataFrame(records, columns=["file", "source", "target", "how"])
-    issues = pd.DataFrame(columns=list(schema.ISSUE_COLUMNS)).astype({"rows": object})
+    issues = pd.DataFrame(info.issues or [], columns=list(schema.ISSUE_COLUMNS)).astype({"rows": object})
     files = tuple(dict.fromkeys(mapping["file"].astype(str))) or (info.name,)
     return Loaded(a, t, issues, mapping, info.rows_read or len(a), files, True)
 
@@ -786,7 +786,9 @@ def saved_note(info) -> str:
     """Where a saved data set came from, in one line."""
     by = f" by {info.uploaded_by}" if info.uploaded_by else ""
     return (f"**{info.name}** is a saved data set: {_count(info.rows)} scores of {_count(info.patients)} patients, uploaded "
-            f"{info.uploaded_at:%Y-%m-%d %H:%M} UTC{by}. It was checked when it was uploaded (that report is not kept).")
+            f"{info.uploaded_at:%Y-%m-%d %H:%M} UTC{by}. It was checked when it was uploaded: "
+            + ("the validation report below is that check." if info.issues is not None else
+               "that report was not kept (saved before reports were kept)."))
 
 
 def save_form(loaded) -> None:

@@ -2,7 +2,7 @@
 
 Model: one database file, ``<data dir>/outcomes.duckdb``; the data dir is ``$OUTCOMES_DATA_DIR``, else
 ``./data``. Tables: ``datasets`` (one row per saved upload: name, content hash, upload time and user, row
-and patient counts, the column mapping used), ``assessments`` and ``treatments`` (canonical columns of
+and patient counts, the column mapping used, the import's validation report), ``assessments`` and ``treatments`` (canonical columns of
 ``analysis.schema`` only, with the data set id and each row's position), ``opens`` (who opened which data
 set, when) and ``audit`` (saves, renames, deletions, sign-ins).
 
@@ -49,7 +49,7 @@ from analysis.schema import (
 )
 
 DB_FILE = "outcomes.duckdb"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: datasets.issues_json (the validation report; NULL for data sets saved before)
 
 ASSESSMENTS = "assessments"
 TREATMENTS = "treatments"
@@ -83,6 +83,7 @@ class DatasetInfo:
     treatment_rows: int
     rows_read: int | None
     mapping_json: str
+    issues_json: str | None = None
     created: bool = False
     notes: tuple[str, ...] = field(default=())
 
@@ -90,6 +91,12 @@ class DatasetInfo:
     def mapping(self):
         """The column mapping used at import, as saved (usually {source column: canonical column})."""
         return json.loads(self.mapping_json)
+
+    @property
+    def issues(self) -> list[dict] | None:
+        """The import's validation report, as saved (records of ``analysis.schema.ISSUE_COLUMNS``); None for a data
+        set saved before reports were kept."""
+        return None if self.issues_json is None else json.loads(self.issues_json)
 
 
 # --- content ------------------------------------------------------------------------------------
@@ -169,6 +176,14 @@ def _mapping_json(mapping) -> str:
         raise ValueError(f"the column mapping cannot be saved as JSON: {e}") from None
 
 
+def _issues_json(issues: pd.DataFrame | None) -> str:
+    """The validation report (ISSUE_COLUMNS; None: none) as JSON records: a blank column as null, rows as whole numbers."""
+    records = [] if issues is None else issues.to_dict("records")
+    return json.dumps([{"severity": str(r["severity"]), "code": str(r["code"]),
+                        "column": None if pd.isna(r["column"]) else str(r["column"]),
+                        "rows": [int(x) for x in r["rows"]], "message": str(r["message"])} for r in records])
+
+
 def _one(result):
     """The first row of a query result, or None (fetching all rows: DuckDB 2 wants results finished)."""
     rows = result.fetchall()
@@ -226,7 +241,7 @@ _DDL = [
     """CREATE TABLE IF NOT EXISTS datasets (
         id BIGINT NOT NULL, name VARCHAR NOT NULL, content_hash VARCHAR NOT NULL, uploaded_at TIMESTAMP NOT NULL,
         uploaded_by VARCHAR, rows BIGINT NOT NULL, patients BIGINT NOT NULL, treatment_rows BIGINT,
-        rows_read BIGINT, mapping_json VARCHAR NOT NULL, columns_json VARCHAR NOT NULL)""",
+        rows_read BIGINT, mapping_json VARCHAR NOT NULL, columns_json VARCHAR NOT NULL, issues_json VARCHAR)""",
     f"CREATE TABLE IF NOT EXISTS {ASSESSMENTS} ({_ddl_columns(ASSESSMENTS)})",
     f"CREATE TABLE IF NOT EXISTS {TREATMENTS} ({_ddl_columns(TREATMENTS)})",
     "CREATE TABLE IF NOT EXISTS opens (id BIGINT NOT NULL, dataset_id BIGINT NOT NULL, actor VARCHAR, opened_at TIMESTAMP NOT NULL)",
@@ -234,14 +249,15 @@ _DDL = [
         action VARCHAR NOT NULL, dataset_hash VARCHAR, detail VARCHAR)""",
 ]
 
-_INFO_COLUMNS = "id, name, content_hash, uploaded_at, uploaded_by, rows, patients, treatment_rows, rows_read, mapping_json"
+_INFO_COLUMNS = ("id, name, content_hash, uploaded_at, uploaded_by, rows, patients, treatment_rows, rows_read, mapping_json, "
+                 "issues_json")
 
 
 def _info(row, **extra) -> DatasetInfo:
-    id_, name, digest, at, by, rows, patients, trows, read, mapping = row
+    id_, name, digest, at, by, rows, patients, trows, read, mapping, issues = row
     return DatasetInfo(
         int(id_), name, digest, _utc(at), by, int(rows), int(patients), int(trows or 0),
-        None if read is None else int(read), mapping, **extra,
+        None if read is None else int(read), mapping, issues, **extra,
     )
 
 
@@ -298,6 +314,9 @@ class Store:
             elif int(row[0]) > SCHEMA_VERSION:
                 cur.rollback()
                 raise DataError(f"The saved data sets were written by a newer version (schema {row[0]}); update this program.")
+            elif int(row[0]) < SCHEMA_VERSION:  # 1 -> 2: the validation report (none for the data sets already saved)
+                cur.execute("ALTER TABLE datasets ADD COLUMN IF NOT EXISTS issues_json VARCHAR")
+                cur.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)])
             cur.commit()
         finally:
             cur.close()
@@ -385,6 +404,7 @@ class Store:
             raise DataError("There is nothing to save: the upload has no usable assessment rows.")
         digest = _content_hash(a, t)
         mapping_json = _mapping_json(getattr(loaded, "mapping", None) if mapping is None else mapping)
+        issues_json = _issues_json(getattr(loaded, "issues", None))
         columns_json = json.dumps({
             ASSESSMENTS: {c: str(loaded.assessments[c].dtype) for c in a.columns},
             TREATMENTS: None if t is None else {c: str(treatments[c].dtype) for c in t.columns},
@@ -401,9 +421,11 @@ class Store:
             if t is not None and not t.empty:
                 _insert_frame(cur, TREATMENTS, dataset_id, t)
             cur.execute(
-                "INSERT INTO datasets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO datasets (id, name, content_hash, uploaded_at, uploaded_by, rows, patients, treatment_rows, "
+                "rows_read, mapping_json, columns_json, issues_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [dataset_id, name, digest, _now(), user, len(a), int(a[PATIENT_ID].nunique()),
-                 0 if t is None else len(t), None if rows_read is None else int(rows_read), mapping_json, columns_json],
+                 0 if t is None else len(t), None if rows_read is None else int(rows_read), mapping_json, columns_json,
+                 issues_json],
             )
             self._audit(cur, user, "save", digest, f"#{dataset_id} '{name}': {len(a)} rows")
             info = self._get(cur, dataset_id)

@@ -59,8 +59,12 @@ else:
         st.rerun()
 st.subheader("Validation report")
 issues = loaded.issues.assign(rows=loaded.issues["rows"].map(ui.rows_text))
+if saved is not None:
+    st.caption(f"As found when the files were imported and saved ({saved.uploaded_at:%Y-%m-%d %H:%M} UTC)."
+               if saved.issues is not None else "Not kept: this data set was saved before validation reports were kept.")
 if issues.empty:
-    st.write("Not kept for a saved data set." if saved is not None else "No problems found.")
+    if saved is None or saved.issues is not None:
+        st.write("No problems found.")
 else:
     ui.table(issues, "validation report", key="issues")
 with st.expander("The report as text"):

@@ -181,6 +181,22 @@ def test_a_saved_upload_is_what_the_next_session_opens_with_the_same_numbers(dat
     assert audit(data_dir)[0][:2] == (None, "save")
 
 
+def test_a_saved_data_set_shows_the_validation_report_of_its_import(data_dir, tmp_path):
+    messy = tmp_path / "messy.csv"
+    messy.write_text("Patient ID,Measure,Total Score,Day\nA1,PHQ-9,20,0\nA1,PHQ-9,n/a,7\nA1,PHQ-9,9,14\n"
+                     "B2,PHQ-9,19,0\nB2,PHQ-9,99,14\n")
+    at = save(upload(app(), messy), "Messy clinic")
+    codes = list(at.session_state["_loaded"].issues["code"])
+    assert {"NON_NUMERIC_SCORE", "OUT_OF_RANGE"} <= set(codes)
+
+    tomorrow = app().switch_page("pages/data.py").run()  # a new session opens the saved data set
+    assert not tomorrow.exception
+    assert list(tomorrow.session_state["_loaded"].issues["code"]) == codes
+    assert any(c.startswith("As found when the files were imported and saved") for c in texts(tomorrow, "caption"))
+    shown = next(d.value for d in tomorrow.dataframe if "code" in d.value.columns)
+    assert list(shown["code"]) == codes and list(shown["rows"]) == ["3", "6"]
+
+
 def test_sessions_on_the_same_saved_data_set_share_one_loaded_object_keyed_without_hashing(data_dir, monkeypatch):
     import pandas as pd
 

@@ -36,6 +36,7 @@ class Loaded:
     mapping: dict | None = None
     rows_read: int | None = None
     ok: bool = True
+    issues: pd.DataFrame | None = None
 
 
 def clinic(n_patients=3, shift=0.0) -> Loaded:
@@ -334,6 +335,42 @@ def test_a_file_that_is_not_a_database_gives_a_data_error(tmp_path):
     (tmp_path / "outcomes.duckdb").write_bytes(b"this is not a database" * 100)
     with pytest.raises(DataError, match="Cannot open the saved data sets.*not a valid DuckDB database"):
         Store(tmp_path)
+
+
+def test_the_validation_report_is_saved_with_the_data_set(tmp_path):
+    issues = pd.DataFrame({"severity": ["warning", "info"], "code": ["OUT_OF_RANGE", "DAY0_FIRST_ASSESSMENT"],
+                           "column": ["Total Score", None], "rows": [[5, 9], []],
+                           "message": ["2 PHQ9 score(s) are outside its range ...", "Day 0 is ..."]})
+    loaded = clinic()
+    loaded.issues = issues
+    with Store(tmp_path) as s:
+        saved = s.save("a", loaded)
+        plain = s.save("b", clinic(shift=1.0))  # (an upload without a report: an empty one)
+    with Store(tmp_path) as s:  # (as saved, after reopening)
+        assert s.info(saved.id).issues == [
+            {"severity": "warning", "code": "OUT_OF_RANGE", "column": "Total Score", "rows": [5, 9],
+             "message": "2 PHQ9 score(s) are outside its range ..."},
+            {"severity": "info", "code": "DAY0_FIRST_ASSESSMENT", "column": None, "rows": [], "message": "Day 0 is ..."}]
+        assert s.info(plain.id).issues == []
+
+
+def test_a_database_of_schema_1_gains_the_report_column_and_keeps_its_data_sets(tmp_path):
+    with Store(tmp_path) as s:
+        s.save("old", clinic())
+    con = duckdb.connect(str(tmp_path / "outcomes.duckdb"))  # back to schema 1, as the previous version wrote it
+    con.execute("ALTER TABLE datasets DROP COLUMN issues_json")
+    con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    con.close()
+    with Store(tmp_path) as s:
+        (old,) = [s.info(i) for i in s.list()["id"]]
+        assert old.name == "old" and old.issues is None  # (not kept then: the page says so)
+        a, _, _ = s.open(old.id)
+        assert len(a) == len(clinic().assessments)
+        new = s.save("new", clinic(shift=2.0))
+        assert s.info(new.id).issues == []
+    con = duckdb.connect(str(tmp_path / "outcomes.duckdb"))
+    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [(str(store_module.SCHEMA_VERSION),)]
+    con.close()
 
 
 def test_a_database_from_a_newer_version_is_refused(tmp_path):
