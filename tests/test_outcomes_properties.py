@@ -33,6 +33,13 @@ def tables(practice):
     return pd.DataFrame(rows), pd.DataFrame(boosters, columns=["patient_id", "day", "kind"])
 
 
+def shuffled(table, rnd):
+    """The rows of ``table`` in the order ``rnd`` draws, index reset."""
+    order = list(range(len(table)))
+    rnd.shuffle(order)
+    return table.iloc[order].reset_index(drop=True)
+
+
 @SETTINGS
 @given(practices, st.booleans())
 def test_the_funnel_never_grows_and_follow_up_counts_the_episodes(practice, confirm):
@@ -51,15 +58,13 @@ def test_the_funnel_never_grows_and_follow_up_counts_the_episodes(practice, conf
 @given(practices, st.randoms(use_true_random=False))
 def test_results_do_not_depend_on_row_order(practice, rnd):
     a, t = tables(practice)
-    order = list(range(len(a)))
-    rnd.shuffle(order)
-    shuffled = a.iloc[order].reset_index(drop=True)
+    other = shuffled(a, rnd)
     key = ["patient_id"]
     pd.testing.assert_frame_equal(O.patient_outcomes(a, "PHQ9").sort_values(key).reset_index(drop=True),
-                                  O.patient_outcomes(shuffled, "PHQ9").sort_values(key).reset_index(drop=True))
+                                  O.patient_outcomes(other, "PHQ9").sort_values(key).reset_index(drop=True))
     d = Definitions(confirm_loss=True, booster_handling="censor")
     pd.testing.assert_frame_equal(O.episodes(a, t, "PHQ9", d).sort_values(key).reset_index(drop=True),
-                                  O.episodes(shuffled, t, "PHQ9", d).sort_values(key).reset_index(drop=True))
+                                  O.episodes(other, t, "PHQ9", d).sort_values(key).reset_index(drop=True))
 
 
 @SETTINGS
@@ -191,9 +196,7 @@ def test_the_coded_funnel_equals_the_funnel_of_the_outcomes_table(practice, conf
 @given(practices, st.randoms(use_true_random=False))
 def test_outcomes_do_not_depend_on_whether_text_is_pyarrow_or_python_objects(practice, rnd):
     a, t = tables(practice)
-    order = list(range(len(a)))
-    rnd.shuffle(order)
-    for table in (a, a.iloc[order].reset_index(drop=True)):
+    for table in (a, shuffled(a, rnd)):
         assert table["patient_id"].dtype == "str"
         pd.testing.assert_frame_equal(O.Coded(table).attributes, O._attributes(table), check_exact=True)
         for code in ("PHQ9", "GAD7"):
