@@ -12,6 +12,7 @@ it free at the top of the heap), as Arrow's own allocator (mimalloc) already kee
 from __future__ import annotations
 
 import ctypes
+import functools
 
 #: free memory kept at the top of the heap before any of it is handed back to the system (glibc M_TRIM_THRESHOLD)
 KEEP_FREED_BYTES = 128 << 20
@@ -21,6 +22,7 @@ HEAP_BLOCK_BYTES = 32 << 20
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 
 
+@functools.cache  # (once per process: the dashboard's script, which calls it, runs again on every interaction)
 def reuse_freed_memory() -> bool:
     """Set glibc's malloc to keep freed memory for reuse (see the module docstring). False where the C library
     has no ``mallopt`` (not glibc) or refuses the settings; nothing changes then."""
