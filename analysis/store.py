@@ -2,9 +2,9 @@
 
 Model: one database file, ``<data dir>/outcomes.duckdb``; the data dir is ``$OUTCOMES_DATA_DIR``, else
 ``./data``. Tables: ``datasets`` (one row per saved upload: name, content hash, upload time and user, row
-and patient counts, the column mapping used, the import's validation report), ``assessments`` and ``treatments`` (canonical columns of
-``analysis.schema`` only, with the data set id and each row's position), ``opens`` (who opened which data
-set, when) and ``audit`` (saves, renames, deletions, sign-ins).
+and patient counts, the column mapping used, the import's validation report), ``assessments`` and
+``treatments`` (canonical columns of ``analysis.schema`` only, with the data set id and each row's position),
+``opens`` (who opened which data set, when) and ``audit`` (saves, renames, deletions, sign-ins).
 
 Assumptions and guarantees:
 
