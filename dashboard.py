@@ -1,5 +1,6 @@
 """The frame of the dashboard: page config, the data source and filters in the sidebar, and the one list
 of pages (st.navigation). Run with `streamlit run dashboard.py`."""
+
 import streamlit as st
 
 import gate
@@ -11,15 +12,21 @@ memory.reuse_freed_memory()  # (the server process's malloc keeps freed memory f
 st.set_page_config(page_title="Ketamine outcomes", page_icon=":material/monitoring:", layout="wide")
 role = gate.require()  # sign-in and role; a refused user stops here, before any data or page list
 
-pages = st.navigation([
-    st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
-    st.Page("pages/trajectories.py", title="Trajectories", icon=":material/show_chart:"),
-    st.Page("pages/durability.py", title="Durability", icon=":material/timelapse:"),
-    st.Page("pages/compare.py", title="Compare cohorts", icon=":material/compare_arrows:"),
-    st.Page("pages/data.py", title="Data", icon=":material/upload_file:"),
-    st.Page("pages/methods.py", title="Methods", icon=":material/menu_book:"),
-    *([st.Page("pages/audit.py", title="Audit log", icon=":material/history:")] if access.can_view_audit(role) else []),
-])
+pages = st.navigation(
+    [
+        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page("pages/trajectories.py", title="Trajectories", icon=":material/show_chart:"),
+        st.Page("pages/durability.py", title="Durability", icon=":material/timelapse:"),
+        st.Page("pages/compare.py", title="Compare cohorts", icon=":material/compare_arrows:"),
+        st.Page("pages/data.py", title="Data", icon=":material/upload_file:"),
+        st.Page("pages/methods.py", title="Methods", icon=":material/menu_book:"),
+        *(
+            [st.Page("pages/audit.py", title="Audit log", icon=":material/history:")]
+            if access.can_view_audit(role)
+            else []
+        ),
+    ]
+)
 gate.account()
 ui.sidebar()
 ui.frame_ran()

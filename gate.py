@@ -5,6 +5,7 @@ users sign in with OpenID Connect (``st.login``) and get a role from the ``[acce
 a refusal and no data. Without ``[auth]`` there is no sign-in: everyone is a clinician, so the server must
 listen on this machine only. Every check fails closed: unreadable secrets or a bad access list stop the app.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -65,16 +66,21 @@ def require() -> str:
     if not access.auth_configured(config):
         address = st.get_option("server.address")
         if address not in LOCAL_HOSTS:
-            st.error(f"This server listens on {address or 'every network address'} but sign-in is not configured: "
-                     f"anyone on the network could see the data. Restart it with --server.address 127.0.0.1, "
-                     "or configure sign-in (README: Saved data sets and sign-in).")
+            st.error(
+                f"This server listens on {address or 'every network address'} but sign-in is not configured: "
+                f"anyone on the network could see the data. Restart it with --server.address 127.0.0.1, "
+                "or configure sign-in (README: Saved data sets and sign-in)."
+            )
             _stop()
         st.session_state[ROLE], st.session_state[USER] = access.CLINICIAN, None
         return access.CLINICIAN
     st.session_state[ROLE] = st.session_state[USER] = None
     problems = access.auth_problems(config)
     if problems:
-        st.error("Sign-in is switched on but not set up correctly in secrets.toml:\n\n" + "\n".join(f"- {p}" for p in problems))
+        st.error(
+            "Sign-in is switched on but not set up correctly in secrets.toml:\n\n"
+            + "\n".join(f"- {p}" for p in problems)
+        )
         _stop()
     claims = st.user.to_dict()
     if claims.get("is_logged_in") is not True:
@@ -87,13 +93,18 @@ def require() -> str:
         st.error(f"The access list in secrets.toml is not valid, so nobody is let in: {e}")
         _stop()
     if st.session_state.get(SIGNED_IN) != email:  # once per session
-        store().audit(email or None, "sign_in" if granted else "sign_in_refused", detail=granted or "not on the access list")
+        store().audit(
+            email or None, "sign_in" if granted else "sign_in_refused", detail=granted or "not on the access list"
+        )
         st.session_state[SIGNED_IN] = email
     if granted is None:
+
         def refusal():
             st.title("No access")
-            st.error(f"**{email or 'This account'}** is not on this dashboard's access list, so no data is shown. "
-                     "Ask the practice manager to add you, then sign in again.")
+            st.error(
+                f"**{email or 'This account'}** is not on this dashboard's access list, so no data is shown. "
+                "Ask the practice manager to add you, then sign in again."
+            )
             _sign_out_button(st, email)
 
         _stop(refusal)

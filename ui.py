@@ -8,6 +8,7 @@ rerun as the same object, whose content key is derived from the key of the call 
 small results (tables, models) with ``st.cache_data`` (each rerun gets its own copy). Every cache has a size
 limit (``max_entries``) so that one server cannot grow without bound.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -134,7 +135,9 @@ def content_key(value) -> str:
             return f"plain{len(value)}:" + hashlib.sha256(repr(tuple(value)).encode()).hexdigest()
         return "[" + ",".join(content_key(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ",".join(f"{k!r}:{content_key(v)}" for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))) + "}"
+        return (
+            "{" + ",".join(f"{k!r}:{content_key(v)}" for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))) + "}"
+        )
     return repr(value)
 
 
@@ -253,9 +256,13 @@ def sidebar() -> None:
     sb.markdown("### Data")
     sb.file_uploader(
         "Upload your export (CSV): assessments, plus treatments if you have them",
-        type=["csv", "tsv", "txt"], accept_multiple_files=True, key="upload", on_change=_keep_files,
+        type=["csv", "tsv", "txt"],
+        accept_multiple_files=True,
+        key="upload",
+        on_change=_keep_files,
         help="De-identified files only: no names, dates of birth, addresses, phone numbers or e-mails. "
-             "Dates are turned into days since the first infusion; only the start month is kept.")
+        "Dates are turned into days since the first infusion; only the start month is kept.",
+    )
     uploaded = st.session_state.get("files") or []
     saved = None if uploaded else saved_data()  # an upload wins over a saved data set, which wins over the sample
     st.session_state["_saved"] = None if saved is None else saved[1]
@@ -280,7 +287,9 @@ def sidebar() -> None:
         st.session_state["_data"] = None
         sb.error("These files cannot be used. The Data page says why.")
         return
-    sb.caption(f"Using **{source}**." + ("" if uploaded or saved else " Upload your own export above to see your practice."))
+    sb.caption(
+        f"Using **{source}**." + ("" if uploaded or saved else " Upload your own export above to see your practice.")
+    )
     st.session_state["_data"] = _filtered(loaded, source, sb)
 
 
@@ -297,18 +306,42 @@ def _filtered(loaded, source: str, sb) -> Data:
     if len(months) > 1:
         span = saved.get("months")
         span = tuple(span) if span and all(m in months for m in span) else (months[0], months[-1])
-        start_from, start_to = sb.select_slider("Start month", options=months, value=span, key=f"months_{tag}",
-                                                on_change=_keep, args=(f"months_{tag}", "months"))
+        start_from, start_to = sb.select_slider(
+            "Start month",
+            options=months,
+            value=span,
+            key=f"months_{tag}",
+            on_change=_keep,
+            args=(f"months_{tag}", "months"),
+        )
         if (start_from, start_to) == (months[0], months[-1]):
             start_from = start_to = None
     chosen = {}
-    for name, column, label_, fmt, all_ in (("sites", schema.SITE, "Site", str, "All sites"),
-                                            ("conditions", schema.CONDITION, "Condition", charts.label, "All conditions")):
+    for name, column, label_, fmt, all_ in (
+        ("sites", schema.SITE, "Site", str, "All sites"),
+        ("conditions", schema.CONDITION, "Condition", charts.label, "All conditions"),
+    ):
         opts = options.get(column, [])
-        chosen[name] = sb.multiselect(label_, opts, default=[v for v in saved.get(name, []) if v in opts], format_func=fmt,
-                                      key=f"{name}_{tag}", placeholder=all_, on_change=_keep, args=(f"{name}_{tag}", name))
-    sel = shared(cohorts.select, a, t, conditions=chosen["conditions"] or None, sites=chosen["sites"] or None,
-                 start_from=start_from, start_to=start_to, definitions=definitions())
+        chosen[name] = sb.multiselect(
+            label_,
+            opts,
+            default=[v for v in saved.get(name, []) if v in opts],
+            format_func=fmt,
+            key=f"{name}_{tag}",
+            placeholder=all_,
+            on_change=_keep,
+            args=(f"{name}_{tag}", name),
+        )
+    sel = shared(
+        cohorts.select,
+        a,
+        t,
+        conditions=chosen["conditions"] or None,
+        sites=chosen["sites"] or None,
+        start_from=start_from,
+        start_to=start_to,
+        definitions=definitions(),
+    )
     return Data(sel.assessments, sel.treatments, loaded, source, sel.description, sel.patients)
 
 
@@ -336,13 +369,17 @@ def data(page_title: str, need_ok: bool = True) -> Data | None:
         if loaded is not None and not loaded.ok:
             for message in errors(loaded):
                 st.error(message)
-            st.info("Open the **Data** page for the full report, or press *Back to the sample practice* in the sidebar.")
+            st.info(
+                "Open the **Data** page for the full report, or press *Back to the sample practice* in the sidebar."
+            )
         else:
             st.warning("No data loaded yet: upload an export in the sidebar.")
         st.stop()
     if d is not None:
-        st.caption(f"**Data:** {d.source} · **Filters:** {d.filters} · **Patients:** {privacy.show_count(d.patients, threshold())}"
-                   f" · **Small counts** shown as {privacy.small_label(threshold())}")
+        st.caption(
+            f"**Data:** {d.source} · **Filters:** {d.filters} · **Patients:** {privacy.show_count(d.patients, threshold())}"
+            f" · **Small counts** shown as {privacy.small_label(threshold())}"
+        )
         if d.patients == 0 and need_ok:
             st.warning("No patient matches the filters in the sidebar. Widen them to see results.")
             st.stop()
@@ -363,8 +400,12 @@ def instrument_choice(d: Data, key: str = "instrument", where=st) -> str | None:
     codes = cached(instruments_present, d.assessments)
     if not codes:
         return None
-    return where.selectbox("Instrument", codes, key=key,
-                           format_func=lambda c: f"{c}: {instruments.get(c).name}" if c in instruments.registry() else c)
+    return where.selectbox(
+        "Instrument",
+        codes,
+        key=key,
+        format_func=lambda c: f"{c}: {instruments.get(c).name}" if c in instruments.registry() else c,
+    )
 
 
 def instruments_present(assessments: pd.DataFrame) -> list[str]:
@@ -381,8 +422,9 @@ def grouping_choice(d: Data, key: str = "by", options=GROUPINGS, where=st, every
         present.append(None)
     if not present:
         return None
-    return where.selectbox("Compare by", present, key=key,
-                           format_func=lambda c: "No grouping (everyone)" if c is None else options[c])
+    return where.selectbox(
+        "Compare by", present, key=key, format_func=lambda c: "No grouping (everyone)" if c is None else options[c]
+    )
 
 
 def guard(func, *args, **kwargs):
@@ -425,8 +467,19 @@ def chart(c: charts.Chart) -> None:
         st.caption(f"Note: {n}")
 
 
-def table(frame: pd.DataFrame, name: str, counts=(), derived=(), percent=(), ci=None, rename=None, key=None,
-          hide=(), shares=None, complements=()) -> pd.DataFrame:
+def table(
+    frame: pd.DataFrame,
+    name: str,
+    counts=(),
+    derived=(),
+    percent=(),
+    ci=None,
+    rename=None,
+    key=None,
+    hide=(),
+    shares=None,
+    complements=(),
+) -> pd.DataFrame:
     """Show a table after small-cell suppression, with CSV and Excel downloads of the same suppressed table.
 
     ``counts``, ``derived``, ``shares``, ``complements``: as analysis.privacy.suppress_table (a table that is
@@ -450,11 +503,22 @@ def table(frame: pd.DataFrame, name: str, counts=(), derived=(), percent=(), ci=
     shown = shown.rename(columns=rename or {})
     left, right, _ = st.columns([1, 1, 4])
     stem = name.lower().replace(" ", "_")
-    left.download_button("Download CSV", privacy.to_csv_bytes(shown), f"{stem}.csv", "text/csv",
-                         key=f"csv_{key or stem}", icon=":material/download:")
-    right.download_button("Download Excel", cached(privacy.to_excel_bytes, shown, sheet=name), f"{stem}.xlsx",
-                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                          key=f"xlsx_{key or stem}", icon=":material/download:")
+    left.download_button(
+        "Download CSV",
+        privacy.to_csv_bytes(shown),
+        f"{stem}.csv",
+        "text/csv",
+        key=f"csv_{key or stem}",
+        icon=":material/download:",
+    )
+    right.download_button(
+        "Download Excel",
+        cached(privacy.to_excel_bytes, shown, sheet=name),
+        f"{stem}.xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key=f"xlsx_{key or stem}",
+        icon=":material/download:",
+    )
     return shown
 
 
@@ -464,8 +528,14 @@ def _bare(text: str) -> str:
 
 
 #: short labels of the KPI tiles (the full label is the tile's help)
-KPI_SHORT = {"patients_started": "Patients started", "infusions": "Infusions", "series_completion": "Series completed",
-             "assessment_completion": "Infusions with a score", "response_rate": "Response", "remission_rate": "Remission"}
+KPI_SHORT = {
+    "patients_started": "Patients started",
+    "infusions": "Infusions",
+    "series_completion": "Series completed",
+    "assessment_completion": "Infusions with a score",
+    "response_rate": "Response",
+    "remission_rate": "Remission",
+}
 
 
 def practice_line(summary, instrument: str) -> str:
@@ -476,14 +546,24 @@ def practice_line(summary, instrument: str) -> str:
     span = f"{p['first_start_month']} to {p['last_start_month']}" if p.get("first_start_month") else "All start months"
     parts = [f"**{p['patients']}** patients started"]
     if p.get("infusions") is not None:
-        parts += [f"**{p['infusions']}** infusions", f"series completion **{fmt_pct(p.get('series_completion'))}**",
-                  f"assessment completion **{fmt_pct(p.get('assessment_completion'))}**"]
+        parts += [
+            f"**{p['infusions']}** infusions",
+            f"series completion **{fmt_pct(p.get('series_completion'))}**",
+            f"assessment completion **{fmt_pct(p.get('assessment_completion'))}**",
+        ]
     if len(row):
         r = row.iloc[0]
-        ci = lambda k: "" if pd.isna(r[f"{k}_rate"]) else f" (95% CI {fmt_pct(r[f'{k}_lower'])} to {fmt_pct(r[f'{k}_upper'])})"  # noqa: E731
-        parts += [f"{instrument} response **{fmt_pct(r['response_rate'])}**{ci('response')}",
-                  f"remission **{fmt_pct(r['remission_rate'])}**{ci('remission')}"
-                  + ("" if r["evaluable"] is None else f" of {r['evaluable']} evaluable")]
+
+        def ci(k):
+            return (
+                "" if pd.isna(r[f"{k}_rate"]) else f" (95% CI {fmt_pct(r[f'{k}_lower'])} to {fmt_pct(r[f'{k}_upper'])})"
+            )  # noqa: E731
+
+        parts += [
+            f"{instrument} response **{fmt_pct(r['response_rate'])}**{ci('response')}",
+            f"remission **{fmt_pct(r['remission_rate'])}**{ci('remission')}"
+            + ("" if r["evaluable"] is None else f" of {r['evaluable']} evaluable"),
+        ]
     return f"**{span}:** " + " · ".join(parts) + "."
 
 
@@ -502,7 +582,9 @@ def kpi_tiles(kpis: pd.DataFrame) -> None:
         else:
             value = "—" if k["value"] is None else str(k["value"])
             delta = None if k["change"] is None else f"{k['change']:+d}"
-        help_ = f"{k['label']}: {k['period']}" + (f" vs {k['previous_period']}." if isinstance(k["previous_period"], str) else ".")
+        help_ = f"{k['label']}: {k['period']}" + (
+            f" vs {k['previous_period']}." if isinstance(k["previous_period"], str) else "."
+        )
         if share and k["n"] is not None:
             help_ += f" Out of {k['n']}."
         if k["note"]:
@@ -541,26 +623,47 @@ def durability_results(assessments, treatments, instrument: str, by: str | None,
 
 def durability_headline(overall, res) -> None:
     """Tiles: responders followed, median durability, share still responding at the card's days, log-rank p."""
-    thr = threshold()
+    threshold()
     shown = overall.groups_shown()
     g = shown.iloc[0] if len(shown) else None
     days = overall.definitions.survival_days
     cols = st.columns(2 + len(days) + 1)
     small = g is None or isinstance(g["n"], str)
-    cols[0].metric("Responders", "0" if g is None else str(g["n"]),
-                   help="Responders followed: responders with a score after their response assessment (the durability episodes).", border=True)
+    cols[0].metric(
+        "Responders",
+        "0" if g is None else str(g["n"]),
+        help="Responders followed: responders with a score after their response assessment (the durability episodes).",
+        border=True,
+    )
     med = "—" if small or g["median"] is None else ("not reached" if pd.isna(g["median"]) else f"{g['median']:.0f}")
     ci = "" if med in ("—", "not reached") else f"95% CI {fmt_days(g['median_lower'])} to {fmt_days(g['median_upper'])}"
-    cols[1].metric("Median (days)", med, help=f"Median durability: half of the responders still respond at this day. {ci}".strip(), border=True)
+    cols[1].metric(
+        "Median (days)",
+        med,
+        help=f"Median durability: half of the responders still respond at this day. {ci}".strip(),
+        border=True,
+    )
     for col, day in zip(cols[2:], days):
         v = None if small else g[f"s{day}"]
-        col.metric(f"At {day // 7} weeks" if day % 7 == 0 else f"At day {day}", fmt_pct(v),
-                   help="Withheld: too few responders still followed." if v is None else None if pd.isna(v) else f"Still responding at day {day}; 95% CI {fmt_pct(g[f's{day}_lower'])} to {fmt_pct(g[f's{day}_upper'])}.",
-                   border=True)
+        col.metric(
+            f"At {day // 7} weeks" if day % 7 == 0 else f"At day {day}",
+            fmt_pct(v),
+            help="Withheld: too few responders still followed."
+            if v is None
+            else None
+            if pd.isna(v)
+            else f"Still responding at day {day}; 95% CI {fmt_pct(g[f's{day}_lower'])} to {fmt_pct(g[f's{day}_upper'])}.",
+            border=True,
+        )
     lr = res.logrank
     p = "—" if lr is None or pd.isna(lr.p) else (f"{lr.p:.3f}" if lr.p >= 0.001 else "< 0.001")
-    cols[-1].metric("Log-rank p", p, border=True,
-                    help="Do the groups differ? " + ("" if lr is None or pd.isna(lr.chi2) else f"Chi-square {lr.chi2:.2f} on {lr.df} df."))
+    cols[-1].metric(
+        "Log-rank p",
+        p,
+        border=True,
+        help="Do the groups differ? "
+        + ("" if lr is None or pd.isna(lr.chi2) else f"Chi-square {lr.chi2:.2f} on {lr.df} df."),
+    )
 
 
 def medians_line(groups: pd.DataFrame) -> str:
@@ -572,8 +675,10 @@ def medians_line(groups: pd.DataFrame) -> str:
         elif pd.isna(g["median"]):
             parts.append(f"{charts.label(g['group'])} not reached")
         else:
-            parts.append(f"{charts.label(g['group'])} **{g['median']:.0f} days** (95% CI {fmt_days(g['median_lower']).replace(' days', '')} "
-                         f"to {fmt_days(g['median_upper']).replace(' days', '')})")
+            parts.append(
+                f"{charts.label(g['group'])} **{g['median']:.0f} days** (95% CI {fmt_days(g['median_lower']).replace(' days', '')} "
+                f"to {fmt_days(g['median_upper']).replace(' days', '')})"
+            )
     return "**Median durability:** " + "; ".join(parts) + "." if parts else ""
 
 
@@ -581,31 +686,66 @@ def durability_table(groups: pd.DataFrame, by: str, instrument: str) -> None:
     """Durability.groups_shown() (already suppressed) as a table with downloads."""
     days = [int(c[1:]) for c in groups.columns if c.startswith("s") and c[1:].isdigit()]
     t = groups.assign(group=groups["group"].map(charts.label))
-    rename = {"group": GROUPINGS.get(by, "Group"), "n": "Responders followed", "events": "Lost response", "median": "Median (days)",
-              "median_lower": "Median 95% CI low", "median_upper": "Median 95% CI high"}
+    rename = {
+        "group": GROUPINGS.get(by, "Group"),
+        "n": "Responders followed",
+        "events": "Lost response",
+        "median": "Median (days)",
+        "median_lower": "Median 95% CI low",
+        "median_upper": "Median 95% CI high",
+    }
     for d in days:
-        rename |= {f"n{d}": f"At risk on day {d}", f"s{d}": f"Still responding at day {d} (95% CI)", f"s{d}_lower": f"Day {d} 95% CI low", f"s{d}_upper": f"Day {d} 95% CI high"}
+        rename |= {
+            f"n{d}": f"At risk on day {d}",
+            f"s{d}": f"Still responding at day {d} (95% CI)",
+            f"s{d}_lower": f"Day {d} 95% CI low",
+            f"s{d}_upper": f"Day {d} 95% CI high",
+        }
     for c in ("median", "median_lower", "median_upper"):
         t[c] = [None if v is None else f"{v:.0f}" if pd.notna(v) else "not reached" for v in t[c]]
     rename["median"] = "Median days (95% CI)"
-    table(t, f"{instrument} durability" + (f" by {by}" if by else ""), hide=[f"n{d}" for d in days],
-          percent=[c for c in t.columns if c.startswith("s") and c[1:2].isdigit()],
-          ci={"median": ("median_lower", "median_upper"), **{f"s{d}": (f"s{d}_lower", f"s{d}_upper") for d in days}},
-          rename=rename, key="durability")
+    table(
+        t,
+        f"{instrument} durability" + (f" by {by}" if by else ""),
+        hide=[f"n{d}" for d in days],
+        percent=[c for c in t.columns if c.startswith("s") and c[1:2].isdigit()],
+        ci={"median": ("median_lower", "median_upper"), **{f"s{d}": (f"s{d}_lower", f"s{d}_upper") for d in days}},
+        rename=rename,
+        key="durability",
+    )
 
 
 # --- compare cohorts ------------------------------------------------------------------------------------------
 
-FUNNEL = ("patients", "with_baseline", "with_response_assessment", "evaluable", "responders", "remitters", "with_follow_up")
+FUNNEL = (
+    "patients",
+    "with_baseline",
+    "with_response_assessment",
+    "evaluable",
+    "responders",
+    "remitters",
+    "with_follow_up",
+)
 COHORT_RATES = ("response_rate", "lower", "upper", "remission_rate", "remission_lower", "remission_upper")
 #: the rates of analysis.cohorts.compare and the counts each rests on (as analysis.metrics.suppress_rates)
 COHORT_SHARES = {COHORT_RATES[:3]: ("responders", "evaluable"), COHORT_RATES[3:]: ("remitters", "evaluable")}
-COHORT_NAMES = {"cohort": "Cohort", "description": "Patients selected", "patients": "With scores",
-                "with_baseline": "With baseline", "with_response_assessment": "With response assessment",
-                "evaluable": "Evaluable", "responders": "Responders", "response_rate": "Response (95% CI)",
-                "lower": "Response 95% CI low", "upper": "Response 95% CI high", "remitters": "Remitters",
-                "remission_rate": "Remission (95% CI)", "remission_lower": "Remission 95% CI low",
-                "remission_upper": "Remission 95% CI high", "with_follow_up": "Responders with follow-up"}
+COHORT_NAMES = {
+    "cohort": "Cohort",
+    "description": "Patients selected",
+    "patients": "With scores",
+    "with_baseline": "With baseline",
+    "with_response_assessment": "With response assessment",
+    "evaluable": "Evaluable",
+    "responders": "Responders",
+    "response_rate": "Response (95% CI)",
+    "lower": "Response 95% CI low",
+    "upper": "Response 95% CI high",
+    "remitters": "Remitters",
+    "remission_rate": "Remission (95% CI)",
+    "remission_lower": "Remission 95% CI low",
+    "remission_upper": "Remission 95% CI high",
+    "with_follow_up": "Responders with follow-up",
+}
 
 
 def conditions_scored(assessments: pd.DataFrame, instrument: str) -> list:
@@ -625,14 +765,21 @@ def cohort_inputs(name: str, options: dict, d: Data, instrument: str, default_co
     k = f"cohort_{name}"
     c1, c2 = st.columns(2)
     out = {
-        "conditions": c1.multiselect("Condition", conditions, default=default, format_func=charts.label, key=f"{k}_condition_{instrument}",
-                                     placeholder="All"),
+        "conditions": c1.multiselect(
+            "Condition",
+            conditions,
+            default=default,
+            format_func=charts.label,
+            key=f"{k}_condition_{instrument}",
+            placeholder="All",
+        ),
         "sites": c2.multiselect("Site", options.get(schema.SITE, []), key=f"{k}_site", placeholder="All"),
         "age_bands": c1.multiselect("Age band", options.get(schema.AGE_BAND, []), key=f"{k}_age", placeholder="All"),
         "sexes": c2.multiselect("Sex", options.get(schema.SEX, []), key=f"{k}_sex", placeholder="All"),
         "routes": c1.multiselect("Route", options.get(schema.ROUTE, []), key=f"{k}_route", placeholder="All"),
-        "baseline_bands": c2.multiselect("Baseline severity", options.get("baseline_band", []), key=f"{k}_band",
-                                         placeholder="All"),
+        "baseline_bands": c2.multiselect(
+            "Baseline severity", options.get("baseline_band", []), key=f"{k}_band", placeholder="All"
+        ),
     }
     months = options.get(schema.START_MONTH, [])
     if len(months) > 1:
@@ -646,30 +793,50 @@ def compare_summary(cmp) -> None:
     thr = threshold()
     cols = st.columns(4)
     for col, (_, s) in zip(cols, cmp.sizes.iterrows()):
-        col.metric(f"Cohort {s['cohort']}: patients", str(privacy.show_count(int(s["patients"]), thr)),
-                   help=s["description"], border=True)
+        col.metric(
+            f"Cohort {s['cohort']}: patients",
+            str(privacy.show_count(int(s["patients"]), thr)),
+            help=s["description"],
+            border=True,
+        )
     rates = cmp.rates.set_index("cohort")
 
     def small(count):
-        return any(privacy.is_small(rates.loc[c, k], thr) for c in rates.index for k in ("evaluable", count)
-                   if not pd.isna(rates.loc[c, k]))
+        return any(
+            privacy.is_small(rates.loc[c, k], thr)
+            for c in rates.index
+            for k in ("evaluable", count)
+            if not pd.isna(rates.loc[c, k])
+        )
 
-    for col, (what, count, test) in zip(cols[2:], (("Response", "responders", cmp.response_test),
-                                                   ("Remission", "remitters", cmp.remission_test))):
+    for col, (what, count, test) in zip(
+        cols[2:], (("Response", "responders", cmp.response_test), ("Remission", "remitters", cmp.remission_test))
+    ):
         if small(count) or test.test == "none" or pd.isna(test.p):
             col.metric(f"{what}: A - B", "—", help="Withheld: too few patients, or no such rule.", border=True)
             continue
         p = f"{test.p:.3f}" if test.p >= 0.001 else "< 0.001"
-        col.metric(f"{what}: A - B", f"{100 * test.difference:+.1f} pts", border=True,
-                   help=f"95% CI {100 * test.lower:+.1f} to {100 * test.upper:+.1f} points; {test.test} test, p = {p}.")
+        col.metric(
+            f"{what}: A - B",
+            f"{100 * test.difference:+.1f} pts",
+            border=True,
+            help=f"95% CI {100 * test.lower:+.1f} to {100 * test.upper:+.1f} points; {test.test} test, p = {p}.",
+        )
         col.caption(f"{test.test}, p = {p}")
 
 
 def _combined(sel_a, sel_b) -> pd.DataFrame:
     """The two cohorts' scores in one table with a 'cohort' column (A/B); patient ids are prefixed so that a
     patient in both cohorts counts once in each."""
-    return pd.concat([s.assessments.assign(cohort=c, **{schema.PATIENT_ID: c + ":" + s.assessments[schema.PATIENT_ID].astype(str)})
-                      for c, s in (("A", sel_a), ("B", sel_b))], ignore_index=True)
+    return pd.concat(
+        [
+            s.assessments.assign(
+                cohort=c, **{schema.PATIENT_ID: c + ":" + s.assessments[schema.PATIENT_ID].astype(str)}
+            )
+            for c, s in (("A", sel_a), ("B", sel_b))
+        ],
+        ignore_index=True,
+    )
 
 
 def cohort_trajectories(sel_a, sel_b, instrument: str, defs):
@@ -701,9 +868,11 @@ def durability_comparison_text(res) -> str:
     if c is None:
         return res.withheld or ""
     p = lambda v: f"{v:.3f}" if v >= 0.001 else "< 0.001"  # noqa: E731
-    return (f"**Hazard ratio of losing response, B vs A: {c['hr']:.2f}** (95% CI {c['lower']:.2f} to {c['upper']:.2f}, "
-            f"p = {p(c['p'])}; Cox model, Efron ties). Log-rank test: chi-square {c['chi2']:.2f} on {c['df']} df, "
-            f"p = {p(c['logrank_p'])}. Above 1: cohort B loses response sooner.")
+    return (
+        f"**Hazard ratio of losing response, B vs A: {c['hr']:.2f}** (95% CI {c['lower']:.2f} to {c['upper']:.2f}, "
+        f"p = {p(c['p'])}; Cox model, Efron ties). Log-rank test: chi-square {c['chi2']:.2f} on {c['df']} df, "
+        f"p = {p(c['logrank_p'])}. Above 1: cohort B loses response sooner."
+    )
 
 
 # --- trajectories -----------------------------------------------------------------------------------------------
@@ -715,7 +884,7 @@ def observed(res, measure: str) -> pd.DataFrame:
     if "measure" in frame.columns:
         return frame[frame["measure"] == measure]
     if measure != "score":
-        return getattr(res, "observed_pct")
+        return res.observed_pct
     return frame
 
 
@@ -726,7 +895,11 @@ def patient_lines(res, measure: str) -> pd.DataFrame | None:
         return None
     if measure != "score":
         col = next((c for c in ("pct_change", "percent_change") if c in lines.columns), None)
-        return None if col is None else lines.assign(score=100 * lines[col] if lines[col].abs().max() <= 1.5 else lines[col])
+        return (
+            None
+            if col is None
+            else lines.assign(score=100 * lines[col] if lines[col].abs().max() <= 1.5 else lines[col])
+        )
     return lines
 
 
@@ -785,10 +958,15 @@ def _count(n) -> str:
 def saved_note(info) -> str:
     """Where a saved data set came from, in one line."""
     by = f" by {info.uploaded_by}" if info.uploaded_by else ""
-    return (f"**{info.name}** is a saved data set: {_count(info.rows)} scores of {_count(info.patients)} patients, uploaded "
-            f"{info.uploaded_at:%Y-%m-%d %H:%M} UTC{by}. It was checked when it was uploaded: "
-            + ("the validation report below is that check." if info.issues is not None else
-               "that report was not kept (saved before reports were kept)."))
+    return (
+        f"**{info.name}** is a saved data set: {_count(info.rows)} scores of {_count(info.patients)} patients, uploaded "
+        f"{info.uploaded_at:%Y-%m-%d %H:%M} UTC{by}. It was checked when it was uploaded: "
+        + (
+            "the validation report below is that check."
+            if info.issues is not None
+            else "that report was not kept (saved before reports were kept)."
+        )
+    )
 
 
 def save_form(loaded) -> None:
@@ -797,7 +975,9 @@ def save_form(loaded) -> None:
 
     with st.form("save_dataset", border=False):
         left, right = st.columns([3, 1], vertical_alignment="bottom")
-        name = left.text_input("Save this upload as", max_chars=MAX_DATASET_NAME_LENGTH, placeholder="e.g. North clinic, November")
+        name = left.text_input(
+            "Save this upload as", max_chars=MAX_DATASET_NAME_LENGTH, placeholder="e.g. North clinic, November"
+        )
         saving = right.form_submit_button("Save", type="primary", icon=":material/save:")
     if saving:
         try:
@@ -806,8 +986,12 @@ def save_form(loaded) -> None:
         except DataError as e:
             st.error(str(e))
             return
-        text = (f"Saved as **{info.name}** ({_count(info.rows)} scores, {_count(info.patients)} patients). The dashboard "
-                "opens on it next time." if info.created else info.notes[0])
+        text = (
+            f"Saved as **{info.name}** ({_count(info.rows)} scores, {_count(info.patients)} patients). The dashboard "
+            "opens on it next time."
+            if info.created
+            else info.notes[0]
+        )
         st.session_state["_flash"] = ("success" if info.created else "info", text)
         st.rerun()
 
@@ -825,13 +1009,19 @@ def saved_list() -> None:
         st.write("No saved data sets yet: upload an export in the sidebar, then save it here.")
         return
     current = None if st.session_state.get("files") else st.session_state.get("dataset")
-    st.dataframe(pd.DataFrame({
-        "Name": [n + (" (in use)" if i == current else "") for i, n in zip(saved["id"], saved["name"])],
-        "Uploaded (UTC)": saved["uploaded_at"].dt.strftime("%Y-%m-%d %H:%M"),
-        "By": saved["uploaded_by"].fillna("—"),
-        "Scores": [_count(n) for n in saved["rows"]],
-        "Patients": [_count(n) for n in saved["patients"]],
-    }), hide_index=True, width="stretch")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Name": [n + (" (in use)" if i == current else "") for i, n in zip(saved["id"], saved["name"])],
+                "Uploaded (UTC)": saved["uploaded_at"].dt.strftime("%Y-%m-%d %H:%M"),
+                "By": saved["uploaded_by"].fillna("—"),
+                "Scores": [_count(n) for n in saved["rows"]],
+                "Patients": [_count(n) for n in saved["patients"]],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
     labels = {int(i): f"{n} ({t:%Y-%m-%d %H:%M})" for i, n, t in zip(saved["id"], saved["name"], saved["uploaded_at"])}
     chosen = st.selectbox("Data set", list(labels), format_func=labels.get, key="saved_choice")
     c1, c2, c3 = st.columns(3)
@@ -885,7 +1075,8 @@ def phi_explained() -> None:
         "site, age band and sex. Columns such as names, dates of birth, addresses, phone numbers, e-mail "
         "addresses, social security or medical record numbers identify people directly, so a file holding them "
         "is refused as a whole and **nothing from it is kept**. Remove those columns in your EHR's export (or "
-        "in Excel: delete the columns, then *File > Save As > CSV UTF-8*) and upload the file again.")
+        "in Excel: delete the columns, then *File > Save As > CSV UTF-8*) and upload the file again."
+    )
 
 
 # --- Methods page ----------------------------------------------------------------------------------------------
@@ -902,29 +1093,74 @@ def card_inputs(defs):
     r0 = c2.number_input("Response assessment from day", value=defs.response_window[0], step=1)
     r1 = c2.number_input("Response assessment to day", value=defs.response_window[1], step=1)
     knot = c2.number_input("End of induction (day)", value=defs.induction_end_day, min_value=0, step=1)
-    confirm = c3.checkbox("Confirm loss by the next score", defs.confirm_loss,
-                          help="Loss of response counts only when the next score is below the threshold too.")
-    boosters = c3.selectbox("Boosters", ("ignore", "censor", "event"), index=("ignore", "censor", "event").index(defs.booster_handling),
-                            format_func={"ignore": "do not stop the clock", "censor": "censor at the first booster",
-                                         "event": "time to the first booster"}.get)
+    confirm = c3.checkbox(
+        "Confirm loss by the next score",
+        defs.confirm_loss,
+        help="Loss of response counts only when the next score is below the threshold too.",
+    )
+    boosters = c3.selectbox(
+        "Boosters",
+        ("ignore", "censor", "event"),
+        index=("ignore", "censor", "event").index(defs.booster_handling),
+        format_func={
+            "ignore": "do not stop the clock",
+            "censor": "censor at the first booster",
+            "event": "time to the first booster",
+        }.get,
+    )
     days = c3.text_input("Survival reported at days", ", ".join(str(d) for d in defs.survival_days))
-    thr = c3.number_input("Small-cell threshold (counts below it are hidden)", value=defs.suppression_threshold,
-                          min_value=0, step=1, help="11 by default, as in CMS policy. 0 or 1 turns suppression off.")
+    thr = c3.number_input(
+        "Small-cell threshold (counts below it are hidden)",
+        value=defs.suppression_threshold,
+        min_value=0,
+        step=1,
+        help="11 by default, as in CMS policy. 0 or 1 turns suppression off.",
+    )
     st.markdown("Per-instrument thresholds (leave as they are to use the registry's):")
     reg = instruments.registry()
-    grid = pd.DataFrame({"instrument": list(reg), "response_drop": [defs.response_threshold(c) for c in reg],
-                         "remission_max": [defs.remission_threshold(c) for c in reg]})
-    edited = st.data_editor(grid, hide_index=True, disabled=["instrument"], key="thresholds",
-                            column_config={"response_drop": st.column_config.NumberColumn("Response: drop from baseline", min_value=0.0, max_value=1.0, step=0.05, format="%.2f"),
-                                           "remission_max": st.column_config.NumberColumn("Remission: score at most")})
-    drops = {r.instrument: float(r.response_drop) for r in edited.itertuples() if float(r.response_drop) != reg[r.instrument].response_drop}
-    remission = {r.instrument: (None if pd.isna(r.remission_max) else float(r.remission_max)) for r in edited.itertuples()
-                 if (None if pd.isna(r.remission_max) else float(r.remission_max)) != reg[r.instrument].remission_max}
+    grid = pd.DataFrame(
+        {
+            "instrument": list(reg),
+            "response_drop": [defs.response_threshold(c) for c in reg],
+            "remission_max": [defs.remission_threshold(c) for c in reg],
+        }
+    )
+    edited = st.data_editor(
+        grid,
+        hide_index=True,
+        disabled=["instrument"],
+        key="thresholds",
+        column_config={
+            "response_drop": st.column_config.NumberColumn(
+                "Response: drop from baseline", min_value=0.0, max_value=1.0, step=0.05, format="%.2f"
+            ),
+            "remission_max": st.column_config.NumberColumn("Remission: score at most"),
+        },
+    )
+    drops = {
+        r.instrument: float(r.response_drop)
+        for r in edited.itertuples()
+        if float(r.response_drop) != reg[r.instrument].response_drop
+    }
+    remission = {
+        r.instrument: (None if pd.isna(r.remission_max) else float(r.remission_max))
+        for r in edited.itertuples()
+        if (None if pd.isna(r.remission_max) else float(r.remission_max)) != reg[r.instrument].remission_max
+    }
     try:
         survival_days = tuple(int(x) for x in days.replace(";", ",").split(",") if x.strip())
-        return Definitions(baseline_window=(int(b0), int(b1)), response_window=(int(r0), int(r1)), confirm_loss=confirm,
-                           booster_handling=boosters, induction_end_day=int(knot), survival_days=survival_days,
-                           suppression_threshold=int(thr), response_drop=drops, remission_max=remission, name=name)
+        return Definitions(
+            baseline_window=(int(b0), int(b1)),
+            response_window=(int(r0), int(r1)),
+            confirm_loss=confirm,
+            booster_handling=boosters,
+            induction_end_day=int(knot),
+            survival_days=survival_days,
+            suppression_threshold=int(thr),
+            response_drop=drops,
+            remission_max=remission,
+            name=name,
+        )
     except (DataError, ValueError) as e:
         st.error(f"These definitions cannot be used: {e}")
         return None

@@ -11,6 +11,7 @@ The curated public API (imported on first use, so that ``python -m analysis vali
 * privacy: ``suppress_table``, ``to_csv_bytes``, ``to_excel_bytes``
 * synthetic data: ``analysis.simulate.simulate`` (a module of that name, so not re-exported here)
 """
+
 from importlib import import_module
 
 _API = {

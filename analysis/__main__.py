@@ -3,6 +3,7 @@
 Exit codes: 0 usable (warnings allowed), 1 not usable (bad data: a clear message, never a
 traceback), 2 wrong usage. See DESIGN "Interfaces".
 """
+
 from __future__ import annotations
 
 import argparse
@@ -120,7 +121,10 @@ def cmd_durability(args) -> int:
     if not loaded.ok:
         return _refuse(loaded, args.json)
     by = None if args.by.strip().lower() == "none" else args.by  # --by none: everyone together (one group, 'all')
-    _emit(analyse(loaded.assessments, loaded.treatments, args.instrument, by=by, definitions=_definitions(args)), args.json)
+    _emit(
+        analyse(loaded.assessments, loaded.treatments, args.instrument, by=by, definitions=_definitions(args)),
+        args.json,
+    )
     return 0
 
 
@@ -155,7 +159,11 @@ def cmd_sample(args) -> int:
     paths = write_sample(args.out, patients=args.patients, seed=args.seed)
     if args.vendor_export:
         paths.append(write_vendor_export(args.out, patients=args.patients, seed=args.seed))
-    print(json.dumps({"ok": True, "files": [str(p) for p in paths]}) if args.json else "\n".join(f"wrote {p}" for p in paths))
+    print(
+        json.dumps({"ok": True, "files": [str(p) for p in paths]})
+        if args.json
+        else "\n".join(f"wrote {p}" for p in paths)
+    )
     return 0
 
 
@@ -178,9 +186,12 @@ def build_parser() -> argparse.ArgumentParser:
     data_command("summary", cmd_summary, "practice metrics, response and remission")
     d = data_command("durability", cmd_durability, "durability of response (Kaplan-Meier, log-rank, Cox)")
     d.add_argument("--instrument", required=True)
-    d.add_argument("--by", default="condition",
-                   help="group column (default: condition); 'none' for everyone together (one group, 'all', as the "
-                        "Durability page's headline tiles)")
+    d.add_argument(
+        "--by",
+        default="condition",
+        help="group column (default: condition); 'none' for everyone together (one group, 'all', as the "
+        "Durability page's headline tiles)",
+    )
     d.add_argument("--boosters", choices=("ignore", "censor", "event"), help="booster handling (overrides the card)")
     t = data_command("trajectories", cmd_trajectories, "symptom trajectories (observed means, mixed model)")
     t.add_argument("--instrument", required=True)
@@ -192,8 +203,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--patients", type=int, default=600)
     s.add_argument("--seed", type=int, default=20261121)
     s.add_argument("--out", default="sample_data")
-    s.add_argument("--vendor-export", action="store_true",
-                   help="also write vendor_export.csv: the first 60 patients as a messy EHR export")
+    s.add_argument(
+        "--vendor-export",
+        action="store_true",
+        help="also write vendor_export.csv: the first 60 patients as a messy EHR export",
+    )
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_sample)
     return p

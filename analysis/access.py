@@ -17,6 +17,7 @@ sign-in, so the server must listen on 127.0.0.1 only (``server_address``).
 
 No streamlit import: callers pass ``st.secrets`` (or ``load_secrets()``) in as a plain mapping.
 """
+
 from __future__ import annotations
 
 import tomllib
@@ -100,7 +101,9 @@ def _entries(section: Mapping, key: str) -> frozenset[str]:
         entry = str(raw).strip().lower() if isinstance(raw, str) else None
         local, at, domain = (entry or "").rpartition("@")
         if not entry or not at or not domain or " " in entry or "@" in local:
-            raise DataError(f'[access] {key}: {raw!r} is neither an e-mail ("a@clinic.org") nor a domain ("@clinic.org")')
+            raise DataError(
+                f'[access] {key}: {raw!r} is neither an e-mail ("a@clinic.org") nor a domain ("@clinic.org")'
+            )
         out.add(entry)
     return frozenset(out)
 
@@ -112,7 +115,9 @@ def access_list(secrets: Mapping | AccessList | None) -> AccessList:
     if secrets is None:
         return AccessList(notes=("no [access] section: nobody can see data when sign-in is on",))
     if not isinstance(secrets, Mapping):
-        raise TypeError(f"access_list expects the secrets as a mapping (e.g. st.secrets.to_dict()), got {type(secrets).__name__}")
+        raise TypeError(
+            f"access_list expects the secrets as a mapping (e.g. st.secrets.to_dict()), got {type(secrets).__name__}"
+        )
     section = secrets.get(ACCESS_SECTION)
     if section is None:
         return AccessList(notes=("no [access] section: nobody can see data when sign-in is on",))

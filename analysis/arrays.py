@@ -4,6 +4,7 @@ with -1 as "none", group sums, and membership and position look-ups on pandas' p
 Conventions: a *group* or *code* is an integer 0..n-1 (-1: none or missing); a position of -1 means "none".
 "Sorted" means rows of one group are consecutive (one run each), as :func:`run_starts` finds them.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,8 +12,19 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["arrow_text", "first_per", "first_rows", "group_sums", "isin", "pick", "positions", "run_numbers",
-           "run_starts", "same_values", "sort_order"]
+__all__ = [
+    "arrow_text",
+    "first_per",
+    "first_rows",
+    "group_sums",
+    "isin",
+    "pick",
+    "positions",
+    "run_numbers",
+    "run_starts",
+    "same_values",
+    "sort_order",
+]
 
 
 def arrow_text(values) -> bool:
@@ -48,8 +60,12 @@ def positions(ids: pd.Index, values) -> np.ndarray:
 def same_values(a: np.ndarray, b: np.ndarray) -> bool:
     """``np.array_equal(a, b)``, answered without a pass when both are views of the very same memory (codes handed on
     uncopied from step to step)."""
-    if (a.shape == b.shape and a.dtype == b.dtype and a.strides == b.strides
-            and a.__array_interface__["data"][0] == b.__array_interface__["data"][0]):
+    if (
+        a.shape == b.shape
+        and a.dtype == b.dtype
+        and a.strides == b.strides
+        and a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+    ):
         return True
     return bool(np.array_equal(a, b))
 

@@ -12,6 +12,7 @@ Conventions:
   drawn, a count from 1 to threshold-1 is shown as "<11", and a point resting on fewer patients than the
   threshold is withheld; a note says so.
 """
+
 from __future__ import annotations
 
 import math
@@ -52,7 +53,10 @@ CONDITION_COLOURS = {
 assert set(CONDITION_COLOURS) == set(schema.CONDITIONS)
 
 #: colours for groups that are not conditions (sites, age bands, ...), assigned in sorted order
-GROUP_PALETTE = tuple(OKABE_ITO[k] for k in ("blue", "orange", "bluish_green", "reddish_purple", "vermillion", "sky_blue", "black", "grey"))
+GROUP_PALETTE = tuple(
+    OKABE_ITO[k]
+    for k in ("blue", "orange", "bluish_green", "reddish_purple", "vermillion", "sky_blue", "black", "grey")
+)
 #: the two cohorts of the Compare page: black solid and vermillion dashed (readable in grey print too)
 COHORT_STYLE = {"A": (OKABE_ITO["black"], "solid"), "B": (OKABE_ITO["vermillion"], "dash")}
 #: shading of severity bands, mildest to most severe (light greys, so that coloured curves stay readable)
@@ -148,8 +152,13 @@ def monthly_chart(by_month: pd.DataFrame, threshold: int = SUPPRESSION_THRESHOLD
     x = [f"{m}-01" for m in months] if dated else months
     has_infusions = "infusions" in t and t["infusions"].notna().any()
     rows = 2 if has_infusions else 1
-    fig = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.12,
-                        subplot_titles=("Patients started", "Infusions (patients who started that month)")[:rows])
+    fig = make_subplots(
+        rows=rows,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.12,
+        subplot_titles=("Patients started", "Infusions (patients who started that month)")[:rows],
+    )
     notes = []
     series = [("patients_started", "Patients started", OKABE_ITO["blue"])]
     if has_infusions:
@@ -161,22 +170,39 @@ def monthly_chart(by_month: pd.DataFrame, threshold: int = SUPPRESSION_THRESHOLD
         text = [small_label(threshold) if s else ("" if pd.isna(v) else f"{int(v)}") for v, s in zip(values, small)]
         # numbers on the bars only where they fit; otherwise in the hover text (and '<11' always written)
         label_all = len(months) <= 12
-        fig.add_trace(go.Bar(x=x, y=shown, name=name, marker_color=colour, hovertext=text,
-                             text=[t if label_all or s else "" for t, s in zip(text, small)], textposition="outside",
-                             cliponaxis=False, customdata=months,
-                             hovertemplate="%{customdata}: %{hovertext} " + name.lower() + "<extra></extra>",
-                             showlegend=False), row=row, col=1)
+        fig.add_trace(
+            go.Bar(
+                x=x,
+                y=shown,
+                name=name,
+                marker_color=colour,
+                hovertext=text,
+                text=[t if label_all or s else "" for t, s in zip(text, small)],
+                textposition="outside",
+                cliponaxis=False,
+                customdata=months,
+                hovertemplate="%{customdata}: %{hovertext} " + name.lower() + "<extra></extra>",
+                showlegend=False,
+            ),
+            row=row,
+            col=1,
+        )
         if any(small):
-            notes.append(f"{name}: months with fewer than {threshold} are shown as {small_label(threshold)} without a bar.")
+            notes.append(
+                f"{name}: months with fewer than {threshold} are shown as {small_label(threshold)} without a bar."
+            )
     if dated:
-        fig.update_xaxes(type="date", tickformat="%b<br>%Y", dtick="M3" if len(months) > 12 else "M1", ticklabelmode="period")
+        fig.update_xaxes(
+            type="date", tickformat="%b<br>%Y", dtick="M3" if len(months) > 12 else "M1", ticklabelmode="period"
+        )
     else:
         fig.update_xaxes(type="category")
     fig.update_xaxes(title_text="Start month", row=rows, col=1)
     fig.update_yaxes(rangemode="tozero")
     _layout(fig, "Patients started and infusions given, by start month", height=520 if rows == 2 else 380)
-    caption = ("Each bar is one start month: the patients whose first infusion fell in it"
-               + (", and the infusions those patients received." if has_infusions else "."))
+    caption = "Each bar is one start month: the patients whose first infusion fell in it" + (
+        ", and the infusions those patients received." if has_infusions else "."
+    )
     return Chart(fig, caption, tuple(notes))
 
 
@@ -199,8 +225,9 @@ def funnel_chart(counts: Mapping, instrument: str, threshold: int = SUPPRESSION_
     from analysis.outcomes import FUNNEL_COMPLEMENTS
 
     keys = [k for k, _ in FUNNEL_STAGES if k in counts]
-    shown = suppress_table(pd.DataFrame([{k: counts[k] for k in keys}]), keys, (), threshold,
-                           complements=FUNNEL_COMPLEMENTS).iloc[0]
+    shown = suppress_table(
+        pd.DataFrame([{k: counts[k] for k in keys}]), keys, (), threshold, complements=FUNNEL_COMPLEMENTS
+    ).iloc[0]
     names, values, text = [], [], []
     previous = None
     withheld = False
@@ -215,24 +242,46 @@ def funnel_chart(counts: Mapping, instrument: str, threshold: int = SUPPRESSION_
         text.append(str(v) if isinstance(v, str) else "withheld" if hidden else f"{int(n)}{share}")
         withheld |= v is None
         previous = None if hidden else n
-    fig = go.Figure(go.Bar(x=values, y=names, orientation="h", text=text, textposition="outside", cliponaxis=False,
-                           marker_color=OKABE_ITO["blue"], hovertemplate="%{y}: %{text}<extra></extra>"))
+    fig = go.Figure(
+        go.Bar(
+            x=values,
+            y=names,
+            orientation="h",
+            text=text,
+            textposition="outside",
+            cliponaxis=False,
+            marker_color=OKABE_ITO["blue"],
+            hovertemplate="%{y}: %{text}<extra></extra>",
+        )
+    )
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(title_text="Patients", rangemode="tozero", range=[0, max(values + [1]) * 1.45])
     fig.update_yaxes(automargin=True)
     _layout(fig, f"Outcome funnel, {instrument}", height=400)
-    caption = ("Each bar keeps the patients of the bar above who pass one more step, with its count and its share "
-               "of the bar above; response and remission rates are over the evaluable patients.")
-    notes = (f"A step whose difference from the step above is under {threshold} is withheld, so that the "
-             "difference cannot be worked out.",) if withheld else ()
+    caption = (
+        "Each bar keeps the patients of the bar above who pass one more step, with its count and its share "
+        "of the bar above; response and remission rates are over the evaluable patients."
+    )
+    notes = (
+        (
+            f"A step whose difference from the step above is under {threshold} is withheld, so that the "
+            "difference cannot be worked out.",
+        )
+        if withheld
+        else ()
+    )
     return Chart(fig, caption, notes)
 
 
 # --- Durability -------------------------------------------------------------------------------------
 
 
-def km_chart(table: pd.DataFrame, at_risk: pd.DataFrame | None = None, instrument: str = "",
-             threshold: int = SUPPRESSION_THRESHOLD) -> Chart:
+def km_chart(
+    table: pd.DataFrame,
+    at_risk: pd.DataFrame | None = None,
+    instrument: str = "",
+    threshold: int = SUPPRESSION_THRESHOLD,
+) -> Chart:
     """Kaplan-Meier step curves of 'still responding' with pointwise 95% CI bands, per group, and the
     number at risk under the chart.
 
@@ -246,8 +295,13 @@ def km_chart(table: pd.DataFrame, at_risk: pd.DataFrame | None = None, instrumen
     keep, notes = _drawn_groups(sizes, threshold, "responders")
     cols = colours(keep)
     rows = 2 if at_risk is not None and len(keep) else 1
-    fig = make_subplots(rows=rows, cols=1, shared_xaxes=True, row_heights=[0.78, 0.22][:rows] if rows == 2 else None,
-                        vertical_spacing=0.1)
+    fig = make_subplots(
+        rows=rows,
+        cols=1,
+        shared_xaxes=True,
+        row_heights=[0.78, 0.22][:rows] if rows == 2 else None,
+        vertical_spacing=0.1,
+    )
     truncated = []
     for g in keep:
         d = t[t["group"] == g]
@@ -259,26 +313,80 @@ def km_chart(table: pd.DataFrame, at_risk: pd.DataFrame | None = None, instrumen
         lo = [1.0] + d["lower"].astype(float).tolist()
         hi = [1.0] + d["upper"].astype(float).tolist()
         c, name = cols[g], label(g)
-        fig.add_trace(go.Scatter(x=x, y=hi, mode="lines", line=dict(width=0, shape="hv"), hoverinfo="skip",
-                                 showlegend=False, legendgroup=name), row=1, col=1)
-        fig.add_trace(go.Scatter(x=x, y=lo, mode="lines", line=dict(width=0, shape="hv"), fill="tonexty",
-                                 fillcolor=_rgba(c, 0.15), hoverinfo="skip", showlegend=False, legendgroup=name),
-                      row=1, col=1)
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=hi,
+                mode="lines",
+                line=dict(width=0, shape="hv"),
+                hoverinfo="skip",
+                showlegend=False,
+                legendgroup=name,
+            ),
+            row=1,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=lo,
+                mode="lines",
+                line=dict(width=0, shape="hv"),
+                fill="tonexty",
+                fillcolor=_rgba(c, 0.15),
+                hoverinfo="skip",
+                showlegend=False,
+                legendgroup=name,
+            ),
+            row=1,
+            col=1,
+        )
         nrisk = [sizes[g]] + d["n_risk"].tolist()
-        hover = [f"{name}: day {xi:.0f}, {_pct(si)} still responding (95% CI {_pct(l)} to {_pct(h)}), "
-                 f"{show_count(r, threshold)} at risk"
-                 for xi, si, l, h, r in zip(x, s, lo, hi, nrisk)]
-        fig.add_trace(go.Scatter(x=x, y=s, mode="lines", name=name, line=dict(color=c, width=2.5, shape="hv", dash=_dash(g)),
-                                 text=hover, hovertemplate="%{text}<extra></extra>", legendgroup=name), row=1, col=1)
+        hover = [
+            f"{name}: day {xi:.0f}, {_pct(si)} still responding (95% CI {_pct(low)} to {_pct(h)}), "
+            f"{show_count(r, threshold)} at risk"
+            for xi, si, low, h, r in zip(x, s, lo, hi, nrisk)
+        ]
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=s,
+                mode="lines",
+                name=name,
+                line=dict(color=c, width=2.5, shape="hv", dash=_dash(g)),
+                text=hover,
+                hovertemplate="%{text}<extra></extra>",
+                legendgroup=name,
+            ),
+            row=1,
+            col=1,
+        )
     fig.update_yaxes(title_text="Still responding", tickformat=".0%", range=[0, 1.04], row=1, col=1)
     if rows == 2:
         r = at_risk[at_risk["group"].isin(keep)]
         order = [label(g) for g in keep]
-        fig.add_trace(go.Scatter(x=r["day"].astype(float), y=[label(g) for g in r["group"]], mode="text",
-                                 text=[str(show_count(n, threshold)) for n in r["n_risk"]],
-                                 textfont=dict(size=13), showlegend=False, hoverinfo="skip"), row=2, col=1)
-        fig.update_yaxes(type="category", categoryorder="array", categoryarray=order[::-1], showgrid=False,
-                         title_text="At risk", row=2, col=1)
+        fig.add_trace(
+            go.Scatter(
+                x=r["day"].astype(float),
+                y=[label(g) for g in r["group"]],
+                mode="text",
+                text=[str(show_count(n, threshold)) for n in r["n_risk"]],
+                textfont=dict(size=13),
+                showlegend=False,
+                hoverinfo="skip",
+            ),
+            row=2,
+            col=1,
+        )
+        fig.update_yaxes(
+            type="category",
+            categoryorder="array",
+            categoryarray=order[::-1],
+            showgrid=False,
+            title_text="At risk",
+            row=2,
+            col=1,
+        )
         fig.update_xaxes(showgrid=False, zeroline=False, row=2, col=1)
         days = sorted(r["day"].unique().tolist())
         fig.update_xaxes(tickvals=days, row=1, col=1)
@@ -286,15 +394,19 @@ def km_chart(table: pd.DataFrame, at_risk: pd.DataFrame | None = None, instrumen
     else:
         fig.update_xaxes(title_text="Days since the response assessment", row=1, col=1)
     if truncated:
-        notes = notes + (f"Curves stop where fewer than {threshold} responders remain at risk ({', '.join(truncated)}), "
-                         "so that no step reveals a small number.",)
+        notes = notes + (
+            f"Curves stop where fewer than {threshold} responders remain at risk ({', '.join(truncated)}), "
+            "so that no step reveals a small number.",
+        )
     if not keep:
         notes = notes + ("No group has enough responders with follow-up to draw a curve.",)
     title = f"How long response lasts{', ' + instrument if instrument else ''}: share of responders still responding"
     _layout(fig, title, height=560 if rows == 2 else 460)
-    caption = ("Kaplan-Meier estimate of the share of responders still responding, counted from the response "
-               "assessment; shaded bands are 95% confidence intervals; the row under the chart is the number "
-               "still followed and responding at each day.")
+    caption = (
+        "Kaplan-Meier estimate of the share of responders still responding, counted from the response "
+        "assessment; shaded bands are 95% confidence intervals; the row under the chart is the number "
+        "still followed and responding at each day."
+    )
     return Chart(fig, caption, notes)
 
 
@@ -318,32 +430,65 @@ def forest_chart(params: pd.DataFrame, title: str = "Hazard of losing response (
         return cov
 
     names = [row_label(r) for _, r in p.iterrows()]
-    hover = [f"{n}: HR {h:.2f} (95% CI {lo:.2f} to {up:.2f}), p = {pv:.3g}"
-             for n, h, lo, up, pv in zip(names, ok["hr"], ok["lower"], ok["upper"], p["p"].astype(float))]
-    fig = go.Figure(go.Scatter(
-        x=ok["hr"], y=names, mode="markers", marker=dict(size=10, color=OKABE_ITO["blue"], symbol="square"),
-        error_x=dict(type="data", symmetric=False, array=ok["upper"] - ok["hr"], arrayminus=ok["hr"] - ok["lower"],
-                     color=OKABE_ITO["blue"], thickness=2),
-        text=hover, hovertemplate="%{text}<extra></extra>", showlegend=False))
+    hover = [
+        f"{n}: HR {h:.2f} (95% CI {lo:.2f} to {up:.2f}), p = {pv:.3g}"
+        for n, h, lo, up, pv in zip(names, ok["hr"], ok["lower"], ok["upper"], p["p"].astype(float))
+    ]
+    fig = go.Figure(
+        go.Scatter(
+            x=ok["hr"],
+            y=names,
+            mode="markers",
+            marker=dict(size=10, color=OKABE_ITO["blue"], symbol="square"),
+            error_x=dict(
+                type="data",
+                symmetric=False,
+                array=ok["upper"] - ok["hr"],
+                arrayminus=ok["hr"] - ok["lower"],
+                color=OKABE_ITO["blue"],
+                thickness=2,
+            ),
+            text=hover,
+            hovertemplate="%{text}<extra></extra>",
+            showlegend=False,
+        )
+    )
     fig.add_vline(x=1, line_dash="dot", line_color=OKABE_ITO["grey"])
-    ticks = [v for v in (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50)
-             if len(ok) and ok["lower"].min() / 1.5 <= v <= ok["upper"].max() * 1.5] or [1]
-    fig.update_xaxes(type="log", tickvals=ticks, ticktext=[f"{v:g}" for v in ticks], minor=dict(showgrid=False),
-                     title_text="Hazard ratio (log scale; above 1 = response lost sooner)")
+    ticks = [
+        v
+        for v in (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50)
+        if len(ok) and ok["lower"].min() / 1.5 <= v <= ok["upper"].max() * 1.5
+    ] or [1]
+    fig.update_xaxes(
+        type="log",
+        tickvals=ticks,
+        ticktext=[f"{v:g}" for v in ticks],
+        minor=dict(showgrid=False),
+        title_text="Hazard ratio (log scale; above 1 = response lost sooner)",
+    )
     fig.update_yaxes(autorange="reversed", automargin=True)
     _layout(fig, title, height=max(300, 90 + 34 * len(names)))
-    caption = ("Each square is a hazard ratio against the reference level named in its row, with its 95% "
-               "confidence interval; the dotted line at 1 means no difference.")
+    caption = (
+        "Each square is a hazard ratio against the reference level named in its row, with its 95% "
+        "confidence interval; the dotted line at 1 means no difference."
+    )
     return Chart(fig, caption, notes)
 
 
 # --- Trajectories -----------------------------------------------------------------------------------
 
 
-def trajectory_chart(observed: pd.DataFrame, predicted: pd.DataFrame | None = None, lines: pd.DataFrame | None = None,
-                     bands: Sequence[tuple[str, float, float]] = (), induction_end_day: float | None = None,
-                     instrument: str = "", measure: str = "score", threshold: int = SUPPRESSION_THRESHOLD,
-                     by: str = "") -> Chart:
+def trajectory_chart(
+    observed: pd.DataFrame,
+    predicted: pd.DataFrame | None = None,
+    lines: pd.DataFrame | None = None,
+    bands: Sequence[tuple[str, float, float]] = (),
+    induction_end_day: float | None = None,
+    instrument: str = "",
+    measure: str = "score",
+    threshold: int = SUPPRESSION_THRESHOLD,
+    by: str = "",
+) -> Chart:
     """Observed mean score by visit (markers, 95% CI bars), the mixed model's mean curves (lines, 95%
     bands), optional individual patient lines, severity bands shaded and the end of induction marked.
 
@@ -365,39 +510,107 @@ def trajectory_chart(observed: pd.DataFrame, predicted: pd.DataFrame | None = No
     if not pct:
         for i, (name, lo, hi) in enumerate(bands):
             fig.add_hrect(y0=lo, y1=hi, fillcolor=BAND_SHADES[i % len(BAND_SHADES)], line_width=0, layer="below")
-            fig.add_annotation(xref="paper", x=1.01, y=(lo + hi) / 2, xanchor="left", text=name, showarrow=False,
-                               font=dict(size=11, color="#666666"))
+            fig.add_annotation(
+                xref="paper",
+                x=1.01,
+                y=(lo + hi) / 2,
+                xanchor="left",
+                text=name,
+                showarrow=False,
+                font=dict(size=11, color="#666666"),
+            )
     if lines is not None and len(lines):
         value = "score" if "score" in lines else "value"
-        for pid, d in lines[lines["group"].isin(keep)].groupby("patient_id", sort=False):
+        for _pid, d in lines[lines["group"].isin(keep)].groupby("patient_id", sort=False):
             d = d.sort_values("day")
-            fig.add_trace(go.Scatter(x=d["day"], y=d[value], mode="lines", line=dict(color=_rgba(cols[d["group"].iloc[0]], 0.25), width=1),
-                                     hoverinfo="skip", showlegend=False, legendgroup=label(d["group"].iloc[0])))
+            fig.add_trace(
+                go.Scatter(
+                    x=d["day"],
+                    y=d[value],
+                    mode="lines",
+                    line=dict(color=_rgba(cols[d["group"].iloc[0]], 0.25), width=1),
+                    hoverinfo="skip",
+                    showlegend=False,
+                    legendgroup=label(d["group"].iloc[0]),
+                )
+            )
     for g in keep:
         c, name = cols[g], label(g)
         if predicted is not None and len(predicted):
             p = predicted[predicted["group"] == g].sort_values("day")
             if len(p):
-                fig.add_trace(go.Scatter(x=p["day"], y=p["upper"], mode="lines", line=dict(width=0), hoverinfo="skip",
-                                         showlegend=False, legendgroup=name))
-                fig.add_trace(go.Scatter(x=p["day"], y=p["lower"], mode="lines", line=dict(width=0), fill="tonexty",
-                                         fillcolor=_rgba(c, 0.15), hoverinfo="skip", showlegend=False, legendgroup=name))
-                fig.add_trace(go.Scatter(x=p["day"], y=p["mean"], mode="lines", name=f"{name} (model)",
-                                         line=dict(color=c, width=2.5, dash=_dash(g)), legendgroup=name,
-                                         hovertemplate=f"{name}, model: day %{{x:.0f}}, mean %{{y:.1f}}<extra></extra>"))
+                fig.add_trace(
+                    go.Scatter(
+                        x=p["day"],
+                        y=p["upper"],
+                        mode="lines",
+                        line=dict(width=0),
+                        hoverinfo="skip",
+                        showlegend=False,
+                        legendgroup=name,
+                    )
+                )
+                fig.add_trace(
+                    go.Scatter(
+                        x=p["day"],
+                        y=p["lower"],
+                        mode="lines",
+                        line=dict(width=0),
+                        fill="tonexty",
+                        fillcolor=_rgba(c, 0.15),
+                        hoverinfo="skip",
+                        showlegend=False,
+                        legendgroup=name,
+                    )
+                )
+                fig.add_trace(
+                    go.Scatter(
+                        x=p["day"],
+                        y=p["mean"],
+                        mode="lines",
+                        name=f"{name} (model)",
+                        line=dict(color=c, width=2.5, dash=_dash(g)),
+                        legendgroup=name,
+                        hovertemplate=f"{name}, model: day %{{x:.0f}}, mean %{{y:.1f}}<extra></extra>",
+                    )
+                )
         o = obs[obs["group"] == g].sort_values("day")
         unit = "% improvement" if pct else "mean"
-        hover = [f"{name}: day {d:.0f}, {unit} {m:.1f} (95% CI {lo:.1f} to {hi:.1f}), n = {show_count(n, threshold)}"
-                 for d, m, lo, hi, n in zip(o["day"], o["mean"], o["lower"], o["upper"], o["n"])]
-        fig.add_trace(go.Scatter(x=o["day"], y=o["mean"], mode="markers" if predicted is not None and len(predicted) else "lines+markers",
-                                 name=f"{name} (observed)", marker=dict(color=c, size=8, line=dict(color="white", width=1)),
-                                 line=dict(color=c, dash=_dash(g)),
-                                 error_y=dict(type="data", symmetric=False, array=o["upper"] - o["mean"],
-                                              arrayminus=o["mean"] - o["lower"], color=c, thickness=1.5, width=3),
-                                 text=hover, hovertemplate="%{text}<extra></extra>", legendgroup=name))
+        hover = [
+            f"{name}: day {d:.0f}, {unit} {m:.1f} (95% CI {lo:.1f} to {hi:.1f}), n = {show_count(n, threshold)}"
+            for d, m, lo, hi, n in zip(o["day"], o["mean"], o["lower"], o["upper"], o["n"])
+        ]
+        fig.add_trace(
+            go.Scatter(
+                x=o["day"],
+                y=o["mean"],
+                mode="markers" if predicted is not None and len(predicted) else "lines+markers",
+                name=f"{name} (observed)",
+                marker=dict(color=c, size=8, line=dict(color="white", width=1)),
+                line=dict(color=c, dash=_dash(g)),
+                error_y=dict(
+                    type="data",
+                    symmetric=False,
+                    array=o["upper"] - o["mean"],
+                    arrayminus=o["mean"] - o["lower"],
+                    color=c,
+                    thickness=1.5,
+                    width=3,
+                ),
+                text=hover,
+                hovertemplate="%{text}<extra></extra>",
+                legendgroup=name,
+            )
+        )
     if induction_end_day is not None:
-        fig.add_vline(x=induction_end_day, line_dash="dash", line_color="#555555",
-                      annotation_text="end of induction", annotation_position="top left", annotation_font_size=12)
+        fig.add_vline(
+            x=induction_end_day,
+            line_dash="dash",
+            line_color="#555555",
+            annotation_text="end of induction",
+            annotation_position="top left",
+            annotation_font_size=12,
+        )
     if pct:
         fig.update_yaxes(title_text="Improvement from baseline (%)", ticksuffix="%")
     else:
@@ -406,18 +619,28 @@ def trajectory_chart(observed: pd.DataFrame, predicted: pd.DataFrame | None = No
     what = "improvement from baseline" if pct else "score"
     _layout(fig, f"{instrument} {what} over the course of treatment{', by ' + by if by else ''}".strip(), height=540)
     fig.update_layout(margin=dict(r=130))
-    caption = ("Dots are observed means at each visit with 95% confidence intervals"
-               + ("; lines and shaded bands are the mixed model's mean curves with 95% bands" if predicted is not None and len(predicted) else "")
-               + ("; grey bands are the instrument's severity ranges" if bands and not pct else "")
-               + "; the dashed vertical line marks the end of induction.")
+    caption = (
+        "Dots are observed means at each visit with 95% confidence intervals"
+        + (
+            "; lines and shaded bands are the mixed model's mean curves with 95% bands"
+            if predicted is not None and len(predicted)
+            else ""
+        )
+        + ("; grey bands are the instrument's severity ranges" if bands and not pct else "")
+        + "; the dashed vertical line marks the end of induction."
+    )
     return Chart(fig, caption, notes)
 
 
 # --- Compare cohorts / rates ---------------------------------------------------------------------------
 
 
-def rates_chart(rates: pd.DataFrame, group: str = "cohort", threshold: int = SUPPRESSION_THRESHOLD,
-                title: str = "Response and remission rates") -> Chart:
+def rates_chart(
+    rates: pd.DataFrame,
+    group: str = "cohort",
+    threshold: int = SUPPRESSION_THRESHOLD,
+    title: str = "Response and remission rates",
+) -> Chart:
     """Response and remission rates with 95% CIs, side by side per group.
 
     ``rates``: <group>, evaluable, responders, response_rate, response_lower, response_upper, remitters,
@@ -440,9 +663,20 @@ def rates_chart(rates: pd.DataFrame, group: str = "cohort", threshold: int = SUP
             xs.append(name), ys.append(float(rate))
             lo.append(float(rate) - float(row[f"{key}_lower"])), hi.append(float(row[f"{key}_upper"]) - float(rate))
             text.append(f"{_pct(rate)}")
-        fig.add_trace(go.Bar(x=xs, y=ys, name=label(g), marker_color=c, text=text, textposition="inside",
-                             insidetextanchor="start", textfont=dict(color="white", size=15), error_y=dict(type="data", symmetric=False, array=hi, arrayminus=lo, color="#333333"),
-                             hovertemplate=f"{label(g)}, %{{x}}: %{{y:.1%}}<extra></extra>"))
+        fig.add_trace(
+            go.Bar(
+                x=xs,
+                y=ys,
+                name=label(g),
+                marker_color=c,
+                text=text,
+                textposition="inside",
+                insidetextanchor="start",
+                textfont=dict(color="white", size=15),
+                error_y=dict(type="data", symmetric=False, array=hi, arrayminus=lo, color="#333333"),
+                hovertemplate=f"{label(g)}, %{{x}}: %{{y:.1%}}<extra></extra>",
+            )
+        )
     fig.update_layout(barmode="group")
     fig.update_yaxes(title_text="Share of evaluable patients", tickformat=".0%", range=[0, 1.1])
     _layout(fig, title, height=420)

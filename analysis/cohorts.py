@@ -17,6 +17,7 @@ a note.
 cohort, the log-rank test (R ``survdiff``) and a Cox model of ``cohort`` (Efron ties, R ``coxph``): the hazard
 ratio of losing response of B vs A. A patient in both cohorts contributes an episode to each.
 """
+
 from __future__ import annotations
 
 import re
@@ -30,9 +31,9 @@ import pyarrow.compute as pc
 from analysis import instruments
 from analysis.arrays import arrow_text, first_per, isin, run_numbers
 from analysis.config import SUPPRESSION_THRESHOLD
-from analysis.privacy import is_small, show_count
 from analysis.metrics import RateComparison, add_rates, compare_rates
 from analysis.outcomes import BASELINE_BAND, FUNNEL_COUNTS, Coded, baseline_bands, coded_funnel, patient_outcomes
+from analysis.privacy import is_small, show_count
 from analysis.schema import (
     AGE_BAND,
     AGE_BANDS,
@@ -52,8 +53,13 @@ from analysis.schema import (
 #: the columns a cohort can be filtered on, in the order selectors are shown
 FILTER_COLUMNS = (CONDITION, SITE, AGE_BAND, SEX, ROUTE, BASELINE_BAND, START_MONTH)
 #: the filters of :func:`select` on a patient attribute, and their column
-_ATTRIBUTE_FILTERS = (("conditions", CONDITION), ("sites", SITE), ("age_bands", AGE_BAND), ("sexes", SEX),
-                      ("routes", ROUTE))
+_ATTRIBUTE_FILTERS = (
+    ("conditions", CONDITION),
+    ("sites", SITE),
+    ("age_bands", AGE_BAND),
+    ("sexes", SEX),
+    ("routes", ROUTE),
+)
 _PERIOD = re.compile(r"^\d{4}(-(0[1-9]|1[0-2]))?$")
 
 
@@ -179,8 +185,14 @@ def _rows(table: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
     if not table.columns.is_unique:
         return table[keep]
     index = table.index[keep]
-    out = pd.DataFrame({i: pd.Series(table.iloc[:, i].array[keep], index=index, dtype=dtype, copy=False)
-                        for i, dtype in enumerate(table.dtypes)}, index=index, copy=False)
+    out = pd.DataFrame(
+        {
+            i: pd.Series(table.iloc[:, i].array[keep], index=index, dtype=dtype, copy=False)
+            for i, dtype in enumerate(table.dtypes)
+        },
+        index=index,
+        copy=False,
+    )
     out.columns = table.columns
     return out.__finalize__(table)
 
@@ -209,9 +221,21 @@ def _describe(f: dict, instrument: str | None) -> str:
     return ", ".join(parts) if parts else "All patients"
 
 
-def select(assessments: pd.DataFrame, treatments: pd.DataFrame | None = None, *, conditions=None, sites=None,
-           age_bands=None, sexes=None, routes=None, baseline_bands=None, instrument=None, start_from=None,
-           start_to=None, definitions=None) -> Selection:
+def select(
+    assessments: pd.DataFrame,
+    treatments: pd.DataFrame | None = None,
+    *,
+    conditions=None,
+    sites=None,
+    age_bands=None,
+    sexes=None,
+    routes=None,
+    baseline_bands=None,
+    instrument=None,
+    start_from=None,
+    start_to=None,
+    definitions=None,
+) -> Selection:
     """The patients matching every filter given (None = all; a list = any of its values).
 
     ``baseline_bands`` needs ``instrument``: the band of the patient's baseline of that instrument (baseline
@@ -222,7 +246,9 @@ def select(assessments: pd.DataFrame, treatments: pd.DataFrame | None = None, *,
     if not isinstance(assessments, pd.DataFrame):
         raise TypeError(f"assessments must be a pandas DataFrame, got {type(assessments).__name__}")
     if PATIENT_ID not in assessments.columns:
-        raise KeyError(f"assessments has no {PATIENT_ID!r} column; available: {', '.join(map(str, assessments.columns))}")
+        raise KeyError(
+            f"assessments has no {PATIENT_ID!r} column; available: {', '.join(map(str, assessments.columns))}"
+        )
     code = instruments.get(instrument).code if instrument is not None else None
     f = {
         "conditions": _values("conditions", conditions, CONDITIONS),
@@ -230,8 +256,9 @@ def select(assessments: pd.DataFrame, treatments: pd.DataFrame | None = None, *,
         "age_bands": _values("age_bands", age_bands, AGE_BANDS),
         "sexes": _values("sexes", sexes, SEXES),
         "routes": _values("routes", routes, ROUTES),
-        "baseline_bands": _values("baseline_bands", baseline_bands,
-                                  instruments.get(code).band_labels if code else None),
+        "baseline_bands": _values(
+            "baseline_bands", baseline_bands, instruments.get(code).band_labels if code else None
+        ),
         "start_from": _period("start_from", start_from),
         "start_to": _period("start_to", start_to),
     }
@@ -251,12 +278,16 @@ def select(assessments: pd.DataFrame, treatments: pd.DataFrame | None = None, *,
     notes = []
     for key, column in attribute_filters:
         if column not in people.columns:
-            raise KeyError(f"{key} filter: assessments has no {column!r} column; available: "
-                           f"{', '.join(map(str, assessments.columns))}")
+            raise KeyError(
+                f"{key} filter: assessments has no {column!r} column; available: "
+                f"{', '.join(map(str, assessments.columns))}"
+            )
         keep &= people[column].isin(f[key]).fillna(False).astype(bool)
         missing = int(people[column].isna().sum())
         if missing:
-            notes.append(f"{show_count(missing, threshold)} patient(s) without a {column} are left out by the {column} filter.")
+            notes.append(
+                f"{show_count(missing, threshold)} patient(s) without a {column} are left out by the {column} filter."
+            )
     if period:
         if START_MONTH not in people.columns:
             raise KeyError(f"start period filter: assessments has no {START_MONTH!r} column")
@@ -270,7 +301,9 @@ def select(assessments: pd.DataFrame, treatments: pd.DataFrame | None = None, *,
         keep &= band.isin(f["baseline_bands"]).fillna(False).astype(bool)
         without = int(band.isna().sum())
         if without:
-            notes.append(f"{show_count(without, threshold)} patient(s) without a {code} baseline are left out by the baseline band filter.")
+            notes.append(
+                f"{show_count(without, threshold)} patient(s) without a {code} baseline are left out by the baseline band filter."
+            )
 
     keep = keep.to_numpy()
     chosen = people.loc[keep, PATIENT_ID]
@@ -288,8 +321,9 @@ def select(assessments: pd.DataFrame, treatments: pd.DataFrame | None = None, *,
     return Selection(a, t, len(ids), _describe(f, code), f, tuple(notes), code, tuple(ids))
 
 
-def filter_options(assessments: pd.DataFrame, treatments: pd.DataFrame | None = None, *, instrument=None,
-                   definitions=None) -> dict[str, list]:
+def filter_options(
+    assessments: pd.DataFrame, treatments: pd.DataFrame | None = None, *, instrument=None, definitions=None
+) -> dict[str, list]:
     """The values present per filter column, for selectors: conditions in schema order, age bands in their
     order, other values sorted; "instrument": the instrument codes present (registry order). With
     ``instrument``, "baseline_band": the bands of that instrument's baselines present (in band order)."""
@@ -331,14 +365,33 @@ class CohortComparison:
     definitions: object = None
 
     def to_json(self) -> dict:
-        return {"instrument": self.instrument, "sizes": self.sizes, "rates": self.rates,
-                "response_test": self.response_test.to_dict(), "remission_test": self.remission_test.to_dict(),
-                "notes": list(self.notes)}
+        return {
+            "instrument": self.instrument,
+            "sizes": self.sizes,
+            "rates": self.rates,
+            "response_test": self.response_test.to_dict(),
+            "remission_test": self.remission_test.to_dict(),
+            "notes": list(self.notes),
+        }
 
 
-RATES_COLUMNS = ("cohort", "description", "patients", "with_baseline", "with_response_assessment", "evaluable",
-                 "responders", "response_rate", "lower", "upper", "remitters", "remission_rate", "remission_lower",
-                 "remission_upper", "with_follow_up")
+RATES_COLUMNS = (
+    "cohort",
+    "description",
+    "patients",
+    "with_baseline",
+    "with_response_assessment",
+    "evaluable",
+    "responders",
+    "response_rate",
+    "lower",
+    "upper",
+    "remitters",
+    "remission_rate",
+    "remission_lower",
+    "remission_upper",
+    "with_follow_up",
+)
 
 
 def compare(a: Selection, b: Selection, instrument, definitions=None, labels=("A", "B")) -> CohortComparison:
@@ -364,8 +417,14 @@ def compare(a: Selection, b: Selection, instrument, definitions=None, labels=("A
         f = add_rates(f, remission=has_remission).rename(columns={"response_lower": "lower", "response_upper": "upper"})
         f = f.assign(cohort=label, description=s.description, patients_selected=s.patients)
         rows.append(f)
-        sizes.append({"cohort": label, "description": s.description, "patients": s.patients,
-                      "with_scores": int(f["patients"].iloc[0])})
+        sizes.append(
+            {
+                "cohort": label,
+                "description": s.description,
+                "patients": s.patients,
+                "with_scores": int(f["patients"].iloc[0]),
+            }
+        )
     rates = pd.concat(rows, ignore_index=True)[list(RATES_COLUMNS)]
     ra, rb = rates.iloc[0], rates.iloc[1]
     response = compare_rates(ra["responders"], ra["evaluable"], rb["responders"], rb["evaluable"])
@@ -376,8 +435,10 @@ def compare(a: Selection, b: Selection, instrument, definitions=None, labels=("A
         notes.append(f"{code} has no remission rule: remission is not compared.")
     shared = len(set(a.patient_ids) & set(b.patient_ids))
     if shared:
-        notes.append(f"The cohorts share {show_count(shared, _threshold(definitions))} patient(s); the tests assume two separate groups, so their p "
-                     "values are not reliable.")
+        notes.append(
+            f"The cohorts share {show_count(shared, _threshold(definitions))} patient(s); the tests assume two separate groups, so their p "
+            "values are not reliable."
+        )
     notes.append(f"Response: {response.test}; remission: {remission.test} (see each test's notes).")
     return CohortComparison(code, pd.DataFrame(sizes), rates, response, remission, tuple(notes), definitions)
 
@@ -416,8 +477,15 @@ class CohortDurability:
         if self.withheld is not None or self.cox is None or self.logrank is None:
             return None
         hr = self.cox.params.iloc[0]
-        return {"hr": float(hr["hr"]), "lower": float(hr["lower"]), "upper": float(hr["upper"]), "p": float(hr["p"]),
-                "chi2": float(self.logrank.chi2), "df": int(self.logrank.df), "logrank_p": float(self.logrank.p)}
+        return {
+            "hr": float(hr["hr"]),
+            "lower": float(hr["lower"]),
+            "upper": float(hr["upper"]),
+            "p": float(hr["p"]),
+            "chi2": float(self.logrank.chi2),
+            "df": int(self.logrank.df),
+            "logrank_p": float(self.logrank.p),
+        }
 
 
 def compare_durability(a: Selection, b: Selection, instrument, definitions=None) -> CohortDurability:
@@ -433,8 +501,10 @@ def compare_durability(a: Selection, b: Selection, instrument, definitions=None)
             raise TypeError(f"{name} must be a Selection from cohorts.select(), got {type(s).__name__}")
     definitions = definitions or Definitions()
     threshold = _threshold(definitions)
-    res = {c: analyse(s.assessments, s.treatments, instrument, by=None, definitions=definitions)
-           for c, s in (("A", a), ("B", b))}
+    res = {
+        c: analyse(s.assessments, s.treatments, instrument, by=None, definitions=definitions)
+        for c, s in (("A", a), ("B", b))
+    }
     code = res["A"].instrument
     ep = pd.concat([r.episodes[["time", "event"]].assign(**{COHORT: c}) for c, r in res.items()], ignore_index=True)
     ep = ep[[COHORT, "time", "event"]].astype({"time": "float64"})

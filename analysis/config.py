@@ -1,4 +1,5 @@
 """Plain constants: the defaults that a definition card or a page setting can override."""
+
 from __future__ import annotations
 
 #: small-cell suppression: counts from 1 to SUPPRESSION_THRESHOLD - 1 are shown as "<11"

@@ -22,6 +22,7 @@ The result's tables hold the full numbers; ``to_json`` and ``to_text`` are what 
 with small counts suppressed (the card's ``suppression_threshold``) and the values derived from them
 withheld.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -33,9 +34,20 @@ from analysis import instruments
 from analysis import schema as S
 from analysis.arrays import positions
 from analysis.config import AT_RISK_STEP
-from analysis.outcomes import (BASELINE_BAND, FUNNEL_COMPLEMENTS, INDUCTION_COMPLETED, Coded, Definitions, Sessions,
-                               check_group_column, episodes_with_notes, funnel_from_outcomes, group_labels,
-                               patient_outcomes, patient_table_from)
+from analysis.outcomes import (
+    BASELINE_BAND,
+    FUNNEL_COMPLEMENTS,
+    INDUCTION_COMPLETED,
+    Coded,
+    Definitions,
+    Sessions,
+    check_group_column,
+    episodes_with_notes,
+    funnel_from_outcomes,
+    group_labels,
+    patient_outcomes,
+    patient_table_from,
+)
 from analysis.privacy import show_count, suppress_table
 from analysis.survival import CoxResult, KaplanMeier, LogRank, cox, kaplan_meier, logrank
 
@@ -95,37 +107,53 @@ class Durability:
         """The DESIGN "Interfaces" document (null where a value does not exist)."""
         days = self.definitions.survival_days
         groups = [
-            {"group": r["group"], "n": r["n"], "events": r["events"], "median": r["median"],
-             "median_lower": r["median_lower"], "median_upper": r["median_upper"],
-             "survival_at": {str(d): r[f"s{d}"] for d in days}}
+            {
+                "group": r["group"],
+                "n": r["n"],
+                "events": r["events"],
+                "median": r["median"],
+                "median_lower": r["median_lower"],
+                "median_upper": r["median_upper"],
+                "survival_at": {str(d): r[f"s{d}"] for d in days},
+            }
             for r in self.groups_shown().to_dict("records")
         ]
         lr = None
         if self.logrank is not None and np.isfinite(self.logrank.chi2):
             lr = {"chi2": self.logrank.chi2, "df": self.logrank.df, "p": self.logrank.p}
-        cox_rows = [] if self.cox is None else [
-            {k: r[k] for k in ("term", "hr", "lower", "upper", "p")} for r in self.cox.params.to_dict("records")]
+        cox_rows = (
+            []
+            if self.cox is None
+            else [{k: r[k] for k in ("term", "hr", "lower", "upper", "p")} for r in self.cox.params.to_dict("records")]
+        )
         t = self._threshold()
-        boosters = suppress_table(self.booster_intervals, ["patients", "intervals"],
-                                  ["median_days", "q1_days", "q3_days"], t).to_dict("records")
+        boosters = suppress_table(
+            self.booster_intervals, ["patients", "intervals"], ["median_days", "q1_days", "q3_days"], t
+        ).to_dict("records")
         counts = [c for c in self.funnel.columns if c != "group"]
         overall = suppress_table(self.funnel_overall, counts, (), t, complements=FUNNEL_COMPLEMENTS).to_dict("records")
-        return _plain({
-            "instrument": self.instrument,
-            "by": self.by,
-            "definitions": self.definitions.to_dict(),
-            "groups": groups,
-            "logrank": lr,
-            "cox": cox_rows,
-            "booster_intervals": {"overall": boosters[0] if boosters else None, "groups": boosters[1:]},
-            "funnel": {"overall": overall[0] if overall else None,
-                       "groups": suppress_table(self.funnel, counts, (), t,
-                                                 complements=FUNNEL_COMPLEMENTS).to_dict("records")},
-            "notes": list(self.notes),
-        })
+        return _plain(
+            {
+                "instrument": self.instrument,
+                "by": self.by,
+                "definitions": self.definitions.to_dict(),
+                "groups": groups,
+                "logrank": lr,
+                "cox": cox_rows,
+                "booster_intervals": {"overall": boosters[0] if boosters else None, "groups": boosters[1:]},
+                "funnel": {
+                    "overall": overall[0] if overall else None,
+                    "groups": suppress_table(self.funnel, counts, (), t, complements=FUNNEL_COMPLEMENTS).to_dict(
+                        "records"
+                    ),
+                },
+                "notes": list(self.notes),
+            }
+        )
 
     def to_text(self) -> str:
         """A plain-text report of the same numbers as ``to_json``."""
+
         def num(v, fmt="{:.0f}"):
             if isinstance(v, str):
                 return v
@@ -133,30 +161,49 @@ class Durability:
 
         j = self.to_json()
         days = self.definitions.survival_days
-        lines = [f"Durability of response: {self.instrument}, by {self.by or 'all'} "
-                 f"(definition card '{self.definitions.name}', boosters: {self.definitions.booster_handling}, "
-                 f"confirmed loss: {'yes' if self.definitions.confirm_loss else 'no'})", ""]
-        head = f"{'group':<22}{'n':>6}{'events':>8}  {'median (95% CI)':<22}" + "".join(f"{'S(' + str(d) + ')':>10}" for d in days)
+        lines = [
+            f"Durability of response: {self.instrument}, by {self.by or 'all'} "
+            f"(definition card '{self.definitions.name}', boosters: {self.definitions.booster_handling}, "
+            f"confirmed loss: {'yes' if self.definitions.confirm_loss else 'no'})",
+            "",
+        ]
+        head = f"{'group':<22}{'n':>6}{'events':>8}  {'median (95% CI)':<22}" + "".join(
+            f"{'S(' + str(d) + ')':>10}" for d in days
+        )
         lines += [head, "-" * len(head)]
         for g in j["groups"]:
             ci = f"{num(g['median'])} ({num(g['median_lower'])} to {num(g['median_upper'])})"
-            lines.append(f"{str(g['group']):<22}{num(g['n']):>6}{num(g['events']):>8}  {ci:<22}"
-                         + "".join(f"{num(g['survival_at'][str(d)], '{:.3f}'):>10}" for d in days))
+            lines.append(
+                f"{str(g['group']):<22}{num(g['n']):>6}{num(g['events']):>8}  {ci:<22}"
+                + "".join(f"{num(g['survival_at'][str(d)], '{:.3f}'):>10}" for d in days)
+            )
         lr = j["logrank"]
-        lines += ["", "Log-rank: " + (f"chi2 = {lr['chi2']:.3f} on {lr['df']} df, p = {lr['p']:.4g}" if lr else "not available")]
+        lines += [
+            "",
+            "Log-rank: " + (f"chi2 = {lr['chi2']:.3f} on {lr['df']} df, p = {lr['p']:.4g}" if lr else "not available"),
+        ]
         if self.cox is not None and len(self.cox.params):
             lines += ["", "Cox model (Efron ties), hazard ratio of loss of response (95% CI), p:"]
             for r in self.cox.params.to_dict("records"):
-                lines.append(f"  {r['term']} (vs {r['reference']}): {num(r['hr'], '{:.3f}')} "
-                             f"({num(r['lower'], '{:.3f}')} to {num(r['upper'], '{:.3f}')}), p = {num(r['p'], '{:.4g}')}")
+                lines.append(
+                    f"  {r['term']} (vs {r['reference']}): {num(r['hr'], '{:.3f}')} "
+                    f"({num(r['lower'], '{:.3f}')} to {num(r['upper'], '{:.3f}')}), p = {num(r['p'], '{:.4g}')}"
+                )
         b = j["booster_intervals"]["overall"]
         if b is not None:
-            lines += ["", f"Booster intervals: {num(b['median_days'])} days median "
-                          f"({num(b['q1_days'])} to {num(b['q3_days'])}), {num(b['intervals'])} intervals "
-                          f"in {num(b['patients'])} patients"]
+            lines += [
+                "",
+                f"Booster intervals: {num(b['median_days'])} days median "
+                f"({num(b['q1_days'])} to {num(b['q3_days'])}), {num(b['intervals'])} intervals "
+                f"in {num(b['patients'])} patients",
+            ]
         f = j["funnel"]["overall"]
         if f is not None:
-            lines += ["", "Funnel: " + " -> ".join(f"{k.replace('_', ' ')} {num(f[k])}" for k in f if k not in ("group", "remitters"))]
+            lines += [
+                "",
+                "Funnel: "
+                + " -> ".join(f"{k.replace('_', ' ')} {num(f[k])}" for k in f if k not in ("group", "remitters")),
+            ]
         if self.notes:
             lines += ["", "Notes:"] + [f"- {n}" for n in self.notes]
         return "\n".join(lines)
@@ -216,8 +263,10 @@ def _cox_data(ep: pd.DataFrame, threshold: int) -> tuple[list[str], pd.DataFrame
             notes.append(f"Cox model: {c.replace('_', ' ')} left out (no variation among the episodes).")
     dropped = int((~keep).sum())
     if dropped:
-        notes.append(f"Cox model: {show_count(dropped, threshold)} episode(s) left out for a missing "
-                     f"{' / '.join(c.replace('_', ' ') for c in covs)}.")
+        notes.append(
+            f"Cox model: {show_count(dropped, threshold)} episode(s) left out for a missing "
+            f"{' / '.join(c.replace('_', ' ') for c in covs)}."
+        )
     data = ep.loc[keep, ["time", "event"] + covs].copy()
     for c in covs:
         data[c] = data[c].astype(object).map(str)
@@ -239,12 +288,17 @@ def _fit_cox(ep: pd.DataFrame, threshold: int) -> tuple[CoxResult | None, list[s
         return None, notes + ["Cox model not fitted: no events."]
     reference = {c: _most_common(data[c]) for c in covs}
     fit = cox(data, "time", "event", covs, reference=reference)
-    notes.append("Cox model reference levels (the most common): "
-                 + ", ".join(f"{c.replace('_', ' ')} = {r}" for c, r in reference.items()) + ".")
+    notes.append(
+        "Cox model reference levels (the most common): "
+        + ", ".join(f"{c.replace('_', ' ')} = {r}" for c, r in reference.items())
+        + "."
+    )
     terms = len(fit.params)
     if terms and fit.events < EVENTS_PER_TERM * terms:
-        notes.append(f"Cox model: {show_count(fit.events, threshold)} events for {terms} terms (fewer than {EVENTS_PER_TERM} per term); "
-                     "hazard ratios are unstable.")
+        notes.append(
+            f"Cox model: {show_count(fit.events, threshold)} events for {terms} terms (fewer than {EVENTS_PER_TERM} per term); "
+            "hazard ratios are unstable."
+        )
     notes += [f"Cox model: {n}" for n in fit.notes]
     return fit, notes
 
@@ -265,15 +319,26 @@ def booster_intervals(treatments: pd.DataFrame | None, patients: pd.DataFrame, b
     def row(name, x):
         v = x["interval"].to_numpy(dtype=float)
         q = np.percentile(v, [50, 25, 75]) if len(v) else [np.nan] * 3
-        return {"group": name, "patients": int(x[S.PATIENT_ID].nunique()), "intervals": len(v),
-                "median_days": q[0], "q1_days": q[1], "q3_days": q[2]}
+        return {
+            "group": name,
+            "patients": int(x[S.PATIENT_ID].nunique()),
+            "intervals": len(v),
+            "median_days": q[0],
+            "q1_days": q[1],
+            "q3_days": q[2],
+        }
 
     rows = [row("all", iv)] + ([row(g, x) for g, x in iv.groupby("group", sort=True)] if by else [])
     return pd.DataFrame(rows, columns=list(BOOSTER_COLUMNS))
 
 
-def analyse(assessments: pd.DataFrame, treatments: pd.DataFrame | None, instrument, by: str | None = "condition",
-            definitions: Definitions | None = None) -> Durability:
+def analyse(
+    assessments: pd.DataFrame,
+    treatments: pd.DataFrame | None,
+    instrument,
+    by: str | None = "condition",
+    definitions: Definitions | None = None,
+) -> Durability:
     """Durability of response of one instrument by ``by`` (see the module docstring).
 
     Raises KeyError when ``by`` is not an available group column, DataError when the data hold no
@@ -287,19 +352,24 @@ def analyse(assessments: pd.DataFrame, treatments: pd.DataFrame | None, instrume
     ptable = patient_table_from(coded.attributes, treatments, coded, sessions)
     # every patient of the outcomes is in the patient table: its induction_completed aligned by position
     outcomes[INDUCTION_COMPLETED] = ptable[INDUCTION_COMPLETED].array.take(
-        positions(pd.Index(ptable[S.PATIENT_ID]), outcomes[S.PATIENT_ID]))
+        positions(pd.Index(ptable[S.PATIENT_ID]), outcomes[S.PATIENT_ID])
+    )
     if by is not None:
         check_group_column(outcomes, by, GROUP_COLUMNS)
-    ep, ep_notes = episodes_with_notes(assessments, treatments, code, d, outcomes=outcomes, coded=coded, sessions=sessions)
+    ep, ep_notes = episodes_with_notes(
+        assessments, treatments, code, d, outcomes=outcomes, coded=coded, sessions=sessions
+    )
     fit, cox_notes = _fit_cox(ep, d.suppression_threshold) if not ep.empty else (None, [])
     # booster intervals by group need each patient's group (by=None: one row "all")
-    patients = (ptable.merge(outcomes[[S.PATIENT_ID, BASELINE_BAND]], on=S.PATIENT_ID, how="left")
-                if by is not None else ptable)
+    patients = (
+        ptable.merge(outcomes[[S.PATIENT_ID, BASELINE_BAND]], on=S.PATIENT_ID, how="left") if by is not None else ptable
+    )
     boosters = booster_intervals(treatments, patients, by)
     funnel_all = funnel_from_outcomes(outcomes, None)
     fun = funnel_from_outcomes(outcomes, by) if by is not None else funnel_all
-    return _grouped(code, by, ep, tuple(ep_notes), fit, tuple(cox_notes), boosters, fun, funnel_all,
-                    treatments is not None, d)
+    return _grouped(
+        code, by, ep, tuple(ep_notes), fit, tuple(cox_notes), boosters, fun, funnel_all, treatments is not None, d
+    )
 
 
 def overall(res: Durability) -> Durability:
@@ -311,8 +381,19 @@ def overall(res: Durability) -> Durability:
     if res.by is None:
         return res
     boosters = res.booster_intervals.iloc[:1].reset_index(drop=True)
-    return _grouped(res.instrument, None, res.episodes, res.episode_notes, res.cox, res.cox_notes, boosters,
-                    res.funnel_overall, res.funnel_overall, res.has_treatments, res.definitions)
+    return _grouped(
+        res.instrument,
+        None,
+        res.episodes,
+        res.episode_notes,
+        res.cox,
+        res.cox_notes,
+        boosters,
+        res.funnel_overall,
+        res.funnel_overall,
+        res.has_treatments,
+        res.definitions,
+    )
 
 
 def _grouped(code, by, ep, ep_notes, fit, cox_notes, boosters, fun, funnel_all, has_treatments, d) -> Durability:
@@ -330,8 +411,10 @@ def _grouped(code, by, ep, ep_notes, fit, cox_notes, boosters, fun, funnel_all, 
         notes.append(f"no durability episodes: no responder on {code} has a score after the response assessment.")
     small = groups.loc[groups["n"] < t, "group"].tolist()
     if small and t > 1:
-        notes.append(f"fewer than {t} episodes in group(s) {', '.join(small)}: their counts are shown as <{t} "
-                     "and their curves withheld.")
+        notes.append(
+            f"fewer than {t} episodes in group(s) {', '.join(small)}: their counts are shown as <{t} "
+            "and their curves withheld."
+        )
 
     lr = None
     if labels.nunique() >= 2:
@@ -342,6 +425,20 @@ def _grouped(code, by, ep, ep_notes, fit, cox_notes, boosters, fun, funnel_all, 
     notes += cox_notes
     if not has_treatments:
         notes.append("booster intervals need a treatments file.")
-    return Durability(instrument=code, by=by, episodes=ep, km=km, groups=groups, logrank=lr, cox=fit,
-                      booster_intervals=boosters, funnel=fun, funnel_overall=funnel_all, notes=tuple(notes),
-                      definitions=d, episode_notes=ep_notes, cox_notes=cox_notes, has_treatments=has_treatments)
+    return Durability(
+        instrument=code,
+        by=by,
+        episodes=ep,
+        km=km,
+        groups=groups,
+        logrank=lr,
+        cox=fit,
+        booster_intervals=boosters,
+        funnel=fun,
+        funnel_overall=funnel_all,
+        notes=tuple(notes),
+        definitions=d,
+        episode_notes=ep_notes,
+        cox_notes=cox_notes,
+        has_treatments=has_treatments,
+    )

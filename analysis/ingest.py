@@ -52,6 +52,7 @@ exists (while the frame is built and the checks run), and used if no step change
 import (the dashboard, the command line) set malloc to keep freed memory (:mod:`analysis.memory`).
 The checks and the PHI guard are in :mod:`analysis.validate`.
 """
+
 from __future__ import annotations
 
 import csv
@@ -86,40 +87,191 @@ DATE_TARGETS = (S.DATE, DATE_DMY, DATE_MDY, DATE_YMD)
 IGNORE = "ignore"
 
 COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {
-    S.PATIENT_ID: ("patient id", "patient_id", "patientid", "pt id", "ptid", "patient key", "pt key", "patient", "subject",
-                   "subject id", "study id", "participant", "participant id", "client id", "pseudonym", "pseudo id",
-                   "patient pseudonym", "pseudonymous id", "research id", "deidentified id", "de identified id",
-                   "record id", "patient number", "patient no", "id"),
-    S.INSTRUMENT: ("instrument", "measure", "measure name", "scale", "scale name", "assessment", "assessment name",
-                   "assessment type", "questionnaire", "survey", "instrument name", "outcome measure", "test", "test name",
-                   "flowsheet row name", "flowsheet row", "flowsheet name", "row name", "questionnaire name", "form name"),
-    S.SCORE: ("score", "total score", "total", "score total", "value", "result", "raw score", "score value",
-              "assessment score", "total raw score", "sum score"),
-    S.DAY: ("day", "days", "study day", "day offset", "treatment day", "days since first treatment",
-            "days since first infusion", "days from first infusion", "days since start", "day since first infusion",
-            "days from baseline", "day number"),
-    S.DATE: ("date", "date administered", "administered", "administered on", "assessment date", "visit date",
-             "date completed", "completed date", "completed on", "completion date", "administration date",
-             "encounter date", "service date", "date of service", "dos", "session date", "survey date",
-             "recorded time", "recorded date", "recorded on", "taken time", "date taken", "entry date", "result date",
-             "infusion date", "treatment date", "appointment date"),
-    S.CONDITION: ("condition", "diagnosis", "primary diagnosis", "dx", "primary dx", "indication", "primary condition",
-                  "diagnosis category", "treatment indication"),
-    S.SITE: ("site", "clinic", "clinic location", "location", "clinic name", "practice", "facility", "office",
-             "site name", "practice location", "department", "department name", "dept", "clinic site", "location name",
-             "office name", "facility name", "practice name", "service location"),
-    AGE: ("age", "age at start", "age years", "patient age", "age at first infusion", "age at baseline", "age at intake"),
+    S.PATIENT_ID: (
+        "patient id",
+        "patient_id",
+        "patientid",
+        "pt id",
+        "ptid",
+        "patient key",
+        "pt key",
+        "patient",
+        "subject",
+        "subject id",
+        "study id",
+        "participant",
+        "participant id",
+        "client id",
+        "pseudonym",
+        "pseudo id",
+        "patient pseudonym",
+        "pseudonymous id",
+        "research id",
+        "deidentified id",
+        "de identified id",
+        "record id",
+        "patient number",
+        "patient no",
+        "id",
+    ),
+    S.INSTRUMENT: (
+        "instrument",
+        "measure",
+        "measure name",
+        "scale",
+        "scale name",
+        "assessment",
+        "assessment name",
+        "assessment type",
+        "questionnaire",
+        "survey",
+        "instrument name",
+        "outcome measure",
+        "test",
+        "test name",
+        "flowsheet row name",
+        "flowsheet row",
+        "flowsheet name",
+        "row name",
+        "questionnaire name",
+        "form name",
+    ),
+    S.SCORE: (
+        "score",
+        "total score",
+        "total",
+        "score total",
+        "value",
+        "result",
+        "raw score",
+        "score value",
+        "assessment score",
+        "total raw score",
+        "sum score",
+    ),
+    S.DAY: (
+        "day",
+        "days",
+        "study day",
+        "day offset",
+        "treatment day",
+        "days since first treatment",
+        "days since first infusion",
+        "days from first infusion",
+        "days since start",
+        "day since first infusion",
+        "days from baseline",
+        "day number",
+    ),
+    S.DATE: (
+        "date",
+        "date administered",
+        "administered",
+        "administered on",
+        "assessment date",
+        "visit date",
+        "date completed",
+        "completed date",
+        "completed on",
+        "completion date",
+        "administration date",
+        "encounter date",
+        "service date",
+        "date of service",
+        "dos",
+        "session date",
+        "survey date",
+        "recorded time",
+        "recorded date",
+        "recorded on",
+        "taken time",
+        "date taken",
+        "entry date",
+        "result date",
+        "infusion date",
+        "treatment date",
+        "appointment date",
+    ),
+    S.CONDITION: (
+        "condition",
+        "diagnosis",
+        "primary diagnosis",
+        "dx",
+        "primary dx",
+        "indication",
+        "primary condition",
+        "diagnosis category",
+        "treatment indication",
+    ),
+    S.SITE: (
+        "site",
+        "clinic",
+        "clinic location",
+        "location",
+        "clinic name",
+        "practice",
+        "facility",
+        "office",
+        "site name",
+        "practice location",
+        "department",
+        "department name",
+        "dept",
+        "clinic site",
+        "location name",
+        "office name",
+        "facility name",
+        "practice name",
+        "service location",
+    ),
+    AGE: (
+        "age",
+        "age at start",
+        "age years",
+        "patient age",
+        "age at first infusion",
+        "age at baseline",
+        "age at intake",
+    ),
     S.AGE_BAND: ("age band", "age_band", "age group", "age range", "age bracket"),
     S.SEX: ("sex", "gender", "sex at birth", "birth sex", "sex assigned at birth"),
-    S.ROUTE: ("route", "route of administration", "administration route", "treatment route", "modality",
-              "treatment modality", "ketamine route"),
+    S.ROUTE: (
+        "route",
+        "route of administration",
+        "administration route",
+        "treatment route",
+        "modality",
+        "treatment modality",
+        "ketamine route",
+    ),
     S.START_MONTH: ("start month", "start_month", "month started"),
-    S.KIND: ("kind", "treatment type", "treatment kind", "session type", "infusion type", "type", "visit type",
-             "series", "phase", "treatment phase"),
-    S.DOSE: ("dose mg per kg", "dose_mg_per_kg", "dose mg kg", "mg kg", "mg per kg", "dose", "ketamine dose",
-             "dose per kg", "dose mg/kg"),
+    S.KIND: (
+        "kind",
+        "treatment type",
+        "treatment kind",
+        "session type",
+        "infusion type",
+        "type",
+        "visit type",
+        "series",
+        "phase",
+        "treatment phase",
+    ),
+    S.DOSE: (
+        "dose mg per kg",
+        "dose_mg_per_kg",
+        "dose mg kg",
+        "mg kg",
+        "mg per kg",
+        "dose",
+        "ketamine dose",
+        "dose per kg",
+        "dose mg/kg",
+    ),
 }
-_SYNONYM_INDEX = {header_key(s): (target, rank) for target, names in COLUMN_SYNONYMS.items() for rank, s in enumerate(names)}
+_SYNONYM_INDEX = {
+    header_key(s): (target, rank) for target, names in COLUMN_SYNONYMS.items() for rank, s in enumerate(names)
+}
 OVERRIDE_TARGETS = tuple(COLUMN_SYNONYMS) + (DATE_DMY, DATE_MDY, DATE_YMD, IGNORE)
 
 #: wide columns: "<instrument> <visit>"; visit labels -> day
@@ -137,21 +289,76 @@ _VISIT = re.compile(
     re.IGNORECASE,
 )
 
-_TEXT_TARGETS = (S.PATIENT_ID, S.INSTRUMENT, S.CONDITION, S.SITE, S.AGE_BAND, S.SEX, S.ROUTE, S.START_MONTH, S.KIND) + DATE_TARGETS
+_TEXT_TARGETS = (
+    S.PATIENT_ID,
+    S.INSTRUMENT,
+    S.CONDITION,
+    S.SITE,
+    S.AGE_BAND,
+    S.SEX,
+    S.ROUTE,
+    S.START_MONTH,
+    S.KIND,
+) + DATE_TARGETS
 _NUMBER_TARGETS = (S.SCORE, S.DAY, AGE, S.DOSE)
 
-_SEXES = {"f": "F", "female": "F", "woman": "F", "w": "F", "m": "M", "male": "M", "man": "M", "x": "X", "other": "X",
-          "nonbinary": "X", "non binary": "X", "nb": "X", "intersex": "X", "gender diverse": "X"}
+_SEXES = {
+    "f": "F",
+    "female": "F",
+    "woman": "F",
+    "w": "F",
+    "m": "M",
+    "male": "M",
+    "man": "M",
+    "x": "X",
+    "other": "X",
+    "nonbinary": "X",
+    "non binary": "X",
+    "nb": "X",
+    "intersex": "X",
+    "gender diverse": "X",
+}
 _SEX_BLANK = {"", "u", "unknown", "not reported", "declined", "prefer not to say", "na", "n a", "none"}
-_ROUTES = {"iv": "IV", "intravenous": "IV", "iv infusion": "IV", "infusion": "IV", "im": "IM", "intramuscular": "IM",
-           "in": "intranasal", "intranasal": "intranasal", "nasal": "intranasal", "nasal spray": "intranasal",
-           "oral": "oral", "po": "oral", "sublingual": "oral", "sl": "oral", "troche": "oral", "lozenge": "oral",
-           "esketamine": "esketamine", "spravato": "esketamine", "esk": "esketamine"}
-_KINDS = (("induct", "induction"), ("initial", "induction"), ("series", "induction"), ("boost", "booster"),
-          ("maint", "maintenance"))
-_ICD10 = (("f32", "depression"), ("f33", "depression"), ("f31", "bipolar_depression"), ("f41", "anxiety"),
-          ("f43 1", "ptsd"), ("f431", "ptsd"), ("f42", "ocd"), ("g89", "chronic_pain"), ("g90 5", "chronic_pain"),
-          ("m79 7", "chronic_pain"))
+_ROUTES = {
+    "iv": "IV",
+    "intravenous": "IV",
+    "iv infusion": "IV",
+    "infusion": "IV",
+    "im": "IM",
+    "intramuscular": "IM",
+    "in": "intranasal",
+    "intranasal": "intranasal",
+    "nasal": "intranasal",
+    "nasal spray": "intranasal",
+    "oral": "oral",
+    "po": "oral",
+    "sublingual": "oral",
+    "sl": "oral",
+    "troche": "oral",
+    "lozenge": "oral",
+    "esketamine": "esketamine",
+    "spravato": "esketamine",
+    "esk": "esketamine",
+}
+_KINDS = (
+    ("induct", "induction"),
+    ("initial", "induction"),
+    ("series", "induction"),
+    ("boost", "booster"),
+    ("maint", "maintenance"),
+)
+_ICD10 = (
+    ("f32", "depression"),
+    ("f33", "depression"),
+    ("f31", "bipolar_depression"),
+    ("f41", "anxiety"),
+    ("f43 1", "ptsd"),
+    ("f431", "ptsd"),
+    ("f42", "ocd"),
+    ("g89", "chronic_pain"),
+    ("g90 5", "chronic_pain"),
+    ("m79 7", "chronic_pain"),
+)
 # (#N/A: Excel's failed lookup)
 _MISSING_TEXT = {"", "na", "n/a", "nan", "null", "none", "-", "--", ".", "#n/a", "#na", "#null!"}
 
@@ -177,7 +384,13 @@ class Loaded:
             "patients": int(a[S.PATIENT_ID].nunique()),
             "instruments": sorted(a[S.INSTRUMENT].dropna().unique().tolist()),
             "issues": [
-                {"severity": r["severity"], "code": r["code"], "message": r["message"], "column": r["column"], "rows": list(r["rows"])}
+                {
+                    "severity": r["severity"],
+                    "code": r["code"],
+                    "message": r["message"],
+                    "column": r["column"],
+                    "rows": list(r["rows"]),
+                }
                 for r in self.issues.to_dict("records")
             ],
             "mapping": self.mapping.to_dict("records"),
@@ -249,8 +462,9 @@ def age_bands(ages: np.ndarray) -> pd.Categorical:
     if len(ages) > 1000:  # long columns: the bands of the distinct ages, spread over the rows
         distinct, inverse = _distinct_numbers(ages)
         if distinct is not None:
-            return pd.Categorical.from_codes(age_bands(distinct).codes[inverse], categories=pd.Index(S.AGE_BANDS, dtype=object),
-                                             validate=False)
+            return pd.Categorical.from_codes(
+                age_bands(distinct).codes[inverse], categories=pd.Index(S.AGE_BANDS, dtype=object), validate=False
+            )
     lower = np.array([int(b.split("-")[0]) for b in S.AGE_BANDS[:-1]], dtype=float)
     codes = np.searchsorted(lower, ages, side="right") - 1
     codes = np.where(ages > MAX_AGE_SHOWN, len(S.AGE_BANDS) - 1, codes)
@@ -356,7 +570,9 @@ class _Raw:
     def encode_text(self) -> None:
         """Dictionary-encode every text column at once (in two threads for long files, the costliest first: the
         threads then end together)."""
-        names = [n for n, c in zip(self.table.column_names, self.table.columns) if n not in self.encoded and _is_text(c)]
+        names = [
+            n for n, c in zip(self.table.column_names, self.table.columns) if n not in self.encoded and _is_text(c)
+        ]
         names.sort(key=lambda n: _encoding_cost(self.table[n]), reverse=True)
         for name, encoded in zip(names, _in_threads(lambda n: _dictionary(self.table[n]), names, self.table.num_rows)):
             self.encoded[name] = encoded
@@ -401,32 +617,54 @@ def _sniff(data: bytes) -> None:
     """Refuse what is not a delimited text file, saying what it is and what to do."""
     blank = b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"
     if not data[:65536].strip(blank) and not data[:].strip(blank):
-        raise _Refused("EMPTY_FILE", "The file is empty. Export the assessments again from your EHR and upload the new file.")
+        raise _Refused(
+            "EMPTY_FILE", "The file is empty. Export the assessments again from your EHR and upload the new file."
+        )
     if len(data) > MAX_UPLOAD_MB * 1024 * 1024:
-        raise _Refused("FILE_TOO_LARGE", f"The file is larger than {MAX_UPLOAD_MB} MB. Export a shorter date range and upload the parts.")
+        raise _Refused(
+            "FILE_TOO_LARGE",
+            f"The file is larger than {MAX_UPLOAD_MB} MB. Export a shorter date range and upload the parts.",
+        )
     head = data[:4096]
     if head.startswith(b"PK\x03\x04"):
         if b"xl/" in data[:200_000] or b"[Content_Types].xml" in data[:200_000]:
-            raise _Refused("EXCEL_FILE", "This looks like an Excel workbook saved with a .csv name. In Excel choose "
-                           "File > Save As > CSV UTF-8 and upload that file.")
-        raise _Refused("ZIP_FILE", "This is a compressed (ZIP) archive, not a CSV file. Unzip it and upload the CSV inside.")
+            raise _Refused(
+                "EXCEL_FILE",
+                "This looks like an Excel workbook saved with a .csv name. In Excel choose "
+                "File > Save As > CSV UTF-8 and upload that file.",
+            )
+        raise _Refused(
+            "ZIP_FILE", "This is a compressed (ZIP) archive, not a CSV file. Unzip it and upload the CSV inside."
+        )
     if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
-        raise _Refused("EXCEL_FILE", "This looks like an old Excel (.xls) workbook saved with a .csv name. In Excel "
-                       "choose File > Save As > CSV UTF-8 and upload that file.")
+        raise _Refused(
+            "EXCEL_FILE",
+            "This looks like an old Excel (.xls) workbook saved with a .csv name. In Excel "
+            "choose File > Save As > CSV UTF-8 and upload that file.",
+        )
     if head.startswith(b"%PDF"):
         raise _Refused("PDF_FILE", "This is a PDF document, not a CSV file. Export the data from your EHR as CSV.")
     if head.startswith(b"\x1f\x8b"):
-        raise _Refused("ZIP_FILE", "This is a compressed (gzip) file, not a CSV file. Decompress it and upload the CSV inside.")
+        raise _Refused(
+            "ZIP_FILE", "This is a compressed (gzip) file, not a CSV file. Decompress it and upload the CSV inside."
+        )
     if re.match(rb"(?:\xef\xbb\xbf)?\s*<(?:!doctype\s+html|html|table|\?xml[^>]*>\s*<html)", head, re.IGNORECASE) or (
-            re.match(rb"(?:\xef\xbb\xbf)?\s*<", head) and re.search(rb"<table[\s>]", head, re.IGNORECASE)):
-        raise _Refused("HTML_FILE", "This is a web page (an HTML table), not a CSV file, even if its name ends in .xls or "
-                       ".csv (many EHRs' 'Export to Excel' write one). Open it in Excel, choose File > Save As > CSV UTF-8, "
-                       "and upload that file.")
+        re.match(rb"(?:\xef\xbb\xbf)?\s*<", head) and re.search(rb"<table[\s>]", head, re.IGNORECASE)
+    ):
+        raise _Refused(
+            "HTML_FILE",
+            "This is a web page (an HTML table), not a CSV file, even if its name ends in .xls or "
+            ".csv (many EHRs' 'Export to Excel' write one). Open it in Excel, choose File > Save As > CSV UTF-8, "
+            "and upload that file.",
+        )
 
 
 def _binary(message: str = "") -> _Refused:
-    return _Refused("BINARY_FILE", "This is not a text file (it holds binary data, perhaps an image, a database or a "
-                    "damaged download). Upload the CSV export of your assessments." + message)
+    return _Refused(
+        "BINARY_FILE",
+        "This is not a text file (it holds binary data, perhaps an image, a database or a "
+        "damaged download). Upload the CSV export of your assessments." + message,
+    )
 
 
 def _encoding(data: bytes) -> str:
@@ -489,9 +727,19 @@ def _mac_roman(sample: bytes) -> bool:
     return implausible > plausible
 
 
-_ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 with BOM", "utf_8": "UTF-8", "cp1252": "Windows-1252",
-                   "latin_1": "Latin-1", "iso8859_15": "Latin-9", "mac_roman": "Mac Roman", "cp850": "DOS Latin-1",
-                   "utf-16": "UTF-16", "utf-16-le": "UTF-16", "utf-16-be": "UTF-16"}
+_ENCODING_NAMES = {
+    "utf-8": "UTF-8",
+    "utf-8-sig": "UTF-8 with BOM",
+    "utf_8": "UTF-8",
+    "cp1252": "Windows-1252",
+    "latin_1": "Latin-1",
+    "iso8859_15": "Latin-9",
+    "mac_roman": "Mac Roman",
+    "cp850": "DOS Latin-1",
+    "utf-16": "UTF-16",
+    "utf-16-le": "UTF-16",
+    "utf-16-be": "UTF-16",
+}
 
 
 def _layout(text: str) -> tuple[str, int]:
@@ -572,16 +820,21 @@ def _prepare(data: bytes) -> _Prepared:
             if cut < 0:
                 break
         if cut >= 0:
-            body, head_text = body[cut + 1:], head_text.split("\n", skip)[-1]
+            body, head_text = body[cut + 1 :], head_text.split("\n", skip)[-1]
         else:
             skip = 0
     try:
         header = next(csv.reader(io.StringIO(head_text, newline=""), delimiter=delimiter), [])
     except csv.Error as e:
-        raise _Refused("UNREADABLE", f"The column names could not be read as CSV ({e}). Export the file again as CSV.") from None
+        raise _Refused(
+            "UNREADABLE", f"The column names could not be read as CSV ({e}). Export the file again as CSV."
+        ) from None
     if not any(h.strip() for h in header):
-        raise _Refused("NO_HEADER", "The column names could not be found on the first line of the file. Delete "
-                       "anything above the column names and upload again.")
+        raise _Refused(
+            "NO_HEADER",
+            "The column names could not be found on the first line of the file. Delete "
+            "anything above the column names and upload again.",
+        )
     return _Prepared(body, _unique_names(header), delimiter, _ENCODING_NAMES.get(encoding, encoding), skip)
 
 
@@ -609,7 +862,7 @@ def _parse(prep: _Prepared, numeric: set[str], dates: set[str] = frozenset()) ->
         raw = _read_arrow(source, prep.names, prep.delimiter, quotes, numeric, iso, keep_blank_lines=False)
     if raw is not None and not simple:
         tail = body[-4096:]
-        trailing = tail[len(tail.rstrip(b"\r\n \t")):].count(b"\n")
+        trailing = tail[len(tail.rstrip(b"\r\n \t")) :].count(b"\n")
         lines = _count_newlines(source) - trailing + 1
         if lines != raw.table.num_rows + 1 or _has_byte(source, b"\r") and _lone_carriage_returns(source):
             raw = None
@@ -619,7 +872,7 @@ def _parse(prep: _Prepared, numeric: set[str], dates: set[str] = frozenset()) ->
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError as e:  # the sample was plain ASCII; 8-bit characters come later
-            guess = _guess_8bit(body[max(0, e.start - 65536): e.start + 65536])
+            guess = _guess_8bit(body[max(0, e.start - 65536) : e.start + 65536])
             text, encoding = body.decode(guess, errors="replace"), _ENCODING_NAMES.get(guess, guess)
         raw = _read_python(text, prep.names, prep.delimiter)
     else:
@@ -627,8 +880,10 @@ def _parse(prep: _Prepared, numeric: set[str], dates: set[str] = frozenset()) ->
     if prep.skip:
         raw.rows = raw.rows + prep.skip
     if raw.table.num_rows == 0:
-        raise _Refused("NO_DATA_ROWS", "The file has column names but no data rows. Check the date range of the "
-                       "export and export again.")
+        raise _Refused(
+            "NO_DATA_ROWS",
+            "The file has column names but no data rows. Check the date range of the export and export again.",
+        )
     raw.encoding = encoding
     raw.delimiter = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}[prep.delimiter]
     return raw
@@ -647,7 +902,9 @@ def _drop_blank_rows(raw: _Raw) -> None:
         col = raw.table[name]
         if _is_text(col):
             codes, values = raw.dictionary(name)
-            blank = np.flatnonzero(pc.equal(pc.utf8_trim_whitespace(values), "").fill_null(True).to_numpy(zero_copy_only=False))
+            blank = np.flatnonzero(
+                pc.equal(pc.utf8_trim_whitespace(values), "").fill_null(True).to_numpy(zero_copy_only=False)
+            )
             at = (codes < 0) | np.isin(codes, blank) if len(blank) else codes < 0
         else:  # numbers and dates: a blank field is null
             at = col.is_null().to_numpy(zero_copy_only=False)
@@ -720,7 +977,7 @@ def _has_byte(buffer: pa.Buffer, byte: bytes) -> bool:
         return False
     if _MEMCHR is None:
         view = np.frombuffer(buffer, dtype=np.uint8)
-        return any(np.any(view[i:i + (1 << 22)] == byte[0]) for i in range(0, len(view), 1 << 22))
+        return any(np.any(view[i : i + (1 << 22)] == byte[0]) for i in range(0, len(view), 1 << 22))
     if buffer.size < SPLIT_SCAN_BYTES:
         return _MEMCHR(buffer.address, byte[0], buffer.size) is not None
     half = buffer.size // 2
@@ -736,7 +993,7 @@ def _lone_carriage_returns(body) -> bool:
     view = np.frombuffer(body, dtype=np.uint8)
     step = 1 << 22
     for i in range(0, len(view), step):
-        part = view[i:i + step + 1]  # (one byte more: the byte after the slice's last CR)
+        part = view[i : i + step + 1]  # (one byte more: the byte after the slice's last CR)
         cr = np.flatnonzero(part[:step] == 13)
         if len(cr) and (cr[-1] + 1 >= len(part) or np.any(part[np.minimum(cr + 1, len(part) - 1)] != 10)):
             return True
@@ -747,7 +1004,7 @@ def _count_newlines(body) -> int:
     """Line feeds in the bytes (numpy's vectorised comparison, in slices: several times bytes.count)."""
     view = np.frombuffer(body, dtype=np.uint8)
     step = 1 << 22
-    return int(sum(np.count_nonzero(view[i:i + step] == 10) for i in range(0, len(view), step)))
+    return int(sum(np.count_nonzero(view[i : i + step] == 10) for i in range(0, len(view), step)))
 
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -784,8 +1041,15 @@ def _iso_columns(prep: _Prepared, dates: set[str]) -> set[str]:
     return {n for n, found in seen.items() if found}
 
 
-def _read_arrow(source: pa.Buffer, names: list[str], delimiter: str, newlines: bool, numeric: set[str],
-                dates: set[str] = frozenset(), keep_blank_lines: bool = False) -> _Raw | None:
+def _read_arrow(
+    source: pa.Buffer,
+    names: list[str],
+    delimiter: str,
+    newlines: bool,
+    numeric: set[str],
+    dates: set[str] = frozenset(),
+    keep_blank_lines: bool = False,
+) -> _Raw | None:
     """pyarrow's parse (text as plain strings, ``dates`` as dates), then every text column dictionary-encoded,
     in two threads. None when pyarrow's rows could not be the spreadsheet's: a row with more or fewer fields
     than the header (pyarrow raises: no row handler, which would cost ~15% of the parse), 8-bit characters
@@ -796,10 +1060,16 @@ def _read_arrow(source: pa.Buffer, names: list[str], delimiter: str, newlines: b
         table = pacsv.read_csv(
             source,
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 22),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=newlines,
-                                             ignore_empty_lines=not keep_blank_lines),
-            convert_options=pacsv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=False,
-                                                 quoted_strings_can_be_null=False, check_utf8=False),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, newlines_in_values=newlines, ignore_empty_lines=not keep_blank_lines
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=types,
+                null_values=[""],
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                check_utf8=False,
+            ),
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return None
@@ -991,11 +1261,11 @@ def _fixed_width(chunk: pa.Array) -> np.ndarray | None:
     if chunk.null_count or not pa.types.is_string(chunk.type) or len(chunk) < 2:
         return None
     _, offsets, data = chunk.buffers()
-    ends = np.frombuffer(offsets, dtype=np.int32)[chunk.offset: chunk.offset + len(chunk) + 1]
+    ends = np.frombuffer(offsets, dtype=np.int32)[chunk.offset : chunk.offset + len(chunk) + 1]
     width = int(ends[1] - ends[0])
     if width not in (1, 2, 4, 8) or int(ends[-1] - ends[0]) != width * len(chunk) or (np.diff(ends) != width).any():
         return None
-    return np.frombuffer(data, dtype=np.uint8)[ends[0]: ends[-1]].view(f"<u{width}")
+    return np.frombuffer(data, dtype=np.uint8)[ends[0] : ends[-1]].view(f"<u{width}")
 
 
 def _encoding_cost(col: pa.ChunkedArray) -> int:
@@ -1086,8 +1356,9 @@ def _number(v, thousands: bool = False, unit: re.Pattern | None = None) -> tuple
     return (x, 0) if np.isfinite(x) else (np.nan, 2)
 
 
-def _numbers(col: pa.ChunkedArray, thousands: bool = False, unit: re.Pattern | None = None, dictionary=None
-             ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def _numbers(
+    col: pa.ChunkedArray, thousands: bool = False, unit: re.Pattern | None = None, dictionary=None
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """(float64 values, reason per row, distinct non-numbers) of a column (``_number`` of each distinct value);
     ``dictionary``: the text column's (codes, distinct values), when already encoded."""
     if pa.types.is_integer(col.type) or pa.types.is_floating(col.type):
@@ -1112,7 +1383,7 @@ def _floats(col: pa.ChunkedArray) -> np.ndarray:
     for chunk in col.chunks:
         if chunk.null_count:
             chunk = pc.cast(chunk, pa.float64())  # (null -> NaN below)
-        out[at: at + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
+        out[at : at + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
         at += len(chunk)
     return out
 
@@ -1184,7 +1455,11 @@ def parse_dates(values: list, order: str | None = None) -> tuple[np.ndarray, lis
             out[i] = _ordinal(y, b, a)
         elif order == "mdy":
             out[i] = _ordinal(y, a, b)
-    bad = [str(v).strip() for v, x in zip(values, out) if np.isnan(x) and v is not None and str(v).strip() and str(v).strip().lower() not in _MISSING_TEXT]
+    bad = [
+        str(v).strip()
+        for v, x in zip(values, out)
+        if np.isnan(x) and v is not None and str(v).strip() and str(v).strip().lower() not in _MISSING_TEXT
+    ]
     return out, bad
 
 
@@ -1214,7 +1489,9 @@ def _text_column(raw: _Raw, source: str) -> pd.Categorical:
     listed = raw.distinct(source)[1]
     cleaned = _clean_texts(values, listed)
     if cleaned is listed:  # every value as written: the distinct values are the categories, the codes stay
-        return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(pd.Index(listed, dtype=object)), validate=False)
+        return pd.Categorical.from_codes(
+            codes, dtype=pd.CategoricalDtype(pd.Index(listed, dtype=object)), validate=False
+        )
     return _recode(codes, cleaned)
 
 
@@ -1226,8 +1503,10 @@ def _clean_texts(values: pa.Array, listed: list) -> list:
     unchanged are found in bulk."""
     if len(listed) < 64:
         return [_clean_text(v) for v in listed]
-    plain = pc.and_(pc.match_substring_regex(values, _PLAIN),
-                    pc.invert(pc.is_in(pc.utf8_lower(values), pa.array(sorted(_MISSING_TEXT)))))
+    plain = pc.and_(
+        pc.match_substring_regex(values, _PLAIN),
+        pc.invert(pc.is_in(pc.utf8_lower(values), pa.array(sorted(_MISSING_TEXT)))),
+    )
     changed = np.flatnonzero(~plain.fill_null(False).to_numpy(zero_copy_only=False))
     if not len(changed):
         return listed  # (the very list: _recode knows it is distinct values)
@@ -1265,8 +1544,16 @@ def _dates(raw: _Raw, source: str, target: str) -> tuple[np.ndarray, np.ndarray 
     return np.append(days, np.nan)[codes], unreadable, bad
 
 
-def _unreadable_days(columns: dict, bad_day: tuple | None, bad_date: tuple | None, t: dict, date_target: str | None,
-                     rows: np.ndarray, log: IssueLog, file: str) -> None:
+def _unreadable_days(
+    columns: dict,
+    bad_day: tuple | None,
+    bad_date: tuple | None,
+    t: dict,
+    date_target: str | None,
+    rows: np.ndarray,
+    log: IssueLog,
+    file: str,
+) -> None:
     """Report unreadable days and dates (each ``(rows, problem)`` or None): a row keeps its day when the other
     column gives one (the date of a row wins over its day; a row without a readable date keeps its day). The rows
     left out are marked in ``columns`` (UNREADABLE), so that MISSING_DAY does not list them again."""
@@ -1276,15 +1563,25 @@ def _unreadable_days(columns: dict, bad_day: tuple | None, bad_date: tuple | Non
         left_out = _report_unreadable(log, file, "BAD_DAY", t[S.DAY], rows, bad_day[1], bad_day[0], rescued, "the date")
     if bad_date is not None:
         rescued = ~np.isnan(columns[S.DAY]) if S.DAY in columns else None
-        lost = _report_unreadable(log, file, "BAD_DATE", t[date_target], rows, bad_date[1], bad_date[0], rescued,
-                                  "the day column")
+        lost = _report_unreadable(
+            log, file, "BAD_DATE", t[date_target], rows, bad_date[1], bad_date[0], rescued, "the day column"
+        )
         left_out = lost if left_out is None else left_out | lost
     if left_out is not None and left_out.any():
         columns[UNREADABLE] = left_out.astype(float)  # (a float: files without it get NaN when frames are joined)
 
 
-def _report_unreadable(log: IssueLog, file: str, code: str, source: str, rows: np.ndarray, problem: str,
-                       unreadable: np.ndarray, rescued: np.ndarray | None, other: str) -> np.ndarray:
+def _report_unreadable(
+    log: IssueLog,
+    file: str,
+    code: str,
+    source: str,
+    rows: np.ndarray,
+    problem: str,
+    unreadable: np.ndarray,
+    rescued: np.ndarray | None,
+    other: str,
+) -> np.ndarray:
     """One warning for the rows whose day (or date) could not be read (``problem`` says how): those where ``other``
     (the date, or the day column) gives the day instead (``rescued``) are kept, the others left out. Returns the
     rows left out, which MISSING_DAY then does not list again."""
@@ -1296,8 +1593,10 @@ def _report_unreadable(log: IssueLog, file: str, code: str, source: str, rows: n
     elif not len(lost):
         outcome = f"{other} gave the day of those rows ({V.rows_text(saved)})"
     else:
-        outcome = (f"{other} gave the day of {len(saved)} of them ({V.rows_text(saved)}); {len(lost)} were left out "
-                   f"({V.rows_text(lost)})")
+        outcome = (
+            f"{other} gave the day of {len(saved)} of them ({V.rows_text(saved)}); {len(lost)} were left out "
+            f"({V.rows_text(lost)})"
+        )
     log.add("warning", code, f"{file}: {len(bad)} {problem}; {outcome}.", source, bad.tolist())
     return left_out
 
@@ -1309,11 +1608,20 @@ def _patient_attributes(raw: _Raw, cols: _Columns, log: IssueLog, file: str) -> 
         codes, values = raw.distinct(t[S.CONDITION])
         unknown = sorted({str(v).strip() for v in values if _clean_text(v) and normalise_condition(v) is None})
         if unknown:
-            rows = raw.rows[np.isin(codes, [i for i, v in enumerate(values) if _clean_text(v) and normalise_condition(v) is None])]
-            log.add("warning", "UNKNOWN_CONDITION", f"{file}: condition(s) {quoted(unknown)} are not among "
-                    f"{', '.join(S.CONDITIONS)}; they were counted as 'other' ({V.rows_text(rows)}).",
-                    t[S.CONDITION], rows.tolist())
-        out[S.CONDITION] = _categorical(codes, values, lambda v: normalise_condition(v) or ("other" if _clean_text(v) else None))
+            rows = raw.rows[
+                np.isin(codes, [i for i, v in enumerate(values) if _clean_text(v) and normalise_condition(v) is None])
+            ]
+            log.add(
+                "warning",
+                "UNKNOWN_CONDITION",
+                f"{file}: condition(s) {quoted(unknown)} are not among "
+                f"{', '.join(S.CONDITIONS)}; they were counted as 'other' ({V.rows_text(rows)}).",
+                t[S.CONDITION],
+                rows.tolist(),
+            )
+        out[S.CONDITION] = _categorical(
+            codes, values, lambda v: normalise_condition(v) or ("other" if _clean_text(v) else None)
+        )
     if S.SITE in t:
         out[S.SITE] = _text_column(raw, t[S.SITE])
     if S.SEX in t:
@@ -1343,7 +1651,7 @@ def _age_column(raw: _Raw, source: str, log: IssueLog, file: str) -> pd.Categori
             at = 0
             for chunk in col.chunks:  # (chunk by chunk: the ages are not copied into one array first)
                 ints = chunk.to_numpy()
-                codes[at: at + len(ints)] = lookup[ints - start if start else ints]
+                codes[at : at + len(ints)] = lookup[ints - start if start else ints]
                 at += len(ints)
             over = int(np.count_nonzero(codes == len(S.AGE_BANDS) - 1))  # '90+': over MAX_AGE_SHOWN
             bad_rows = raw.rows[codes < 0]  # (whole numbers: blank only when under 18)
@@ -1362,11 +1670,22 @@ def _age_column(raw: _Raw, source: str, log: IssueLog, file: str) -> pd.Categori
 
 def _report_ages(over: int, bad_rows: np.ndarray, source: str, log: IssueLog, file: str) -> None:
     if over:
-        log.add("info", "AGE_90_PLUS", f"{file}: {over} age(s) over {MAX_AGE_SHOWN} are shown as '90+'; "
-                "ages themselves are not kept, only age bands.", source)
+        log.add(
+            "info",
+            "AGE_90_PLUS",
+            f"{file}: {over} age(s) over {MAX_AGE_SHOWN} are shown as '90+'; "
+            "ages themselves are not kept, only age bands.",
+            source,
+        )
     if len(bad_rows):
-        log.add("warning", "BAD_AGE", f"{file}: {len(bad_rows)} age(s) are under 18 or not numbers; their age band "
-                f"is left blank ({V.rows_text(bad_rows)}).", source, bad_rows.tolist())
+        log.add(
+            "warning",
+            "BAD_AGE",
+            f"{file}: {len(bad_rows)} age(s) are under 18 or not numbers; their age band "
+            f"is left blank ({V.rows_text(bad_rows)}).",
+            source,
+            bad_rows.tolist(),
+        )
 
 
 def _route(k: str) -> str | None:
@@ -1383,8 +1702,9 @@ def _route(k: str) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
-_NINETY_PLUS = re.compile(r"^(?:(?:>|&gt;)\s*=?\s*(?:89|9\d)|(?:≥|>=)\s*9\d|9\d\s*\+|9\d\s*(?:or|and)\s*(?:older|over|above))$",
-                          re.IGNORECASE)
+_NINETY_PLUS = re.compile(
+    r"^(?:(?:>|&gt;)\s*=?\s*(?:89|9\d)|(?:≥|>=)\s*9\d|9\d\s*\+|9\d\s*(?:or|and)\s*(?:older|over|above))$", re.IGNORECASE
+)
 
 
 def _band_text(k: str) -> str | None:
@@ -1398,7 +1718,9 @@ def _band_text(k: str) -> str | None:
     return age_band(v) if reason == 0 else None
 
 
-def _mapped(raw: _Raw, source: str, func, blanks: set, what: str, allowed: str, log: IssueLog, file: str) -> pd.Categorical:
+def _mapped(
+    raw: _Raw, source: str, func, blanks: set, what: str, allowed: str, log: IssueLog, file: str
+) -> pd.Categorical:
     codes, values = raw.distinct(source)
 
     def key(v):
@@ -1407,14 +1729,27 @@ def _mapped(raw: _Raw, source: str, func, blanks: set, what: str, allowed: str, 
     unknown = [i for i, v in enumerate(values) if key(v) not in blanks and func(key(v)) is None]
     if unknown:
         rows = raw.rows[np.isin(codes, unknown)]
-        log.add("warning", f"UNKNOWN_{what.upper().replace(' ', '_')}", f"{file}: {what} value(s) "
-                f"{quoted(sorted({str(values[i]).strip() for i in unknown}))} are not one of {allowed}; left blank "
-                f"({V.rows_text(rows)}).", source, rows.tolist())
+        log.add(
+            "warning",
+            f"UNKNOWN_{what.upper().replace(' ', '_')}",
+            f"{file}: {what} value(s) "
+            f"{quoted(sorted({str(values[i]).strip() for i in unknown}))} are not one of {allowed}; left blank "
+            f"({V.rows_text(rows)}).",
+            source,
+            rows.tolist(),
+        )
     return _categorical(codes, values, lambda v: func(key(v)) if key(v) not in blanks else None)
 
 
-def _assessment_frame(raw: _Raw, cols: _Columns, fi: int, file: str, log: IssueLog, early: _EarlyText | None = None,
-                      parsed: dict | None = None) -> pd.DataFrame:
+def _assessment_frame(
+    raw: _Raw,
+    cols: _Columns,
+    fi: int,
+    file: str,
+    log: IssueLog,
+    early: _EarlyText | None = None,
+    parsed: dict | None = None,
+) -> pd.DataFrame:
     """The long internal frame of one assessments file (rows checked, dates still dates). Its text columns'
     output is started in ``early`` (``parsed``: as ``_output``'s) as soon as they are made."""
     t = cols.target
@@ -1422,8 +1757,11 @@ def _assessment_frame(raw: _Raw, cols: _Columns, fi: int, file: str, log: IssueL
     if S.INSTRUMENT in t and S.SCORE in t:
         codes, values = raw.distinct(t[S.INSTRUMENT])
         instrument = _categorical(codes, values, normalise_code)
-    base: dict = {FILE: np.full(raw.table.num_rows, fi, dtype=np.int16), ROW: raw.rows,
-                  S.PATIENT_ID: _text_column(raw, t[S.PATIENT_ID])}
+    base: dict = {
+        FILE: np.full(raw.table.num_rows, fi, dtype=np.int16),
+        ROW: raw.rows,
+        S.PATIENT_ID: _text_column(raw, t[S.PATIENT_ID]),
+    }
     early = early if early is not None and not cols.wide else None  # (a wide file's rows are made again below)
     if early is not None:
         early.start({S.INSTRUMENT: instrument, S.PATIENT_ID: base[S.PATIENT_ID]}, parsed or {})
@@ -1436,7 +1774,10 @@ def _assessment_frame(raw: _Raw, cols: _Columns, fi: int, file: str, log: IssueL
         whole = pa.types.is_integer(raw.table[t[S.DAY]].type)  # (parsed as integers: no fraction to look for)
         nonint = np.zeros(len(day), dtype=bool) if whole else (reason == 0) & (day != np.round(day))
         if bad or nonint.any():
-            bad_day = ((reason == 2) | nonint, f"day value(s) are not whole numbers ({quoted(bad) if bad else 'fractions'})")
+            bad_day = (
+                (reason == 2) | nonint,
+                f"day value(s) are not whole numbers ({quoted(bad) if bad else 'fractions'})",
+            )
             day = np.where(bad_day[0], np.nan, day)
         base[S.DAY] = day
     date_target = next((d for d in DATE_TARGETS if d in t), None)
@@ -1467,7 +1808,7 @@ def _assessment_frame(raw: _Raw, cols: _Columns, fi: int, file: str, log: IssueL
         frame = V.drop_missing_ids(frame, log)
         kept = frame.index.to_numpy()
         wide_parts, reasons, bads = [], [], []
-        for source, code, day, label in cols.wide:
+        for source, code, day, _label in cols.wide:
             score, reason, bad = raw.numbers(source)
             p = frame.copy()
             p[S.INSTRUMENT] = pd.Categorical([code] * len(p))
@@ -1480,14 +1821,21 @@ def _assessment_frame(raw: _Raw, cols: _Columns, fi: int, file: str, log: IssueL
             bads += bad
         assumed = []
         if any(d is not None and lab == "baseline" for _, _, d, lab in cols.wide):
-            assumed.append(f"baseline columns (Baseline, Pre, Screening) on day {BASELINE_VISIT_DAY}, the day before the "
-                           "first infusion")
+            assumed.append(
+                f"baseline columns (Baseline, Pre, Screening) on day {BASELINE_VISIT_DAY}, the day before the "
+                "first infusion"
+            )
         if any(d is not None and lab.startswith("infusion") for _, _, d, lab in cols.wide):
-            assumed.append(f"infusion columns (inf1 ... inf6) on the usual induction days "
-                           f"{', '.join(map(str, INDUCTION_DAYS))} after the first infusion")
+            assumed.append(
+                f"infusion columns (inf1 ... inf6) on the usual induction days "
+                f"{', '.join(map(str, INDUCTION_DAYS))} after the first infusion"
+            )
         if assumed:
-            log.add("info", "INDUCTION_DAYS_ASSUMED", f"{file}: visit columns were placed on assumed days: "
-                    f"{'; '.join(assumed)}.")
+            log.add(
+                "info",
+                "INDUCTION_DAYS_ASSUMED",
+                f"{file}: visit columns were placed on assumed days: {'; '.join(assumed)}.",
+            )
         wide = pd.concat(wide_parts, ignore_index=True)
         wide[S.INSTRUMENT] = wide[S.INSTRUMENT].astype("category")
         parts.append(V.drop_bad_scores(wide, np.concatenate(reasons), sorted(set(bads)), log, wide=True))
@@ -1500,13 +1848,20 @@ def _assessment_frame(raw: _Raw, cols: _Columns, fi: int, file: str, log: IssueL
 def _treatment_frame(raw: _Raw, cols: _Columns, fi: int, file: str, log: IssueLog) -> pd.DataFrame:
     t = cols.target
     # (columns gathered first, then one frame: ``frame[c] = array`` would copy each array)
-    data = {FILE: np.full(raw.table.num_rows, fi, dtype=np.int16), ROW: raw.rows,
-            S.PATIENT_ID: _text_column(raw, t[S.PATIENT_ID])}
+    data = {
+        FILE: np.full(raw.table.num_rows, fi, dtype=np.int16),
+        ROW: raw.rows,
+        S.PATIENT_ID: _text_column(raw, t[S.PATIENT_ID]),
+    }
     if S.KIND in t:
         data[S.KIND] = _mapped(raw, t[S.KIND], _kind, {""}, "kind", ", ".join(S.KINDS), log, file)
     else:
         data[S.KIND] = pd.Categorical(["induction"] * raw.table.num_rows)
-        log.add("info", "KIND_ASSUMED", f"{file}: the treatments file has no kind column; every session was counted as induction.")
+        log.add(
+            "info",
+            "KIND_ASSUMED",
+            f"{file}: the treatments file has no kind column; every session was counted as induction.",
+        )
     if S.ROUTE in t:
         data[S.ROUTE] = _mapped(raw, t[S.ROUTE], _route, {""}, "route", ", ".join(S.ROUTES), log, file)
     if S.DOSE in t:
@@ -1514,20 +1869,34 @@ def _treatment_frame(raw: _Raw, cols: _Columns, fi: int, file: str, log: IssueLo
         data[S.DOSE] = dose
         if bad:
             rows = raw.rows[reason == 2]
-            log.add("warning", "BAD_DOSE", f"{file}: {len(rows)} dose(s) are not numbers ({quoted(bad)}); the sessions "
-                    f"were kept without a dose ({V.rows_text(rows)}).", t[S.DOSE], rows.tolist())
+            log.add(
+                "warning",
+                "BAD_DOSE",
+                f"{file}: {len(rows)} dose(s) are not numbers ({quoted(bad)}); the sessions "
+                f"were kept without a dose ({V.rows_text(rows)}).",
+                t[S.DOSE],
+                rows.tolist(),
+            )
     if S.DAY in t:
         data[S.DAY] = raw.numbers(t[S.DAY], thousands=raw.delimiter == "comma")[0]
     date_target = next((d for d in DATE_TARGETS if d in t), None)
     if date_target:
         data[S.DATE], unreadable, bad = _dates(raw, t[date_target], date_target)
-        bad_date = None if unreadable is None else (unreadable, f"date(s) could not be read ({quoted(sorted(set(bad)))})")
+        bad_date = (
+            None if unreadable is None else (unreadable, f"date(s) could not be read ({quoted(sorted(set(bad)))})")
+        )
         _unreadable_days(data, None, bad_date, t, date_target, raw.rows, log, file)
     frame = pd.DataFrame(data, copy=False)
     frame = V.drop_missing_ids(frame, log)
     no_kind = frame[S.KIND].isna().to_numpy()
-    log.add_rows("warning", "MISSING_KIND", S.KIND, frame,
-                 lambda n, r: f"{n} treatment row(s) have no recognisable kind and were left out ({r}).", where=no_kind)
+    log.add_rows(
+        "warning",
+        "MISSING_KIND",
+        S.KIND,
+        frame,
+        lambda n, r: f"{n} treatment row(s) have no recognisable kind and were left out ({r}).",
+        where=no_kind,
+    )
     return V.keep(frame, ~no_kind)
 
 
@@ -1548,12 +1917,15 @@ def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
     for c in columns:
         cols = [p[c] if c in p.columns else None for p in parts]
         if any(isinstance(x.dtype, pd.CategoricalDtype) for x in cols if x is not None):
-            data[c] = pd.api.types.union_categoricals([_object_categorical(x, len(p)) for x, p in zip(cols, parts)],
-                                                      ignore_order=True)
+            data[c] = pd.api.types.union_categoricals(
+                [_object_categorical(x, len(p)) for x, p in zip(cols, parts)], ignore_order=True
+            )
         elif all(x is not None and pd.api.types.is_integer_dtype(x.dtype) for x in cols):  # (file, row: kept whole)
             data[c] = np.concatenate([x.to_numpy() for x in cols])
         else:
-            data[c] = np.concatenate([x.to_numpy(dtype=float) if x is not None else np.full(len(p), np.nan) for x, p in zip(cols, parts)])
+            data[c] = np.concatenate(
+                [x.to_numpy(dtype=float) if x is not None else np.full(len(p), np.nan) for x, p in zip(cols, parts)]
+            )
     return pd.DataFrame(data)
 
 
@@ -1582,7 +1954,9 @@ def _origins(treat: pd.DataFrame | None) -> _Origins | None:
         return None
     cat = treat[S.PATIENT_ID].array
     n = len(cat.categories)
-    first = {c: _min_per_code(cat.codes, treat[c].to_numpy(dtype=float), n) if c in treat else None for c in (S.DATE, S.DAY)}
+    first = {
+        c: _min_per_code(cat.codes, treat[c].to_numpy(dtype=float), n) if c in treat else None for c in (S.DATE, S.DAY)
+    }
     return _Origins(cat.categories, first[S.DATE], first[S.DAY])
 
 
@@ -1601,7 +1975,7 @@ def _per_patient(frame: pd.DataFrame, patients: pd.Index, values: np.ndarray | N
     if values is None:
         return np.full(len(cats) + 1, np.nan)
     if cats.equals(patients):  # (the same patients in the same order: no lookup)
-        return np.append(values[:len(cats)], np.nan)
+        return np.append(values[: len(cats)], np.nan)
     # (patient keys are text: pyarrow's lookup is a third of pandas' on Python strings)
     at = pc.index_in(pa.array(cats.to_numpy(), pa.string()), value_set=pa.array(patients.to_numpy(), pa.string()))
     at = at.fill_null(-1).to_numpy(zero_copy_only=False)
@@ -1617,7 +1991,7 @@ def _spread_new(per_patient: np.ndarray, pid: np.ndarray) -> np.ndarray:
     if len(pid) and pid.min() < 0:  # (code -1: the last value, as numpy indexes)
         return per_patient[pid]
     taken = pa.array(per_patient).take(pa.array(pid))
-    out = np.frombuffer(taken.buffers()[1], dtype=per_patient.dtype)[taken.offset:taken.offset + len(taken)]
+    out = np.frombuffer(taken.buffers()[1], dtype=per_patient.dtype)[taken.offset : taken.offset + len(taken)]
     return out if out.flags.writeable else out.copy()
 
 
@@ -1655,14 +2029,21 @@ def _warn_date_day(frame: pd.DataFrame, disagree: np.ndarray, log: IssueLog) -> 
     for f, part in frame[disagree].groupby(FILE, sort=True, observed=True):
         rows = np.sort(part[ROW].to_numpy())
         date_col, day_col = log.sources.get((int(f), S.DATE), "date"), log.sources.get((int(f), _DAY_SOURCE), "day")
-        log.add("warning", "DATE_DAY_DISAGREE", f"{log.files[int(f)]}: the '{date_col}' and '{day_col}' columns disagree on "
-                f"{len(rows)} row(s) ({rows_text(rows)}): the day counted from the date in '{date_col}' is not the one in "
-                f"'{day_col}'. The date was used ('{date_col}' wins when a row has both, so that day 0 comes from the dates "
-                f"in the same way for every patient); check which column is right.", f"{date_col}, {day_col}", rows.tolist())
+        log.add(
+            "warning",
+            "DATE_DAY_DISAGREE",
+            f"{log.files[int(f)]}: the '{date_col}' and '{day_col}' columns disagree on "
+            f"{len(rows)} row(s) ({rows_text(rows)}): the day counted from the date in '{date_col}' is not the one in "
+            f"'{day_col}'. The date was used ('{date_col}' wins when a row has both, so that day 0 comes from the dates "
+            f"in the same way for every patient); check which column is right.",
+            f"{date_col}, {day_col}",
+            rows.tolist(),
+        )
 
 
-def _assign_days(frame: pd.DataFrame, first: _Origins | None, has_treatments: bool, strict: bool,
-                 log: IssueLog) -> pd.DataFrame:
+def _assign_days(
+    frame: pd.DataFrame, first: _Origins | None, has_treatments: bool, strict: bool, log: IssueLog
+) -> pd.DataFrame:
     """Replace dates by day offsets from day 0 and derive start_month; never keeps a date.
 
     Day 0 is worked out per patient (an array over the patient codes), then spread over the rows: the first
@@ -1670,10 +2051,14 @@ def _assign_days(frame: pd.DataFrame, first: _Origins | None, has_treatments: bo
     (date - day), so consistent days are kept as given; else the first assessment date. A row with a date gets
     its day from the date (the date wins over a disagreeing day column, with a warning). ``first``: the
     treatments' _origins (None without treatments, or with none), ``has_treatments``: whether a treatments file came."""
-    patients, first_date, first_day = (first.patients, first.first_date, first.first_day) if first else (None, None, None)
+    patients, first_date, first_day = (
+        (first.patients, first.first_date, first.first_day) if first else (None, None, None)
+    )
     pid = frame[S.PATIENT_ID].array.codes
     origin = _per_patient(frame, patients, first_date)  # day 0 as a date, per patient code
-    starts = long_run_starts(pid) if S.DATE in frame.columns or not np.isnan(origin).all() else None  # (needed with dates only)
+    starts = (
+        long_run_starts(pid) if S.DATE in frame.columns or not np.isnan(origin).all() else None
+    )  # (needed with dates only)
     has_day = S.DAY in frame.columns
     if has_day:
         day = given = frame[S.DAY].to_numpy(dtype=float)
@@ -1691,7 +2076,9 @@ def _assign_days(frame: pd.DataFrame, first: _Origins | None, has_treatments: bo
             anchor = _day_anchors(frame, pid, date, day, len(origin) - 1)
             origin = np.where(np.isnan(origin), anchor, origin)
         if no_treatment.any():
-            first_seen = _per_patient_min(pid, np.where(no_date, np.inf, date) if no_date.any() else date, len(origin), starts)
+            first_seen = _per_patient_min(
+                pid, np.where(no_date, np.inf, date) if no_date.any() else date, len(origin), starts
+            )
             origin = np.where(np.isnan(origin), np.where(np.isinf(first_seen), np.nan, first_seen), origin)
         if has_day:
             from_first_assessment = no_treatment & np.isnan(day) & ~no_date
@@ -1701,10 +2088,18 @@ def _assign_days(frame: pd.DataFrame, first: _Origins | None, has_treatments: bo
             from_first_assessment = no_treatment & ~no_date
         if from_first_assessment.any():
             if not has_treatments:
-                log.add("info", "DAY0_FIRST_ASSESSMENT", "Without a treatments file, day 0 is each patient's first assessment date.")
+                log.add(
+                    "info",
+                    "DAY0_FIRST_ASSESSMENT",
+                    "Without a treatments file, day 0 is each patient's first assessment date.",
+                )
             else:
-                log.add("info", "DAY0_FIRST_ASSESSMENT", f"{int(pd.unique(frame[S.PATIENT_ID][from_first_assessment]).size)} "
-                        "patient(s) have no treatments: their day 0 is their first assessment date.")
+                log.add(
+                    "info",
+                    "DAY0_FIRST_ASSESSMENT",
+                    f"{int(pd.unique(frame[S.PATIENT_ID][from_first_assessment]).size)} "
+                    "patient(s) have no treatments: their day 0 is their first assessment date.",
+                )
         from_date = _spread_new(origin, pid)
         np.subtract(date, from_date, out=from_date)
         if both.any():
@@ -1719,9 +2114,14 @@ def _assign_days(frame: pd.DataFrame, first: _Origins | None, has_treatments: bo
         frame = _with_columns(frame, {S.DAY: day}, drop=S.DATE)
     missing = np.isnan(day)
     if missing.any():
-        log.add_rows("warning", "MISSING_DAY", S.DAY, frame,
-                     lambda n, r: f"{n} score(s) have no day or readable date and were left out ({r}).",
-                     where=missing & ~_reported(frame))
+        log.add_rows(
+            "warning",
+            "MISSING_DAY",
+            S.DAY,
+            frame,
+            lambda n, r: f"{n} score(s) have no day or readable date and were left out ({r}).",
+            where=missing & ~_reported(frame),
+        )
         frame = frame[~missing]
         pid = pid[~missing]
         starts = long_run_starts(pid) if starts is not None else None
@@ -1788,9 +2188,14 @@ def _treatment_days(treat: pd.DataFrame, origins: _Origins | None, log: IssueLog
         day = np.full(len(treat), np.nan)
     treat = _with_columns(treat, {S.DAY: day}, drop=S.DATE)
     missing = np.isnan(day)
-    log.add_rows("warning", "MISSING_DAY", S.DAY, treat,
-                 lambda n, r: f"{n} treatment row(s) have no day or readable date and were left out ({r}).",
-                 where=missing & ~_reported(treat))
+    log.add_rows(
+        "warning",
+        "MISSING_DAY",
+        S.DAY,
+        treat,
+        lambda n, r: f"{n} treatment row(s) have no day or readable date and were left out ({r}).",
+        where=missing & ~_reported(treat),
+    )
     return V.drop_implausible_days(V.keep(treat, ~missing), log, what="treatment")
 
 
@@ -1811,6 +2216,7 @@ def _str_array(values, n: int, parsed: tuple | None = None):
             if parsed is not None and _unchanged(categories, codes, parsed):
                 return pd.array(parsed[0].cast(pa.large_string()), dtype="str")  # (pandas keeps large strings)
             return pd.array(_decoded(codes, pa.array([str(c) for c in categories], pa.large_string())), dtype="str")
+
         return build
     arr = pa.array(pd.Series(values).astype(object).where(pd.notna(values), None), pa.string())
     return lambda: pd.array(arr, dtype="str")
@@ -1841,8 +2247,12 @@ def _unchanged(categories: pd.Index, codes: np.ndarray, parsed: tuple) -> bool:
     """Whether a categorical is the parsed column as it was: same distinct values in the same order and
     the same code on every row (no row dropped, none changed)."""
     _, raw_codes, raw_values = parsed
-    return (len(codes) == len(raw_codes) and len(categories) == len(raw_values)
-            and categories.tolist() == raw_values and same_values(codes, raw_codes))
+    return (
+        len(codes) == len(raw_codes)
+        and len(categories) == len(raw_values)
+        and categories.tolist() == raw_values
+        and same_values(codes, raw_codes)
+    )
 
 
 class _EarlyText:
@@ -1890,8 +2300,13 @@ def _number_array(values: np.ndarray, dtype: str):
     return np.array(values, dtype=dtype)
 
 
-def _output(frame: pd.DataFrame | None, columns: tuple[str, ...], numbers: dict[str, str],
-            parsed: dict | None = None, early: _EarlyText | None = None) -> pd.DataFrame:
+def _output(
+    frame: pd.DataFrame | None,
+    columns: tuple[str, ...],
+    numbers: dict[str, str],
+    parsed: dict | None = None,
+    early: _EarlyText | None = None,
+) -> pd.DataFrame:
     """The canonical table, built once: text columns from their categoricals (``parsed``: {column: (column
     as parsed, codes, distinct values)}, reused where unchanged; ``early``: columns already started), numbers
     as ``numbers`` says; the per-column work in two threads (with ``early``: text in its threads, after the columns
@@ -1905,7 +2320,9 @@ def _output(frame: pd.DataFrame | None, columns: tuple[str, ...], numbers: dict[
         if future is not None:
             started[c] = future
         elif c in numbers:
-            values = np.asarray(frame[c].array, dtype=float) if present else np.full(n, np.nan)  # (writable: not a view)
+            values = (
+                np.asarray(frame[c].array, dtype=float) if present else np.full(n, np.nan)
+            )  # (writable: not a view)
             build[c] = lambda values=values, dtype=numbers[c]: _number_array(values, dtype)
         else:
             build[c] = _str_array(frame[c] if present else None, n, parsed.get(c))
@@ -1933,13 +2350,17 @@ def load_files(sources, overrides: dict[str, str] | None = None, strict_dates: b
     sources: paths or (file_name, bytes) tuples; overrides: {source column: canonical target or 'ignore'}
     (targets: the canonical names, 'age', 'date', 'date_dmy', 'date_mdy', 'date_ymd', or an instrument code
     for a column of that instrument's scores). Bad data never raises: it ends in ``issues`` and ``ok``."""
-    if isinstance(sources, (str, Path)) or (isinstance(sources, tuple) and len(sources) == 2 and isinstance(sources[1], (bytes, bytearray))):
+    if isinstance(sources, (str, Path)) or (
+        isinstance(sources, tuple) and len(sources) == 2 and isinstance(sources[1], (bytes, bytearray))
+    ):
         sources = [sources]
     overrides = dict(overrides or {})
     for src, target in overrides.items():
         if target not in OVERRIDE_TARGETS and normalise_code(target) is None:
-            raise KeyError(f"--map {src}={target}: unknown target {target!r}; use one of: {', '.join(OVERRIDE_TARGETS)} "
-                           "or an instrument code (e.g. PHQ9)")
+            raise KeyError(
+                f"--map {src}={target}: unknown target {target!r}; use one of: {', '.join(OVERRIDE_TARGETS)} "
+                "or an instrument code (e.g. PHQ9)"
+            )
     with ThreadPoolExecutor(2) as pool:  # (a long file's text output columns are built in it while the import goes on)
         return _load(sources, overrides, strict_dates, _EarlyText(pool))
 
@@ -1968,14 +2389,24 @@ def _load(sources: list, overrides: dict[str, str], strict_dates: bool, early: _
         (assessment_parsed if kind == "assessments" else treatment_parsed).append(parsed)
     for src in overrides:
         if src.strip().lower() not in seen_sources and not refused:
-            log.add("warning", "OVERRIDE_UNUSED", f"--map {src}={overrides[src]}: no file has a column named '{src}'.", src)
+            log.add(
+                "warning", "OVERRIDE_UNUSED", f"--map {src}={overrides[src]}: no file has a column named '{src}'.", src
+            )
     if len(treatment_parts) > 1:
-        log.add("error", "TWO_TREATMENT_FILES", "More than one treatments file was given; combine them into one file and upload again.")
+        log.add(
+            "error",
+            "TWO_TREATMENT_FILES",
+            "More than one treatments file was given; combine them into one file and upload again.",
+        )
         refused = True
     if not assessment_parts and not refused:
-        log.add("error", "NO_ASSESSMENTS", "No assessments file was found: the files hold no instrument scores (a "
-                "treatments file alone cannot be analysed). Upload the assessments export too (patient key, instrument, "
-                "score, day or date).")
+        log.add(
+            "error",
+            "NO_ASSESSMENTS",
+            "No assessments file was found: the files hold no instrument scores (a "
+            "treatments file alone cannot be analysed). Upload the assessments export too (patient key, instrument, "
+            "score, day or date).",
+        )
         refused = True
     names = tuple(log.files)
     if refused or log.has_errors:
@@ -2020,8 +2451,14 @@ def _load_one(name: str, data: bytes, fi: int, overrides: dict[str, str], log: I
     raw = _parse(prep, {t[c] for c in (S.SCORE, S.DAY, AGE, S.DOSE) if c in t}, {t[d] for d in DATE_TARGETS if d in t})
     repeated = _drop_repeated_headers(raw, prep.names)
     if repeated:
-        log.add("info", "REPEATED_HEADER", f"{name}: the line of column names appears again inside the file (a page "
-                f"break of a report); skipped ({V.rows_text(repeated)}).", None, repeated)
+        log.add(
+            "info",
+            "REPEATED_HEADER",
+            f"{name}: the line of column names appears again inside the file (a page "
+            f"break of a report); skipped ({V.rows_text(repeated)}).",
+            None,
+            repeated,
+        )
     exempt = [r["source"] for r in cols.rows if r["how"] == "override" and r["target"] != S.PATIENT_ID]
     phi_cols = V.phi_columns(raw.table, exempt=exempt)
     phi_vals = V.phi_values(raw.table, raw.rows, raw.dictionary)
@@ -2037,19 +2474,38 @@ def _load_one(name: str, data: bytes, fi: int, overrides: dict[str, str], log: I
     for source, _, _, _ in cols.wide:
         log.sources.setdefault((fi, S.SCORE), source)
         log.sources.setdefault((fi, S.INSTRUMENT), source)
-    duplicated_names = sorted({n for n in prep.names if re.fullmatch(r".+\.\d+", n) and n.rsplit(".", 1)[0] in prep.names})
+    duplicated_names = sorted(
+        {n for n in prep.names if re.fullmatch(r".+\.\d+", n) and n.rsplit(".", 1)[0] in prep.names}
+    )
     if duplicated_names:
-        log.add("warning", "DUPLICATE_COLUMN_NAMES", f"{name}: more than one column is named "
-                f"{quoted(sorted({n.rsplit('.', 1)[0] for n in duplicated_names}))}; the first of each was used, the others "
-                f"are listed as {quoted(duplicated_names)}.", ", ".join(duplicated_names))
+        log.add(
+            "warning",
+            "DUPLICATE_COLUMN_NAMES",
+            f"{name}: more than one column is named "
+            f"{quoted(sorted({n.rsplit('.', 1)[0] for n in duplicated_names}))}; the first of each was used, the others "
+            f"are listed as {quoted(duplicated_names)}.",
+            ", ".join(duplicated_names),
+        )
     long = [r for r, w in raw.ragged if w == "long"]
     short = [r for r, w in raw.ragged if w == "short"]
     if long:
-        log.add("warning", "RAGGED_ROWS", f"{name}: {len(long)} row(s) have more fields than the header and were left "
-                f"out ({V.rows_text(long)}); a delimiter inside an unquoted value is the usual cause.", None, long)
+        log.add(
+            "warning",
+            "RAGGED_ROWS",
+            f"{name}: {len(long)} row(s) have more fields than the header and were left "
+            f"out ({V.rows_text(long)}); a delimiter inside an unquoted value is the usual cause.",
+            None,
+            long,
+        )
     if short:
-        log.add("info", "SHORT_ROWS", f"{name}: {len(short)} row(s) have fewer fields than the header; the missing "
-                f"fields were read as blank ({V.rows_text(short)}).", None, short)
+        log.add(
+            "info",
+            "SHORT_ROWS",
+            f"{name}: {len(short)} row(s) have fewer fields than the header; the missing "
+            f"fields were read as blank ({V.rows_text(short)}).",
+            None,
+            short,
+        )
     if prep.skip:
         log.add("info", "PREAMBLE_SKIPPED", f"{name}: {prep.skip} line(s) above the column names were skipped.")
     if raw.encoding not in ("UTF-8", "UTF-8 with BOM"):
@@ -2071,11 +2527,16 @@ def _load_one(name: str, data: bytes, fi: int, overrides: dict[str, str], log: I
     if (S.KIND in t or S.DOSE in t) and S.PATIENT_ID in t and has_date:
         parsed = _parsed_text(raw, t, S.TREATMENT_COLUMNS)
         return _treatment_frame(raw, cols, fi, name, log), "treatments", raw.table.num_rows + len(long), cols, parsed
-    missing = [m for m, ok in (("a patient key (e.g. 'Patient ID')", S.PATIENT_ID in t),
-                               ("the instrument (e.g. 'Measure': PHQ-9, GAD-7, ...)", S.INSTRUMENT in t),
-                               ("the score (e.g. 'Total Score')", S.SCORE in t),
-                               ("a day or date (e.g. 'Date Administered')", has_date))
-               if not ok]
+    missing = [
+        m
+        for m, ok in (
+            ("a patient key (e.g. 'Patient ID')", S.PATIENT_ID in t),
+            ("the instrument (e.g. 'Measure': PHQ-9, GAD-7, ...)", S.INSTRUMENT in t),
+            ("the score (e.g. 'Total Score')", S.SCORE in t),
+            ("a day or date (e.g. 'Date Administered')", has_date),
+        )
+        if not ok
+    ]
     raise _Refused("MISSING_COLUMNS", _missing_message(missing, prep.names))
 
 
@@ -2086,20 +2547,35 @@ def _parsed_text(raw: _Raw, target: dict[str, str], columns: tuple[str, ...]) ->
 
 
 def _twice_message(twice: dict[str, list[str]]) -> str:
-    what = {S.PATIENT_ID: "the patient key", S.INSTRUMENT: "the instrument", S.SCORE: "the score", S.DAY: "the day",
-            S.DATE: "the date"}
+    what = {
+        S.PATIENT_ID: "the patient key",
+        S.INSTRUMENT: "the instrument",
+        S.SCORE: "the score",
+        S.DAY: "the day",
+        S.DATE: "the date",
+    }
 
     def names(sources):  # 'Score.1' is how the second column named 'Score' is listed
-        return " and ".join(f"'{s}'" + (f" (the second column named '{s.rsplit('.', 1)[0]}')"
-                                        if re.fullmatch(r".+\.\d+", s) and s.rsplit(".", 1)[0] in sources else "")
-                            for s in sources)
+        return " and ".join(
+            f"'{s}'"
+            + (
+                f" (the second column named '{s.rsplit('.', 1)[0]}')"
+                if re.fullmatch(r".+\.\d+", s) and s.rsplit(".", 1)[0] in sources
+                else ""
+            )
+            for s in sources
+        )
 
-    found = "; ".join(f"{names(sources)} are {'both' if len(sources) == 2 else 'all'} {what[target]} ({target})"
-                      for target, sources in twice.items())
+    found = "; ".join(
+        f"{names(sources)} are {'both' if len(sources) == 2 else 'all'} {what[target]} ({target})"
+        for target, sources in twice.items()
+    )
     target, sources = next(iter(twice.items()))
-    return (f"More than one column holds the same thing: {found}. Which one to use would be a guess, so nothing was "
-            f"read. Choose the column to use in the Data page's column mapping, or on the command line with --map (e.g. "
-            f"--map '{sources[1]}=ignore' or --map '{sources[0]}={target}'); or export one measure per row and upload again.")
+    return (
+        f"More than one column holds the same thing: {found}. Which one to use would be a guess, so nothing was "
+        f"read. Choose the column to use in the Data page's column mapping, or on the command line with --map (e.g. "
+        f"--map '{sources[1]}=ignore' or --map '{sources[0]}={target}'); or export one measure per row and upload again."
+    )
 
 
 def _drop_repeated_headers(raw: _Raw, names: list[str]) -> list[int]:
@@ -2115,7 +2591,9 @@ def _drop_repeated_headers(raw: _Raw, names: list[str]) -> list[int]:
         codes, values = raw.dictionary(name)
         trimmed = pc.utf8_trim_whitespace(values)
         blank = written == f"column {i + 1}"  # a header left blank: its repeat is blank too
-        hits = np.flatnonzero(pc.equal(trimmed, "" if blank else written).fill_null(False).to_numpy(zero_copy_only=False))
+        hits = np.flatnonzero(
+            pc.equal(trimmed, "" if blank else written).fill_null(False).to_numpy(zero_copy_only=False)
+        )
         hits = np.append(hits, -1) if blank else hits
         if not len(hits):
             return []
@@ -2132,6 +2610,8 @@ def _drop_repeated_headers(raw: _Raw, names: list[str]) -> list[int]:
 
 
 def _missing_message(missing: list[str], names: list[str]) -> str:
-    return (f"The columns this dashboard needs were not found: {'; '.join(missing)}. The file's columns are "
-            f"{quoted(names, 12)}. Rename the columns in the export, or say which is which, e.g. "
-            "--map 'Your Column=patient_id' (targets: " + ", ".join(OVERRIDE_TARGETS) + ").")
+    return (
+        f"The columns this dashboard needs were not found: {'; '.join(missing)}. The file's columns are "
+        f"{quoted(names, 12)}. Rename the columns in the export, or say which is which, e.g. "
+        "--map 'Your Column=patient_id' (targets: " + ", ".join(OVERRIDE_TARGETS) + ")."
+    )

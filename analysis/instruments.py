@@ -4,6 +4,7 @@ Each instrument has a code, name, score range, response rule (a relative drop fr
 remission rule (score at or below a maximum), severity bands, minimal clinically important
 difference and a citation. Scores are "higher is worse" for every instrument here.
 """
+
 from __future__ import annotations
 
 import math

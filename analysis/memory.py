@@ -9,6 +9,7 @@ is built on, that was ~5,500 page faults per import of a million rows (~20 ms of
 blocks are handed out again without a fault; the memory stays with the process (at most ``KEEP_FREED_BYTES`` of
 it free at the top of the heap), as Arrow's own allocator (mimalloc) already keeps the memory of its tables.
 """
+
 from __future__ import annotations
 
 import ctypes

@@ -4,14 +4,14 @@
 figures and tables follow); the instruments' own citations live in the registry
 (``analysis/instruments.csv``): :func:`citations` puts both together.
 """
+
 from __future__ import annotations
 
 from analysis import instruments
 
 #: the methods' references, in the order the methods appear (rates, survival, models, figures, suppression)
 STATISTICS_CITATIONS = (
-    "Wilson EB. Probable inference, the law of succession, and statistical inference. J Am Stat Assoc "
-    "1927;22:209-212.",
+    "Wilson EB. Probable inference, the law of succession, and statistical inference. J Am Stat Assoc 1927;22:209-212.",
     "Kaplan EL, Meier P. Nonparametric estimation from incomplete observations. J Am Stat Assoc 1958;53:457-481.",
     "Greenwood M. The natural duration of cancer. Reports on Public Health and Medical Subjects 1926;33:1-26.",
     "Mantel N. Evaluation of survival data and two new rank order statistics arising in its consideration. "

@@ -18,6 +18,7 @@ Definitions used here (also stated in every output, see ``METHODS``):
 * **Response and remission** per instrument come from ``analysis.outcomes.funnel`` (DESIGN "Outcome
   definitions"): rates over the evaluable patients.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -71,21 +72,64 @@ METHODS = {
     "period_change": "KPIs: the latest complete months vs the same number of months before; change = value - previous",
 }
 
-RATE_COLUMNS = ("response_rate", "response_lower", "response_upper", "remission_rate", "remission_lower",
-                "remission_upper")
+RATE_COLUMNS = (
+    "response_rate",
+    "response_lower",
+    "response_upper",
+    "remission_rate",
+    "remission_lower",
+    "remission_upper",
+)
 #: columns of Summary.rates, in order
-RATES_COLUMNS = ("instrument", "dimension", "group", "patients", "with_baseline", "with_response_assessment",
-                 "evaluable", "responders", "response_rate", "response_lower", "response_upper", "remitters",
-                 "remission_rate", "remission_lower", "remission_upper", "with_follow_up")
+RATES_COLUMNS = (
+    "instrument",
+    "dimension",
+    "group",
+    "patients",
+    "with_baseline",
+    "with_response_assessment",
+    "evaluable",
+    "responders",
+    "response_rate",
+    "response_lower",
+    "response_upper",
+    "remitters",
+    "remission_rate",
+    "remission_lower",
+    "remission_upper",
+    "with_follow_up",
+)
 #: rate dimensions: name in Summary.rates -> column
 DIMENSIONS = {"overall": None, "condition": CONDITION, "site": SITE, "start_month": START_MONTH}
 #: columns of Summary.by_month
-BY_MONTH_COLUMNS = ("start_month", "patients_started", "infusions", "induction_started", "series_completed",
-                    "series_completion", "boosters", "infusions_dated", "infusions_with_score",
-                    "assessment_completion")
+BY_MONTH_COLUMNS = (
+    "start_month",
+    "patients_started",
+    "infusions",
+    "induction_started",
+    "series_completed",
+    "series_completion",
+    "boosters",
+    "infusions_dated",
+    "infusions_with_score",
+    "assessment_completion",
+)
 #: columns of kpis()
-KPI_COLUMNS = ("kpi", "label", "value", "previous", "change", "unit", "n", "note", "lower", "upper", "previous_n",
-               "period", "previous_period")
+KPI_COLUMNS = (
+    "kpi",
+    "label",
+    "value",
+    "previous",
+    "change",
+    "unit",
+    "n",
+    "note",
+    "lower",
+    "upper",
+    "previous_n",
+    "period",
+    "previous_period",
+)
 REQUIRED = (PATIENT_ID, INSTRUMENT, SCORE, DAY)
 TREATMENTS_REQUIRED = (PATIENT_ID, DAY, KIND)
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -157,9 +201,20 @@ class RateComparison:
     level: float = 0.95
 
     def to_dict(self) -> dict:
-        return {"test": self.test, "statistic": self.statistic, "p": self.p, "difference": self.difference,
-                "lower": self.lower, "upper": self.upper, "x1": self.x1, "n1": self.n1, "x2": self.x2,
-                "n2": self.n2, "min_expected": self.min_expected, "notes": list(self.notes)}
+        return {
+            "test": self.test,
+            "statistic": self.statistic,
+            "p": self.p,
+            "difference": self.difference,
+            "lower": self.lower,
+            "upper": self.upper,
+            "x1": self.x1,
+            "n1": self.n1,
+            "x2": self.x2,
+            "n2": self.n2,
+            "min_expected": self.min_expected,
+            "notes": list(self.notes),
+        }
 
 
 def compare_rates(x1, n1, x2, n2, level: float = 0.95) -> RateComparison:
@@ -174,9 +229,21 @@ def compare_rates(x1, n1, x2, n2, level: float = 0.95) -> RateComparison:
         if not math.isnan(x) and not math.isnan(n) and x > n:
             raise ValueError(f"x{k} ({x:g}) cannot exceed n{k} ({n:g})")
     if any(math.isnan(v) for v in (x1, n1, x2, n2)) or n1 == 0 or n2 == 0:
-        return RateComparison("none", math.nan, math.nan, math.nan, math.nan, math.nan,
-                              ("not compared: a group has no patients to compare",), x1, n1, x2, n2,
-                              math.nan, level)
+        return RateComparison(
+            "none",
+            math.nan,
+            math.nan,
+            math.nan,
+            math.nan,
+            math.nan,
+            ("not compared: a group has no patients to compare",),
+            x1,
+            n1,
+            x2,
+            n2,
+            math.nan,
+            level,
+        )
     p1, p2 = x1 / n1, x2 / n2
     p0 = (x1 + x2) / (n1 + n2)
     observed = np.array([x1, x2, n1 - x1, n2 - x2])
@@ -190,15 +257,18 @@ def compare_rates(x1, n1, x2, n2, level: float = 0.95) -> RateComparison:
     if min_expected < 5:
         table = [[int(x1), int(n1 - x1)], [int(x2), int(n2 - x2)]]
         p = float(stats.fisher_exact(table).pvalue)
-        note = (f"Fisher's exact test (as R fisher.test), because the smallest expected count is "
-                f"{min_expected:.3g} (< 5)")
-        return RateComparison("fisher", math.nan, p, difference, lower, upper, (note, ci_note), x1, n1, x2, n2,
-                              min_expected, level)
+        note = (
+            f"Fisher's exact test (as R fisher.test), because the smallest expected count is {min_expected:.3g} (< 5)"
+        )
+        return RateComparison(
+            "fisher", math.nan, p, difference, lower, upper, (note, ci_note), x1, n1, x2, n2, min_expected, level
+        )
     statistic = float(((observed - expected) ** 2 / expected).sum())
     p = float(stats.chi2.sf(statistic, 1))
     note = "Pearson chi-square without continuity correction, 1 df (as R prop.test(correct = FALSE))"
-    return RateComparison("chi-square", statistic, p, difference, lower, upper, (note, ci_note), x1, n1, x2, n2,
-                          min_expected, level)
+    return RateComparison(
+        "chi-square", statistic, p, difference, lower, upper, (note, ci_note), x1, n1, x2, n2, min_expected, level
+    )
 
 
 def add_rates(table: pd.DataFrame, remission: bool = True) -> pd.DataFrame:
@@ -219,8 +289,10 @@ def suppress_rates(rates: pd.DataFrame, threshold: int = config.SUPPRESSION_THRE
     """A rates table (funnel counts, response_* and remission_* columns) as it may be shown: funnel counts
     from 1 to threshold - 1 become '<11'; the response rate and its CI are withheld where responders or
     evaluable is small, the remission rate and CI where remitters or evaluable is small."""
-    shares = {("response_rate", "response_lower", "response_upper"): ("responders", "evaluable"),
-              ("remission_rate", "remission_lower", "remission_upper"): ("remitters", "evaluable")}
+    shares = {
+        ("response_rate", "response_lower", "response_upper"): ("responders", "evaluable"),
+        ("remission_rate", "remission_lower", "remission_upper"): ("remitters", "evaluable"),
+    }
     return privacy.suppress_table(rates, FUNNEL_COUNTS, (), threshold, shares=shares, complements=FUNNEL_COMPLEMENTS)
 
 
@@ -246,11 +318,11 @@ def _assessed_infusions(assessments: pd.DataFrame, sessions: pd.DataFrame) -> pd
     # patients as integer codes shared by both tables (a missing id is -1 and matches nothing): the merges
     # below then join on numbers, not text
     codes, _ = pd.factorize(pd.concat([scored[PATIENT_ID], sessions[PATIENT_ID]], ignore_index=True))
-    scored = pd.DataFrame({PATIENT_ID: codes[:len(scored)], DAY: scored[DAY].to_numpy(), "_hit": True})
+    scored = pd.DataFrame({PATIENT_ID: codes[: len(scored)], DAY: scored[DAY].to_numpy(), "_hit": True})
     days = _numeric_days(sessions[DAY])
     hit = np.zeros(len(sessions), dtype=bool)
     for offset in (-1, 0, 1):
-        probe = pd.DataFrame({PATIENT_ID: codes[len(scored):], DAY: (days + offset).to_numpy()})
+        probe = pd.DataFrame({PATIENT_ID: codes[len(scored) :], DAY: (days + offset).to_numpy()})
         found = probe.merge(scored, on=[PATIENT_ID, DAY], how="left")["_hit"]
         hit |= found.notna().to_numpy()
     out = pd.Series(hit, index=sessions.index, dtype="boolean")
@@ -302,24 +374,33 @@ def _patients(assessments: pd.DataFrame, treatments: pd.DataFrame | None, coded=
         if len(unmatched) and len(coded.ids) and arrow_text(unmatched) and arrow_text(coded.ids):
             only = unmatched.sort_values()  # what the set difference below gives for such text ids
         elif len(unmatched):
-            only = pd.Index(treatments[PATIENT_ID].dropna().unique()).difference(pd.Index(assessments[PATIENT_ID].unique()))
-    out = pd.DataFrame({PATIENT_ID: pd.concat([people[PATIENT_ID], pd.Series(only, dtype=people[PATIENT_ID].dtype)],
-                                               ignore_index=True)})
+            only = pd.Index(treatments[PATIENT_ID].dropna().unique()).difference(
+                pd.Index(assessments[PATIENT_ID].unique())
+            )
+    out = pd.DataFrame(
+        {
+            PATIENT_ID: pd.concat(
+                [people[PATIENT_ID], pd.Series(only, dtype=people[PATIENT_ID].dtype)], ignore_index=True
+            )
+        }
+    )
     if START_MONTH in people.columns:
-        out[START_MONTH] = pd.concat([people[START_MONTH], pd.Series(pd.NA, index=range(len(only)), dtype=people[START_MONTH].dtype)],
-                                     ignore_index=True)
+        out[START_MONTH] = pd.concat(
+            [people[START_MONTH], pd.Series(pd.NA, index=range(len(only)), dtype=people[START_MONTH].dtype)],
+            ignore_index=True,
+        )
     else:
         out[START_MONTH] = pd.Series(pd.NA, index=out.index)
     out["has_scores"] = np.r_[np.ones(len(people), dtype=bool), np.zeros(len(only), dtype=bool)]
     if treatments is None:
         out["started"] = out["has_scores"]
-        for c in ("induction", "series_completed", "boosters", "infusions", "infusions_dated",
-                  "infusions_with_score"):
+        for c in ("induction", "series_completed", "boosters", "infusions", "infusions_dated", "infusions_with_score"):
             out[c] = pd.NA
         return out
     if len(only):
-        sessions = (sessions.appended(only) if only.dtype == coded.ids.dtype
-                    else Sessions(treatments, coded.ids.append(only)))
+        sessions = (
+            sessions.appended(only) if only.dtype == coded.ids.dtype else Sessions(treatments, coded.ids.append(only))
+        )
     rows = np.r_[coded.attribute_positions, len(coded.ids) + np.arange(len(only))]  # each row's position in ids
     dated = ~np.isnan(sessions.day)
     scored = _scored_sessions(coded, sessions)
@@ -359,21 +440,27 @@ def _month_rows(patients: pd.DataFrame, has_treatments: bool) -> pd.DataFrame:
             g[c] = math.nan
         return g[list(BY_MONTH_COLUMNS)]
     p = p.assign(_ind=p["induction"] > 0, _done=p["series_completed"] & (p["induction"] > 0))
-    g = p.groupby(START_MONTH, sort=True).agg(
-        patients_started=(PATIENT_ID, "size"),
-        infusions=("infusions", "sum"),
-        induction_started=("_ind", "sum"),
-        series_completed=("_done", "sum"),
-        boosters=("boosters", "sum"),
-        infusions_dated=("infusions_dated", "sum"),
-        infusions_with_score=("infusions_with_score", "sum"),
-    ).reset_index()
+    g = (
+        p.groupby(START_MONTH, sort=True)
+        .agg(
+            patients_started=(PATIENT_ID, "size"),
+            infusions=("infusions", "sum"),
+            induction_started=("_ind", "sum"),
+            series_completed=("_done", "sum"),
+            boosters=("boosters", "sum"),
+            infusions_dated=("infusions_dated", "sum"),
+            infusions_with_score=("infusions_with_score", "sum"),
+        )
+        .reset_index()
+    )
     g["series_completion"] = [_share(a, b) for a, b in zip(g["series_completed"], g["induction_started"])]
     g["assessment_completion"] = [_share(a, b) for a, b in zip(g["infusions_with_score"], g["infusions_dated"])]
     return g[list(BY_MONTH_COLUMNS)].astype({c: "int64" for c in BY_MONTH_COLUMNS[1:] if "completion" not in c})
 
 
-def _practice(assessments, treatments, patients: pd.DataFrame, threshold: int, coded=None) -> tuple[dict, pd.DataFrame, list[str]]:
+def _practice(
+    assessments, treatments, patients: pd.DataFrame, threshold: int, coded=None
+) -> tuple[dict, pd.DataFrame, list[str]]:
     """The practice dict, the infusions-per-patient distribution and notes (small counts in them as '<11')."""
     notes = []
     L = config.INDUCTION_SERIES_LENGTH
@@ -388,13 +475,29 @@ def _practice(assessments, treatments, patients: pd.DataFrame, threshold: int, c
     }
     dist_index = [str(i) for i in range(1, L)] + [f"{L}+"]
     if treatments is None:
-        practice.update({k: None for k in (
-            "infusions", "induction_infusions", "boosters", "maintenance", "induction_started", "series_completed",
-            "series_completion", "infusions_dated", "infusions_with_score", "assessment_completion",
-            "median_infusions")})
+        practice.update(
+            {
+                k: None
+                for k in (
+                    "infusions",
+                    "induction_infusions",
+                    "boosters",
+                    "maintenance",
+                    "induction_started",
+                    "series_completed",
+                    "series_completion",
+                    "infusions_dated",
+                    "infusions_with_score",
+                    "assessment_completion",
+                    "median_infusions",
+                )
+            }
+        )
         practice["infusions_per_patient"] = None
-        notes.append("No treatments file: infusions, boosters, series completion and assessment completion need "
-                     "one; patients started counts patients with any score.")
+        notes.append(
+            "No treatments file: infusions, boosters, series completion and assessment completion need "
+            "one; patients started counts patients with any score."
+        )
         dist = pd.DataFrame({"infusions": dist_index, "patients": math.nan, "share": math.nan})
         return practice, dist, notes
     started_ind = patients[patients["induction"] > 0]
@@ -404,30 +507,38 @@ def _practice(assessments, treatments, patients: pd.DataFrame, threshold: int, c
     dist["share"] = [_share(n, len(started_ind)) for n in dist_n]
     n_dated = int(patients["infusions_dated"].sum())
     n_scored = int(patients["infusions_with_score"].sum())
-    practice.update({
-        "infusions": int(patients["infusions"].sum()),
-        "induction_infusions": int(patients["induction"].sum()),
-        "boosters": int(patients["boosters"].sum()),
-        "maintenance": int(patients["maintenance"].sum()),
-        "induction_started": int(len(started_ind)),
-        "series_completed": int(started_ind["series_completed"].sum()),
-        "series_completion": _share(started_ind["series_completed"].sum(), len(started_ind)),
-        "infusions_dated": n_dated,
-        "infusions_with_score": n_scored,
-        "assessment_completion": _share(n_scored, n_dated),
-        "median_infusions": float(started_ind["induction"].median()) if len(started_ind) else None,
-        "infusions_per_patient": dict(zip(dist_index, dist_n)),
-    })
+    practice.update(
+        {
+            "infusions": int(patients["infusions"].sum()),
+            "induction_infusions": int(patients["induction"].sum()),
+            "boosters": int(patients["boosters"].sum()),
+            "maintenance": int(patients["maintenance"].sum()),
+            "induction_started": int(len(started_ind)),
+            "series_completed": int(started_ind["series_completed"].sum()),
+            "series_completion": _share(started_ind["series_completed"].sum(), len(started_ind)),
+            "infusions_dated": n_dated,
+            "infusions_with_score": n_scored,
+            "assessment_completion": _share(n_scored, n_dated),
+            "median_infusions": float(started_ind["induction"].median()) if len(started_ind) else None,
+            "infusions_per_patient": dict(zip(dist_index, dist_n)),
+        }
+    )
     no_treat = int((patients["has_scores"] & ~patients["started"]).sum())
     if no_treat:
-        notes.append(f"{privacy.show_count(no_treat, threshold)} patient(s) have scores but no treatment rows: not counted as started.")
+        notes.append(
+            f"{privacy.show_count(no_treat, threshold)} patient(s) have scores but no treatment rows: not counted as started."
+        )
     only_treated = int((~patients["has_scores"]).sum())
     if only_treated:
-        notes.append(f"{privacy.show_count(only_treated, threshold)} patient(s) in the treatments file have no scores: counted as started, "
-                     "without attributes or a start month.")
+        notes.append(
+            f"{privacy.show_count(only_treated, threshold)} patient(s) in the treatments file have no scores: counted as started, "
+            "without attributes or a start month."
+        )
     undated = practice["infusions"] - n_dated
     if undated:
-        notes.append(f"{privacy.show_count(undated, threshold)} treatment session(s) have no day: left out of assessment completion.")
+        notes.append(
+            f"{privacy.show_count(undated, threshold)} treatment session(s) have no day: left out of assessment completion."
+        )
     return practice, dist, notes
 
 
@@ -463,29 +574,51 @@ class Summary:
 
     def suppressed_by_month(self) -> pd.DataFrame:
         """``by_month`` as it may be shown: small counts '<11', shares from a small count withheld."""
-        counts = ("patients_started", "infusions", "induction_started", "series_completed", "boosters",
-                  "infusions_dated", "infusions_with_score")
-        shares = {("series_completion",): ("series_completed", "induction_started"),
-                  ("assessment_completion",): ("infusions_with_score", "infusions_dated")}
+        counts = (
+            "patients_started",
+            "infusions",
+            "induction_started",
+            "series_completed",
+            "boosters",
+            "infusions_dated",
+            "infusions_with_score",
+        )
+        shares = {
+            ("series_completion",): ("series_completed", "induction_started"),
+            ("assessment_completion",): ("infusions_with_score", "infusions_dated"),
+        }
         complements = [(num, den) for num, den in shares.values()]
         return privacy.suppress_table(self.by_month, counts, (), self.threshold, shares=shares, complements=complements)
 
     def suppressed_practice(self) -> dict:
         t = self.threshold
         out = dict(self.practice)
-        for k in ("patients", "patients_with_scores", "assessments", "infusions", "induction_infusions", "boosters",
-                  "maintenance", "induction_started", "series_completed", "infusions_dated",
-                  "infusions_with_score"):
+        for k in (
+            "patients",
+            "patients_with_scores",
+            "assessments",
+            "infusions",
+            "induction_infusions",
+            "boosters",
+            "maintenance",
+            "induction_started",
+            "series_completed",
+            "infusions_dated",
+            "infusions_with_score",
+        ):
             out[k] = privacy.show_count(out.get(k), t)
-        for share, num, den in (("series_completion", "series_completed", "induction_started"),
-                                ("assessment_completion", "infusions_with_score", "infusions_dated")):
+        for share, num, den in (
+            ("series_completion", "series_completed", "induction_started"),
+            ("assessment_completion", "infusions_with_score", "infusions_dated"),
+        ):
             if privacy.is_small(self.practice.get(num), t) or privacy.is_small(self.practice.get(den), t):
                 out[share] = None
         if privacy.is_small(self.practice.get("induction_started"), t):
             out["median_infusions"] = None
         if out.get("infusions_per_patient"):
-            out["infusions_per_patient"] = {k: privacy.show_count(v, t)
-                                            for k, v in out["infusions_per_patient"].items()}
+            out["infusions_per_patient"] = {
+                k: privacy.show_count(v, t) for k, v in out["infusions_per_patient"].items()
+            }
         return out
 
     def to_json(self) -> dict:
@@ -494,8 +627,12 @@ class Summary:
         keep = [c for c in RATES_COLUMNS if c not in ("instrument", "dimension", "group")]
         for code, r in rates.groupby("instrument", sort=False):
             entry = {}
-            for dim, key in (("overall", "overall"), ("condition", "by_condition"), ("site", "by_site"),
-                             ("start_month", "by_start_month")):
+            for dim, key in (
+                ("overall", "overall"),
+                ("condition", "by_condition"),
+                ("site", "by_site"),
+                ("start_month", "by_start_month"),
+            ):
                 rows = r[r["dimension"] == dim]
                 if dim == "overall":
                     entry[key] = rows[keep].to_dict("records")[0] if len(rows) else {}
@@ -525,12 +662,18 @@ class Summary:
         lines = ["Practice summary", "================"]
         lines.append(f"Patients started: {p['patients']}   (patients with scores: {p['patients_with_scores']})")
         if p.get("infusions") is not None:
-            lines.append(f"Infusions: {p['infusions']} (induction {p['induction_infusions']}, boosters "
-                         f"{p['boosters']}, maintenance {p['maintenance']})")
-            lines.append(f"Series completion: {pct(p['series_completion'])} of {p['induction_started']} who started "
-                         f"an induction series (>= {config.INDUCTION_SERIES_LENGTH} induction infusions)")
-            lines.append(f"Assessment completion: {pct(p['assessment_completion'])} of {p['infusions_dated']} "
-                         "infusions had a score that day (+-1 day)")
+            lines.append(
+                f"Infusions: {p['infusions']} (induction {p['induction_infusions']}, boosters "
+                f"{p['boosters']}, maintenance {p['maintenance']})"
+            )
+            lines.append(
+                f"Series completion: {pct(p['series_completion'])} of {p['induction_started']} who started "
+                f"an induction series (>= {config.INDUCTION_SERIES_LENGTH} induction infusions)"
+            )
+            lines.append(
+                f"Assessment completion: {pct(p['assessment_completion'])} of {p['infusions_dated']} "
+                "infusions had a score that day (+-1 day)"
+            )
         else:
             lines.append("Infusions, series and assessment completion: need a treatments file")
         if p.get("first_start_month"):
@@ -541,11 +684,15 @@ class Summary:
             if r["dimension"] == "start_month":
                 continue
             label = f"{r['instrument']:<9} {r['dimension']:<10} {str(r['group']):<20}"
-            lines.append(f"{label} evaluable {str(r['evaluable']):>5}  response {rate(r, 'response'):<26} "
-                         f"remission {rate(r, 'remission')}")
+            lines.append(
+                f"{label} evaluable {str(r['evaluable']):>5}  response {rate(r, 'response'):<26} "
+                f"remission {rate(r, 'remission')}"
+            )
         lines += ["", "Methods"] + [f"- {k}: {v}" for k, v in self.methods.items()]
-        lines.append(f"- small cells: counts from 1 to {self.threshold - 1} shown as "
-                     f"{privacy.small_label(self.threshold)}, rates from them withheld")
+        lines.append(
+            f"- small cells: counts from 1 to {self.threshold - 1} shown as "
+            f"{privacy.small_label(self.threshold)}, rates from them withheld"
+        )
         if self.notes:
             lines += ["", "Notes"] + [f"- {n}" for n in self.notes]
         return "\n".join(lines)
@@ -641,8 +788,15 @@ def summary(assessments: pd.DataFrame, treatments: pd.DataFrame | None = None, d
     return _summary(assessments, treatments, definitions, _PerPatient(assessments, treatments, definitions))
 
 
-def summary_and_kpis(assessments: pd.DataFrame, treatments: pd.DataFrame | None = None, definitions=None,
-                     instrument: str = "PHQ9", months: int = 3, *, as_of: str | None = None) -> tuple[Summary, pd.DataFrame]:
+def summary_and_kpis(
+    assessments: pd.DataFrame,
+    treatments: pd.DataFrame | None = None,
+    definitions=None,
+    instrument: str = "PHQ9",
+    months: int = 3,
+    *,
+    as_of: str | None = None,
+) -> tuple[Summary, pd.DataFrame]:
     """``(summary(assessments, treatments, definitions), kpis(assessments, treatments, definitions, instrument,
     months, as_of=as_of))`` from one per-patient computation: what the overview page shows, in about the time
     of one of them."""
@@ -651,8 +805,10 @@ def summary_and_kpis(assessments: pd.DataFrame, treatments: pd.DataFrame | None 
     code = instruments.get(instrument).code
     definitions = _definitions(definitions)
     per = _PerPatient(assessments, treatments, definitions)
-    return (_summary(assessments, treatments, definitions, per),
-            _kpis(assessments, treatments, definitions, code, int(months), as_of, per))
+    return (
+        _summary(assessments, treatments, definitions, per),
+        _kpis(assessments, treatments, definitions, code, int(months), as_of, per),
+    )
 
 
 def _summary(assessments, treatments, definitions, per: _PerPatient) -> Summary:
@@ -662,7 +818,9 @@ def _summary(assessments, treatments, definitions, per: _PerPatient) -> Summary:
     by_month = per.by_month()
     no_month = int((patients["started"] & patients[START_MONTH].isna()).sum())
     if no_month:
-        notes.append(f"{privacy.show_count(no_month, threshold)} started patient(s) have no start month: counted in the totals, not by month.")
+        notes.append(
+            f"{privacy.show_count(no_month, threshold)} started patient(s) have no start month: counted in the totals, not by month."
+        )
     rates, rate_notes = _rates(per, definitions, practice["instruments"])
     notes += rate_notes
     notes.append("Infusions by month are infusions of patients who started in that month.")
@@ -684,7 +842,7 @@ def _periods(month_values, months: int, as_of: str | None) -> tuple[list[str], l
     if not present or not all(_MONTH.match(m) for m in present):
         return None
     if as_of is None:
-        today = _dt.datetime.now(_dt.timezone.utc)
+        today = _dt.datetime.now(_dt.UTC)
         as_of = f"{today.year:04d}-{today.month:02d}"
     if not _MONTH.match(str(as_of)):
         raise ValueError(f"as_of must be a month 'YYYY-MM', got {as_of!r}")
@@ -698,8 +856,15 @@ def _span(ms: list[str]) -> str:
     return ms[0] if len(ms) == 1 else f"{ms[0]} to {ms[-1]}"
 
 
-def kpis(assessments: pd.DataFrame, treatments: pd.DataFrame | None = None, definitions=None,
-         instrument: str = "PHQ9", months: int = 3, *, as_of: str | None = None) -> pd.DataFrame:
+def kpis(
+    assessments: pd.DataFrame,
+    treatments: pd.DataFrame | None = None,
+    definitions=None,
+    instrument: str = "PHQ9",
+    months: int = 3,
+    *,
+    as_of: str | None = None,
+) -> pd.DataFrame:
     """KPI tiles: one row per KPI (``KPI_COLUMNS``) for the patients who started in the latest ``months``
     complete months (``value``) and in the ``months`` before (``previous``); ``change`` = value - previous
     (for shares a difference of proportions).
@@ -714,8 +879,15 @@ def kpis(assessments: pd.DataFrame, treatments: pd.DataFrame | None = None, defi
     _check_months(months)
     code = instruments.get(instrument).code
     definitions = _definitions(definitions)
-    return _kpis(assessments, treatments, definitions, code, int(months), as_of,
-                 _PerPatient(assessments, treatments, definitions))
+    return _kpis(
+        assessments,
+        treatments,
+        definitions,
+        code,
+        int(months),
+        as_of,
+        _PerPatient(assessments, treatments, definitions),
+    )
 
 
 def _check_months(months) -> None:
@@ -758,14 +930,34 @@ def _kpis(assessments, treatments, definitions, code: str, months: int, as_of, p
     specs = [  # kpi, label, unit, numerator, denominator, why not available, caveat
         ("patients_started", "Patients started", "count", "patients_started", None, "", ""),
         ("infusions", "Infusions (of patients who started in the period)", "count", "infusions", None, treat, ""),
-        ("series_completion", f"Series completion (>= {config.INDUCTION_SERIES_LENGTH} induction infusions)",
-         "share", "series_completed", "induction_started", treat,
-         "the latest starters may still be in their series"),
-        ("assessment_completion", "Assessment completion (infusions with a score that day +-1)", "share",
-         "infusions_with_score", "infusions_dated", treat, ""),
+        (
+            "series_completion",
+            f"Series completion (>= {config.INDUCTION_SERIES_LENGTH} induction infusions)",
+            "share",
+            "series_completed",
+            "induction_started",
+            treat,
+            "the latest starters may still be in their series",
+        ),
+        (
+            "assessment_completion",
+            "Assessment completion (infusions with a score that day +-1)",
+            "share",
+            "infusions_with_score",
+            "infusions_dated",
+            treat,
+            "",
+        ),
         ("response_rate", f"{code} response rate", "share", "responders", "evaluable", scores, recent),
-        ("remission_rate", f"{code} remission rate", "share", "remitters", "evaluable",
-         scores if has_remission else f"{code} has no remission rule", recent),
+        (
+            "remission_rate",
+            f"{code} remission rate",
+            "share",
+            "remitters",
+            "evaluable",
+            scores if has_remission else f"{code} has no remission rule",
+            recent,
+        ),
     ]
     rows = []
     for kpi, label, unit, num, den, missing, caveat in specs:
@@ -780,15 +972,42 @@ def _kpis(assessments, treatments, definitions, code: str, months: int, as_of, p
 
         v, n, lower, upper = value(cur)
         pv, pn, _, _ = value(prev)
-        rows.append({"kpi": kpi, "label": label, "value": v, "previous": pv, "change": v - pv, "unit": unit,
-                     "n": n, "note": missing or caveat, "lower": lower, "upper": upper, "previous_n": pn,
-                     "period": current[0], "previous_period": previous[0]})
+        rows.append(
+            {
+                "kpi": kpi,
+                "label": label,
+                "value": v,
+                "previous": pv,
+                "change": v - pv,
+                "unit": unit,
+                "n": n,
+                "note": missing or caveat,
+                "lower": lower,
+                "upper": upper,
+                "previous_n": pn,
+                "period": current[0],
+                "previous_period": previous[0],
+            }
+        )
     return pd.DataFrame(rows, columns=list(KPI_COLUMNS))
 
 
 #: columns of kpis_shown
-KPI_SHOWN_COLUMNS = ("kpi", "label", "unit", "value", "previous", "change", "n", "previous_n", "lower", "upper",
-                     "period", "previous_period", "note")
+KPI_SHOWN_COLUMNS = (
+    "kpi",
+    "label",
+    "unit",
+    "value",
+    "previous",
+    "change",
+    "n",
+    "previous_n",
+    "lower",
+    "upper",
+    "period",
+    "previous_period",
+    "note",
+)
 
 
 def kpis_shown(kpis_table: pd.DataFrame, threshold: int = config.SUPPRESSION_THRESHOLD) -> pd.DataFrame:
@@ -800,8 +1019,11 @@ def kpis_shown(kpis_table: pd.DataFrame, threshold: int = config.SUPPRESSION_THR
     withheld. A value that does not exist (NaN) is None too. Counts stay whole numbers; shares and changes
     stay fractions (formatting is the caller's). The input is not changed.
     """
-    missing = [c for c in KPI_COLUMNS if c not in kpis_table.columns and c not in ("lower", "upper", "period",
-                                                                                       "previous_period")]
+    missing = [
+        c
+        for c in KPI_COLUMNS
+        if c not in kpis_table.columns and c not in ("lower", "upper", "period", "previous_period")
+    ]
     if missing:
         raise KeyError(f"kpis_shown needs the table of metrics.kpis; missing column(s): {', '.join(missing)}")
 
@@ -824,15 +1046,31 @@ def kpis_shown(kpis_table: pd.DataFrame, threshold: int = config.SUPPRESSION_THR
             value = None if hide_now else float(k["value"])
             previous = None if hide_before else float(k["previous"])
             change = None if hide_now or hide_before or absent(k["change"]) else float(k["change"])
-            lower, upper = ((None, None) if hide_now or absent(k.get("lower")) or absent(k.get("upper"))
-                            else (float(k["lower"]), float(k["upper"])))
+            lower, upper = (
+                (None, None)
+                if hide_now or absent(k.get("lower")) or absent(k.get("upper"))
+                else (float(k["lower"]), float(k["upper"]))
+            )
         else:
             value, previous = count(k["value"]), count(k["previous"])
             small = any(absent(v) or privacy.is_small(v, threshold) for v in (k["value"], k["previous"]))
             change = None if small or absent(k["change"]) else int(k["change"])
             lower = upper = None
-        rows.append({"kpi": k["kpi"], "label": k["label"], "unit": k["unit"], "value": value, "previous": previous,
-                     "change": change, "n": count(k["n"]), "previous_n": count(k["previous_n"]), "lower": lower,
-                     "upper": upper, "period": k.get("period"), "previous_period": k.get("previous_period"),
-                     "note": k["note"] if isinstance(k["note"], str) else ""})
+        rows.append(
+            {
+                "kpi": k["kpi"],
+                "label": k["label"],
+                "unit": k["unit"],
+                "value": value,
+                "previous": previous,
+                "change": change,
+                "n": count(k["n"]),
+                "previous_n": count(k["previous_n"]),
+                "lower": lower,
+                "upper": upper,
+                "period": k.get("period"),
+                "previous_period": k.get("previous_period"),
+                "note": k["note"] if isinstance(k["note"], str) else "",
+            }
+        )
     return pd.DataFrame(rows, columns=list(KPI_SHOWN_COLUMNS), dtype=object)

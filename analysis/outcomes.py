@@ -24,6 +24,7 @@ Model (DESIGN "Outcome definitions"), per patient and instrument, days counted f
 Every threshold and window is a setting of :class:`Definitions`, the definition card, which can be
 saved to and loaded from JSON or YAML.
 """
+
 from __future__ import annotations
 
 import copy
@@ -39,9 +40,8 @@ import pandas as pd
 import yaml
 
 from analysis import config, instruments
-from analysis.arrays import (arrow_text, first_per, first_rows, pick, positions, run_numbers, run_starts,
-                             sort_order)
 from analysis import schema as S
+from analysis.arrays import arrow_text, first_per, first_rows, pick, positions, run_numbers, run_starts, sort_order
 from analysis.errors import DataError
 from analysis.privacy import show_count
 
@@ -110,8 +110,10 @@ def _window(name, value) -> tuple[int, int]:
 def _code(name, code) -> str:
     canonical = instruments.normalise_code(code)
     if canonical is None:
-        raise DataError(f"definition card: {name} names instrument {code!r}, which is not in the registry; "
-                        f"known: {', '.join(instruments.registry())}")
+        raise DataError(
+            f"definition card: {name} names instrument {code!r}, which is not in the registry; "
+            f"known: {', '.join(instruments.registry())}"
+        )
     return canonical
 
 
@@ -119,7 +121,9 @@ def _overrides(name, value, check) -> FrozenMap:
     if value is None:
         return FrozenMap()
     if not isinstance(value, Mapping):
-        raise DataError(f"definition card: {name} must map instrument codes to numbers, e.g. {{\"PHQ9\": 0.5}}; got {value!r}")
+        raise DataError(
+            f'definition card: {name} must map instrument codes to numbers, e.g. {{"PHQ9": 0.5}}; got {value!r}'
+        )
     out = {}
     for code, v in value.items():
         c = _code(name, code)
@@ -129,8 +133,10 @@ def _overrides(name, value, check) -> FrozenMap:
 
 def _check_drop(code, v) -> float:
     if not _is_number(v) or not 0 < float(v) <= 1:
-        raise DataError(f"definition card: response_drop for {code} must be a fraction above 0 and at most 1 "
-                        f"(0.5 = a 50% drop), got {v!r}")
+        raise DataError(
+            f"definition card: response_drop for {code} must be a fraction above 0 and at most 1 "
+            f"(0.5 = a 50% drop), got {v!r}"
+        )
     return float(v)
 
 
@@ -139,8 +145,10 @@ def _check_remission(code, v) -> float | None:
         return None
     ins = instruments.get(code)
     if not _is_number(v) or not ins.min <= float(v) <= ins.max:
-        raise DataError(f"definition card: remission_max for {code} must be a score from {ins.min:g} to "
-                        f"{ins.max:g} (or null for no remission rule), got {v!r}")
+        raise DataError(
+            f"definition card: remission_max for {code} must be a score from {ins.min:g} to "
+            f"{ins.max:g} (or null for no remission rule), got {v!r}"
+        )
     return float(v)
 
 
@@ -168,34 +176,48 @@ class Definitions:
         put("baseline_window", _window("baseline_window", self.baseline_window))
         put("response_window", _window("response_window", self.response_window))
         if self.response_window[0] <= self.baseline_window[1]:
-            raise DataError(f"definition card: the response window {list(self.response_window)} must start after "
-                            f"the baseline window {list(self.baseline_window)} ends")
+            raise DataError(
+                f"definition card: the response window {list(self.response_window)} must start after "
+                f"the baseline window {list(self.baseline_window)} ends"
+            )
         if not isinstance(self.confirm_loss, (bool, np.bool_)):
             raise DataError(f"definition card: confirm_loss must be true or false, got {self.confirm_loss!r}")
         put("confirm_loss", bool(self.confirm_loss))
         if self.booster_handling not in config.BOOSTER_HANDLINGS:
-            raise DataError(f"definition card: booster_handling must be one of {', '.join(config.BOOSTER_HANDLINGS)}; "
-                            f"got {self.booster_handling!r}")
+            raise DataError(
+                f"definition card: booster_handling must be one of {', '.join(config.BOOSTER_HANDLINGS)}; "
+                f"got {self.booster_handling!r}"
+            )
         if not _is_int(self.induction_end_day) or self.induction_end_day < 0:
-            raise DataError(f"definition card: induction_end_day must be a whole number of days, 0 or more; "
-                            f"got {self.induction_end_day!r}")
+            raise DataError(
+                f"definition card: induction_end_day must be a whole number of days, 0 or more; "
+                f"got {self.induction_end_day!r}"
+            )
         put("induction_end_day", int(self.induction_end_day))
         days = self.survival_days
-        if (not isinstance(days, (list, tuple)) or not days or not all(_is_int(d) and d > 0 for d in days)
-                or len(set(days)) != len(days)):
-            raise DataError(f"definition card: survival_days must be a list of different whole days above 0, "
-                            f"e.g. [28, 56, 84]; got {days!r}")
+        if (
+            not isinstance(days, (list, tuple))
+            or not days
+            or not all(_is_int(d) and d > 0 for d in days)
+            or len(set(days)) != len(days)
+        ):
+            raise DataError(
+                f"definition card: survival_days must be a list of different whole days above 0, "
+                f"e.g. [28, 56, 84]; got {days!r}"
+            )
         put("survival_days", tuple(sorted(int(d) for d in days)))
         if not _is_int(self.suppression_threshold) or self.suppression_threshold < 0:
-            raise DataError(f"definition card: suppression_threshold must be a whole number, 0 or more (11 by "
-                            f"default); got {self.suppression_threshold!r}")
+            raise DataError(
+                f"definition card: suppression_threshold must be a whole number, 0 or more (11 by "
+                f"default); got {self.suppression_threshold!r}"
+            )
         put("suppression_threshold", int(self.suppression_threshold))
         put("response_drop", _overrides("response_drop", self.response_drop, _check_drop))
         put("remission_max", _overrides("remission_max", self.remission_max, _check_remission))
         if not isinstance(self.name, str) or not self.name.strip():
             raise DataError(f"definition card: name must be a non-empty text; got {self.name!r}")
 
-    def replace(self, **changes) -> "Definitions":
+    def replace(self, **changes) -> Definitions:
         """A copy with some settings changed (validated like a loaded card)."""
         unknown = sorted(set(changes) - set(FIELDS))
         if unknown:
@@ -235,17 +257,19 @@ class Definitions:
     def description(self) -> list[str]:
         """The definitions in words, as shown on the card."""
         b, r = self.baseline_window, self.response_window
-        loss = ("Loss of response: the first later score below the response threshold, confirmed by the next "
-                "score (event on the first of the two); a drop undone by the next score is no event; a drop on "
-                "the last score cannot be confirmed, so the episode is censored at the score before it."
-                if self.confirm_loss else
-                "Loss of response: the first later score below the response threshold (no confirmation).")
+        loss = (
+            "Loss of response: the first later score below the response threshold, confirmed by the next "
+            "score (event on the first of the two); a drop undone by the next score is no event; a drop on "
+            "the last score cannot be confirmed, so the episode is censored at the score before it."
+            if self.confirm_loss
+            else "Loss of response: the first later score below the response threshold (no confirmation)."
+        )
         boosters = {
             "ignore": "Boosters do not stop the clock.",
             "censor": "An episode is censored at the first booster after the response assessment when it comes "
-                      "before the loss of response.",
+            "before the loss of response.",
             "event": "The event is the first booster after the response assessment (time to first booster); "
-                     "patients without one are censored at their last score.",
+            "patients without one are censored at their last score.",
         }[self.booster_handling]
         return [
             SAME_DAY_RULE,
@@ -257,7 +281,8 @@ class Definitions:
             "Durability: from the response assessment (origin) of responders with a later score. " + loss,
             "Otherwise censored at the last score. " + boosters + " Boosters on or before the origin are ignored.",
             f"Counts from 1 to {max(self.suppression_threshold - 1, 0)} are shown as <{self.suppression_threshold}."
-            if self.suppression_threshold > 1 else "Small counts are not suppressed.",
+            if self.suppression_threshold > 1
+            else "Small counts are not suppressed.",
         ]
 
 
@@ -268,8 +293,9 @@ _DERIVED_KEYS = ("thresholds", "description")
 
 def _from_mapping(data) -> Definitions:
     if not isinstance(data, Mapping):
-        raise DataError("definition card: expected a JSON object / YAML mapping of settings, "
-                        f"got {type(data).__name__}")
+        raise DataError(
+            f"definition card: expected a JSON object / YAML mapping of settings, got {type(data).__name__}"
+        )
     unknown = sorted(set(map(str, data)) - set(FIELDS) - set(_DERIVED_KEYS))
     if unknown:
         raise DataError(f"definition card: unknown setting(s) {', '.join(unknown)}; available: {', '.join(FIELDS)}")
@@ -289,9 +315,13 @@ def _from_mapping(data) -> Definitions:
                 raise DataError(f"definition card: thresholds of {code} must hold response_drop and remission_max")
             for k, v in t.items():
                 want = effective[c][k]
-                if (v is None) != (want is None) or (v is not None and not (_is_number(v) and abs(float(v) - want) < 1e-12)):
-                    raise DataError(f"definition card: thresholds.{code}.{k} is {v!r} but the card's settings give "
-                                    f"{want!r}; change response_drop / remission_max instead (thresholds is derived)")
+                if (v is None) != (want is None) or (
+                    v is not None and not (_is_number(v) and abs(float(v) - want) < 1e-12)
+                ):
+                    raise DataError(
+                        f"definition card: thresholds.{code}.{k} is {v!r} but the card's settings give "
+                        f"{want!r}; change response_drop / remission_max instead (thresholds is derived)"
+                    )
     return d
 
 
@@ -301,8 +331,11 @@ def load_card(path_or_text) -> Definitions:
     text = None
     if isinstance(path_or_text, Path):
         path = path_or_text
-    elif isinstance(path_or_text, str) and "\n" not in path_or_text and (
-            Path(path_or_text).suffix.lower() in (".json", ".yaml", ".yml") or Path(path_or_text).is_file()):
+    elif (
+        isinstance(path_or_text, str)
+        and "\n" not in path_or_text
+        and (Path(path_or_text).suffix.lower() in (".json", ".yaml", ".yml") or Path(path_or_text).is_file())
+    ):
         path = Path(path_or_text)
     else:
         path = None
@@ -340,13 +373,16 @@ def save_card(definitions: Definitions, path) -> Path:
 
 # --- per-patient tables --------------------------------------------------------------------
 
+
 def _require(table: pd.DataFrame, columns, what: str) -> None:
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"{what} must be a pandas DataFrame, got {type(table).__name__}")
     missing = [c for c in columns if c not in table.columns]
     if missing:
-        raise DataError(f"the {what} table has no {', '.join(repr(c) for c in missing)} column; "
-                        f"columns present: {', '.join(map(str, table.columns))}")
+        raise DataError(
+            f"the {what} table has no {', '.join(repr(c) for c in missing)} column; "
+            f"columns present: {', '.join(map(str, table.columns))}"
+        )
 
 
 def _whole(s: pd.Series) -> pd.Series:
@@ -475,7 +511,11 @@ class Coded:
                 self._arrays[code] = (patients, days, self.numbers[1][rows[order]])
             else:  # same-day means: the table's
                 table, patients = self.scores(code)
-                self._arrays[code] = (patients, table[S.DAY].to_numpy(dtype=float), table[S.SCORE].to_numpy(dtype=float))
+                self._arrays[code] = (
+                    patients,
+                    table[S.DAY].to_numpy(dtype=float),
+                    table[S.SCORE].to_numpy(dtype=float),
+                )
         return self._arrays[code]
 
     def _usable_rows(self, code: str):
@@ -488,8 +528,10 @@ class Coded:
             rows = np.flatnonzero(mine[self.spelling] & usable)
             if not len(rows):
                 present = sorted({c for c in self.lookup if c is not None})
-                raise DataError(f"there are no {code} scores in the data; instruments present: "
-                                f"{', '.join(present) if present else 'none'}")
+                raise DataError(
+                    f"there are no {code} scores in the data; instruments present: "
+                    f"{', '.join(present) if present else 'none'}"
+                )
             patients, days = self.patient[rows], day[rows]
             order = sort_order(patients, days)
             patients, days = patients[order], days[order]
@@ -512,12 +554,13 @@ class Coded:
         score = score.iloc[order].reset_index(drop=True)
         if score.dtype.kind != "f":  # whole-number scores: the float dtype their mean would have
             score = score.astype("Float64" if isinstance(score.dtype, pd.api.extensions.ExtensionDtype) else "float64")
-        out = pd.DataFrame({S.PATIENT_ID: self.ids.take(patients), S.DAY: day.iloc[order].reset_index(drop=True),
-                            S.SCORE: score})
+        out = pd.DataFrame(
+            {S.PATIENT_ID: self.ids.take(patients), S.DAY: day.iloc[order].reset_index(drop=True), S.SCORE: score}
+        )
         out.attrs["same_day"] = 0
         return out, patients
 
-    def outcome_arrays(self, code: str, definitions: "Definitions") -> dict:
+    def outcome_arrays(self, code: str, definitions: Definitions) -> dict:
         """:func:`_outcome_arrays` of the instrument's :meth:`score_arrays` (computed once per code and card)."""
         key = (code, definitions)
         if key not in self._outcome_arrays:
@@ -545,8 +588,9 @@ def _achieves_drop(baseline, score, threshold):
     return (baseline - score) / baseline >= threshold - TOLERANCE
 
 
-def patient_outcomes(assessments: pd.DataFrame, instrument, definitions: Definitions | None = None,
-                     coded: Coded | None = None) -> pd.DataFrame:
+def patient_outcomes(
+    assessments: pd.DataFrame, instrument, definitions: Definitions | None = None, coded: Coded | None = None
+) -> pd.DataFrame:
     """One row per patient with any score of the instrument: baseline, response assessment, percent
     change, evaluable, response, remission (NA when not evaluable), baseline band, last day and
     has_follow_up (a responder with a score after the response assessment). ``coded``: the
@@ -594,10 +638,19 @@ def _outcome_arrays(patients, days, values, ins, d) -> dict:
         pct_change = np.where(evaluable, (baseline - response_score) / baseline, np.nan)
     rmax = d.remission_threshold(ins.code)
     remission = None if rmax is None else evaluable & (response_score <= rmax + TOLERANCE)
-    return {"patients": patients[starts], "baseline": baseline, "baseline_day": pick(days, base),
-            "response_score": response_score, "response_day": response_day, "last_day": last_day,
-            "pct_change": pct_change, "evaluable": evaluable, "response": response, "remission": remission,
-            "follow_up": response & (last_day > response_day)}
+    return {
+        "patients": patients[starts],
+        "baseline": baseline,
+        "baseline_day": pick(days, base),
+        "response_score": response_score,
+        "response_day": response_day,
+        "last_day": last_day,
+        "pct_change": pct_change,
+        "evaluable": evaluable,
+        "response": response,
+        "remission": remission,
+        "follow_up": response & (last_day > response_day),
+    }
 
 
 def baseline_bands(assessments: pd.DataFrame, instrument, definitions: Definitions | None = None) -> set:
@@ -619,8 +672,9 @@ def _outcomes(scores, patients, ins, d, coded: Coded) -> pd.DataFrame:
     if len(attributes.columns) > 1:  # every patient with a score has a row there
         out = attributes.take(coded.attribute_rows(v["patients"])).reset_index(drop=True)
     else:
-        out = attributes.merge(pd.DataFrame({S.PATIENT_ID: scores[S.PATIENT_ID].unique()}), on=S.PATIENT_ID,
-                               how="right")
+        out = attributes.merge(
+            pd.DataFrame({S.PATIENT_ID: scores[S.PATIENT_ID].unique()}), on=S.PATIENT_ID, how="right"
+        )
     series = lambda x: pd.Series(x, index=out.index)  # noqa: E731
     not_evaluable = ~v["evaluable"]
     out[S.INSTRUMENT] = ins.code
@@ -650,8 +704,12 @@ def patient_table(assessments: pd.DataFrame, treatments: pd.DataFrame | None = N
     return patient_table_from(_attributes(assessments), treatments)
 
 
-def patient_table_from(attributes: pd.DataFrame, treatments: pd.DataFrame | None, coded: Coded | None = None,
-                       sessions: Sessions | None = None) -> pd.DataFrame:
+def patient_table_from(
+    attributes: pd.DataFrame,
+    treatments: pd.DataFrame | None,
+    coded: Coded | None = None,
+    sessions: Sessions | None = None,
+) -> pd.DataFrame:
     """:func:`patient_table` from the assessments' per-patient attributes (:func:`_attributes`); or, for a
     caller that has them, from ``coded`` (``attributes`` being its :attr:`Coded.attributes`) and the
     treatments' ``sessions`` over ``coded.ids``."""
@@ -697,7 +755,7 @@ class Sessions:
         self.n = len(ids)
         self._found, self._code = found, patient[distinct]
 
-    def appended(self, more: pd.Index) -> "Sessions":
+    def appended(self, more: pd.Index) -> Sessions:
         """These sessions over ``ids`` followed by ``more`` (ids not in ``ids``, of their dtype), as
         ``Sessions(treatments, ids.append(more))`` numbers them, without coding the treatments again."""
         out = copy.copy(self)
@@ -726,8 +784,10 @@ class Sessions:
 
 # --- durability episodes --------------------------------------------------------------------
 
-def episodes_with_notes(assessments, treatments, instrument, definitions=None, outcomes=None, coded=None,
-                        sessions=None):
+
+def episodes_with_notes(
+    assessments, treatments, instrument, definitions=None, outcomes=None, coded=None, sessions=None
+):
     """(:func:`episodes`, the notes that explain them: boosters ignored, unconfirmed last drops, same-day
     means, responders without follow-up; small counts suppressed). ``coded``: the :class:`Coded`
     assessments when the caller has them, ``sessions`` the treatments' :class:`Sessions` over ``coded.ids``;
@@ -741,8 +801,10 @@ def episodes_with_notes(assessments, treatments, instrument, definitions=None, o
     notes = []
     handling = d.booster_handling
     if handling != "ignore" and treatments is None:
-        notes.append(f"booster handling '{handling}' needs a treatments file; without one boosters have no effect "
-                     "and episodes end at the loss of response or the last score.")
+        notes.append(
+            f"booster handling '{handling}' needs a treatments file; without one boosters have no effect "
+            "and episodes end at the loss of response or the last score."
+        )
         handling = "ignore"
 
     followed = outcomes[outcomes["has_follow_up"]]
@@ -812,15 +874,34 @@ def episodes_with_notes(assessments, treatments, instrument, definitions=None, o
 
     cols = [S.PATIENT_ID] + [c for c in S.PATIENT_ATTRIBUTES if c in outcomes.columns]
     attrs = cols[1:]
-    cols += [BASELINE_BAND, INDUCTION_COMPLETED, "baseline", "response_score", "origin", "time", "event",
-             "event_day", "end_day", "censor_reason"]
+    cols += [
+        BASELINE_BAND,
+        INDUCTION_COMPLETED,
+        "baseline",
+        "response_score",
+        "origin",
+        "time",
+        "event",
+        "event_day",
+        "end_day",
+        "censor_reason",
+    ]
     if m:
-        ep = pd.DataFrame({S.PATIENT_ID: followed[S.PATIENT_ID].to_numpy(), "origin": origin, "end_day": end,
-                           "event": event.astype("int64"), "censor_reason": reason})
+        ep = pd.DataFrame(
+            {
+                S.PATIENT_ID: followed[S.PATIENT_ID].to_numpy(),
+                "origin": origin,
+                "end_day": end,
+                "event": event.astype("int64"),
+                "censor_reason": reason,
+            }
+        )
     else:
         ep = pd.DataFrame([], columns=[S.PATIENT_ID, "origin", "end_day", "event", "censor_reason"])
     known = [INDUCTION_COMPLETED] if INDUCTION_COMPLETED in followed.columns else []
-    ep = followed[[S.PATIENT_ID] + attrs + [BASELINE_BAND, "baseline", "response_score"] + known].merge(ep, on=S.PATIENT_ID)
+    ep = followed[[S.PATIENT_ID] + attrs + [BASELINE_BAND, "baseline", "response_score"] + known].merge(
+        ep, on=S.PATIENT_ID
+    )
     if not known and b is None:  # without a treatments file: unknown
         ep[INDUCTION_COMPLETED] = pd.array([pd.NA] * len(ep), dtype="boolean")
     elif not known:
@@ -835,23 +916,32 @@ def episodes_with_notes(assessments, treatments, instrument, definitions=None, o
     ep = ep[cols]
 
     if early_boosters and handling != "ignore":
-        notes.append(f"{show_count(early_boosters, d.suppression_threshold)} responder(s) had a booster on or before the response assessment; "
-                     "those boosters were ignored.")
+        notes.append(
+            f"{show_count(early_boosters, d.suppression_threshold)} responder(s) had a booster on or before the response assessment; "
+            "those boosters were ignored."
+        )
     if unconfirmed_last:
-        notes.append(f"{show_count(unconfirmed_last, d.suppression_threshold)} episode(s) end in a drop on the last score that could not be confirmed; "
-                     "they are censored at the score before it.")
+        notes.append(
+            f"{show_count(unconfirmed_last, d.suppression_threshold)} episode(s) end in a drop on the last score that could not be confirmed; "
+            "they are censored at the score before it."
+        )
     if scores.attrs.get("same_day"):
-        notes.append(f"{show_count(scores.attrs['same_day'], d.suppression_threshold)} patient-day(s) had two or "
-                     f"more {ins.code} scores; their mean was used.")
+        notes.append(
+            f"{show_count(scores.attrs['same_day'], d.suppression_threshold)} patient-day(s) had two or "
+            f"more {ins.code} scores; their mean was used."
+        )
     no_follow = int((outcomes["response"].fillna(False).astype(bool) & ~outcomes["has_follow_up"]).sum())
     if no_follow:
-        notes.append(f"{show_count(no_follow, d.suppression_threshold)} responder(s) have no score after the response assessment (no follow-up) "
-                     "and have no episode.")
+        notes.append(
+            f"{show_count(no_follow, d.suppression_threshold)} responder(s) have no score after the response assessment (no follow-up) "
+            "and have no episode."
+        )
     return ep.reset_index(drop=True), tuple(notes)
 
 
-def episodes(assessments: pd.DataFrame, treatments: pd.DataFrame | None, instrument,
-             definitions: Definitions | None = None) -> pd.DataFrame:
+def episodes(
+    assessments: pd.DataFrame, treatments: pd.DataFrame | None, instrument, definitions: Definitions | None = None
+) -> pd.DataFrame:
     """One row per responder with follow-up: patient_id, attributes, baseline_band, induction_completed,
     origin (response-assessment day), time (end - origin), event (1 loss of response, or first booster
     when booster_handling is "event"; 0 censored), event_day (NA when censored), end_day and
@@ -861,22 +951,36 @@ def episodes(assessments: pd.DataFrame, treatments: pd.DataFrame | None, instrum
 
 # --- funnel ---------------------------------------------------------------------------------
 
-FUNNEL_COUNTS = ("patients", "with_baseline", "with_response_assessment", "evaluable", "responders",
-                 "remitters", "with_follow_up")
+FUNNEL_COUNTS = (
+    "patients",
+    "with_baseline",
+    "with_response_assessment",
+    "evaluable",
+    "responders",
+    "remitters",
+    "with_follow_up",
+)
 #: (part, whole) pairs of the funnel shown side by side: whole - part must not reveal a small count
-FUNNEL_COMPLEMENTS = (("with_baseline", "patients"), ("with_response_assessment", "with_baseline"),
-                      ("evaluable", "with_response_assessment"), ("responders", "evaluable"),
-                      ("remitters", "evaluable"), ("with_follow_up", "responders"))
+FUNNEL_COMPLEMENTS = (
+    ("with_baseline", "patients"),
+    ("with_response_assessment", "with_baseline"),
+    ("evaluable", "with_response_assessment"),
+    ("responders", "evaluable"),
+    ("remitters", "evaluable"),
+    ("with_follow_up", "responders"),
+)
 
 
 def group_labels(values: pd.Series) -> pd.Series:
     """Text group labels: booleans as 'yes'/'no', missing values as 'unknown'."""
+
     def label(v):
         if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
             return UNKNOWN_GROUP
         if isinstance(v, (bool, np.bool_)):
             return "yes" if v else "no"
         return str(v)
+
     if isinstance(values.dtype, pd.StringDtype):  # text already: only the missing values change (no loop)
         return values.fillna(UNKNOWN_GROUP).astype("str").rename(None)
     return pd.Series([label(v) for v in values], index=values.index, dtype="str")
@@ -926,14 +1030,20 @@ def _funnel_table(flags: dict[str, np.ndarray], group: np.ndarray, labels) -> pd
     return pd.DataFrame(out)
 
 
-def coded_funnel(coded: Coded, instrument, definitions: Definitions | None = None, by: str | None = None) -> pd.DataFrame:
+def coded_funnel(
+    coded: Coded, instrument, definitions: Definitions | None = None, by: str | None = None
+) -> pd.DataFrame:
     """``funnel_from_outcomes(patient_outcomes(coded.assessments, instrument, definitions, coded=coded), by)``
     from the :class:`Coded` assessments' arrays, without building the outcomes table (``by``: a patient
     attribute present in the assessments, or None)."""
     d = definitions or Definitions()
     v = coded.outcome_arrays(instruments.get(instrument).code, d)
-    flags = {"with_baseline": ~np.isnan(v["baseline"]), "evaluable": v["evaluable"], "responders": v["response"],
-             "with_follow_up": v["follow_up"]}
+    flags = {
+        "with_baseline": ~np.isnan(v["baseline"]),
+        "evaluable": v["evaluable"],
+        "responders": v["response"],
+        "with_follow_up": v["follow_up"],
+    }
     flags["with_response_assessment"] = flags["with_baseline"] & ~np.isnan(v["response_score"])
     flags["remitters"] = v["remission"] if v["remission"] is not None else np.zeros(len(v["patients"]), dtype=bool)
     if by is None:
@@ -942,8 +1052,9 @@ def coded_funnel(coded: Coded, instrument, definitions: Definitions | None = Non
     return _funnel_table(flags, codes[coded.attribute_rows(v["patients"])], labels)
 
 
-def funnel(assessments: pd.DataFrame, instrument, definitions: Definitions | None = None,
-           by: str | None = None) -> pd.DataFrame:
+def funnel(
+    assessments: pd.DataFrame, instrument, definitions: Definitions | None = None, by: str | None = None
+) -> pd.DataFrame:
     """Denominators per group (one row "all" when ``by`` is None): patients with a score of the
     instrument -> with baseline -> with response assessment (and baseline) -> evaluable (baseline above 0)
     -> responders -> with follow-up; remitters (<= evaluable) beside the chain. Missing group: 'unknown'."""

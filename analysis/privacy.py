@@ -9,6 +9,7 @@ no one.
 Safe exports: text cells that begin with ``=``, ``+``, ``-``, ``@``, tab or carriage return are
 prefixed with a single quote so that no spreadsheet evaluates them (OWASP "CSV injection").
 """
+
 from __future__ import annotations
 
 import io

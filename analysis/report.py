@@ -21,6 +21,7 @@ started as soon as a report is asked for, so that Chromium starts while the stat
 Chromium the report is still written, with a line in place of each figure. Text uses DejaVu Sans
 (fonts-dejavu-core) so that "≥", "–" and "Å" print; without it, Helvetica with text made Latin-1-safe.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -47,8 +48,23 @@ FIGURE_SCALE = 2
 FIGURE_TIMEOUT = 60
 DASH = "—"
 #: replacements that make text Latin-1-safe when DejaVu Sans is missing
-_LATIN1 = {"≥": ">=", "≤": "<=", "•": "-", "–": "-", "—": "-", "·": "-", "×": "x", "…": "...", "‘": "'", "’": "'",
-           "“": '"', "”": '"', "→": "->", "−": "-", "Δ": "change"}
+_LATIN1 = {
+    "≥": ">=",
+    "≤": "<=",
+    "•": "-",
+    "–": "-",
+    "—": "-",
+    "·": "-",
+    "×": "x",
+    "…": "...",
+    "‘": "'",
+    "’": "'",
+    "“": '"',
+    "”": '"',
+    "→": "->",
+    "−": "-",
+    "Δ": "change",
+}
 
 
 # --- figures: plotly -> PNG through one kept-alive kaleido server ---------------------------------------------
@@ -105,8 +121,9 @@ def figure_png(figure, width: int = FIGURE_WIDTH_PX, height: int | None = None, 
 
     def work():
         try:
-            box["png"] = kaleido.calc_fig_sync(spec, opts={"format": "png", "width": int(width), "height": height,
-                                                            "scale": scale})
+            box["png"] = kaleido.calc_fig_sync(
+                spec, opts={"format": "png", "width": int(width), "height": height, "scale": scale}
+            )
         except Exception as e:  # noqa: BLE001 - reported to the caller below
             box["error"] = e
 
@@ -196,8 +213,17 @@ def kpi_cells(kpis: pd.DataFrame, threshold: int) -> pd.DataFrame:
             value, previous = fmt_count(k["value"]), fmt_count(k["previous"])
             change = DASH if k["change"] is None else f"{k['change']:+d}"
             of = ""
-        rows.append({"kpi": k["kpi"], "label": k["label"], "value": value, "previous": previous, "change": change,
-                     "of": of, "note": k["note"]})
+        rows.append(
+            {
+                "kpi": k["kpi"],
+                "label": k["label"],
+                "value": value,
+                "previous": previous,
+                "change": change,
+                "of": of,
+                "note": k["note"],
+            }
+        )
     return pd.DataFrame(rows, columns=["kpi", "label", "value", "previous", "change", "of", "note"])
 
 
@@ -242,22 +268,38 @@ def methods_text(definitions, codes, threshold: int, converged: bool | None = No
         ins = instruments.get(code)
         rem = definitions.remission_threshold(code)
         rem_text = f"remission a score ≤ {rem:g}" if rem is not None else "no remission rule"
-        rules.append(f"{ins.name} ({code}, {ins.min:g}–{ins.max:g}): response a drop of "
-                     f"≥ {100 * definitions.response_threshold(code):g}% from baseline, {rem_text}")
-    loss = ("confirmed by the next score too (the event on the first of the two)" if definitions.confirm_loss
-            else "without confirmation by a later score")
-    boosters = {"ignore": "Booster infusions did not stop the clock.",
-                "censor": "Episodes were censored at the first booster after the response assessment when it "
-                          "came before the loss of response.",
-                "event": "The event analysed was the first booster after the response assessment (time to first "
-                         "booster); patients without one were censored at their last score."}[definitions.booster_handling]
+        rules.append(
+            f"{ins.name} ({code}, {ins.min:g}–{ins.max:g}): response a drop of "
+            f"≥ {100 * definitions.response_threshold(code):g}% from baseline, {rem_text}"
+        )
+    loss = (
+        "confirmed by the next score too (the event on the first of the two)"
+        if definitions.confirm_loss
+        else "without confirmation by a later score"
+    )
+    boosters = {
+        "ignore": "Booster infusions did not stop the clock.",
+        "censor": "Episodes were censored at the first booster after the response assessment when it "
+        "came before the loss of response.",
+        "event": "The event analysed was the first booster after the response assessment (time to first "
+        "booster); patients without one were censored at their last score.",
+    }[definitions.booster_handling]
     days = ", ".join(str(d) for d in definitions.survival_days)
-    suppression = (f"Counts from 1 to {threshold - 1} are shown as <{threshold}, and every rate, interval, median "
-                   f"and curve resting on such a count is withheld (CMS cell-size policy)." if threshold > 1
-                   else "Small counts are not suppressed in this report (threshold set to "
-                        f"{threshold} on the definition card).")
-    model = ("" if converged is None else (" The model converged." if converged else
-             " The model did not converge on these data, so its curves are not shown."))
+    suppression = (
+        f"Counts from 1 to {threshold - 1} are shown as <{threshold}, and every rate, interval, median "
+        f"and curve resting on such a count is withheld (CMS cell-size policy)."
+        if threshold > 1
+        else f"Small counts are not suppressed in this report (threshold set to {threshold} on the definition card)."
+    )
+    model = (
+        ""
+        if converged is None
+        else (
+            " The model converged."
+            if converged
+            else " The model did not converge on these data, so its curves are not shown."
+        )
+    )
     return (
         f"Instruments and rules (definition card '{definitions.name}'): " + "; ".join(rules) + ". "
         f"The baseline is the last score from day {b[0]} to day {b[1]} (day 0 = the first treatment); the response "
@@ -321,8 +363,11 @@ class _Pdf(FPDF):
         self.line(self.l_margin, self.get_y(), self.w - self.r_margin, self.get_y())
         self.set_font(self.family, "", 7.5)
         self.set_text_color(110)
-        rule = (f"small counts (1-{self.threshold - 1}) shown as <{self.threshold}" if self.threshold > 1
-                else "small counts not suppressed")
+        rule = (
+            f"small counts (1-{self.threshold - 1}) shown as <{self.threshold}"
+            if self.threshold > 1
+            else "small counts not suppressed"
+        )
         self.cell(0, 6, self.text_safe(f"Generated {self.generated} · {rule}"), align="L")
         self.set_x(self.l_margin)
         self.cell(0, 6, f"Page {self.page_no()} of {{nb}}", align="R")
@@ -391,9 +436,16 @@ class _Pdf(FPDF):
             if sum(widths) > room:
                 widths = [w * room / sum(widths) for w in widths]
         self.set_font(self.family, "", size)
-        with self.table(col_widths=widths, width=sum(widths), align="LEFT", text_align=align,
-                        headings_style=FontFace(emphasis="BOLD", fill_color=(232, 236, 241)),
-                        line_height=size * 0.5, padding=pad, borders_layout="HORIZONTAL_LINES") as table:
+        with self.table(
+            col_widths=widths,
+            width=sum(widths),
+            align="LEFT",
+            text_align=align,
+            headings_style=FontFace(emphasis="BOLD", fill_color=(232, 236, 241)),
+            line_height=size * 0.5,
+            padding=pad,
+            borders_layout="HORIZONTAL_LINES",
+        ) as table:
             head = table.row()
             for h in header:
                 head.cell(h)
@@ -410,8 +462,9 @@ class _Pdf(FPDF):
         width_mm = width_mm or (self.w - self.l_margin - self.r_margin)
         height_px = int(chart.figure.layout.height or 500)
         if not has_marks(chart.figure):
-            self.para("[Figure not drawn: too few patients to show any group (small-cell suppression).]",
-                      size=8, colour=120)
+            self.para(
+                "[Figure not drawn: too few patients to show any group (small-cell suppression).]", size=8, colour=120
+            )
             self.notes(chart.notes)
             return
         try:
@@ -445,7 +498,7 @@ def has_marks(figure) -> bool:
 
 
 def _now() -> _dt.datetime:
-    return _dt.datetime.now(_dt.timezone.utc)
+    return _dt.datetime.now(_dt.UTC)
 
 
 def _stamp(generated_at) -> tuple[_dt.datetime, str]:
@@ -454,8 +507,8 @@ def _stamp(generated_at) -> tuple[_dt.datetime, str]:
     if not isinstance(generated_at, _dt.datetime):
         raise TypeError(f"generated_at must be a datetime (UTC), got {type(generated_at).__name__}")
     if generated_at.tzinfo is None:
-        generated_at = generated_at.replace(tzinfo=_dt.timezone.utc)
-    utc = generated_at.astimezone(_dt.timezone.utc)
+        generated_at = generated_at.replace(tzinfo=_dt.UTC)
+    utc = generated_at.astimezone(_dt.UTC)
     return utc, f"{utc:%Y-%m-%d %H:%M} UTC"
 
 
@@ -467,8 +520,18 @@ def _safely(func, *args, **kwargs):
         return None, str(e)
 
 
-def build_report(assessments, treatments=None, definitions=None, *, issues=None, practice="Your practice",
-                 filters="All patients", instrument="PHQ9", generated_at=None, rows_read=None) -> bytes:
+def build_report(
+    assessments,
+    treatments=None,
+    definitions=None,
+    *,
+    issues=None,
+    practice="Your practice",
+    filters="All patients",
+    instrument="PHQ9",
+    generated_at=None,
+    rows_read=None,
+) -> bytes:
     """The PDF report (bytes) of canonical ``assessments`` (and optional ``treatments``) under the
     definition card ``definitions`` (default card when None).
 
@@ -552,27 +615,39 @@ def _title(pdf, summary, kpis, practice, filters, stamp, code, instrument_notes,
     pdf.heading(practice, level=0)
     first, last = p.get("first_start_month"), p.get("last_start_month")
     period = f"{first} to {last}" if first and last and first != last else (first or "not known")
-    lines = [("Period (start months)", period), ("Patients", filters), ("Main instrument", f"{code}: {instruments.get(code).name}"),
-             ("Generated", stamp)]
+    lines = [
+        ("Period (start months)", period),
+        ("Patients", filters),
+        ("Main instrument", f"{code}: {instruments.get(code).name}"),
+        ("Generated", stamp),
+    ]
     for k, v in lines:
         pdf.set_font(pdf.family, "B", 10)
         pdf.cell(45, 6, pdf.text_safe(k))
         pdf.set_font(pdf.family, "", 10)
         pdf.multi_cell(0, 6, pdf.text_safe(v), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
-    pdf.para("De-identified practice data: days are counted from each patient's first treatment and only start "
-             "months are kept. Rates are over the evaluable patients with 95% confidence intervals. Counts "
-             f"from 1 to {t - 1} are shown as <{t} and anything derived from them is withheld (—)."
-             if t > 1 else "De-identified practice data; small counts are not suppressed in this report.",
-             size=8.5, colour=70)
+    pdf.para(
+        "De-identified practice data: days are counted from each patient's first treatment and only start "
+        "months are kept. Rates are over the evaluable patients with 95% confidence intervals. Counts "
+        f"from 1 to {t - 1} are shown as <{t} and anything derived from them is withheld (—)."
+        if t > 1
+        else "De-identified practice data; small counts are not suppressed in this report.",
+        size=8.5,
+        colour=70,
+    )
     pdf.notes(instrument_notes)
 
     pdf.heading("Key figures", level=1)
     period_now, previous = kpis["period"].iloc[0], kpis["previous_period"].iloc[0]
     cells = kpi_cells(kpis, t)
     has_previous = isinstance(previous, str)
-    pdf.para(f"Patients who started {period_now}, against {previous}." if has_previous else
-             "All patients: start months are not known month by month, so there is no comparison period.", size=8.5)
+    pdf.para(
+        f"Patients who started {period_now}, against {previous}."
+        if has_previous
+        else "All patients: start months are not known month by month, so there is no comparison period.",
+        size=8.5,
+    )
     header = ["", str(period_now)] + ([str(previous), "Change"] if has_previous else []) + ["Out of"]
     rows = [[r.label, r.value] + ([r.previous, r.change] if has_previous else []) + [r.of] for r in cells.itertuples()]
     pdf.grid(header, rows)
@@ -581,16 +656,24 @@ def _title(pdf, summary, kpis, practice, filters, stamp, code, instrument_notes,
 
     pdf.heading("All start months", level=2)
     share = lambda s, n: f"{fmt_pct(s)} of {fmt_count(n)}" if not _missing(s) else DASH  # noqa: E731
-    totals = [["Patients started", fmt_count(p["patients"])],
-              ["Patients with scores", fmt_count(p["patients_with_scores"])],
-              ["Scores kept", fmt_count(privacy.show_count(n_scores, t))]]
+    totals = [
+        ["Patients started", fmt_count(p["patients"])],
+        ["Patients with scores", fmt_count(p["patients_with_scores"])],
+        ["Scores kept", fmt_count(privacy.show_count(n_scores, t))],
+    ]
     if p.get("infusions") is not None and not _missing(p.get("infusions")):
-        totals += [["Infusions (induction / booster / maintenance)",
-                    f"{fmt_count(p['infusions'])} ({fmt_count(p['induction_infusions'])} / {fmt_count(p['boosters'])}"
-                    f" / {fmt_count(p['maintenance'])})"],
-                   ["Series completion (of patients who started a series)",
-                    share(p["series_completion"], p["induction_started"])],
-                   ["Infusions with a score that day (±1 day)", share(p["assessment_completion"], p["infusions_dated"])]]
+        totals += [
+            [
+                "Infusions (induction / booster / maintenance)",
+                f"{fmt_count(p['infusions'])} ({fmt_count(p['induction_infusions'])} / {fmt_count(p['boosters'])}"
+                f" / {fmt_count(p['maintenance'])})",
+            ],
+            [
+                "Series completion (of patients who started a series)",
+                share(p["series_completion"], p["induction_started"]),
+            ],
+            ["Infusions with a score that day (±1 day)", share(p["assessment_completion"], p["infusions_dated"])],
+        ]
         if not _missing(p.get("median_infusions")):
             totals.append(["Median induction infusions per patient", f"{float(p['median_infusions']):g}"])
     else:
@@ -611,18 +694,32 @@ def _outcomes(pdf, summary, code, t):
         pdf.para(f"No {code} scores.")
 
     pdf.heading("Response and remission by condition", level=1)
-    pdf.para("Per instrument, overall and by condition: rates over the evaluable patients (a baseline above 0 and a "
-             "response assessment) with 95% Wilson confidence intervals.", size=8.5, colour=70)
+    pdf.para(
+        "Per instrument, overall and by condition: rates over the evaluable patients (a baseline above 0 and a "
+        "response assessment) with 95% Wilson confidence intervals.",
+        size=8.5,
+        colour=70,
+    )
     part = rates[rates["dimension"].isin(["overall", "condition"])]
-    header = ["Instrument", "Condition", "Patients", "Evaluable", "Responders", "Response (95% CI)", "Remitters",
-              "Remission (95% CI)"]
-    pdf.grid(header, _rate_rows(part, with_instrument=True),
-             align=["LEFT", "LEFT"] + ["RIGHT"] * 6, size=7.5)
+    header = [
+        "Instrument",
+        "Condition",
+        "Patients",
+        "Evaluable",
+        "Responders",
+        "Response (95% CI)",
+        "Remitters",
+        "Remission (95% CI)",
+    ]
+    pdf.grid(header, _rate_rows(part, with_instrument=True), align=["LEFT", "LEFT"] + ["RIGHT"] * 6, size=7.5)
     by_site = rates[(rates["instrument"] == code) & (rates["dimension"] == "site")]
     if len(by_site):
         pdf.heading(f"{code} response and remission by site", level=2)
-        pdf.grid(["Site", "Patients", "Evaluable", "Responders", "Response (95% CI)", "Remitters", "Remission (95% CI)"],
-                 _rate_rows(by_site, with_instrument=False), size=7.5)
+        pdf.grid(
+            ["Site", "Patients", "Evaluable", "Responders", "Response (95% CI)", "Remitters", "Remission (95% CI)"],
+            _rate_rows(by_site, with_instrument=False),
+            size=7.5,
+        )
     pdf.notes(summary.notes)
 
 
@@ -630,10 +727,18 @@ def _rate_rows(part: pd.DataFrame, with_instrument: bool) -> list[list[str]]:
     rows = []
     for r in part.to_dict("records"):
         group = "All" if r["dimension"] == "overall" else charts.label(r["group"])
-        rows.append(([r["instrument"]] if with_instrument else []) + [
-            group, fmt_count(r["patients"]), fmt_count(r["evaluable"]), fmt_count(r["responders"]),
-            fmt_rate(r["response_rate"], r["response_lower"], r["response_upper"]), fmt_count(r["remitters"]),
-            fmt_rate(r["remission_rate"], r["remission_lower"], r["remission_upper"])])
+        rows.append(
+            ([r["instrument"]] if with_instrument else [])
+            + [
+                group,
+                fmt_count(r["patients"]),
+                fmt_count(r["evaluable"]),
+                fmt_count(r["responders"]),
+                fmt_rate(r["response_rate"], r["response_lower"], r["response_upper"]),
+                fmt_count(r["remitters"]),
+                fmt_rate(r["remission_rate"], r["remission_lower"], r["remission_upper"]),
+            ]
+        )
     return rows
 
 
@@ -643,14 +748,18 @@ def _trajectory(pdf, traj, error, code, defs, t):
         pdf.para(f"Trajectories are not available: {error}")
         return
     predicted = traj.predicted if traj.converged else None
-    chart = charts.trajectory_chart(traj.observed, predicted, None, instruments.get(code).band_ranges(),
-                                    defs.induction_end_day, code, "score", t)
+    chart = charts.trajectory_chart(
+        traj.observed, predicted, None, instruments.get(code).band_ranges(), defs.induction_end_day, code, "score", t
+    )
     pdf.figure(chart)
     if traj.model is None:
         pdf.para("The mixed model was not fitted (see the notes); the observed means are shown.", size=8.5)
     elif not traj.converged:
-        pdf.para("The mixed model did not converge on these data, so its curves are not shown; the observed means "
-                 "are.", size=8.5, style="B")
+        pdf.para(
+            "The mixed model did not converge on these data, so its curves are not shown; the observed means are.",
+            size=8.5,
+            style="B",
+        )
     else:
         pdf.para(f"Mixed model (REML): {traj.model_formula}; converged.", size=8)
     pdf.notes(traj.notes)
@@ -667,8 +776,10 @@ def _durability(pdf, res, overall, error, code, defs, t):
     lr = res.logrank
     small = g is None or isinstance(g["n"], str) or _missing(g["n"]) or g["n"] == 0
     header = ["Responders followed", "Median days (95% CI)"] + [_day_label(d) for d in days] + ["Log-rank p"]
-    cells = [fmt_count(0 if g is None else g["n"]),
-             DASH if small else fmt_median(g["median"], g["median_lower"], g["median_upper"])]
+    cells = [
+        fmt_count(0 if g is None else g["n"]),
+        DASH if small else fmt_median(g["median"], g["median_lower"], g["median_upper"]),
+    ]
     cells += [DASH if small else fmt_rate(g[f"s{d}"], g[f"s{d}_lower"], g[f"s{d}_upper"]) for d in days]
     cells.append(DASH if lr is None else fmt_p(lr.p))
     pdf.grid(header, [cells], align=["CENTER"] * len(header), size=7.5)
@@ -680,13 +791,21 @@ def _durability(pdf, res, overall, error, code, defs, t):
     rows = []
     for r in shown.to_dict("records"):
         hidden = isinstance(r["n"], str)
-        rows.append([charts.label(r["group"]) if r["group"] != "All" else "All", fmt_count(r["n"]), fmt_count(r["events"]),
-                     DASH if hidden else fmt_median(r["median"], r["median_lower"], r["median_upper"])]
-                    + [DASH if hidden else fmt_rate(r[f"s{d}"], r[f"s{d}_lower"], r[f"s{d}_upper"]) for d in days])
+        rows.append(
+            [
+                charts.label(r["group"]) if r["group"] != "All" else "All",
+                fmt_count(r["n"]),
+                fmt_count(r["events"]),
+                DASH if hidden else fmt_median(r["median"], r["median_lower"], r["median_upper"]),
+            ]
+            + [DASH if hidden else fmt_rate(r[f"s{d}"], r[f"s{d}_lower"], r[f"s{d}_upper"]) for d in days]
+        )
     head = ["Condition", "Followed", "Lost response", "Median days (95% CI)"] + [_day_label(d) for d in days]
     pdf.grid(head, rows, size=7.5)
     if lr is not None and not _missing(lr.chi2):
-        pdf.para(f"Log-rank test across conditions: chi-square {lr.chi2:.2f} on {lr.df} df, p = {fmt_p(lr.p)}.", size=8.5)
+        pdf.para(
+            f"Log-rank test across conditions: chi-square {lr.chi2:.2f} on {lr.df} df, p = {fmt_p(lr.p)}.", size=8.5
+        )
 
     pdf.heading("What changes the hazard of losing response (Cox model)", level=2, need=50)
     fit = res.cox
@@ -695,18 +814,25 @@ def _durability(pdf, res, overall, error, code, defs, t):
     elif privacy.is_small(fit.n, t):
         pdf.para(f"Not shown: the model rests on fewer than {t} episodes (small-cell suppression).", size=8.5)
     else:
-        pdf.para(f"Cox proportional-hazards model with Efron ties, fitted on "
-                 f"{fmt_count(privacy.show_count(fit.n, t))} episodes with {fmt_count(privacy.show_count(fit.events, t))}"
-                 " losses of response; a hazard ratio above 1 means response is lost sooner than in the reference "
-                 "level.", size=8.5)
+        pdf.para(
+            f"Cox proportional-hazards model with Efron ties, fitted on "
+            f"{fmt_count(privacy.show_count(fit.n, t))} episodes with {fmt_count(privacy.show_count(fit.events, t))}"
+            " losses of response; a hazard ratio above 1 means response is lost sooner than in the reference "
+            "level.",
+            size=8.5,
+        )
         rows = []
         for r in fit.params.to_dict("records"):
             covariate = str(r.get("covariate") or r["term"]).replace("_", " ").capitalize()
             level = charts.label(r["level"]) if not _missing(r.get("level")) else ""
             reference = charts.label(r["reference"]) if not _missing(r.get("reference")) else ""
             rows.append([covariate, level, reference, fmt_hr(r["hr"], r["lower"], r["upper"]), fmt_p(r["p"])])
-        pdf.grid(["Covariate", "Level", "Against", "Hazard ratio (95% CI)", "p"], rows,
-                 align=["LEFT", "LEFT", "LEFT", "RIGHT", "RIGHT"], size=7.5)
+        pdf.grid(
+            ["Covariate", "Level", "Against", "Hazard ratio (95% CI)", "p"],
+            rows,
+            align=["LEFT", "LEFT", "LEFT", "RIGHT", "RIGHT"],
+            size=7.5,
+        )
     pdf.notes(res.notes)
 
 
@@ -725,12 +851,18 @@ def _methods(pdf, defs, summary, traj, t):
         ins = reg[c]
         rem = defs.remission_threshold(c)
         bands = ", ".join(f"{lab} {lo:g}–{hi:g}" for lab, lo, hi in ins.band_ranges()) or "none validated"
-        rows.append([c, ins.name, f"≥ {100 * defs.response_threshold(c):g}% drop",
-                     f"≤ {rem:g}" if rem is not None else "none", bands])
+        rows.append(
+            [
+                c,
+                ins.name,
+                f"≥ {100 * defs.response_threshold(c):g}% drop",
+                f"≤ {rem:g}" if rem is not None else "none",
+                bands,
+            ]
+        )
     if rows:
         pdf.ln(1)
-        pdf.grid(["Code", "Instrument", "Response", "Remission", "Severity bands"], rows,
-                 align=["LEFT"] * 5, size=7.5)
+        pdf.grid(["Code", "Instrument", "Response", "Remission", "Severity bands"], rows, align=["LEFT"] * 5, size=7.5)
     pdf.heading("Methods", level=2)
     pdf.para(methods_text(defs, codes, t, None if traj is None or traj.model is None else traj.converged), size=8.5)
     pdf.heading("Citations", level=2)
@@ -744,11 +876,15 @@ def _data_quality(pdf, assessments, treatments, issues, rows_read, t):
     facts = []
     if rows_read is not None:
         facts.append(["Rows read from the files", fmt_count(privacy.show_count(int(rows_read), t))])
-    facts += [["Scores kept (after the filters)", fmt_count(privacy.show_count(len(assessments), t))],
-              ["Patients with scores", fmt_count(privacy.show_count(assessments["patient_id"].nunique(), t))],
-              ["Instruments", ", ".join(present) or DASH],
-              ["Treatment sessions", "no treatments file" if treatments is None
-               else fmt_count(privacy.show_count(len(treatments), t))]]
+    facts += [
+        ["Scores kept (after the filters)", fmt_count(privacy.show_count(len(assessments), t))],
+        ["Patients with scores", fmt_count(privacy.show_count(assessments["patient_id"].nunique(), t))],
+        ["Instruments", ", ".join(present) or DASH],
+        [
+            "Treatment sessions",
+            "no treatments file" if treatments is None else fmt_count(privacy.show_count(len(treatments), t)),
+        ],
+    ]
     for column, what in ((CONDITION, "condition"), (SITE, "site")):
         if column in assessments.columns:
             unknown = assessments.loc[assessments[column].isna(), "patient_id"].nunique()
@@ -760,18 +896,25 @@ def _data_quality(pdf, assessments, treatments, issues, rows_read, t):
     if issues.empty:
         pdf.para("Validation found no problems in the files.", size=8.5)
         return
-    pdf.para("Problems found when the files were read, by kind (errors stop a file from being used; warnings and "
-             "notes describe rows that were corrected or left out). Messages are not printed here because they "
-             "quote patient keys and row numbers: `python -m analysis validate` or the Data page shows them.",
-             size=8.5)
+    pdf.para(
+        "Problems found when the files were read, by kind (errors stop a file from being used; warnings and "
+        "notes describe rows that were corrected or left out). Messages are not printed here because they "
+        "quote patient keys and row numbers: `python -m analysis validate` or the Data page shows them.",
+        size=8.5,
+    )
     order = {s: i for i, s in enumerate(("error", "warning", "info"))}
     grouped = []
     for (severity, code), part in issues.groupby(["severity", "code"], sort=False):
-        rows = sum(0 if r is None or isinstance(r, float) else (1 if isinstance(r, (int, str)) else len(r))
-                   for r in part["rows"])
+        rows = sum(
+            0 if r is None or isinstance(r, float) else (1 if isinstance(r, (int, str)) else len(r))
+            for r in part["rows"]
+        )
         columns = ", ".join(sorted({str(c) for c in part["column"] if not _missing(c) and str(c)})) or DASH
         grouped.append((order.get(severity, 9), str(severity), str(code), columns, rows))
     grouped.sort()
-    pdf.grid(["Severity", "Problem", "Column", "Rows affected"],
-             [[s, c, cols, fmt_count(privacy.show_count(r, t))] for _, s, c, cols, r in grouped],
-             align=["LEFT", "LEFT", "LEFT", "RIGHT"], size=7.5)
+    pdf.grid(
+        ["Severity", "Problem", "Column", "Rows affected"],
+        [[s, c, cols, fmt_count(privacy.show_count(r, t))] for _, s, c, cols, r in grouped],
+        align=["LEFT", "LEFT", "LEFT", "RIGHT"],
+        size=7.5,
+    )

@@ -8,6 +8,7 @@ The canonical data are two long, tidy tables (see DESIGN "Canonical data"):
 
 Everything else in ``analysis/`` refers to the names defined here rather than to literals.
 """
+
 from __future__ import annotations
 
 # --- assessments -------------------------------------------------------------------------

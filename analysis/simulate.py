@@ -24,6 +24,7 @@ Model (one latent "improvement fraction" f(t) per patient; 0 = baseline, 1 = sym
 Only ``start_month`` survives as a date in the canonical tables; ``vendor_export`` makes real-looking
 dates from it for the messy EHR-style file.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -54,8 +55,17 @@ DOSE_FRACTION = (0.45, 0.62, 0.75, 0.85, 0.94, 1.0)
 #: probability of no follow-up at all after the last infusion, by infusions attended (1..6)
 NO_FOLLOW_UP = (0.60, 0.45, 0.35, 0.28, 0.22, 0.07)
 #: follow-up visits: planned day and jitter (low, high) in days
-FOLLOW_UPS = ((14, -1, 3), (21, -2, 2), (28, -2, 3), (42, -4, 4), (56, -4, 4), (84, -5, 5),
-              (112, -5, 5), (140, -5, 5), (168, -6, 6))
+FOLLOW_UPS = (
+    (14, -1, 3),
+    (21, -2, 2),
+    (28, -2, 3),
+    (42, -4, 4),
+    (56, -4, 4),
+    (84, -5, 5),
+    (112, -5, 5),
+    (140, -5, 5),
+    (168, -6, 6),
+)
 MAX_BOOSTERS = 8
 LAST_DAY = 182  # six months
 
@@ -112,7 +122,12 @@ def _strings(values, index: np.ndarray) -> pd.Series:
 
 
 def _check(patients: int, seed: int, sites: int, months: int) -> None:
-    for name, value, least in (("patients", patients, 1), ("seed", seed, 0), ("sites", sites, 1), ("months", months, 1)):
+    for name, value, least in (
+        ("patients", patients, 1),
+        ("seed", seed, 0),
+        ("sites", sites, 1),
+        ("months", months, 1),
+    ):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
             raise ValueError(f"{name} must be a whole number of at least {least}, got {value!r}")
 
@@ -152,8 +167,9 @@ def simulate(patients: int = 600, seed: int = 20261121, sites: int = 3, months: 
     base_primary = np.clip(base_mean + base_sd * severity, 0.25 * hi, hi)
     site_shift = SITE_EFFECT * (1 - 2 * np.arange(sites) / max(sites - 1, 1)) if sites > 1 else np.zeros(1)
     z = rng.standard_normal(n)
-    peak = (PEAK_MEAN + np.array([c[3] for c in cinfo])[cond] + site_shift[site] - 0.03 * severity
-            + PEAK_SD * z).clip(-0.25, 0.97)
+    peak = (PEAK_MEAN + np.array([c[3] for c in cinfo])[cond] + site_shift[site] - 0.03 * severity + PEAK_SD * z).clip(
+        -0.25, 0.97
+    )
 
     # --- induction series: how many infusions (correlated with the peak), on which days ----------
     rho = 0.35
@@ -215,7 +231,12 @@ def simulate(patients: int = 600, seed: int = 20261121, sites: int = 3, months: 
     for k in range(MAX_BOOSTERS):
         near_booster |= np.abs(fu_day - b_day[:, k, None]) <= 3
     attend = np.array([0.9, 0.85, 0.85, 0.8, 0.8, 0.78, 0.75, 0.75, 0.75])
-    fu_mask = (fu_day > last_inf[:, None]) & (fu_day <= horizon[:, None]) & ~near_booster & (rng.random(fu_day.shape) < attend)
+    fu_mask = (
+        (fu_day > last_inf[:, None])
+        & (fu_day <= horizon[:, None])
+        & ~near_booster
+        & (rng.random(fu_day.shape) < attend)
+    )
     scored_inf = inf_mask & (rng.random((n, 6)) < np.r_[0.97, [0.92] * 5])
     visit_day = np.column_stack([pre_day, inf_day, fu_day, b_day])
     visit_mask = np.column_stack([has_pre, scored_inf, fu_mask, b_mask])
@@ -270,8 +291,14 @@ def simulate(patients: int = 600, seed: int = 20261121, sites: int = 3, months: 
         S.ROUTE: (list(ROUTE_SHARES), route),
         S.START_MONTH: (month_labels, month),
     }
-    assessments = pd.DataFrame({S.PATIENT_ID: _strings(ids, pi), S.INSTRUMENT: _strings(codes, code),
-                                S.SCORE: score.astype("int64"), S.DAY: day.astype("int64")})
+    assessments = pd.DataFrame(
+        {
+            S.PATIENT_ID: _strings(ids, pi),
+            S.INSTRUMENT: _strings(codes, code),
+            S.SCORE: score.astype("int64"),
+            S.DAY: day.astype("int64"),
+        }
+    )
     for col, (values, index) in attrs.items():
         assessments[col] = _strings(values, index[pi])
     assessments = assessments[list(S.ASSESSMENT_COLUMNS)]
@@ -280,8 +307,11 @@ def simulate(patients: int = 600, seed: int = 20261121, sites: int = 3, months: 
     route_arr = np.array(list(ROUTE_SHARES))[route]
     escalate = np.minimum(np.cumsum(rng.random((n, 6)) < 0.25, axis=1), 2)
     iv_dose = np.array([0.5, 0.6, 0.75])[escalate]
-    dose = np.where((route_arr == "IV")[:, None], iv_dose,
-                    np.where((route_arr == "IM")[:, None], np.array([0.75, 0.9, 1.0])[escalate], np.nan))
+    dose = np.where(
+        (route_arr == "IV")[:, None],
+        iv_dose,
+        np.where((route_arr == "IM")[:, None], np.array([0.75, 0.9, 1.0])[escalate], np.nan),
+    )
     ti, tj = np.nonzero(inf_mask)
     bi, bj = np.nonzero(b_mask)
     t_pi = np.concatenate([ti, bi])
@@ -290,18 +320,21 @@ def simulate(patients: int = 600, seed: int = 20261121, sites: int = 3, months: 
     t_dose = np.concatenate([dose[ti, tj], dose[bi, 5]])
     order = np.lexsort((t_day, t_pi))
     t_pi, t_day, t_kind, t_dose = t_pi[order], t_day[order], t_kind[order], t_dose[order]
-    treatments = pd.DataFrame({
-        S.PATIENT_ID: _strings(ids, t_pi),
-        S.DAY: t_day.astype("int64"),
-        S.KIND: _strings(["induction", "booster"], t_kind),
-        S.ROUTE: _strings(list(ROUTE_SHARES), route[t_pi]),
-        S.DOSE: t_dose.astype(float),
-    })[list(S.TREATMENT_COLUMNS)]
+    treatments = pd.DataFrame(
+        {
+            S.PATIENT_ID: _strings(ids, t_pi),
+            S.DAY: t_day.astype("int64"),
+            S.KIND: _strings(["induction", "booster"], t_kind),
+            S.ROUTE: _strings(list(ROUTE_SHARES), route[t_pi]),
+            S.DOSE: t_dose.astype(float),
+        }
+    )[list(S.TREATMENT_COLUMNS)]
 
-    patients_table = pd.DataFrame({S.PATIENT_ID: _strings(ids, np.arange(n))}
-                                  | {c: _strings(values, index) for c, (values, index) in attrs.items()}
-                                  | {"day_of_month": day_of_month + 1, "induction_infusions": n_inf,
-                                     "boosters": b_mask.sum(axis=1)})
+    patients_table = pd.DataFrame(
+        {S.PATIENT_ID: _strings(ids, np.arange(n))}
+        | {c: _strings(values, index) for c, (values, index) in attrs.items()}
+        | {"day_of_month": day_of_month + 1, "induction_infusions": n_inf, "boosters": b_mask.sum(axis=1)}
+    )
     notes = (
         f"synthetic practice: {n} patients, {sites} sites, start months {month_labels[0]} to {month_labels[-1]}, seed {seed}",
         f"follow-up is censored at the extraction date {EXTRACT_DATE}: recent patients have short follow-up",
@@ -322,13 +355,26 @@ def write_sample(out_dir, patients: int = 600, seed: int = 20261121) -> list[Pat
 
 
 #: how the vendor export spells things
-VENDOR_COLUMNS = {S.PATIENT_ID: "Patient ID", "visit": "Encounter Type", S.INSTRUMENT: "Measure",
-                  S.SCORE: "Total Score", S.DATE: "Date Administered", S.CONDITION: "Diagnosis",
-                  S.SITE: "Clinic Location", S.AGE_BAND: "Age Group", S.SEX: "Sex", S.ROUTE: "Route"}
+VENDOR_COLUMNS = {
+    S.PATIENT_ID: "Patient ID",
+    "visit": "Encounter Type",
+    S.INSTRUMENT: "Measure",
+    S.SCORE: "Total Score",
+    S.DATE: "Date Administered",
+    S.CONDITION: "Diagnosis",
+    S.SITE: "Clinic Location",
+    S.AGE_BAND: "Age Group",
+    S.SEX: "Sex",
+    S.ROUTE: "Route",
+}
 VENDOR_MEASURES = {"PHQ9": "PHQ-9", "GAD7": "GAD-7", "PCL5": "PCL-5", "PAIN_NRS": "Pain NRS (0-10)", "YMRS": "YMRS"}
-VENDOR_DIAGNOSES = {"depression": "Major Depressive Disorder", "anxiety": "Generalized Anxiety Disorder",
-                    "ptsd": "Posttraumatic Stress Disorder", "chronic_pain": "Chronic Pain",
-                    "bipolar_depression": "Bipolar Disorder, Depressed"}
+VENDOR_DIAGNOSES = {
+    "depression": "Major Depressive Disorder",
+    "anxiety": "Generalized Anxiety Disorder",
+    "ptsd": "Posttraumatic Stress Disorder",
+    "chronic_pain": "Chronic Pain",
+    "bipolar_depression": "Bipolar Disorder, Depressed",
+}
 
 
 def vendor_export(practice: Practice, first: int = 60) -> pd.DataFrame:
@@ -339,25 +385,31 @@ def vendor_export(practice: Practice, first: int = 60) -> pd.DataFrame:
     keep = practice.patients[S.PATIENT_ID].iloc[:first]
     a = practice.assessments[practice.assessments[S.PATIENT_ID].isin(keep) & (practice.assessments[S.DAY] >= 0)]
     p = practice.patients.set_index(S.PATIENT_ID).loc[a[S.PATIENT_ID]]
-    start = pd.to_datetime(p[S.START_MONTH].to_numpy() + "-01") + pd.to_timedelta(p["day_of_month"].to_numpy() - 1, unit="D")
+    start = pd.to_datetime(p[S.START_MONTH].to_numpy() + "-01") + pd.to_timedelta(
+        p["day_of_month"].to_numpy() - 1, unit="D"
+    )
     when = start + pd.to_timedelta(a[S.DAY].to_numpy(), unit="D")
     t = practice.treatments
     kinds = dict(zip(zip(t[S.PATIENT_ID], t[S.DAY]), t[S.KIND]))
-    visit = [{"induction": "Ketamine Infusion", "booster": "Booster Infusion"}.get(kinds.get((pid, d)), "Follow-up Visit")
-             for pid, d in zip(a[S.PATIENT_ID], a[S.DAY])]
-    out = pd.DataFrame({
-        "Patient ID": a[S.PATIENT_ID].to_numpy(),
-        "Encounter Type": visit,
-        "Measure": a[S.INSTRUMENT].map(VENDOR_MEASURES).to_numpy(),
-        "Total Score": a[S.SCORE].to_numpy(),
-        "Date Administered": when.strftime("%m/%d/%Y"),
-        "Diagnosis": a[S.CONDITION].map(VENDOR_DIAGNOSES).to_numpy(),
-        "Clinic Location": a[S.SITE].to_numpy(),
-        "Age Group": a[S.AGE_BAND].to_numpy(),
-        "Sex": a[S.SEX].to_numpy(),
-        "Route": a[S.ROUTE].to_numpy(),
-        "_sort": when,
-    })
+    visit = [
+        {"induction": "Ketamine Infusion", "booster": "Booster Infusion"}.get(kinds.get((pid, d)), "Follow-up Visit")
+        for pid, d in zip(a[S.PATIENT_ID], a[S.DAY])
+    ]
+    out = pd.DataFrame(
+        {
+            "Patient ID": a[S.PATIENT_ID].to_numpy(),
+            "Encounter Type": visit,
+            "Measure": a[S.INSTRUMENT].map(VENDOR_MEASURES).to_numpy(),
+            "Total Score": a[S.SCORE].to_numpy(),
+            "Date Administered": when.strftime("%m/%d/%Y"),
+            "Diagnosis": a[S.CONDITION].map(VENDOR_DIAGNOSES).to_numpy(),
+            "Clinic Location": a[S.SITE].to_numpy(),
+            "Age Group": a[S.AGE_BAND].to_numpy(),
+            "Sex": a[S.SEX].to_numpy(),
+            "Route": a[S.ROUTE].to_numpy(),
+            "_sort": when,
+        }
+    )
     return out.sort_values(["_sort", "Patient ID"], kind="stable").drop(columns="_sort").reset_index(drop=True)
 
 

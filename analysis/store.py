@@ -19,6 +19,7 @@ Assumptions and guarantees:
   Streamlit sessions (threads) read while one saves; a lock serialises the writes. A second process on the
   same directory gets a ``DataError`` saying so.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -42,10 +43,10 @@ from analysis.schema import (
     DAY,
     DOSE,
     INSTRUMENT,
+    KIND,
     PATIENT_ID,
     SCORE,
     TREATMENT_COLUMNS,
-    KIND,
 )
 
 DB_FILE = "outcomes.duckdb"
@@ -61,7 +62,15 @@ _NA_TEXT = "\x00"  # stands for a missing text cell in the content hash
 
 #: columns of Store.list()
 LIST_COLUMNS = (
-    "id", "name", "uploaded_at", "uploaded_by", "rows", "patients", "treatment_rows", "content_hash", "last_opened_at",
+    "id",
+    "name",
+    "uploaded_at",
+    "uploaded_by",
+    "rows",
+    "patients",
+    "treatment_rows",
+    "content_hash",
+    "last_opened_at",
 )
 #: columns of Store.audit_log()
 AUDIT_COLUMNS = ("at", "user", "action", "dataset_hash", "detail")
@@ -108,7 +117,9 @@ def _canonical(df, table: str) -> pd.DataFrame:
         raise TypeError(f"{table} must be a pandas DataFrame, got {type(df).__name__}")
     allowed = _TABLES[table]
     if DATE in df.columns:
-        raise ValueError(f"{table} still has a '{DATE}' column: convert dates to day offsets (analysis.ingest) before saving")
+        raise ValueError(
+            f"{table} still has a '{DATE}' column: convert dates to day offsets (analysis.ingest) before saving"
+        )
     extra = [str(c) for c in df.columns if c not in allowed]
     if extra:
         raise ValueError(f"{table} has non-canonical column(s) {extra}; the store keeps only {list(allowed)}")
@@ -179,9 +190,18 @@ def _mapping_json(mapping) -> str:
 def _issues_json(issues: pd.DataFrame | None) -> str:
     """The validation report (ISSUE_COLUMNS; None: none) as JSON records: a blank column as null, rows as whole numbers."""
     records = [] if issues is None else issues.to_dict("records")
-    return json.dumps([{"severity": str(r["severity"]), "code": str(r["code"]),
-                        "column": None if pd.isna(r["column"]) else str(r["column"]),
-                        "rows": [int(x) for x in r["rows"]], "message": str(r["message"])} for r in records])
+    return json.dumps(
+        [
+            {
+                "severity": str(r["severity"]),
+                "code": str(r["code"]),
+                "column": None if pd.isna(r["column"]) else str(r["column"]),
+                "rows": [int(x) for x in r["rows"]],
+                "message": str(r["message"]),
+            }
+            for r in records
+        ]
+    )
 
 
 def _one(result):
@@ -224,9 +244,13 @@ def _connect(path: Path) -> duckdb.DuckDBPyConnection:
                 f"The saved data sets in {path.parent} are in use by another program ({e}). Only one dashboard "
                 f"server can use a data folder at a time: stop the other one, or set {DATA_DIR_ENV} to another folder."
             ) from None
-        raise DataError(f"Cannot open the saved data sets in {path}: {e}. If the file is damaged, move it elsewhere and restart.") from None
+        raise DataError(
+            f"Cannot open the saved data sets in {path}: {e}. If the file is damaged, move it elsewhere and restart."
+        ) from None
     except duckdb.Error as e:
-        raise DataError(f"{path} is not a readable data set database (is it damaged, or from another program?): {e}") from None
+        raise DataError(
+            f"{path} is not a readable data set database (is it damaged, or from another program?): {e}"
+        ) from None
 
 
 def _ddl_columns(table: str) -> str:
@@ -249,15 +273,27 @@ _DDL = [
         action VARCHAR NOT NULL, dataset_hash VARCHAR, detail VARCHAR)""",
 ]
 
-_INFO_COLUMNS = ("id, name, content_hash, uploaded_at, uploaded_by, rows, patients, treatment_rows, rows_read, mapping_json, "
-                 "issues_json")
+_INFO_COLUMNS = (
+    "id, name, content_hash, uploaded_at, uploaded_by, rows, patients, treatment_rows, rows_read, mapping_json, "
+    "issues_json"
+)
 
 
 def _info(row, **extra) -> DatasetInfo:
     id_, name, digest, at, by, rows, patients, trows, read, mapping, issues = row
     return DatasetInfo(
-        int(id_), name, digest, _utc(at), by, int(rows), int(patients), int(trows or 0),
-        None if read is None else int(read), mapping, issues, **extra,
+        int(id_),
+        name,
+        digest,
+        _utc(at),
+        by,
+        int(rows),
+        int(patients),
+        int(trows or 0),
+        None if read is None else int(read),
+        mapping,
+        issues,
+        **extra,
     )
 
 
@@ -266,7 +302,9 @@ def _insert_frame(cur, table: str, dataset_id: int, df: pd.DataFrame) -> None:
     cols = ", ".join(f'"{c}"' for c in df.columns)
     cur.register("_incoming", df.assign(_row_no=range(len(df))))
     try:
-        cur.execute(f"INSERT INTO {table} (dataset_id, row_no, {cols}) SELECT ?, _row_no, {cols} FROM _incoming", [dataset_id])
+        cur.execute(
+            f"INSERT INTO {table} (dataset_id, row_no, {cols}) SELECT ?, _row_no, {cols} FROM _incoming", [dataset_id]
+        )
     finally:
         cur.unregister("_incoming")
 
@@ -283,7 +321,9 @@ class Store:
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise DataError(f"Cannot create the data folder {self.data_dir} ({e.strerror}); set {DATA_DIR_ENV} to a writable folder.") from None
+            raise DataError(
+                f"Cannot create the data folder {self.data_dir} ({e.strerror}); set {DATA_DIR_ENV} to a writable folder."
+            ) from None
         self.path = self.data_dir / DB_FILE
         with _SHARED_LOCK:
             shared = _SHARED.get(self.path)
@@ -313,7 +353,9 @@ class Store:
                 cur.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
             elif int(row[0]) > SCHEMA_VERSION:
                 cur.rollback()
-                raise DataError(f"The saved data sets were written by a newer version (schema {row[0]}); update this program.")
+                raise DataError(
+                    f"The saved data sets were written by a newer version (schema {row[0]}); update this program."
+                )
             elif int(row[0]) < SCHEMA_VERSION:  # 1 -> 2: the validation report (none for the data sets already saved)
                 cur.execute("ALTER TABLE datasets ADD COLUMN IF NOT EXISTS issues_json VARCHAR")
                 cur.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)])
@@ -343,7 +385,9 @@ class Store:
                 yield cur
             except duckdb.IOException as e:  # disk full, file not writable: the user's problem to fix
                 cur.rollback()
-                raise DataError(f"Could not write to the saved data sets in {self.data_dir} ({e}); nothing was changed.") from None
+                raise DataError(
+                    f"Could not write to the saved data sets in {self.data_dir} ({e}); nothing was changed."
+                ) from None
             except BaseException:
                 cur.rollback()
                 raise
@@ -405,17 +449,28 @@ class Store:
         digest = _content_hash(a, t)
         mapping_json = _mapping_json(getattr(loaded, "mapping", None) if mapping is None else mapping)
         issues_json = _issues_json(getattr(loaded, "issues", None))
-        columns_json = json.dumps({
-            ASSESSMENTS: {c: str(loaded.assessments[c].dtype) for c in a.columns},
-            TREATMENTS: None if t is None else {c: str(treatments[c].dtype) for c in t.columns},
-        })
+        columns_json = json.dumps(
+            {
+                ASSESSMENTS: {c: str(loaded.assessments[c].dtype) for c in a.columns},
+                TREATMENTS: None if t is None else {c: str(treatments[c].dtype) for c in t.columns},
+            }
+        )
         rows_read = getattr(loaded, "rows_read", None)
         with self._transaction(write=True) as cur:
-            row = _one(cur.execute(f"SELECT {_INFO_COLUMNS} FROM datasets WHERE content_hash = ? ORDER BY id LIMIT 1", [digest]))
+            row = _one(
+                cur.execute(
+                    f"SELECT {_INFO_COLUMNS} FROM datasets WHERE content_hash = ? ORDER BY id LIMIT 1", [digest]
+                )
+            )
             if row is not None:
                 old = _info(row)
                 when = old.uploaded_at.strftime("%Y-%m-%d %H:%M UTC")
-                return replace(old, notes=(f"This content was already saved as '{old.name}' (#{old.id}) on {when}; nothing new was stored.",))
+                return replace(
+                    old,
+                    notes=(
+                        f"This content was already saved as '{old.name}' (#{old.id}) on {when}; nothing new was stored.",
+                    ),
+                )
             dataset_id = int(cur.execute("SELECT nextval('dataset_ids')").fetchall()[0][0])
             _insert_frame(cur, ASSESSMENTS, dataset_id, a)
             if t is not None and not t.empty:
@@ -423,9 +478,20 @@ class Store:
             cur.execute(
                 "INSERT INTO datasets (id, name, content_hash, uploaded_at, uploaded_by, rows, patients, treatment_rows, "
                 "rows_read, mapping_json, columns_json, issues_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [dataset_id, name, digest, _now(), user, len(a), int(a[PATIENT_ID].nunique()),
-                 0 if t is None else len(t), None if rows_read is None else int(rows_read), mapping_json, columns_json,
-                 issues_json],
+                [
+                    dataset_id,
+                    name,
+                    digest,
+                    _now(),
+                    user,
+                    len(a),
+                    int(a[PATIENT_ID].nunique()),
+                    0 if t is None else len(t),
+                    None if rows_read is None else int(rows_read),
+                    mapping_json,
+                    columns_json,
+                    issues_json,
+                ],
             )
             self._audit(cur, user, "save", digest, f"#{dataset_id} '{name}': {len(a)} rows")
             info = self._get(cur, dataset_id)
@@ -457,7 +523,9 @@ class Store:
         """
         with self._transaction(write=False) as cur:  # one snapshot: a concurrent delete cannot split it
             info = self._get(cur, dataset_id)
-            dtypes = json.loads(cur.execute("SELECT columns_json FROM datasets WHERE id = ?", [dataset_id]).fetchall()[0][0])
+            dtypes = json.loads(
+                cur.execute("SELECT columns_json FROM datasets WHERE id = ?", [dataset_id]).fetchall()[0][0]
+            )
             tables = {}
             for table in (ASSESSMENTS, TREATMENTS):
                 if dtypes[table] is None:
@@ -499,12 +567,14 @@ class Store:
         """The data set opened most recently (by ``user`` when given, else by anyone); None when none is left."""
         where, params = ("WHERE o.actor = ?", [user]) if user is not None else ("", [])
         with self._cursor() as cur:
-            row = _one(cur.execute(
-                f"""SELECT {', '.join('d.' + c.strip() for c in _INFO_COLUMNS.split(','))}
+            row = _one(
+                cur.execute(
+                    f"""SELECT {", ".join("d." + c.strip() for c in _INFO_COLUMNS.split(","))}
                     FROM opens o JOIN datasets d ON d.id = o.dataset_id {where}
                     ORDER BY o.id DESC LIMIT 1""",
-                params,
-            ))
+                    params,
+                )
+            )
         return None if row is None else _info(row)
 
     # -- audit --
@@ -517,9 +587,11 @@ class Store:
 
     def audit_log(self, limit: int | None = 1000) -> pd.DataFrame:
         """The audit log, newest first (columns AUDIT_COLUMNS; ``at`` in UTC)."""
-        sql = "SELECT logged_at AS at, actor AS \"user\", action, dataset_hash, detail FROM audit ORDER BY id DESC"
+        sql = 'SELECT logged_at AS at, actor AS "user", action, dataset_hash, detail FROM audit ORDER BY id DESC'
         with self._cursor() as cur:
-            df = cur.execute(sql + (" LIMIT ?" if limit is not None else ""), [int(limit)] if limit is not None else []).df()
+            df = cur.execute(
+                sql + (" LIMIT ?" if limit is not None else ""), [int(limit)] if limit is not None else []
+            ).df()
         df["at"] = pd.to_datetime(df["at"]).dt.tz_localize("UTC")
         return df[list(AUDIT_COLUMNS)]
 
@@ -541,4 +613,3 @@ class Store:
                 ).fetchall()
                 problems += [f"data set #{i} should have {n} {table} rows but has {m}" for i, n, m in bad]
         return tuple(problems)
-

@@ -19,6 +19,7 @@ then subjects and events are counted per (group, time) cell, by np.bincount for 
 sorting for other times (:func:`_cells`); only a short loop over groups remains for each curve's running
 product.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -79,8 +80,9 @@ def _clean_time_event(time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, 
         try:
             e = e.astype(float)
         except (TypeError, ValueError):
-            raise DataError("the event indicator must be 1 (event) or 0 (censored); "
-                            "some values are not numbers") from None
+            raise DataError(
+                "the event indicator must be 1 (event) or 0 (censored); some values are not numbers"
+            ) from None
     bad = (e != 0) & (e != 1)
     if bad.any():
         found = sorted(set(e[bad].astype(float).tolist()))[:5]
@@ -110,7 +112,8 @@ def _r_sort_key(value):
 def _r_order(values: list) -> list[int]:
     """Positions of distinct labels in R's factor order: numbers and booleans by value, text as R sorts it."""
     if all(isinstance(v, (bool, np.bool_)) for v in values) or all(
-            isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_)) for v in values):
+        isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_)) for v in values
+    ):
         return sorted(range(len(values)), key=values.__getitem__)
     return sorted(range(len(values)), key=lambda i: _r_sort_key(values[i]))
 
@@ -212,8 +215,9 @@ def _cells(t: np.ndarray, e: np.ndarray, code: np.ndarray, levels: list) -> tupl
 # --------------------------------------------------------------------------------------------
 # Kaplan-Meier
 # --------------------------------------------------------------------------------------------
-def _medians(time: np.ndarray, curve: np.ndarray, starts: np.ndarray, stops: np.ndarray,
-             tol: float = QUANTILE_TOL) -> np.ndarray:
+def _medians(
+    time: np.ndarray, curve: np.ndarray, starts: np.ndarray, stops: np.ndarray, tol: float = QUANTILE_TOL
+) -> np.ndarray:
     """R survival:::survmean's median of each group's curve (rows starts[g]:stops[g]; used for the curve
     and for each limit): the first time the curve is at or below 0.5; if it is exactly 0.5 there (within
     tol) and falls lower later, the midpoint between that time and the first time it does. NaN when never
@@ -225,7 +229,7 @@ def _medians(time: np.ndarray, curve: np.ndarray, starts: np.ndarray, stops: np.
     median = np.where(found, time[first], np.nan)
     for g in np.flatnonzero(found & (np.abs(curve[first] - 0.5) < tol)):  # rare: exactly one half
         i = first[g]
-        lower = np.flatnonzero(curve[i + 1:stops[g]] < curve[i])
+        lower = np.flatnonzero(curve[i + 1 : stops[g]] < curve[i])
         if len(lower):
             median[g] = (time[i] + time[i + 1 + lower[0]]) / 2
     return median
@@ -268,9 +272,16 @@ class KaplanMeier:
             return np.where(beyond, np.nan, v)
 
         n_risk = np.where(beyond, 0, tab["n_risk"].to_numpy()[nxt]).astype(np.int64)
-        return pd.DataFrame({"group": group.take(np.repeat(starts, len(days))), "day": np.tile(days, len(starts)),
-                             "n_risk": n_risk, "survival": pick("survival"), "lower": pick("lower"),
-                             "upper": pick("upper")})
+        return pd.DataFrame(
+            {
+                "group": group.take(np.repeat(starts, len(days))),
+                "day": np.tile(days, len(starts)),
+                "n_risk": n_risk,
+                "survival": pick("survival"),
+                "lower": pick("lower"),
+                "upper": pick("upper"),
+            }
+        )
 
 
 def kaplan_meier(time, event, group=None) -> KaplanMeier:
@@ -319,11 +330,24 @@ def kaplan_meier(time, event, group=None) -> KaplanMeier:
         elif np.isnan(med):
             notes.append(f"group {level}: survival never fell to 0.5, so the median is not reached")
     labels = pd.Index(levels).array  # the dtype pandas infers for these labels
-    table = pd.DataFrame({"group": labels.take(cell_group), "time": time_, "n_risk": n_risk, "n_event": n_event,
-                          "n_censor": n_censor, "survival": survival, "std_err": std_err, "lower": lower,
-                          "upper": upper}, copy=False)
-    med_df = pd.DataFrame({"group": labels, "n": n_subjects, "events": events, "median": median,
-                           "lower": med_lower, "upper": med_upper}, copy=False)
+    table = pd.DataFrame(
+        {
+            "group": labels.take(cell_group),
+            "time": time_,
+            "n_risk": n_risk,
+            "n_event": n_event,
+            "n_censor": n_censor,
+            "survival": survival,
+            "std_err": std_err,
+            "lower": lower,
+            "upper": upper,
+        },
+        copy=False,
+    )
+    med_df = pd.DataFrame(
+        {"group": labels, "n": n_subjects, "events": events, "median": median, "lower": med_lower, "upper": med_upper},
+        copy=False,
+    )
     return KaplanMeier(table=table, medians=med_df, notes=tuple(notes))
 
 
@@ -365,8 +389,16 @@ def logrank(time, event, group) -> LogRank:
     observed = dead.sum(axis=0)
     expected = (share * d_all[:, None]).sum(axis=0)
     var = np.diag((w[:, None] * share).sum(axis=0)) - (share * w[:, None]).T @ share
-    table = pd.DataFrame({"group": levels, "n": np.bincount(cell_group, weights=n_at, minlength=k).astype(np.int64),
-                          "observed": observed, "expected": expected}, columns=list(LOGRANK_COLUMNS), copy=False)
+    table = pd.DataFrame(
+        {
+            "group": levels,
+            "n": np.bincount(cell_group, weights=n_at, minlength=k).astype(np.int64),
+            "observed": observed,
+            "expected": expected,
+        },
+        columns=list(LOGRANK_COLUMNS),
+        copy=False,
+    )
     if k < 2:
         notes.append("the log-rank test needs at least two groups")
         return LogRank(np.nan, 0, np.nan, table, tuple(notes))
@@ -375,8 +407,10 @@ def logrank(time, event, group) -> LogRank:
         return LogRank(np.nan, 0, np.nan, table, tuple(notes))
     use = expected > 0
     if not use.all():
-        notes.append("left out of the log-rank test (no subject at risk at any event time): "
-                     + ", ".join(str(levels[i]) for i in np.flatnonzero(~use)))
+        notes.append(
+            "left out of the log-rank test (no subject at risk at any event time): "
+            + ", ".join(str(levels[i]) for i in np.flatnonzero(~use))
+        )
     idx = np.flatnonzero(use)[1:]
     df = len(idx)
     if df == 0:
@@ -442,8 +476,18 @@ def _prepare(time: np.ndarray, status: np.ndarray, x: np.ndarray) -> _Sorted:
     rep = np.repeat(np.arange(len(ev)), d[ev])
     first = np.repeat(np.cumsum(np.concatenate(([0], d[ev])))[:-1], d[ev])
     frac = (np.arange(len(rep)) - first) / d[ev][rep]
-    return _Sorted(xt=xt, status=s, starts=starts, tidx=tidx, ev=ev, ev_end=ends[ev], rep=rep, frac=frac,
-                   xdead=xt @ s, ties=len(rep) > len(ev))
+    return _Sorted(
+        xt=xt,
+        status=s,
+        starts=starts,
+        tidx=tidx,
+        ev=ev,
+        ev_end=ends[ev],
+        rep=rep,
+        frac=frac,
+        xdead=xt @ s,
+        ties=len(rep) > len(ev),
+    )
 
 
 @np.errstate(over="ignore", invalid="ignore")  # (a diverging coefficient overflows, as in R's C code: not converged)
@@ -509,9 +553,9 @@ def _cholesky2(a: np.ndarray, toler: float = TOLER_CHOL) -> tuple[np.ndarray, np
             sing[i] = True
             a[i, i] = 0.0
             continue
-        col = a[i + 1:, i] / pivot
-        a[i + 1:, i + 1:] -= np.outer(col, a[i + 1:, i])
-        a[i + 1:, i] = col
+        col = a[i + 1 :, i] / pivot
+        a[i + 1 :, i + 1 :] -= np.outer(col, a[i + 1 :, i])
+        a[i + 1 :, i] = col
     return a, sing
 
 
@@ -546,8 +590,7 @@ def _newton(data: _Sorted, p: int) -> dict:
             change = abs(1 - np.float64(best) / np.float64(newlk))
         if halving == 0 and change <= EPS:
             _, inv, sing = _solve_and_inverse(new_info, new_u)
-            return dict(beta=new, loglik0=loglik0, loglik=newlk, u=new_u, var=inv, sing=sing,
-                        converged=True, iter=it)
+            return dict(beta=new, loglik0=loglik0, loglik=newlk, u=new_u, var=inv, sing=sing, converged=True, iter=it)
         if newlk < best:
             halving += 1
             new = (new + halving * beta) / (halving + 1)
@@ -556,12 +599,12 @@ def _newton(data: _Sorted, p: int) -> dict:
             best, beta, u, info = newlk, new, new_u, new_info
             new = beta + _solve_and_inverse(info, u)[0]
     _, inv, sing = _solve_and_inverse(info, u)
-    return dict(beta=beta, loglik0=loglik0, loglik=best, u=u, var=inv, sing=sing, converged=False,
-                iter=ITER_MAX + 1)
+    return dict(beta=beta, loglik0=loglik0, loglik=best, u=u, var=inv, sing=sing, converged=False, iter=ITER_MAX + 1)
 
 
-def _design(data: pd.DataFrame, covariates: list[str],
-            reference: dict[str, str]) -> tuple[np.ndarray, list[dict], list[str]]:
+def _design(
+    data: pd.DataFrame, covariates: list[str], reference: dict[str, str]
+) -> tuple[np.ndarray, list[dict], list[str]]:
     """Numeric columns as they are; categorical ones dummy-coded against a reference level."""
     columns, terms, notes = [], [], []
     for cov in covariates:
@@ -584,14 +627,16 @@ def _design(data: pd.DataFrame, covariates: list[str],
             ref = reference[cov]
             match = [lv for lv in levels if lv == ref or str(lv) == str(ref)]
             if not match:
-                raise ValueError(f"reference level {ref!r} of '{cov}' not found; available: "
-                                 + ", ".join(map(str, levels)))
+                raise ValueError(
+                    f"reference level {ref!r} of '{cov}' not found; available: " + ", ".join(map(str, levels))
+                )
             ref = match[0]
         elif levels:
             ref = levels[0]
         if len(levels) < 2:
-            notes.append(f"covariate '{cov}' has only one level" + (f" ({levels[0]})" if levels else "")
-                         + " and was left out")
+            notes.append(
+                f"covariate '{cov}' has only one level" + (f" ({levels[0]})" if levels else "") + " and was left out"
+            )
             continue
         dropped_levels = [lv for lv in _all_levels(col) if lv not in levels]
         if dropped_levels:
@@ -610,12 +655,14 @@ def _all_levels(col: pd.Series) -> list:
 
 
 def _empty_params() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=object if c in ("term", "covariate", "level", "reference") else float)
-                         for c in COX_COLUMNS})
+    return pd.DataFrame(
+        {c: pd.Series(dtype=object if c in ("term", "covariate", "level", "reference") else float) for c in COX_COLUMNS}
+    )
 
 
-def cox(data: pd.DataFrame, time: str, event: str, covariates: list[str],
-        reference: dict[str, str] | None = None) -> CoxResult:
+def cox(
+    data: pd.DataFrame, time: str, event: str, covariates: list[str], reference: dict[str, str] | None = None
+) -> CoxResult:
     """Cox proportional hazards model, Efron ties, as R ``coxph(Surv(time, event) ~ covariates)``.
 
     Model: hazard h(t | x) = h0(t) exp(x'beta), h0 unspecified. Numeric covariates enter as they are;
@@ -635,8 +682,9 @@ def cox(data: pd.DataFrame, time: str, event: str, covariates: list[str],
             raise KeyError(f"column '{name}' not found; available: " + ", ".join(map(str, data.columns)))
     unknown = set(reference) - set(covariates)
     if unknown:
-        raise ValueError(f"reference given for {sorted(unknown)}, which are not covariates; covariates: "
-                         + ", ".join(covariates))
+        raise ValueError(
+            f"reference given for {sorted(unknown)}, which are not covariates; covariates: " + ", ".join(covariates)
+        )
     if len(set(covariates)) != len(covariates):
         raise ValueError("each covariate may be named only once; got " + ", ".join(covariates))
     cols = [time, event, *covariates]
@@ -649,9 +697,17 @@ def cox(data: pd.DataFrame, time: str, event: str, covariates: list[str],
     n, events = len(t), int(e.sum())
     params = _empty_params()
 
-    def result(params, loglik, converged, iterations=0, cov=pd.DataFrame()):
-        return CoxResult(params=params, loglik=loglik, n=n, events=events, converged=converged,
-                         notes=tuple(notes), iterations=iterations, covariance=cov)
+    def result(params, loglik, converged, iterations=0, cov=None):
+        return CoxResult(
+            params=params,
+            loglik=loglik,
+            n=n,
+            events=events,
+            converged=converged,
+            notes=tuple(notes),
+            iterations=iterations,
+            covariance=pd.DataFrame() if cov is None else cov,
+        )
 
     if n == 0:
         notes.append("no subjects to analyse")
@@ -684,18 +740,22 @@ def cox(data: pd.DataFrame, time: str, event: str, covariates: list[str],
     coef = np.where(sing, np.nan, beta)
     se = np.where(sing, np.nan, np.sqrt(np.diag(var)))
     if sing.any():
-        notes.append("not estimable (collinear with other terms or without events): "
-                     + ", ".join(terms[i]["term"] for i in np.flatnonzero(sing)))
+        notes.append(
+            "not estimable (collinear with other terms or without events): "
+            + ", ".join(terms[i]["term"] for i in np.flatnonzero(sing))
+        )
     if not fit["converged"]:
         notes.append(f"the Cox model did not converge in {ITER_MAX} iterations; estimates are unreliable")
     else:
         infs = np.abs(u @ var)
         infs = ~np.isfinite(u) | ((infs > EPS) & (infs > TOLER_INF * np.abs(beta)))
         if infs.any():
-            notes.append("the likelihood converged before "
-                         + ", ".join(terms[i]["term"] for i in np.flatnonzero(infs))
-                         + " did: the coefficient may be infinite (perfect separation); its hazard ratio "
-                         "and interval are not meaningful")
+            notes.append(
+                "the likelihood converged before "
+                + ", ".join(terms[i]["term"] for i in np.flatnonzero(infs))
+                + " did: the coefficient may be infinite (perfect separation); its hazard ratio "
+                "and interval are not meaningful"
+            )
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         z = coef / se
         params = pd.DataFrame(terms)
@@ -708,5 +768,4 @@ def cox(data: pd.DataFrame, time: str, event: str, covariates: list[str],
         params["p"] = 2 * stats.norm.sf(np.abs(z))
     names = [tm["term"] for tm in terms]
     cov = pd.DataFrame(np.where(sing[:, None] | sing[None, :], np.nan, var), index=names, columns=names)
-    return result(params[list(COX_COLUMNS)], (fit["loglik0"], fit["loglik"]), bool(fit["converged"]),
-                  fit["iter"], cov)
+    return result(params[list(COX_COLUMNS)], (fit["loglik0"], fit["loglik"]), bool(fit["converged"]), fit["iter"], cov)

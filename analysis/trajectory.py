@@ -12,6 +12,7 @@ observed means with t-based 95% CIs per visit window (score and percent change f
 sample of individual lines, and the model ``score ~ group * (t1 + t2) + (1 + t1 | patient_id)`` (REML)
 with predicted mean curves per group.
 """
+
 from __future__ import annotations
 
 import math
@@ -23,8 +24,8 @@ import pandas as pd
 from scipy import optimize, stats
 
 from analysis import config, instruments, privacy
-from analysis.errors import DataError
 from analysis.arrays import first_rows, group_sums, isin, pick, run_numbers, run_starts
+from analysis.errors import DataError
 from analysis.outcomes import Coded, Definitions, baseline_rows, check_group_column, group_labels
 from analysis.schema import CONDITION, CONDITIONS, DATE, DAY, INSTRUMENT, PATIENT_ID, SCORE
 
@@ -265,16 +266,28 @@ def _optimise_steps(f, start, bounds):
     theta, ok, grad = _check_and_polish(f, r1.x, lower)
     if ok and np.isfinite(f(theta)):
         return theta, True, "L-BFGS-B", ()
-    r2 = optimize.minimize(f, theta if np.isfinite(f(theta)) else start, method="Nelder-Mead", bounds=bounds,
-                           options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 5000, "maxfev": 5000})
+    r2 = optimize.minimize(
+        f,
+        theta if np.isfinite(f(theta)) else start,
+        method="Nelder-Mead",
+        bounds=bounds,
+        options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 5000, "maxfev": 5000},
+    )
     r3 = optimize.minimize(f, r2.x, method="L-BFGS-B", bounds=bounds, options=opts)
     best = min((theta, r2.x, r3.x), key=f)
     theta2, ok2, grad2 = _check_and_polish(f, best, lower)
     note = (f"L-BFGS-B did not pass the convergence check (scaled gradient {grad:.2g}); refitted with Nelder-Mead.",)
     if ok2 and np.isfinite(f(theta2)):
         return theta2, True, "Nelder-Mead+L-BFGS-B", note
-    return theta2, False, "Nelder-Mead+L-BFGS-B", note + (
-        f"The model did NOT converge (scaled gradient {grad2:.2g} > {GRADIENT_TOLERANCE}); do not use its estimates.",)
+    return (
+        theta2,
+        False,
+        "Nelder-Mead+L-BFGS-B",
+        note
+        + (
+            f"The model did NOT converge (scaled gradient {grad2:.2g} > {GRADIENT_TOLERANCE}); do not use its estimates.",
+        ),
+    )
 
 
 def fit_lmm(data: pd.DataFrame, formula: str, group: str, slope: str | None = None, reml: bool = True) -> LmmResult:
@@ -320,12 +333,16 @@ def fit_lmm(data: pd.DataFrame, formula: str, group: str, slope: str | None = No
     keep = _full_rank_columns(x)
     if len(keep) < x.shape[1]:
         dropped = [names[j] for j in range(x.shape[1]) if j not in keep]
-        notes.append(f"fixed-effect model matrix is rank deficient: dropped {', '.join(dropped)} (no data to estimate it).")
+        notes.append(
+            f"fixed-effect model matrix is rank deficient: dropped {', '.join(dropped)} (no data to estimate it)."
+        )
         x, names = x[:, keep], [names[j] for j in keep]
     p = x.shape[1]
     if n <= q * n_groups:
-        raise DataError(f"too few observations for the random effects: {n} observations for {q * n_groups} random "
-                        f"effects ({n_groups} {group} x {q}); each {group} needs repeated measurements")
+        raise DataError(
+            f"too few observations for the random effects: {n} observations for {q * n_groups} random "
+            f"effects ({n_groups} {group} x {q}); each {group} needs repeated measurements"
+        )
     if n <= p:
         raise DataError(f"too few observations ({n}) for {p} fixed effects")
 
@@ -353,8 +370,10 @@ def fit_lmm(data: pd.DataFrame, formula: str, group: str, slope: str | None = No
     cov_re = pd.DataFrame(sigma2 * lam @ lam.T, index=re_names, columns=re_names)
     singular = bool(theta[0] < SINGULAR_TOLERANCE or (q == 2 and theta[2] < SINGULAR_TOLERANCE))
     if singular:
-        notes.append("boundary (singular) fit: a random-effect variance or correlation is at its limit; the fixed "
-                     "effects stand, but the data do not support this random-effects structure.")
+        notes.append(
+            "boundary (singular) fit: a random-effect variance or correlation is at its limit; the fixed "
+            "effects stand, but the data do not support this random-effects structure."
+        )
     fixed = pd.DataFrame({"term": names, "estimate": beta, "se": se, "t": beta / se})
     return LmmResult(
         fixed_effects=fixed,
@@ -416,11 +435,14 @@ class Trajectories:
         return getattr(self.definitions, "suppression_threshold", config.SUPPRESSION_THRESHOLD)
 
     def _safe_observed(self, table: pd.DataFrame) -> pd.DataFrame:
-        return privacy.suppress_table(table, counts=["n"], derived=["mean", "sd", "lower", "upper"],
-                                      threshold=self._threshold)
+        return privacy.suppress_table(
+            table, counts=["n"], derived=["mean", "sd", "lower", "upper"], threshold=self._threshold
+        )
 
     def _safe_predicted(self) -> pd.DataFrame:
-        small = set(self.groups.loc[self.groups["patients"].map(lambda n: privacy.is_small(n, self._threshold)), "group"])
+        small = set(
+            self.groups.loc[self.groups["patients"].map(lambda n: privacy.is_small(n, self._threshold)), "group"]
+        )
         out = self.predicted.astype({c: object for c in ("mean", "lower", "upper")})
         out.loc[out["group"].isin(small), ["mean", "lower", "upper"]] = None
         return out
@@ -433,10 +455,19 @@ class Trajectories:
             "by": self.by,
             "fixed_effects": self.fixed_effects[FIXED_COLUMNS].to_dict("records"),
             "converged": bool(self.converged),
-            "model": None if m is None else {
-                "formula": self.model_formula, "reml": m.reml, "optimizer": m.optimizer, "singular": m.singular,
-                "observations": m.n_obs, "patients": m.n_groups, "residual_sd": math.sqrt(m.scale),
-                "random_effects_cov": m.cov_re.to_dict(), "loglik": m.llf},
+            "model": None
+            if m is None
+            else {
+                "formula": self.model_formula,
+                "reml": m.reml,
+                "optimizer": m.optimizer,
+                "singular": m.singular,
+                "observations": m.n_obs,
+                "patients": m.n_groups,
+                "residual_sd": math.sqrt(m.scale),
+                "random_effects_cov": m.cov_re.to_dict(),
+                "loglik": m.llf,
+            },
             "observed": self._safe_observed(self.observed).drop(columns="sd").to_dict("records"),
             "observed_pct_change": self._safe_observed(self.observed_pct).drop(columns="sd").to_dict("records"),
             "predicted": self._safe_predicted().to_dict("records"),
@@ -452,12 +483,17 @@ class Trajectories:
         else:
             status = "converged" if self.converged else "DID NOT CONVERGE: estimates not usable"
             m = self.model
-            lines.append(f"Mixed model (REML, {m.n_obs} scores of {m.n_groups} patients): {self.model_formula}; {status}")
+            lines.append(
+                f"Mixed model (REML, {m.n_obs} scores of {m.n_groups} patients): {self.model_formula}; {status}"
+            )
             fe = self.fixed_effects[FIXED_COLUMNS].to_string(index=False, float_format=lambda v: f"{v:.4f}")
             lines += ["", "Fixed effects:", fe]
         obs = self._safe_observed(self.observed).drop(columns="sd")
-        lines += ["", "Observed mean score by visit (95% CI):",
-                  obs.to_string(index=False, float_format=lambda v: f"{v:.1f}") if not obs.empty else "(none)"]
+        lines += [
+            "",
+            "Observed mean score by visit (95% CI):",
+            obs.to_string(index=False, float_format=lambda v: f"{v:.1f}") if not obs.empty else "(none)",
+        ]
         if self.notes:
             lines += ["", "Notes:"] + [f"- {n}" for n in self.notes]
         return "\n".join(lines)
@@ -483,7 +519,7 @@ def _visit_index(days: np.ndarray, windows: pd.DataFrame) -> np.ndarray:
     lo, hi = int(first.min()), int(last.max())
     table = np.full(hi - lo + 1, -1)
     for i in range(len(windows) - 1, -1, -1):  # the first window holding a day is written last
-        table[first[i] - lo:last[i] - lo + 1] = i
+        table[first[i] - lo : last[i] - lo + 1] = i
     inside = (days >= lo) & (days <= hi)
     whole = inside & (days == np.floor(days))
     out[whole] = table[days[whole].astype("int64") - lo]
@@ -499,18 +535,24 @@ def _summarise(values: np.ndarray, cells: np.ndarray, windows: pd.DataFrame, gro
     value's cell is group position * len(windows) + visit position, so the rows come in group then visit
     order."""
     if not len(values):
-        return pd.DataFrame({c: pd.Series(dtype="str" if c in ("group", "visit") else "int64" if c in ("day", "n")
-                                          else "float64") for c in OBSERVED_COLUMNS})
+        return pd.DataFrame(
+            {
+                c: pd.Series(dtype="str" if c in ("group", "visit") else "int64" if c in ("day", "n") else "float64")
+                for c in OBSERVED_COLUMNS
+            }
+        )
     agg = pd.Series(values, dtype="float64").groupby(cells, sort=True).agg(["count", "mean", "std"])
     group, visit = np.divmod(agg.index.to_numpy(), len(windows))
-    stats_ = pd.DataFrame({
-        "group": pd.Series(np.asarray(groups, dtype=object)[group], dtype="str"),
-        "visit": pd.Series(windows["visit"].to_numpy()[visit], dtype="str"),
-        "day": windows["day"].to_numpy()[visit].astype("int64"),
-        "n": agg["count"].to_numpy(dtype="int64"),
-        "mean": agg["mean"].to_numpy(),
-        "sd": agg["std"].to_numpy(),
-    })
+    stats_ = pd.DataFrame(
+        {
+            "group": pd.Series(np.asarray(groups, dtype=object)[group], dtype="str"),
+            "visit": pd.Series(windows["visit"].to_numpy()[visit], dtype="str"),
+            "day": windows["day"].to_numpy()[visit].astype("int64"),
+            "n": agg["count"].to_numpy(dtype="int64"),
+            "mean": agg["mean"].to_numpy(),
+            "sd": agg["std"].to_numpy(),
+        }
+    )
     half = stats.t.ppf(0.975, stats_["n"] - 1) * stats_["sd"] / np.sqrt(stats_["n"])
     half = half.where(stats_["n"] > 1)
     stats_["lower"], stats_["upper"] = stats_["mean"] - half, stats_["mean"] + half
@@ -526,8 +568,9 @@ def _group_order(by: str, labels: pd.Series) -> list:
     return sorted(present)
 
 
-def _run_groups(assessments: pd.DataFrame, by: str, coded: Coded, scores: pd.DataFrame, patient: np.ndarray,
-                starts: np.ndarray) -> tuple[pd.Series, int]:
+def _run_groups(
+    assessments: pd.DataFrame, by: str, coded: Coded, scores: pd.DataFrame, patient: np.ndarray, starts: np.ndarray
+) -> tuple[pd.Series, int]:
     """The group label of each patient of the instrument's ``scores`` (:meth:`Coded.scores` and its ``patient``
     codes; ``starts``: where each patient's run of rows starts): group_labels of the patient's first
     non-missing value of ``by``, 'unknown' without one; and how many patients have none."""
@@ -546,7 +589,9 @@ def _run_groups(assessments: pd.DataFrame, by: str, coded: Coded, scores: pd.Dat
 
 
 def _safe_name(by: str) -> str:
-    return by if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", by) and by not in {"t1", "t2", "score", "patient_id"} else "group"
+    return (
+        by if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", by) and by not in {"t1", "t2", "score", "patient_id"} else "group"
+    )
 
 
 def trajectories(assessments: pd.DataFrame, instrument, by: str = CONDITION, definitions=None) -> Trajectories:
@@ -614,12 +659,16 @@ def trajectories(assessments: pd.DataFrame, instrument, by: str = CONDITION, def
     observed_pct = _summarise(pct_change, cells[positive], windows, order)
     no_base = int((~has).sum())
     if no_base:
-        notes.append(f"{privacy.show_count(no_base, threshold)} of {privacy.show_count(n_runs, threshold)} patients have no baseline (a score from day {b0} to day "
-                     f"{defs.baseline_window[1]}): they are not in the percent-change means.")
+        notes.append(
+            f"{privacy.show_count(no_base, threshold)} of {privacy.show_count(n_runs, threshold)} patients have no baseline (a score from day {b0} to day "
+            f"{defs.baseline_window[1]}): they are not in the percent-change means."
+        )
     outside = int(((days < b0) | (days > windows["last"].iloc[-1])).sum())
     if outside:
-        notes.append(f"{privacy.show_count(outside, threshold)} scores before day {b0} or after day {windows['last'].iloc[-1]} are outside "
-                     f"every visit window and the model.")
+        notes.append(
+            f"{privacy.show_count(outside, threshold)} scores before day {b0} or after day {windows['last'].iloc[-1]} are outside "
+            f"every visit window and the model."
+        )
 
     # individual lines: a seeded sample of patients of each group large enough to be shown (patients in id
     # order, so the sample is that of the sorted ids)
@@ -642,42 +691,73 @@ def trajectories(assessments: pd.DataFrame, instrument, by: str = CONDITION, def
     lines = lines[LINE_COLUMNS]
     hidden = [g for g in order if privacy.is_small(patients.get(g, 0), threshold)]
     if hidden:
-        notes.append(f"individual lines are not drawn for groups of fewer than {threshold} patients "
-                     f"({', '.join(map(str, hidden))}).")
+        notes.append(
+            f"individual lines are not drawn for groups of fewer than {threshold} patients "
+            f"({', '.join(map(str, hidden))})."
+        )
 
     in_range = np.flatnonzero(in_range)
     model_group, model_day = row_group[in_range], days[in_range]
-    model, formula, model_notes, in_model = _model(model_group, model_day, values[in_range], patient[in_range], by,
-                                                   order, knot, patients, b0)
+    model, formula, model_notes, in_model = _model(
+        model_group, model_day, values[in_range], patient[in_range], by, order, knot, patients, b0
+    )
     notes += model_notes
-    groups = pd.DataFrame({"group": order, "patients": [int(patients[g]) for g in order],
-                           "in_model": [g in in_model for g in order]})
+    groups = pd.DataFrame(
+        {"group": order, "patients": [int(patients[g]) for g in order], "in_model": [g in in_model for g in order]}
+    )
     empty_fixed = pd.DataFrame({c: pd.Series(dtype=float if c != "term" else str) for c in FIXED_COLUMNS})
     fixed = model.fixed_effects[FIXED_COLUMNS] if model is not None else empty_fixed
     converged = bool(model is not None and model.converged)
     last_day = pd.Series(model_day).groupby(model_group).max()  # each group's last day with a score in the range
     last_day.index = [order[i] for i in last_day.index]
-    predicted = _predicted(model, by, in_model, knot, last_day) if converged else pd.DataFrame(columns=PREDICTED_COLUMNS)
+    predicted = (
+        _predicted(model, by, in_model, knot, last_day) if converged else pd.DataFrame(columns=PREDICTED_COLUMNS)
+    )
     return Trajectories(
-        instrument=code, by=by, observed=observed, observed_pct=observed_pct, fixed_effects=fixed,
-        converged=converged, predicted=predicted, lines=lines, groups=groups, notes=tuple(notes),
-        definitions=definitions if definitions is not None else defs, model=model, model_formula=formula,
+        instrument=code,
+        by=by,
+        observed=observed,
+        observed_pct=observed_pct,
+        fixed_effects=fixed,
+        converged=converged,
+        predicted=predicted,
+        lines=lines,
+        groups=groups,
+        notes=tuple(notes),
+        definitions=definitions if definitions is not None else defs,
+        model=model,
+        model_formula=formula,
     )
 
 
-def _model(group: np.ndarray, day: np.ndarray, score: np.ndarray, patient: np.ndarray, by: str, order: list,
-           knot: int, patients: pd.Series, first_day: int):
+def _model(
+    group: np.ndarray,
+    day: np.ndarray,
+    score: np.ndarray,
+    patient: np.ndarray,
+    by: str,
+    order: list,
+    knot: int,
+    patients: pd.Series,
+    first_day: int,
+):
     """Fit the trajectory model on the scores from first_day to TRAJECTORY_MAX_DAY (their group as a position
     in ``order``, day, score and the patient's integer code): (LmmResult or None, formula in words, notes,
     groups in the model)."""
     notes = []
     if not len(group):
-        return None, "", [f"The mixed model was not fitted: no scores from day {first_day} to day "
-                          f"{config.TRAJECTORY_MAX_DAY}."], []
+        return (
+            None,
+            "",
+            [f"The mixed model was not fitted: no scores from day {first_day} to day {config.TRAJECTORY_MAX_DAY}."],
+            [],
+        )
     small = [g for g in order if patients.get(g, 0) < config.TRAJECTORY_MIN_PATIENTS]
     if small:
-        notes.append(f"left out of the model (fewer than {config.TRAJECTORY_MIN_PATIENTS} patients): "
-                     f"{', '.join(map(str, small))}.")
+        notes.append(
+            f"left out of the model (fewer than {config.TRAJECTORY_MIN_PATIENTS} patients): "
+            f"{', '.join(map(str, small))}."
+        )
     in_model = [g for g in order if g not in small]
     position = np.full(len(order), -1)  # each group's position among the groups in the model (-1: left out)
     position[[order.index(g) for g in in_model]] = np.arange(len(in_model))
@@ -687,14 +767,16 @@ def _model(group: np.ndarray, day: np.ndarray, score: np.ndarray, patient: np.nd
         return None, "", notes + ["The mixed model was not fitted: no group has enough patients."], []
     name = _safe_name(by)
     day = pd.Series(day[keep])
-    frame = pd.DataFrame({
-        # patients as integer codes (their order is the ids' sorted order): the same groups as the ids
-        PATIENT_ID: patient[keep],
-        name: pd.Categorical.from_codes(group[keep], categories=in_model),
-        "t1": np.clip(day, 0, knot).to_numpy(),
-        "t2": np.maximum(day - knot, 0).to_numpy(),
-        SCORE: score[keep],
-    })
+    frame = pd.DataFrame(
+        {
+            # patients as integer codes (their order is the ids' sorted order): the same groups as the ids
+            PATIENT_ID: patient[keep],
+            name: pd.Categorical.from_codes(group[keep], categories=in_model),
+            "t1": np.clip(day, 0, knot).to_numpy(),
+            "t2": np.maximum(day - knot, 0).to_numpy(),
+            SCORE: score[keep],
+        }
+    )
     varies = {c: frame[c].min() < frame[c].max() for c in (SCORE, "t1", "t2")}  # (no missing values here)
     if not varies[SCORE]:
         return None, "", notes + ["The mixed model was not fitted: every score is the same."], in_model
@@ -702,19 +784,29 @@ def _model(group: np.ndarray, day: np.ndarray, score: np.ndarray, patient: np.nd
     if "t2" not in time_terms:
         notes.append(f"no scores after day {knot} (the end of induction): the model has no post-induction slope.")
     if not time_terms:
-        return None, "", notes + ["The mixed model was not fitted: all scores are at one point of the course "
-                             "(e.g. all before the first infusion)."], in_model
+        return (
+            None,
+            "",
+            notes
+            + [
+                "The mixed model was not fitted: all scores are at one point of the course "
+                "(e.g. all before the first infusion)."
+            ],
+            in_model,
+        )
     time = " + ".join(time_terms)
     rhs = f"{name} * ({time})" if len(in_model) > 1 else time
     formula = f"{SCORE} ~ {rhs}"
     slope = "t1" if "t1" in time_terms else None
-    for s in ([slope, None] if slope else [None]):
+    for s in [slope, None] if slope else [None]:
         try:
             fit = fit_lmm(frame, formula, PATIENT_ID, slope=s, reml=True)
         except DataError as e:
             if s is not None:
-                notes.append(f"too few repeated scores for a random induction slope ({e}); the model has a "
-                             f"random intercept only.")
+                notes.append(
+                    f"too few repeated scores for a random induction slope ({e}); the model has a "
+                    f"random intercept only."
+                )
                 continue
             return None, "", notes + [f"The mixed model was not fitted: {e}."], in_model
         random = f"(1 + {s} | {PATIENT_ID})" if s else f"(1 | {PATIENT_ID})"
@@ -734,9 +826,23 @@ def _predicted(model: LmmResult, by: str, groups: list, knot: int, last_day: pd.
             continue
         last = int(min(max(last_day[g], 0), config.TRAJECTORY_MAX_DAY))
         grid = np.unique(np.r_[np.arange(0, min(knot, last) + 1), np.arange(knot, last + 1, 7), last]).astype(float)
-        new = pd.DataFrame({name: pd.Categorical([g] * len(grid), categories=groups),
-                            "t1": np.minimum(grid, knot), "t2": np.maximum(grid - knot, 0)})
+        new = pd.DataFrame(
+            {
+                name: pd.Categorical([g] * len(grid), categories=groups),
+                "t1": np.minimum(grid, knot),
+                "t2": np.maximum(grid - knot, 0),
+            }
+        )
         pred = model.predict_fixed(new)
-        out.append(pd.DataFrame({"group": g, "day": grid, "mean": pred["fit"],
-                                 "lower": pred["fit"] - Z95 * pred["se"], "upper": pred["fit"] + Z95 * pred["se"]}))
+        out.append(
+            pd.DataFrame(
+                {
+                    "group": g,
+                    "day": grid,
+                    "mean": pred["fit"],
+                    "lower": pred["fit"] - Z95 * pred["se"],
+                    "upper": pred["fit"] + Z95 * pred["se"],
+                }
+            )
+        )
     return pd.concat(out, ignore_index=True)[PREDICTED_COLUMNS]

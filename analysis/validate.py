@@ -18,6 +18,7 @@ instrument, day; or by patient and day, the instruments of a day in any order) a
 before, or with the few rows before in their day, instead of hashed, and ranges are checked on the
 smallest and largest value of each run; other orders take the general path, with the same answer.
 """
+
 from __future__ import annotations
 
 import math
@@ -56,8 +57,15 @@ class IssueLog:
             {"severity": severity, "code": code, "column": column, "rows": [int(r) for r in rows], "message": message}
         )
 
-    def add_rows(self, severity: str, code: str, target: str | None, frame: pd.DataFrame, describe: Callable[[int, str], str],
-                 where: np.ndarray | None = None) -> None:
+    def add_rows(
+        self,
+        severity: str,
+        code: str,
+        target: str | None,
+        frame: pd.DataFrame,
+        describe: Callable[[int, str], str],
+        where: np.ndarray | None = None,
+    ) -> None:
         """One issue per file for the rows of ``frame`` (those where ``where`` holds, if given: no selection
         at all when it holds nowhere); ``describe(n, rows_text)`` writes the sentence."""
         if where is not None:
@@ -69,7 +77,9 @@ class IssueLog:
         for f, part in frame.groupby(FILE, sort=True, observed=True):
             rows = np.sort(part[ROW].to_numpy())
             column = self.sources.get((int(f), target)) if target else None
-            self.add(severity, code, f"{self.files[int(f)]}: {describe(len(rows), rows_text(rows))}", column, rows.tolist())
+            self.add(
+                severity, code, f"{self.files[int(f)]}: {describe(len(rows), rows_text(rows))}", column, rows.tolist()
+            )
 
     @property
     def has_errors(self) -> bool:
@@ -78,8 +88,9 @@ class IssueLog:
     def table(self) -> pd.DataFrame:
         order = {s: i for i, s in enumerate(S.SEVERITIES)}
         items = sorted(self._items, key=lambda i: order[i["severity"]])  # stable: errors first
-        return pd.DataFrame({c: pd.Series([i.get(c) for i in items], dtype=object if c == "rows" else None)
-                             for c in S.ISSUE_COLUMNS})
+        return pd.DataFrame(
+            {c: pd.Series([i.get(c) for i in items], dtype=object if c == "rows" else None) for c in S.ISSUE_COLUMNS}
+        )
 
 
 def rows_text(rows) -> str:
@@ -111,18 +122,33 @@ _NOT_A_PERSON = re.compile(
     r"event|department|dept|encounter|order|procedure|visit|appointment|form|question|score|outcome|med|room|unit)\b"
 )
 PHI_COLUMN_PATTERNS = (
-    ("name", re.compile(r"\b(name|names|surname|firstname|lastname|fullname|patientname|ptname|fname|lname|initials)\b")),
+    (
+        "name",
+        re.compile(r"\b(name|names|surname|firstname|lastname|fullname|patientname|ptname|fname|lname|initials)\b"),
+    ),
     ("e-mail", re.compile(r"\b(e ?mail|email address|e mail address)\b")),
     ("phone", re.compile(r"\b(phone|telephone|tel|mobile|cell|cellphone|fax|phone number|contact number)\b")),
     ("street address", re.compile(r"\b(address|street|addr|address line \d)\b")),
     ("SSN", re.compile(r"\b(ssn|social security|social sec|ss number|ss no|sin)\b")),
-    ("medical record number", re.compile(r"\b(mrn|medical record|med rec|medrec|mr number|mr no|chart number|chart no|hospital number)\b")),
-    ("date of birth", re.compile(r"\b(dob|d o b|date of birth|birth date|birthdate|birthday|born|birth year|birthyear|"
-                                 r"birth yr|year of birth|yob|yr of birth)\b")),
+    (
+        "medical record number",
+        re.compile(r"\b(mrn|medical record|med rec|medrec|mr number|mr no|chart number|chart no|hospital number)\b"),
+    ),
+    (
+        "date of birth",
+        re.compile(
+            r"\b(dob|d o b|date of birth|birth date|birthdate|birthday|born|birth year|birthyear|"
+            r"birth yr|year of birth|yob|yr of birth)\b"
+        ),
+    ),
     ("ZIP code", re.compile(r"\b(zip|zipcode|zip code|postal|postal code|postcode|post code)\b")),
-    ("health plan beneficiary number", re.compile(
-        r"\b(member|subscriber|policy|beneficiary|insurance|insured|medicaid|medicare|health plan) (id|number|no|num|nbr)\b|"
-        r"\b(memberid|subscriberid|policyid|policynumber|policyno|beneficiaryid)\b")),
+    (
+        "health plan beneficiary number",
+        re.compile(
+            r"\b(member|subscriber|policy|beneficiary|insurance|insured|medicaid|medicare|health plan) (id|number|no|num|nbr)\b|"
+            r"\b(memberid|subscriberid|policyid|policynumber|policyno|beneficiaryid)\b"
+        ),
+    ),
 )
 _FULL_ZIP = r"\b\d{5}(-\d{4})?\b"
 
@@ -144,8 +170,11 @@ PHI_VALUE_PATTERNS = (
     ("social security numbers", r"(^|[^0-9A-Za-z\-])\d{3}-\d{2}-\d{4}([^0-9\-]|$)"),
     # written with separators; or ten bare digits, a NANP number (area code and exchange start with 2-9: not an id
     # or an epoch time starting with 0 or 1), not part of a longer run of digits
-    ("phone numbers", r"(^|[^0-9A-Za-z\-/.])(\+?1[ .\-]?)?(\(\d{3}\) ?|\d{3}[ .\-])\d{3}[ .\-]\d{4}([^0-9\-/.]|$)"
-                      r"|(^|[^0-9A-Za-z\-/.])(\+1 ?)?[2-9]\d{2}[2-9]\d{6}([^0-9\-/.]|$)"),
+    (
+        "phone numbers",
+        r"(^|[^0-9A-Za-z\-/.])(\+?1[ .\-]?)?(\(\d{3}\) ?|\d{3}[ .\-])\d{3}[ .\-]\d{4}([^0-9\-/.]|$)"
+        r"|(^|[^0-9A-Za-z\-/.])(\+1 ?)?[2-9]\d{2}[2-9]\d{6}([^0-9\-/.]|$)",
+    ),
 )
 #: any of the patterns (a value matches it if and only if it matches one of them)
 _PHI_ANY = "|".join(f"(?:{pattern})" for _, pattern in PHI_VALUE_PATTERNS)
@@ -197,7 +226,9 @@ def phi_values(table: pa.Table, rows: np.ndarray, dictionary=None) -> list[tuple
     return found
 
 
-def refuse_phi(log: IssueLog, file: str, columns: list[tuple[str, str]], values: list[tuple[str, str, list[int]]]) -> None:
+def refuse_phi(
+    log: IssueLog, file: str, columns: list[tuple[str, str]], values: list[tuple[str, str, list[int]]]
+) -> None:
     """The error issues that refuse a file holding PHI: they name the columns and the first rows."""
     if columns:
         log.add(
@@ -337,7 +368,7 @@ def _duplicated_in_runs(frame: pd.DataFrame, columns: list[str], by: list[str]) 
     same_run = tied  # row i + k in the run of row i (k = 1 here)
     for k in range(1, longest):
         if k > 1:
-            same_run = same_run[:-1] & tied[k - 1:]
+            same_run = same_run[:-1] & tied[k - 1 :]
         ties = same_run if not rest else same_run & _equal(rest[0][k:], rest[0][:-k])
         at = np.flatnonzero(ties)
         for values in rest[1:]:
@@ -358,7 +389,7 @@ def _increasing(key: np.ndarray, strict: bool) -> bool:
     """Whether ``key`` increases (strictly, or never decreases) along the rows; a sample is tried first."""
     if len(key) < 2:
         return True
-    step = (np.greater if strict else np.greater_equal)
+    step = np.greater if strict else np.greater_equal
     return bool(step(key[1:1001], key[:1000][: len(key) - 1]).all() and step(key[1:], key[:-1]).all())
 
 
@@ -366,8 +397,12 @@ def drop_missing_ids(frame: pd.DataFrame, log: IssueLog) -> pd.DataFrame:
     """Rows without a patient key cannot be attributed to anyone: dropped, warning."""
     bad = frame[S.PATIENT_ID].isna().to_numpy()
     log.add_rows(
-        "warning", "MISSING_ID", S.PATIENT_ID, frame,
-        lambda n, r: f"{n} row(s) have no patient key and were left out ({r}).", where=bad,
+        "warning",
+        "MISSING_ID",
+        S.PATIENT_ID,
+        frame,
+        lambda n, r: f"{n} row(s) have no patient key and were left out ({r}).",
+        where=bad,
     )
     return keep(frame, ~bad)
 
@@ -382,14 +417,21 @@ def drop_unknown_instruments(frame: pd.DataFrame, raw: pd.Series, log: IssueLog)
         names = pd.unique(raw[bad].astype(object).fillna("(blank)"))
         known = ", ".join(registry())
         log.add_rows(
-            "warning", "UNKNOWN_INSTRUMENT", S.INSTRUMENT, frame[bad],
-            lambda n, r: f"{n} row(s) name an instrument this dashboard does not know: {quoted(names)} ({r}); "
-            f"they were left out. Known instruments: {known}.",
+            "warning",
+            "UNKNOWN_INSTRUMENT",
+            S.INSTRUMENT,
+            frame[bad],
+            lambda n, r: (
+                f"{n} row(s) name an instrument this dashboard does not know: {quoted(names)} ({r}); "
+                f"they were left out. Known instruments: {known}."
+            ),
         )
     return keep(frame, ~bad)
 
 
-def drop_bad_scores(frame: pd.DataFrame, reason: np.ndarray, bad_values: list[str], log: IssueLog, *, wide: bool = False) -> pd.DataFrame:
+def drop_bad_scores(
+    frame: pd.DataFrame, reason: np.ndarray, bad_values: list[str], log: IssueLog, *, wide: bool = False
+) -> pd.DataFrame:
     """Scores that are empty (1) or not numbers (2), per ``reason``: dropped, warning naming the values.
 
     In a wide file an empty cell is a visit not done: dropped with an info, not a warning."""
@@ -397,16 +439,30 @@ def drop_bad_scores(frame: pd.DataFrame, reason: np.ndarray, bad_values: list[st
         return frame
     empty, text = reason == 1, reason == 2
     if wide:
-        log.add_rows("info", "EMPTY_CELLS", S.SCORE, frame, lambda n, r: f"{n} empty visit cell(s) skipped (visits not done).",
-                     where=empty)
+        log.add_rows(
+            "info",
+            "EMPTY_CELLS",
+            S.SCORE,
+            frame,
+            lambda n, r: f"{n} empty visit cell(s) skipped (visits not done).",
+            where=empty,
+        )
     else:
         log.add_rows(
-            "warning", "MISSING_SCORE", S.SCORE, frame,
-            lambda n, r: f"{n} row(s) have no score and were left out ({r}).", where=empty,
+            "warning",
+            "MISSING_SCORE",
+            S.SCORE,
+            frame,
+            lambda n, r: f"{n} row(s) have no score and were left out ({r}).",
+            where=empty,
         )
     log.add_rows(
-        "warning", "NON_NUMERIC_SCORE", S.SCORE, frame,
-        lambda n, r: f"{n} score(s) are not numbers ({quoted(bad_values)}) and were left out ({r}).", where=text,
+        "warning",
+        "NON_NUMERIC_SCORE",
+        S.SCORE,
+        frame,
+        lambda n, r: f"{n} score(s) are not numbers ({quoted(bad_values)}) and were left out ({r}).",
+        where=text,
     )
     return keep(frame, reason == 0)
 
@@ -429,8 +485,13 @@ def drop_out_of_range(frame: pd.DataFrame, log: IssueLog) -> pd.DataFrame:
         ins = reg[code]
         sub = frame[bad & (codes == code)]
         log.add_rows(
-            "warning", "OUT_OF_RANGE", S.SCORE, sub,
-            lambda n, r, ins=ins: f"{n} {ins.code} score(s) are outside its range {ins.min:g}-{ins.max:g} and were left out ({r}).",
+            "warning",
+            "OUT_OF_RANGE",
+            S.SCORE,
+            sub,
+            lambda n, r, ins=ins: (
+                f"{n} {ins.code} score(s) are outside its range {ins.min:g}-{ins.max:g} and were left out ({r})."
+            ),
         )
     return keep(frame, ~bad)
 
@@ -450,8 +511,10 @@ def _within_by_runs(values: np.ndarray, codes: np.ndarray, lows: np.ndarray, hig
     # (each limit first against the smallest / largest value of all, one fast pass: instruments starting at 0
     # share their lower limit; a missing limit is NaN, which proves nothing)
     with np.errstate(invalid="ignore"):  # (NaN values are never out of range; fmin/fmax skip them)
-        return bool((np.fmin.reduce(values) >= low.max() or (np.fmin.reduceat(values, starts) >= low).all())
-                    and (np.fmax.reduce(values) <= high.min() or (np.fmax.reduceat(values, starts) <= high).all()))
+        return bool(
+            (np.fmin.reduce(values) >= low.max() or (np.fmin.reduceat(values, starts) >= low).all())
+            and (np.fmax.reduce(values) <= high.min() or (np.fmax.reduceat(values, starts) <= high).all())
+        )
 
 
 def drop_implausible_days(frame: pd.DataFrame, log: IssueLog, what: str = "score") -> pd.DataFrame:
@@ -461,21 +524,32 @@ def drop_implausible_days(frame: pd.DataFrame, log: IssueLog, what: str = "score
         return frame  # (the smallest and largest days are plausible: no row to look at)
     bad = (day < PLAUSIBLE_DAYS[0]) | (day > PLAUSIBLE_DAYS[1])
     log.add_rows(
-        "warning", "IMPLAUSIBLE_DAY", S.DAY, frame,
-        lambda n, r: f"{n} {what}(s) fall more than a year before the first treatment or more than three years "
-        f"after it (allowed days {PLAUSIBLE_DAYS[0]} to {PLAUSIBLE_DAYS[1]}); they were left out ({r}).", where=bad,
+        "warning",
+        "IMPLAUSIBLE_DAY",
+        S.DAY,
+        frame,
+        lambda n, r: (
+            f"{n} {what}(s) fall more than a year before the first treatment or more than three years "
+            f"after it (allowed days {PLAUSIBLE_DAYS[0]} to {PLAUSIBLE_DAYS[1]}); they were left out ({r})."
+        ),
+        where=bad,
     )
     return keep(frame, ~bad)
 
 
-def drop_duplicates(frame: pd.DataFrame, columns: Iterable[str], log: IssueLog,
-                    grouped_by: Iterable[str] = ()) -> pd.DataFrame:
+def drop_duplicates(
+    frame: pd.DataFrame, columns: Iterable[str], log: IssueLog, grouped_by: Iterable[str] = ()
+) -> pd.DataFrame:
     """Exact duplicates (same patient, instrument, score, day and attributes): kept once, warning.
     ``grouped_by``: as ``duplicated``."""
     dup = duplicated(frame, list(columns), list(grouped_by))
     log.add_rows(
-        "warning", "DUPLICATE_ROWS", None, frame,
-        lambda n, r: f"{n} row(s) repeat an earlier row exactly; each was kept once (repeats at {r}).", where=dup,
+        "warning",
+        "DUPLICATE_ROWS",
+        None,
+        frame,
+        lambda n, r: f"{n} row(s) repeat an earlier row exactly; each was kept once (repeats at {r}).",
+        where=dup,
     )
     return keep(frame, ~dup)
 
@@ -529,8 +603,9 @@ def resolve_conflicts(frame: pd.DataFrame, attributes: Iterable[str], log: Issue
     out = frame
     pid = frame[S.PATIENT_ID].array.codes.astype(np.int64)
     for attr in attributes:
-        if not _varies(distinct[S.PATIENT_ID].array.codes.astype(np.int64),
-                       distinct[attr].array.codes.astype(np.int64)):
+        if not _varies(
+            distinct[S.PATIENT_ID].array.codes.astype(np.int64), distinct[attr].array.codes.astype(np.int64)
+        ):
             continue
         codes = frame[attr].array.codes.astype(np.int64)
         known = codes >= 0
@@ -552,14 +627,20 @@ def resolve_conflicts(frame: pd.DataFrame, attributes: Iterable[str], log: Issue
         if len(conflicted):
             names = frame[S.PATIENT_ID].cat.categories[conflicted]
             detail = "; ".join(
-                f"{frame[S.PATIENT_ID].cat.categories[p]}: " + ", ".join(str(cats[a]) for a in table.loc[table["p"] == p, "a"])
+                f"{frame[S.PATIENT_ID].cat.categories[p]}: "
+                + ", ".join(str(cats[a]) for a in table.loc[table["p"] == p, "a"])
                 for p in conflicted[:5]
             )
             rows_frame = frame[np.isin(pid, conflicted)]
             log.add_rows(
-                "warning", "CONFLICTING_ATTRIBUTES", attr, rows_frame,
-                lambda n, r, names=names, detail=detail, attr=attr: f"{len(names)} patient(s) have more than one {attr} "
-                f"({detail}{'; ...' if len(names) > 5 else ''}). A patient's {attr} must be the same on every row: the "
-                f"most frequent value was kept (ties: the first seen). Rows involved: {r}.",
+                "warning",
+                "CONFLICTING_ATTRIBUTES",
+                attr,
+                rows_frame,
+                lambda n, r, names=names, detail=detail, attr=attr: (
+                    f"{len(names)} patient(s) have more than one {attr} "
+                    f"({detail}{'; ...' if len(names) > 5 else ''}). A patient's {attr} must be the same on every row: the "
+                    f"most frequent value was kept (ties: the first seen). Rows involved: {r}."
+                ),
             )
     return out

@@ -11,6 +11,7 @@ assessments), so that a busy machine shows as a slower baseline and the ratio st
     .venv/bin/python bench/bench_analysis.py                      # 100,000 patients, best of 5
     .venv/bin/python bench/bench_analysis.py --patients 20000 --repeats 3
 """
+
 from __future__ import annotations
 
 import argparse
@@ -73,7 +74,7 @@ def main() -> None:
         wall, cpu, ref = min(r[0] for r in runs), min(r[1] for r in runs), min(base)
         note = ""
         if label == "metrics.summary_and_kpis" and args.patients == 100_000:
-            note = "  (target <= %.2f s: %s)" % (TARGET, "met" if wall <= TARGET else "NOT met")
+            note = "  (target <= {:.2f} s: {})".format(TARGET, "met" if wall <= TARGET else "NOT met")
         print(f"{label:42s} {wall:7.3f} {cpu:7.3f} {ref:10.3f} {wall / ref:6.1f}{note}")
 
 

@@ -23,6 +23,7 @@ whose frames the app keys by the key of the call that made them, without hashing
     .venv/bin/python bench/bench_dashboard.py --sizes 600           # quick
     .venv/bin/python bench/bench_dashboard.py --profile --no-browser --sizes 100000
 """
+
 from __future__ import annotations
 
 import argparse
@@ -62,7 +63,7 @@ def settle(page, title: str, timeout_ms: float) -> None:
     page.get_by_role("heading", name=title, exact=True).first.wait_for(timeout=timeout_ms)
     for _ in range(2):  # a rerun may start right after the first one ends (e.g. a widget's default)
         page.wait_for_selector(READY, timeout=timeout_ms)
-        page.wait_for_function(f"!document.querySelector(\"{BUSY}\")", timeout=timeout_ms)
+        page.wait_for_function(f'!document.querySelector("{BUSY}")', timeout=timeout_ms)
     page.wait_for_selector(READY, timeout=timeout_ms)
 
 
@@ -81,9 +82,11 @@ def run_browser(files: list[Path], timeout_s: float) -> dict:
 
     timeout_ms = timeout_s * 1000
     out = {"cold": {}, "warm": {}, "errors": {}, "peak_mb": None, "rss_mb": None}
-    with tempfile.TemporaryDirectory(prefix="no-sample-") as empty, \
-            tempfile.TemporaryDirectory(prefix="bench-data-") as data_dir, \
-            streamlit_server(Path(data_dir), env={"OUTCOMES_SAMPLE_DIR": empty}) as (url, proc):
+    with (
+        tempfile.TemporaryDirectory(prefix="no-sample-") as empty,
+        tempfile.TemporaryDirectory(prefix="bench-data-") as data_dir,
+        streamlit_server(Path(data_dir), env={"OUTCOMES_SAMPLE_DIR": empty}) as (url, proc),
+    ):
         idle_mb = peak_memory_mb(proc.pid)[0]
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -162,13 +165,18 @@ def markdown(results: dict, sizes: dict) -> str:
             cells += [mark(r["cold"].get(link), COLD_TARGET), mark(r["warm"].get(link), WARM_TARGET)]
         name = "Overview (with the upload)" if link == "Overview" else link
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    lines += ["", "| practice | assessments.csv | treatments.csv | server peak memory (VmHWM) | before the upload |",
-              "|---|---:|---:|---:|---:|"]
+    lines += [
+        "",
+        "| practice | assessments.csv | treatments.csv | server peak memory (VmHWM) | before the upload |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for n in cols:
         a, t = sizes[n]
         r = results[n]
-        lines.append(f"| {n:,} patients | {a / 1e6:.1f} MB | {t / 1e6:.1f} MB | {r['peak_mb']:,.0f} MB | "
-                     f"{r.get('before_upload_mb', float('nan')):,.0f} MB |")
+        lines.append(
+            f"| {n:,} patients | {a / 1e6:.1f} MB | {t / 1e6:.1f} MB | {r['peak_mb']:,.0f} MB | "
+            f"{r.get('before_upload_mb', float('nan')):,.0f} MB |"
+        )
     errors = [f"- {n:,} patients, {link}: {e}" for n in cols for link, e in results[n]["errors"].items()]
     if errors:
         lines += ["", "Problems:", *errors]
@@ -192,29 +200,67 @@ def page_calls(files: list[Path]):
     yield "frame", "ingest.load_files", load_files, (raw,), {}
     yield "frame", "cohorts.filter_options", cohorts.filter_options, (a, t), {}
     sel = cohorts.select(a, t, conditions=None, sites=None, start_from=None, start_to=None)
-    yield "frame", "cohorts.select (no filter)", cohorts.select, (a, t), dict(conditions=None, sites=None,
-                                                                              start_from=None, start_to=None)
+    yield (
+        "frame",
+        "cohorts.select (no filter)",
+        cohorts.select,
+        (a, t),
+        dict(conditions=None, sites=None, start_from=None, start_to=None),
+    )
     a, t = sel.assessments, sel.treatments
     yield "Overview", "metrics.summary_and_kpis", metrics.summary_and_kpis, (a, t, defs), {"instrument": "PHQ9"}
-    yield "Trajectories", "trajectory.trajectories", trajectory.trajectories, (a, "PHQ9"), {"by": "condition",
-                                                                                            "definitions": defs}
-    yield "Durability", "durability.analyse by condition", durability.analyse, (a, t, "PHQ9"), {"by": "condition",
-                                                                                               "definitions": defs}
+    yield (
+        "Trajectories",
+        "trajectory.trajectories",
+        trajectory.trajectories,
+        (a, "PHQ9"),
+        {"by": "condition", "definitions": defs},
+    )
+    yield (
+        "Durability",
+        "durability.analyse by condition",
+        durability.analyse,
+        (a, t, "PHQ9"),
+        {"by": "condition", "definitions": defs},
+    )
     grouped = durability.analyse(a, t, "PHQ9", by="condition", definitions=defs)
     yield "Durability", "durability.overall (of the grouped result)", durability.overall, (grouped,), {}
-    yield "Compare", "cohorts.filter_options (PHQ9)", cohorts.filter_options, (a, t), {"instrument": "PHQ9",
-                                                                                      "definitions": defs}
+    yield (
+        "Compare",
+        "cohorts.filter_options (PHQ9)",
+        cohorts.filter_options,
+        (a, t),
+        {"instrument": "PHQ9", "definitions": defs},
+    )
     import ui  # the page helpers that hold analysis calls (ui.cohort_trajectories, ui.cohort_durability)
 
     sa = cohorts.select(a, t, instrument="PHQ9", conditions=["depression"])
     sb = cohorts.select(a, t, instrument="PHQ9", conditions=["bipolar_depression"])
-    yield "Compare", "cohorts.select x2", lambda: (cohorts.select(a, t, instrument="PHQ9", conditions=["depression"]),
-                                                   cohorts.select(a, t, instrument="PHQ9", conditions=["bipolar_depression"])), (), {}
+    yield (
+        "Compare",
+        "cohorts.select x2",
+        lambda: (
+            cohorts.select(a, t, instrument="PHQ9", conditions=["depression"]),
+            cohorts.select(a, t, instrument="PHQ9", conditions=["bipolar_depression"]),
+        ),
+        (),
+        {},
+    )
     yield "Compare", "cohorts.compare", cohorts.compare, (sa, sb, "PHQ9", defs), {}
-    yield "Compare", "trajectory.trajectories (cohorts)", trajectory.trajectories, (ui._combined(sa, sb), "PHQ9"), {
-        "by": "cohort", "definitions": defs}
-    yield "Compare", "durability.analyse x2 (cohorts)", lambda: [durability.analyse(s.assessments, s.treatments, "PHQ9", by=None,
-                                                                                    definitions=defs) for s in (sa, sb)], (), {}
+    yield (
+        "Compare",
+        "trajectory.trajectories (cohorts)",
+        trajectory.trajectories,
+        (ui._combined(sa, sb), "PHQ9"),
+        {"by": "cohort", "definitions": defs},
+    )
+    yield (
+        "Compare",
+        "durability.analyse x2 (cohorts)",
+        lambda: [durability.analyse(s.assessments, s.treatments, "PHQ9", by=None, definitions=defs) for s in (sa, sb)],
+        (),
+        {},
+    )
     yield "Data", "Loaded.to_json + to_text", lambda: (loaded.to_json(), loaded.to_text()), (), {}
 
 
@@ -233,7 +279,7 @@ def cache_overhead(label, args, kwargs, value) -> tuple[float, float, float]:
 
     t0 = time.perf_counter()
     if label == "ingest.load_files":
-        for name, data in args[0]:
+        for _name, data in args[0]:
             hashlib.sha256(data).digest()
     else:
         ui.content_key(list(args)), ui.content_key(kwargs)
@@ -264,8 +310,11 @@ def profile(files: list[Path], top: int = 12) -> str:
         wall = time.perf_counter() - start
         key, dump, load = cache_overhead(label, args, kwargs, value)
         rows.append((page, label, plain, wall, key, dump, load))
-        print(f"  {page:<13} {label:<36} {plain:7.2f} s (profiled {wall:6.2f})   key {key:5.2f}  pickle {dump:5.2f}"
-              f"  unpickle {load:5.2f}", flush=True)
+        print(
+            f"  {page:<13} {label:<36} {plain:7.2f} s (profiled {wall:6.2f})   key {key:5.2f}  pickle {dump:5.2f}"
+            f"  unpickle {load:5.2f}",
+            flush=True,
+        )
         stream = io.StringIO()
         stats = pstats.Stats(prof, stream=stream).strip_dirs().sort_stats("tottime")
         stats.print_stats(top)
@@ -274,8 +323,10 @@ def profile(files: list[Path], top: int = 12) -> str:
         stream = io.StringIO()
         pstats.Stats(prof, stream=stream).strip_dirs().sort_stats("cumulative").print_stats(top)
         report.write("\n--- by cumulative time\n" + "\n".join(stream.getvalue().splitlines()[6:]))
-    head = ["| page | analysis call | seconds | under cProfile | cache key of the arguments | pickle of the result | unpickle |",
-            "|---|---|---:|---:|---:|---:|---:|"]
+    head = [
+        "| page | analysis call | seconds | under cProfile | cache key of the arguments | pickle of the result | unpickle |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
     head += [f"| {p} | {lab} | {s:.2f} | {w:.2f} | {k:.2f} | {d:.2f} | {u:.2f} |" for p, lab, s, w, k, d, u in rows]
     return "\n".join(head) + "\n" + report.getvalue()
 
@@ -297,8 +348,10 @@ def main(argv=None) -> int:
         if not args.no_browser:
             results = {}
             for n in args.sizes:
-                print(f"{n:,} patients ({sizes[n][0] / 1e6:.1f} MB of assessments): a fresh server, upload, every page",
-                      flush=True)
+                print(
+                    f"{n:,} patients ({sizes[n][0] / 1e6:.1f} MB of assessments): a fresh server, upload, every page",
+                    flush=True,
+                )
                 results[n] = run_browser(files[n], args.timeout)
                 print(f"    server peak memory {results[n]['peak_mb']:,.0f} MB", flush=True)
             text = markdown(results, sizes)

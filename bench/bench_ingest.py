@@ -15,6 +15,7 @@ day interleaved, and a treatments file): ``load_files`` of both files beside rea
 The process's malloc is set as the dashboard and the command line set theirs (``analysis.memory``: freed memory
 kept for reuse); ``--default-allocator`` leaves it as glibc has it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +40,12 @@ def parse_only(path: Path) -> None:
     and the dictionary encoding of every text column (two threads)."""
     prep = ingest._prepare(ingest._source_bytes(path)[1])
     t = ingest._map_columns(path.name, prep.names, {}).target
-    ingest._parse(prep, {t[c] for c in (S.SCORE, S.DAY, ingest.AGE, S.DOSE) if c in t},
-                  {t[d] for d in ingest.DATE_TARGETS if d in t})
+    ingest._parse(
+        prep,
+        {t[c] for c in (S.SCORE, S.DAY, ingest.AGE, S.DOSE) if c in t},
+        {t[d] for d in ingest.DATE_TARGETS if d in t},
+    )
+
 
 TARGET = 1.5
 VISIT_DAYS = np.array([-3, 0, 2, 4, 7, 9, 11, 14, 21, 28, 42, 56, 70, 84, 112, 140, 168, 196, 224, 252])
@@ -62,11 +67,13 @@ def write_file(path: Path, rows: int, dates: bool, seed: int = 20261121) -> None
     sexes = np.array(["F", "M"])
     routes = np.array(["IV", "IM", "Intranasal"])
     p_cond, p_site, p_sex, p_route = (rng.integers(0, len(a), patients) for a in (conditions, sites, sexes, routes))
-    table = pd.DataFrame({
-        "Patient ID": pd.Series(pid).map(lambda i: f"P-{i:06d}"),
-        "Measure": instruments[ins],
-        "Total Score": score,
-    })
+    table = pd.DataFrame(
+        {
+            "Patient ID": pd.Series(pid).map(lambda i: f"P-{i:06d}"),
+            "Measure": instruments[ins],
+            "Total Score": score,
+        }
+    )
     if dates:
         start = np.datetime64("2023-01-01") + rng.integers(0, 700, patients).astype("timedelta64[D]")
         table["Date Administered"] = (start[pid] + (day - VISIT_DAYS[0]).astype("timedelta64[D]")).astype(str)
@@ -96,8 +103,11 @@ def main() -> None:
     ap.add_argument("--dates", action="store_true", help="visit dates instead of day numbers")
     ap.add_argument("--sample", action="store_true", help="the simulated practice's two files (simulate.write_sample)")
     ap.add_argument("--patients", type=int, default=100_000, help="patients of --sample")
-    ap.add_argument("--default-allocator", action="store_true",
-                    help="leave glibc's malloc as it is (the dashboard and the command line set it to keep freed memory)")
+    ap.add_argument(
+        "--default-allocator",
+        action="store_true",
+        help="leave glibc's malloc as it is (the dashboard and the command line set it to keep freed memory)",
+    )
     args = ap.parse_args()
     tuned = not args.default_allocator and memory.reuse_freed_memory()
     with tempfile.TemporaryDirectory() as tmp:
@@ -120,18 +130,26 @@ def main() -> None:
             parse.append(best_time(lambda: [parse_only(f) for f in paths], 1))
         b, o, p = min(base), min(ours), min(parse)
         load = sorted((load_before, os.getloadavg()[0]))
-        print(f"file: {rows:,} assessment rows, {size:.1f} MB ({label}), best of {args.repeats}; malloc "
-              f"{'keeps freed memory (analysis.memory, as the dashboard and the command line set it)' if tuned else 'as it is'}")
+        print(
+            f"file: {rows:,} assessment rows, {size:.1f} MB ({label}), best of {args.repeats}; malloc "
+            f"{'keeps freed memory (analysis.memory, as the dashboard and the command line set it)' if tuned else 'as it is'}"
+        )
         print(f"pandas.read_csv(engine='pyarrow'): {b:.3f} s  {rows / b:,.0f} rows/s")
         print(f"analysis.ingest.load_files:        {o:.3f} s  {rows / o:,.0f} rows/s")
-        print(f"  of which reading (bytes, sniffing, pyarrow parse, dictionary encoding): {p:.3f} s ({p / b:.2f} x read_csv); "
-              "the rest is mapping, normalisation, PHI guard, checks and output")
-        print(f"ratio load_files / read_csv: {o / b:.2f} (target <= {TARGET}); load average {load[0]:.1f}-{load[1]:.1f}")
+        print(
+            f"  of which reading (bytes, sniffing, pyarrow parse, dictionary encoding): {p:.3f} s ({p / b:.2f} x read_csv); "
+            "the rest is mapping, normalisation, PHI guard, checks and output"
+        )
+        print(
+            f"ratio load_files / read_csv: {o / b:.2f} (target <= {TARGET}); load average {load[0]:.1f}-{load[1]:.1f}"
+        )
         # one row for the results table of bench/README.md, ready to paste
-        print(f"README row: | {time.strftime('%Y-%m-%d')} | {label} | {rows:,} | "
-              f"{rows / b:,.0f} | {rows / o:,.0f} | {p / b:.2f} | {o / b:.2f} | best of {args.repeats}; "
-              f"{'' if tuned else 'malloc as it is; '}"
-              f"load {load[0]:.1f}-{load[1]:.1f} |")
+        print(
+            f"README row: | {time.strftime('%Y-%m-%d')} | {label} | {rows:,} | "
+            f"{rows / b:,.0f} | {rows / o:,.0f} | {p / b:.2f} | {o / b:.2f} | best of {args.repeats}; "
+            f"{'' if tuned else 'malloc as it is; '}"
+            f"load {load[0]:.1f}-{load[1]:.1f} |"
+        )
 
 
 if __name__ == "__main__":

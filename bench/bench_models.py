@@ -14,6 +14,7 @@ R and its packages are installed from Debian when absent (the benchmark says so)
     .venv/bin/python bench/bench_models.py                  # 1,000 / 10,000 / 100,000 patients -> BENCHMARKS.md
     .venv/bin/python bench/bench_models.py --sizes 1000     # a quick run
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,15 +49,24 @@ R_PACKAGES = ["r-base-core", "r-cran-survival", "r-cran-lme4"]
 
 def ensure_r() -> str:
     """Rscript with survival and lme4; installs them from Debian when absent, and says so."""
-    ok = shutil.which("Rscript") and subprocess.run(
-        ["Rscript", "-e", "library(survival); library(lme4)"], capture_output=True
-    ).returncode == 0
+    ok = (
+        shutil.which("Rscript")
+        and subprocess.run(["Rscript", "-e", "library(survival); library(lme4)"], capture_output=True).returncode == 0
+    )
     if not ok:
         print(f"R with survival and lme4 not found: installing {' '.join(R_PACKAGES)} from Debian ...", flush=True)
         subprocess.run(["apt-get", "update", "-qq"], check=True)
         subprocess.run(["apt-get", "install", "-y", "-qq", *R_PACKAGES], check=True, capture_output=True)
-    out = subprocess.run(["Rscript", "-e", 'cat(R.version.string, "survival", as.character(packageVersion("survival")), '
-                          '"lme4", as.character(packageVersion("lme4")))'], capture_output=True, text=True)
+    out = subprocess.run(
+        [
+            "Rscript",
+            "-e",
+            'cat(R.version.string, "survival", as.character(packageVersion("survival")), '
+            '"lme4", as.character(packageVersion("lme4")))',
+        ],
+        capture_output=True,
+        text=True,
+    )
     return out.stdout.strip()
 
 
@@ -134,9 +144,17 @@ def run_size(patients: int, seed: int, reps: int, sm_cox_max: int, sm_lmm_max: i
         label = {"episodes": "durability episodes", "patients": "time to first booster"}[name]
 
         def row(model, t, mem, statsmodels, diff):
-            return dict(patients=patients, model=f"{model}, {label}", rows=len(df), ours=t,
-                        r=r_times.loc[f"{name}:{model_key[model]}", "seconds"], statsmodels=statsmodels, diff=diff,
-                        mem=mem, r_mem=r_times.loc[f"{name}:{model_key[model]}", "peak_mb"])
+            return dict(
+                patients=patients,
+                model=f"{model}, {label}",
+                rows=len(df),
+                ours=t,
+                r=r_times.loc[f"{name}:{model_key[model]}", "seconds"],
+                statsmodels=statsmodels,
+                diff=diff,
+                mem=mem,
+                r_mem=r_times.loc[f"{name}:{model_key[model]}", "peak_mb"],
+            )
 
         model_key = {"Cox PH (Efron)": "cox", "Kaplan-Meier": "kaplan_meier", "log-rank": "logrank"}
         t, mem, fit = best_of(reps, lambda: survival.cox(df, "time", "event", covariates))
@@ -150,7 +168,9 @@ def run_size(patients: int, seed: int, reps: int, sm_cox_max: int, sm_lmm_max: i
         rows.append(row("Cox PH (Efron)", t, mem, sm_t, diff))
 
         t, mem, km = best_of(reps, lambda: survival.kaplan_meier(df["time"], df["event"], df["condition"]))
-        theirs = r_est[r_est["model"] == f"{name}:kaplan_meier"].assign(group=lambda x: x["term"].str.replace("median:", ""))
+        theirs = r_est[r_est["model"] == f"{name}:kaplan_meier"].assign(
+            group=lambda x: x["term"].str.replace("median:", "")
+        )
         a_, b_ = km.medians.set_index("group")["median"].astype(float).align(theirs.set_index("group")["estimate"])
         both = (a_ - b_).abs().where(~(a_.isna() & b_.isna()), 0.0).fillna(np.inf)  # both "not reached": equal
         sm_t = best_of(reps, lambda: [sm.SurvfuncRight(g["time"], g["event"]) for _, g in df.groupby("condition")])[0]
@@ -172,8 +192,19 @@ def run_size(patients: int, seed: int, reps: int, sm_cox_max: int, sm_lmm_max: i
     if n_pat_lmm <= sm_lmm_max:
         model = smf.mixedlm(LMM_FORMULA, lmm_df, groups=lmm_df["patient_id"], re_formula="~t1")
         sm_t, _, _ = best_of(1, lambda: model.fit(reml=True, method="lbfgs"))
-    rows.append(dict(patients=patients, model="mixed model (REML)", rows=len(lmm_df), ours=t, r=r_times.loc["lmm", "seconds"],
-                     statsmodels=sm_t, diff=diff, mem=mem, r_mem=r_times.loc["lmm", "peak_mb"]))
+    rows.append(
+        dict(
+            patients=patients,
+            model="mixed model (REML)",
+            rows=len(lmm_df),
+            ours=t,
+            r=r_times.loc["lmm", "seconds"],
+            statsmodels=sm_t,
+            diff=diff,
+            mem=mem,
+            r_mem=r_times.loc["lmm", "peak_mb"],
+        )
+    )
     return rows
 
 
@@ -182,14 +213,20 @@ def fmt_s(x) -> str:
 
 
 def markdown(rows: list[dict], header: str, notes: list[str]) -> str:
-    lines = [header, "", "| patients | model | rows | project (s) | R (s) | statsmodels (s) | project / R | statsmodels / project "
-             "| largest relative difference from R | project peak MB | R peak MB |",
-             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        header,
+        "",
+        "| patients | model | rows | project (s) | R (s) | statsmodels (s) | project / R | statsmodels / project "
+        "| largest relative difference from R | project peak MB | R peak MB |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in rows:
         sm_ratio = "" if r["statsmodels"] is None else f"{r['statsmodels'] / r['ours']:.1f}x"
-        lines.append(f"| {r['patients']:,} | {r['model']} | {r['rows']:,} | {fmt_s(r['ours'])} | {fmt_s(r['r'])} | "
-                     f"{fmt_s(r['statsmodels'])} | {r['ours'] / r['r']:.2f} | {sm_ratio} | {r['diff']:.1e} | "
-                     f"{r['mem']:.0f} | {r['r_mem']:.0f} |")
+        lines.append(
+            f"| {r['patients']:,} | {r['model']} | {r['rows']:,} | {fmt_s(r['ours'])} | {fmt_s(r['r'])} | "
+            f"{fmt_s(r['statsmodels'])} | {r['ours'] / r['r']:.2f} | {sm_ratio} | {r['diff']:.1e} | "
+            f"{r['mem']:.0f} | {r['r_mem']:.0f} |"
+        )
     return "\n".join(lines + [""] + [f"- {n}" for n in notes]) + "\n"
 
 
@@ -210,21 +247,26 @@ def main(argv=None) -> int:
             print(f"-- {n:,} patients", flush=True)
             for row in run_size(n, args.seed, args.reps, args.statsmodels_cox_max, args.statsmodels_lmm_max, Path(tmp)):
                 rows.append(row)
-                print(f"{row['model']:<20} rows {row['rows']:>9,}  project {row['ours']:.4f} s  R {row['r']:.4f} s  "
-                      f"ratio {row['ours'] / row['r']:.2f}  statsmodels {fmt_s(row['statsmodels'])} s  "
-                      f"max rel diff {row['diff']:.1e}  peak {row['mem']:.0f} MB (R {row['r_mem']:.0f} MB)", flush=True)
-    header = (f"# Benchmarks\n\nOne run of `python bench/bench_models.py` on {platform.node() or 'this machine'} "
-              f"({platform.processor() or platform.machine()}, {__import__('os').cpu_count()} cores), "
-              f"{time.strftime('%Y-%m-%d')}. Python {platform.python_version()}, numpy {np.__version__}, "
-              f"{r_version}.")
+                print(
+                    f"{row['model']:<20} rows {row['rows']:>9,}  project {row['ours']:.4f} s  R {row['r']:.4f} s  "
+                    f"ratio {row['ours'] / row['r']:.2f}  statsmodels {fmt_s(row['statsmodels'])} s  "
+                    f"max rel diff {row['diff']:.1e}  peak {row['mem']:.0f} MB (R {row['r_mem']:.0f} MB)",
+                    flush=True,
+                )
+    header = (
+        f"# Benchmarks\n\nOne run of `python bench/bench_models.py` on {platform.node() or 'this machine'} "
+        f"({platform.processor() or platform.machine()}, {__import__('os').cpu_count()} cores), "
+        f"{time.strftime('%Y-%m-%d')}. Python {platform.python_version()}, numpy {np.__version__}, "
+        f"{r_version}."
+    )
     notes = [
         "Times are the best of the repetitions of the fit alone, data already in memory, in both languages; "
         "R's time is `system.time()` inside one R process.",
         "Survival models on two data sets: the PHQ-9 durability episodes (one row per responder with follow-up; "
         "Cox covariates condition, age band, sex, site, baseline band), as the Durability page fits them, and time "
         "to the first booster for every patient (censored at the last score or treatment; covariates condition, "
-        "age band, sex, site). R: `coxph(..., ties = \"efron\")`, `survfit`, `survdiff`; statsmodels: "
-        "`PHReg(ties=\"efron\")`, `SurvfuncRight` per group (no confidence limits or medians table), `survdiff`.",
+        'age band, sex, site). R: `coxph(..., ties = "efron")`, `survfit`, `survdiff`; statsmodels: '
+        '`PHReg(ties="efron")`, `SurvfuncRight` per group (no confidence limits or medians table), `survdiff`.',
         "Mixed model: `lmer(score ~ condition * (t1 + t2) + (1 + t1 | patient_id), REML = TRUE)` on every PHQ-9 "
         f"score from day -30 to 182, t1 = min(max(day, 0), {INDUCTION_END_DAY}), t2 = max(day - {INDUCTION_END_DAY}, 0).",
         "Largest relative difference: over Cox coefficients, mixed-model fixed effects, the log-rank chi-square; "

@@ -1,4 +1,5 @@
 """Compare cohorts: two groups of patients side by side: response, remission, trajectories, durability."""
+
 import streamlit as st
 
 import ui
@@ -27,15 +28,32 @@ cmp = ui.guard(cohorts.compare, sel_a, sel_b, instrument, defs)
 st.subheader(f"{instrument} response and remission")
 ui.compare_summary(cmp)
 ui.plot(charts.rates_chart, cmp.rates, "cohort", thr, f"{instrument} response and remission: cohort A vs cohort B")
-ui.table(cmp.rates, f"{instrument} cohorts", counts=ui.FUNNEL, shares=ui.COHORT_SHARES, complements=FUNNEL_COMPLEMENTS,
-         percent=ui.COHORT_RATES,
-         ci={"response_rate": ("lower", "upper"), "remission_rate": ("remission_lower", "remission_upper")},
-         rename=ui.COHORT_NAMES, key="cohort_rates", hide=("with_baseline", "with_response_assessment"))
+ui.table(
+    cmp.rates,
+    f"{instrument} cohorts",
+    counts=ui.FUNNEL,
+    shares=ui.COHORT_SHARES,
+    complements=FUNNEL_COMPLEMENTS,
+    percent=ui.COHORT_RATES,
+    ci={"response_rate": ("lower", "upper"), "remission_rate": ("remission_lower", "remission_upper")},
+    rename=ui.COHORT_NAMES,
+    key="cohort_rates",
+    hide=("with_baseline", "with_response_assessment"),
+)
 
 st.subheader("Trajectories")
 traj = ui.cohort_trajectories(sel_a, sel_b, instrument, defs)
-ui.plot(charts.trajectory_chart, traj.observed, traj.predicted if traj.converged else None, None,
-        instruments.get(instrument).band_ranges(), defs.induction_end_day, instrument, threshold=thr, by="cohort")
+ui.plot(
+    charts.trajectory_chart,
+    traj.observed,
+    traj.predicted if traj.converged else None,
+    None,
+    instruments.get(instrument).band_ranges(),
+    defs.induction_end_day,
+    instrument,
+    threshold=thr,
+    by="cohort",
+)
 st.subheader("How long response lasts")
 km, why_not = ui.cohort_durability(sel_a, sel_b, instrument, defs)
 if km is not None and len(km.km.table):

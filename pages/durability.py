@@ -1,19 +1,28 @@
 """Durability: how long response lasts after the induction series, by group, and what shortens it."""
+
 import streamlit as st
 
 import ui
 from analysis import charts
 from analysis.config import BOOSTER_HANDLINGS
 
-BOOSTERS = {"ignore": "Boosters do not stop the clock", "censor": "Censor at the first booster",
-            "event": "Time to the first booster"}
+BOOSTERS = {
+    "ignore": "Boosters do not stop the clock",
+    "censor": "Censor at the first booster",
+    "event": "Time to the first booster",
+}
 
 d = ui.data("How long response lasts")
 c1, c2, c3 = st.columns([2, 2, 3])
 instrument = ui.instrument_choice(d, where=c1)
 by = ui.grouping_choice(d, where=c2)
-boosters = c3.selectbox("Boosters", BOOSTER_HANDLINGS, index=BOOSTER_HANDLINGS.index(ui.definitions().booster_handling),
-                        format_func=BOOSTERS.get, key="boosters")
+boosters = c3.selectbox(
+    "Boosters",
+    BOOSTER_HANDLINGS,
+    index=BOOSTER_HANDLINGS.index(ui.definitions().booster_handling),
+    format_func=BOOSTERS.get,
+    key="boosters",
+)
 defs, thr = ui.definitions().replace(booster_handling=boosters), ui.threshold()
 if instrument is None:
     st.warning("The data hold no scores.")

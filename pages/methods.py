@@ -1,4 +1,5 @@
 """Methods: the definitions in force (edit, save, load the definition card), the instruments, the formulas."""
+
 import streamlit as st
 
 import ui
@@ -31,8 +32,13 @@ with st.form("card"):
         st.rerun()
 
 left, right = st.columns(2)
-left.download_button("Save this card (JSON)", ui.card_bytes(defs), f"definitions_{defs.name}.json",
-                     "application/json", icon=":material/download:")
+left.download_button(
+    "Save this card (JSON)",
+    ui.card_bytes(defs),
+    f"definitions_{defs.name}.json",
+    "application/json",
+    icon=":material/download:",
+)
 card = right.file_uploader("Load a card (JSON or YAML)", type=["json", "yaml", "yml"], key="card")
 if card is not None and right.button("Use the loaded card"):
     try:

@@ -1,4 +1,5 @@
 """Shared fixtures: a fresh Streamlit cache for page tests; a real server and Chromium for browser tests."""
+
 import os
 import socket
 import subprocess
@@ -15,8 +16,15 @@ from analysis.config import DATA_DIR_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def _free_port() -> int:
@@ -45,12 +53,35 @@ def streamlit_server(data_dir: Path, *args: str, port: int | None = None, env: d
     port = port or _free_port()
     log = tempfile.NamedTemporaryFile("w+", prefix="streamlit-", suffix=".log", delete=False)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none",
-         "--browser.gatherUsageStats", "false", *args],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-        env={"OPENBLAS_NUM_THREADS": "1", **os.environ, "PYTHONUNBUFFERED": "1", DATA_DIR_ENV: str(data_dir),
-             **(env or {})})  # (one BLAS thread, as scripts/start.sh)
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "dashboard.py",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--server.fileWatcherType",
+            "none",
+            "--browser.gatherUsageStats",
+            "false",
+            *args,
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={
+            "OPENBLAS_NUM_THREADS": "1",
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            DATA_DIR_ENV: str(data_dir),
+            **(env or {}),
+        },
+    )  # (one BLAS thread, as scripts/start.sh)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(240):

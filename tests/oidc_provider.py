@@ -24,6 +24,7 @@ with ``iss`` = issuer, ``aud`` = client_id, ``sub``, ``exp``, ``iat``, the ``non
 when present, a correct ``at_hash``; it sends PKCE S256 when discovery lists it. The id_token claims become
 ``st.user`` (email, email_verified, name).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -102,7 +103,9 @@ class OIDCProvider:
     port: int = 0
     redirect_uris: tuple[str, ...] | None = None
     form: bool = False  # show the form even when an e-mail is configured (prefilled)
-    key: RSAKey = field(default_factory=lambda: RSAKey.generate_key(2048, parameters={"kid": KEY_ID, "use": "sig", "alg": "RS256"}))
+    key: RSAKey = field(
+        default_factory=lambda: RSAKey.generate_key(2048, parameters={"kid": KEY_ID, "use": "sig", "alg": "RS256"})
+    )
     log: list = field(default_factory=list)
 
     def __post_init__(self):
@@ -148,7 +151,9 @@ class OIDCProvider:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def streamlit_auth(self, redirect_uri: str = "http://localhost:{port}/oauth2callback", cookie_secret: str | None = None) -> dict:
+    def streamlit_auth(
+        self, redirect_uri: str = "http://localhost:{port}/oauth2callback", cookie_secret: str | None = None
+    ) -> dict:
         """The ``[auth]`` section of .streamlit/secrets.toml that signs in through this provider."""
         return {
             "redirect_uri": redirect_uri,
@@ -176,7 +181,19 @@ class OIDCProvider:
             "scopes_supported": ["openid", "email", "profile"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "code_challenge_methods_supported": ["S256", "plain"],
-            "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "email", "email_verified", "name"],
+            "claims_supported": [
+                "iss",
+                "sub",
+                "aud",
+                "exp",
+                "iat",
+                "auth_time",
+                "nonce",
+                "at_hash",
+                "email",
+                "email_verified",
+                "name",
+            ],
         }
 
     def jwks(self) -> dict:
@@ -189,8 +206,14 @@ class OIDCProvider:
         code = secrets.token_urlsafe(24)
         with self._lock:
             self._codes[code] = _Grant(
-                params["client_id"], params["redirect_uri"], email, email_verified, params.get("nonce"),
-                params.get("scope", "openid"), params.get("code_challenge"), params.get("code_challenge_method"),
+                params["client_id"],
+                params["redirect_uri"],
+                email,
+                email_verified,
+                params.get("nonce"),
+                params.get("scope", "openid"),
+                params.get("code_challenge"),
+                params.get("code_challenge_method"),
                 time.time() + CODE_LIFETIME,
             )
         self.log.append(("code", email))
@@ -216,22 +239,37 @@ class OIDCProvider:
         if grant is None or grant.expires < time.time():
             return 400, {"error": "invalid_grant", "error_description": "unknown, used or expired code"}
         if grant.client_id != client_id or grant.redirect_uri != form.get("redirect_uri"):
-            return 400, {"error": "invalid_grant", "error_description": "redirect_uri or client does not match the code"}
+            return 400, {
+                "error": "invalid_grant",
+                "error_description": "redirect_uri or client does not match the code",
+            }
         if not _pkce_ok(form.get("code_verifier"), grant.challenge, grant.method):
             return 400, {"error": "invalid_grant", "error_description": "PKCE code_verifier does not match"}
         access_token = secrets.token_urlsafe(32)
         now = int(time.time())
         user = self.claims(grant.email, grant.email_verified)
-        id_claims = {"iss": self.issuer, "aud": client_id, "iat": now, "exp": now + TOKEN_LIFETIME, "auth_time": now,
-                     "at_hash": at_hash(access_token), **user}
+        id_claims = {
+            "iss": self.issuer,
+            "aud": client_id,
+            "iat": now,
+            "exp": now + TOKEN_LIFETIME,
+            "auth_time": now,
+            "at_hash": at_hash(access_token),
+            **user,
+        }
         if grant.nonce is not None:
             id_claims["nonce"] = grant.nonce
         id_token = jwt.encode({"alg": "RS256", "kid": KEY_ID, "typ": "JWT"}, id_claims, self.key)
         with self._lock:
             self._tokens[access_token] = {**user, "expires": now + TOKEN_LIFETIME}
         self.log.append(("token", grant.email))
-        return 200, {"access_token": access_token, "token_type": "Bearer", "expires_in": TOKEN_LIFETIME,
-                     "id_token": id_token, "scope": grant.scope}
+        return 200, {
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "expires_in": TOKEN_LIFETIME,
+            "id_token": id_token,
+            "scope": grant.scope,
+        }
 
     def userinfo(self, access_token: str | None) -> dict | None:
         with self._lock:
@@ -247,8 +285,17 @@ FORM = """<!doctype html><html><head><title>Test sign-in</title></head><body>
 <label><input id="email_verified" name="email_verified" type="checkbox" value="true" checked> e-mail verified</label>
 {hidden}<button id="sign-in" type="submit">Sign in</button></form></body></html>"""
 
-AUTHORIZE_PARAMS = ("response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "code_challenge",
-                    "code_challenge_method", "prompt")
+AUTHORIZE_PARAMS = (
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "prompt",
+)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -357,7 +404,8 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             hidden = "".join(
                 f'<input type="hidden" name="{k}" value="{html.escape(params[k], quote=True)}">'
-                for k in AUTHORIZE_PARAMS if k in params
+                for k in AUTHORIZE_PARAMS
+                if k in params
             )
             return self._html(200, FORM.format(email=html.escape(op.email or "", quote=True), hidden=hidden))
         code = op.issue_code(params, email, verified)
@@ -375,9 +423,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--client-secret", default="test-client-secret")
     p.add_argument("--redirect-uri", action="append", help="allowed redirect URI (repeatable; default: any loopback)")
     args = p.parse_args(argv)
-    op = OIDCProvider(email=args.email, name=args.name, email_verified=not args.unverified, client_id=args.client_id,
-                      client_secret=args.client_secret, port=args.port, form=args.form,
-                      redirect_uris=tuple(args.redirect_uri) if args.redirect_uri else None).start()
+    op = OIDCProvider(
+        email=args.email,
+        name=args.name,
+        email_verified=not args.unverified,
+        client_id=args.client_id,
+        client_secret=args.client_secret,
+        port=args.port,
+        form=args.form,
+        redirect_uris=tuple(args.redirect_uri) if args.redirect_uri else None,
+    ).start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     print(f"OIDC provider ready at {op.issuer} (client_id={op.client_id})", flush=True)

@@ -1,4 +1,5 @@
 """analysis.access: roles from the [access] allow-list, and whether sign-in is configured."""
+
 from __future__ import annotations
 
 import pytest
@@ -25,26 +26,36 @@ from analysis.access import (
 from analysis.errors import DataError
 
 SECRETS = {
-    "auth": {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32, "client_id": "c",
-             "client_secret": "s", "server_metadata_url": "http://127.0.0.1:9000/.well-known/openid-configuration"},
-    "access": {"managers": ["alice@clinic.org", "@northside.org", "dora@clinic.org"],
-               "clinicians": ["bob@clinic.org", "@clinic.org", "dora@clinic.org"]},
+    "auth": {
+        "redirect_uri": "http://localhost:8501/oauth2callback",
+        "cookie_secret": "x" * 32,
+        "client_id": "c",
+        "client_secret": "s",
+        "server_metadata_url": "http://127.0.0.1:9000/.well-known/openid-configuration",
+    },
+    "access": {
+        "managers": ["alice@clinic.org", "@northside.org", "dora@clinic.org"],
+        "clinicians": ["bob@clinic.org", "@clinic.org", "dora@clinic.org"],
+    },
 }
 
 
-@pytest.mark.parametrize("email, role", [
-    ("alice@clinic.org", MANAGER),      # exact e-mail beats the clinician domain @clinic.org
-    ("bob@clinic.org", CLINICIAN),
-    ("carol@clinic.org", CLINICIAN),    # by domain
-    ("zed@northside.org", MANAGER),     # by domain
-    ("dora@clinic.org", CLINICIAN),     # on both lists: the higher role
-    ("eve@elsewhere.org", None),
-    ("eve@sub.northside.org", None),    # a domain entry does not cover sub-domains
-    ("eve@northside.org.evil.com", None),
-    ("northside.org", None),
-    ("", None),
-    (None, None),
-])
+@pytest.mark.parametrize(
+    "email, role",
+    [
+        ("alice@clinic.org", MANAGER),  # exact e-mail beats the clinician domain @clinic.org
+        ("bob@clinic.org", CLINICIAN),
+        ("carol@clinic.org", CLINICIAN),  # by domain
+        ("zed@northside.org", MANAGER),  # by domain
+        ("dora@clinic.org", CLINICIAN),  # on both lists: the higher role
+        ("eve@elsewhere.org", None),
+        ("eve@sub.northside.org", None),  # a domain entry does not cover sub-domains
+        ("eve@northside.org.evil.com", None),
+        ("northside.org", None),
+        ("", None),
+        (None, None),
+    ],
+)
 def test_roles_follow_the_allow_list(email, role):
     assert role_for(email, SECRETS) == role
 
@@ -84,16 +95,19 @@ def test_the_parsed_list_is_normalised_and_reusable():
     assert access_list(parsed) is parsed and role_for("b@y.org", parsed) == CLINICIAN
 
 
-@pytest.mark.parametrize("section, message", [
-    ({"manager": ["a@b.org"]}, "unknown key 'manager' in \\[access\\]; allowed: managers, clinicians"),
-    ({"managers": "a@b.org"}, "must be a list"),
-    ({"managers": ["northside.org"]}, "neither an e-mail"),
-    ({"managers": ["a@"]}, "neither an e-mail"),
-    ({"managers": ["a@@b.org"]}, "neither an e-mail"),
-    ({"managers": ["a b@c.org"]}, "neither an e-mail"),
-    ({"managers": [42]}, "neither an e-mail"),
-    ({"require_verified_email": "no"}, "true or false"),
-])
+@pytest.mark.parametrize(
+    "section, message",
+    [
+        ({"manager": ["a@b.org"]}, "unknown key 'manager' in \\[access\\]; allowed: managers, clinicians"),
+        ({"managers": "a@b.org"}, "must be a list"),
+        ({"managers": ["northside.org"]}, "neither an e-mail"),
+        ({"managers": ["a@"]}, "neither an e-mail"),
+        ({"managers": ["a@@b.org"]}, "neither an e-mail"),
+        ({"managers": ["a b@c.org"]}, "neither an e-mail"),
+        ({"managers": [42]}, "neither an e-mail"),
+        ({"require_verified_email": "no"}, "true or false"),
+    ],
+)
 def test_a_malformed_allow_list_is_a_data_error_that_says_the_fix(section, message):
     with pytest.raises(DataError, match=message):
         role_for("a@b.org", {"access": section})
@@ -154,8 +168,12 @@ def test_auth_problems_name_each_missing_setting():
     assert "[auth] has no 'cookie_secret'" in problems
     assert "[auth] provider settings have no 'server_metadata_url'" in problems
     assert any("must end with /oauth2callback" in p for p in problems)
-    named = {"auth": {**{k: SECRETS["auth"][k] for k in ("redirect_uri", "cookie_secret")},
-                      "google": {"client_id": "c", "client_secret": "s", "server_metadata_url": "u"}}}
+    named = {
+        "auth": {
+            **{k: SECRETS["auth"][k] for k in ("redirect_uri", "cookie_secret")},
+            "google": {"client_id": "c", "client_secret": "s", "server_metadata_url": "u"},
+        }
+    }
     assert auth_problems(named) == ()
 
 

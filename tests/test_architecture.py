@@ -1,4 +1,5 @@
 """The direction of imports: pages -> analysis, never the reverse."""
+
 import ast
 from pathlib import Path
 
@@ -24,7 +25,9 @@ def test_analysis_never_imports_streamlit():
 
 def test_the_check_sees_every_form_of_a_streamlit_import(tmp_path):
     f = tmp_path / "page.py"
-    f.write_text("import os\nimport streamlit as st\nfrom streamlit.testing.v1 import AppTest\ndef f():\n    import streamlit\n")
+    f.write_text(
+        "import os\nimport streamlit as st\nfrom streamlit.testing.v1 import AppTest\ndef f():\n    import streamlit\n"
+    )
     assert len(streamlit_imports(f)) == 3
 
 
@@ -41,4 +44,4 @@ def test_an_unknown_name_says_what_the_api_has():
     import analysis
 
     with pytest.raises(AttributeError, match="the public API: Definitions"):
-        analysis.nothing_here
+        _ = analysis.nothing_here

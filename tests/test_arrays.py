@@ -1,5 +1,6 @@
 """The array helpers (analysis/arrays.py): hand-worked small cases (empty input, one run, several runs, -1 as
 "none"), and each helper against the plain pandas or numpy computation it stands for (hypothesis)."""
+
 import numpy as np
 import pandas as pd
 from hypothesis import given, settings
@@ -12,6 +13,7 @@ small_ints = st.lists(st.integers(-1, 3), max_size=12)
 
 
 # --- runs of equal values ---------------------------------------------------------------------------
+
 
 def test_run_starts_of_nothing_is_empty():
     assert A.run_starts(np.array([], dtype=int)).tolist() == []
@@ -62,12 +64,18 @@ def test_run_starts_and_numbers_equal_the_pandas_shift_comparison(values):
 
 # --- stable order by two keys -----------------------------------------------------------------------
 
+
 def test_arrays_in_order_keep_it_and_others_are_sorted_stably():
     patients, days = np.array([0, 0, 1, 1, 1]), np.array([-2.0, 5.0, 0.0, 0.0, 3.0])
     assert A.sort_order(patients, days).tolist() == [0, 1, 2, 3, 4]
     for p, d in ((np.array([1, 0, 1, 0]), np.array([2.0, 2.0, 1.0, 2.0])), (np.array([0, 0]), np.array([3.0, 1.0]))):
         assert A.sort_order(p, d).tolist() == np.lexsort((d, p)).tolist()
-    assert A.sort_order(np.array([1, 0, 1, 0]), np.array([2.0, 2.0, 1.0, 2.0])).tolist() == [1, 3, 2, 0]  # ties in row order
+    assert A.sort_order(np.array([1, 0, 1, 0]), np.array([2.0, 2.0, 1.0, 2.0])).tolist() == [
+        1,
+        3,
+        2,
+        0,
+    ]  # ties in row order
 
 
 def test_sort_order_of_nothing_and_of_one_row():
@@ -84,6 +92,7 @@ def test_sort_order_equals_lexsort(pairs):
 
 
 # --- picks and first positions ----------------------------------------------------------------------
+
 
 def test_pick_takes_the_values_and_gives_nan_for_minus_one():
     got = A.pick(np.array([10, 20, 30]), np.array([2, -1, 0]))
@@ -115,7 +124,7 @@ def test_first_per_equals_a_loop_over_the_sorted_groups(rows, last):
     groups = np.array(sorted(g for g, _ in rows), dtype=int)
     mask = np.array([m for _, m in rows], dtype=bool)
     want = [-1] * 4
-    for i in (reversed(range(len(groups))) if not last else range(len(groups))):
+    for i in reversed(range(len(groups))) if not last else range(len(groups)):
         if mask[i]:
             want[groups[i]] = i
     assert A.first_per(groups, mask, 4, last=last).tolist() == want
@@ -152,6 +161,7 @@ def test_first_rows_equal_the_first_row_of_a_pandas_group(rows):
 
 # --- group sums -------------------------------------------------------------------------------------
 
+
 def test_group_sums_of_one_row_and_of_several_rows():
     codes = np.array([0, 2, 0, 2])
     assert A.group_sums(codes, 3, np.array([1.0, 2.0, 3.0, 4.0])).tolist() == [4.0, 0.0, 6.0]
@@ -165,6 +175,7 @@ def test_group_sums_of_nothing_are_zeros():
 
 # --- text look-ups ----------------------------------------------------------------------------------
 
+
 def test_arrow_text_is_only_pandas_pyarrow_backed_text():
     assert A.arrow_text(pd.Series(["a"], dtype="str"))
     assert A.arrow_text(pd.Index(["a"], dtype="string[pyarrow]"))
@@ -175,7 +186,13 @@ def test_arrow_text_is_only_pandas_pyarrow_backed_text():
 
 def test_isin_of_text_ids_given_as_a_series_equals_pandas_isin():
     values = pd.Series(["a", "b", None, "c", "a"], dtype="str")
-    for ids in (pd.Series(["a", "c"], dtype="str"), pd.Index(["c"], dtype="str"), ["b"], {"a", "z"}, pd.Series([], dtype="str")):
+    for ids in (
+        pd.Series(["a", "c"], dtype="str"),
+        pd.Index(["c"], dtype="str"),
+        ["b"],
+        {"a", "z"},
+        pd.Series([], dtype="str"),
+    ):
         assert A.isin(values, ids).tolist() == values.isin(list(ids)).tolist()
     assert A.isin(values, ["a", "c"]).tolist() == [True, False, False, True, True]
 
@@ -188,22 +205,27 @@ def test_isin_of_other_values_is_pandas_isin():
 
 def test_positions_of_text_ids_equal_pandas_get_indexer():
     ids = pd.Index(["a", "b", "c", "ü"], dtype="str")
-    for values in (pd.Index(["c", "x", "a", "ü"], dtype="str"), pd.Index(["b"], dtype="object"), pd.Index([], dtype="str"),
-                   pd.Index(["a", None], dtype="str")):
+    for values in (
+        pd.Index(["c", "x", "a", "ü"], dtype="str"),
+        pd.Index(["b"], dtype="object"),
+        pd.Index([], dtype="str"),
+        pd.Index(["a", None], dtype="str"),
+    ):
         assert A.positions(ids, values).tolist() == ids.get_indexer(values).tolist()
     assert A.positions(ids, pd.Index(["c", "x"], dtype="str")).tolist() == [2, -1]
     assert A.positions(pd.Index([3, 1]), pd.Index([1, 2])).tolist() == [1, -1]
 
 
 @SETTINGS
-@given(st.lists(st.sampled_from(["a", "b", "c", "ü", None]), max_size=8),
-       st.lists(st.sampled_from(["a", "b", "c", "ü"]), unique=True, max_size=4))
+@given(
+    st.lists(st.sampled_from(["a", "b", "c", "ü", None]), max_size=8),
+    st.lists(st.sampled_from(["a", "b", "c", "ü"]), unique=True, max_size=4),
+)
 def test_isin_and_positions_on_pyarrow_text_equal_pandas(values, ids):
     v, i = pd.Series(values, dtype="str"), pd.Index(ids, dtype="str")
     assert A.isin(v, i).tolist() == v.isin(list(ids)).tolist()
     if None not in values:
         assert A.positions(i, pd.Index(v)).tolist() == i.get_indexer(pd.Index(v)).tolist()
-
 
 
 def test_long_run_starts_are_where_each_run_begins_and_none_for_short_runs_or_no_rows():

@@ -6,6 +6,7 @@ the issue codes that must appear, and never a traceback.
 One subprocess runs every case as `python -m analysis validate --json FILES` does (runpy, as `-m` itself,
 with sys.argv set, stdout and stderr captured, an escaping exception printed as its traceback): starting
 45 Pythons would take most of a minute on a busy machine. test_cli_validate.py starts the real command."""
+
 import json
 import subprocess
 import sys
@@ -58,8 +59,14 @@ def argv(case):
 
 @pytest.fixture(scope="module")
 def results():
-    done = subprocess.run([sys.executable, "-c", DRIVER], input=json.dumps([argv(c) for c in CASES]),
-                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", DRIVER],
+        input=json.dumps([argv(c) for c in CASES]),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     return dict(zip(map(case_id, CASES), json.loads(done.stdout)))
 

@@ -3,6 +3,7 @@
 Uploads the sample CSVs through the file input, visits every page, checks that the key numbers on the page
 equal the command line's JSON on the same files, downloads a table, saves a screenshot of every page to
 docs/screenshots/ and prints warm render times (target under 2 s; printed, not asserted)."""
+
 import csv
 import io
 import json
@@ -27,14 +28,18 @@ PAGES = {
 }
 READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not FILES[0].exists(), reason="sample_data/ not generated yet")]
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(not FILES[0].exists(), reason="sample_data/ not generated yet")]
 
 
 def cli(*args) -> subprocess.Popen:
     """`python -m analysis ARGS FILES --json`, started in the background (read it with :func:`result`)."""
-    return subprocess.Popen([sys.executable, "-m", "analysis", *args, *map(str, FILES), "--json"], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "analysis", *args, *map(str, FILES), "--json"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def result(proc: subprocess.Popen) -> dict:
@@ -107,7 +112,10 @@ def test_upload_visit_every_page_check_numbers_download_and_screenshot(page, tmp
     text = main_text(page)
     practice, phq9 = summary["practice"], summary["by_instrument"]["PHQ9"]["overall"]
     assert f"{practice['patients']} patients started" in text
-    assert f"PHQ9 response {pct(phq9['response_rate'])} (95% CI {pct(phq9['response_lower'])} to {pct(phq9['response_upper'])})" in text
+    assert (
+        f"PHQ9 response {pct(phq9['response_rate'])} (95% CI {pct(phq9['response_lower'])} to {pct(phq9['response_upper'])})"
+        in text
+    )
     assert f"remission {pct(phq9['remission_rate'])}" in text and f"of {phq9['evaluable']} evaluable" in text
 
     # download the by-condition table and check its numbers
@@ -122,8 +130,12 @@ def test_upload_visit_every_page_check_numbers_download_and_screenshot(page, tmp
     names = {"Depression": "depression", "Bipolar depression": "bipolar_depression"}
     for row in rows:  # the same counts as the command line, small ones suppressed the same way ("<11")
         expected = by_condition[names[row["Condition"]]]
-        for column, key in (("Patients", "patients"), ("Evaluable", "evaluable"), ("Responders", "responders"),
-                            ("Remitters", "remitters")):
+        for column, key in (
+            ("Patients", "patients"),
+            ("Evaluable", "evaluable"),
+            ("Responders", "responders"),
+            ("Remitters", "remitters"),
+        ):
             assert row[column] == str(expected[key]), (row["Condition"], column)
         for column, key in (("Response (95% CI)", "response_rate"), ("Remission (95% CI)", "remission_rate")):
             if expected[key] is None:
@@ -141,7 +153,9 @@ def test_upload_visit_every_page_check_numbers_download_and_screenshot(page, tmp
         if link == "Durability":
             text = main_text(page)
             for g in durability["groups"]:
-                label = {"depression": "Depression", "bipolar_depression": "Bipolar depression"}.get(g["group"], g["group"])
+                label = {"depression": "Depression", "bipolar_depression": "Bipolar depression"}.get(
+                    g["group"], g["group"]
+                )
                 assert f"{label} {g['median']:.0f} days" in text, (label, text[:2000])
         screenshot(page, SHOTS / f"{name}.png")
 

@@ -2,6 +2,7 @@
 through the small OpenID Connect provider of tests/oidc_provider.py on 127.0.0.1. Someone on the access list
 lands back signed in and sees the data; someone else sees a refusal and nothing of the practice.
 Screenshots: docs/screenshots/signin.png and refused.png."""
+
 import csv
 import io
 from pathlib import Path
@@ -12,8 +13,7 @@ from tests.conftest import _free_port, streamlit_server
 from tests.oidc_provider import OIDCProvider
 from tests.test_browser import FILES, SHOTS, main_text, screenshot, settle
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not FILES[0].exists(), reason="sample_data/ not generated yet")]
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(not FILES[0].exists(), reason="sample_data/ not generated yet")]
 
 ACCESS = {"managers": ["@clinic.org"], "clinicians": ["carol@clinic.org"]}
 
@@ -22,8 +22,10 @@ def toml(sections: dict) -> str:
     def value(v):
         return "[" + ", ".join(f'"{x}"' for x in v) + "]" if isinstance(v, list) else f'"{v}"'
 
-    return "".join(f"[{name}]\n" + "".join(f"{k} = {value(v)}\n" for k, v in keys.items()) + "\n"
-                   for name, keys in sections.items())
+    return "".join(
+        f"[{name}]\n" + "".join(f"{k} = {value(v)}\n" for k, v in keys.items()) + "\n"
+        for name, keys in sections.items()
+    )
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +35,9 @@ def signed_server(tmp_path_factory):
     port = _free_port()
     with OIDCProvider(email=None) as op:
         secrets = tmp / "secrets.toml"  # never the repository's .streamlit/
-        secrets.write_text(toml({"auth": op.streamlit_auth(redirect_uri=f"http://127.0.0.1:{port}/oauth2callback"),
-                                 "access": ACCESS}))
+        secrets.write_text(
+            toml({"auth": op.streamlit_auth(redirect_uri=f"http://127.0.0.1:{port}/oauth2callback"), "access": ACCESS})
+        )
         with streamlit_server(tmp / "data", "--secrets.files", str(secrets), port=port) as (url, _):
             yield url, op
 
@@ -54,8 +57,12 @@ def sign_in(chromium, url: str, email: str):
 
 
 def shows_practice_data(page) -> bool:
-    return bool(page.get_by_test_id("stMetric").count() or page.get_by_test_id("stPlotlyChart").count()
-                or page.get_by_test_id("stFileUploaderDropzoneInput").count() or page.get_by_test_id("stSidebarNavLink").count())
+    return bool(
+        page.get_by_test_id("stMetric").count()
+        or page.get_by_test_id("stPlotlyChart").count()
+        or page.get_by_test_id("stFileUploaderDropzoneInput").count()
+        or page.get_by_test_id("stSidebarNavLink").count()
+    )
 
 
 def test_the_sign_in_screen_shows_no_data(signed_server, chromium):

@@ -1,12 +1,12 @@
 """Saved data sets in the real app: an upload saved before a server restart is what the dashboard opens on
 after it, with the same numbers (see tests/conftest.py for the server and Chromium)."""
+
 import pytest
 
 from tests.conftest import streamlit_server
 from tests.test_browser import FILES, main_text, settle, visit
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not FILES[0].exists(), reason="sample_data/ not generated yet")]
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(not FILES[0].exists(), reason="sample_data/ not generated yet")]
 
 
 def patients_started(page) -> str:

@@ -1,4 +1,5 @@
 """Chart factories: figure data, colours, captions and small-cell suppression, on hand-made tables."""
+
 import math
 
 import pandas as pd
@@ -11,21 +12,25 @@ from analysis import charts, instruments, schema
 
 def km_table():
     # two groups: depression with 20 responders, ocd with 4 (under the threshold of 11)
-    return pd.DataFrame({
-        "group": ["depression"] * 3 + ["ocd"] * 2,
-        "time": [10, 30, 60, 5, 40],
-        "n_risk": [20, 15, 8, 4, 2],
-        "n_event": [2, 3, 1, 1, 1],
-        "n_censor": [3, 4, 2, 1, 1],
-        "survival": [0.9, 0.72, 0.63, 0.75, 0.375],
-        "std_err": [0.07, 0.1, 0.12, 0.2, 0.3],
-        "lower": [0.78, 0.55, 0.44, 0.4, 0.1],
-        "upper": [1.0, 0.94, 0.9, 1.0, 1.0],
-    })
+    return pd.DataFrame(
+        {
+            "group": ["depression"] * 3 + ["ocd"] * 2,
+            "time": [10, 30, 60, 5, 40],
+            "n_risk": [20, 15, 8, 4, 2],
+            "n_event": [2, 3, 1, 1, 1],
+            "n_censor": [3, 4, 2, 1, 1],
+            "survival": [0.9, 0.72, 0.63, 0.75, 0.375],
+            "std_err": [0.07, 0.1, 0.12, 0.2, 0.3],
+            "lower": [0.78, 0.55, 0.44, 0.4, 0.1],
+            "upper": [1.0, 0.94, 0.9, 1.0, 1.0],
+        }
+    )
 
 
 def at_risk():
-    return pd.DataFrame({"group": ["depression"] * 3 + ["ocd"] * 3, "day": [0, 28, 56] * 2, "n_risk": [20, 15, 8, 4, 2, 0]})
+    return pd.DataFrame(
+        {"group": ["depression"] * 3 + ["ocd"] * 3, "day": [0, 28, 56] * 2, "n_risk": [20, 15, 8, 4, 2, 0]}
+    )
 
 
 def traces(fig, name=None):
@@ -113,11 +118,21 @@ def test_km_chart_with_only_small_groups_draws_nothing_and_explains():
 
 
 def test_forest_chart_uses_a_log_axis_a_line_at_one_and_names_the_reference():
-    params = pd.DataFrame({
-        "term": ["condition[ptsd]", "sex[M]"], "covariate": ["condition", "sex"], "level": ["ptsd", "M"],
-        "reference": ["depression", "F"], "coef": [-0.5, 0.2], "se": [0.2, 0.1],
-        "hr": [math.exp(-0.5), math.exp(0.2)], "lower": [0.41, 1.0], "upper": [0.9, 1.48], "z": [-2.5, 2], "p": [0.012, 0.045],
-    })
+    params = pd.DataFrame(
+        {
+            "term": ["condition[ptsd]", "sex[M]"],
+            "covariate": ["condition", "sex"],
+            "level": ["ptsd", "M"],
+            "reference": ["depression", "F"],
+            "coef": [-0.5, 0.2],
+            "se": [0.2, 0.1],
+            "hr": [math.exp(-0.5), math.exp(0.2)],
+            "lower": [0.41, 1.0],
+            "upper": [0.9, 1.48],
+            "z": [-2.5, 2],
+            "p": [0.012, 0.045],
+        }
+    )
     chart = charts.forest_chart(params)
     fig = chart.figure
     assert fig.layout.xaxis.type == "log"
@@ -129,23 +144,35 @@ def test_forest_chart_uses_a_log_axis_a_line_at_one_and_names_the_reference():
 
 
 def test_forest_chart_leaves_out_infinite_hazard_ratios_with_a_note():
-    params = pd.DataFrame({"term": ["a", "b"], "covariate": ["site", "site"], "level": ["x", "y"], "reference": ["z", "z"],
-                           "hr": [2.0, float("inf")], "lower": [1.1, 0.0], "upper": [3.5, float("inf")], "p": [0.02, 0.99]})
+    params = pd.DataFrame(
+        {
+            "term": ["a", "b"],
+            "covariate": ["site", "site"],
+            "level": ["x", "y"],
+            "reference": ["z", "z"],
+            "hr": [2.0, float("inf")],
+            "lower": [1.1, 0.0],
+            "upper": [3.5, float("inf")],
+            "p": [0.02, 0.99],
+        }
+    )
     chart = charts.forest_chart(params)
     assert list(chart.figure.data[0].y) == ["Site: x vs z"]
     assert chart.notes and "not drawn" in chart.notes[0]
 
 
 def observed():
-    return pd.DataFrame({
-        "group": ["depression"] * 3 + ["ptsd"] * 3,
-        "visit": ["pre", "week 3", "week 8"] * 2,
-        "day": [0, 21, 56] * 2,
-        "n": [40, 30, 5, 9, 8, 6],
-        "mean": [18.0, 9.0, 8.0, 50.0, 30.0, 28.0],
-        "lower": [17.0, 7.5, 4.0, 45.0, 22.0, 20.0],
-        "upper": [19.0, 10.5, 12.0, 55.0, 38.0, 36.0],
-    })
+    return pd.DataFrame(
+        {
+            "group": ["depression"] * 3 + ["ptsd"] * 3,
+            "visit": ["pre", "week 3", "week 8"] * 2,
+            "day": [0, 21, 56] * 2,
+            "n": [40, 30, 5, 9, 8, 6],
+            "mean": [18.0, 9.0, 8.0, 50.0, 30.0, 28.0],
+            "lower": [17.0, 7.5, 4.0, 45.0, 22.0, 20.0],
+            "upper": [19.0, 10.5, 12.0, 55.0, 38.0, 36.0],
+        }
+    )
 
 
 def test_trajectory_chart_shows_observed_means_with_ci_and_withholds_thin_visits_and_small_groups():
@@ -168,14 +195,29 @@ def test_trajectory_chart_shades_the_severity_bands_and_marks_the_end_of_inducti
 
 
 def test_trajectory_chart_draws_model_curves_with_bands_and_patient_lines_when_given():
-    predicted = pd.DataFrame({"group": ["depression"] * 3, "day": [0, 14, 56], "mean": [18, 10, 9],
-                              "lower": [17, 9, 7], "upper": [19, 11, 11]})
-    lines = pd.DataFrame({"patient_id": ["P1", "P1", "P2", "P2", "P3"], "group": ["depression"] * 4 + ["ptsd"],
-                          "day": [0, 21, 0, 21, 0], "score": [20, 10, 15, 5, 60]})
+    predicted = pd.DataFrame(
+        {
+            "group": ["depression"] * 3,
+            "day": [0, 14, 56],
+            "mean": [18, 10, 9],
+            "lower": [17, 9, 7],
+            "upper": [19, 11, 11],
+        }
+    )
+    lines = pd.DataFrame(
+        {
+            "patient_id": ["P1", "P1", "P2", "P2", "P3"],
+            "group": ["depression"] * 4 + ["ptsd"],
+            "day": [0, 21, 0, 21, 0],
+            "score": [20, 10, 15, 5, 60],
+        }
+    )
     chart = charts.trajectory_chart(observed(), predicted, lines, instrument="PHQ9")
     model = traces(chart.figure, "Depression (model)")
     assert list(model[0].y) == [18, 10, 9]
-    thin = [t for t in chart.figure.data if t.name is None and t.mode == "lines" and t.fill is None and t.line.width == 1]
+    thin = [
+        t for t in chart.figure.data if t.name is None and t.mode == "lines" and t.fill is None and t.line.width == 1
+    ]
     assert len(thin) == 2  # the PTSD patient's line belongs to a group that is not drawn
     assert "mixed model" in chart.caption
 
@@ -187,8 +229,9 @@ def test_percent_change_trajectory_has_no_severity_bands():
 
 
 def test_monthly_chart_hides_small_months_behind_less_than_threshold():
-    by_month = pd.DataFrame({"start_month": ["2025-01", "2025-02", "2025-03"], "patients_started": [25, 7, 0],
-                             "infusions": [120, 30, 0]})
+    by_month = pd.DataFrame(
+        {"start_month": ["2025-01", "2025-02", "2025-03"], "patients_started": [25, 7, 0], "infusions": [120, 30, 0]}
+    )
     chart = charts.monthly_chart(by_month)
     starts, infusions = chart.figure.data
     assert list(starts.y) == [25, None, 0] and list(starts.text) == ["25", "<11", "0"]
@@ -203,8 +246,14 @@ def test_monthly_chart_without_treatments_has_one_panel():
 
 
 def test_funnel_chart_labels_each_step_with_count_and_share_and_suppresses_small_ones():
-    counts = {"patients": 100, "with_baseline": 85, "with_response_assessment": 45, "evaluable": 44,
-              "responders": 24, "with_follow_up": 8}
+    counts = {
+        "patients": 100,
+        "with_baseline": 85,
+        "with_response_assessment": 45,
+        "evaluable": 44,
+        "responders": 24,
+        "with_follow_up": 8,
+    }
     chart = charts.funnel_chart(counts, "PHQ9")
     bar = chart.figure.data[0]
     assert list(bar.x) == [100, 85, 45, 0, 24, 0]
@@ -215,9 +264,20 @@ def test_funnel_chart_labels_each_step_with_count_and_share_and_suppresses_small
 
 
 def test_rates_chart_draws_rates_with_wilson_error_bars_and_skips_small_groups():
-    rates = pd.DataFrame({"cohort": ["A", "B"], "evaluable": [50, 8], "responders": [25, 4], "response_rate": [0.5, 0.5],
-                          "response_lower": [0.37, 0.2], "response_upper": [0.63, 0.8], "remitters": [12, 1],
-                          "remission_rate": [0.24, 0.125], "remission_lower": [0.14, 0.02], "remission_upper": [0.37, 0.47]})
+    rates = pd.DataFrame(
+        {
+            "cohort": ["A", "B"],
+            "evaluable": [50, 8],
+            "responders": [25, 4],
+            "response_rate": [0.5, 0.5],
+            "response_lower": [0.37, 0.2],
+            "response_upper": [0.63, 0.8],
+            "remitters": [12, 1],
+            "remission_rate": [0.24, 0.125],
+            "remission_lower": [0.14, 0.02],
+            "remission_upper": [0.37, 0.47],
+        }
+    )
     chart = charts.rates_chart(rates)
     a, b = chart.figure.data
     assert list(a.y) == [0.5, 0.24] and a.error_y.array[0] == pytest.approx(0.13)
@@ -225,10 +285,17 @@ def test_rates_chart_draws_rates_with_wilson_error_bars_and_skips_small_groups()
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.integers(min_value=0, max_value=200), min_size=1, max_size=12), st.integers(min_value=2, max_value=20))
+@given(
+    st.lists(st.integers(min_value=0, max_value=200), min_size=1, max_size=12), st.integers(min_value=2, max_value=20)
+)
 def test_no_chart_bar_ever_shows_a_count_between_one_and_the_threshold(counts, threshold):
-    by_month = pd.DataFrame({"start_month": [f"2025-{i + 1:02d}" for i in range(len(counts))], "patients_started": counts,
-                             "infusions": [None] * len(counts)})
+    by_month = pd.DataFrame(
+        {
+            "start_month": [f"2025-{i + 1:02d}" for i in range(len(counts))],
+            "patients_started": counts,
+            "infusions": [None] * len(counts),
+        }
+    )
     bar = charts.monthly_chart(by_month, threshold=threshold).figure.data[0]
     shown = [y for y in bar.y if y is not None]
     assert not [y for y in shown if 0 < y < threshold]

@@ -3,6 +3,7 @@
 The numbers must be R's (tests/data/golden/durability_*.json, see test_durability.py; tolerance 1e-6)
 whichever format the files come in.
 """
+
 import json
 import subprocess
 import sys
@@ -20,8 +21,9 @@ TOL = 1e-6
 
 
 def run(*args):
-    p = subprocess.run([sys.executable, "-m", "analysis", "durability", *args], cwd=ROOT, capture_output=True,
-                       text=True, timeout=120)
+    p = subprocess.run(
+        [sys.executable, "-m", "analysis", "durability", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert "Traceback" not in p.stderr, p.stderr
     return p
 
@@ -51,7 +53,9 @@ def assert_equals_r(out: dict, expected: dict, cox=True):
             # withheld where fewer than 11 responders are still at risk (as the curve stops there)
             assert s is None if r["n_risk"] < 11 else abs(s - r["survival"]) <= TOL
     assert abs(out["logrank"]["chi2"] - expected["logrank"]["chi2"]) <= TOL
-    assert out["logrank"]["df"] == expected["logrank"]["df"] and abs(out["logrank"]["p"] - expected["logrank"]["p"]) <= TOL
+    assert (
+        out["logrank"]["df"] == expected["logrank"]["df"] and abs(out["logrank"]["p"] - expected["logrank"]["p"]) <= TOL
+    )
     if cox:
         want = {r["term"]: r for r in expected["cox"]}
         assert len(out["cox"]) == len(want)
@@ -68,17 +72,34 @@ def vendor_files(tmp_path_factory):
     d = tmp_path_factory.mktemp("vendor")
     a = pd.read_csv(CANONICAL[0])
     t = pd.read_csv(CANONICAL[1])
-    start = {p: pd.Timestamp("2025-01-06") + pd.Timedelta(days=3 * i) for i, p in enumerate(sorted(a["patient_id"].unique()))}
-    date = lambda f: [(start[p] + pd.Timedelta(days=int(x))).strftime("%Y-%m-%d") for p, x in zip(f["patient_id"], f["day"])]  # noqa: E731
+    start = {
+        p: pd.Timestamp("2025-01-06") + pd.Timedelta(days=3 * i) for i, p in enumerate(sorted(a["patient_id"].unique()))
+    }
+
+    def date(f):
+        return [(start[p] + pd.Timedelta(days=int(x))).strftime("%Y-%m-%d") for p, x in zip(f["patient_id"], f["day"])]  # noqa: E731
+
     conditions = {"depression": "Major Depressive Disorder", "anxiety": "Generalized Anxiety Disorder", "ptsd": "PTSD"}
-    vendor = pd.DataFrame({
-        "Patient ID": a["patient_id"], "Measure": a["instrument"].map({"PHQ9": "PHQ-9", "GAD7": "GAD-7"}),
-        "Total Score": a["score"], "Date Administered": date(a), "Diagnosis": a["condition"].map(conditions),
-        "Clinic Location": a["site"], "Age": a["age_band"].map({"25-34": 30, "35-44": 40, "45-54": 50}),
-        "Gender": a["sex"].map({"F": "Female", "M": "Male"}),
-    })
-    treatments = pd.DataFrame({"Patient ID": t["patient_id"], "Infusion Date": date(t),
-                               "Treatment Type": t["kind"].str.capitalize(), "Route": "IV"})
+    vendor = pd.DataFrame(
+        {
+            "Patient ID": a["patient_id"],
+            "Measure": a["instrument"].map({"PHQ9": "PHQ-9", "GAD7": "GAD-7"}),
+            "Total Score": a["score"],
+            "Date Administered": date(a),
+            "Diagnosis": a["condition"].map(conditions),
+            "Clinic Location": a["site"],
+            "Age": a["age_band"].map({"25-34": 30, "35-44": 40, "45-54": 50}),
+            "Gender": a["sex"].map({"F": "Female", "M": "Male"}),
+        }
+    )
+    treatments = pd.DataFrame(
+        {
+            "Patient ID": t["patient_id"],
+            "Infusion Date": date(t),
+            "Treatment Type": t["kind"].str.capitalize(),
+            "Route": "IV",
+        }
+    )
     paths = [d / "PHQ export.csv", d / "infusions.csv"]
     vendor.to_csv(paths[0], index=False)
     treatments.to_csv(paths[1], index=False)
@@ -94,8 +115,17 @@ def canonical_json():
 
 def test_canonical_files_give_r_numbers_for_the_curves_and_log_rank(canonical_json):
     assert_equals_r(canonical_json, golden("default"), cox=False)
-    assert list(canonical_json) == ["instrument", "by", "definitions", "groups", "logrank", "cox", "booster_intervals",
-                                    "funnel", "notes"]
+    assert list(canonical_json) == [
+        "instrument",
+        "by",
+        "definitions",
+        "groups",
+        "logrank",
+        "cox",
+        "booster_intervals",
+        "funnel",
+        "notes",
+    ]
 
 
 def test_canonical_files_give_r_numbers_for_the_cox_model(canonical_json):
@@ -131,13 +161,16 @@ def test_plain_text_output(vendor_files, capsys):
 
 
 # the error paths run in-process (same main() as the subprocess, without its start-up cost)
-@pytest.mark.parametrize("args, code, message", [
-    (["--instrument", "HAMD"], 2, "instrument 'HAMD' not in the registry"),
-    (["--instrument", "MADRS"], 1, "no MADRS scores in the data"),
-    (["--instrument", "PHQ9", "--by", "clinc"], 2, "group column 'clinc' not found; available: condition, site"),
-    (["--instrument", "PHQ9", "--definitions", "missing-card.json"], 1, "definition card not found"),
-    (["--instrument", "PHQ9", "--definitions", '{"confirm_loss": 1}'], 1, "confirm_loss must be true or false"),
-])
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (["--instrument", "HAMD"], 2, "instrument 'HAMD' not in the registry"),
+        (["--instrument", "MADRS"], 1, "no MADRS scores in the data"),
+        (["--instrument", "PHQ9", "--by", "clinc"], 2, "group column 'clinc' not found; available: condition, site"),
+        (["--instrument", "PHQ9", "--definitions", "missing-card.json"], 1, "definition card not found"),
+        (["--instrument", "PHQ9", "--definitions", '{"confirm_loss": 1}'], 1, "confirm_loss must be true or false"),
+    ],
+)
 def test_usage_and_data_errors_are_clear_messages(args, code, message, capsys):
     assert main(["durability", CANONICAL[0], *args]) == code
     assert message in capsys.readouterr().err

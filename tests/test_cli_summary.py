@@ -4,6 +4,7 @@ The hand-worked practice is the one of tests/test_metrics.py; a card with suppre
 numbers (the default card shows counts 1-10 as "<11"). Each subprocess pays a full Python start (several
 seconds on a loaded machine), so the cheaper checks call ``analysis.__main__.main`` in-process.
 """
+
 import json
 import subprocess
 import sys
@@ -24,8 +25,13 @@ def main(*args) -> int:
 
 
 def run(*args):
-    p = subprocess.run([sys.executable, "-m", "analysis", "summary", *map(str, args)], cwd=ROOT,
-                       capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [sys.executable, "-m", "analysis", "summary", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert "Traceback" not in p.stderr, p.stderr
     return p
 
@@ -112,7 +118,9 @@ def test_summary_of_the_sample_files_equals_the_library_on_the_same_data():
     p = run(*files, "--json")
     assert p.returncode == 0, p.stderr
     loaded = load_files(files)
-    assert json.loads(p.stdout) == json.loads(json.dumps(jsonable(summary(loaded.assessments, loaded.treatments).to_json())))
+    assert json.loads(p.stdout) == json.loads(
+        json.dumps(jsonable(summary(loaded.assessments, loaded.treatments).to_json()))
+    )
     assert json.loads(p.stdout)["practice"]["patients"] > 500
 
 

@@ -1,4 +1,5 @@
 """`python -m analysis validate`: exit codes 0 / 1 / 2, --json keys, --map, and no tracebacks."""
+
 import json
 import subprocess
 import sys
@@ -42,8 +43,13 @@ def test_each_issue_in_the_json_has_severity_code_message_column_and_rows(capsys
     code, out, _ = run(capsys, path, "--json")
     issue = next(i for i in json.loads(out)["issues"] if i["code"] == "NON_NUMERIC_SCORE")
     assert code == 0
-    assert issue == {"severity": "warning", "code": "NON_NUMERIC_SCORE", "message": issue["message"],
-                     "column": "Total Score", "rows": [5]}
+    assert issue == {
+        "severity": "warning",
+        "code": "NON_NUMERIC_SCORE",
+        "message": issue["message"],
+        "column": "Total Score",
+        "rows": [5],
+    }
 
 
 def test_the_text_report_says_usable_and_names_the_mapping(capsys, good):
@@ -66,7 +72,9 @@ def test_map_source_equals_target_maps_an_unknown_column(capsys, tmp_path):
     assert run(capsys, path)[0] == 1
     code, out, _ = run(capsys, path, "--json", "--map", "Pt Ref=patient_id")
     assert code == 0
-    assert {"file": "odd.csv", "source": "Pt Ref", "target": "patient_id", "how": "override"} in json.loads(out)["mapping"]
+    assert {"file": "odd.csv", "source": "Pt Ref", "target": "patient_id", "how": "override"} in json.loads(out)[
+        "mapping"
+    ]
 
 
 def test_map_to_ignore_drops_a_column(capsys, tmp_path):
@@ -109,8 +117,13 @@ def test_strict_dates_keeps_only_the_start_year(capsys, tmp_path):
 
 
 def test_the_real_command_line_prints_no_traceback_on_binary_junk():
-    done = subprocess.run([sys.executable, "-m", "analysis", "validate", str(BAD / "binary_junk.csv")],
-                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "analysis", "validate", str(BAD / "binary_junk.csv")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert done.returncode == 1
     assert "not a text file" in done.stdout
     assert "Traceback" not in done.stderr

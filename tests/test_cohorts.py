@@ -4,6 +4,7 @@ Uses the hand-worked practice of tests/test_metrics.py (P1..P5; see the table th
 PHQ-9 baseline bands: P1 20 severe, P2 10 moderate, P3 15 moderately severe, P4 0 minimal,
 P5 18 moderately severe.
 """
+
 import math
 
 import pandas as pd
@@ -54,7 +55,9 @@ def test_start_period_is_inclusive():
     assert ids(s) == ["P3", "P4"] and s.description == "started 2026-02"
     assert ids(cohorts.select(a, t, start_from="2026-02")) == ["P3", "P4", "P5"]
     assert ids(cohorts.select(a, t, start_to="2026-01")) == ["P1", "P2"]
-    full = cohorts.select(a, t, conditions=["depression"], sites=["Northside"], start_from="2026-01", start_to="2026-02")
+    full = cohorts.select(
+        a, t, conditions=["depression"], sites=["Northside"], start_from="2026-01", start_to="2026-02"
+    )
     assert full.description == "Depression, Northside, started 2026-01 to 2026-02"
 
 
@@ -82,7 +85,9 @@ def test_a_patient_without_a_baseline_is_left_out_by_the_band_filter_with_a_note
 def test_the_baseline_window_follows_the_definition_card():
     a, t = practice()  # P5's baseline is on day -2
     late = Definitions(baseline_window=(-1, 0))
-    assert ids(cohorts.select(a, t, baseline_bands=["moderately severe"], instrument="PHQ9", definitions=late)) == ["P3"]
+    assert ids(cohorts.select(a, t, baseline_bands=["moderately severe"], instrument="PHQ9", definitions=late)) == [
+        "P3"
+    ]
 
 
 def test_a_patient_without_the_filtered_attribute_is_left_out_with_a_note():
@@ -94,21 +99,31 @@ def test_a_patient_without_the_filtered_attribute_is_left_out_with_a_note():
 
 def test_treatment_only_patients_are_kept_only_without_filters():
     a, t = practice()
-    extra = pd.DataFrame({"patient_id": ["P9"], "day": pd.array([0], dtype="Int64"), "kind": ["induction"],
-                          "route": ["IV"], "dose_mg_per_kg": [0.5]})
+    extra = pd.DataFrame(
+        {
+            "patient_id": ["P9"],
+            "day": pd.array([0], dtype="Int64"),
+            "kind": ["induction"],
+            "route": ["IV"],
+            "dose_mg_per_kg": [0.5],
+        }
+    )
     t2 = pd.concat([t, extra], ignore_index=True)
     assert cohorts.select(a, t2).patients == 6
     assert "P9" not in set(cohorts.select(a, t2, sexes=["F", "M"]).treatments.patient_id)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"conditions": ["depresion"]}, "not allowed; use any of: depression"),
-    ({"age_bands": ["18-25"]}, "use any of: 18-24"),
-    ({"baseline_bands": ["severe"]}, "needs instrument"),
-    ({"baseline_bands": ["severe"], "instrument": "PCL5"}, "not allowed"),
-    ({"start_from": "2026/01"}, "YYYY-MM"),
-    ({"start_from": "2026-05", "start_to": "2026-01"}, "after start_to"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"conditions": ["depresion"]}, "not allowed; use any of: depression"),
+        ({"age_bands": ["18-25"]}, "use any of: 18-24"),
+        ({"baseline_bands": ["severe"]}, "needs instrument"),
+        ({"baseline_bands": ["severe"], "instrument": "PCL5"}, "not allowed"),
+        ({"start_from": "2026/01"}, "YYYY-MM"),
+        ({"start_from": "2026-05", "start_to": "2026-01"}, "after start_to"),
+    ],
+)
 def test_programmer_errors_say_the_fix(kwargs, message):
     a, t = practice()
     with pytest.raises(ValueError, match=message):
@@ -151,10 +166,16 @@ def test_comparing_two_cohorts_gives_their_rates_and_the_right_test():
     r = c.rates.set_index("cohort")
     assert (r.loc["A", "evaluable"], r.loc["A", "responders"], r.loc["A", "remitters"]) == (3, 3, 1)
     assert (r.loc["B", "evaluable"], r.loc["B", "responders"]) == (1, 0)
-    assert (r.loc["A", "response_rate"], r.loc["A", "lower"], r.loc["A", "upper"]) == pytest.approx(metrics.rate_ci(3, 3))
+    assert (r.loc["A", "response_rate"], r.loc["A", "lower"], r.loc["A", "upper"]) == pytest.approx(
+        metrics.rate_ci(3, 3)
+    )
     assert (r.loc["A", "remission_lower"], r.loc["A", "remission_upper"]) == pytest.approx(metrics.rate_ci(1, 3)[1:])
     expected = metrics.compare_rates(3, 3, 0, 1)
-    assert (c.response_test.p, c.response_test.lower, c.response_test.upper) == (expected.p, expected.lower, expected.upper)
+    assert (c.response_test.p, c.response_test.lower, c.response_test.upper) == (
+        expected.p,
+        expected.lower,
+        expected.upper,
+    )
     assert c.response_test.test == "fisher" and c.response_test.difference == 1.0
     assert c.sizes["patients"].tolist() == [4, 1]
     assert not any("share" in n for n in c.notes)
@@ -176,24 +197,38 @@ def test_a_small_number_of_shared_patients_shows_as_less_than_11_in_the_note():
 
 def test_a_cohort_without_scores_of_the_instrument_is_compared_as_empty():
     a, t = practice()
-    c = cohorts.compare(cohorts.select(a, t, conditions=["anxiety"]), cohorts.select(a, t, conditions=["depression"]),
-                        "GAD7")
+    c = cohorts.compare(
+        cohorts.select(a, t, conditions=["anxiety"]), cohorts.select(a, t, conditions=["depression"]), "GAD7"
+    )
     assert c.rates["evaluable"].tolist() == [1, 0]
     assert c.response_test.test == "none" and any("no GAD7 scores" in n for n in c.notes)
 
 
 def test_without_a_remission_rule_remission_is_not_compared():
-    a = pd.DataFrame({"patient_id": ["A", "A", "B", "B"], "instrument": "PAIN_NRS", "score": [8.0, 2, 6, 5],
-                      "day": pd.array([0, 14, 0, 14], dtype="Int64"), "condition": "chronic_pain",
-                      "site": ["X", "X", "Y", "Y"], "age_band": pd.NA, "sex": pd.NA, "route": pd.NA,
-                      "start_month": "2026-01"})
+    a = pd.DataFrame(
+        {
+            "patient_id": ["A", "A", "B", "B"],
+            "instrument": "PAIN_NRS",
+            "score": [8.0, 2, 6, 5],
+            "day": pd.array([0, 14, 0, 14], dtype="Int64"),
+            "condition": "chronic_pain",
+            "site": ["X", "X", "Y", "Y"],
+            "age_band": pd.NA,
+            "sex": pd.NA,
+            "route": pd.NA,
+            "start_month": "2026-01",
+        }
+    )
     c = cohorts.compare(cohorts.select(a, sites=["X"]), cohorts.select(a, sites=["Y"]), "PAIN_NRS")
     assert c.remission_test.test == "none" and math.isnan(c.rates["remission_rate"].iloc[0])
     assert c.rates["responders"].tolist() == [1, 0]
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.sets(st.sampled_from(["depression", "anxiety"])), st.sets(st.sampled_from(["Northside", "Riverside", "Lakeside"])))
+@given(
+    st.sets(st.sampled_from(["depression", "anxiety"])),
+    st.sets(st.sampled_from(["Northside", "Riverside", "Lakeside"])),
+)
 def test_selections_by_one_value_add_up_to_the_selection_by_several(conditions, sites):
     a, t = practice()
     whole = cohorts.select(a, t, conditions=sorted(conditions), sites=sorted(sites))
@@ -204,6 +239,7 @@ def test_selections_by_one_value_add_up_to_the_selection_by_several(conditions, 
 
 # --- durability of two cohorts ----------------------------------------------------------------------------
 
+
 def responders(spec: dict[str, list[tuple[int | None, int | None]]]) -> pd.DataFrame:
     """PHQ-9 assessments: per condition, responders given as (loss day or None, last day or None): baseline
     20 on day 0, 5 on day 20 (the response assessment: the origin), 15 on the loss day (an event) or 4 on
@@ -212,8 +248,10 @@ def responders(spec: dict[str, list[tuple[int | None, int | None]]]) -> pd.DataF
     for cond, episodes in spec.items():
         for i, (loss, last) in enumerate(episodes):
             days = [(0, 20), (20, 5)] + ([(loss, 15)] if loss else [(last, 4)])
-            rows += [{"patient_id": f"{cond}{i}", "instrument": "PHQ9", "score": s, "day": d, "condition": cond}
-                     for d, s in days]
+            rows += [
+                {"patient_id": f"{cond}{i}", "instrument": "PHQ9", "score": s, "day": d, "condition": cond}
+                for d, s in days
+            ]
     return pd.DataFrame(rows)
 
 
@@ -253,8 +291,15 @@ def test_compare_durability_equals_survival_on_the_pooled_episodes():
     fit = cox(ep, "time", "event", ["cohort"], reference={"cohort": "A"})
     pd.testing.assert_frame_equal(res.cox.params, fit.params)
     row = fit.params.iloc[0]
-    assert res.comparison_shown() == {"hr": row["hr"], "lower": row["lower"], "upper": row["upper"], "p": row["p"],
-                                      "chi2": lr.chi2, "df": lr.df, "logrank_p": lr.p}
+    assert res.comparison_shown() == {
+        "hr": row["hr"],
+        "lower": row["lower"],
+        "upper": row["upper"],
+        "p": row["p"],
+        "chi2": lr.chi2,
+        "df": lr.df,
+        "logrank_p": lr.p,
+    }
 
 
 def test_compare_durability_gives_the_number_at_risk_every_28_days():
@@ -274,8 +319,9 @@ def test_compare_durability_of_a_cohort_without_events_or_episodes_has_no_test()
     res = cohorts.compare_durability(*two_cohorts(a), "PHQ9", OFF)
     assert len(res.episodes) == 3 and res.episodes["event"].sum() == 0
     assert res.logrank is None and res.cox is None and res.comparison_shown() is None and res.withheld
-    no_follow_up = pd.concat([responders({"depression": [(34, None), (None, 41)]}),
-                              responders({"anxiety": [(25, None)]}).query("day <= 20")])  # a responder, no later score
+    no_follow_up = pd.concat(
+        [responders({"depression": [(34, None), (None, 41)]}), responders({"anxiety": [(25, None)]}).query("day <= 20")]
+    )  # a responder, no later score
     res = cohorts.compare_durability(*two_cohorts(no_follow_up), "PHQ9", OFF)
     assert res.episodes["cohort"].tolist() == ["A", "A"] and list(res.km.table["group"].unique()) == ["A"]
     assert res.logrank is None and res.cox is None and res.comparison_shown() is None
@@ -283,7 +329,9 @@ def test_compare_durability_of_a_cohort_without_events_or_episodes_has_no_test()
 
 def test_compare_durability_notes_patients_in_both_cohorts():
     everyone = cohorts.select(HAND_DURABILITY, None)
-    res = cohorts.compare_durability(everyone, cohorts.select(HAND_DURABILITY, None, conditions=["anxiety"]), "PHQ9", OFF)
+    res = cohorts.compare_durability(
+        everyone, cohorts.select(HAND_DURABILITY, None, conditions=["anxiety"]), "PHQ9", OFF
+    )
     assert any("The cohorts share patients" in n for n in res.notes)
     assert not any("share patients" in n for n in cohorts.compare_durability(*two_cohorts(), "PHQ9", OFF).notes)
 
@@ -291,7 +339,9 @@ def test_compare_durability_notes_patients_in_both_cohorts():
 def test_compare_durability_of_a_cohort_without_the_instrument_is_a_data_error():
     from analysis.errors import DataError
 
-    a = pd.concat([HAND_DURABILITY, HAND_DURABILITY.assign(patient_id="g", instrument="GAD7", condition="ocd").iloc[:2]])
+    a = pd.concat(
+        [HAND_DURABILITY, HAND_DURABILITY.assign(patient_id="g", instrument="GAD7", condition="ocd").iloc[:2]]
+    )
     with pytest.raises(DataError, match="no PHQ9 scores"):
         cohorts.compare_durability(cohorts.select(a, None, conditions=["ocd"]), cohorts.select(a, None), "PHQ9")
 

@@ -7,6 +7,7 @@
 - the rows of a table are taken column by column exactly as ``table[keep]`` would, for every column type;
 - comparing cohorts gives the funnel of analysis.outcomes for each cohort.
 """
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -33,8 +34,16 @@ def _reference_people(table, cols):
 
 
 def test_runs_give_each_patients_first_value_and_each_rows_patient():
-    t = _table([("b", None, "North"), ("b", "ptsd", "South"), ("a", "depression", None), (None, "ocd", "West"),
-                ("c", None, None), ("c", None, "East")])
+    t = _table(
+        [
+            ("b", None, "North"),
+            ("b", "ptsd", "South"),
+            ("a", "depression", None),
+            (None, "ocd", "West"),
+            ("c", None, None),
+            ("c", None, "East"),
+        ]
+    )
     people, run = cohorts._people(t, ["condition", "site"])
     assert people[PATIENT_ID].tolist() == ["b", "a", "c"]
     assert people["condition"].tolist()[:2] == ["ptsd", "depression"] and pd.isna(people["condition"].iloc[2])
@@ -56,9 +65,15 @@ def test_text_that_is_not_pyarrow_backed_is_grouped():
     assert cohorts._people(t, ["site"])[1] is not None
 
 
-patients = st.lists(st.tuples(st.sampled_from(["P1", "P2", "P3", "P10", "é4", None]),
-                              st.sampled_from(["depression", "ptsd", "anxiety", None]),
-                              st.sampled_from(["North", "South", None])), min_size=1, max_size=30)
+patients = st.lists(
+    st.tuples(
+        st.sampled_from(["P1", "P2", "P3", "P10", "é4", None]),
+        st.sampled_from(["depression", "ptsd", "anxiety", None]),
+        st.sampled_from(["North", "South", None]),
+    ),
+    min_size=1,
+    max_size=30,
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -97,15 +112,18 @@ def test_a_selection_is_the_boolean_selection_of_its_patients_rows(rows, conditi
 
 @pytest.mark.parametrize("keep", [[True, False, True, True], [False] * 4, [True] * 4, [False, True, True, False]])
 def test_rows_are_taken_exactly_as_boolean_indexing_for_every_column_type(keep):
-    t = pd.DataFrame({
-        "text": pd.array(["a", None, "c", "d"], dtype="str"),
-        "python_text": pd.array(["a", None, "c", "d"], dtype="string[python]"),
-        "object": pd.Series(["a", None, 3, "d"], dtype=object),
-        "category": pd.Categorical(["x", "y", None, "x"]),
-        "whole": pd.array([1, None, 3, 4], dtype="Int64"),
-        "float": [0.5, np.nan, 2.0, -1.0],
-        "flag": [True, False, True, False],
-    }, index=[10, 11, 12, 13])
+    t = pd.DataFrame(
+        {
+            "text": pd.array(["a", None, "c", "d"], dtype="str"),
+            "python_text": pd.array(["a", None, "c", "d"], dtype="string[python]"),
+            "object": pd.Series(["a", None, 3, "d"], dtype=object),
+            "category": pd.Categorical(["x", "y", None, "x"]),
+            "whole": pd.array([1, None, 3, 4], dtype="Int64"),
+            "float": [0.5, np.nan, 2.0, -1.0],
+            "flag": [True, False, True, False],
+        },
+        index=[10, 11, 12, 13],
+    )
     t.attrs["source"] = "test"
     keep = np.array(keep)
     out = cohorts._rows(t, keep)
@@ -127,16 +145,26 @@ def test_comparing_cohorts_gives_each_cohorts_funnel_of_the_outcomes():
     for p in range(80):
         base = int(rng.integers(5, 27))
         for day, score in ((-1, base), (0, base), (21, int(rng.integers(0, base + 1))), (60, int(rng.integers(0, 27)))):
-            rows.append((f"P{p:02d}", "PHQ9", float(score), day, ["depression", "ptsd"][p % 2], ["North", "South"][p % 3 == 0]))
+            rows.append(
+                (f"P{p:02d}", "PHQ9", float(score), day, ["depression", "ptsd"][p % 2], ["North", "South"][p % 3 == 0])
+            )
     a = pd.DataFrame(rows, columns=["patient_id", "instrument", "score", "day", CONDITION, SITE]).astype(
-        {"patient_id": "str", "instrument": "str", CONDITION: "str", SITE: "str"})
+        {"patient_id": "str", "instrument": "str", CONDITION: "str", SITE: "str"}
+    )
     d = Definitions()
     sa, sb = cohorts.select(a, conditions=["depression"]), cohorts.select(a, sites=["South"])
     cmp = cohorts.compare(sa, sb, "PHQ9", d)
     for label, s in (("A", sa), ("B", sb)):
         f = funnel_from_outcomes(patient_outcomes(s.assessments, "PHQ9", d)).iloc[0]
         mine = cmp.rates.set_index("cohort").loc[label]
-        for c in ("patients", "with_baseline", "with_response_assessment", "evaluable", "responders", "remitters",
-                  "with_follow_up"):
+        for c in (
+            "patients",
+            "with_baseline",
+            "with_response_assessment",
+            "evaluable",
+            "responders",
+            "remitters",
+            "with_follow_up",
+        ):
             assert mine[c] == f[c], c
     assert any("share" in n for n in cmp.notes)  # P00 is depression and South: in both

@@ -5,6 +5,7 @@ by an independent R implementation of DESIGN's definitions, then survfit / survd
 its output is durability_<variant>.json beside it. Tolerance: 1e-6 absolute on every number (the
 episodes must be identical).
 """
+
 import json
 import math
 from pathlib import Path
@@ -20,8 +21,12 @@ from analysis.outcomes import Definitions
 DATA = Path(__file__).resolve().parent / "data"
 GOLDEN = DATA / "golden"
 TOL = 1e-6
-VARIANTS = {"default": {}, "confirm": {"confirm_loss": True}, "censor": {"booster_handling": "censor"},
-            "event": {"booster_handling": "event"}}
+VARIANTS = {
+    "default": {},
+    "confirm": {"confirm_loss": True},
+    "censor": {"booster_handling": "censor"},
+    "event": {"booster_handling": "event"},
+}
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +48,7 @@ def close(a, b):
 
 
 # --- golden: R ----------------------------------------------------------------------------------
+
 
 def test_episodes_equal_the_independent_r_implementation(golden):
     expected, result = golden
@@ -105,16 +111,24 @@ def test_cox_hazard_ratios_equal_coxph_with_the_most_common_level_as_reference(g
 
 
 def test_golden_variants_differ_so_each_setting_is_really_tested(clinic):
-    events = {v: int(json.loads((GOLDEN / f"durability_{v}.json").read_text())
-                     ["logrank"]["chi2"] * 1e6) for v in VARIANTS}
+    events = {
+        v: int(json.loads((GOLDEN / f"durability_{v}.json").read_text())["logrank"]["chi2"] * 1e6) for v in VARIANTS
+    }
     assert len(set(events.values())) == len(VARIANTS)
-    reasons = set(D.analyse(*clinic, "PHQ9", definitions=Definitions(confirm_loss=True)).episodes["censor_reason"].dropna())
+    reasons = set(
+        D.analyse(*clinic, "PHQ9", definitions=Definitions(confirm_loss=True)).episodes["censor_reason"].dropna()
+    )
     assert reasons == {"last score", "unconfirmed last score"}
-    reasons = set(D.analyse(*clinic, "PHQ9", definitions=Definitions(booster_handling="censor")).episodes["censor_reason"].dropna())
+    reasons = set(
+        D.analyse(*clinic, "PHQ9", definitions=Definitions(booster_handling="censor"))
+        .episodes["censor_reason"]
+        .dropna()
+    )
     assert reasons == {"last score", "booster"}
 
 
 # --- small, hand-worked data ----------------------------------------------------------------------
+
 
 def practice(groups: dict[str, list[tuple[int, int]]], **attrs) -> pd.DataFrame:
     """Assessments where each (loss_day or None, last_day) gives one responder: baseline 20 on day 0,
@@ -125,8 +139,17 @@ def practice(groups: dict[str, list[tuple[int, int]]], **attrs) -> pd.DataFrame:
             i += 1
             pid = f"{cond}{i}"
             days = [(0, 20), (20, 5)] + ([(loss, 15)] if loss else []) + ([(last, 4)] if last and not loss else [])
-            rows += [{"patient_id": pid, "instrument": "PHQ9", "score": s, "day": d, "condition": cond,
-                      **{k: (v[i - 1] if isinstance(v, list) else v) for k, v in attrs.items()}} for d, s in days]
+            rows += [
+                {
+                    "patient_id": pid,
+                    "instrument": "PHQ9",
+                    "score": s,
+                    "day": d,
+                    "condition": cond,
+                    **{k: (v[i - 1] if isinstance(v, list) else v) for k, v in attrs.items()},
+                }
+                for d, s in days
+            ]
     return pd.DataFrame(rows)
 
 
@@ -162,8 +185,11 @@ def test_a_one_patient_group_is_analysed_and_its_numbers_suppressed_on_output():
 
 
 def test_a_covariate_without_variation_is_left_out_of_cox_with_a_note():
-    a = practice({"depression": [(34, None), (None, 60), (48, None)], "anxiety": [(30, None), (44, None), (None, 70)]},
-                 sex="F", site=["North", "South", "North", "South", "South", "North"])
+    a = practice(
+        {"depression": [(34, None), (None, 60), (48, None)], "anxiety": [(30, None), (44, None), (None, 70)]},
+        sex="F",
+        site=["North", "South", "North", "South", "South", "North"],
+    )
     r = D.analyse(a, None, "PHQ9")
     assert set(r.cox.params["covariate"]) == {"condition", "site"}
     assert any("sex left out (no variation" in n for n in r.notes)
@@ -171,16 +197,25 @@ def test_a_covariate_without_variation_is_left_out_of_cox_with_a_note():
 
 
 def test_a_missing_covariate_value_drops_the_episode_from_cox_only():
-    a = practice({"depression": [(34, None), (None, 60), (48, None)], "anxiety": [(30, None), (44, None), (None, 70)]},
-                 site=["North", None, "North", "South", "South", "North"])
+    a = practice(
+        {"depression": [(34, None), (None, 60), (48, None)], "anxiety": [(30, None), (44, None), (None, 70)]},
+        site=["North", None, "North", "South", "South", "North"],
+    )
     r = D.analyse(a, None, "PHQ9", by="site")
     assert r.cox.n == 5 and any("<11 episode(s) left out for a missing" in n for n in r.notes)
     assert "unknown" in r.groups["group"].tolist() and r.groups["n"].sum() == 6
 
 
 def test_no_responder_with_follow_up_gives_empty_results_and_a_note():
-    a = pd.DataFrame({"patient_id": ["p", "p", "q", "q"], "instrument": "PHQ9", "score": [20, 18, 20, 5],
-                      "day": [0, 20, 0, 20], "condition": "depression"})
+    a = pd.DataFrame(
+        {
+            "patient_id": ["p", "p", "q", "q"],
+            "instrument": "PHQ9",
+            "score": [20, 18, 20, 5],
+            "day": [0, 20, 0, 20],
+            "condition": "depression",
+        }
+    )
     r = D.analyse(a, None, "PHQ9")
     assert r.episodes.empty and r.groups.empty and r.cox is None and r.logrank is None
     assert any("no durability episodes" in n for n in r.notes)
@@ -191,7 +226,9 @@ def test_no_responder_with_follow_up_gives_empty_results_and_a_note():
 
 def test_an_unknown_group_column_is_a_key_error_naming_the_available_ones():
     a = practice({"depression": [(34, None)]})
-    with pytest.raises(KeyError, match="group column 'clinc' not found; available: condition, baseline_band, induction_completed"):
+    with pytest.raises(
+        KeyError, match="group column 'clinc' not found; available: condition, baseline_band, induction_completed"
+    ):
         D.analyse(a, None, "PHQ9", by="clinc")
 
 
@@ -216,8 +253,13 @@ def test_grouping_by_baseline_band(clinic):
 
 def test_booster_intervals_hand_worked():
     a = practice({"depression": [(34, None), (None, 60)], "anxiety": [(30, None)]})
-    t = pd.DataFrame({"patient_id": ["depression1"] * 4 + ["anxiety3"] * 2 + ["depression2"],
-                      "day": [40, 61, 89, 89, 50, 100, 70], "kind": "booster"})
+    t = pd.DataFrame(
+        {
+            "patient_id": ["depression1"] * 4 + ["anxiety3"] * 2 + ["depression2"],
+            "day": [40, 61, 89, 89, 50, 100, 70],
+            "kind": "booster",
+        }
+    )
     b = D.analyse(a, t, "PHQ9").booster_intervals.set_index("group")
     # depression1: 21, 28 (the repeated day 89 counts once); anxiety3: 50; depression2: one booster, no interval
     assert b.loc["all", "intervals"] == 3 and b.loc["all", "patients"] == 2 and b.loc["all", "median_days"] == 28
@@ -226,8 +268,17 @@ def test_booster_intervals_hand_worked():
 
 def test_json_has_exactly_the_design_keys(clinic):
     j = D.analyse(*clinic, "PHQ9").to_json()
-    assert list(j) == ["instrument", "by", "definitions", "groups", "logrank", "cox", "booster_intervals",
-                       "funnel", "notes"]
+    assert list(j) == [
+        "instrument",
+        "by",
+        "definitions",
+        "groups",
+        "logrank",
+        "cox",
+        "booster_intervals",
+        "funnel",
+        "notes",
+    ]
     assert set(j["groups"][0]) == {"group", "n", "events", "median", "median_lower", "median_upper", "survival_at"}
     assert list(j["groups"][0]["survival_at"]) == ["28", "56", "84"]
     assert set(j["logrank"]) == {"chi2", "df", "p"}
@@ -283,7 +334,9 @@ def test_the_number_at_risk_is_given_every_28_days_to_the_last_follow_up():
 
 
 def test_the_number_at_risk_of_no_episodes_is_an_empty_day_0():
-    a = pd.DataFrame({"patient_id": ["p", "p"], "instrument": "PHQ9", "score": [20, 5], "day": [0, 20], "condition": "depression"})
+    a = pd.DataFrame(
+        {"patient_id": ["p", "p"], "instrument": "PHQ9", "score": [20, 5], "day": [0, 20], "condition": "depression"}
+    )
     risk = D.analyse(a, None, "PHQ9").at_risk()
     assert list(risk.columns) == ["group", "day", "n_risk"] and risk.empty
 
@@ -297,6 +350,7 @@ def test_a_small_number_of_cox_events_shows_as_less_than_11_in_the_note():
 
 
 # --- overall(res): the by=None result from a grouped one ------------------------------------------
+
 
 def assert_same_durability(got, want):
     """Every field of two Durability results equal (tables exactly, the KM/log-rank/Cox results field by field)."""
@@ -350,8 +404,15 @@ def test_overall_without_treatments_keeps_the_notes_of_the_missing_file(clinic):
 
 
 def test_overall_of_no_episodes_equals_analyse_by_none():
-    a = pd.DataFrame({"patient_id": ["p", "p", "q", "q"], "instrument": "PHQ9", "score": [20, 18, 20, 5],
-                      "day": [0, 20, 0, 20], "condition": "depression"})
+    a = pd.DataFrame(
+        {
+            "patient_id": ["p", "p", "q", "q"],
+            "instrument": "PHQ9",
+            "score": [20, 18, 20, 5],
+            "day": [0, 20, 0, 20],
+            "condition": "depression",
+        }
+    )
     assert_same_durability(D.overall(D.analyse(a, None, "PHQ9")), D.analyse(a, None, "PHQ9", by=None))
 
 

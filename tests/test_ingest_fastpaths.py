@@ -13,6 +13,7 @@ a few hundred bytes (so a bad date falls "far below" it), and every column count
 A third reading (``python_reader``) parses every file with the careful csv-module reader: the spreadsheet
 rows pyarrow's rows must equal.
 """
+
 from __future__ import annotations
 
 import csv
@@ -49,12 +50,14 @@ def _read_csv_in_blocks(block_size):
     def read_csv(source, read_options=None, **kw):
         read_options.block_size = block_size
         return _read_csv(source, read_options=read_options, **kw)
+
     return read_csv
 
 
 def _iso_columns_sampled(sample):
     def iso_columns(prep, dates):
         return _iso_columns(dataclasses.replace(prep, body=bytes(prep.body[:sample])), dates)
+
     return iso_columns
 
 
@@ -62,8 +65,9 @@ def _age_column_general(raw, source, log, file):
     """``_age_column`` without its whole-number fast path (the ages as floats take the general path)."""
     col = raw.table[source]
     if pa.types.is_integer(col.type):
-        raw = dataclasses.replace(raw, table=raw.table.set_column(raw.table.column_names.index(source), source,
-                                                                  pc.cast(col, pa.float64())))
+        raw = dataclasses.replace(
+            raw, table=raw.table.set_column(raw.table.column_names.index(source), source, pc.cast(col, pa.float64()))
+        )
     return _age_column(raw, source, log, file)
 
 
@@ -160,29 +164,48 @@ def grouped_export(patients=12, visits=8, sites=("Main St Clinic",)):
     for p in range(patients):
         for v in range(visits):
             for ins in ("PHQ-9", "GAD-7"):
-                rows.append([f"P-{p:04d}", ins, (p + v) % 20, v * 7, "MDD" if p % 3 else "PTSD", sites[p % len(sites)],
-                             "F" if p % 2 else "M"])
+                rows.append(
+                    [
+                        f"P-{p:04d}",
+                        ins,
+                        (p + v) % 20,
+                        v * 7,
+                        "MDD" if p % 3 else "PTSD",
+                        sites[p % len(sites)],
+                        "F" if p % 2 else "M",
+                    ]
+                )
     return rows
 
 
 def test_the_subject_really_takes_the_fast_paths_and_the_reference_does_not():
     grouped = csv_text(grouped_export(), HEADER)
-    dated = "Patient ID,Measure,Total Score,Date\n" + "".join(f"P-{i // 4},PHQ-9,{i % 20},2024-03-{1 + i % 4:02d}\n"
-                                                              for i in range(60))
+    dated = "Patient ID,Measure,Total Score,Date\n" + "".join(
+        f"P-{i // 4},PHQ-9,{i % 20},2024-03-{1 + i % 4:02d}\n" for i in range(60)
+    )
     taken = {}
-    watched = [(ingest, "_run_starts", lambda out: out is not None), (ingest, "_few_values", lambda out: out is not None),
-               (ingest, "_iso_columns", bool), (V, "_duplicated_sorted", lambda out: out is not None),
-               (V, "_duplicated_in_runs", lambda out: out is not None), (V, "_within_by_runs", bool),
-               (ingest, "_in_threads", lambda out: False)]
+    watched = [
+        (ingest, "_run_starts", lambda out: out is not None),
+        (ingest, "_few_values", lambda out: out is not None),
+        (ingest, "_iso_columns", bool),
+        (V, "_duplicated_sorted", lambda out: out is not None),
+        (V, "_duplicated_in_runs", lambda out: out is not None),
+        (V, "_within_by_runs", bool),
+        (ingest, "_in_threads", lambda out: False),
+    ]
 
     def watch(module, name, took):
         func = getattr(module, name)
 
         def wrapped(*a, **k):
             out = func(*a, **k)
-            taken[name] = taken.get(name, False) or bool(took(out)) or (name == "_in_threads" and len(a[1]) > 1
-                                                                        and a[2] >= ingest.THREADED_ROWS)
+            taken[name] = (
+                taken.get(name, False)
+                or bool(took(out))
+                or (name == "_in_threads" and len(a[1]) > 1 and a[2] >= ingest.THREADED_ROWS)
+            )
             return out
+
         return wrapped
 
     for mode in (fast_paths, slow_paths):
@@ -213,8 +236,14 @@ def test_a_byte_is_found_at_every_place_of_a_buffer_scanned_in_two_halves():
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from(["", "a", "b", "ab", "ba", "abcd", "abce", "abcdefgh", "abcdefgi", "é", None]),
-                min_size=2, max_size=40), st.integers(0, 3))
+@given(
+    st.lists(
+        st.sampled_from(["", "a", "b", "ab", "ba", "abcd", "abce", "abcdefgh", "abcdefgi", "é", None]),
+        min_size=2,
+        max_size=40,
+    ),
+    st.integers(0, 3),
+)
 def test_values_of_one_width_compared_as_integers_change_where_pyarrow_says(values, cut):
     chunk = pa.array(values, pa.string()).slice(cut)  # (a slice: offsets not starting at 0)
     if len(chunk) < 2:
@@ -224,9 +253,16 @@ def test_values_of_one_width_compared_as_integers_change_where_pyarrow_says(valu
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.sampled_from([1, 2, 3, 4, 8]).flatmap(
-    lambda w: st.lists(st.text(alphabet="abé", min_size=w, max_size=w).filter(lambda v: len(v.encode()) == w),
-                       min_size=2, max_size=40)), st.integers(0, 3))
+@given(
+    st.sampled_from([1, 2, 3, 4, 8]).flatmap(
+        lambda w: st.lists(
+            st.text(alphabet="abé", min_size=w, max_size=w).filter(lambda v: len(v.encode()) == w),
+            min_size=2,
+            max_size=40,
+        )
+    ),
+    st.integers(0, 3),
+)
 def test_values_all_of_one_width_take_the_integer_comparison_for_1_2_4_and_8_bytes(values, cut):
     chunk = pa.array(values, pa.string()).slice(cut)
     if len(chunk) < 2:
@@ -238,8 +274,15 @@ def test_values_all_of_one_width_take_the_integer_comparison_for_1_2_4_and_8_byt
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.sampled_from(["PHQ9", "GAD7", "ab", "F", "M", "abcdefgh", "é", "", "PCL-5"]), min_size=1, max_size=6,
-                unique=True), st.lists(st.integers(-1, 5), max_size=60))
+@given(
+    st.lists(
+        st.sampled_from(["PHQ9", "GAD7", "ab", "F", "M", "abcdefgh", "é", "", "PCL-5"]),
+        min_size=1,
+        max_size=6,
+        unique=True,
+    ),
+    st.lists(st.integers(-1, 5), max_size=60),
+)
 def test_codes_decoded_to_text_equal_pyarrows_take(categories, codes):
     categories = pa.array(categories, pa.large_string())
     codes = np.array([c if c < len(categories) else -1 for c in codes], dtype=np.int8)
@@ -293,8 +336,10 @@ def case_interleaved_instruments_and_repeats():
     rows = []
     for p in range(8):
         for v in range(5):
-            day = [[f"P-{p}", ins, (p * v + k) % 20, v * 3, "MDD", "Main", "F"] for k, ins in
-                   enumerate(("PHQ-9", "GAD-7", "PCL-5", "PHQ-9", "MADRS"))]
+            day = [
+                [f"P-{p}", ins, (p * v + k) % 20, v * 3, "MDD", "Main", "F"]
+                for k, ins in enumerate(("PHQ-9", "GAD-7", "PCL-5", "PHQ-9", "MADRS"))
+            ]
             rows += day
     for gap in (2, 3, 7, 12, 15, 16, 17, 20):  # exact repeats 2-20 rows later, inside and across days
         at = 10 + gap * 7
@@ -473,8 +518,12 @@ def case_lone_carriage_return_inside_a_value():
 def case_keys_of_one_width():
     # keys, sexes and codes of 1, 2, 4 and 8 bytes (compared as integers), one key of another width far down,
     # a sex changing within a patient, a repeated row
-    rows = [[f"P-{p:06d}", ins, (p + v) % 20, v * 7, "MD" if p % 3 else "PT", "S1", "F" if p % 2 else "M"]
-            for p in range(12) for v in range(6) for ins in ("PHQ9", "GAD7")]
+    rows = [
+        [f"P-{p:06d}", ins, (p + v) % 20, v * 7, "MD" if p % 3 else "PT", "S1", "F" if p % 2 else "M"]
+        for p in range(12)
+        for v in range(6)
+        for ins in ("PHQ9", "GAD7")
+    ]
     rows[40][6] = "M" if rows[40][6] == "F" else "F"
     rows.insert(70, list(rows[69]))
     rows.append(["P-12", "PHQ9", 3, 0, "MD", "S1", "F"])
@@ -566,8 +615,10 @@ def case_semicolon_decimal_comma():
 
 def case_wide_file():
     header = ["Patient ID", "Diagnosis", "Clinic", "PHQ-9 Baseline", "PHQ9_inf1", "PHQ-9 Day 14", "GAD-7 Week 4"]
-    rows = [[f"P-{p}", "MDD", "Main" if p % 5 else "North", 20 - p % 7, "" if p % 4 == 0 else 15, 10, p % 22]
-            for p in range(40)]
+    rows = [
+        [f"P-{p}", "MDD", "Main" if p % 5 else "North", 20 - p % 7, "" if p % 4 == 0 else 15, 10, p % 22]
+        for p in range(40)
+    ]
     rows.insert(20, list(rows[3]))
     return [("wide.csv", csv_text(rows, header))]
 
@@ -581,20 +632,27 @@ def case_age_column():
 
 def case_treatments_with_dates():
     assess = _dated(patients=10)
-    treat = [[f"P-{p:03d}", f"2024-{1 + p % 9:02d}-{d:02d}", "induction" if d < 12 else "booster", "0.5 mg/kg"]
-             for p in range(10) for d in (1, 3, 5, 8, 10, 12, 26)]
+    treat = [
+        [f"P-{p:03d}", f"2024-{1 + p % 9:02d}-{d:02d}", "induction" if d < 12 else "booster", "0.5 mg/kg"]
+        for p in range(10)
+        for d in (1, 3, 5, 8, 10, 12, 26)
+    ]
     treat[-3][1] = "2024-09-31"
     treat[-2][2] = "maint"
-    return [("assessments.csv", csv_text(assess, DATED)),
-            ("treatments.csv", csv_text(treat, ["Patient ID", "Treatment Date", "Treatment Type", "Dose"]))]
+    return [
+        ("assessments.csv", csv_text(assess, DATED)),
+        ("treatments.csv", csv_text(treat, ["Patient ID", "Treatment Date", "Treatment Type", "Dose"])),
+    ]
 
 
 def case_treatments_with_days():
     assess = grouped_export(patients=10)
     treat = [[f"P-{p:04d}", d + (p % 3), "induction", "IV"] for p in range(12) for d in (0, 2, 4, 7, 9, 11)]
     treat[5][2] = ""
-    return [("assessments.csv", csv_text(assess, HEADER)),
-            ("treatments.csv", csv_text(treat, ["Patient ID", "Day", "Kind", "Route"]))]
+    return [
+        ("assessments.csv", csv_text(assess, HEADER)),
+        ("treatments.csv", csv_text(treat, ["Patient ID", "Day", "Kind", "Route"])),
+    ]
 
 
 def case_two_files():
@@ -619,6 +677,8 @@ def case_repeated_header_far_down():
 
 
 HAND_CASES = {name[5:]: func for name, func in globals().items() if name.startswith("case_")}
+
+
 @pytest.mark.parametrize("name", sorted(HAND_CASES))
 def test_each_hostile_export_reads_the_same_through_the_fast_and_the_slow_paths(name):
     differential(HAND_CASES[name]())
@@ -629,8 +689,17 @@ def test_each_hostile_export_reads_the_same_through_pyarrow_and_the_careful_read
     assert_same(load(HAND_CASES[name](), python_reader), load(HAND_CASES[name](), _as_it_is))
 
 
-@pytest.mark.parametrize("name", ["iso_then_us_date_far_down", "treatments_with_dates", "two_files", "date_and_day",
-                                  "runs_broken_everywhere", "wide_file"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "iso_then_us_date_far_down",
+        "treatments_with_dates",
+        "two_files",
+        "date_and_day",
+        "runs_broken_everywhere",
+        "wide_file",
+    ],
+)
 def test_strict_dates_read_the_same_through_the_fast_and_the_slow_paths(name):
     loaded = differential(HAND_CASES[name](), strict_dates=True)
     assert loaded.assessments[S.START_MONTH].dropna().str.fullmatch(r"\d{4}").all()
@@ -641,7 +710,9 @@ def test_a_column_mapping_chosen_by_the_user_reads_the_same_through_the_fast_and
     for r in rows[40:]:
         r[3] = "{2}/{1}/{0}".format(*r[3].split("-"))  # day/month/year below the first rows; 03/01 is ambiguous alone
     files = [("clinic.csv", csv_text(rows, DATED + ["Notes"]))]
-    loaded = differential(files, overrides={"Date Administered": "date_dmy", "Diagnosis": "ignore", "Total Score": "score"})
+    loaded = differential(
+        files, overrides={"Date Administered": "date_dmy", "Diagnosis": "ignore", "Total Score": "score"}
+    )
     assert loaded.ok and codes(loaded) == {"DAY0_FIRST_ASSESSMENT"}
     assert set(loaded.mapping["how"]) == {"override", "ignored", "synonym", "unused"}
 
@@ -665,7 +736,10 @@ def test_a_line_of_delimiters_only_is_read_alike_with_or_without_a_quoted_line_b
     # (',,,' is how a spreadsheet saves an empty formatted row: a blank line to both readers)
     text = "Patient ID,Measure,Total Score,Day\nA,PHQ-9,10,0\n,,,\nA,PHQ-9,5,14\n"
     quoted = 'B,PHQ-9,"7\n",0\n'
-    plain, careful = ingest.load_files([("a.csv", text.encode())]), ingest.load_files([("a.csv", (text + quoted).encode())])
+    plain, careful = (
+        ingest.load_files([("a.csv", text.encode())]),
+        ingest.load_files([("a.csv", (text + quoted).encode())]),
+    )
     assert careful.rows_read - 1 == plain.rows_read
     pd.testing.assert_frame_equal(plain.issues, careful.issues)
 
@@ -699,16 +773,28 @@ def exports(draw):
     rng_rows = []
     n_patients = draw(st.integers(1, 8))
     for p in range(n_patients):
-        site, sex, cond = draw(st.sampled_from(SITES[:3])), draw(st.sampled_from(SEXES[:2])), draw(st.sampled_from(CONDITIONS[:3]))
+        site, sex, cond = (
+            draw(st.sampled_from(SITES[:3])),
+            draw(st.sampled_from(SEXES[:2])),
+            draw(st.sampled_from(CONDITIONS[:3])),
+        )
         key = draw(st.sampled_from([f"P-{p:03d}", f"K{p}", f"{p:05d}", f"Pé{p}"]))
         for v in range(draw(st.integers(1, 6))):
             day = draw(st.integers(-40, 400)) if v == 0 else 3 * v + draw(st.integers(0, 2))
             for _ in range(draw(st.integers(1, 4))):  # instruments of the day, in any order
-                rng_rows.append([key, draw(st.sampled_from(SPELLINGS[:6])), draw(st.integers(0, 21)), day, cond, site, sex])
+                rng_rows.append(
+                    [key, draw(st.sampled_from(SPELLINGS[:6])), draw(st.integers(0, 21)), day, cond, site, sex]
+                )
     rows = rng_rows
     # damage: each a list of (position fraction, what)
-    for what in draw(st.lists(st.sampled_from(
-            ["repeat", "site", "sex", "condition", "instrument", "key", "score", "day", "split", "swap"]), max_size=8)):
+    for what in draw(
+        st.lists(
+            st.sampled_from(
+                ["repeat", "site", "sex", "condition", "instrument", "key", "score", "day", "split", "swap"]
+            ),
+            max_size=8,
+        )
+    ):
         i = draw(st.integers(0, len(rows) - 1))
         if what == "repeat":
             rows.insert(min(len(rows), i + draw(st.integers(1, 20))), list(rows[i]))
@@ -761,26 +847,36 @@ def exports(draw):
     for _ in range(draw(st.integers(0, 2)) if draw(st.booleans()) else 0):  # blank lines in the middle
         lines.insert(draw(st.integers(1, len(lines))), newline)
     if draw(st.integers(0, 5)) == 0:  # a quoted line break far down
-        lines.append(f'P-999{delimiter}PHQ-9{delimiter}"5\n"{delimiter}{"2024-03-01" if dated else 0}{delimiter}MDD'
-                     f'{delimiter}"Main{newline}St"{delimiter}F{newline}')
+        lines.append(
+            f'P-999{delimiter}PHQ-9{delimiter}"5\n"{delimiter}{"2024-03-01" if dated else 0}{delimiter}MDD'
+            f'{delimiter}"Main{newline}St"{delimiter}F{newline}'
+        )
     text = "".join(lines)
     encoding = draw(st.sampled_from(["utf-8", "utf-8", "cp1252", "utf-8-sig"]))
     data = text.encode(encoding, errors="replace")
     treatments = None
     if draw(st.integers(0, 3)) == 0:
         keys = sorted({r[0] for r in rows if r[0]})
-        t_rows = [[k, 2 * j, draw(st.sampled_from(["induction", "booster", "Infusion series", "x"]))]
-                  for k in keys[: draw(st.integers(0, len(keys)))] for j in range(draw(st.integers(1, 3)))]
+        t_rows = [
+            [k, 2 * j, draw(st.sampled_from(["induction", "booster", "Infusion series", "x"]))]
+            for k in keys[: draw(st.integers(0, len(keys)))]
+            for j in range(draw(st.integers(1, 3)))
+        ]
         if t_rows:
             treatments = ("treatments.csv", csv_text(t_rows, ["Patient ID", "Day", "Kind"]).encode())
     files = [("clinic.csv", data)] + ([treatments] if treatments else [])
     if draw(st.integers(0, 5)) == 0:  # a second assessments file with some of the same patients
-        files.append(("more.csv", csv_text(rows[len(rows) // 2:], header).encode()))
+        files.append(("more.csv", csv_text(rows[len(rows) // 2 :], header).encode()))
     return files, draw(st.sampled_from([64, 128, 256, 1000])), draw(st.sampled_from([1, 8, 40]))
 
 
-GENERATED = settings(max_examples=100, deadline=None, derandomize=True, database=None,
-                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+GENERATED = settings(
+    max_examples=100,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 @GENERATED

@@ -1,4 +1,5 @@
 """Properties of the import: it never raises on any bytes, and it never drops a valid row."""
+
 import csv
 import io
 
@@ -33,8 +34,11 @@ def test_import_never_raises_on_arbitrary_bytes(data):
 
 
 @SETTINGS
-@given(st.lists(st.lists(st.text(max_size=12), min_size=1, max_size=6), min_size=1, max_size=8),
-       st.sampled_from([",", ";", "\t"]), st.sampled_from(["utf-8", "utf-16", "cp1252", "utf-8-sig"]))
+@given(
+    st.lists(st.lists(st.text(max_size=12), min_size=1, max_size=6), min_size=1, max_size=8),
+    st.sampled_from([",", ";", "\t"]),
+    st.sampled_from(["utf-8", "utf-16", "cp1252", "utf-8-sig"]),
+)
 def test_import_never_raises_on_arbitrary_text_tables(rows, delimiter, encoding):
     header = ["Patient ID", "Measure", "Total Score", "Day"][: len(rows[0])]
     buf = io.StringIO()
@@ -54,20 +58,28 @@ def valid_rows(draw):
     for _ in range(n):
         code = draw(st.sampled_from(sorted(SPELLINGS)))
         ins = registry()[code]
-        rows.append({
-            "patient": "P" + draw(st.from_regex(r"[A-Z0-9]{1,6}", fullmatch=True)),
-            "spelling": draw(st.sampled_from(SPELLINGS[code])),
-            "code": code,
-            "score": draw(st.integers(int(2 * ins.min), int(2 * ins.max))) / 2,  # half points test decimal commas
-            "day": draw(st.integers(-365, 1095)),
-        })
+        rows.append(
+            {
+                "patient": "P" + draw(st.from_regex(r"[A-Z0-9]{1,6}", fullmatch=True)),
+                "spelling": draw(st.sampled_from(SPELLINGS[code])),
+                "code": code,
+                "score": draw(st.integers(int(2 * ins.min), int(2 * ins.max))) / 2,  # half points test decimal commas
+                "day": draw(st.integers(-365, 1095)),
+            }
+        )
     table = pd.DataFrame(rows).drop_duplicates(["patient", "code", "score", "day"])
     return table
 
 
 @SETTINGS
-@given(valid_rows(), st.sampled_from([",", ";", "\t", "|"]), st.sampled_from(["utf-8", "utf-16", "cp1252", "utf-8-sig"]),
-       st.sampled_from(["\n", "\r\n"]), st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]), st.booleans())
+@given(
+    valid_rows(),
+    st.sampled_from([",", ";", "\t", "|"]),
+    st.sampled_from(["utf-8", "utf-16", "cp1252", "utf-8-sig"]),
+    st.sampled_from(["\n", "\r\n"]),
+    st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]),
+    st.booleans(),
+)
 def test_import_never_drops_a_valid_row(table, delimiter, encoding, eol, quoting, trailing_blank):
     buf = io.StringIO()
     w = csv.writer(buf, delimiter=delimiter, lineterminator=eol, quoting=quoting)
@@ -92,14 +104,18 @@ def export_rows(draw):
     rows = []
     for _ in range(n):
         p = draw(st.integers(0, 5))
-        rows.append({
-            "Patient ID": f"K-{p}",
-            "Measure": draw(st.sampled_from(["PHQ-9", "GAD-7"])),
-            "Total Score": draw(st.integers(0, 21)),
-            "Date Administered": f"2024-{draw(st.integers(1, 3)):02d}-{draw(st.integers(1, 28)):02d}",
-            "Clinic Location": draw(st.sampled_from(["North", "South"])) if draw(st.integers(0, 9)) == 0 else f"Site {p % 2}",
-            "Sex": "F" if p % 2 else "M",
-        })
+        rows.append(
+            {
+                "Patient ID": f"K-{p}",
+                "Measure": draw(st.sampled_from(["PHQ-9", "GAD-7"])),
+                "Total Score": draw(st.integers(0, 21)),
+                "Date Administered": f"2024-{draw(st.integers(1, 3)):02d}-{draw(st.integers(1, 28)):02d}",
+                "Clinic Location": draw(st.sampled_from(["North", "South"]))
+                if draw(st.integers(0, 9)) == 0
+                else f"Site {p % 2}",
+                "Sex": "F" if p % 2 else "M",
+            }
+        )
     rows += [rows[i] for i in draw(st.lists(st.integers(0, n - 1), max_size=3))]  # exact repeats
     return pd.DataFrame(rows)
 
@@ -128,8 +144,11 @@ def test_the_rows_kept_do_not_depend_on_the_order_of_the_rows_in_the_file(table,
 @st.composite
 def chunked_runs(draw):
     """A chunked text column of runs of equal values (nulls and blanks too), cut at random places."""
-    runs = draw(st.lists(st.tuples(st.sampled_from(["K-1", "K-2", "Main St", "", None]), st.integers(1, 40)),
-                         min_size=1, max_size=25))
+    runs = draw(
+        st.lists(
+            st.tuples(st.sampled_from(["K-1", "K-2", "Main St", "", None]), st.integers(1, 40)), min_size=1, max_size=25
+        )
+    )
     values = [v for v, n in runs for _ in range(n)]
     cuts = sorted(set(draw(st.lists(st.integers(0, len(values)), max_size=5))) | {0, len(values)})
     return pa.chunked_array([pa.array(values[a:b], pa.string()) for a, b in zip(cuts[:-1], cuts[1:])], pa.string())
@@ -141,8 +160,9 @@ def test_encoding_the_first_value_of_each_run_gives_the_codes_of_encoding_every_
     values = col.to_pylist()
     starts = ingest._run_starts(col)
     if starts is not None:  # runs: each starts where the value changes (a null starts its own), and only there
-        assert starts.tolist() == [i for i in range(len(values))
-                                   if i == 0 or values[i] is None or values[i] != values[i - 1]]
+        assert starts.tolist() == [
+            i for i in range(len(values)) if i == 0 or values[i] is None or values[i] != values[i - 1]
+        ]
     every = pc.dictionary_encode(col.combine_chunks())
     expected_codes = every.indices.fill_null(-1).to_numpy(zero_copy_only=False).tolist()
     before = ingest.RUN_ROWS
@@ -156,11 +176,19 @@ def test_encoding_the_first_value_of_each_run_gives_the_codes_of_encoding_every_
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.one_of(st.dates(min_value=pd.Timestamp("2020-01-01").date(), max_value=pd.Timestamp("2027-12-31").date())
-                          .map(lambda d: d.isoformat()),
-                          st.sampled_from(["", " 2024-03-05 ", "2024-02-30", "2024-3-5", "05/03/2024", "n/a"])),
-                min_size=1, max_size=30),
-       st.booleans())
+@given(
+    st.lists(
+        st.one_of(
+            st.dates(min_value=pd.Timestamp("2020-01-01").date(), max_value=pd.Timestamp("2027-12-31").date()).map(
+                lambda d: d.isoformat()
+            ),
+            st.sampled_from(["", " 2024-03-05 ", "2024-02-30", "2024-3-5", "05/03/2024", "n/a"]),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    st.booleans(),
+)
 def test_dates_read_by_pyarrow_as_dates_give_exactly_what_reading_them_as_text_gives(dates, with_treatments):
     # an ISO-looking date column is parsed as dates (read as text again when a value is not an ISO date);
     # days, start months, kept rows and every issue must be those of the text path
@@ -169,7 +197,12 @@ def test_dates_read_by_pyarrow_as_dates_give_exactly_what_reading_them_as_text_g
     rows = "".join(f"K-{i % 4},PHQ-9,{i % 27},{d}\n" for i, d in enumerate(dates))
     files = [("a.csv", ("Patient ID,Measure,Total Score,Date Administered\n" + rows).encode())]
     if with_treatments:
-        files.append(("t.csv", "".join(["patient_id,date,kind\n"] + [f"K-{p},2024-01-1{p},induction\n" for p in range(3)]).encode()))
+        files.append(
+            (
+                "t.csv",
+                "".join(["patient_id,date,kind\n"] + [f"K-{p},2024-01-1{p},induction\n" for p in range(3)]).encode(),
+            )
+        )
     as_dates = load_files(files)
     with mock.patch.object(ingest, "_iso_columns", lambda prep, dates: set()):
         as_text = load_files(files)

@@ -5,9 +5,16 @@ from analysis import instruments
 
 @pytest.mark.parametrize(
     "spelling, code",
-    [("PHQ-9", "PHQ9"), ("Pain NRS (0-10)", "PAIN_NRS"), ("gad 7", "GAD7"), ("PCL-5 Total Score", "PCL5"),
-     ("QIDS-SR16", "QIDS_SR16"), ("BDI-II", "BDI2"), ("Montgomery-Åsberg Depression Rating Scale", "MADRS"),
-     ("YMRS", "YMRS")],
+    [
+        ("PHQ-9", "PHQ9"),
+        ("Pain NRS (0-10)", "PAIN_NRS"),
+        ("gad 7", "GAD7"),
+        ("PCL-5 Total Score", "PCL5"),
+        ("QIDS-SR16", "QIDS_SR16"),
+        ("BDI-II", "BDI2"),
+        ("Montgomery-Åsberg Depression Rating Scale", "MADRS"),
+        ("YMRS", "YMRS"),
+    ],
 )
 def test_instrument_spellings_are_normalised(spelling, code):
     assert instruments.normalise_code(spelling) == code
@@ -30,5 +37,12 @@ def test_registry_holds_the_design_defaults():
 
 def test_severity_bands():
     phq = instruments.get("PHQ9")
-    assert [phq.band(s) for s in (0, 4, 5, 14, 15, 27)] == ["minimal", "minimal", "mild", "moderate", "moderately severe", "severe"]
+    assert [phq.band(s) for s in (0, 4, 5, 14, 15, 27)] == [
+        "minimal",
+        "minimal",
+        "mild",
+        "moderate",
+        "moderately severe",
+        "severe",
+    ]
     assert instruments.get("PCL5").band(50) is None

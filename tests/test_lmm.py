@@ -5,6 +5,7 @@ from tests/data/sleepstudy.csv and the seeded clinic data of tests/data/golden/l
 Tolerances: fixed effects 1e-4 relative, standard errors and variance components 1e-3 relative,
 log-likelihood 1e-4 absolute; against lme4 run to tight optimiser tolerances, 1e-6 relative.
 """
+
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +47,7 @@ def rel(a, b):
 
 
 # --- the published sleepstudy numbers (shared/reference/README.md) ---------------------------
+
 
 def test_sleepstudy_reml_equals_the_published_lme4_fit(sleep):
     fit = fit_lmm(sleep, "Reaction ~ Days", "Subject", slope="Days")
@@ -126,6 +128,7 @@ def test_a_boundary_fit_is_reported_as_singular_like_lme4():
 
 # --- statsmodels cross-check -----------------------------------------------------------------
 
+
 def test_fit_agrees_with_statsmodels_mixedlm(clinic):
     import statsmodels.formula.api as smf
 
@@ -143,6 +146,7 @@ def test_fit_agrees_with_statsmodels_mixedlm(clinic):
 
 
 # --- hand-worked -----------------------------------------------------------------------------
+
 
 def test_balanced_one_way_random_intercept_reml_equals_the_anova_estimates():
     # three groups of two: means 2, 5, 9; grand mean 16/3; within SS 6 on 3 df -> MSW 2;
@@ -165,6 +169,7 @@ def test_term_names_follow_r():
 
 
 # --- awkward inputs --------------------------------------------------------------------------
+
 
 def test_rows_with_missing_values_are_left_out_with_a_note_and_the_input_is_untouched(sleep):
     holed = sleep.copy()
@@ -212,6 +217,7 @@ def test_a_text_slope_is_a_programmer_error(sleep):
 
 # --- convergence -----------------------------------------------------------------------------
 
+
 def test_a_fit_that_fails_the_convergence_check_is_refitted_with_nelder_mead(sleep, monkeypatch):
     real = trajectory._check_and_polish
     calls = []
@@ -241,13 +247,15 @@ def test_a_fit_that_never_converges_says_so():
     def unbounded(theta):  # no minimum: every optimiser walks away
         return -float(theta[1]) - float(theta[0])
 
-    theta, converged, optimizer, notes = trajectory._optimise(unbounded, np.array([1.0, 0.0, 1.0]),
-                                                              [(0.0, None), (None, None), (0.0, None)])
+    theta, converged, optimizer, notes = trajectory._optimise(
+        unbounded, np.array([1.0, 0.0, 1.0]), [(0.0, None), (None, None), (0.0, None)]
+    )
     assert not converged
     assert "did NOT converge" in notes[-1]
 
 
 # --- invariants ------------------------------------------------------------------------------
+
 
 def _small_clinic(seed):
     rng = np.random.default_rng(seed)

@@ -1,5 +1,6 @@
 """analysis.memory: the programs' malloc setting keeps freed memory for reuse (measured in fresh processes: the
 setting cannot be undone in this one)."""
+
 import json
 import subprocess
 import sys

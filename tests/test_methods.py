@@ -1,4 +1,5 @@
 """analysis.methods: the one list of citations (the Methods page and the PDF report use it)."""
+
 import pytest
 
 from analysis import instruments, methods
@@ -7,17 +8,28 @@ from analysis import instruments, methods
 def test_the_statistical_methods_are_cited_once_each():
     refs = methods.STATISTICS_CITATIONS
     assert len(set(refs)) == len(refs)
-    for author in ("Wilson EB", "Kaplan EL, Meier P", "Greenwood M", "Mantel N", "Peto R, Peto J", "Cox DR", "Efron B",
-                   "Bates D", "Centers for Medicare"):
+    for author in (
+        "Wilson EB",
+        "Kaplan EL, Meier P",
+        "Greenwood M",
+        "Mantel N",
+        "Peto R, Peto J",
+        "Cox DR",
+        "Efron B",
+        "Bates D",
+        "Centers for Medicare",
+    ):
         assert sum(r.startswith(author) for r in refs) == 1, author
 
 
 def test_citations_put_the_methods_first_then_each_instrument_with_its_registry_citation():
     out = methods.citations(["PHQ-9", "GAD7"])
-    assert [ref for what, ref in out[:len(methods.STATISTICS_CITATIONS)]] == list(methods.STATISTICS_CITATIONS)
-    assert all(what == "" for what, _ in out[:len(methods.STATISTICS_CITATIONS)])
-    assert out[len(methods.STATISTICS_CITATIONS):] == [("PHQ9", instruments.get("PHQ9").citation),
-                                                        ("GAD7", instruments.get("GAD7").citation)]
+    assert [ref for what, ref in out[: len(methods.STATISTICS_CITATIONS)]] == list(methods.STATISTICS_CITATIONS)
+    assert all(what == "" for what, _ in out[: len(methods.STATISTICS_CITATIONS)])
+    assert out[len(methods.STATISTICS_CITATIONS) :] == [
+        ("PHQ9", instruments.get("PHQ9").citation),
+        ("GAD7", instruments.get("GAD7").citation),
+    ]
 
 
 def test_without_codes_every_instrument_of_the_registry_is_cited():

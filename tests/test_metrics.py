@@ -4,6 +4,7 @@ Golden numbers: tests/data/golden/metrics_rates.R (R 4.2.2, base stats) wrote me
 metrics_compare.csv. Tolerance: 1e-9 absolute for rates, limits and differences, 1e-9 relative for statistics
 and p values (R prints 15 significant digits).
 """
+
 import json
 import math
 from pathlib import Path
@@ -30,10 +31,23 @@ REL = 1e-9
 # P4 depression/Northside/2026-02: no treatments; PHQ9 0 (d0), 0 (d14)  (baseline 0: not evaluable)
 # P5 depression/Lakeside/2026-03: induction 0; PHQ9 18 (d-2), 9 (d30)    (exactly a 50% drop: response)
 PATIENTS = {
-    "P1": ("depression", "Northside", "2026-01", [0, 2, 4, 7, 9, 11], [40], [("PHQ9", 0, 20), ("PHQ9", 14, 8), ("PHQ9", 40, 10)]),
+    "P1": (
+        "depression",
+        "Northside",
+        "2026-01",
+        [0, 2, 4, 7, 9, 11],
+        [40],
+        [("PHQ9", 0, 20), ("PHQ9", 14, 8), ("PHQ9", 40, 10)],
+    ),
     "P2": ("depression", "Riverside", "2026-01", [0, 2], [], [("PHQ9", 0, 10), ("PHQ9", 3, 9), ("PHQ9", 20, 4)]),
-    "P3": ("anxiety", "Northside", "2026-02", [0, 2, 4, 7, 9, 11, 12], [],
-           [("PHQ9", 0, 15), ("PHQ9", 16, 12), ("GAD7", 0, 12), ("GAD7", 15, 3)]),
+    "P3": (
+        "anxiety",
+        "Northside",
+        "2026-02",
+        [0, 2, 4, 7, 9, 11, 12],
+        [],
+        [("PHQ9", 0, 15), ("PHQ9", 16, 12), ("GAD7", 0, 12), ("GAD7", 15, 3)],
+    ),
     "P4": ("depression", "Northside", "2026-02", [], [], [("PHQ9", 0, 0), ("PHQ9", 14, 0)]),
     "P5": ("depression", "Lakeside", "2026-03", [0], [], [("PHQ9", -2, 18), ("PHQ9", 30, 9)]),
 }
@@ -47,13 +61,28 @@ def practice(patients=PATIENTS):
     a, t = [], []
     for pid, (cond, site, month, induction, boosters, scores) in patients.items():
         for ins, day, score in scores:
-            a.append({"patient_id": pid, "instrument": ins, "score": float(score), "day": day, "condition": cond,
-                      "site": site, "age_band": AGE.get(pid), "sex": SEX.get(pid), "route": ROUTE.get(pid),
-                      "start_month": month})
-        t += [{"patient_id": pid, "day": d, "kind": "induction", "route": ROUTE.get(pid), "dose_mg_per_kg": 0.5}
-              for d in induction]
-        t += [{"patient_id": pid, "day": d, "kind": "booster", "route": ROUTE.get(pid), "dose_mg_per_kg": 0.5}
-              for d in boosters]
+            a.append(
+                {
+                    "patient_id": pid,
+                    "instrument": ins,
+                    "score": float(score),
+                    "day": day,
+                    "condition": cond,
+                    "site": site,
+                    "age_band": AGE.get(pid),
+                    "sex": SEX.get(pid),
+                    "route": ROUTE.get(pid),
+                    "start_month": month,
+                }
+            )
+        t += [
+            {"patient_id": pid, "day": d, "kind": "induction", "route": ROUTE.get(pid), "dose_mg_per_kg": 0.5}
+            for d in induction
+        ]
+        t += [
+            {"patient_id": pid, "day": d, "kind": "booster", "route": ROUTE.get(pid), "dose_mg_per_kg": 0.5}
+            for d in boosters
+        ]
     assessments = pd.DataFrame(a, columns=list(ASSESSMENT_COLUMNS)).astype({"day": "Int64"})
     treatments = pd.DataFrame(t, columns=list(TREATMENT_COLUMNS)).astype({"day": "Int64"})
     return assessments, treatments
@@ -66,6 +95,7 @@ def row(rates, instrument, dimension, group):
 
 
 # --- rate_ci --------------------------------------------------------------------------------
+
 
 def test_rate_ci_equals_r_prop_test_including_zero_and_all():
     golden = pd.read_csv(GOLDEN / "metrics_rate_ci.csv")
@@ -114,6 +144,7 @@ def test_rate_ci_contains_the_rate_and_mirrors_its_complement(xn):
 
 # --- compare_rates --------------------------------------------------------------------------
 
+
 def test_compare_rates_equals_r_prop_test_and_fisher_test():
     golden = pd.read_csv(GOLDEN / "metrics_compare.csv")
     assert set(golden.test) == {"chi-square", "fisher"}
@@ -160,6 +191,7 @@ def test_swapping_the_groups_negates_the_difference_and_keeps_the_p_value(n1, n2
 
 
 # --- summary ----------------------------------------------------------------------------------
+
 
 def test_practice_metrics_of_the_hand_worked_practice():
     a, t = practice()
@@ -231,8 +263,9 @@ def test_response_and_remission_rates_of_the_hand_worked_practice():
 
 
 def test_an_instrument_without_a_remission_rule_has_no_remission_rate():
-    a, t = practice({"P1": ("chronic_pain", "Northside", "2026-01", [0], [],
-                            [("PAIN_NRS", 0, 8), ("PAIN_NRS", 14, 2)])})
+    a, t = practice(
+        {"P1": ("chronic_pain", "Northside", "2026-01", [0], [], [("PAIN_NRS", 0, 8), ("PAIN_NRS", 14, 2)])}
+    )
     s = metrics.summary(a, t)
     r = row(s.rates, "PAIN_NRS", "overall", "all")
     assert r.responders == 1 and pd.isna(r.remitters) and math.isnan(r.remission_rate)
@@ -267,8 +300,19 @@ def test_json_has_the_design_keys_and_suppresses_small_counts():
     j = metrics.summary(a, t).to_json()
     assert set(j) >= {"definitions", "practice", "by_month", "by_instrument", "notes"}
     overall = j["by_instrument"]["PHQ9"]["overall"]
-    assert {"patients", "with_baseline", "with_response_assessment", "evaluable", "responders", "response_rate",
-            "response_lower", "response_upper", "remission_rate", "remission_lower", "remission_upper"} <= set(overall)
+    assert {
+        "patients",
+        "with_baseline",
+        "with_response_assessment",
+        "evaluable",
+        "responders",
+        "response_rate",
+        "response_lower",
+        "response_upper",
+        "remission_rate",
+        "remission_lower",
+        "remission_upper",
+    } <= set(overall)
     assert overall["patients"] == "<11" and overall["response_rate"] is None
     assert set(j["by_instrument"]["PHQ9"]["by_condition"]) == {"anxiety", "depression"}
     assert j["practice"]["patients"] == "<11" and j["practice"]["series_completion"] is None
@@ -285,10 +329,23 @@ def test_json_shows_exact_numbers_when_the_card_turns_suppression_off():
 
 
 def test_a_rate_is_withheld_only_when_its_own_counts_are_small():
-    t = pd.DataFrame({"patients": [40, 40], "with_baseline": [40, 40], "with_response_assessment": [30, 30],
-                      "evaluable": [30, 30], "responders": [15, 5], "remitters": [3, 12], "with_follow_up": [12, 4],
-                      "response_rate": [0.5, 1 / 6], "response_lower": [0.3, 0.1], "response_upper": [0.7, 0.3],
-                      "remission_rate": [0.1, 0.4], "remission_lower": [0.0, 0.2], "remission_upper": [0.2, 0.6]})
+    t = pd.DataFrame(
+        {
+            "patients": [40, 40],
+            "with_baseline": [40, 40],
+            "with_response_assessment": [30, 30],
+            "evaluable": [30, 30],
+            "responders": [15, 5],
+            "remitters": [3, 12],
+            "with_follow_up": [12, 4],
+            "response_rate": [0.5, 1 / 6],
+            "response_lower": [0.3, 0.1],
+            "response_upper": [0.7, 0.3],
+            "remission_rate": [0.1, 0.4],
+            "remission_lower": [0.0, 0.2],
+            "remission_upper": [0.2, 0.6],
+        }
+    )
     out = metrics.suppress_rates(t)
     assert out["response_rate"].tolist() == [0.5, None]
     assert out["remission_rate"].tolist() == [None, 0.4]
@@ -313,14 +370,20 @@ def test_sample_practice_gives_rates_within_their_intervals():
     assert len(r) > 5
     assert ((r.response_lower <= r.response_rate) & (r.response_rate <= r.response_upper)).all()
     overall = s.rates[s.rates.dimension == "overall"].set_index("instrument")
-    by_cond = s.rates[s.rates.dimension == "condition"].groupby("instrument")[["patients", "evaluable", "responders"]].sum()
-    pd.testing.assert_frame_equal(by_cond, overall.loc[by_cond.index, ["patients", "evaluable", "responders"]],
-                                  check_dtype=False)
-    assert s.by_month["patients_started"].sum() + sum(
-        int(n.split()[0]) for n in s.notes if "have no start month" in n) == s.practice["patients"]
+    by_cond = (
+        s.rates[s.rates.dimension == "condition"].groupby("instrument")[["patients", "evaluable", "responders"]].sum()
+    )
+    pd.testing.assert_frame_equal(
+        by_cond, overall.loc[by_cond.index, ["patients", "evaluable", "responders"]], check_dtype=False
+    )
+    assert (
+        s.by_month["patients_started"].sum() + sum(int(n.split()[0]) for n in s.notes if "have no start month" in n)
+        == s.practice["patients"]
+    )
 
 
 # --- kpis -------------------------------------------------------------------------------------
+
 
 def kpi(table, name):
     return table.set_index("kpi").loc[name]
@@ -398,9 +461,12 @@ def test_kpi_counts_add_up_over_the_two_periods():
 
 # --- golden: a clinic-shaped practice against an independent R implementation -------------------
 
+
 def golden_practice():
-    text = {c: "str" for c in ("patient_id", "instrument", "condition", "site", "age_band", "sex", "route",
-                               "start_month", "kind")}
+    text = {
+        c: "str"
+        for c in ("patient_id", "instrument", "condition", "site", "age_band", "sex", "route", "start_month", "kind")
+    }
     a = pd.read_csv(GOLDEN / "metrics_practice_assessments.csv", dtype=text).astype({"day": "Int64", "score": float})
     t = pd.read_csv(GOLDEN / "metrics_practice_treatments.csv", dtype=text).astype({"day": "Int64"})
     return a, t
@@ -424,6 +490,7 @@ def test_summary_of_a_clinic_shaped_practice_equals_r():
 
 # --- what may be shown --------------------------------------------------------------------------
 
+
 def test_a_small_count_in_a_note_shows_as_less_than_11():
     a, t = practice()  # P4 has scores but no treatment rows
     notes = metrics.summary(a, t).notes
@@ -434,39 +501,127 @@ def test_a_small_count_in_a_note_shows_as_less_than_11():
 
 def test_every_count_note_of_the_practice_shows_a_small_count_as_less_than_11():
     a, t = practice()
-    t = pd.concat([t, pd.DataFrame([{"patient_id": "P9", "day": 0, "kind": "induction"},  # treatments only
-                                    {"patient_id": "P1", "day": pd.NA, "kind": "booster"}])], ignore_index=True)
+    t = pd.concat(
+        [
+            t,
+            pd.DataFrame(
+                [
+                    {"patient_id": "P9", "day": 0, "kind": "induction"},  # treatments only
+                    {"patient_id": "P1", "day": pd.NA, "kind": "booster"},
+                ]
+            ),
+        ],
+        ignore_index=True,
+    )
     a = a.assign(start_month=a["start_month"].where(a["patient_id"] != "P2"))  # P2: no start month
     notes = metrics.summary(a, t).notes
-    for start in ("<11 patient(s) have scores but no treatment rows", "<11 patient(s) in the treatments file have no scores",
-                  "<11 treatment session(s) have no day", "<11 started patient(s) have no start month"):
+    for start in (
+        "<11 patient(s) have scores but no treatment rows",
+        "<11 patient(s) in the treatments file have no scores",
+        "<11 treatment session(s) have no day",
+        "<11 started patient(s) have no start month",
+    ):
         assert any(n.startswith(start) for n in notes), start
 
 
-KPIS = pd.DataFrame([
-    {"kpi": "patients_started", "label": "Patients started", "value": 104.0, "previous": 9.0, "change": 95.0,
-     "unit": "count", "n": np.nan, "previous_n": np.nan, "note": "", "lower": np.nan, "upper": np.nan,
-     "period": "2026-03", "previous_period": "2026-02"},
-    {"kpi": "infusions", "label": "Infusions", "value": 300.0, "previous": 250.0, "change": 50.0,
-     "unit": "count", "n": np.nan, "previous_n": np.nan, "note": "", "lower": np.nan, "upper": np.nan,
-     "period": "2026-03", "previous_period": "2026-02"},
-    # 12 of 24 shown; previous 5 of 40: numerator small
-    {"kpi": "response_rate", "label": "Response", "value": 12 / 24, "previous": 5 / 40, "change": 0.375,
-     "unit": "share", "n": 24.0, "previous_n": 40.0, "note": "recent", "lower": 0.39, "upper": 0.78,
-     "period": "2026-03", "previous_period": "2026-02"},
-    # 15 of 20: the complement (5 not remitted) is small
-    {"kpi": "remission_rate", "label": "Remission", "value": 15 / 20, "previous": 20 / 40, "change": 0.25,
-     "unit": "share", "n": 20.0, "previous_n": 40.0, "note": "", "lower": 0.53, "upper": 0.89,
-     "period": "2026-03", "previous_period": "2026-02"},
-    # 0 of 30 and 11 of 30: zero is not small, both shown
-    {"kpi": "series_completion", "label": "Series completion", "value": 0.0, "previous": 11 / 30, "change": -11 / 30,
-     "unit": "share", "n": 30.0, "previous_n": 30.0, "note": np.nan, "lower": 0.0, "upper": 0.11,
-     "period": "2026-03", "previous_period": "2026-02"},
-    # needs a treatments file: nothing exists
-    {"kpi": "assessment_completion", "label": "Assessment completion", "value": np.nan, "previous": np.nan,
-     "change": np.nan, "unit": "share", "n": np.nan, "previous_n": np.nan, "note": "needs a treatments file",
-     "lower": np.nan, "upper": np.nan, "period": "2026-03", "previous_period": "2026-02"},
-])
+KPIS = pd.DataFrame(
+    [
+        {
+            "kpi": "patients_started",
+            "label": "Patients started",
+            "value": 104.0,
+            "previous": 9.0,
+            "change": 95.0,
+            "unit": "count",
+            "n": np.nan,
+            "previous_n": np.nan,
+            "note": "",
+            "lower": np.nan,
+            "upper": np.nan,
+            "period": "2026-03",
+            "previous_period": "2026-02",
+        },
+        {
+            "kpi": "infusions",
+            "label": "Infusions",
+            "value": 300.0,
+            "previous": 250.0,
+            "change": 50.0,
+            "unit": "count",
+            "n": np.nan,
+            "previous_n": np.nan,
+            "note": "",
+            "lower": np.nan,
+            "upper": np.nan,
+            "period": "2026-03",
+            "previous_period": "2026-02",
+        },
+        # 12 of 24 shown; previous 5 of 40: numerator small
+        {
+            "kpi": "response_rate",
+            "label": "Response",
+            "value": 12 / 24,
+            "previous": 5 / 40,
+            "change": 0.375,
+            "unit": "share",
+            "n": 24.0,
+            "previous_n": 40.0,
+            "note": "recent",
+            "lower": 0.39,
+            "upper": 0.78,
+            "period": "2026-03",
+            "previous_period": "2026-02",
+        },
+        # 15 of 20: the complement (5 not remitted) is small
+        {
+            "kpi": "remission_rate",
+            "label": "Remission",
+            "value": 15 / 20,
+            "previous": 20 / 40,
+            "change": 0.25,
+            "unit": "share",
+            "n": 20.0,
+            "previous_n": 40.0,
+            "note": "",
+            "lower": 0.53,
+            "upper": 0.89,
+            "period": "2026-03",
+            "previous_period": "2026-02",
+        },
+        # 0 of 30 and 11 of 30: zero is not small, both shown
+        {
+            "kpi": "series_completion",
+            "label": "Series completion",
+            "value": 0.0,
+            "previous": 11 / 30,
+            "change": -11 / 30,
+            "unit": "share",
+            "n": 30.0,
+            "previous_n": 30.0,
+            "note": np.nan,
+            "lower": 0.0,
+            "upper": 0.11,
+            "period": "2026-03",
+            "previous_period": "2026-02",
+        },
+        # needs a treatments file: nothing exists
+        {
+            "kpi": "assessment_completion",
+            "label": "Assessment completion",
+            "value": np.nan,
+            "previous": np.nan,
+            "change": np.nan,
+            "unit": "share",
+            "n": np.nan,
+            "previous_n": np.nan,
+            "note": "needs a treatments file",
+            "lower": np.nan,
+            "upper": np.nan,
+            "period": "2026-03",
+            "previous_period": "2026-02",
+        },
+    ]
+)
 
 
 def test_kpis_shown_hand_worked():
@@ -509,7 +664,9 @@ def test_kpis_shown_needs_the_kpis_table():
 @settings(max_examples=200, deadline=None)
 def test_a_shown_share_never_rests_on_a_small_count(x, prev_x, n, threshold):
     x, prev_x = min(x, n), min(prev_x, n)
-    k = KPIS.iloc[[2]].assign(value=x / n, previous=prev_x / n, change=(x - prev_x) / n, n=float(n), previous_n=float(n))
+    k = KPIS.iloc[[2]].assign(
+        value=x / n, previous=prev_x / n, change=(x - prev_x) / n, n=float(n), previous_n=float(n)
+    )
     s = metrics.kpis_shown(k, threshold).iloc[0]
     small = lambda v: 0 < v < threshold  # noqa: E731
     if s.value is not None:
@@ -521,6 +678,7 @@ def test_a_shown_share_never_rests_on_a_small_count(x, prev_x, n, threshold):
 
 
 # --- one per-patient computation for the overview page --------------------------------------------
+
 
 def assert_same_summary(got, want):
     for name in ("by_month", "rates", "infusions_per_patient"):
@@ -535,7 +693,9 @@ def test_summary_and_kpis_equal_summary_and_kpis_called_apart(with_treatments, i
     t = t if with_treatments else None
     both, tiles = metrics.summary_and_kpis(a, t, None, instrument, months, as_of="2026-04")
     assert_same_summary(both, metrics.summary(a, t))
-    pd.testing.assert_frame_equal(tiles, metrics.kpis(a, t, None, instrument, months, as_of="2026-04"), check_exact=True)
+    pd.testing.assert_frame_equal(
+        tiles, metrics.kpis(a, t, None, instrument, months, as_of="2026-04"), check_exact=True
+    )
     assert tiles.set_index("kpi").loc["patients_started", "value"] > 0
 
 
@@ -557,8 +717,15 @@ def test_summary_and_kpis_check_their_arguments_as_kpis_does():
 
 def test_assessment_completion_counts_a_score_one_day_away_on_either_side_only():
     # sessions on days 5, 10, 20 and one without a day; scores on days 4 (5 - 1), 11 (10 + 1) and 22 (20 + 2)
-    a = pd.DataFrame({"patient_id": "P", "instrument": "PHQ9", "score": [20.0, 10.0, 8.0], "day": [4, 11, 22],
-                      "start_month": "2026-01"}).astype({"day": "Int64"})
+    a = pd.DataFrame(
+        {
+            "patient_id": "P",
+            "instrument": "PHQ9",
+            "score": [20.0, 10.0, 8.0],
+            "day": [4, 11, 22],
+            "start_month": "2026-01",
+        }
+    ).astype({"day": "Int64"})
     t = pd.DataFrame({"patient_id": "P", "day": [5, 10, 20, None], "kind": "induction"}).astype({"day": "Int64"})
     p = metrics.summary(a, t).practice
     assert (p["infusions"], p["infusions_dated"], p["infusions_with_score"]) == (4, 3, 2)
@@ -573,6 +740,7 @@ def test_assessment_completion_with_days_that_are_not_whole_numbers_matches_exac
 
 # --- the shortcuts of large practices equal the general paths ---------------------------------------
 
+
 def as_objects(table):
     """Text columns as Python objects: the summary then takes pandas' general paths (groupby for the patients'
     attributes, get_indexer, the set difference of ids) instead of the pyarrow ones."""
@@ -581,7 +749,9 @@ def as_objects(table):
 
 def test_patients_only_in_the_treatments_file_come_after_the_others_sorted_whatever_the_text_type():
     a, t = practice()
-    extra = pd.DataFrame({"patient_id": ["Z9", "A0", "Z9"], "day": [0, 0, 2], "kind": "induction"}).astype({"day": "Int64"})
+    extra = pd.DataFrame({"patient_id": ["Z9", "A0", "Z9"], "day": [0, 0, 2], "kind": "induction"}).astype(
+        {"day": "Int64"}
+    )
     t = pd.concat([t, extra], ignore_index=True)
     patients = metrics._patients(a, t)
     assert patients["patient_id"].tolist() == ["P1", "P2", "P3", "P4", "P5", "A0", "Z9"]
@@ -601,19 +771,43 @@ def test_rates_skip_a_dimension_whose_values_are_all_missing_for_that_instrument
 
 PEOPLE = ["p1", "p2", "p3", "p4", "q"]
 small_practices = st.tuples(
-    st.lists(st.tuples(st.sampled_from(PEOPLE), st.sampled_from(["PHQ9", "GAD7", "PHQ-9"]), st.integers(-35, 60),
-                       st.integers(0, 21)), min_size=1, max_size=25),
+    st.lists(
+        st.tuples(
+            st.sampled_from(PEOPLE),
+            st.sampled_from(["PHQ9", "GAD7", "PHQ-9"]),
+            st.integers(-35, 60),
+            st.integers(0, 21),
+        ),
+        min_size=1,
+        max_size=25,
+    ),
     # each patient's attributes (constant per patient, as the importer checks): condition, start month
-    st.fixed_dictionaries({p: st.tuples(st.sampled_from(["depression", "anxiety", None]),
-                                        st.sampled_from(["2026-01", "2026-02", "2026-03", None])) for p in PEOPLE}))
-small_treatments = st.lists(st.tuples(st.sampled_from(["p1", "p2", "p3", "t1", "t2"]), st.integers(-2, 60),
-                                      st.sampled_from(["induction", "booster", "maintenance"])), max_size=25)
+    st.fixed_dictionaries(
+        {
+            p: st.tuples(
+                st.sampled_from(["depression", "anxiety", None]),
+                st.sampled_from(["2026-01", "2026-02", "2026-03", None]),
+            )
+            for p in PEOPLE
+        }
+    ),
+)
+small_treatments = st.lists(
+    st.tuples(
+        st.sampled_from(["p1", "p2", "p3", "t1", "t2"]),
+        st.integers(-2, 60),
+        st.sampled_from(["induction", "booster", "maintenance"]),
+    ),
+    max_size=25,
+)
 
 
 def small_tables(practice, sessions):
     rows, people = practice
-    a = pd.DataFrame([r + people[r[0]] for r in rows],
-                     columns=["patient_id", "instrument", "day", "score", "condition", "start_month"])
+    a = pd.DataFrame(
+        [r + people[r[0]] for r in rows],
+        columns=["patient_id", "instrument", "day", "score", "condition", "start_month"],
+    )
     a = a.astype({"day": "Int64", "score": "float64"})
     t = pd.DataFrame(sessions, columns=["patient_id", "day", "kind"]).astype({"day": "Int64"})
     return a, t

@@ -1,4 +1,5 @@
 """The test OpenID Connect provider, spoken to with plain HTTP requests (and Authlib, as st.login does)."""
+
 from __future__ import annotations
 
 import base64
@@ -39,10 +40,21 @@ def pkce() -> tuple[str, str]:
 
 
 def authorize(op, **overrides) -> requests.Response:
-    params = {"response_type": "code", "client_id": op.client_id, "redirect_uri": REDIRECT,
-              "scope": "openid email profile", "state": "st-1", "nonce": "n-1", **overrides}
-    return requests.get(f"{op.issuer}/authorize", params={k: v for k, v in params.items() if v is not None},
-                        allow_redirects=False, timeout=10)
+    params = {
+        "response_type": "code",
+        "client_id": op.client_id,
+        "redirect_uri": REDIRECT,
+        "scope": "openid email profile",
+        "state": "st-1",
+        "nonce": "n-1",
+        **overrides,
+    }
+    return requests.get(
+        f"{op.issuer}/authorize",
+        params={k: v for k, v in params.items() if v is not None},
+        allow_redirects=False,
+        timeout=10,
+    )
 
 
 def code_from(response: requests.Response) -> dict:
@@ -52,7 +64,9 @@ def code_from(response: requests.Response) -> dict:
     return {k: v[0] for k, v in parse_qs(location.query).items()}
 
 
-def token(op, code: str, verifier: str | None = None, secret: str | None = None, redirect_uri=REDIRECT) -> requests.Response:
+def token(
+    op, code: str, verifier: str | None = None, secret: str | None = None, redirect_uri=REDIRECT
+) -> requests.Response:
     data = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
     if verifier:
         data["code_verifier"] = verifier
@@ -91,7 +105,9 @@ def test_a_full_code_flow_gives_an_id_token_that_verifies_against_the_jwks(op):
     assert (claims["email"], claims["email_verified"], claims["name"]) == ("alice@clinic.org", True, "Alice")
     assert claims["at_hash"] == at_hash(body["access_token"])
     assert claims["iat"] <= time.time() < claims["exp"]
-    info = requests.get(f"{op.issuer}/userinfo", headers={"Authorization": f"Bearer {body['access_token']}"}, timeout=10)
+    info = requests.get(
+        f"{op.issuer}/userinfo", headers={"Authorization": f"Bearer {body['access_token']}"}, timeout=10
+    )
     assert info.json() == {"sub": claims["sub"], "email": "alice@clinic.org", "email_verified": True, "name": "Alice"}
 
 
@@ -105,17 +121,30 @@ def test_an_id_token_signed_by_another_key_does_not_verify(op):
 
 def test_authlib_accepts_the_flow_and_the_id_token_as_streamlit_login_does(op):
     """The same client library and the same claim checks as Streamlit's /oauth2callback."""
-    session = OAuth2Session(op.client_id, op.client_secret, scope="openid email profile", redirect_uri=REDIRECT,
-                            code_challenge_method="S256")
+    session = OAuth2Session(
+        op.client_id,
+        op.client_secret,
+        scope="openid email profile",
+        redirect_uri=REDIRECT,
+        code_challenge_method="S256",
+    )
     doc = requests.get(op.metadata_url, timeout=10).json()
     verifier = secrets.token_urlsafe(48)
-    url, state = session.create_authorization_url(doc["authorization_endpoint"], nonce="nonce-42", code_verifier=verifier)
+    url, state = session.create_authorization_url(
+        doc["authorization_endpoint"], nonce="nonce-42", code_verifier=verifier
+    )
     callback = requests.get(url, allow_redirects=False, timeout=10).headers["Location"]
-    tokens = session.fetch_token(doc["token_endpoint"], authorization_response=callback, code_verifier=verifier, state=state)
+    tokens = session.fetch_token(
+        doc["token_endpoint"], authorization_response=callback, code_verifier=verifier, state=state
+    )
     keys = KeySet.import_key_set(session.get(doc["jwks_uri"]).json())
     decoded = jwt.decode(tokens["id_token"], keys, algorithms=["RS256"])
-    claims = CodeIDToken(decoded.claims, decoded.header, {"iss": {"values": [doc["issuer"]]}},
-                         {"nonce": "nonce-42", "client_id": op.client_id, "access_token": tokens["access_token"]})
+    claims = CodeIDToken(
+        decoded.claims,
+        decoded.header,
+        {"iss": {"values": [doc["issuer"]]}},
+        {"nonce": "nonce-42", "client_id": op.client_id, "access_token": tokens["access_token"]},
+    )
     claims.validate(leeway=120)  # raises on a wrong iss, aud, exp, nonce or at_hash
     assert claims["email"] == "alice@clinic.org"
 
@@ -124,8 +153,12 @@ def test_a_wrong_nonce_fails_authlibs_claim_checks(op):
     got = code_from(authorize(op, nonce="the-real-one"))
     body = token(op, got["code"]).json()
     decoded = jwt.decode(body["id_token"], KeySet([op.key]), algorithms=["RS256"])
-    claims = CodeIDToken(decoded.claims, decoded.header, None,
-                         {"nonce": "another", "client_id": op.client_id, "access_token": body["access_token"]})
+    claims = CodeIDToken(
+        decoded.claims,
+        decoded.header,
+        None,
+        {"nonce": "another", "client_id": op.client_id, "access_token": body["access_token"]},
+    )
     with pytest.raises(Exception, match="nonce"):
         claims.validate()
 
@@ -145,9 +178,17 @@ def test_a_wrong_client_secret_is_refused(op):
 
 def test_the_client_secret_may_also_be_posted_in_the_form(op):
     got = code_from(authorize(op))
-    reply = requests.post(f"{op.issuer}/token", timeout=10, data={
-        "grant_type": "authorization_code", "code": got["code"], "redirect_uri": REDIRECT,
-        "client_id": op.client_id, "client_secret": op.client_secret})
+    reply = requests.post(
+        f"{op.issuer}/token",
+        timeout=10,
+        data={
+            "grant_type": "authorization_code",
+            "code": got["code"],
+            "redirect_uri": REDIRECT,
+            "client_id": op.client_id,
+            "client_secret": op.client_secret,
+        },
+    )
     assert reply.status_code == 200 and "id_token" in reply.json()
 
 
@@ -181,9 +222,16 @@ def test_userinfo_refuses_an_unknown_token(op):
 
 
 def test_logout_returns_to_an_allowed_uri_only(op):
-    back = requests.get(f"{op.issuer}/logout", params={"post_logout_redirect_uri": REDIRECT}, allow_redirects=False, timeout=10)
+    back = requests.get(
+        f"{op.issuer}/logout", params={"post_logout_redirect_uri": REDIRECT}, allow_redirects=False, timeout=10
+    )
     assert back.status_code == 302 and back.headers["Location"].startswith(REDIRECT)
-    stay = requests.get(f"{op.issuer}/logout", params={"post_logout_redirect_uri": "https://evil.example/"}, allow_redirects=False, timeout=10)
+    stay = requests.get(
+        f"{op.issuer}/logout",
+        params={"post_logout_redirect_uri": "https://evil.example/"},
+        allow_redirects=False,
+        timeout=10,
+    )
     assert stay.status_code == 200 and "Location" not in stay.headers
 
 
@@ -194,11 +242,20 @@ def test_without_a_configured_user_authorize_shows_a_form_that_signs_in_whoever_
         hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page.text))
         assert hidden["state"] == "s-9" and hidden["nonce"] == "n-9" and hidden["redirect_uri"] == REDIRECT
         for verified, form in ((True, {"email_verified": "true"}), (False, {})):
-            sent = requests.post(f"{op.issuer}/authorize", data={**hidden, "email": "eve@elsewhere.org", **form},
-                                 allow_redirects=False, timeout=10)
+            sent = requests.post(
+                f"{op.issuer}/authorize",
+                data={**hidden, "email": "eve@elsewhere.org", **form},
+                allow_redirects=False,
+                timeout=10,
+            )
             got = code_from(sent)
             claims = jwt.decode(token(op, got["code"]).json()["id_token"], KeySet([op.key])).claims
-            assert (claims["email"], claims["email_verified"], claims["nonce"], got["state"]) == ("eve@elsewhere.org", verified, "n-9", "s-9")
+            assert (claims["email"], claims["email_verified"], claims["nonce"], got["state"]) == (
+                "eve@elsewhere.org",
+                verified,
+                "n-9",
+                "s-9",
+            )
 
 
 def test_a_fixed_list_of_redirect_uris_is_enforced():
@@ -211,10 +268,14 @@ def test_the_command_line_serves_discovery_on_the_given_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, str(HERE / "oidc_provider.py"), "--port", str(port), "--email", "x@y"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "oidc_provider.py"), "--port", str(port), "--email", "x@y"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
-        assert "ready at http://127.0.0.1:%d" % port in proc.stdout.readline()
+        assert f"ready at http://127.0.0.1:{port}" in proc.stdout.readline()
         doc = requests.get(f"http://127.0.0.1:{port}/.well-known/openid-configuration", timeout=10).json()
         assert doc["issuer"] == f"http://127.0.0.1:{port}"
     finally:
@@ -241,13 +302,32 @@ def test_streamlits_own_login_routes_sign_in_through_the_provider(tmp_path):
         auth = op.streamlit_auth(redirect_uri="http://127.0.0.1:{port}/oauth2callback")
         (tmp_path / ".streamlit").mkdir()
         (tmp_path / ".streamlit" / "secrets.toml").write_text(
-            "[auth]\n" + "".join(f'{k} = "{v}"\n' for k, v in auth.items()))
+            "[auth]\n" + "".join(f'{k} = "{v}"\n' for k, v in auth.items())
+        )
         (tmp_path / "app.py").write_text(APP)
         with open(tmp_path / "server.log", "w") as log:
             server = subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1", "--server.port", str(port),
-                 "--server.headless", "true", "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-                cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
+                [
+                    sys.executable,
+                    "-m",
+                    "streamlit",
+                    "run",
+                    "app.py",
+                    "--server.address",
+                    "127.0.0.1",
+                    "--server.port",
+                    str(port),
+                    "--server.headless",
+                    "true",
+                    "--server.fileWatcherType",
+                    "none",
+                    "--browser.gatherUsageStats",
+                    "false",
+                ],
+                cwd=tmp_path,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         try:
             base = f"http://127.0.0.1:{port}"
             for _ in range(200):
@@ -257,8 +337,11 @@ def test_streamlits_own_login_routes_sign_in_through_the_provider(tmp_path):
                 except requests.ConnectionError:
                     pass
                 time.sleep(0.1)
-            provider_token = jwt.encode({"alg": "HS256"}, {"provider": "default", "exp": int(time.time()) + 120},
-                                        OctKey.import_key(auth["cookie_secret"]))
+            provider_token = jwt.encode(
+                {"alg": "HS256"},
+                {"provider": "default", "exp": int(time.time()) + 120},
+                OctKey.import_key(auth["cookie_secret"]),
+            )
             browser = requests.Session()
             reply = browser.get(f"{base}/auth/login", params={"provider": provider_token}, timeout=20)
             assert reply.status_code == 200, (tmp_path / "server.log").read_text()

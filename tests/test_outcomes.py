@@ -1,9 +1,9 @@
 """Outcome definitions (analysis/outcomes.py): hand-worked small cases for every definition and edge."""
+
 import dataclasses
 import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -19,8 +19,16 @@ def scores(*rows, condition="depression", **attrs):
     out = []
     for r in rows:
         pid, day, score = r[:3]
-        out.append({"patient_id": pid, "instrument": r[3] if len(r) > 3 else "PHQ9", "score": score, "day": day,
-                    "condition": condition, **attrs})
+        out.append(
+            {
+                "patient_id": pid,
+                "instrument": r[3] if len(r) > 3 else "PHQ9",
+                "score": score,
+                "day": day,
+                "condition": condition,
+                **attrs,
+            }
+        )
     return pd.DataFrame(out)
 
 
@@ -42,6 +50,7 @@ def episode(assessments, treatments=None, definitions=None):
 
 
 # --- the definition card ----------------------------------------------------------------------
+
 
 def test_defaults_come_from_config_and_the_registry():
     d = Definitions()
@@ -83,8 +92,15 @@ def test_replace_changes_a_setting_and_validates_it():
 
 @pytest.mark.parametrize("fmt", ["json", "yaml"])
 def test_a_saved_card_loads_back_equal(tmp_path, fmt):
-    d = Definitions(name="clinic A", confirm_loss=True, booster_handling="event", response_window=(21, 42),
-                    survival_days=(30, 60), response_drop={"PCL5": 0.4}, remission_max={"PHQ9": 5})
+    d = Definitions(
+        name="clinic A",
+        confirm_loss=True,
+        booster_handling="event",
+        response_window=(21, 42),
+        survival_days=(30, 60),
+        response_drop={"PCL5": 0.4},
+        remission_max={"PHQ9": 5},
+    )
     path = save_card(d, tmp_path / f"card.{fmt}")
     assert path.exists() and load_card(path) == d and load_card(str(path)) == d
     assert load_card(path.read_text()) == d  # the text itself
@@ -104,24 +120,29 @@ def test_the_card_states_the_same_day_rule():
     assert any("same day" in line and "mean" in line for line in Definitions().to_dict()["description"])
 
 
-@pytest.mark.parametrize("text, message", [
-    ('{"confirm_los": true}', "unknown setting.*confirm_los.*available:"),
-    ('{"confirm_loss": "yes please"}', "confirm_loss must be true or false"),
-    ('{"baseline_window": [0, -30]}', "baseline_window runs from 0 to -30"),
-    ('{"baseline_window": [-30]}', "baseline_window must be two whole numbers"),
-    ('{"response_window": [0, 10]}', "response window .* must start after the baseline window"),
-    ('{"booster_handling": "skip"}', "booster_handling must be one of"),
-    ('{"survival_days": [28, 28]}', "survival_days must be a list of different whole days"),
-    ('{"suppression_threshold": -1}', "suppression_threshold must be a whole number"),
-    ('{"response_drop": {"PHQ9": 50}}', "response_drop for PHQ9 must be a fraction"),
-    ('{"response_drop": {"HAMD": 0.5}}', "names instrument 'HAMD', which is not in the registry"),
-    ('{"remission_max": {"PHQ9": 40}}', "remission_max for PHQ9 must be a score from 0 to 27"),
-    ('{"name": ""}', "name must be a non-empty text"),
-    ('[1, 2]', "expected a JSON object"),
-    ('{"thresholds": {"PHQ9": {"response_drop": 0.4, "remission_max": 4}}}',
-     "thresholds.PHQ9.response_drop is 0.4 but the card's settings give 0.5"),
-    ("key: [unclosed\n  - x", "neither valid JSON nor valid YAML"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('{"confirm_los": true}', "unknown setting.*confirm_los.*available:"),
+        ('{"confirm_loss": "yes please"}', "confirm_loss must be true or false"),
+        ('{"baseline_window": [0, -30]}', "baseline_window runs from 0 to -30"),
+        ('{"baseline_window": [-30]}', "baseline_window must be two whole numbers"),
+        ('{"response_window": [0, 10]}', "response window .* must start after the baseline window"),
+        ('{"booster_handling": "skip"}', "booster_handling must be one of"),
+        ('{"survival_days": [28, 28]}', "survival_days must be a list of different whole days"),
+        ('{"suppression_threshold": -1}', "suppression_threshold must be a whole number"),
+        ('{"response_drop": {"PHQ9": 50}}', "response_drop for PHQ9 must be a fraction"),
+        ('{"response_drop": {"HAMD": 0.5}}', "names instrument 'HAMD', which is not in the registry"),
+        ('{"remission_max": {"PHQ9": 40}}', "remission_max for PHQ9 must be a score from 0 to 27"),
+        ('{"name": ""}', "name must be a non-empty text"),
+        ("[1, 2]", "expected a JSON object"),
+        (
+            '{"thresholds": {"PHQ9": {"response_drop": 0.4, "remission_max": 4}}}',
+            "thresholds.PHQ9.response_drop is 0.4 but the card's settings give 0.5",
+        ),
+        ("key: [unclosed\n  - x", "neither valid JSON nor valid YAML"),
+    ],
+)
 def test_a_bad_card_says_which_setting_is_wrong(text, message):
     with pytest.raises(DataError, match=message):
         load_card(text)
@@ -138,6 +159,7 @@ def test_a_card_is_saved_only_as_json_or_yaml(tmp_path):
 
 
 # --- baseline, response assessment, response, remission ----------------------------------------
+
 
 def test_baseline_is_the_last_score_in_the_window_and_day_0_counts():
     r = one(scores(("p", -31, 27), ("p", -10, 20), ("p", 0, 18), ("p", 21, 9)))
@@ -218,8 +240,16 @@ def test_the_card_windows_and_thresholds_are_used():
 
 
 def test_patient_attributes_are_carried_from_any_row_of_the_patient():
-    a = pd.DataFrame({"patient_id": ["p", "p", "p"], "instrument": ["PHQ9", "PHQ9", "GAD7"], "score": [20, 5, 3],
-                      "day": [0, 20, 0], "site": [None, None, "North"], "sex": ["F", None, None]})
+    a = pd.DataFrame(
+        {
+            "patient_id": ["p", "p", "p"],
+            "instrument": ["PHQ9", "PHQ9", "GAD7"],
+            "score": [20, 5, 3],
+            "day": [0, 20, 0],
+            "site": [None, None, "North"],
+            "sex": ["F", None, None],
+        }
+    )
     r = one(a)
     assert (r["site"], r["sex"]) == ("North", "F")
 
@@ -230,9 +260,13 @@ def test_the_baseline_band_is_the_severity_band_of_the_baseline():
 
 
 def test_follow_up_means_a_responder_with_a_later_score():
-    a = pd.concat([scores(("r", 0, 20), ("r", 20, 5), ("r", 40, 6)),   # responder, later score
-                   scores(("n", 0, 20), ("n", 20, 5)),                  # responder, no later score
-                   scores(("x", 0, 20), ("x", 20, 15), ("x", 40, 4))])  # not a responder
+    a = pd.concat(
+        [
+            scores(("r", 0, 20), ("r", 20, 5), ("r", 40, 6)),  # responder, later score
+            scores(("n", 0, 20), ("n", 20, 5)),  # responder, no later score
+            scores(("x", 0, 20), ("x", 20, 15), ("x", 40, 4)),
+        ]
+    )  # not a responder
     out = O.patient_outcomes(a, "PHQ9").set_index("patient_id")["has_follow_up"]
     assert out.to_dict() == {"n": False, "r": True, "x": False}
 
@@ -253,9 +287,12 @@ def test_a_missing_column_is_a_clear_data_error():
 
 
 def test_rows_without_a_score_or_a_day_are_ignored():
-    a = pd.concat([scores(("p", 0, 20), ("p", 20, 5)),
-                   pd.DataFrame({"patient_id": ["p", "p"], "instrument": ["PHQ9"] * 2, "score": [None, 27],
-                                 "day": [0, None]})])
+    a = pd.concat(
+        [
+            scores(("p", 0, 20), ("p", 20, 5)),
+            pd.DataFrame({"patient_id": ["p", "p"], "instrument": ["PHQ9"] * 2, "score": [None, 27], "day": [0, None]}),
+        ]
+    )
     r = one(a)
     assert (r["baseline"], r["response_score"]) == (20, 5)
 
@@ -271,6 +308,7 @@ def test_inputs_are_not_changed():
 
 
 # --- durability episodes --------------------------------------------------------------------
+
 
 def test_loss_is_the_first_later_score_below_the_threshold():
     # baseline 20: a score above 10 is below a 50% drop
@@ -393,23 +431,36 @@ def test_episodes_carry_attributes_band_and_induction_completion():
     a = scores(("p", 0, 20), ("p", 20, 5), ("p", 48, 15), site="North")
     t = pd.DataFrame({"patient_id": ["p"] * 6, "day": [0, 2, 4, 7, 9, 11], "kind": ["induction"] * 6})
     e = episode(a, t)
-    assert (e["condition"], e["site"], e["baseline_band"], e["induction_completed"]) == ("depression", "North", "severe", True)
+    assert (e["condition"], e["site"], e["baseline_band"], e["induction_completed"]) == (
+        "depression",
+        "North",
+        "severe",
+        True,
+    )
     assert pd.isna(episode(a)["induction_completed"])
 
 
 def test_small_counts_in_notes_are_suppressed():
     a = scores(("n", 0, 20), ("n", 20, 5))
     assert any(n.startswith("<11 responder") for n in O.episodes_with_notes(a, None, "PHQ9")[1])
-    assert any(n.startswith("1 responder") for n in O.episodes_with_notes(a, None, "PHQ9", Definitions(suppression_threshold=0))[1])
+    assert any(
+        n.startswith("1 responder")
+        for n in O.episodes_with_notes(a, None, "PHQ9", Definitions(suppression_threshold=0))[1]
+    )
 
 
 # --- patient table ----------------------------------------------------------------------------
 
+
 def test_patient_table_counts_induction_sessions_and_boosters():
     a = pd.concat([scores(("p", 0, 20)), scores(("q", 0, 20)), scores(("r", 0, 20))])
-    t = pd.DataFrame({"patient_id": ["p"] * 8 + ["q"] * 3,
-                      "day": [0, 2, 4, 7, 9, 11, 40, 40, 0, 0, 2],
-                      "kind": ["induction"] * 6 + ["booster", "booster"] + ["induction"] * 3})
+    t = pd.DataFrame(
+        {
+            "patient_id": ["p"] * 8 + ["q"] * 3,
+            "day": [0, 2, 4, 7, 9, 11, 40, 40, 0, 0, 2],
+            "kind": ["induction"] * 6 + ["booster", "booster"] + ["induction"] * 3,
+        }
+    )
     out = O.patient_table(a, t).set_index("patient_id")
     assert out["infusions"].tolist() == [6, 2, 0]  # q's two rows on day 0 are one session
     assert out["induction_completed"].tolist() == [True, False, False]
@@ -423,21 +474,34 @@ def test_patient_table_without_treatments_has_unknown_counts():
 
 # --- funnel -----------------------------------------------------------------------------------
 
+
 def funnel_data():
-    return pd.concat([
-        scores(("a", 0, 20), ("a", 20, 4), ("a", 40, 5)),      # remitter with follow-up
-        scores(("b", 0, 20), ("b", 20, 8)),                    # responder, no follow-up
-        scores(("c", 0, 20), ("c", 20, 15), ("c", 40, 2)),     # not a responder
-        scores(("d", 0, 0), ("d", 20, 0)),                     # baseline 0
-        scores(("e", 0, 20), ("e", 40, 2)),                    # no response assessment
-        scores(("f", -40, 20), ("f", 20, 2), condition=None),  # no baseline
-    ])
+    return pd.concat(
+        [
+            scores(("a", 0, 20), ("a", 20, 4), ("a", 40, 5)),  # remitter with follow-up
+            scores(("b", 0, 20), ("b", 20, 8)),  # responder, no follow-up
+            scores(("c", 0, 20), ("c", 20, 15), ("c", 40, 2)),  # not a responder
+            scores(("d", 0, 0), ("d", 20, 0)),  # baseline 0
+            scores(("e", 0, 20), ("e", 40, 2)),  # no response assessment
+            scores(("f", -40, 20), ("f", 20, 2), condition=None),  # no baseline
+        ]
+    )
 
 
 def test_funnel_counts_every_step_by_hand():
     f = O.funnel(funnel_data(), "PHQ9")
-    assert f.to_dict("records") == [{"group": "all", "patients": 6, "with_baseline": 5, "with_response_assessment": 4,
-                                     "evaluable": 3, "responders": 2, "remitters": 1, "with_follow_up": 1}]
+    assert f.to_dict("records") == [
+        {
+            "group": "all",
+            "patients": 6,
+            "with_baseline": 5,
+            "with_response_assessment": 4,
+            "evaluable": 3,
+            "responders": 2,
+            "remitters": 1,
+            "with_follow_up": 1,
+        }
+    ]
 
 
 def test_funnel_by_group_puts_missing_values_in_unknown():
@@ -466,11 +530,16 @@ def test_a_one_line_yaml_card_is_text_not_a_file_name():
 
 # --- shared coded assessments, baseline bands -------------------------------------------------------
 
+
 def test_patient_outcomes_from_shared_coded_assessments_equal_those_computed_alone():
-    a = scores(("p1", 0, 20), ("p1", 20, 8), ("p2", -3, 12), ("p2", 15, 11), ("p3", 0, 9, "GAD7"), ("p3", 16, 2, "GAD7"))
+    a = scores(
+        ("p1", 0, 20), ("p1", 20, 8), ("p2", -3, 12), ("p2", 15, 11), ("p3", 0, 9, "GAD7"), ("p3", 16, 2, "GAD7")
+    )
     coded = O.Coded(a)
     for code in ("PHQ9", "GAD7"):
-        pd.testing.assert_frame_equal(O.patient_outcomes(a, code, coded=coded), O.patient_outcomes(a, code), check_exact=True)
+        pd.testing.assert_frame_equal(
+            O.patient_outcomes(a, code, coded=coded), O.patient_outcomes(a, code), check_exact=True
+        )
     assert coded.scores("PHQ9")[0] is coded.scores("PHQ9")[0]  # each instrument's scores are found once
 
 
@@ -498,6 +567,7 @@ def test_baseline_bands_are_the_bands_of_the_patient_outcomes():
 
 # --- the shortcuts of large practices equal the general paths ---------------------------------------
 
+
 def text_as(table: pd.DataFrame, dtype: str) -> pd.DataFrame:
     """The table with its text columns as ``dtype`` ("str": pyarrow-backed, as the importer gives; "object")."""
     return table.astype({c: dtype for c in table.columns if c not in ("score", "day")})
@@ -506,8 +576,18 @@ def text_as(table: pd.DataFrame, dtype: str) -> pd.DataFrame:
 def test_the_funnel_from_coded_assessments_counts_every_step_by_hand():
     coded = O.Coded(text_as(funnel_data(), "str"))
     f = O.coded_funnel(coded, "PHQ9")
-    assert f.to_dict("records") == [{"group": "all", "patients": 6, "with_baseline": 5, "with_response_assessment": 4,
-                                     "evaluable": 3, "responders": 2, "remitters": 1, "with_follow_up": 1}]
+    assert f.to_dict("records") == [
+        {
+            "group": "all",
+            "patients": 6,
+            "with_baseline": 5,
+            "with_response_assessment": 4,
+            "evaluable": 3,
+            "responders": 2,
+            "remitters": 1,
+            "with_follow_up": 1,
+        }
+    ]
     by = O.coded_funnel(coded, "PHQ9", by="condition").set_index("group")
     assert by["patients"].to_dict() == {"depression": 5, "unknown": 1} and by.loc["unknown", "with_baseline"] == 0
 
@@ -524,20 +604,32 @@ def test_the_funnel_from_coded_assessments_equals_the_funnel_of_the_outcomes_tab
 def test_a_funnel_by_a_group_column_equals_a_groupby_of_the_outcomes():
     out = O.patient_outcomes(funnel_data(), "PHQ9")
     out["flag"] = [True, False, None, True, True, False]  # booleans are 'yes' / 'no', missing 'unknown'
-    chain = pd.DataFrame({"group": O.group_labels(out["flag"]), "patients": 1,
-                          "responders": out["response"].fillna(False).astype(int)})
+    chain = pd.DataFrame(
+        {"group": O.group_labels(out["flag"]), "patients": 1, "responders": out["response"].fillna(False).astype(int)}
+    )
     want = chain.groupby("group", sort=True).sum()
     got = O.funnel_from_outcomes(out, "flag").set_index("group")
     assert got.index.tolist() == ["no", "unknown", "yes"]
-    assert got["patients"].tolist() == want["patients"].tolist() and got["responders"].tolist() == want["responders"].tolist()
+    assert (
+        got["patients"].tolist() == want["patients"].tolist()
+        and got["responders"].tolist() == want["responders"].tolist()
+    )
     assert O.funnel_from_outcomes(out.iloc[:0], "flag").empty
 
 
 def test_attributes_from_coded_text_ids_are_each_patients_first_value_in_order_of_first_appearance():
-    rows = [("b", None, None), ("a", "anxiety", "X"), ("b", "ptsd", None), (None, "ocd", "Y"), ("c", None, None),
-            ("b", "depression", "Z"), ("a", "depression", "W")]
-    a = pd.DataFrame([{"patient_id": p, "instrument": "PHQ9", "score": 1.0, "day": 0, "condition": c, "site": s}
-                      for p, c, s in rows])
+    rows = [
+        ("b", None, None),
+        ("a", "anxiety", "X"),
+        ("b", "ptsd", None),
+        (None, "ocd", "Y"),
+        ("c", None, None),
+        ("b", "depression", "Z"),
+        ("a", "depression", "W"),
+    ]
+    a = pd.DataFrame(
+        [{"patient_id": p, "instrument": "PHQ9", "score": 1.0, "day": 0, "condition": c, "site": s} for p, c, s in rows]
+    )
     got = O.Coded(text_as(a, "str")).attributes
     assert got["patient_id"].tolist() == ["b", "a", "c"]  # a missing id is no patient
     assert got["condition"].tolist()[:2] == ["ptsd", "anxiety"] and got["site"].tolist()[:2] == ["Z", "X"]
@@ -550,8 +642,13 @@ def test_attributes_from_coded_text_ids_are_each_patients_first_value_in_order_o
 
 
 def test_sessions_with_ids_appended_equal_sessions_over_the_longer_ids():
-    t = pd.DataFrame({"patient_id": ["p", "x", "p", "y", None, "x", "q"], "day": [0, 0, 0, 2, 3, 5, 1],
-                      "kind": ["induction"] * 5 + ["booster", "induction"]}).astype({"patient_id": "str"})
+    t = pd.DataFrame(
+        {
+            "patient_id": ["p", "x", "p", "y", None, "x", "q"],
+            "day": [0, 0, 0, 2, 3, 5, 1],
+            "kind": ["induction"] * 5 + ["booster", "induction"],
+        }
+    ).astype({"patient_id": "str"})
     ids = pd.Index(["p", "q"], dtype="str")
     first = O.Sessions(t, ids)
     assert first.unmatched.tolist() == ["x", "y"] and first.count().tolist() == [1, 1]
@@ -564,8 +661,13 @@ def test_sessions_with_ids_appended_equal_sessions_over_the_longer_ids():
 
 
 def test_sessions_of_a_file_in_export_order_equal_those_of_the_same_rows_shuffled():
-    t = pd.DataFrame({"patient_id": ["p", "p", "p", "p", "q", "q", "q"], "day": [0, 2, 2, 40, 0, 0, None],
-                      "kind": ["induction", "induction", "booster", "booster", "induction", "induction", "induction"]})
+    t = pd.DataFrame(
+        {
+            "patient_id": ["p", "p", "p", "p", "q", "q", "q"],
+            "day": [0, 2, 2, 40, 0, 0, None],
+            "kind": ["induction", "induction", "booster", "booster", "induction", "induction", "induction"],
+        }
+    )
     ids = pd.Index(["q", "p"])
     for table in (t, t.iloc[[6, 3, 0, 5, 1, 4, 2]]):
         s = O.Sessions(table, ids)

@@ -1,4 +1,5 @@
 """Invariants of the outcome definitions and durability, on random small practices (hypothesis)."""
+
 import numpy as np
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
@@ -10,12 +11,17 @@ from analysis.outcomes import Definitions
 
 CHAIN = ["patients", "with_baseline", "with_response_assessment", "evaluable", "responders", "with_follow_up"]
 
-patient = st.fixed_dictionaries({
-    "condition": st.sampled_from(["depression", "anxiety", None]),
-    "scores": st.lists(st.tuples(st.integers(-35, 120), st.integers(0, 27), st.sampled_from(["PHQ9", "PHQ9", "GAD7"])),
-                       min_size=1, max_size=9),
-    "boosters": st.lists(st.integers(0, 120), max_size=3),
-})
+patient = st.fixed_dictionaries(
+    {
+        "condition": st.sampled_from(["depression", "anxiety", None]),
+        "scores": st.lists(
+            st.tuples(st.integers(-35, 120), st.integers(0, 27), st.sampled_from(["PHQ9", "PHQ9", "GAD7"])),
+            min_size=1,
+            max_size=9,
+        ),
+        "boosters": st.lists(st.integers(0, 120), max_size=3),
+    }
+)
 practices = st.lists(patient, min_size=1, max_size=12)
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FEWER = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -25,8 +31,15 @@ def tables(practice):
     rows, boosters = [], []
     for i, p in enumerate(practice):
         for day, score, ins in p["scores"]:
-            rows.append({"patient_id": f"p{i}", "instrument": ins, "score": min(score, 21) if ins == "GAD7" else score,
-                         "day": day, "condition": p["condition"]})
+            rows.append(
+                {
+                    "patient_id": f"p{i}",
+                    "instrument": ins,
+                    "score": min(score, 21) if ins == "GAD7" else score,
+                    "day": day,
+                    "condition": p["condition"],
+                }
+            )
         boosters += [{"patient_id": f"p{i}", "day": d, "kind": "booster"} for d in p["boosters"]]
     # every practice has at least one PHQ9 score, so the instrument is present
     rows.append({"patient_id": "anchor", "instrument": "PHQ9", "score": 10, "day": 0, "condition": "depression"})
@@ -60,11 +73,15 @@ def test_results_do_not_depend_on_row_order(practice, rnd):
     a, t = tables(practice)
     other = shuffled(a, rnd)
     key = ["patient_id"]
-    pd.testing.assert_frame_equal(O.patient_outcomes(a, "PHQ9").sort_values(key).reset_index(drop=True),
-                                  O.patient_outcomes(other, "PHQ9").sort_values(key).reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        O.patient_outcomes(a, "PHQ9").sort_values(key).reset_index(drop=True),
+        O.patient_outcomes(other, "PHQ9").sort_values(key).reset_index(drop=True),
+    )
     d = Definitions(confirm_loss=True, booster_handling="censor")
-    pd.testing.assert_frame_equal(O.episodes(a, t, "PHQ9", d).sort_values(key).reset_index(drop=True),
-                                  O.episodes(other, t, "PHQ9", d).sort_values(key).reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        O.episodes(a, t, "PHQ9", d).sort_values(key).reset_index(drop=True),
+        O.episodes(other, t, "PHQ9", d).sort_values(key).reset_index(drop=True),
+    )
 
 
 @SETTINGS
@@ -111,6 +128,7 @@ def test_survival_never_increases_and_stays_between_0_and_1(practice, by):
 
 
 # --- the vectorised tables equal the definitions written out plainly, patient by patient ------------
+
 
 def plain_scores(a, code):
     """instrument_scores by the definition: the instrument's complete rows, same-day scores averaged, sorted."""
@@ -167,14 +185,16 @@ def test_episodes_equal_the_definitions_applied_patient_by_patient(practice, con
     for r in followed.itertuples(index=False):
         s = scores[scores["patient_id"] == r.patient_id]
         b = t.loc[t["patient_id"] == r.patient_id, "day"].tolist()
-        end, event, reason = plain_episode(s["day"].tolist(), s["score"].tolist(), r.baseline, r.response_day, 0.5,
-                                           confirm, b, handling)
+        end, event, reason = plain_episode(
+            s["day"].tolist(), s["score"].tolist(), r.baseline, r.response_day, 0.5, confirm, b, handling
+        )
         e = ep.loc[r.patient_id]
         assert (e["end_day"], e["event"], e["time"]) == (end, int(event), end - r.response_day)
         assert (None if pd.isna(e["censor_reason"]) else e["censor_reason"]) == reason
 
 
 # --- the shortcuts of large practices equal the general paths ---------------------------------------
+
 
 def as_objects(table):
     """The table with its text columns as Python objects: Coded then takes pandas' general paths (groupby,
@@ -201,8 +221,14 @@ def test_outcomes_do_not_depend_on_whether_text_is_pyarrow_or_python_objects(pra
         pd.testing.assert_frame_equal(O.Coded(table).attributes, O._attributes(table), check_exact=True)
         for code in ("PHQ9", "GAD7"):
             if (table["instrument"] == code).any():
-                pd.testing.assert_frame_equal(O.patient_outcomes(table, code), O.patient_outcomes(as_objects(table), code),
-                                              check_exact=True, check_dtype=False)
+                pd.testing.assert_frame_equal(
+                    O.patient_outcomes(table, code),
+                    O.patient_outcomes(as_objects(table), code),
+                    check_exact=True,
+                    check_dtype=False,
+                )
         ids = pd.Index(table["patient_id"].dropna().unique()[::-1])  # sessions' patients: positions in any ids
-        assert (O.Sessions(t, ids).patient.tolist()
-                == O.Sessions(as_objects(t), pd.Index(list(ids), dtype=object)).patient.tolist())
+        assert (
+            O.Sessions(t, ids).patient.tolist()
+            == O.Sessions(as_objects(t), pd.Index(list(ids), dtype=object)).patient.tolist()
+        )

@@ -1,5 +1,6 @@
 """Every page of the dashboard, run with Streamlit's AppTest: on the sample practice, on an uploaded vendor
 export, and on bad uploads (a clear st.error, never an exception)."""
+
 import io
 import json
 from pathlib import Path
@@ -10,8 +11,14 @@ from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
-PAGES = ["pages/overview.py", "pages/trajectories.py", "pages/durability.py", "pages/compare.py", "pages/data.py",
-         "pages/methods.py"]
+PAGES = [
+    "pages/overview.py",
+    "pages/trajectories.py",
+    "pages/durability.py",
+    "pages/compare.py",
+    "pages/data.py",
+    "pages/methods.py",
+]
 
 pytestmark = pytest.mark.skipif(not (SAMPLE / "assessments.csv").exists(), reason="sample_data/ not generated yet")
 
@@ -77,14 +84,23 @@ def test_the_data_page_counts_the_patients_with_scores_and_says_so(sample_app):
 def test_overview_tiles_show_the_kpis_with_their_change(sample_app):
     at = sample_app.switch_page("pages/overview.py").run()
     labels = [m.label for m in at.metric]
-    assert labels[:6] == ["Patients started", "Infusions", "Series completed", "Infusions with a score", "Response", "Remission"]
+    assert labels[:6] == [
+        "Patients started",
+        "Infusions",
+        "Series completed",
+        "Infusions with a score",
+        "Response",
+        "Remission",
+    ]
     started = at.metric[0]
     assert started.value.isdigit() or started.value.startswith("<")
 
 
 def test_overview_offers_the_pdf_report_of_the_data_in_force(sample_app):
     at = sample_app.switch_page("pages/overview.py").run()
-    assert not at.get("download_button") or all(b.proto.label != "Download the PDF report" for b in at.get("download_button"))
+    assert not at.get("download_button") or all(
+        b.proto.label != "Download the PDF report" for b in at.get("download_button")
+    )
     at.button(key="prepare_report").click().run(timeout=180)
     assert not at.exception
     buttons = [b for b in at.get("download_button") if b.proto.label == "Download the PDF report"]
@@ -160,8 +176,10 @@ def test_both_sample_files_uploaded_give_the_same_numbers_as_the_sample():
     assert at.metric[0].value == started
 
 
-PHI = (b"patient_id,Patient Name,DOB,instrument,score,day\n"
-       b"P1,Jane Doe,1980-02-03,PHQ9,20,0\nP1,Jane Doe,1980-02-03,PHQ9,8,21\n")
+PHI = (
+    b"patient_id,Patient Name,DOB,instrument,score,day\n"
+    b"P1,Jane Doe,1980-02-03,PHQ9,20,0\nP1,Jane Doe,1980-02-03,PHQ9,8,21\n"
+)
 
 
 def xlsx_bytes() -> bytes:
@@ -173,11 +191,14 @@ def xlsx_bytes() -> bytes:
     return buf.getvalue()
 
 
-@pytest.mark.parametrize("name,data,words", [
-    ("clinic.csv", PHI, "Patient Name"),
-    ("workbook.csv", xlsx_bytes(), "Excel"),
-    ("empty.csv", b"", ""),
-])
+@pytest.mark.parametrize(
+    "name,data,words",
+    [
+        ("clinic.csv", PHI, "Patient Name"),
+        ("workbook.csv", xlsx_bytes(), "Excel"),
+        ("empty.csv", b"", ""),
+    ],
+)
 def test_a_bad_upload_shows_an_error_on_every_page_and_never_an_exception(name, data, words):
     at = upload(app(), (name, data))
     for page in ("pages/overview.py", "pages/compare.py", "pages/data.py", "pages/methods.py"):
@@ -221,7 +242,9 @@ def test_a_loaded_definition_card_is_used_on_every_page(sample_app):
 
 def test_a_bad_definition_card_is_refused_with_a_message(sample_app):
     at = sample_app.switch_page("pages/methods.py").run()
-    at.file_uploader(key="card").set_value(("card.json", b'{"booster_handling": "sometimes"}', "application/json")).run()
+    at.file_uploader(key="card").set_value(
+        ("card.json", b'{"booster_handling": "sometimes"}', "application/json")
+    ).run()
     next(b for b in at.button if b.label == "Use the loaded card").click().run()
     assert not at.exception
     assert any("booster_handling" in e for e in texts(at, "error"))
@@ -233,8 +256,14 @@ def test_only_the_targets_the_user_changed_become_overrides():
 
     import ui
 
-    before = pd.DataFrame({"file": ["a.csv"] * 3, "source": ["Patient ID", "Clinic Location", "Notes"],
-                           "target": ["patient_id", "site", "unused"], "how": ["synonym", "synonym", "unused"]})
+    before = pd.DataFrame(
+        {
+            "file": ["a.csv"] * 3,
+            "source": ["Patient ID", "Clinic Location", "Notes"],
+            "target": ["patient_id", "site", "unused"],
+            "how": ["synonym", "synonym", "unused"],
+        }
+    )
     after = before.assign(target=["patient_id", "ignore", "unused"])
     assert ui.changed_targets(before, after) == {"Clinic Location": "ignore"}
     assert ui.changed_targets(before, before) == {}
@@ -356,9 +385,8 @@ def test_a_loaded_upload_is_one_shared_object_whose_frames_are_keyed_without_has
 
 
 def test_a_changed_upload_gives_a_new_load_and_new_results():
-    from analysis import cohorts
-
     import ui
+    from analysis import cohorts
 
     data = (SAMPLE / "assessments.csv").read_bytes()
     before = ui.load([("assessments.csv", data)])
@@ -441,8 +469,9 @@ def test_a_chart_is_built_once_per_content_of_its_arguments():
         built.append(threshold)
         return charts.monthly_chart(by_month, threshold)
 
-    by_month = pd.DataFrame({"start_month": ["2025-01", "2025-02"], "patients_started": [20, 30],
-                             "infusions": [120, 170]})
+    by_month = pd.DataFrame(
+        {"start_month": ["2025-01", "2025-02"], "patients_started": [20, 30], "infusions": [120, 170]}
+    )
     ui.plot(monthly, by_month, 11)
     ui.plot(monthly, by_month.copy(), 11)
     assert built == [11]
@@ -452,10 +481,9 @@ def test_a_chart_is_built_once_per_content_of_its_arguments():
 
 
 def test_the_durability_headline_is_the_ungrouped_analysis_of_the_same_data():
+    import ui
     from analysis import durability
     from analysis.outcomes import Definitions
-
-    import ui
 
     loaded = ui.load([(p.name, p.read_bytes()) for p in (SAMPLE / "assessments.csv", SAMPLE / "treatments.csv")])
     a, t, defs = loaded.assessments, loaded.treatments, Definitions()

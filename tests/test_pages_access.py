@@ -2,6 +2,7 @@
 
 ``at.secrets`` stands for .streamlit/secrets.toml and ``at.user`` for the signed-in user (``st.user``):
 the real OpenID Connect round trip is in tests/test_browser_auth.py."""
+
 import subprocess
 import sys
 from pathlib import Path
@@ -17,8 +18,13 @@ from analysis.store import Store
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
 FILES = [SAMPLE / "assessments.csv", SAMPLE / "treatments.csv"]
-AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "s" * 64, "client_id": "dashboard",
-        "client_secret": "secret", "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}
+AUTH = {
+    "redirect_uri": "http://localhost:8501/oauth2callback",
+    "cookie_secret": "s" * 64,
+    "client_id": "dashboard",
+    "client_secret": "secret",
+    "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
+}
 ACCESS = {"managers": ["@clinic.org"], "clinicians": ["carol@clinic.org"]}
 SECRETS = {"auth": AUTH, "access": ACCESS}
 DATA_PAGES = ["pages/overview.py", "pages/trajectories.py", "pages/durability.py", "pages/data.py"]
@@ -49,8 +55,13 @@ def texts(at, kind) -> list[str]:
 
 def shows_no_data(at) -> bool:
     """No chart, no number tile, no table, no data caption and no uploader: nothing of a practice."""
-    return (not at.get("plotly_chart") and not at.metric and not at.dataframe and not at.get("file_uploader")
-            and not any(c.startswith("**Data:**") for c in texts(at, "caption")))
+    return (
+        not at.get("plotly_chart")
+        and not at.metric
+        and not at.dataframe
+        and not at.get("file_uploader")
+        and not any(c.startswith("**Data:**") for c in texts(at, "caption"))
+    )
 
 
 def audit(data_dir) -> list[tuple]:
@@ -138,7 +149,11 @@ def test_a_manager_sees_the_aggregate_pages_but_no_patient_lines(data_dir):
     at.switch_page("pages/audit.py").run()
     shown = at.dataframe[0].value
     assert list(shown.columns) == ["When (UTC)", "Who", "Action", "Data set hash", "Detail"]
-    assert (shown["Who"].iloc[0], shown["Action"].iloc[0], shown["Detail"].iloc[0]) == ("Alice@Clinic.org", "sign in", "manager")
+    assert (shown["Who"].iloc[0], shown["Action"].iloc[0], shown["Detail"].iloc[0]) == (
+        "Alice@Clinic.org",
+        "sign in",
+        "manager",
+    )
 
 
 def test_a_clinician_sees_patient_lines():
@@ -151,7 +166,9 @@ def test_a_clinician_sees_patient_lines():
 
 
 def test_sign_in_configured_without_a_client_secret_is_an_error_not_an_open_door():
-    at = app({"auth": {k: v for k, v in AUTH.items() if k != "client_secret"}, "access": ACCESS}, email="carol@clinic.org")
+    at = app(
+        {"auth": {k: v for k, v in AUTH.items() if k != "client_secret"}, "access": ACCESS}, email="carol@clinic.org"
+    )
     assert any("client_secret" in e for e in texts(at, "error")) and shows_no_data(at)
 
 
@@ -183,8 +200,10 @@ def test_a_saved_upload_is_what_the_next_session_opens_with_the_same_numbers(dat
 
 def test_a_saved_data_set_shows_the_validation_report_of_its_import(data_dir, tmp_path):
     messy = tmp_path / "messy.csv"
-    messy.write_text("Patient ID,Measure,Total Score,Day\nA1,PHQ-9,20,0\nA1,PHQ-9,n/a,7\nA1,PHQ-9,9,14\n"
-                     "B2,PHQ-9,19,0\nB2,PHQ-9,99,14\n")
+    messy.write_text(
+        "Patient ID,Measure,Total Score,Day\nA1,PHQ-9,20,0\nA1,PHQ-9,n/a,7\nA1,PHQ-9,9,14\n"
+        "B2,PHQ-9,19,0\nB2,PHQ-9,99,14\n"
+    )
     at = save(upload(app(), messy), "Messy clinic")
     codes = list(at.session_state["_loaded"].issues["code"])
     assert {"NON_NUMERIC_SCORE", "OUT_OF_RANGE"} <= set(codes)

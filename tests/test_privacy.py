@@ -26,10 +26,12 @@ def test_ten_is_small_eleven_is_not_and_zero_is_shown():
 
 
 def test_formula_like_cells_are_neutralised_in_csv():
-    t = pd.DataFrame({"patient_id": ["=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "\tx", "ok"], "score": [1, 2, 3, 4, 5, -6]})
+    t = pd.DataFrame(
+        {"patient_id": ['=HYPERLINK("x")', "+1", "-2", "@SUM(A1)", "\tx", "ok"], "score": [1, 2, 3, 4, 5, -6]}
+    )
     text = privacy.to_csv_bytes(t).decode("utf-8-sig")
     back = pd.read_csv(io.StringIO(text))
-    assert back["patient_id"].tolist() == ["'=HYPERLINK(\"x\")", "'+1", "'-2", "'@SUM(A1)", "'\tx", "ok"]
+    assert back["patient_id"].tolist() == ['\'=HYPERLINK("x")', "'+1", "'-2", "'@SUM(A1)", "'\tx", "ok"]
     assert back["score"].tolist()[-1] == -6  # numbers stay numbers
 
 
@@ -43,19 +45,26 @@ def test_excel_export_holds_no_formulas():
 
 def test_a_count_that_reveals_a_small_complement_is_withheld_with_its_rate():
     t = pd.DataFrame({"evaluable": [30, 30, 30], "responders": [27, 15, 30], "rate": [0.9, 0.5, 1.0]})
-    out = privacy.suppress_table(t, ["evaluable", "responders"], complements=[("responders", "evaluable")],
-                                 shares={("rate",): ("responders", "evaluable")})
+    out = privacy.suppress_table(
+        t,
+        ["evaluable", "responders"],
+        complements=[("responders", "evaluable")],
+        shares={("rate",): ("responders", "evaluable")},
+    )
     assert out["responders"].tolist() == [None, 15, 30]  # 30 - 27 = 3 non-responders would show
     assert out["rate"].tolist() == [None, 0.5, 1.0]
     assert out["evaluable"].tolist() == [30, 30, 30]
 
 
 def test_shares_are_withheld_only_where_their_own_counts_are_small():
-    t = pd.DataFrame({"evaluable": [40], "responders": [20], "remitters": [4],
-                      "response_rate": [0.5], "remission_rate": [0.1]})
-    out = privacy.suppress_table(t, ["evaluable", "responders", "remitters"],
-                                 shares={("response_rate",): ("responders", "evaluable"),
-                                         ("remission_rate",): ("remitters", "evaluable")})
+    t = pd.DataFrame(
+        {"evaluable": [40], "responders": [20], "remitters": [4], "response_rate": [0.5], "remission_rate": [0.1]}
+    )
+    out = privacy.suppress_table(
+        t,
+        ["evaluable", "responders", "remitters"],
+        shares={("response_rate",): ("responders", "evaluable"), ("remission_rate",): ("remitters", "evaluable")},
+    )
     assert out.loc[0, "remitters"] == "<11"
     assert out.loc[0, "remission_rate"] is None
     assert out.loc[0, "response_rate"] == 0.5

@@ -6,10 +6,11 @@ same files, formatted here by hand as the dashboard prints them ('53.8% (47.9 to
 A tiny practice (15 synthetic patients) checks suppression. Figures go through one kept-alive kaleido
 Chromium per test process; one subprocess runs the command line without a Chromium.
 """
+
+import contextlib
 import datetime as dt
 import io
 import json
-import contextlib
 import math
 import re
 import shutil
@@ -30,7 +31,7 @@ from analysis.survival import kaplan_meier
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = [str(ROOT / "sample_data" / "assessments.csv"), str(ROOT / "sample_data" / "treatments.csv")]
-WHEN = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.timezone.utc)
+WHEN = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.UTC)
 A4 = (595.28, 841.89)  # points
 ONE_DECIMAL_PERCENT = re.compile(r"\d+\.\d%")
 
@@ -101,8 +102,15 @@ def tiny_report(tiny):
     """The tiny practice's report, asked for an instrument it does not hold; with the inputs as they were."""
     loaded = tiny[0]
     before = (loaded.assessments.copy(), loaded.treatments.copy(), loaded.issues.copy())
-    pdf = report.build_report(loaded.assessments, loaded.treatments, issues=loaded.issues, practice="Tiny practice",
-                              instrument="MADRS", generated_at=WHEN, rows_read=loaded.rows_read)
+    pdf = report.build_report(
+        loaded.assessments,
+        loaded.treatments,
+        issues=loaded.issues,
+        practice="Tiny practice",
+        instrument="MADRS",
+        generated_at=WHEN,
+        rows_read=loaded.rows_read,
+    )
     return pdf, " ".join(pages_text(pdf)), before
 
 
@@ -132,8 +140,10 @@ def test_the_title_page_names_practice_period_filters_and_generation_time(sample
 def test_the_rates_by_instrument_and_condition_are_the_summarys(sample, sample_text):
     loaded = sample[2]
     rates = metrics.summary(loaded.assessments, loaded.treatments).suppressed_rates()
-    shown = rates[rates["dimension"].isin(["overall", "condition"])
-                  | ((rates["instrument"] == "PHQ9") & (rates["dimension"] == "site"))]
+    shown = rates[
+        rates["dimension"].isin(["overall", "condition"])
+        | ((rates["instrument"] == "PHQ9") & (rates["dimension"] == "site"))
+    ]
     checked = 0
     for r in shown.to_dict("records"):
         for what in ("response", "remission"):
@@ -166,14 +176,17 @@ def test_the_durability_numbers_are_the_analysis(sample, sample_text):
     by = durability.analyse(loaded.assessments, loaded.treatments, "PHQ9", by="condition")
     overall = durability.analyse(loaded.assessments, loaded.treatments, "PHQ9", by=None)
     g = overall.groups.iloc[0]
-    head = (f"{g['n']} {days(g['median'])} ({days(g['median_lower'])} to {days(g['median_upper'])}) "
-            + " ".join(rate(g[f"s{d}"], g[f"s{d}_lower"], g[f"s{d}_upper"]) for d in (28, 56, 84)))
+    head = f"{g['n']} {days(g['median'])} ({days(g['median_lower'])} to {days(g['median_upper'])}) " + " ".join(
+        rate(g[f"s{d}"], g[f"s{d}_lower"], g[f"s{d}_upper"]) for d in (28, 56, 84)
+    )
     assert head in sample_text
     exact = by.groups.set_index("group")
     withheld = 0
     for r in by.groups_shown().to_dict("records"):
-        assert f"{r['n']} {r['events']} {days(r['median'])} ({days(r['median_lower'])} to {days(r['median_upper'])})" \
+        assert (
+            f"{r['n']} {r['events']} {days(r['median'])} ({days(r['median_lower'])} to {days(r['median_upper'])})"
             in sample_text
+        )
         for d in (28, 56, 84):
             if r[f"s{d}"] is None:  # fewer than 11 still at risk: withheld, as the curve stops there
                 withheld += 1
@@ -191,8 +204,10 @@ def test_the_durability_numbers_are_the_analysis(sample, sample_text):
 def test_the_practice_totals_and_data_quality_are_the_loads(sample, sample_text):
     loaded = sample[2]
     p = metrics.summary(loaded.assessments, loaded.treatments).practice
-    assert f"Infusions (induction / booster / maintenance) {p['infusions']:,} ({p['induction_infusions']:,} / " \
-           f"{p['boosters']:,} / {p['maintenance']:,})" in sample_text
+    assert (
+        f"Infusions (induction / booster / maintenance) {p['infusions']:,} ({p['induction_infusions']:,} / "
+        f"{p['boosters']:,} / {p['maintenance']:,})" in sample_text
+    )
     assert f"{pct(p['series_completion'])} of {p['induction_started']:,}" in sample_text
     assert f"Rows read from the files {loaded.rows_read:,}" in sample_text
     assert f"Scores kept (after the filters) {len(loaded.assessments):,}" in sample_text
@@ -203,8 +218,15 @@ def test_the_definition_card_methods_and_citations_are_printed(sample_text):
     assert "The definition card in force: 'default'" in sample_text
     assert "Baseline: the last score from day -30 to day 0." in sample_text
     assert "response a drop of ≥ 50% from baseline, remission a score ≤ 4" in sample_text  # PHQ-9, from the registry
-    for words in ("Efron ties", "Wilson score intervals", "log-scale 95% confidence limits", "log-rank test",
-                  "REML", "Counts from 1 to 10 are shown as <11", "Kroenke K"):
+    for words in (
+        "Efron ties",
+        "Wilson score intervals",
+        "log-scale 95% confidence limits",
+        "log-rank test",
+        "REML",
+        "Counts from 1 to 10 are shown as <11",
+        "Kroenke K",
+    ):
         assert words in sample_text, words
 
 
@@ -219,10 +241,15 @@ def test_pages_render_with_their_figures_drawn(sample, tmp_path):
     path = tmp_path / "sample.pdf"
     path.write_bytes(pdf)
     for page in (1, km_page):
-        subprocess.run(["pdftoppm", "-r", "60", "-png", "-f", str(page), "-l", str(page), str(path),
-                        str(tmp_path / f"p{page}")], check=True, timeout=60)
-    png = {page: np.asarray(Image.open(next(tmp_path.glob(f"p{page}*.png"))).convert("RGB")).astype(int)
-           for page in (1, km_page)}
+        subprocess.run(
+            ["pdftoppm", "-r", "60", "-png", "-f", str(page), "-l", str(page), str(path), str(tmp_path / f"p{page}")],
+            check=True,
+            timeout=60,
+        )
+    png = {
+        page: np.asarray(Image.open(next(tmp_path.glob(f"p{page}*.png"))).convert("RGB")).astype(int)
+        for page in (1, km_page)
+    }
     ink = (png[1].sum(axis=2) < 600).mean()
     assert 0.01 < ink < 0.5
     km = png[km_page]
@@ -240,16 +267,23 @@ def small_shares(loaded, definitions) -> set[str]:
     s = metrics.summary(loaded.assessments, loaded.treatments, definitions)
     out = set()
     rates = s.rates
-    shown = rates["dimension"].isin(["overall", "condition"]) | ((rates["instrument"] == "PHQ9") & (rates["dimension"] == "site"))
+    shown = rates["dimension"].isin(["overall", "condition"]) | (
+        (rates["instrument"] == "PHQ9") & (rates["dimension"] == "site")
+    )
     for r in rates[shown].to_dict("records"):
         for what, count in (("response", "responders"), ("remission", "remitters")):
-            if not pd.isna(r[f"{what}_rate"]) and (privacy.is_small(r[count], t) or privacy.is_small(r["evaluable"], t)):
+            if not pd.isna(r[f"{what}_rate"]) and (
+                privacy.is_small(r[count], t) or privacy.is_small(r["evaluable"], t)
+            ):
                 out.add(rate(r[f"{what}_rate"], r[f"{what}_lower"], r[f"{what}_upper"]))
     for by in ("condition", None):
         g = durability.analyse(loaded.assessments, loaded.treatments, "PHQ9", by=by, definitions=definitions).groups
         for r in g[g["n"].map(lambda n: privacy.is_small(n, t))].to_dict("records"):
-            out |= {rate(r[f"s{d}"], r[f"s{d}_lower"], r[f"s{d}_upper"]) for d in definitions.survival_days
-                    if not pd.isna(r[f"s{d}"])}
+            out |= {
+                rate(r[f"s{d}"], r[f"s{d}_lower"], r[f"s{d}_upper"])
+                for d in definitions.survival_days
+                if not pd.isna(r[f"s{d}"])
+            }
     return out
 
 
@@ -267,16 +301,21 @@ def test_a_tiny_practice_shows_small_counts_as_under_11_and_no_share_of_them(tin
 def test_with_suppression_off_the_same_shares_are_printed(tiny):
     """The check above can fail: with the threshold at 0 the tiny practice's small shares are in the PDF."""
     loaded = tiny[0]
-    card = Definitions(suppression_threshold=0, response_window=(14, 28), confirm_loss=True,
-                       booster_handling="censor", name="strict")
+    card = Definitions(
+        suppression_threshold=0, response_window=(14, 28), confirm_loss=True, booster_handling="censor", name="strict"
+    )
     pdf = report.build_report(loaded.assessments, loaded.treatments, card, generated_at=WHEN)
     text = " ".join(pages_text(pdf))
     shown = small_shares(loaded, card)
     assert len(shown) >= 5 and all(s in text for s in shown)
     assert "<11" not in text and "small counts not suppressed" in text
     # the methods paragraph follows the card in force
-    for words in ("definition card 'strict'", "from day 14 to day 28", "confirmed by the next score too",
-                  "censored at the first booster"):
+    for words in (
+        "definition card 'strict'",
+        "from day 14 to day 28",
+        "confirmed by the next score too",
+        "censored at the first booster",
+    ):
         assert words in text, words
 
 
@@ -298,13 +337,20 @@ def plain_report(tiny, monkeypatch, tmp_path):
     loaded = tiny[0]
     monkeypatch.setattr(report, "FONT_DIR", tmp_path)  # no fonts there
     monkeypatch.setattr(report, "figure_png", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("skipped")))
-    issues = pd.DataFrame([
-        {"severity": "warning", "code": "OUT_OF_RANGE", "column": "score", "rows": [2, 3], "message": "P-001 ..."},
-        {"severity": "warning", "code": "OUT_OF_RANGE", "column": "score", "rows": np.array([5]), "message": "x"},
-        {"severity": "info", "code": "DAY0_FIRST_ASSESSMENT", "column": None, "rows": list(range(2, 14)),
-         "message": "P-002 ..."},
-        {"severity": "error", "code": "BAD_FILE", "column": None, "rows": [], "message": "other.csv ..."},
-    ])
+    issues = pd.DataFrame(
+        [
+            {"severity": "warning", "code": "OUT_OF_RANGE", "column": "score", "rows": [2, 3], "message": "P-001 ..."},
+            {"severity": "warning", "code": "OUT_OF_RANGE", "column": "score", "rows": np.array([5]), "message": "x"},
+            {
+                "severity": "info",
+                "code": "DAY0_FIRST_ASSESSMENT",
+                "column": None,
+                "rows": list(range(2, 14)),
+                "message": "P-002 ...",
+            },
+            {"severity": "error", "code": "BAD_FILE", "column": None, "rows": [], "message": "other.csv ..."},
+        ]
+    )
     pdf = report.build_report(loaded.assessments, loaded.treatments, issues=issues, rows_read=231, generated_at=WHEN)
     return pdf, " ".join(pages_text(pdf))
 
@@ -318,8 +364,10 @@ def test_without_dejavu_the_text_is_made_latin1_safe(plain_report):
 def test_data_quality_counts_rows_by_severity_and_problem_without_messages(plain_report):
     text = plain_report[1]
     assert "Rows read from the files 231" in text
-    assert ("Severity Problem Column Rows affected error BAD_FILE - 0 warning OUT_OF_RANGE score <11 "
-            "info DAY0_FIRST_ASSESSMENT - 12") in text
+    assert (
+        "Severity Problem Column Rows affected error BAD_FILE - 0 warning OUT_OF_RANGE score <11 "
+        "info DAY0_FIRST_ASSESSMENT - 12"
+    ) in text
     assert "P-001" not in text and "P-002" not in text  # messages quote patient keys: not printed
 
 
@@ -392,14 +440,43 @@ def test_numbers_are_formatted_as_the_dashboard_prints_them():
 
 
 def test_kpi_cells_withhold_a_share_whose_numerator_denominator_or_complement_is_small():
-    k = pd.DataFrame([
-        {"kpi": "patients_started", "label": "Patients started", "value": 104.0, "previous": 9.0, "change": 95.0,
-         "unit": "count", "n": np.nan, "previous_n": np.nan, "note": ""},
-        {"kpi": "response_rate", "label": "Response", "value": 12 / 20, "previous": 5 / 40, "change": 0.475,
-         "unit": "share", "n": 20.0, "previous_n": 40.0, "note": "recent"},
-        {"kpi": "remission_rate", "label": "Remission", "value": 11 / 40, "previous": 20 / 40, "change": -0.225,
-         "unit": "share", "n": 40.0, "previous_n": 40.0, "note": ""},
-    ])
+    k = pd.DataFrame(
+        [
+            {
+                "kpi": "patients_started",
+                "label": "Patients started",
+                "value": 104.0,
+                "previous": 9.0,
+                "change": 95.0,
+                "unit": "count",
+                "n": np.nan,
+                "previous_n": np.nan,
+                "note": "",
+            },
+            {
+                "kpi": "response_rate",
+                "label": "Response",
+                "value": 12 / 20,
+                "previous": 5 / 40,
+                "change": 0.475,
+                "unit": "share",
+                "n": 20.0,
+                "previous_n": 40.0,
+                "note": "recent",
+            },
+            {
+                "kpi": "remission_rate",
+                "label": "Remission",
+                "value": 11 / 40,
+                "previous": 20 / 40,
+                "change": -0.225,
+                "unit": "share",
+                "n": 40.0,
+                "previous_n": 40.0,
+                "note": "",
+            },
+        ]
+    )
     cells = report.kpi_cells(k, 11).set_index("kpi")
     assert cells.loc["patients_started", ["value", "previous", "change"]].tolist() == ["104", "<11", "—"]
     # 12 of 20: the 8 non-responders are a small complement, so the share is withheld (metrics.kpis_shown, the
@@ -409,12 +486,22 @@ def test_kpi_cells_withhold_a_share_whose_numerator_denominator_or_complement_is
 
 
 def test_funnel_rows_give_counts_and_withhold_shares_of_small_counts():
-    row = {"patients": 40, "with_baseline": 38, "with_response_assessment": 20, "evaluable": 20, "responders": 9,
-           "with_follow_up": 9}
+    row = {
+        "patients": 40,
+        "with_baseline": 38,
+        "with_response_assessment": 20,
+        "evaluable": 20,
+        "responders": 9,
+        "with_follow_up": 9,
+    }
     assert report.funnel_rows(row, 11) == [
-        ("Patients with a score", "40", ""), ("With a baseline", "38", "95.0%"),
-        ("With a response assessment", "20", "52.6%"), ("Evaluable (baseline > 0)", "20", "100.0%"),
-        ("Responders", "<11", "—"), ("Responders with follow-up", "<11", "—")]
+        ("Patients with a score", "40", ""),
+        ("With a baseline", "38", "95.0%"),
+        ("With a response assessment", "20", "52.6%"),
+        ("Evaluable (baseline > 0)", "20", "100.0%"),
+        ("Responders", "<11", "—"),
+        ("Responders with follow-up", "<11", "—"),
+    ]
 
 
 def test_at_risk_counts_every_28_days_to_the_last_follow_up():

@@ -3,6 +3,7 @@
 Calibration is measured with the project's own definitions (analysis.outcomes, analysis.survival) on the
 committed 600-patient sample (default seed); tolerances are stated next to each target.
 """
+
 import re
 from pathlib import Path
 
@@ -64,6 +65,7 @@ def assert_valid(p: Practice) -> None:
 
 # --- determinism and shape --------------------------------------------------------------------
 
+
 def test_the_same_seed_gives_the_same_practice():
     one, two = simulate(patients=200, seed=5), simulate(patients=200, seed=5)
     pd.testing.assert_frame_equal(one.assessments, two.assessments)
@@ -83,8 +85,7 @@ def test_the_sample_is_a_valid_canonical_practice(practice):
 
 
 @settings(max_examples=25, deadline=None)
-@given(patients=st.integers(1, 60), seed=st.integers(0, 2**32 - 1), sites=st.integers(1, 10),
-       months=st.integers(1, 36))
+@given(patients=st.integers(1, 60), seed=st.integers(0, 2**32 - 1), sites=st.integers(1, 10), months=st.integers(1, 36))
 def test_any_seed_and_size_gives_a_valid_practice(patients, seed, sites, months):
     p = simulate(patients=patients, seed=seed, sites=sites, months=months)
     assert_valid(p)
@@ -93,12 +94,15 @@ def test_any_seed_and_size_gives_a_valid_practice(patients, seed, sites, months)
     assert p.patients[S.START_MONTH].max() <= "2026-10"
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"patients": 0}, "patients must be a whole number of at least 1, got 0"),
-    ({"sites": -1}, "sites must be"),
-    ({"seed": -3}, "seed must be a whole number of at least 0, got -3"),
-    ({"months": 2.5}, "months must be"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"patients": 0}, "patients must be a whole number of at least 1, got 0"),
+        ({"sites": -1}, "sites must be"),
+        ({"seed": -3}, "seed must be a whole number of at least 0, got -3"),
+        ({"months": 2.5}, "months must be"),
+    ],
+)
 def test_impossible_sizes_are_refused_with_the_fix(kwargs, message):
     with pytest.raises(ValueError, match=message):
         simulate(**kwargs)
@@ -131,6 +135,7 @@ def test_baselines_look_like_a_treatment_resistant_population(practice):
 
 # --- induction, follow-up, boosters ---------------------------------------------------------
 
+
 def test_induction_infusions_follow_the_schedule_with_a_day_of_jitter(practice):
     ind = practice.treatments[practice.treatments[S.KIND] == "induction"].copy()
     ind["n"] = ind.groupby(S.PATIENT_ID).cumcount()
@@ -151,8 +156,9 @@ def test_a_fifth_stop_after_the_first_infusion_and_about_half_finish_six(practic
 
 def test_scores_thin_out_as_time_goes_on(practice):
     a = practice.assessments
-    per_window = [a[a[S.DAY].between(lo, hi)][S.PATIENT_ID].nunique() for lo, hi in
-                  ((12, 31), (35, 63), (77, 119), (133, 190))]
+    per_window = [
+        a[a[S.DAY].between(lo, hi)][S.PATIENT_ID].nunique() for lo, hi in ((12, 31), (35, 63), (77, 119), (133, 190))
+    ]
     assert per_window == sorted(per_window, reverse=True) and per_window[-1] > 0
 
 
@@ -170,7 +176,9 @@ def test_a_booster_brings_a_transient_improvement(big):
     """The PHQ-9 taken at a booster (before it is given) is worse than the next one within three weeks."""
     a = big.assessments[big.assessments[S.INSTRUMENT] == "PHQ9"].sort_values([S.PATIENT_ID, S.DAY])
     b = big.treatments.loc[big.treatments[S.KIND] == "booster", [S.PATIENT_ID, S.DAY]]
-    a = a.assign(next_score=a.groupby(S.PATIENT_ID)[S.SCORE].shift(-1), next_day=a.groupby(S.PATIENT_ID)[S.DAY].shift(-1))
+    a = a.assign(
+        next_score=a.groupby(S.PATIENT_ID)[S.SCORE].shift(-1), next_day=a.groupby(S.PATIENT_ID)[S.DAY].shift(-1)
+    )
     at = a.merge(b, on=[S.PATIENT_ID, S.DAY])
     at = at[at["next_day"] - at[S.DAY] <= 21]
     assert len(at) > 100
@@ -186,6 +194,7 @@ def test_bipolar_patients_have_mostly_low_ymrs_with_a_few_flags(big):
 
 
 # --- calibration (DESIGN definitions, via analysis.outcomes and analysis.survival) ------------
+
 
 def test_phq9_response_and_remission_are_near_the_targets(practice):
     o = patient_outcomes(practice.assessments, "PHQ9")
@@ -218,6 +227,7 @@ def test_site_differences_are_modest(big):
 
 # --- files ----------------------------------------------------------------------------------
 
+
 def test_write_sample_writes_the_two_canonical_files(tmp_path):
     paths = write_sample(tmp_path / "out", patients=50, seed=3)
     assert [p.name for p in paths] == ["assessments.csv", "treatments.csv"] and all(p.is_file() for p in paths)
@@ -236,7 +246,9 @@ def test_the_command_line_writes_the_sample(tmp_path, capsys):
 
 
 def test_the_committed_sample_is_what_the_code_generates(practice):
-    a = pd.read_csv(SAMPLE_DATA / "assessments.csv", dtype={c: "str" for c in S.PATIENT_ATTRIBUTES + (S.PATIENT_ID, S.INSTRUMENT)})
+    a = pd.read_csv(
+        SAMPLE_DATA / "assessments.csv", dtype={c: "str" for c in S.PATIENT_ATTRIBUTES + (S.PATIENT_ID, S.INSTRUMENT)}
+    )
     pd.testing.assert_frame_equal(a, practice.assessments, check_dtype=False)
     v = pd.read_csv(SAMPLE_DATA / "vendor_export.csv", dtype=str)
     pd.testing.assert_frame_equal(v, vendor_export(practice).astype(str), check_dtype=False)
@@ -244,8 +256,18 @@ def test_the_committed_sample_is_what_the_code_generates(practice):
 
 def test_the_vendor_export_is_a_messy_but_faithful_ehr_file(practice, tmp_path):
     v = pd.read_csv(write_vendor_export(tmp_path, patients=600), dtype=str)
-    assert list(v.columns) == ["Patient ID", "Encounter Type", "Measure", "Total Score", "Date Administered",
-                               "Diagnosis", "Clinic Location", "Age Group", "Sex", "Route"]
+    assert list(v.columns) == [
+        "Patient ID",
+        "Encounter Type",
+        "Measure",
+        "Total Score",
+        "Date Administered",
+        "Diagnosis",
+        "Clinic Location",
+        "Age Group",
+        "Sex",
+        "Route",
+    ]
     assert v["Patient ID"].nunique() <= 60 and v["Patient ID"].max() <= "P00060"
     assert "Major Depressive Disorder" in set(v["Diagnosis"]) and set(v["Measure"]) >= {"PHQ-9", "GAD-7"}
     assert all(re.fullmatch(r"\d\d/\d\d/20\d\d", d) for d in v["Date Administered"])

@@ -1,4 +1,5 @@
 """analysis.store: saved data sets in DuckDB, transactions, concurrent readers, one writing process."""
+
 from __future__ import annotations
 
 import os
@@ -43,8 +44,16 @@ def clinic(n_patients=3, shift=0.0) -> Loaded:
     rows = []
     for p in range(n_patients):
         for day, score in ((0, 20.0), (14, 9.0), (28, 12.0)):
-            rows.append({PATIENT_ID: f"P{p:03d}", INSTRUMENT: "PHQ9", SCORE: score + shift, DAY: day,
-                         CONDITION: "depression" if p % 2 == 0 else None, SITE: "north"})
+            rows.append(
+                {
+                    PATIENT_ID: f"P{p:03d}",
+                    INSTRUMENT: "PHQ9",
+                    SCORE: score + shift,
+                    DAY: day,
+                    CONDITION: "depression" if p % 2 == 0 else None,
+                    SITE: "north",
+                }
+            )
     a = pd.DataFrame(rows)
     t = pd.DataFrame({PATIENT_ID: [f"P{p:03d}" for p in range(n_patients)], DAY: 0, KIND: "induction", DOSE: 0.5})
     return Loaded(a, t, {"Pt Key": PATIENT_ID, "Total": SCORE}, rows_read=len(a) + 2)
@@ -52,10 +61,14 @@ def clinic(n_patients=3, shift=0.0) -> Loaded:
 
 def big(n_rows: int, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    return pd.DataFrame({
-        PATIENT_ID: [f"Q{i // 8:06d}" for i in range(n_rows)], INSTRUMENT: "PHQ9",
-        SCORE: rng.integers(0, 28, n_rows).astype(float), DAY: rng.integers(-30, 300, n_rows),
-    })
+    return pd.DataFrame(
+        {
+            PATIENT_ID: [f"Q{i // 8:06d}" for i in range(n_rows)],
+            INSTRUMENT: "PHQ9",
+            SCORE: rng.integers(0, 28, n_rows).astype(float),
+            DAY: rng.integers(-30, 300, n_rows),
+        }
+    )
 
 
 @pytest.fixture
@@ -266,8 +279,14 @@ def test_the_audit_log_records_saves_and_sign_ins_newest_first(store):
 
 
 rows = st.lists(
-    st.tuples(st.sampled_from(["P1", "P2", "P3"]), st.integers(0, 27), st.integers(-30, 90), st.sampled_from(["depression", None])),
-    min_size=1, max_size=30,
+    st.tuples(
+        st.sampled_from(["P1", "P2", "P3"]),
+        st.integers(0, 27),
+        st.integers(-30, 90),
+        st.sampled_from(["depression", None]),
+    ),
+    min_size=1,
+    max_size=30,
 )
 
 
@@ -338,9 +357,15 @@ def test_a_file_that_is_not_a_database_gives_a_data_error(tmp_path):
 
 
 def test_the_validation_report_is_saved_with_the_data_set(tmp_path):
-    issues = pd.DataFrame({"severity": ["warning", "info"], "code": ["OUT_OF_RANGE", "DAY0_FIRST_ASSESSMENT"],
-                           "column": ["Total Score", None], "rows": [[5, 9], []],
-                           "message": ["2 PHQ9 score(s) are outside its range ...", "Day 0 is ..."]})
+    issues = pd.DataFrame(
+        {
+            "severity": ["warning", "info"],
+            "code": ["OUT_OF_RANGE", "DAY0_FIRST_ASSESSMENT"],
+            "column": ["Total Score", None],
+            "rows": [[5, 9], []],
+            "message": ["2 PHQ9 score(s) are outside its range ...", "Day 0 is ..."],
+        }
+    )
     loaded = clinic()
     loaded.issues = issues
     with Store(tmp_path) as s:
@@ -348,9 +373,21 @@ def test_the_validation_report_is_saved_with_the_data_set(tmp_path):
         plain = s.save("b", clinic(shift=1.0))  # (an upload without a report: an empty one)
     with Store(tmp_path) as s:  # (as saved, after reopening)
         assert s.info(saved.id).issues == [
-            {"severity": "warning", "code": "OUT_OF_RANGE", "column": "Total Score", "rows": [5, 9],
-             "message": "2 PHQ9 score(s) are outside its range ..."},
-            {"severity": "info", "code": "DAY0_FIRST_ASSESSMENT", "column": None, "rows": [], "message": "Day 0 is ..."}]
+            {
+                "severity": "warning",
+                "code": "OUT_OF_RANGE",
+                "column": "Total Score",
+                "rows": [5, 9],
+                "message": "2 PHQ9 score(s) are outside its range ...",
+            },
+            {
+                "severity": "info",
+                "code": "DAY0_FIRST_ASSESSMENT",
+                "column": None,
+                "rows": [],
+                "message": "Day 0 is ...",
+            },
+        ]
         assert s.info(plain.id).issues == []
 
 
@@ -369,7 +406,9 @@ def test_a_database_of_schema_1_gains_the_report_column_and_keeps_its_data_sets(
         new = s.save("new", clinic(shift=2.0))
         assert s.info(new.id).issues == []
     con = duckdb.connect(str(tmp_path / "outcomes.duckdb"))
-    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [(str(store_module.SCHEMA_VERSION),)]
+    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [
+        (str(store_module.SCHEMA_VERSION),)
+    ]
     con.close()
 
 
@@ -397,8 +436,14 @@ def test_verify_reports_rows_that_belong_to_no_data_set(tmp_path):
 
 def _python(code: str, *args: str) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.Popen([sys.executable, "-c", code, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
 
 def _wait_for(proc: subprocess.Popen, marker: str, timeout: float = 20.0) -> None:

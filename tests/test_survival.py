@@ -6,6 +6,7 @@ Tolerances: relative 1e-6 for survival, standard errors, confidence limits, Cox 
 errors, hazard ratios, z, p and log-likelihoods, and for log-rank chi-square and p; counts and medians
 (which are observed times or midpoints of two) exactly (absolute 1e-9).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -39,8 +40,9 @@ def load(name: str) -> pd.DataFrame:
 
 def close(actual, expected, rtol=RTOL, atol=0.0):
     """Equal within tolerance, NaN where R gives NA, inf where R gives Inf."""
-    np.testing.assert_allclose(np.asarray(actual, dtype=float), np.asarray(expected, dtype=float),
-                               rtol=rtol, atol=atol, equal_nan=True)
+    np.testing.assert_allclose(
+        np.asarray(actual, dtype=float), np.asarray(expected, dtype=float), rtol=rtol, atol=atol, equal_nan=True
+    )
 
 
 # case, data file, time, event, group (None: one curve), days for survival_at
@@ -88,7 +90,8 @@ def test_survival_at_days_equals_r_summary_times_and_is_nan_where_r_drops_the_da
     at = fit_km(file, time, event, group).survival_at(days)
     assert len(at) == len(days) * at["group"].nunique()
     merged = at.assign(group=at["group"].astype(str)).merge(
-        r.assign(group=r["group"].astype(str)), on=["group", "day"], how="left", suffixes=("", "_r"))
+        r.assign(group=r["group"].astype(str)), on=["group", "day"], how="left", suffixes=("", "_r")
+    )
     dropped = merged["survival_r"].isna() & merged["n_risk_r"].isna()
     assert merged.loc[dropped, ["survival", "lower", "upper"]].isna().all().all()
     assert (merged.loc[dropped, "n_risk"] == 0).all()
@@ -99,8 +102,9 @@ def test_survival_at_days_equals_r_summary_times_and_is_nan_where_r_drops_the_da
         close(kept[col], kept[f"{col}_r"])
 
 
-@pytest.mark.parametrize("case,file,time,event,group,days", [c for c in KM_CASES if c[4]],
-                         ids=[c[0] for c in KM_CASES if c[4]])
+@pytest.mark.parametrize(
+    "case,file,time,event,group,days", [c for c in KM_CASES if c[4]], ids=[c[0] for c in KM_CASES if c[4]]
+)
 def test_logrank_equals_r_survdiff(case, file, time, event, group, days):
     d = load(file)
     lr = logrank(d[time], d[event], d[group])
@@ -174,6 +178,7 @@ def test_cox_on_lung_drops_rows_with_missing_covariates_and_says_how_many():
 
 # --- the numbers printed in ../shared/reference/README.md -----------------------------------
 
+
 def test_gehan_numbers_of_the_reference_readme():
     g = load("gehan_6mp.csv")
     km = kaplan_meier(g["weeks"], g["relapse"], g["arm"])
@@ -194,9 +199,15 @@ def test_gehan_numbers_of_the_reference_readme():
 
 def test_rossi_numbers_of_the_reference_readme():
     fit = cox(load("rossi.csv"), "week", "arrest", ["fin", "age", "race", "wexp", "mar", "paro", "prio"])
-    readme = {"fin": (-0.37942, 0.19138), "age": (-0.05744, 0.02200), "race": (0.31390, 0.30799),
-              "wexp": (-0.14980, 0.21222), "mar": (-0.43370, 0.38187), "paro": (-0.08487, 0.19576),
-              "prio": (0.09150, 0.02865)}
+    readme = {
+        "fin": (-0.37942, 0.19138),
+        "age": (-0.05744, 0.02200),
+        "race": (0.31390, 0.30799),
+        "wexp": (-0.14980, 0.21222),
+        "mar": (-0.43370, 0.38187),
+        "paro": (-0.08487, 0.19576),
+        "prio": (0.09150, 0.02865),
+    }
     got = fit.params.set_index("term")
     for term, (coef, se) in readme.items():
         assert round(got.loc[term, "coef"], 5) == coef and round(got.loc[term, "se"], 5) == se
@@ -204,6 +215,7 @@ def test_rossi_numbers_of_the_reference_readme():
 
 
 # --- hand-worked small cases ------------------------------------------------------------------
+
 
 def test_kaplan_meier_by_hand_on_five_subjects():
     # times 1, 2, 2+, 3, 4 (+ censored): S = 4/5, 3/5, 3/5 * 1/2, 0
@@ -331,6 +343,7 @@ def test_event_values_other_than_0_and_1_are_listed_whatever_their_type():
 
 # --- awkward data: notes and NaN, never a crash --------------------------------------------
 
+
 def test_no_events_at_all_gives_flat_curves_nan_tests_and_notes():
     t, e, g = [1, 2, 3, 4], [0, 0, 0, 0], ["a", "a", "b", "b"]
     km = kaplan_meier(t, e, g)
@@ -359,8 +372,15 @@ def test_a_group_without_events_keeps_survival_one_and_is_noted():
 
 
 def test_covariates_without_variation_or_with_one_level_are_dropped_with_a_note():
-    d = pd.DataFrame({"t": [1, 2, 3, 4, 5, 6], "e": [1, 0, 1, 1, 0, 1], "x": [1.0, 2, 1, 3, 2, 5],
-                      "const": [7.0] * 6, "site": ["A"] * 6})
+    d = pd.DataFrame(
+        {
+            "t": [1, 2, 3, 4, 5, 6],
+            "e": [1, 0, 1, 1, 0, 1],
+            "x": [1.0, 2, 1, 3, 2, 5],
+            "const": [7.0] * 6,
+            "site": ["A"] * 6,
+        }
+    )
     fit = cox(d, "t", "e", ["x", "const", "site"])
     assert fit.params["term"].tolist() == ["x"]
     assert any("'const' has no variation" in n for n in fit.notes)
@@ -368,8 +388,13 @@ def test_covariates_without_variation_or_with_one_level_are_dropped_with_a_note(
 
 
 def test_unused_categories_are_left_out_with_a_note():
-    d = pd.DataFrame({"t": [1, 2, 3, 4, 5, 6], "e": [1, 0, 1, 1, 0, 1],
-                      "g": pd.Categorical(["b", "a", "b", "a", "a", "b"], categories=["b", "a", "c"])})
+    d = pd.DataFrame(
+        {
+            "t": [1, 2, 3, 4, 5, 6],
+            "e": [1, 0, 1, 1, 0, 1],
+            "g": pd.Categorical(["b", "a", "b", "a", "a", "b"], categories=["b", "a", "c"]),
+        }
+    )
     fit = cox(d, "t", "e", ["g"])
     assert fit.params["term"].tolist() == ["g=a"] and fit.params["reference"].tolist() == ["b"]
     assert any("'g' with no subjects left out: c" in n for n in fit.notes)
@@ -411,6 +436,7 @@ def test_inputs_are_not_mutated():
 
 # --- wrong usage and bad data: clear messages ----------------------------------------------
 
+
 def test_unknown_column_names_the_fix():
     with pytest.raises(KeyError, match="column 'clinc' not found; available: t, e, x"):
         cox(pd.DataFrame({"t": [1], "e": [1], "x": [1]}), "t", "e", ["clinc"])
@@ -432,6 +458,7 @@ def test_bad_times_and_events_are_data_errors():
 
 
 # --- cross-check with statsmodels -------------------------------------------------------------
+
 
 def test_cox_and_kaplan_meier_agree_with_statsmodels():
     from statsmodels.duration.hazard_regression import PHReg

@@ -1,4 +1,5 @@
 """Invariants of analysis.survival on random small data sets (hypothesis)."""
+
 from __future__ import annotations
 
 from unittest.mock import patch
@@ -99,6 +100,7 @@ def test_survival_at_agrees_with_the_table_at_its_own_times(d):
 
 # --- one pass over all groups equals the per-group computation ---------------------------------
 
+
 def sorting_only():
     """Within it, every time goes through the sorting path: no counting grid is ever small enough."""
     return patch.multiple(survival, COUNT_GRID_MAX=-1, COUNT_GRID_PER_SUBJECT=0)
@@ -130,20 +132,37 @@ def reference_kaplan_meier(time, event, group):
             log_s = np.log(np.where(s > 0, s, np.nan))
             lower, upper = np.exp(log_s - survival.Z95 * se), np.minimum(np.exp(log_s + survival.Z95 * se), 1.0)
             std_err = s * se
-        tab = pd.DataFrame(dict(time=times, n_risk=n_risk, n_event=n_event, n_censor=counts - n_event,
-                                survival=s, std_err=std_err, lower=lower, upper=upper))
+        tab = pd.DataFrame(
+            dict(
+                time=times,
+                n_risk=n_risk,
+                n_event=n_event,
+                n_censor=counts - n_event,
+                survival=s,
+                std_err=std_err,
+                lower=lower,
+                upper=upper,
+            )
+        )
         tab.insert(0, "group", [level] * len(tab))
         tables.append(tab)
         row = {"group": level, "n": int(sel.sum()), "events": int(es.sum())}
         for name, curve in (("median", s), ("lower", lower), ("upper", upper)):
             ok = ~np.isnan(curve) & (curve < 0.5 + survival.QUANTILE_TOL)
             x, y = times[ok], curve[ok]
-            row[name] = np.nan if not ok.any() else (
-                float((x[0] + x[np.argmax(y < y[0])]) / 2)
-                if abs(y[0] - 0.5) < survival.QUANTILE_TOL and np.any(y < y[0]) else float(x[0]))
+            row[name] = (
+                np.nan
+                if not ok.any()
+                else (
+                    float((x[0] + x[np.argmax(y < y[0])]) / 2)
+                    if abs(y[0] - 0.5) < survival.QUANTILE_TOL and np.any(y < y[0])
+                    else float(x[0])
+                )
+            )
         medians.append(row)
     return pd.concat(tables, ignore_index=True), pd.DataFrame(medians).astype(
-        {"median": float, "lower": float, "upper": float})
+        {"median": float, "lower": float, "upper": float}
+    )
 
 
 def reference_logrank(time, event, group):
@@ -248,4 +267,3 @@ def test_survival_at_equals_a_step_function_lookup_per_group(data, days):
         assert row["n_risk"] == curve.loc[curve["time"] >= d, "n_risk"].iloc[0]
         expected = past[["survival", "lower", "upper"]].iloc[-1] if len(past) else pd.Series([1.0] * 3)
         np.testing.assert_array_equal(row[["survival", "lower", "upper"]].to_numpy(float), expected.to_numpy(float))
-

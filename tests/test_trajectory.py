@@ -4,6 +4,7 @@ against lme4's golden fit of the same data), sparse data, privacy, and the `traj
 Model golden numbers: tests/data/golden/lmm_clinic_reml_fixef.csv (lme4, see tests/data/golden/lmm_clinic.R);
 predicted means compared to 1e-4 relative.
 """
+
 import json
 from pathlib import Path
 
@@ -33,13 +34,22 @@ def assessments(rows, instrument="PHQ9"):
 
 
 # three depression patients and one with anxiety; worked by hand below
-HAND = assessments([
-    ("A", -2, 20, "depression"), ("A", 0, 18, "depression"), ("A", 2, 12, "depression"),
-    ("A", 3, 14, "depression"), ("A", 21, 9, "depression"),
-    ("B", 0, 16, "depression"), ("B", 2, 10, "depression"), ("B", 21, 8, "depression"),
-    ("C", -1, 20, "depression"), ("C", 2, 14, "depression"),
-    ("D", 0, 10, "anxiety"), ("D", 2, 5, "anxiety"),
-])
+HAND = assessments(
+    [
+        ("A", -2, 20, "depression"),
+        ("A", 0, 18, "depression"),
+        ("A", 2, 12, "depression"),
+        ("A", 3, 14, "depression"),
+        ("A", 21, 9, "depression"),
+        ("B", 0, 16, "depression"),
+        ("B", 2, 10, "depression"),
+        ("B", 21, 8, "depression"),
+        ("C", -1, 20, "depression"),
+        ("C", 2, 14, "depression"),
+        ("D", 0, 10, "anxiety"),
+        ("D", 2, 5, "anxiety"),
+    ]
+)
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +76,7 @@ def row(table, group, visit):
 
 
 # --- observed means, by hand -----------------------------------------------------------------
+
 
 def test_baseline_window_mean_uses_each_patients_last_pre_treatment_score(hand):
     r = row(hand.observed, "depression", "pre")  # A 18 (not 20), B 16, C 20
@@ -119,6 +130,7 @@ def test_same_day_scores_are_merged_into_their_mean():
 
 # --- the model -------------------------------------------------------------------------------
 
+
 def test_the_model_equals_lme4s_fit_of_the_same_data(clinic_traj):
     """Predicted means per condition equal those of lme4's fixed effects (reference level aside)."""
     r = pd.read_csv(GOLDEN / "lmm_clinic_reml_fixef.csv").set_index("term")["estimate"]
@@ -128,8 +140,7 @@ def test_the_model_equals_lme4s_fit_of_the_same_data(clinic_traj):
         p = clinic_traj.predicted[clinic_traj.predicted["group"] == cond]
         t1, t2 = np.minimum(p["day"], 14), np.maximum(p["day"] - 14, 0)
         coef = lambda term: r.get(term.format(c=f"condition{cond}"), 0.0)  # noqa: E731
-        expected = (r["(Intercept)"] + coef("{c}") + (r["t1"] + coef("{c}:t1")) * t1
-                    + (r["t2"] + coef("{c}:t2")) * t2)
+        expected = r["(Intercept)"] + coef("{c}") + (r["t1"] + coef("{c}:t1")) * t1 + (r["t2"] + coef("{c}:t2")) * t2
         assert p["mean"].to_numpy() == pytest.approx(expected.to_numpy(), rel=1e-4)
 
 
@@ -144,11 +155,26 @@ def test_the_band_is_the_normal_95_percent_interval_from_the_fixed_effects_covar
     p = clinic_traj.predicted
     r = p[(p["group"] == "ptsd") & (p["day"] == 28)].iloc[0]
     names = m.fixed_effects["term"].tolist()
-    x = np.array([{"(Intercept)": 1, "conditionptsd": 1, "t1": 14, "t2": 14, "conditionptsd:t1": 14,
-                   "conditionptsd:t2": 14}.get(n, 0) for n in names], dtype=float)
+    x = np.array(
+        [
+            {
+                "(Intercept)": 1,
+                "conditionptsd": 1,
+                "t1": 14,
+                "t2": 14,
+                "conditionptsd:t1": 14,
+                "conditionptsd:t2": 14,
+            }.get(n, 0)
+            for n in names
+        ],
+        dtype=float,
+    )
     se = np.sqrt(x @ m.vcov.to_numpy() @ x)
     assert r["mean"] == pytest.approx(x @ m.fixed_effects["estimate"].to_numpy())
-    assert (r["upper"] - r["mean"], r["mean"] - r["lower"]) == (pytest.approx(1.959964 * se), pytest.approx(1.959964 * se))
+    assert (r["upper"] - r["mean"], r["mean"] - r["lower"]) == (
+        pytest.approx(1.959964 * se),
+        pytest.approx(1.959964 * se),
+    )
 
 
 def test_the_knot_comes_from_the_definition_card(clinic):
@@ -221,6 +247,7 @@ def test_every_instrument_of_a_simulated_practice_gives_a_converged_model():
 
 # --- grouping --------------------------------------------------------------------------------
 
+
 def test_any_patient_attribute_or_derived_column_can_group(clinic):
     d = clinic.assign(site=np.where(clinic["patient_id"].str[-1].isin(list("01234")), "North", "South"))
     t = trajectories(d, "PHQ9", by="site")
@@ -258,6 +285,7 @@ def test_the_input_is_not_changed(clinic):
 
 # --- lines and privacy -----------------------------------------------------------------------
 
+
 def test_lines_are_a_seeded_sample_of_30_patients_per_group(clinic_traj, clinic):
     lines = clinic_traj.lines
     per_group = lines.groupby("group")["patient_id"].nunique()
@@ -281,7 +309,9 @@ def test_small_groups_are_suppressed_in_the_output_and_get_no_lines(hand):
 
 def test_json_has_the_documented_keys_and_plain_values(clinic_traj):
     out = json.loads(json.dumps(clinic_traj.to_json(), default=float))
-    assert {"instrument", "by", "fixed_effects", "converged", "observed", "predicted", "notes", "definitions"} <= set(out)
+    assert {"instrument", "by", "fixed_effects", "converged", "observed", "predicted", "notes", "definitions"} <= set(
+        out
+    )
     assert set(out["fixed_effects"][0]) == {"term", "estimate", "se"}
     assert {"group", "day", "n", "mean", "lower", "upper"} <= set(out["observed"][0])
     assert out["definitions"]["induction_end_day"] == 14
@@ -292,8 +322,11 @@ def test_json_has_the_documented_keys_and_plain_values(clinic_traj):
 
 # --- invariants ------------------------------------------------------------------------------
 
+
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(st.sampled_from("ABCDEFGH"), st.integers(-30, 182), st.integers(0, 27)), min_size=1, max_size=40))
+@given(
+    st.lists(st.tuples(st.sampled_from("ABCDEFGH"), st.integers(-30, 182), st.integers(0, 27)), min_size=1, max_size=40)
+)
 def test_observed_means_lie_within_the_scores_and_inside_their_interval(rows):
     d = assessments([(p, day, s, "depression" if p < "E" else "ptsd") for p, day, s in rows])
     t = trajectories(d, "PHQ9")
@@ -306,6 +339,7 @@ def test_observed_means_lie_within_the_scores_and_inside_their_interval(rows):
 
 
 # --- the command line ------------------------------------------------------------------------
+
 
 def test_the_trajectories_command_prints_the_model_and_the_observed_means(clinic, tmp_path, capsys):
     from analysis.__main__ import main
@@ -348,8 +382,15 @@ def test_the_trajectories_command_prints_a_readable_summary(tmp_path, capsys):
 def test_small_counts_in_the_notes_show_as_less_than_11():
     # C has no condition; E has no baseline and one score on day 300, outside every visit window
     d = HAND.assign(condition=HAND["condition"].where(HAND["patient_id"] != "C"))
-    d = pd.concat([d, pd.DataFrame([{"patient_id": "E", "instrument": "PHQ9", "day": 300, "score": 9,
-                                     "condition": "depression"}])], ignore_index=True)  # no baseline; a late score
+    d = pd.concat(
+        [
+            d,
+            pd.DataFrame(
+                [{"patient_id": "E", "instrument": "PHQ9", "day": 300, "score": 9, "condition": "depression"}]
+            ),
+        ],
+        ignore_index=True,
+    )  # no baseline; a late score
     notes = trajectories(d, "PHQ9").notes
     assert "<11 patients without a condition are shown as 'unknown'." in notes
     assert any(n.startswith("<11 of <11 patients have no baseline") for n in notes)

@@ -8,6 +8,7 @@
   text labels, to the last bit; and the trajectories do not depend on the order of the input rows;
 - the individual lines are the documented seeded sample of each group's sorted patient ids.
 """
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -32,8 +33,14 @@ def _clinic(seed=3, patients=9):
 
 def _dense_deviance(data, theta, slope, reml):
     """-2 (RE)ML log-likelihood at theta from the dense V (the textbook formula, O(n^3))."""
-    x = np.column_stack([np.ones(len(data)), (data["condition"] == "b").to_numpy(float), data["t"],
-                         (data["condition"] == "b").to_numpy(float) * data["t"]])
+    x = np.column_stack(
+        [
+            np.ones(len(data)),
+            (data["condition"] == "b").to_numpy(float),
+            data["t"],
+            (data["condition"] == "b").to_numpy(float) * data["t"],
+        ]
+    )
     y = data["score"].to_numpy(float)
     codes, _ = pd.factorize(data["patient_id"], sort=True)
     z0 = np.eye(codes.max() + 1)[codes]
@@ -101,8 +108,9 @@ def test_each_thetas_deviance_is_computed_once(monkeypatch):
 
 def _reference_summary(values, groups, visits, windows, order):
     """The observed means as pandas computes them on text labels (the definition)."""
-    frame = pd.DataFrame({"group": pd.Series(groups, dtype="str"), "visit": pd.Series(visits, dtype="str"),
-                          "value": values})
+    frame = pd.DataFrame(
+        {"group": pd.Series(groups, dtype="str"), "visit": pd.Series(visits, dtype="str"), "value": values}
+    )
     s = frame.groupby(["group", "visit"], sort=False)["value"].agg(["count", "mean", "std"]).reset_index()
     s = s.rename(columns={"count": "n", "std": "sd"})
     half = (stats.t.ppf(0.975, s["n"] - 1) * s["sd"] / np.sqrt(s["n"])).where(s["n"] > 1)
@@ -116,8 +124,11 @@ def _reference_summary(values, groups, visits, windows, order):
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 6), st.floats(-50, 80, allow_nan=False)),
-                min_size=1, max_size=60))
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 3), st.integers(0, 6), st.floats(-50, 80, allow_nan=False)), min_size=1, max_size=60
+    )
+)
 def test_observed_means_on_integer_cells_equal_pandas_on_the_labels_to_the_last_bit(rows):
     windows = visit_windows()
     order = ["depression", "ptsd", "zeta", "unknown"]
@@ -141,8 +152,9 @@ def _practice(patients=60, seed=5):
     for p in range(patients):
         condition = ["depression", "anxiety", "ptsd"][p % 3]
         base = rng.integers(8, 27)
-        for day in sorted(rng.choice([-3, 0, 2, 4, 7, 11, 14, 21, 28, 42, 56, 90], size=int(rng.integers(2, 9)),
-                                     replace=False)):
+        for day in sorted(
+            rng.choice([-3, 0, 2, 4, 7, 11, 14, 21, 28, 42, 56, 90], size=int(rng.integers(2, 9)), replace=False)
+        ):
             score = int(np.clip(base - 0.3 * max(day, 0) + rng.normal(0, 3), 0, 27))
             rows.append((f"P{p:03d}", "PHQ9", float(score), int(day), condition))
     return pd.DataFrame(rows, columns=["patient_id", "instrument", "score", "day", "condition"])
@@ -190,8 +202,10 @@ def _reference_visit_index(days, windows):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.one_of(st.integers(-60, 250).map(float), st.floats(-60, 250), st.just(float("nan"))), max_size=80),
-       st.tuples(st.integers(-40, 0), st.integers(0, 20)))
+@given(
+    st.lists(st.one_of(st.integers(-60, 250).map(float), st.floats(-60, 250), st.just(float("nan"))), max_size=80),
+    st.tuples(st.integers(-40, 0), st.integers(0, 20)),
+)
 def test_a_days_visit_window_is_the_first_window_holding_it(days, baseline_window):
     windows = visit_windows(baseline_window)  # a wide baseline window overlaps the first infusion windows
     days = np.array(days, dtype=float)

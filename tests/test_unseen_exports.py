@@ -9,6 +9,7 @@ canonical rows, patient attributes and treatments value by value.
 A case that fails because of an importer bug is marked xfail(strict=True) with the bug in its reason (the
 "xfail" key of expected.json): when the importer is fixed the test turns XPASS and fails, so that the marker is
 removed (in make_unseen.py) together with the fix."""
+
 import json
 import math
 import subprocess
@@ -34,9 +35,14 @@ def case_id(case):
 
 
 def params(cases, which):
-    return [pytest.param(c, id=case_id(c),
-                         marks=[pytest.mark.xfail(strict=True, reason=c["xfail"][which])] if which in c["xfail"] else [])
-            for c in cases]
+    return [
+        pytest.param(
+            c,
+            id=case_id(c),
+            marks=[pytest.mark.xfail(strict=True, reason=c["xfail"][which])] if which in c["xfail"] else [],
+        )
+        for c in cases
+    ]
 
 
 def overrides(case):
@@ -71,14 +77,28 @@ def test_the_files_on_disk_are_what_make_unseen_writes():
 
 
 def one_issue_says(issues, words, severity=None):
-    return any(all(w in i["message"] for w in words) and (severity is None or i["severity"] == severity) for i in issues)
+    return any(
+        all(w in i["message"] for w in words) and (severity is None or i["severity"] == severity) for i in issues
+    )
 
 
 @pytest.mark.parametrize("case", params(CASES, "cli"))
 def test_each_unseen_export_ends_as_the_design_says_through_the_command_line(case):
-    done = subprocess.run([sys.executable, "-m", "analysis", "validate", "--json",
-                           *[str(UNSEEN / f) for f in case["files"]], *case["args"]],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "analysis",
+            "validate",
+            "--json",
+            *[str(UNSEEN / f) for f in case["files"]],
+            *case["args"],
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert "Traceback" not in done.stderr, done.stderr
     assert done.returncode == (0 if case["ok"] else 1), done.stdout + done.stderr
     report = json.loads(done.stdout)
@@ -98,8 +118,10 @@ def test_each_unseen_export_ends_as_the_design_says_through_the_command_line(cas
         assert one_issue_says(issues, case["words"], None if case["ok"] else "error"), summary
     mapped = {(m["source"], m["how"]) for m in report.get("mapping", [])}
     for column in case["unused"]:
-        assert (column, "unused") in mapped and all(how == "unused" for source, how in mapped if source == column), \
-            (column, mapped)
+        assert (column, "unused") in mapped and all(how == "unused" for source, how in mapped if source == column), (
+            column,
+            mapped,
+        )
     if case["no_warnings"]:
         assert not [s for s in summary if s[0] != "info"], summary
     assert all(i["message"] for i in issues)
@@ -122,8 +144,10 @@ def test_each_usable_unseen_export_is_loaded_with_exactly_the_right_rows(case):
     a = loaded.assessments
     assert loaded.ok, loaded.issues.to_dict("records")
     if case["rows"] is not None:
-        got = sorted([str(p), str(i), float(s), int(d)]
-                     for p, i, s, d in a[[S.PATIENT_ID, S.INSTRUMENT, S.SCORE, S.DAY]].itertuples(index=False))
+        got = sorted(
+            [str(p), str(i), float(s), int(d)]
+            for p, i, s, d in a[[S.PATIENT_ID, S.INSTRUMENT, S.SCORE, S.DAY]].itertuples(index=False)
+        )
         want = sorted([p, i, float(s), int(d)] for p, i, s, d in case["rows"])
         assert got == want
     for patient, attributes in (case["attributes"] or {}).items():
@@ -134,8 +158,10 @@ def test_each_usable_unseen_export_is_loaded_with_exactly_the_right_rows(case):
     if case["treatments"] is not None:
         t = loaded.treatments
         assert t is not None, "the treatments file was not recognised"
-        got = sorted(([value(v) for v in r] for r in t[list(S.TREATMENT_COLUMNS)].itertuples(index=False)),
-                     key=lambda r: (r[0], r[1]))
+        got = sorted(
+            ([value(v) for v in r] for r in t[list(S.TREATMENT_COLUMNS)].itertuples(index=False)),
+            key=lambda r: (r[0], r[1]),
+        )
         assert got == sorted(case["treatments"], key=lambda r: (r[0], r[1]))
 
 
@@ -144,8 +170,13 @@ ID_TEXT = st.text(alphabet="0123456789eEP.-", min_size=1, max_size=8).filter(lam
 
 
 @settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-@given(ids=st.lists(st.tuples(ID_TEXT, st.sampled_from(["", " ", "  ", "\u00a0"]), st.sampled_from(["", " "])),
-                    min_size=1, max_size=6))
+@given(
+    ids=st.lists(
+        st.tuples(ID_TEXT, st.sampled_from(["", " ", "  ", "\u00a0"]), st.sampled_from(["", " "])),
+        min_size=1,
+        max_size=6,
+    )
+)
 def test_a_patient_key_comes_back_as_the_text_written_without_its_padding(ids):
     body = "".join(f"{pad_left}{key}{pad_right},PHQ-9,{n},0\n" for n, (key, pad_left, pad_right) in enumerate(ids))
     data = ("Patient ID,Measure,Score,Day\n" + body).encode("utf-8")

@@ -1,4 +1,5 @@
 """analysis.validate: the issues table, the PHI guard and the row checks."""
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -49,16 +50,37 @@ def test_rows_text_shortens_long_lists():
 
 
 # --- PHI: column names ----------------------------------------------------------------------------
-@pytest.mark.parametrize("name,kind", [
-    ("Patient Name", "name"), ("First Name", "name"), ("LastName", "name"), ("Surname", "name"), ("E-mail", "e-mail"),
-    ("Email Address", "e-mail"), ("Phone", "phone"), ("Cell Phone", "phone"), ("Street Address", "street address"),
-    ("SSN", "SSN"), ("Social Security Number", "SSN"), ("MRN", "medical record number"),
-    ("Medical Record Number", "medical record number"), ("DOB", "date of birth"), ("Date of Birth", "date of birth"),
-    ("Zip Code", "ZIP code"),
-    ("Clinic Name", None), ("Site Address", None), ("Measure Name", None), ("Patient ID", None), ("Total Score", None),
-    ("Date Administered", None), ("Clinic Location", None), ("Diagnosis", None), ("Flowsheet Row Name", None),
-    ("Department Name", None),
-])
+@pytest.mark.parametrize(
+    "name,kind",
+    [
+        ("Patient Name", "name"),
+        ("First Name", "name"),
+        ("LastName", "name"),
+        ("Surname", "name"),
+        ("E-mail", "e-mail"),
+        ("Email Address", "e-mail"),
+        ("Phone", "phone"),
+        ("Cell Phone", "phone"),
+        ("Street Address", "street address"),
+        ("SSN", "SSN"),
+        ("Social Security Number", "SSN"),
+        ("MRN", "medical record number"),
+        ("Medical Record Number", "medical record number"),
+        ("DOB", "date of birth"),
+        ("Date of Birth", "date of birth"),
+        ("Zip Code", "ZIP code"),
+        ("Clinic Name", None),
+        ("Site Address", None),
+        ("Measure Name", None),
+        ("Patient ID", None),
+        ("Total Score", None),
+        ("Date Administered", None),
+        ("Clinic Location", None),
+        ("Diagnosis", None),
+        ("Flowsheet Row Name", None),
+        ("Department Name", None),
+    ],
+)
 def test_column_names_that_announce_direct_identifiers_are_recognised(name, kind):
     assert V.phi_column_kind(name) == kind
 
@@ -81,15 +103,38 @@ def test_an_overridden_column_is_exempt_from_the_name_check():
 
 
 # --- PHI: values ------------------------------------------------------------------------------------
-@pytest.mark.parametrize("value", ["jane.doe@example.com", "(555) 123-4567", "555-123-4567", "+1 555 123 4567",
-                                   "call 555.123.4567 today", "123-45-6789"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "jane.doe@example.com",
+        "(555) 123-4567",
+        "555-123-4567",
+        "+1 555 123 4567",
+        "call 555.123.4567 today",
+        "123-45-6789",
+    ],
+)
 def test_values_shaped_like_emails_phones_or_ssns_are_found(value):
     found = V.phi_values(pa.table({"Notes": ["fine", value]}), np.array([2, 3]))
     assert [(c, rows) for c, _, rows in found] == [("Notes", [3])]
 
 
-@pytest.mark.parametrize("value", ["Main St Clinic", "123 Main St Clinic", "2024-01-15", "01/15/2024", "12.5", "P-000123",
-                                   "0.35", "2024-01-15T10:30:00", "PHQ-9", "15.01.2024", "ID 2024-123-45"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Main St Clinic",
+        "123 Main St Clinic",
+        "2024-01-15",
+        "01/15/2024",
+        "12.5",
+        "P-000123",
+        "0.35",
+        "2024-01-15T10:30:00",
+        "PHQ-9",
+        "15.01.2024",
+        "ID 2024-123-45",
+    ],
+)
 def test_clinic_names_dates_decimals_and_ids_are_not_phi(value):
     assert V.phi_values(pa.table({"x": [value]}), np.array([2])) == []
 
@@ -181,8 +226,17 @@ from hypothesis import strategies as st  # noqa: E402
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["A", "B", None]), st.sampled_from([0.0, 1.0, 2.5, np.nan]),
-                          st.sampled_from([-3.0, 0.0, 14.0, np.nan])), min_size=1, max_size=30))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["A", "B", None]),
+            st.sampled_from([0.0, 1.0, 2.5, np.nan]),
+            st.sampled_from([-3.0, 0.0, 14.0, np.nan]),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
 def test_the_fast_duplicate_key_agrees_with_pandas(rows):
     f = frame(patient_id=[r[0] for r in rows], score=[r[1] for r in rows], day=[r[2] for r in rows])
     cols = [S.PATIENT_ID, S.SCORE, S.DAY]
@@ -190,20 +244,38 @@ def test_the_fast_duplicate_key_agrees_with_pandas(rows):
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["A", "B", "C"]), st.sampled_from(["PHQ9", "GAD7"]), st.sampled_from([0.0, 1.0, 2.5]),
-                          st.sampled_from([-3.0, 0.0, 14.0, np.nan])), min_size=1, max_size=30))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["A", "B", "C"]),
+            st.sampled_from(["PHQ9", "GAD7"]),
+            st.sampled_from([0.0, 1.0, 2.5]),
+            st.sampled_from([-3.0, 0.0, 14.0, np.nan]),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
 def test_the_duplicate_key_agrees_with_pandas_on_rows_sorted_as_exports_are(rows):
     rows = sorted(rows, key=lambda r: (r[0], r[1], -1e9 if np.isnan(r[3]) else r[3], r[2]))
-    f = frame(patient_id=[r[0] for r in rows], instrument=[r[1] for r in rows], score=[r[2] for r in rows],
-              day=[r[3] for r in rows])
+    f = frame(
+        patient_id=[r[0] for r in rows],
+        instrument=[r[1] for r in rows],
+        score=[r[2] for r in rows],
+        day=[r[3] for r in rows],
+    )
     cols = [S.PATIENT_ID, S.INSTRUMENT, S.DAY, S.SCORE]
     assert V.duplicated(f, cols).tolist() == f.duplicated(subset=cols).tolist()
 
 
 def test_a_repeat_two_rows_apart_within_one_day_is_found_in_rows_grouped_by_patient_and_day():
     # rows by patient then day, instruments of a day in any order: the PHQ9 of row 5 repeats row 3, not the row before
-    f = frame(patient_id=["A", "A", "A", "A", "A", "B"], instrument=["GAD7", "PHQ9", "GAD7", "PHQ9", "PHQ9", "PHQ9"],
-              day=[0.0, 0.0, 7.0, 7.0, 7.0, 0.0], score=[5.0, 9.0, 4.0, 8.0, 8.0, 8.0])
+    f = frame(
+        patient_id=["A", "A", "A", "A", "A", "B"],
+        instrument=["GAD7", "PHQ9", "GAD7", "PHQ9", "PHQ9", "PHQ9"],
+        day=[0.0, 0.0, 7.0, 7.0, 7.0, 0.0],
+        score=[5.0, 9.0, 4.0, 8.0, 8.0, 8.0],
+    )
     f = f.iloc[[0, 1, 3, 2, 4, 5]].reset_index(drop=True)  # day 7: PHQ9 8, GAD7 4, PHQ9 8
     cols = [S.PATIENT_ID, S.INSTRUMENT, S.DAY, S.SCORE]
     assert V._duplicated_sorted(f, cols) is None  # (not in order on the columns: the grouped path answers)
@@ -212,7 +284,9 @@ def test_a_repeat_two_rows_apart_within_one_day_is_found_in_rows_grouped_by_pati
 
 
 def test_rows_not_grouped_or_in_too_long_groups_are_left_to_the_general_path():
-    f = frame(patient_id=["A", "B", "A"], instrument=["PHQ9", "PHQ9", "PHQ9"], day=[0.0, 0.0, 0.0], score=[1.0, 1.0, 1.0])
+    f = frame(
+        patient_id=["A", "B", "A"], instrument=["PHQ9", "PHQ9", "PHQ9"], day=[0.0, 0.0, 0.0], score=[1.0, 1.0, 1.0]
+    )
     cols = [S.PATIENT_ID, S.INSTRUMENT, S.DAY, S.SCORE]
     assert V._duplicated_in_runs(f, cols, [S.PATIENT_ID, S.DAY]) is None  # patient A comes back after B
     n = V.MAX_RUN_COMPARED + 1
@@ -222,13 +296,28 @@ def test_rows_not_grouped_or_in_too_long_groups_are_left_to_the_general_path():
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["A", "B", "C"]), st.sampled_from(["PHQ9", "GAD7", "PCL5", None]),
-                          st.sampled_from([0.0, 1.0, np.nan]), st.sampled_from([0.0, 7.0, 14.0]),
-                          st.sampled_from(["F", "M", None])), min_size=1, max_size=40))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["A", "B", "C"]),
+            st.sampled_from(["PHQ9", "GAD7", "PCL5", None]),
+            st.sampled_from([0.0, 1.0, np.nan]),
+            st.sampled_from([0.0, 7.0, 14.0]),
+            st.sampled_from(["F", "M", None]),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
 def test_the_duplicate_check_on_rows_grouped_by_patient_and_day_agrees_with_pandas(rows):
     rows = sorted(rows, key=lambda r: (r[0], r[3]))  # by patient, then day; within a day as drawn
-    f = frame(patient_id=[r[0] for r in rows], instrument=[r[1] for r in rows], score=[r[2] for r in rows],
-              day=[r[3] for r in rows], sex=[r[4] for r in rows])
+    f = frame(
+        patient_id=[r[0] for r in rows],
+        instrument=[r[1] for r in rows],
+        score=[r[2] for r in rows],
+        day=[r[3] for r in rows],
+        sex=[r[4] for r in rows],
+    )
     cols = [S.PATIENT_ID, S.INSTRUMENT, S.DAY, S.SCORE, S.SEX]
     got = V._duplicated_in_runs(f, cols, [S.PATIENT_ID, S.DAY])
     want = f.duplicated(subset=cols).tolist()
@@ -245,14 +334,21 @@ def test_grouping_by_a_column_that_is_not_compared_fails_fast_naming_the_columns
 def test_duplicates_in_a_long_unsorted_frame_are_found_by_hashing():
     rng = np.random.default_rng(3)
     n = 3000
-    f = frame(patient_id=rng.choice(["A", "B", "C"], n).tolist(), score=rng.integers(0, 5, n), day=rng.integers(0, 9, n))
+    f = frame(
+        patient_id=rng.choice(["A", "B", "C"], n).tolist(), score=rng.integers(0, 5, n), day=rng.integers(0, 9, n)
+    )
     cols = [S.PATIENT_ID, S.SCORE, S.DAY]
     assert V.duplicated(f, cols).tolist() == f.duplicated(subset=cols).tolist()
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["A", "B"]), st.sampled_from(["North", "South", None]),
-                          st.sampled_from(["F", None])), min_size=1, max_size=12))
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["A", "B"]), st.sampled_from(["North", "South", None]), st.sampled_from(["F", None])),
+        min_size=1,
+        max_size=12,
+    )
+)
 def test_conflicts_are_resolved_exactly_when_a_patient_has_more_than_one_value(rows):
     f = frame(patient_id=[r[0] for r in rows], site=[r[1] for r in rows], sex=[r[2] for r in rows])
     lg = log()
@@ -260,20 +356,34 @@ def test_conflicts_are_resolved_exactly_when_a_patient_has_more_than_one_value(r
     by_patient = pd.DataFrame(rows, columns=["p", "site", "sex"]).astype(object).fillna("(blank)").groupby("p")
     constant = bool((by_patient.nunique() == 1).all().all())
     assert (out is f) == constant
-    two_sites = bool((pd.DataFrame(rows, columns=["p", "site", "sex"]).dropna(subset=["site"]).groupby("p")["site"].nunique() > 1).any())
+    two_sites = bool(
+        (
+            pd.DataFrame(rows, columns=["p", "site", "sex"]).dropna(subset=["site"]).groupby("p")["site"].nunique() > 1
+        ).any()
+    )
     assert ("CONFLICTING_ATTRIBUTES" in set(lg.table()["code"])) == two_sites
     assert out.groupby(S.PATIENT_ID, observed=True)[S.SITE].nunique().le(1).all()
 
 
 # --- fixes found by the unseen-export corpus (tests/data/unseen) ----------------------------------
-@pytest.mark.parametrize("name,kind", [("Postal", "ZIP code"), ("Postal Code", "ZIP code"), ("ZIP+4", "ZIP code"),
-                                       ("Birth Year", "date of birth"), ("Year of Birth", "date of birth"),
-                                       ("YOB", "date of birth"),
-                                       ("Insurance Member ID", "health plan beneficiary number"),
-                                       ("Member #", None), ("Policy Number", "health plan beneficiary number"),
-                                       ("Subscriber ID", "health plan beneficiary number"),
-                                       ("Medicaid ID", "health plan beneficiary number"),
-                                       ("Insurance Plan", None), ("Program", None)])
+@pytest.mark.parametrize(
+    "name,kind",
+    [
+        ("Postal", "ZIP code"),
+        ("Postal Code", "ZIP code"),
+        ("ZIP+4", "ZIP code"),
+        ("Birth Year", "date of birth"),
+        ("Year of Birth", "date of birth"),
+        ("YOB", "date of birth"),
+        ("Insurance Member ID", "health plan beneficiary number"),
+        ("Member #", None),
+        ("Policy Number", "health plan beneficiary number"),
+        ("Subscriber ID", "health plan beneficiary number"),
+        ("Medicaid ID", "health plan beneficiary number"),
+        ("Insurance Plan", None),
+        ("Program", None),
+    ],
+)
 def test_postal_birth_year_and_health_plan_number_columns_are_identifiers(name, kind):
     assert V.phi_column_kind(name) == kind
 
@@ -284,10 +394,21 @@ def test_a_postal_column_is_phi_only_with_full_zip_codes():
     assert V.phi_columns(full) == [("Postal", "ZIP code")] and V.phi_columns(three) == []
 
 
-@pytest.mark.parametrize("value,found", [("call 5558675309 after 5", True), ("5558675309", True), ("+1 5558675309", True),
-                                         ("1700000000", False), ("0123456789", False), ("5551234567", False),
-                                         ("98765432109876543210", False), ("id 15558675309", False),
-                                         ("ts 1732200000123", False), ("2025-03-14 10:30", False)])
+@pytest.mark.parametrize(
+    "value,found",
+    [
+        ("call 5558675309 after 5", True),
+        ("5558675309", True),
+        ("+1 5558675309", True),
+        ("1700000000", False),
+        ("0123456789", False),
+        ("5551234567", False),
+        ("98765432109876543210", False),
+        ("id 15558675309", False),
+        ("ts 1732200000123", False),
+        ("2025-03-14 10:30", False),
+    ],
+)
 def test_ten_bare_digits_are_a_phone_only_when_shaped_like_a_nanp_number(value, found):
     hits = V.phi_values(pa.table({"Message": [value]}), np.array([2]))
     assert bool(hits) is found
@@ -302,7 +423,11 @@ def test_a_score_below_the_minimum_is_found_and_a_missing_score_is_not_out_of_ra
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["A", "B", "C"]), st.sampled_from(["North", "South", None])), min_size=1, max_size=12))
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["A", "B", "C"]), st.sampled_from(["North", "South", None])), min_size=1, max_size=12
+    )
+)
 def test_conflicts_in_rows_grouped_by_patient_are_found_exactly_as_in_any_order(rows):
     rows = sorted(rows, key=lambda r: r[0])  # an export sorted by patient: each row compared with the one before
     f = frame(patient_id=[r[0] for r in rows], site=[r[1] for r in rows])

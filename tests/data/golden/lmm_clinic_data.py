@@ -10,6 +10,7 @@ induction (knot day 14) and a slow return after it, a random intercept and induc
 lmm_singular.csv: 12 patients, no slope variance at all: lme4 reports a boundary (singular) fit.
 Columns: patient_id, condition, day, t1 = min(max(day, 0), 14), t2 = max(day - 14, 0), score.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

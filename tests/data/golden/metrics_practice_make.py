@@ -6,6 +6,7 @@ A seeded synthetic practice (analysis.simulate, 150 patients, seed 11) plus awkw
 written to metrics_practice_assessments.csv and metrics_practice_treatments.csv. metrics_practice.R computes
 the expected numbers from those two files with its own implementation of the definitions.
 """
+
 from pathlib import Path
 
 import pandas as pd
@@ -26,12 +27,22 @@ a.loc[(a.patient_id == second) & (a.instrument == "PHQ9") & (a.day == 0), "score
 a.loc[a.patient_id == third, "condition"] = pd.NA
 a = pd.concat([a, extra], ignore_index=True)
 # a patient only in the treatments file, a session without a day, an exactly duplicated row
-t = pd.concat([
-    t,
-    pd.DataFrame({"patient_id": ["PX001", first], "day": [0, pd.NA], "kind": ["induction", "booster"],
-                  "route": ["IV", "IV"], "dose_mg_per_kg": [0.5, 0.5]}),
-    t.iloc[[0]],
-], ignore_index=True)
+t = pd.concat(
+    [
+        t,
+        pd.DataFrame(
+            {
+                "patient_id": ["PX001", first],
+                "day": [0, pd.NA],
+                "kind": ["induction", "booster"],
+                "route": ["IV", "IV"],
+                "dose_mg_per_kg": [0.5, 0.5],
+            }
+        ),
+        t.iloc[[0]],
+    ],
+    ignore_index=True,
+)
 a.to_csv(HERE / "metrics_practice_assessments.csv", index=False)
 t.to_csv(HERE / "metrics_practice_treatments.csv", index=False)
 print(len(a), "assessment rows,", len(t), "treatment rows")
