@@ -75,17 +75,16 @@ st.caption(
     "with small counts suppressed as on screen."
 )
 if st.button("Prepare the PDF report", key="prepare_report"):
-    pdf = ui.guard(
-        report.build_report,
+    inputs = report.report_inputs(
         d.assessments,
         d.treatments,
         defs,
-        issues=getattr(d.loaded, "issues", None),
-        practice=d.source,
-        filters=d.filters,
         instrument=instrument,
+        issues=getattr(d.loaded, "issues", None),
         rows_read=getattr(d.loaded, "rows_read", None),
+        call=ui.cached,  # the pages' cached calls: the report lays out the results shown above
     )
+    pdf = report.build_report(inputs, practice=d.source, filters=d.filters)
     st.download_button(
         "Download the PDF report",
         pdf,
