@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis import trajectory
+from analysis import lmm
 from analysis.errors import DataError
 from analysis.trajectory import fit_lmm
 
@@ -134,8 +134,8 @@ def test_fit_agrees_with_statsmodels_mixedlm(clinic):
 
     sm = smf.mixedlm(CLINIC_FORMULA, clinic, groups=clinic["patient_id"], re_formula="~t1").fit(reml=True)
     ours = fit_lmm(clinic, CLINIC_FORMULA, "patient_id", slope="t1")
-    sm_fe = sm.fe_params.rename(index=trajectory._r_name)  # statsmodels: "condition[T.ptsd]:t1"
-    sm_se = sm.bse_fe.rename(index=trajectory._r_name)
+    sm_fe = sm.fe_params.rename(index=lmm._r_name)  # statsmodels: "condition[T.ptsd]:t1"
+    sm_se = sm.bse_fe.rename(index=lmm._r_name)
     fe = ours.fixed_effects.set_index("term")
     assert rel(fe.loc[sm_fe.index, "estimate"], sm_fe) < 1e-4
     # statsmodels' standard errors come from its numerical Hessian of all parameters, not from
@@ -162,10 +162,10 @@ def test_balanced_one_way_random_intercept_reml_equals_the_anova_estimates():
 
 
 def test_term_names_follow_r():
-    assert trajectory._r_name("Intercept") == "(Intercept)"
-    assert trajectory._r_name("condition[T.ptsd]") == "conditionptsd"
-    assert trajectory._r_name("condition[T.ptsd]:t1") == "conditionptsd:t1"
-    assert trajectory._r_name("t2") == "t2"
+    assert lmm._r_name("Intercept") == "(Intercept)"
+    assert lmm._r_name("condition[T.ptsd]") == "conditionptsd"
+    assert lmm._r_name("condition[T.ptsd]:t1") == "conditionptsd:t1"
+    assert lmm._r_name("t2") == "t2"
 
 
 # --- awkward inputs --------------------------------------------------------------------------
@@ -219,7 +219,7 @@ def test_a_text_slope_is_a_programmer_error(sleep):
 
 
 def test_a_fit_that_fails_the_convergence_check_is_refitted_with_nelder_mead(sleep, monkeypatch):
-    real = trajectory._check_and_polish
+    real = lmm._check_and_polish
     calls = []
 
     def fail_first_check(f, theta, lower, steps=3):
@@ -227,7 +227,7 @@ def test_a_fit_that_fails_the_convergence_check_is_refitted_with_nelder_mead(sle
         theta, ok, grad = real(f, theta, lower, steps)
         return (theta, False, 0.5) if len(calls) == 1 else (theta, ok, grad)
 
-    monkeypatch.setattr(trajectory, "_check_and_polish", fail_first_check)
+    monkeypatch.setattr(lmm, "_check_and_polish", fail_first_check)
     fit = fit_lmm(sleep, "Reaction ~ Days", "Subject", slope="Days")
     assert len(calls) == 2
     assert fit.converged and fit.optimizer == "Nelder-Mead+L-BFGS-B"
@@ -236,8 +236,8 @@ def test_a_fit_that_fails_the_convergence_check_is_refitted_with_nelder_mead(sle
 
 
 def test_a_fit_that_fails_every_check_is_reported_as_not_converged(sleep, monkeypatch):
-    real = trajectory._check_and_polish
-    monkeypatch.setattr(trajectory, "_check_and_polish", lambda f, theta, lower: (real(f, theta, lower)[0], False, 0.5))
+    real = lmm._check_and_polish
+    monkeypatch.setattr(lmm, "_check_and_polish", lambda f, theta, lower: (real(f, theta, lower)[0], False, 0.5))
     fit = fit_lmm(sleep, "Reaction ~ Days", "Subject", slope="Days")
     assert not fit.converged
     assert any("did NOT converge" in n for n in fit.notes)
@@ -247,7 +247,7 @@ def test_a_fit_that_never_converges_says_so():
     def unbounded(theta):  # no minimum: every optimiser walks away
         return -float(theta[1]) - float(theta[0])
 
-    theta, converged, optimizer, notes = trajectory._optimise(
+    theta, converged, optimizer, notes = lmm._optimise(
         unbounded, np.array([1.0, 0.0, 1.0]), [(0.0, None), (None, None), (0.0, None)]
     )
     assert not converged

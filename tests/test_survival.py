@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import survival
+from analysis import coxph, survival
 from analysis.errors import DataError
 from analysis.survival import cox, kaplan_meier, logrank
 
@@ -161,7 +161,7 @@ def test_cox_with_a_level_without_events_matches_r_and_says_the_coefficient_may_
 
 
 def test_out_of_iterations_keeps_r_last_accepted_point_and_says_it_did_not_converge(monkeypatch):
-    monkeypatch.setattr(survival, "ITER_MAX", 3)
+    monkeypatch.setattr(coxph, "ITER_MAX", 3)
     fit = cox(load("survival_clinic.csv"), "day", "lost", ["condition", "site"])
     r, rf = golden("clinic", "cox_site_iter3"), golden("clinic", "cox_site_iter3_fit")
     close(fit.params["coef"], r["coef"])
@@ -266,8 +266,8 @@ def test_efron_null_loglik_by_hand_with_two_tied_events():
 
 def test_efron_score_and_information_at_zero_by_hand():
     d = pd.DataFrame({"t": [1, 1, 2], "e": [1, 1, 0], "x": [0.0, 1.0, 0.5]})
-    data = survival._prepare(d["t"].to_numpy(float), d["e"].to_numpy(), d[["x"]].to_numpy())
-    ll, score, info = survival._efron(data, np.zeros(1))
+    data = coxph._prepare(d["t"].to_numpy(float), d["e"].to_numpy(), d[["x"]].to_numpy())
+    ll, score, info = coxph._efron(data, np.zeros(1))
     # k=0: mean of x over all three = 0.5; k=1: (1.5 - 0.5*1) / 2 = 0.5; score = 1 - 1 = 0
     # information: k=0: var over {0,1,.5} = 1/6; k=1: (S2 - A2/2)/2 - 0.25 = (1.25 - 0.5)/2 - 0.25 = 0.125
     close(score, [0.0], atol=1e-12)

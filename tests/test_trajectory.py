@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from analysis import config, trajectory
+from analysis import config, lmm
 from analysis.errors import DataError
 from analysis.outcomes import Definitions
 from analysis.trajectory import trajectories, visit_windows
@@ -226,8 +226,8 @@ def test_no_scores_after_induction_means_no_post_induction_slope():
 
 
 def test_a_fit_that_did_not_converge_is_never_shown_as_one(clinic, monkeypatch):
-    real = trajectory._check_and_polish
-    monkeypatch.setattr(trajectory, "_check_and_polish", lambda f, theta, lower: (real(f, theta, lower)[0], False, 0.5))
+    real = lmm._check_and_polish
+    monkeypatch.setattr(lmm, "_check_and_polish", lambda f, theta, lower: (real(f, theta, lower)[0], False, 0.5))
     t = trajectories(clinic, "PHQ9")
     assert not t.converged and t.predicted.empty
     assert "DID NOT CONVERGE" in t.to_text()

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from analysis import config, trajectory
+from analysis import config, lmm, trajectory
 from analysis.trajectory import LINES_SEED, fit_lmm, trajectories, visit_windows
 
 
@@ -81,14 +81,14 @@ def test_the_deviance_from_group_statistics_equals_the_dense_formula(slope, reml
 def _objective(monkeypatch, data, **fit_kwargs):
     """The deviance function fit_lmm hands its optimiser (on ``data``, formula score ~ condition * t)."""
     captured = {}
-    real = trajectory._optimise
+    real = lmm._optimise
 
     def spy(f, start, bounds):
         captured["f"] = f
         return real(f, start, bounds)
 
     with monkeypatch.context() as mp:
-        mp.setattr(trajectory, "_optimise", spy)
+        mp.setattr(lmm, "_optimise", spy)
         fit_lmm(data, "score ~ condition * t", "patient_id", **fit_kwargs)
     return captured["f"]
 
