@@ -16,11 +16,11 @@ from importlib import import_module
 
 _API = {
     "load_files": "analysis.ingest",
-    "Definitions": "analysis.outcomes",
-    "load_card": "analysis.outcomes",
-    "save_card": "analysis.outcomes",
+    "Definitions": "analysis.card",
+    "load_card": "analysis.card",
+    "save_card": "analysis.card",
     "patient_outcomes": "analysis.outcomes",
-    "episodes": "analysis.outcomes",
+    "episodes": "analysis.response_episodes",
     "funnel": "analysis.outcomes",
     "kaplan_meier": "analysis.survival",
     "logrank": "analysis.survival",

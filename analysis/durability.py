@@ -42,13 +42,13 @@ from analysis.outcomes import (
     Definitions,
     Sessions,
     check_group_column,
-    episodes_with_notes,
     funnel_from_outcomes,
     group_labels,
     patient_outcomes,
     patient_table_from,
 )
 from analysis.privacy import show_count, suppress_table
+from analysis.response_episodes import episodes_with_notes
 from analysis.survival import CoxResult, KaplanMeier, LogRank, cox, kaplan_meier, logrank
 
 #: the covariates of the Cox model, in this order

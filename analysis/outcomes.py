@@ -1,4 +1,4 @@
-"""Outcome definitions: baseline, response, remission, durability episodes, funnel, definition card.
+"""Patient outcomes: baseline, response, remission per patient and instrument, and the outcome funnel.
 
 Model (DESIGN "Outcome definitions"), per patient and instrument, days counted from day 0:
 
@@ -21,29 +21,50 @@ Model (DESIGN "Outcome definitions"), per patient and instrument, days counted f
   (time to the first booster is the event, whenever it comes; censored at the last score when there is
   none). Boosters on or before the origin play no part.
 
-Every threshold and window is a setting of :class:`Definitions`, the definition card, which can be
-saved to and loaded from JSON or YAML.
+Every threshold and window is a setting of :class:`Definitions`, the definition card (``analysis.card``: saved
+to and loaded from JSON or YAML; its names are importable from here too). The durability episodes are built
+by ``analysis.response_episodes``, the treatment sessions counted by ``analysis.sessions``; the assessments
+are coded once for all of them (:class:`Coded`).
 """
 
 from __future__ import annotations
 
-import copy
-import dataclasses
-import json
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from analysis import config, instruments
 from analysis import schema as S
-from analysis.arrays import arrow_text, first_per, first_rows, pick, positions, run_numbers, run_starts, sort_order
-from analysis.errors import DataError
-from analysis.privacy import show_count
+from analysis.arrays import arrow_text, first_per, first_rows, pick, run_numbers, run_starts, sort_order
+from analysis.card import Definitions, load_card, save_card
+from analysis.errors import DataError, require_columns
+from analysis.sessions import Sessions
+
+__all__ = [
+    "BASELINE_BAND",
+    "FUNNEL_COMPLEMENTS",
+    "FUNNEL_COUNTS",
+    "INDUCTION_COMPLETED",
+    "TOLERANCE",
+    "UNKNOWN_GROUP",
+    "Coded",
+    "Definitions",
+    "Sessions",
+    "baseline_bands",
+    "baseline_rows",
+    "check_group_column",
+    "coded_funnel",
+    "funnel",
+    "funnel_from_outcomes",
+    "group_labels",
+    "instrument_scores",
+    "load_card",
+    "patient_outcomes",
+    "patient_table",
+    "patient_table_from",
+    "save_card",
+]
 
 #: tolerance of the threshold comparisons (percent change, remission max)
 TOLERANCE = 1e-9
@@ -53,336 +74,8 @@ BASELINE_BAND = "baseline_band"
 INDUCTION_COMPLETED = "induction_completed"
 UNKNOWN_GROUP = "unknown"
 
-SAME_DAY_RULE = (
-    "Two or more scores of one instrument on the same day are replaced by their mean "
-    "(files have no reliable row order)."
-)
-
-
-class FrozenMap(Mapping):
-    """A small immutable, hashable mapping (instrument code -> number) for the definition card."""
-
-    __slots__ = ("_items",)
-
-    def __init__(self, items=()):
-        pairs = items.items() if isinstance(items, Mapping) else items
-        object.__setattr__(self, "_items", tuple(sorted(dict(pairs).items())))
-
-    def __getitem__(self, key):
-        for k, v in self._items:
-            if k == key:
-                return v
-        raise KeyError(key)
-
-    def __iter__(self):
-        return (k for k, _ in self._items)
-
-    def __len__(self):
-        return len(self._items)
-
-    def __hash__(self):
-        return hash(self._items)
-
-    def __eq__(self, other):
-        return isinstance(other, Mapping) and dict(self._items) == dict(other.items())
-
-    def __repr__(self):
-        return f"FrozenMap({dict(self._items)!r})"
-
-
-def _is_int(v) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
-
-
-def _is_number(v) -> bool:
-    return (_is_int(v) or isinstance(v, (float, np.floating))) and math.isfinite(float(v))
-
-
-def _window(name, value) -> tuple[int, int]:
-    if not isinstance(value, (list, tuple)) or len(value) != 2 or not all(_is_int(v) for v in value):
-        raise DataError(f"definition card: {name} must be two whole numbers of days [from, to], got {value!r}")
-    lo, hi = int(value[0]), int(value[1])
-    if lo > hi:
-        raise DataError(f"definition card: {name} runs from {lo} to {hi}; the first day must not be after the second")
-    return lo, hi
-
-
-def _code(name, code) -> str:
-    canonical = instruments.normalise_code(code)
-    if canonical is None:
-        raise DataError(
-            f"definition card: {name} names instrument {code!r}, which is not in the registry; "
-            f"known: {', '.join(instruments.registry())}"
-        )
-    return canonical
-
-
-def _overrides(name, value, check) -> FrozenMap:
-    if value is None:
-        return FrozenMap()
-    if not isinstance(value, Mapping):
-        raise DataError(
-            f'definition card: {name} must map instrument codes to numbers, e.g. {{"PHQ9": 0.5}}; got {value!r}'
-        )
-    out = {}
-    for code, v in value.items():
-        c = _code(name, code)
-        out[c] = check(c, v)
-    return FrozenMap(out)
-
-
-def _check_drop(code, v) -> float:
-    if not _is_number(v) or not 0 < float(v) <= 1:
-        raise DataError(
-            f"definition card: response_drop for {code} must be a fraction above 0 and at most 1 "
-            f"(0.5 = a 50% drop), got {v!r}"
-        )
-    return float(v)
-
-
-def _check_remission(code, v) -> float | None:
-    if v is None:
-        return None
-    ins = instruments.get(code)
-    if not _is_number(v) or not ins.min <= float(v) <= ins.max:
-        raise DataError(
-            f"definition card: remission_max for {code} must be a score from {ins.min:g} to "
-            f"{ins.max:g} (or null for no remission rule), got {v!r}"
-        )
-    return float(v)
-
-
-@dataclass(frozen=True)
-class Definitions:
-    """The definition card: every window and threshold of the outcome definitions.
-
-    Defaults come from analysis/config.py and the instrument registry; ``response_drop`` and
-    ``remission_max`` hold per-instrument overrides of the registry ({code: value}).
-    """
-
-    baseline_window: tuple[int, int] = config.BASELINE_WINDOW
-    response_window: tuple[int, int] = config.RESPONSE_WINDOW
-    confirm_loss: bool = False
-    booster_handling: str = config.BOOSTER_HANDLING
-    induction_end_day: int = config.INDUCTION_END_DAY
-    survival_days: tuple[int, ...] = config.SURVIVAL_DAYS
-    suppression_threshold: int = config.SUPPRESSION_THRESHOLD
-    response_drop: Mapping[str, float] = field(default_factory=FrozenMap)
-    remission_max: Mapping[str, float | None] = field(default_factory=FrozenMap)
-    name: str = "default"
-
-    def __post_init__(self):
-        put = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen dataclass)
-        put("baseline_window", _window("baseline_window", self.baseline_window))
-        put("response_window", _window("response_window", self.response_window))
-        if self.response_window[0] <= self.baseline_window[1]:
-            raise DataError(
-                f"definition card: the response window {list(self.response_window)} must start after "
-                f"the baseline window {list(self.baseline_window)} ends"
-            )
-        if not isinstance(self.confirm_loss, (bool, np.bool_)):
-            raise DataError(f"definition card: confirm_loss must be true or false, got {self.confirm_loss!r}")
-        put("confirm_loss", bool(self.confirm_loss))
-        if self.booster_handling not in config.BOOSTER_HANDLINGS:
-            raise DataError(
-                f"definition card: booster_handling must be one of {', '.join(config.BOOSTER_HANDLINGS)}; "
-                f"got {self.booster_handling!r}"
-            )
-        if not _is_int(self.induction_end_day) or self.induction_end_day < 0:
-            raise DataError(
-                f"definition card: induction_end_day must be a whole number of days, 0 or more; "
-                f"got {self.induction_end_day!r}"
-            )
-        put("induction_end_day", int(self.induction_end_day))
-        days = self.survival_days
-        if (
-            not isinstance(days, (list, tuple))
-            or not days
-            or not all(_is_int(d) and d > 0 for d in days)
-            or len(set(days)) != len(days)
-        ):
-            raise DataError(
-                f"definition card: survival_days must be a list of different whole days above 0, "
-                f"e.g. [28, 56, 84]; got {days!r}"
-            )
-        put("survival_days", tuple(sorted(int(d) for d in days)))
-        if not _is_int(self.suppression_threshold) or self.suppression_threshold < 0:
-            raise DataError(
-                f"definition card: suppression_threshold must be a whole number, 0 or more (11 by "
-                f"default); got {self.suppression_threshold!r}"
-            )
-        put("suppression_threshold", int(self.suppression_threshold))
-        put("response_drop", _overrides("response_drop", self.response_drop, _check_drop))
-        put("remission_max", _overrides("remission_max", self.remission_max, _check_remission))
-        if not isinstance(self.name, str) or not self.name.strip():
-            raise DataError(f"definition card: name must be a non-empty text; got {self.name!r}")
-
-    def replace(self, **changes) -> Definitions:
-        """A copy with some settings changed (validated like a loaded card)."""
-        unknown = sorted(set(changes) - set(FIELDS))
-        if unknown:
-            raise TypeError(f"unknown definition setting(s) {', '.join(unknown)}; available: {', '.join(FIELDS)}")
-        return dataclasses.replace(self, **changes)
-
-    def response_threshold(self, code) -> float:
-        """The relative drop from baseline that counts as response for this instrument."""
-        ins = instruments.get(code)
-        return self.response_drop.get(ins.code, ins.response_drop)
-
-    def remission_threshold(self, code) -> float | None:
-        """The score at or below which a patient is in remission (None: the instrument has no such rule)."""
-        ins = instruments.get(code)
-        return self.remission_max[ins.code] if ins.code in self.remission_max else ins.remission_max
-
-    def to_dict(self) -> dict:
-        """JSON-ready card: the settings, the effective thresholds per instrument and the rules in words."""
-        return {
-            "name": self.name,
-            "baseline_window": list(self.baseline_window),
-            "response_window": list(self.response_window),
-            "confirm_loss": self.confirm_loss,
-            "booster_handling": self.booster_handling,
-            "induction_end_day": self.induction_end_day,
-            "survival_days": list(self.survival_days),
-            "suppression_threshold": self.suppression_threshold,
-            "response_drop": dict(self.response_drop),
-            "remission_max": dict(self.remission_max),
-            "thresholds": {
-                code: {"response_drop": self.response_threshold(code), "remission_max": self.remission_threshold(code)}
-                for code in instruments.registry()
-            },
-            "description": self.description(),
-        }
-
-    def description(self) -> list[str]:
-        """The definitions in words, as shown on the card."""
-        b, r = self.baseline_window, self.response_window
-        loss = (
-            "Loss of response: the first later score below the response threshold, confirmed by the next "
-            "score (event on the first of the two); a drop undone by the next score is no event; a drop on "
-            "the last score cannot be confirmed, so the episode is censored at the score before it."
-            if self.confirm_loss
-            else "Loss of response: the first later score below the response threshold (no confirmation)."
-        )
-        boosters = {
-            "ignore": "Boosters do not stop the clock.",
-            "censor": "An episode is censored at the first booster after the response assessment when it comes "
-            "before the loss of response.",
-            "event": "The event is the first booster after the response assessment (time to first booster); "
-            "patients without one are censored at their last score.",
-        }[self.booster_handling]
-        return [
-            SAME_DAY_RULE,
-            f"Baseline: the last score from day {b[0]} to day {b[1]}.",
-            f"Response assessment: the first score from day {r[0]} to day {r[1]}.",
-            "Percent change = (baseline - score) / baseline; a baseline of 0 is not evaluable.",
-            "Response: percent change at or above the instrument's response threshold; remission: score at or "
-            "below its remission maximum; both over patients with a baseline above 0 and a response assessment.",
-            "Durability: from the response assessment (origin) of responders with a later score. " + loss,
-            "Otherwise censored at the last score. " + boosters + " Boosters on or before the origin are ignored.",
-            f"Counts from 1 to {max(self.suppression_threshold - 1, 0)} are shown as <{self.suppression_threshold}."
-            if self.suppression_threshold > 1
-            else "Small counts are not suppressed.",
-        ]
-
-
-FIELDS = tuple(f.name for f in dataclasses.fields(Definitions))
-#: keys written by to_dict that are derived, not settings (accepted when a saved card is loaded back)
-_DERIVED_KEYS = ("thresholds", "description")
-
-
-def _from_mapping(data) -> Definitions:
-    if not isinstance(data, Mapping):
-        raise DataError(
-            f"definition card: expected a JSON object / YAML mapping of settings, got {type(data).__name__}"
-        )
-    unknown = sorted(set(map(str, data)) - set(FIELDS) - set(_DERIVED_KEYS))
-    if unknown:
-        raise DataError(f"definition card: unknown setting(s) {', '.join(unknown)}; available: {', '.join(FIELDS)}")
-    settings = {k: v for k, v in data.items() if k in FIELDS}
-    for key in ("baseline_window", "response_window", "survival_days"):
-        if isinstance(settings.get(key), list):
-            settings[key] = tuple(settings[key])
-    d = Definitions(**settings)
-    saved = data.get("thresholds")
-    if saved is not None:  # a saved card carries its effective thresholds: they must still agree
-        effective = d.to_dict()["thresholds"]
-        if not isinstance(saved, Mapping):
-            raise DataError("definition card: thresholds must map instrument codes to their thresholds")
-        for code, t in saved.items():
-            c = _code("thresholds", code)
-            if not isinstance(t, Mapping) or any(k not in effective[c] for k in t):
-                raise DataError(f"definition card: thresholds of {code} must hold response_drop and remission_max")
-            for k, v in t.items():
-                want = effective[c][k]
-                if (v is None) != (want is None) or (
-                    v is not None and not (_is_number(v) and abs(float(v) - want) < 1e-12)
-                ):
-                    raise DataError(
-                        f"definition card: thresholds.{code}.{k} is {v!r} but the card's settings give "
-                        f"{want!r}; change response_drop / remission_max instead (thresholds is derived)"
-                    )
-    return d
-
-
-def load_card(path_or_text) -> Definitions:
-    """A definition card from a JSON or YAML file (a Path, or a str naming a .json/.yaml/.yml or existing
-    file) or from the card's text. Unknown keys or bad values: DataError saying which."""
-    text = None
-    if isinstance(path_or_text, Path):
-        path = path_or_text
-    elif (
-        isinstance(path_or_text, str)
-        and "\n" not in path_or_text
-        and (Path(path_or_text).suffix.lower() in (".json", ".yaml", ".yml") or Path(path_or_text).is_file())
-    ):
-        path = Path(path_or_text)
-    else:
-        path = None
-    if path is not None:
-        if not path.is_file():
-            raise DataError(f"definition card not found: {path}")
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as e:
-            raise DataError(f"definition card {path} cannot be read as text: {e}") from None
-    else:
-        text = str(path_or_text)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as e:
-            raise DataError(f"definition card is neither valid JSON nor valid YAML: {e}") from None
-    return _from_mapping(data)
-
-
-def save_card(definitions: Definitions, path) -> Path:
-    """Write the card as JSON (.json) or YAML (.yaml/.yml), chosen by the file's suffix."""
-    path = Path(path)
-    data = definitions.to_dict()
-    if path.suffix.lower() == ".json":
-        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    elif path.suffix.lower() in (".yaml", ".yml"):
-        path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    else:
-        raise ValueError(f"a definition card is saved as .json or .yaml, not {path.suffix or 'no suffix'!r}: {path}")
-    return path
-
 
 # --- per-patient tables --------------------------------------------------------------------
-
-
-def _require(table: pd.DataFrame, columns, what: str) -> None:
-    if not isinstance(table, pd.DataFrame):
-        raise TypeError(f"{what} must be a pandas DataFrame, got {type(table).__name__}")
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        raise DataError(
-            f"the {what} table has no {', '.join(repr(c) for c in missing)} column; "
-            f"columns present: {', '.join(map(str, table.columns))}"
-        )
 
 
 def _whole(s: pd.Series) -> pd.Series:
@@ -418,7 +111,7 @@ class Coded:
     Building it is one pass over the text columns; each instrument's scores are then integer work."""
 
     def __init__(self, assessments: pd.DataFrame):
-        _require(assessments, (S.PATIENT_ID, S.INSTRUMENT, S.SCORE, S.DAY), "assessments")
+        require_columns(assessments, (S.PATIENT_ID, S.INSTRUMENT, S.SCORE, S.DAY), "assessments")
         self.assessments = assessments
         self.spelling, spellings = pd.factorize(assessments[S.INSTRUMENT])
         self.lookup = [instruments.normalise_code(v) for v in spellings]
@@ -579,7 +272,7 @@ class Coded:
 
 def instrument_scores(assessments: pd.DataFrame, instrument) -> pd.DataFrame:
     """Scores of one instrument: patient_id, day, score; one row per patient and day (same-day mean), sorted."""
-    _require(assessments, (S.PATIENT_ID, S.INSTRUMENT, S.SCORE, S.DAY), "assessments")
+    require_columns(assessments, (S.PATIENT_ID, S.INSTRUMENT, S.SCORE, S.DAY), "assessments")
     return Coded(assessments).scores(instruments.get(instrument).code)[0].copy()
 
 
@@ -700,7 +393,7 @@ def patient_table(assessments: pd.DataFrame, treatments: pd.DataFrame | None = N
     """One row per patient of the assessments: attributes, infusions (induction sessions), induction
     completed (at least config.INDUCTION_SERIES_LENGTH), boosters; the last three NA without treatments.
     A session is one (patient, day, kind): duplicated rows of a session count once."""
-    _require(assessments, (S.PATIENT_ID,), "assessments")
+    require_columns(assessments, (S.PATIENT_ID,), "assessments")
     return patient_table_from(_attributes(assessments), treatments)
 
 
@@ -727,226 +420,6 @@ def patient_table_from(
     out[INDUCTION_COMPLETED] = pd.array(out["infusions"] >= config.INDUCTION_SERIES_LENGTH, dtype="boolean")
     out["boosters"] = pd.array(sessions.count("booster")[rows], dtype="Int64")
     return out
-
-
-class Sessions:
-    """The distinct treatment sessions, one per (patient, day, kind) as written (duplicated rows count once),
-    with each session's ``patient`` as its position in ``ids`` (-1: a missing id or one not in ``ids``),
-    ``day`` as a number (NaN when missing) and ``kind`` as the text's code in ``kinds`` (-1 missing).
-    ``unmatched``: the treatments' ids (not missing) that are not in ``ids``, in order of first appearance."""
-
-    def __init__(self, treatments: pd.DataFrame, ids: pd.Index):
-        _require(treatments, (S.PATIENT_ID, S.KIND, S.DAY), "treatments")
-        patient, patient_ids = pd.factorize(treatments[S.PATIENT_ID])
-        day, _ = pd.factorize(treatments[S.DAY], sort=True)
-        kind, self.kinds = pd.factorize(treatments[S.KIND])
-        key = (patient.astype("int64") * (day.max(initial=0) + 2) + day + 1) * (len(self.kinds) + 1) + kind + 1
-        if (key[1:] > key[:-1]).all():  # rows by patient and day (export order): every session once, no hashing
-            distinct = np.ones(len(key), dtype=bool)
-        else:
-            distinct = ~pd.Series(key).duplicated().to_numpy()  # one number per (patient, day, kind) as written
-        found = positions(ids, patient_ids)
-        self.unmatched = patient_ids[found < 0]
-        position = np.r_[found, -1]  # patient code -1 (missing) -> -1
-        self.rows = np.flatnonzero(distinct)  # the sessions' first rows in the treatments
-        self.patient = position[patient[distinct]]
-        self.day = pd.to_numeric(treatments[S.DAY], errors="coerce").to_numpy(dtype=float, na_value=np.nan)[distinct]
-        self.kind = kind[distinct]
-        self.n = len(ids)
-        self._found, self._code = found, patient[distinct]
-
-    def appended(self, more: pd.Index) -> Sessions:
-        """These sessions over ``ids`` followed by ``more`` (ids not in ``ids``, of their dtype), as
-        ``Sessions(treatments, ids.append(more))`` numbers them, without coding the treatments again."""
-        out = copy.copy(self)
-        at = positions(more, self.unmatched)
-        out._found = self._found.copy()
-        out._found[self._found < 0] = np.where(at >= 0, self.n + at, -1)
-        out.patient = np.r_[out._found, -1][self._code]
-        out.unmatched = self.unmatched[at < 0]
-        out.n = self.n + len(more)
-        return out
-
-    def of_kind(self, kind: str) -> np.ndarray:
-        """Which sessions are of this kind."""
-        codes = np.flatnonzero(np.asarray(self.kinds == kind))
-        return self.kind == (codes[0] if len(codes) else -2)
-
-    def count(self, kind: str | None = None, where: np.ndarray | None = None) -> np.ndarray:
-        """Sessions per patient of ``ids`` (of one kind, and where ``where`` holds), as int64."""
-        keep = self.patient >= 0
-        if kind is not None:
-            keep &= self.of_kind(kind)
-        if where is not None:
-            keep &= where
-        return np.bincount(self.patient[keep], minlength=self.n).astype("int64")
-
-
-# --- durability episodes --------------------------------------------------------------------
-
-
-def episodes_with_notes(
-    assessments, treatments, instrument, definitions=None, outcomes=None, coded=None, sessions=None
-):
-    """(:func:`episodes`, the notes that explain them: boosters ignored, unconfirmed last drops, same-day
-    means, responders without follow-up; small counts suppressed). ``coded``: the :class:`Coded`
-    assessments when the caller has them, ``sessions`` the treatments' :class:`Sessions` over ``coded.ids``;
-    ``outcomes``: their patient_outcomes (with, optionally, induction_completed)."""
-    d = definitions or Definitions()
-    ins = instruments.get(instrument)
-    coded = Coded(assessments) if coded is None else coded
-    scores, patients = coded.scores(ins.code)
-    outcomes = _outcomes(scores, patients, ins, d, coded) if outcomes is None else outcomes
-    threshold = d.response_threshold(ins.code)
-    notes = []
-    handling = d.booster_handling
-    if handling != "ignore" and treatments is None:
-        notes.append(
-            f"booster handling '{handling}' needs a treatments file; without one boosters have no effect "
-            "and episodes end at the loss of response or the last score."
-        )
-        handling = "ignore"
-
-    followed = outcomes[outcomes["has_follow_up"]]
-    m = len(followed)
-    # the scores after the origin of each responder with follow-up (k = 0..m-1), as flat arrays in day order
-    who = positions(coded.ids, followed[S.PATIENT_ID])
-    origin = followed["response_day"].to_numpy(dtype=float, na_value=np.nan)
-    baseline = followed["baseline"].to_numpy(dtype=float)
-    lo, hi = np.searchsorted(patients, who, "left"), np.searchsorted(patients, who, "right")
-    k = np.repeat(np.arange(m), hi - lo)
-    row = np.arange(len(k)) - np.repeat(np.cumsum(hi - lo) - (hi - lo), hi - lo) + np.repeat(lo, hi - lo)
-    all_days = scores[S.DAY].to_numpy(dtype=float, na_value=np.nan)
-    later = all_days[row] > origin[k]
-    k, row = k[later], row[later]
-    days = all_days[row]
-    lost = ~_achieves_drop(baseline[k], scores[S.SCORE].to_numpy(dtype=float)[row], threshold)
-    last = first_per(k, np.ones(len(k), dtype=bool), m, last=True)  # every responder here has a later score
-    last_day = pick(days, last)
-
-    # loss of response: the first lost score, or with confirm_loss the first lost score whose next score is
-    # lost too (a drop undone by the next score is no event); a lost last score without a confirmed loss
-    # before it cannot be confirmed: censored at the score before it (or the origin)
-    if d.confirm_loss:
-        confirmed = lost & np.r_[lost[1:] & (k[1:] == k[:-1]), False]
-        first = first_per(k, confirmed, m)
-        unconfirmed = (first < 0) & lost[last]
-    else:
-        first = first_per(k, lost, m)
-        unconfirmed = np.zeros(m, dtype=bool)
-    event = first >= 0
-    end = np.where(event, pick(days, first), last_day)
-    before_last = pick(days, last - 1)
-    has_before = (last - 1 >= 0) & (pick(k, last - 1) == np.arange(m))
-    end = np.where(unconfirmed, np.where(has_before, before_last, origin), end)
-    reason = np.where(event, None, np.where(unconfirmed, "unconfirmed last score", "last score")).astype(object)
-    unconfirmed_last = int(unconfirmed.sum())
-
-    early_boosters = 0
-    b = None if treatments is None else Sessions(treatments, coded.ids) if sessions is None else sessions
-    if b is not None:
-        take = b.of_kind("booster") & (b.patient >= 0) & ~np.isnan(b.day)
-        bp, bd = b.patient[take], b.day[take]
-        order = sort_order(bp, bd)
-        bp, bd = bp[order], bd[order]
-        distinct = run_starts(bp, bd)
-        bp, bd = bp[distinct], bd[distinct]
-        # each booster's responder (k), if any; boosters of patients without an episode play no part
-        of = np.full(len(coded.ids), -1)
-        of[who] = np.arange(m)
-        bk = of[bp]
-        bp, bd, bk = bp[bk >= 0], bd[bk >= 0], bk[bk >= 0]
-        early = np.zeros(m, dtype=bool)
-        early[bk[bd <= origin[bk]]] = True
-        early_boosters = int(early.sum())
-        after = first_per(bk, bd > origin[bk], m)
-        booster = pick(bd, after)
-        if handling == "censor":
-            censor = (after >= 0) & (booster < end)
-            end = np.where(censor, booster, end)
-            event &= ~censor
-            reason[censor] = "booster"
-        elif handling == "event":
-            has = after >= 0
-            end = np.where(has, booster, last_day)
-            event = has
-            reason = np.where(has, None, "last score").astype(object)
-
-    cols = [S.PATIENT_ID] + [c for c in S.PATIENT_ATTRIBUTES if c in outcomes.columns]
-    attrs = cols[1:]
-    cols += [
-        BASELINE_BAND,
-        INDUCTION_COMPLETED,
-        "baseline",
-        "response_score",
-        "origin",
-        "time",
-        "event",
-        "event_day",
-        "end_day",
-        "censor_reason",
-    ]
-    if m:
-        ep = pd.DataFrame(
-            {
-                S.PATIENT_ID: followed[S.PATIENT_ID].to_numpy(),
-                "origin": origin,
-                "end_day": end,
-                "event": event.astype("int64"),
-                "censor_reason": reason,
-            }
-        )
-    else:
-        ep = pd.DataFrame([], columns=[S.PATIENT_ID, "origin", "end_day", "event", "censor_reason"])
-    known = [INDUCTION_COMPLETED] if INDUCTION_COMPLETED in followed.columns else []
-    ep = followed[[S.PATIENT_ID] + attrs + [BASELINE_BAND, "baseline", "response_score"] + known].merge(
-        ep, on=S.PATIENT_ID
-    )
-    if not known and b is None:  # without a treatments file: unknown
-        ep[INDUCTION_COMPLETED] = pd.array([pd.NA] * len(ep), dtype="boolean")
-    elif not known:
-        series = b.count("induction")[positions(coded.ids, ep[S.PATIENT_ID])]
-        ep[INDUCTION_COMPLETED] = pd.array(series >= config.INDUCTION_SERIES_LENGTH, dtype="boolean")
-    ep["time"] = ep["end_day"] - ep["origin"]
-    ep["event"] = ep["event"].astype("int64")
-    ep["event_day"] = ep["end_day"].where(ep["event"] == 1)
-    ep["censor_reason"] = ep["censor_reason"].astype("str").where(ep["event"] == 0)
-    for c in ("origin", "time", "event_day", "end_day"):
-        ep[c] = _whole(ep[c])
-    ep = ep[cols]
-
-    if early_boosters and handling != "ignore":
-        notes.append(
-            f"{show_count(early_boosters, d.suppression_threshold)} responder(s) had a booster on or before the response assessment; "
-            "those boosters were ignored."
-        )
-    if unconfirmed_last:
-        notes.append(
-            f"{show_count(unconfirmed_last, d.suppression_threshold)} episode(s) end in a drop on the last score that could not be confirmed; "
-            "they are censored at the score before it."
-        )
-    if scores.attrs.get("same_day"):
-        notes.append(
-            f"{show_count(scores.attrs['same_day'], d.suppression_threshold)} patient-day(s) had two or "
-            f"more {ins.code} scores; their mean was used."
-        )
-    no_follow = int((outcomes["response"].fillna(False).astype(bool) & ~outcomes["has_follow_up"]).sum())
-    if no_follow:
-        notes.append(
-            f"{show_count(no_follow, d.suppression_threshold)} responder(s) have no score after the response assessment (no follow-up) "
-            "and have no episode."
-        )
-    return ep.reset_index(drop=True), tuple(notes)
-
-
-def episodes(
-    assessments: pd.DataFrame, treatments: pd.DataFrame | None, instrument, definitions: Definitions | None = None
-) -> pd.DataFrame:
-    """One row per responder with follow-up: patient_id, attributes, baseline_band, induction_completed,
-    origin (response-assessment day), time (end - origin), event (1 loss of response, or first booster
-    when booster_handling is "event"; 0 censored), event_day (NA when censored), end_day and
-    censor_reason ("last score", "booster", "unconfirmed last score"; NA for events)."""
-    return episodes_with_notes(assessments, treatments, instrument, definitions)[0]
 
 
 # --- funnel ---------------------------------------------------------------------------------

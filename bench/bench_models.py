@@ -39,7 +39,8 @@ from statsmodels.duration.survfunc import survdiff  # noqa: E402
 
 from analysis import survival, trajectory  # noqa: E402
 from analysis.config import INDUCTION_END_DAY  # noqa: E402
-from analysis.outcomes import Definitions, episodes  # noqa: E402
+from analysis.outcomes import Definitions  # noqa: E402
+from analysis.response_episodes import episodes  # noqa: E402
 from analysis.simulate import simulate  # noqa: E402
 
 COX_COVARIATES = ["condition", "age_band", "sex", "site", "baseline_band"]

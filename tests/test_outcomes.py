@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from analysis import outcomes as O
+from analysis import response_episodes as E
 from analysis.errors import DataError
 from analysis.outcomes import Definitions, load_card, save_card
 
@@ -44,7 +45,7 @@ def one(assessments, instrument="PHQ9", definitions=None):
 
 
 def episode(assessments, treatments=None, definitions=None):
-    ep = O.episodes(assessments, treatments, "PHQ9", definitions)
+    ep = E.episodes(assessments, treatments, "PHQ9", definitions)
     assert len(ep) == 1
     return ep.iloc[0]
 
@@ -215,7 +216,7 @@ def test_two_scores_on_the_same_day_are_averaged_whatever_their_order():
     assert r["pct_change"] == pytest.approx(8 / 15)
     flipped = one(a.iloc[::-1].reset_index(drop=True))
     assert (flipped["baseline"], flipped["response_score"]) == (15, 7)
-    notes = O.episodes_with_notes(pd.concat([a, scores(("p", 40, 4))]), None, "PHQ9")[1]
+    notes = E.episodes_with_notes(pd.concat([a, scores(("p", 40, 4))]), None, "PHQ9")[1]
     assert any("<11 patient-day(s) had two or more PHQ9 scores; their mean was used" in n for n in notes)
 
 
@@ -301,7 +302,7 @@ def test_inputs_are_not_changed():
     a = scores(("p", 0, 20), ("p", 0, 10), ("p", 20, 5), ("p", 40, 14))
     t = boosters(("p", 30))
     before_a, before_t = a.copy(), t.copy()
-    O.patient_outcomes(a, "PHQ9"), O.episodes(a, t, "PHQ9", Definitions(booster_handling="censor"))
+    O.patient_outcomes(a, "PHQ9"), E.episodes(a, t, "PHQ9", Definitions(booster_handling="censor"))
     O.funnel(a, "PHQ9", by="condition"), O.patient_table(a, t)
     pd.testing.assert_frame_equal(a, before_a)
     pd.testing.assert_frame_equal(t, before_t)
@@ -325,8 +326,8 @@ def test_without_loss_the_episode_is_censored_at_the_last_score():
 
 def test_responders_without_follow_up_and_non_responders_have_no_episode():
     a = pd.concat([scores(("n", 0, 20), ("n", 20, 5)), scores(("x", 0, 20), ("x", 20, 15), ("x", 40, 15))])
-    assert O.episodes(a, None, "PHQ9").empty
-    ep, notes = O.episodes_with_notes(a, None, "PHQ9")
+    assert E.episodes(a, None, "PHQ9").empty
+    ep, notes = E.episodes_with_notes(a, None, "PHQ9")
     assert any("no follow-up" in n for n in notes)
 
 
@@ -405,7 +406,7 @@ def test_boosters_on_or_before_the_origin_are_ignored_and_said_so():
     a = scores(("p", 0, 20), ("p", 20, 5), ("p", 48, 15))
     t = boosters(("p", 15), ("p", 20))
     for handling in ("censor", "event"):
-        ep, notes = O.episodes_with_notes(a, t, "PHQ9", Definitions(booster_handling=handling))
+        ep, notes = E.episodes_with_notes(a, t, "PHQ9", Definitions(booster_handling=handling))
         assert ep.iloc[0]["time"] == 28 and ep.iloc[0]["event"] == (1 if handling == "censor" else 0)
         assert any("on or before the response assessment" in n for n in notes)
 
@@ -422,7 +423,7 @@ def test_time_to_first_booster_as_its_own_event():
 def test_booster_handling_without_a_treatments_file_has_no_effect_and_a_note():
     a = scores(("p", 0, 20), ("p", 20, 5), ("p", 48, 15))
     for handling in ("censor", "event"):
-        ep, notes = O.episodes_with_notes(a, None, "PHQ9", Definitions(booster_handling=handling))
+        ep, notes = E.episodes_with_notes(a, None, "PHQ9", Definitions(booster_handling=handling))
         assert (ep.iloc[0]["event"], ep.iloc[0]["time"]) == (1, 28)
         assert any("needs a treatments file" in n for n in notes)
 
@@ -442,10 +443,10 @@ def test_episodes_carry_attributes_band_and_induction_completion():
 
 def test_small_counts_in_notes_are_suppressed():
     a = scores(("n", 0, 20), ("n", 20, 5))
-    assert any(n.startswith("<11 responder") for n in O.episodes_with_notes(a, None, "PHQ9")[1])
+    assert any(n.startswith("<11 responder") for n in E.episodes_with_notes(a, None, "PHQ9")[1])
     assert any(
         n.startswith("1 responder")
-        for n in O.episodes_with_notes(a, None, "PHQ9", Definitions(suppression_threshold=0))[1]
+        for n in E.episodes_with_notes(a, None, "PHQ9", Definitions(suppression_threshold=0))[1]
     )
 
 
@@ -517,7 +518,7 @@ def test_funnel_by_an_unknown_column_names_the_available_ones():
 
 def test_funnel_rows_match_the_episodes():
     a = funnel_data()
-    assert O.funnel(a, "PHQ9")["with_follow_up"].iloc[0] == len(O.episodes(a, None, "PHQ9"))
+    assert O.funnel(a, "PHQ9")["with_follow_up"].iloc[0] == len(E.episodes(a, None, "PHQ9"))
 
 
 def test_the_card_is_json_serialisable():

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from analysis import durability as D
 from analysis import outcomes as O
+from analysis import response_episodes as E
 from analysis.outcomes import Definitions
 
 CHAIN = ["patients", "with_baseline", "with_response_assessment", "evaluable", "responders", "with_follow_up"]
@@ -64,7 +65,7 @@ def test_the_funnel_never_grows_and_follow_up_counts_the_episodes(practice, conf
         assert (np.diff(f[CHAIN].to_numpy(), axis=1) <= 0).all()
         assert (f["remitters"] <= f["evaluable"]).all()
     assert by_group[CHAIN].sum().tolist() == overall[CHAIN].iloc[0].tolist()
-    assert overall["with_follow_up"].iloc[0] == len(O.episodes(a, t, "PHQ9", d))
+    assert overall["with_follow_up"].iloc[0] == len(E.episodes(a, t, "PHQ9", d))
 
 
 @FEWER
@@ -79,8 +80,8 @@ def test_results_do_not_depend_on_row_order(practice, rnd):
     )
     d = Definitions(confirm_loss=True, booster_handling="censor")
     pd.testing.assert_frame_equal(
-        O.episodes(a, t, "PHQ9", d).sort_values(key).reset_index(drop=True),
-        O.episodes(other, t, "PHQ9", d).sort_values(key).reset_index(drop=True),
+        E.episodes(a, t, "PHQ9", d).sort_values(key).reset_index(drop=True),
+        E.episodes(other, t, "PHQ9", d).sort_values(key).reset_index(drop=True),
     )
 
 
@@ -88,7 +89,7 @@ def test_results_do_not_depend_on_row_order(practice, rnd):
 @given(practices, st.sampled_from(["ignore", "censor", "event"]), st.booleans())
 def test_episodes_are_well_formed(practice, handling, confirm):
     a, t = tables(practice)
-    ep = O.episodes(a, t, "PHQ9", Definitions(booster_handling=handling, confirm_loss=confirm))
+    ep = E.episodes(a, t, "PHQ9", Definitions(booster_handling=handling, confirm_loss=confirm))
     out = O.patient_outcomes(a, "PHQ9").set_index("patient_id")
     assert (ep["time"] >= 0).all() and ep["event"].isin([0, 1]).all()
     assert (ep["end_day"] == ep["origin"] + ep["time"]).all()
@@ -103,13 +104,13 @@ def test_episodes_are_well_formed(practice, handling, confirm):
 @given(practices)
 def test_confirmation_and_booster_censoring_never_add_events_or_time(practice):
     a, t = tables(practice)
-    plain = O.episodes(a, t, "PHQ9").set_index("patient_id")
+    plain = E.episodes(a, t, "PHQ9").set_index("patient_id")
     for d in (Definitions(confirm_loss=True), Definitions(booster_handling="censor")):
-        other = O.episodes(a, t, "PHQ9", d).set_index("patient_id")
+        other = E.episodes(a, t, "PHQ9", d).set_index("patient_id")
         assert (other["event"] <= plain["event"]).all()
         both = (other["event"] == 1) & (plain["event"] == 1)
         assert (other.loc[both, "time"] >= plain.loc[both, "time"]).all()
-    censored = O.episodes(a, t, "PHQ9", Definitions(booster_handling="censor")).set_index("patient_id")
+    censored = E.episodes(a, t, "PHQ9", Definitions(booster_handling="censor")).set_index("patient_id")
     assert (censored["time"] <= plain["time"]).all()
 
 
@@ -177,7 +178,7 @@ def test_instrument_scores_equal_the_plain_groupby_definition(practice):
 def test_episodes_equal_the_definitions_applied_patient_by_patient(practice, confirm, handling):
     a, t = tables(practice)
     d = Definitions(confirm_loss=confirm, booster_handling=handling)
-    ep = O.episodes(a, t, "PHQ9", d).set_index("patient_id")
+    ep = E.episodes(a, t, "PHQ9", d).set_index("patient_id")
     outcomes = O.patient_outcomes(a, "PHQ9", d)
     followed = outcomes[outcomes["has_follow_up"]]
     assert sorted(ep.index) == sorted(followed["patient_id"])

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from analysis import instruments
 from analysis import schema as S
-from analysis.outcomes import episodes, patient_outcomes
+from analysis.outcomes import patient_outcomes
+from analysis.response_episodes import episodes
 from analysis.simulate import Practice, simulate, vendor_export, write_sample, write_vendor_export
 from analysis.survival import kaplan_meier
 
