@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis import metrics
+from analysis import practice as practice_volumes
 from analysis.outcomes import Definitions
 from analysis.schema import ASSESSMENT_COLUMNS, TREATMENT_COLUMNS
 
@@ -753,7 +754,7 @@ def test_patients_only_in_the_treatments_file_come_after_the_others_sorted_whate
         {"day": "Int64"}
     )
     t = pd.concat([t, extra], ignore_index=True)
-    patients = metrics._patients(a, t)
+    patients = practice_volumes._patients(a, t)
     assert patients["patient_id"].tolist() == ["P1", "P2", "P3", "P4", "P5", "A0", "Z9"]
     assert patients["infusions"].tolist()[-2:] == [1, 2] and not patients["has_scores"].tolist()[-1]
     s = metrics.summary(a, t)
@@ -840,5 +841,5 @@ def test_assessment_completion_by_integer_keys_equals_the_merge_of_the_definitio
         a = a.iloc[::-1].reset_index(drop=True)
     coded = Coded(a)
     s = Sessions(t, coded.ids)
-    want = metrics._assessed_infusions(a, t.iloc[s.rows]).fillna(False).astype(bool).to_numpy()
-    assert metrics._scored_sessions(coded, s).tolist() == want.tolist()
+    want = practice_volumes._assessed_infusions(a, t.iloc[s.rows]).fillna(False).astype(bool).to_numpy()
+    assert practice_volumes._scored_sessions(coded, s).tolist() == want.tolist()
