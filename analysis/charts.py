@@ -7,7 +7,8 @@ and ``notes`` (e.g. groups not drawn because of small-cell suppression).
 Conventions:
 
 * colour-blind-safe Okabe-Ito palette; each condition has one fixed colour on every page
-  (:data:`CONDITION_COLOURS`), other groupings get palette colours in sorted order;
+  (:data:`CONDITION_COLOURS`), other groupings get palette colours in sorted order (``analysis.chart_style``,
+  the look every chart shares);
 * small-cell suppression (DESIGN "Statistics"): a group with fewer patients than the threshold is not
   drawn, a count from 1 to threshold-1 is shown as "<11", and a point resting on fewer patients than the
   threshold is withheld; a note says so.
@@ -16,8 +17,7 @@ Conventions:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -25,113 +25,43 @@ from plotly.subplots import make_subplots
 
 from analysis import formatting as fmt
 from analysis import schema
+from analysis.chart_style import (
+    BAND_SHADES,
+    COHORT_STYLE,
+    CONDITION_COLOURS,
+    DAY_AXIS,
+    FONT,
+    GROUP_PALETTE,
+    OKABE_ITO,
+    Chart,
+    _dash,
+    _drawn_groups,
+    _layout,
+    _rgba,
+    colours,
+    label,
+)
 from analysis.config import SUPPRESSION_THRESHOLD
 from analysis.privacy import is_small, show_count, small_label, suppress_table
 
-#: Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision deficiency
-OKABE_ITO = {
-    "black": "#000000",
-    "orange": "#E69F00",
-    "sky_blue": "#56B4E9",
-    "bluish_green": "#009E73",
-    "yellow": "#F0E442",
-    "blue": "#0072B2",
-    "vermillion": "#D55E00",
-    "reddish_purple": "#CC79A7",
-    "grey": "#999999",
-}
-
-#: one colour per condition, the same on every page
-CONDITION_COLOURS = {
-    "depression": OKABE_ITO["blue"],
-    "anxiety": OKABE_ITO["orange"],
-    "ptsd": OKABE_ITO["bluish_green"],
-    "bipolar_depression": OKABE_ITO["reddish_purple"],
-    "chronic_pain": OKABE_ITO["vermillion"],
-    "ocd": OKABE_ITO["sky_blue"],
-    "other": OKABE_ITO["grey"],
-}
-assert set(CONDITION_COLOURS) == set(schema.CONDITIONS)
-
-#: colours for groups that are not conditions (sites, age bands, ...), assigned in sorted order
-GROUP_PALETTE = tuple(
-    OKABE_ITO[k]
-    for k in ("blue", "orange", "bluish_green", "reddish_purple", "vermillion", "sky_blue", "black", "grey")
-)
-#: the two cohorts of the Compare page: black solid and vermillion dashed (readable in grey print too)
-COHORT_STYLE = {"A": (OKABE_ITO["black"], "solid"), "B": (OKABE_ITO["vermillion"], "dash")}
-#: shading of severity bands, mildest to most severe (light greys, so that coloured curves stay readable)
-BAND_SHADES = ("#FFFFFF", "#F4F4F4", "#E9E9E9", "#DEDEDE", "#D3D3D3")
-
-DAY_AXIS = "Days since the first infusion"
-FONT = dict(family="Source Sans Pro, Arial, sans-serif", size=14)
-
-
-@dataclass(frozen=True)
-class Chart:
-    """A figure, the sentence that explains it, and caveats (groups not drawn, ...)."""
-
-    figure: go.Figure
-    caption: str
-    notes: tuple[str, ...] = field(default=())
-
-
-def label(group) -> str:
-    """Readable label of a group value: 'ptsd' -> 'PTSD', other values unchanged."""
-    if group is None or (isinstance(group, float) and math.isnan(group)) or group is pd.NA:
-        return "Unknown"
-    if group in COHORT_STYLE:
-        return f"Cohort {group}"
-    if group == "all":
-        return "Everyone"
-    return schema.CONDITION_LABELS.get(str(group), str(group))
-
-
-def colours(groups: Iterable) -> dict:
-    """Colour of each group: a condition's fixed colour, cohorts 'A'/'B' their own, others by sorted order."""
-    groups = list(dict.fromkeys(groups))
-    out, others = {}, sorted((g for g in groups if g not in CONDITION_COLOURS and g not in COHORT_STYLE), key=str)
-    for g in groups:
-        if g in CONDITION_COLOURS:
-            out[g] = CONDITION_COLOURS[g]
-        elif g in COHORT_STYLE:
-            out[g] = COHORT_STYLE[g][0]
-    for i, g in enumerate(others):
-        out[g] = GROUP_PALETTE[i % len(GROUP_PALETTE)]
-    return out
-
-
-def _rgba(hex_colour: str, alpha: float) -> str:
-    h = hex_colour.lstrip("#")
-    r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
-    return f"rgba({r},{g},{b},{alpha})"
-
-
-def _dash(group) -> str:
-    return COHORT_STYLE[group][1] if group in COHORT_STYLE else "solid"
-
-
-def _layout(fig: go.Figure, title: str, height: int = 480) -> go.Figure:
-    fig.update_layout(
-        title=dict(text=title, x=0, xanchor="left", font=dict(size=18)),
-        template="plotly_white",
-        font=FONT,
-        height=height,
-        margin=dict(l=70, r=30, t=70, b=60),
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1, title=None),
-        hoverlabel=dict(font_size=13),
-    )
-    return fig
-
-
-def _drawn_groups(sizes: Mapping, threshold: int, what: str) -> tuple[list, tuple[str, ...]]:
-    """Groups large enough to draw, and a note naming those withheld."""
-    keep = [g for g, n in sizes.items() if not is_small(n, threshold) and n and n > 0]
-    hidden = [label(g) for g, n in sizes.items() if is_small(n, threshold)]
-    note = ()
-    if hidden:
-        note = (f"{', '.join(hidden)}: fewer than {threshold} {what}, so not drawn (small-cell suppression).",)
-    return keep, note
+__all__ = [
+    "BAND_SHADES",
+    "COHORT_STYLE",
+    "CONDITION_COLOURS",
+    "DAY_AXIS",
+    "FONT",
+    "GROUP_PALETTE",
+    "OKABE_ITO",
+    "Chart",
+    "colours",
+    "forest_chart",
+    "funnel_chart",
+    "km_chart",
+    "label",
+    "monthly_chart",
+    "rates_chart",
+    "trajectory_chart",
+]
 
 
 # --- Overview --------------------------------------------------------------------------------------
