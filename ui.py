@@ -726,7 +726,14 @@ FUNNEL = (
     "remitters",
     "with_follow_up",
 )
-COHORT_RATES = ("response_rate", "lower", "upper", "remission_rate", "remission_lower", "remission_upper")
+COHORT_RATES = (
+    "response_rate",
+    "response_lower",
+    "response_upper",
+    "remission_rate",
+    "remission_lower",
+    "remission_upper",
+)
 #: the rates of analysis.cohorts.compare and the counts each rests on (as analysis.metrics.suppress_rates)
 COHORT_SHARES = {COHORT_RATES[:3]: ("responders", "evaluable"), COHORT_RATES[3:]: ("remitters", "evaluable")}
 COHORT_NAMES = {
@@ -738,8 +745,8 @@ COHORT_NAMES = {
     "evaluable": "Evaluable",
     "responders": "Responders",
     "response_rate": "Response (95% CI)",
-    "lower": "Response 95% CI low",
-    "upper": "Response 95% CI high",
+    "response_lower": "Response 95% CI low",
+    "response_upper": "Response 95% CI high",
     "remitters": "Remitters",
     "remission_rate": "Remission (95% CI)",
     "remission_lower": "Remission 95% CI low",

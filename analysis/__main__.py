@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.schema import CONDITION
+
 
 class UsageError(Exception):
     """Wrong usage of the command line (exit 2)."""
@@ -188,14 +190,14 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--instrument", required=True)
     d.add_argument(
         "--by",
-        default="condition",
+        default=CONDITION,
         help="group column (default: condition); 'none' for everyone together (one group, 'all', as the "
         "Durability page's headline tiles)",
     )
     d.add_argument("--boosters", choices=("ignore", "censor", "event"), help="booster handling (overrides the card)")
     t = data_command("trajectories", cmd_trajectories, "symptom trajectories (observed means, mixed model)")
     t.add_argument("--instrument", required=True)
-    t.add_argument("--by", default="condition", help="group column (default: condition)")
+    t.add_argument("--by", default=CONDITION, help="group column (default: condition)")
     r = data_command("report", cmd_report, "the printable PDF report")
     r.add_argument("--out", required=True, metavar="PATH.pdf")
 

@@ -119,3 +119,13 @@ def _drawn_groups(sizes: Mapping, threshold: int, what: str) -> tuple[list, tupl
     if hidden:
         note = (f"{', '.join(hidden)}: fewer than {threshold} {what}, so not drawn (small-cell suppression).",)
     return keep, note
+
+
+def band_traces(x, lower, upper, colour: str, group: str, shape: str = "linear") -> list[go.Scatter]:
+    """The two traces of a shaded 95% band from ``lower`` to ``upper`` (the upper edge, then the lower edge
+    filled up to it), in the group's colour, without hover or legend entry (``shape="hv"``: steps)."""
+    edge = dict(x=x, mode="lines", line=dict(width=0, shape=shape), hoverinfo="skip", showlegend=False)
+    return [
+        go.Scatter(y=upper, legendgroup=group, **edge),
+        go.Scatter(y=lower, fill="tonexty", fillcolor=_rgba(colour, 0.15), legendgroup=group, **edge),
+    ]

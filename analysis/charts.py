@@ -38,11 +38,25 @@ from analysis.chart_style import (
     _drawn_groups,
     _layout,
     _rgba,
+    band_traces,
     colours,
     label,
 )
 from analysis.config import SUPPRESSION_THRESHOLD
 from analysis.privacy import is_small, show_count, small_label, suppress_table
+from analysis.schema import (
+    COHORT,
+    DAY,
+    EVALUABLE,
+    GROUP,
+    INFUSIONS,
+    PATIENT_ID,
+    PATIENTS_STARTED,
+    PCT_CHANGE,
+    REMITTERS,
+    RESPONDERS,
+    SCORE,
+)
 
 __all__ = [
     "BAND_SHADES",
@@ -77,7 +91,7 @@ def monthly_chart(by_month: pd.DataFrame, threshold: int = SUPPRESSION_THRESHOLD
     # YYYY-MM start months on a date axis (readable ticks every few months); other labels as categories
     dated = all(len(m) == 7 and m[4] == "-" for m in months)
     x = [f"{m}-01" for m in months] if dated else months
-    has_infusions = "infusions" in t and t["infusions"].notna().any()
+    has_infusions = INFUSIONS in t and t[INFUSIONS].notna().any()
     rows = 2 if has_infusions else 1
     fig = make_subplots(
         rows=rows,
@@ -87,9 +101,9 @@ def monthly_chart(by_month: pd.DataFrame, threshold: int = SUPPRESSION_THRESHOLD
         subplot_titles=("Patients started", "Infusions (patients who started that month)")[:rows],
     )
     notes = []
-    series = [("patients_started", "Patients started", OKABE_ITO["blue"])]
+    series = [(PATIENTS_STARTED, "Patients started", OKABE_ITO["blue"])]
     if has_infusions:
-        series.append(("infusions", "Infusions", OKABE_ITO["bluish_green"]))
+        series.append((INFUSIONS, "Infusions", OKABE_ITO["bluish_green"]))
     for row, (col, name, colour) in enumerate(series, start=1):
         values = t[col].tolist()
         small = [is_small(v, threshold) for v in values]
@@ -207,9 +221,9 @@ def km_chart(
     ``at_risk``: group, day, n_risk (from KaplanMeier.survival_at). A group whose size (the number at risk
     at its first time) is under the threshold is not drawn, and each curve stops before the first time
     with fewer than threshold responders at risk."""
-    t = table.sort_values(["group", "time"]) if "group" in table else table.assign(group="all").sort_values("time")
-    sizes = {g: int(d["n_risk"].iloc[0]) for g, d in t.groupby("group", sort=False)} if len(t) else {}
-    keep, notes = _drawn_groups(sizes, threshold, "responders")
+    t = table.sort_values([GROUP, "time"]) if GROUP in table else table.assign(group="all").sort_values("time")
+    sizes = {g: int(d["n_risk"].iloc[0]) for g, d in t.groupby(GROUP, sort=False)} if len(t) else {}
+    keep, notes = _drawn_groups(sizes, threshold, RESPONDERS)
     cols = colours(keep)
     rows = 2 if at_risk is not None and len(keep) else 1
     fig = make_subplots(
@@ -221,7 +235,7 @@ def km_chart(
     )
     truncated = []
     for g in keep:
-        d = t[t["group"] == g]
+        d = t[t[GROUP] == g]
         if threshold > 1 and (d["n_risk"] < threshold).any():
             truncated.append(label(g))
             d = d[d["n_risk"] >= threshold]
@@ -230,34 +244,8 @@ def km_chart(
         lo = [1.0] + d["lower"].astype(float).tolist()
         hi = [1.0] + d["upper"].astype(float).tolist()
         c, name = cols[g], label(g)
-        fig.add_trace(
-            go.Scatter(
-                x=x,
-                y=hi,
-                mode="lines",
-                line=dict(width=0, shape="hv"),
-                hoverinfo="skip",
-                showlegend=False,
-                legendgroup=name,
-            ),
-            row=1,
-            col=1,
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=x,
-                y=lo,
-                mode="lines",
-                line=dict(width=0, shape="hv"),
-                fill="tonexty",
-                fillcolor=_rgba(c, 0.15),
-                hoverinfo="skip",
-                showlegend=False,
-                legendgroup=name,
-            ),
-            row=1,
-            col=1,
-        )
+        for trace in band_traces(x, lo, hi, c, name, shape="hv"):
+            fig.add_trace(trace, row=1, col=1)
         nrisk = [sizes[g]] + d["n_risk"].tolist()
         hover = [
             f"{name}: day {xi:.0f}, {fmt.percent(si, 0)} still responding (95% CI {fmt.percent(low, 0)} to {fmt.percent(h, 0)}), "
@@ -280,12 +268,12 @@ def km_chart(
         )
     fig.update_yaxes(title_text="Still responding", tickformat=".0%", range=[0, 1.04], row=1, col=1)
     if rows == 2:
-        r = at_risk[at_risk["group"].isin(keep)]
+        r = at_risk[at_risk[GROUP].isin(keep)]
         order = [label(g) for g in keep]
         fig.add_trace(
             go.Scatter(
-                x=r["day"].astype(float),
-                y=[label(g) for g in r["group"]],
+                x=r[DAY].astype(float),
+                y=[label(g) for g in r[GROUP]],
                 mode="text",
                 text=[str(show_count(n, threshold)) for n in r["n_risk"]],
                 textfont=dict(size=13),
@@ -305,7 +293,7 @@ def km_chart(
             col=1,
         )
         fig.update_xaxes(showgrid=False, zeroline=False, row=2, col=1)
-        days = sorted(r["day"].unique().tolist())
+        days = sorted(r[DAY].unique().tolist())
         fig.update_xaxes(tickvals=days, row=1, col=1)
         fig.update_xaxes(tickvals=days, title_text="Days since the response assessment", row=2, col=1)
     else:
@@ -402,7 +390,7 @@ def trajectory_chart(
     bands: Sequence[tuple[str, float, float]] = (),
     induction_end_day: float | None = None,
     instrument: str = "",
-    measure: str = "score",
+    measure: str = SCORE,
     threshold: int = SUPPRESSION_THRESHOLD,
     by: str = "",
 ) -> Chart:
@@ -418,14 +406,14 @@ def trajectory_chart(
     A group whose largest visit has fewer patients than the threshold is not drawn; single visits with
     fewer patients than the threshold are withheld."""
     obs = observed.copy()
-    sizes = obs.groupby("group", sort=False)["n"].max().to_dict() if len(obs) else {}
+    sizes = obs.groupby(GROUP, sort=False)["n"].max().to_dict() if len(obs) else {}
     keep, notes = _drawn_groups(sizes, threshold, "patients at any visit")
-    thin = obs[obs["group"].isin(keep) & obs["n"].map(lambda n: is_small(n, threshold))]
+    thin = obs[obs[GROUP].isin(keep) & obs["n"].map(lambda n: is_small(n, threshold))]
     if len(thin):
         notes = notes + (f"{len(thin)} visit mean(s) resting on fewer than {threshold} patients are not shown.",)
-    obs = obs[obs["group"].isin(keep) & ~obs.index.isin(thin.index)]
+    obs = obs[obs[GROUP].isin(keep) & ~obs.index.isin(thin.index)]
     cols = colours(keep)
-    pct = measure != "score"
+    pct = measure != SCORE
     if pct:  # fractions in, percent on screen
         obs = obs.assign(**{c: 100 * obs[c].astype("float64") for c in ("mean", "lower", "upper")})
     fig = go.Figure()
@@ -442,54 +430,31 @@ def trajectory_chart(
                 font=dict(size=11, color="#666666"),
             )
     if lines is not None and len(lines):
-        value = "score" if "score" in lines else "value"
-        if pct and "pct_change" in lines:
-            value, lines = "percent", lines.assign(percent=100 * lines["pct_change"].astype("float64"))
-        for _pid, d in lines[lines["group"].isin(keep)].groupby("patient_id", sort=False):
-            d = d.sort_values("day")
+        value = SCORE if SCORE in lines else "value"
+        if pct and PCT_CHANGE in lines:
+            value, lines = "percent", lines.assign(percent=100 * lines[PCT_CHANGE].astype("float64"))
+        for _pid, d in lines[lines[GROUP].isin(keep)].groupby(PATIENT_ID, sort=False):
+            d = d.sort_values(DAY)
             fig.add_trace(
                 go.Scatter(
-                    x=d["day"],
+                    x=d[DAY],
                     y=d[value],
                     mode="lines",
-                    line=dict(color=_rgba(cols[d["group"].iloc[0]], 0.25), width=1),
+                    line=dict(color=_rgba(cols[d[GROUP].iloc[0]], 0.25), width=1),
                     hoverinfo="skip",
                     showlegend=False,
-                    legendgroup=label(d["group"].iloc[0]),
+                    legendgroup=label(d[GROUP].iloc[0]),
                 )
             )
     for g in keep:
         c, name = cols[g], label(g)
         if predicted is not None and len(predicted):
-            p = predicted[predicted["group"] == g].sort_values("day")
+            p = predicted[predicted[GROUP] == g].sort_values(DAY)
             if len(p):
+                fig.add_traces(band_traces(p[DAY], p["lower"], p["upper"], c, name))
                 fig.add_trace(
                     go.Scatter(
-                        x=p["day"],
-                        y=p["upper"],
-                        mode="lines",
-                        line=dict(width=0),
-                        hoverinfo="skip",
-                        showlegend=False,
-                        legendgroup=name,
-                    )
-                )
-                fig.add_trace(
-                    go.Scatter(
-                        x=p["day"],
-                        y=p["lower"],
-                        mode="lines",
-                        line=dict(width=0),
-                        fill="tonexty",
-                        fillcolor=_rgba(c, 0.15),
-                        hoverinfo="skip",
-                        showlegend=False,
-                        legendgroup=name,
-                    )
-                )
-                fig.add_trace(
-                    go.Scatter(
-                        x=p["day"],
+                        x=p[DAY],
                         y=p["mean"],
                         mode="lines",
                         name=f"{name} (model)",
@@ -498,15 +463,15 @@ def trajectory_chart(
                         hovertemplate=f"{name}, model: day %{{x:.0f}}, mean %{{y:.1f}}<extra></extra>",
                     )
                 )
-        o = obs[obs["group"] == g].sort_values("day")
+        o = obs[obs[GROUP] == g].sort_values(DAY)
         unit = "% improvement" if pct else "mean"
         hover = [
             f"{name}: day {d:.0f}, {unit} {m:.1f} (95% CI {lo:.1f} to {hi:.1f}), n = {show_count(n, threshold)}"
-            for d, m, lo, hi, n in zip(o["day"], o["mean"], o["lower"], o["upper"], o["n"])
+            for d, m, lo, hi, n in zip(o[DAY], o["mean"], o["lower"], o["upper"], o["n"])
         ]
         fig.add_trace(
             go.Scatter(
-                x=o["day"],
+                x=o[DAY],
                 y=o["mean"],
                 mode="markers" if predicted is not None and len(predicted) else "lines+markers",
                 name=f"{name} (observed)",
@@ -540,7 +505,7 @@ def trajectory_chart(
     else:
         fig.update_yaxes(title_text=f"{instrument} score (lower is better)")
     fig.update_xaxes(title_text=DAY_AXIS)
-    what = "improvement from baseline" if pct else "score"
+    what = "improvement from baseline" if pct else SCORE
     _layout(fig, f"{instrument} {what} over the course of treatment{', by ' + by if by else ''}".strip(), height=540)
     fig.update_layout(margin=dict(r=130))
     caption = (
@@ -561,19 +526,19 @@ def trajectory_chart(
 
 def rates_chart(
     rates: pd.DataFrame,
-    group: str = "cohort",
+    group: str = COHORT,
     threshold: int = SUPPRESSION_THRESHOLD,
     title: str = "Response and remission rates",
 ) -> Chart:
     """Response and remission rates with 95% CIs, side by side per group.
 
     ``rates``: <group>, evaluable, responders, response_rate, response_lower, response_upper, remitters,
-    remission_rate, remission_lower, remission_upper (``lower``/``upper`` accepted for the response CI).
+    remission_rate, remission_lower, remission_upper.
     A group with fewer evaluable patients than the threshold, or a small numerator, is not drawn."""
-    r = rates.rename(columns={"lower": "response_lower", "upper": "response_upper"})
+    r = rates
     fig = go.Figure()
     notes = []
-    measures = [("response", "responders", "Response"), ("remission", "remitters", "Remission")]
+    measures = [("response", RESPONDERS, "Response"), ("remission", REMITTERS, "Remission")]
     for g, row in r.set_index(group).iterrows():
         c = colours([g])[g]
         xs, ys, lo, hi, text = [], [], [], [], []
@@ -581,7 +546,7 @@ def rates_chart(
             rate = row.get(f"{key}_rate")
             if rate is None or pd.isna(rate):
                 continue
-            if is_small(row.get("evaluable"), threshold) or is_small(row.get(count), threshold):
+            if is_small(row.get(EVALUABLE), threshold) or is_small(row.get(count), threshold):
                 notes.append(f"{label(g)}, {name.lower()}: fewer than {threshold} patients, so not shown.")
                 continue
             xs.append(name), ys.append(float(rate))
@@ -601,7 +566,7 @@ def rates_chart(
                 hovertemplate=f"{label(g)}, %{{x}}: %{{y:.1%}}<extra></extra>",
             )
         )
-    fig.update_layout(barmode="group")
+    fig.update_layout(barmode=GROUP)
     fig.update_yaxes(title_text="Share of evaluable patients", tickformat=".0%", range=[0, 1.1])
     _layout(fig, title, height=420)
     caption = "Bars are rates over the evaluable patients; the black lines are 95% Wilson confidence intervals."

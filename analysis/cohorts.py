@@ -37,11 +37,18 @@ from analysis.privacy import is_small, show_count
 from analysis.schema import (
     AGE_BAND,
     AGE_BANDS,
+    COHORT,
     CONDITION,
     CONDITION_LABELS,
     CONDITIONS,
+    EVALUABLE,
+    GROUP,
     INSTRUMENT,
     PATIENT_ID,
+    PATIENTS,
+    RATE_TABLE_COLUMNS,
+    REMITTERS,
+    RESPONDERS,
     ROUTE,
     ROUTES,
     SEX,
@@ -366,7 +373,7 @@ class CohortComparison:
 
     def to_json(self) -> dict:
         return {
-            "instrument": self.instrument,
+            INSTRUMENT: self.instrument,
             "sizes": self.sizes,
             "rates": self.rates,
             "response_test": self.response_test.to_dict(),
@@ -376,21 +383,9 @@ class CohortComparison:
 
 
 RATES_COLUMNS = (
-    "cohort",
+    COHORT,
     "description",
-    "patients",
-    "with_baseline",
-    "with_response_assessment",
-    "evaluable",
-    "responders",
-    "response_rate",
-    "lower",
-    "upper",
-    "remitters",
-    "remission_rate",
-    "remission_lower",
-    "remission_upper",
-    "with_follow_up",
+    *RATE_TABLE_COLUMNS,
 )
 
 
@@ -410,26 +405,26 @@ def compare(a: Selection, b: Selection, instrument, definitions=None, labels=("A
         if code in _codes_present(s.assessments[INSTRUMENT]):
             f = coded_funnel(Coded(s.assessments), code, definitions)  # funnel_from_outcomes(patient_outcomes(...))
         else:
-            f = pd.DataFrame({"group": ["all"], **{c: [0] for c in FUNNEL_COUNTS}})
+            f = pd.DataFrame({GROUP: ["all"], **{c: [0] for c in FUNNEL_COUNTS}})
             notes.append(f"Cohort {label} ({s.description}) has no {code} scores.")
         if not has_remission:
-            f["remitters"] = pd.NA
-        f = add_rates(f, remission=has_remission).rename(columns={"response_lower": "lower", "response_upper": "upper"})
+            f[REMITTERS] = pd.NA
+        f = add_rates(f, remission=has_remission)
         f = f.assign(cohort=label, description=s.description, patients_selected=s.patients)
         rows.append(f)
         sizes.append(
             {
-                "cohort": label,
+                COHORT: label,
                 "description": s.description,
-                "patients": s.patients,
-                "with_scores": int(f["patients"].iloc[0]),
+                PATIENTS: s.patients,
+                "with_scores": int(f[PATIENTS].iloc[0]),
             }
         )
     rates = pd.concat(rows, ignore_index=True)[list(RATES_COLUMNS)]
     ra, rb = rates.iloc[0], rates.iloc[1]
-    response = compare_rates(ra["responders"], ra["evaluable"], rb["responders"], rb["evaluable"])
+    response = compare_rates(ra[RESPONDERS], ra[EVALUABLE], rb[RESPONDERS], rb[EVALUABLE])
     if has_remission:
-        remission = compare_rates(ra["remitters"], ra["evaluable"], rb["remitters"], rb["evaluable"])
+        remission = compare_rates(ra[REMITTERS], ra[EVALUABLE], rb[REMITTERS], rb[EVALUABLE])
     else:
         remission = RateComparison("none", *([float("nan")] * 5), (f"{code} has no remission rule",))
         notes.append(f"{code} has no remission rule: remission is not compared.")
@@ -441,9 +436,6 @@ def compare(a: Selection, b: Selection, instrument, definitions=None, labels=("A
         )
     notes.append(f"Response: {response.test}; remission: {remission.test} (see each test's notes).")
     return CohortComparison(code, pd.DataFrame(sizes), rates, response, remission, tuple(notes), definitions)
-
-
-COHORT = "cohort"
 
 
 @dataclass(frozen=True)

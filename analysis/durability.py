@@ -57,7 +57,7 @@ COX_COVARIATES = (S.CONDITION, S.AGE_BAND, S.SEX, BASELINE_BAND, S.SITE)
 GROUP_COLUMNS = tuple(S.PATIENT_ATTRIBUTES) + (BASELINE_BAND, INDUCTION_COMPLETED)
 #: fewer events per Cox term than this earns a note
 EVENTS_PER_TERM = 10
-BOOSTER_COLUMNS = ("group", "patients", "intervals", "median_days", "q1_days", "q3_days")
+BOOSTER_COLUMNS = (S.GROUP, S.PATIENTS, "intervals", "median_days", "q1_days", "q3_days")
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ class Durability:
         days = self.definitions.survival_days
         groups = [
             {
-                "group": r["group"],
+                S.GROUP: r[S.GROUP],
                 "n": r["n"],
                 "events": r["events"],
                 "median": r["median"],
@@ -128,13 +128,13 @@ class Durability:
         )
         t = self._threshold()
         boosters = suppress_table(
-            self.booster_intervals, ["patients", "intervals"], ["median_days", "q1_days", "q3_days"], t
+            self.booster_intervals, [S.PATIENTS, "intervals"], ["median_days", "q1_days", "q3_days"], t
         ).to_dict("records")
-        counts = [c for c in self.funnel.columns if c != "group"]
+        counts = [c for c in self.funnel.columns if c != S.GROUP]
         overall = suppress_table(self.funnel_overall, counts, (), t, complements=FUNNEL_COMPLEMENTS).to_dict("records")
         return _plain(
             {
-                "instrument": self.instrument,
+                S.INSTRUMENT: self.instrument,
                 "by": self.by,
                 "definitions": self.definitions.to_dict(),
                 "groups": groups,
@@ -202,7 +202,7 @@ class Durability:
             lines += [
                 "",
                 "Funnel: "
-                + " -> ".join(f"{k.replace('_', ' ')} {num(f[k])}" for k in f if k not in ("group", "remitters")),
+                + " -> ".join(f"{k.replace('_', ' ')} {num(f[k])}" for k in f if k not in (S.GROUP, S.REMITTERS)),
             ]
         if self.notes:
             lines += ["", "Notes:"] + [f"- {n}" for n in self.notes]
@@ -216,7 +216,7 @@ def at_risk(km: KaplanMeier, days=None) -> pd.DataFrame:
     if days is None:
         last = float(km.table["time"].max()) if len(km.table) else 0.0
         days = list(range(0, int(last // AT_RISK_STEP) * AT_RISK_STEP + 1, AT_RISK_STEP)) or [0]
-    return km.survival_at(list(days))[["group", "day", "n_risk"]]
+    return km.survival_at(list(days))[[S.GROUP, S.DAY, "n_risk"]]
 
 
 def _plain(obj):
@@ -238,13 +238,13 @@ def _plain(obj):
 
 def _group_table(km: KaplanMeier, days) -> pd.DataFrame:
     med = km.medians.rename(columns={"lower": "median_lower", "upper": "median_upper"})
-    out = med[["group", "n", "events", "median", "median_lower", "median_upper"]].copy()
+    out = med[[S.GROUP, "n", "events", "median", "median_lower", "median_upper"]].copy()
     at = km.survival_at(days)
     for d in days:
-        rows = at[at["day"] == d].set_index("group")
-        out[f"n{d}"] = out["group"].map(rows["n_risk"]).fillna(0).astype("int64")
+        rows = at[at[S.DAY] == d].set_index(S.GROUP)
+        out[f"n{d}"] = out[S.GROUP].map(rows["n_risk"]).fillna(0).astype("int64")
         for col, name in (("survival", f"s{d}"), ("lower", f"s{d}_lower"), ("upper", f"s{d}_upper")):
-            out[name] = out["group"].map(rows[col]).astype(float)
+            out[name] = out[S.GROUP].map(rows[col]).astype(float)
     return out
 
 
@@ -320,15 +320,15 @@ def booster_intervals(treatments: pd.DataFrame | None, patients: pd.DataFrame, b
         v = x["interval"].to_numpy(dtype=float)
         q = np.percentile(v, [50, 25, 75]) if len(v) else [np.nan] * 3
         return {
-            "group": name,
-            "patients": int(x[S.PATIENT_ID].nunique()),
+            S.GROUP: name,
+            S.PATIENTS: int(x[S.PATIENT_ID].nunique()),
             "intervals": len(v),
             "median_days": q[0],
             "q1_days": q[1],
             "q3_days": q[2],
         }
 
-    rows = [row("all", iv)] + ([row(g, x) for g, x in iv.groupby("group", sort=True)] if by else [])
+    rows = [row("all", iv)] + ([row(g, x) for g, x in iv.groupby(S.GROUP, sort=True)] if by else [])
     return pd.DataFrame(rows, columns=list(BOOSTER_COLUMNS))
 
 
@@ -336,7 +336,7 @@ def analyse(
     assessments: pd.DataFrame,
     treatments: pd.DataFrame | None,
     instrument,
-    by: str | None = "condition",
+    by: str | None = S.CONDITION,
     definitions: Definitions | None = None,
 ) -> Durability:
     """Durability of response of one instrument by ``by`` (see the module docstring).
@@ -409,7 +409,7 @@ def _grouped(code, by, ep, ep_notes, fit, cox_notes, boosters, fun, funnel_all, 
     notes += list(km.notes)
     if ep.empty:
         notes.append(f"no durability episodes: no responder on {code} has a score after the response assessment.")
-    small = groups.loc[groups["n"] < t, "group"].tolist()
+    small = groups.loc[groups["n"] < t, S.GROUP].tolist()
     if small and t > 1:
         notes.append(
             f"fewer than {t} episodes in group(s) {', '.join(small)}: their counts are shown as <{t} "

@@ -13,6 +13,27 @@ import math
 
 import pandas as pd
 
+from analysis.schema import (
+    ASSESSMENT_COMPLETION,
+    EVALUABLE,
+    GROUP,
+    INFUSIONS,
+    PATIENTS,
+    PATIENTS_STARTED,
+    REMISSION_LOWER,
+    REMISSION_RATE,
+    REMISSION_UPPER,
+    REMITTERS,
+    RESPONDERS,
+    RESPONSE_LOWER,
+    RESPONSE_RATE,
+    RESPONSE_UPPER,
+    SERIES_COMPLETION,
+    WITH_BASELINE,
+    WITH_FOLLOW_UP,
+    WITH_RESPONSE_ASSESSMENT,
+)
+
 DASH = "—"
 NOT_REACHED = "not reached"
 NOT_ESTIMABLE = "not estimable"
@@ -20,35 +41,35 @@ NOT_ESTIMABLE = "not estimable"
 #: display label of each result column: the funnel counts, the rate columns and the KPI names
 #: (``metrics.kpis``' ``kpi``); a rate shown with its interval in one cell is headed by :func:`ci_label`
 LABELS = {
-    "group": "Group",
-    "patients": "Patients",
-    "with_baseline": "With baseline",
-    "with_response_assessment": "With response assessment",
-    "evaluable": "Evaluable",
-    "responders": "Responders",
-    "remitters": "Remitters",
-    "with_follow_up": "Responders with follow-up",
-    "response_rate": "Response",
-    "response_lower": "Response 95% CI low",
-    "response_upper": "Response 95% CI high",
-    "remission_rate": "Remission",
-    "remission_lower": "Remission 95% CI low",
-    "remission_upper": "Remission 95% CI high",
-    "patients_started": "Patients started",
-    "infusions": "Infusions",
-    "series_completion": "Series completed",
-    "assessment_completion": "Infusions with a score",
+    GROUP: "Group",
+    PATIENTS: "Patients",
+    WITH_BASELINE: "With baseline",
+    WITH_RESPONSE_ASSESSMENT: "With response assessment",
+    EVALUABLE: "Evaluable",
+    RESPONDERS: "Responders",
+    REMITTERS: "Remitters",
+    WITH_FOLLOW_UP: "Responders with follow-up",
+    RESPONSE_RATE: "Response",
+    RESPONSE_LOWER: "Response 95% CI low",
+    RESPONSE_UPPER: "Response 95% CI high",
+    REMISSION_RATE: "Remission",
+    REMISSION_LOWER: "Remission 95% CI low",
+    REMISSION_UPPER: "Remission 95% CI high",
+    PATIENTS_STARTED: "Patients started",
+    INFUSIONS: "Infusions",
+    SERIES_COMPLETION: "Series completed",
+    ASSESSMENT_COMPLETION: "Infusions with a score",
 }
 
 #: the steps of the outcome funnel as the funnel figure and the report's funnel table name them (a step
 #: says what the patients in it have, so it reads on its own, unlike a column heading)
 FUNNEL_LABELS = {
-    "patients": "Patients with a score",
-    "with_baseline": "With a baseline",
-    "with_response_assessment": "With a response assessment",
-    "evaluable": "Evaluable (baseline > 0)",
-    "responders": "Responders",
-    "with_follow_up": "Responders with follow-up",
+    PATIENTS: "Patients with a score",
+    WITH_BASELINE: "With a baseline",
+    WITH_RESPONSE_ASSESSMENT: "With a response assessment",
+    EVALUABLE: "Evaluable (baseline > 0)",
+    RESPONDERS: "Responders",
+    WITH_FOLLOW_UP: "Responders with follow-up",
 }
 
 

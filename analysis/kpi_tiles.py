@@ -15,6 +15,16 @@ from analysis import config, instruments, privacy
 from analysis.practice import BY_MONTH_COLUMNS, _check_inputs, _codes, _definitions, _month_rows, _PerPatient
 from analysis.rates import rate_ci
 from analysis.schema import (
+    ASSESSMENT_COMPLETION,
+    EVALUABLE,
+    GROUP,
+    INFUSIONS,
+    PATIENTS_STARTED,
+    REMISSION_RATE,
+    REMITTERS,
+    RESPONDERS,
+    RESPONSE_RATE,
+    SERIES_COMPLETION,
     START_MONTH,
 )
 
@@ -119,14 +129,14 @@ def _kpis(assessments, treatments, definitions, code: str, months: int, as_of, p
     if has_scores:
         fun = per.funnel(code, by)
     else:
-        fun = pd.DataFrame({"group": [], "evaluable": [], "responders": [], "remitters": []})
+        fun = pd.DataFrame({GROUP: [], EVALUABLE: [], RESPONDERS: [], REMITTERS: []})
 
     def window(ms):
         """Counts summed over the start months ``ms`` (all patients with a start month when ms is None)."""
         bm = by_month if ms is None else by_month[by_month[START_MONTH].isin(ms)]
-        fm = fun if ms is None else fun[fun["group"].isin(ms)]
+        fm = fun if ms is None else fun[fun[GROUP].isin(ms)]
         sums = {k: float(pd.to_numeric(bm[k]).sum()) for k in BY_MONTH_COLUMNS[1:]}
-        sums.update({k: float(pd.to_numeric(fm[k]).sum()) for k in ("evaluable", "responders", "remitters")})
+        sums.update({k: float(pd.to_numeric(fm[k]).sum()) for k in (EVALUABLE, RESPONDERS, REMITTERS)})
         return sums
 
     cur = window(current[1])
@@ -137,10 +147,10 @@ def _kpis(assessments, treatments, definitions, code: str, months: int, as_of, p
     scores = "" if has_scores else f"no {code} scores in the data"
     recent = f"response assessed on days {r0}-{r1}: the latest starters may not be evaluable yet"
     specs = [  # kpi, label, unit, numerator, denominator, why not available, caveat
-        ("patients_started", "Patients started", "count", "patients_started", None, "", ""),
-        ("infusions", "Infusions (of patients who started in the period)", "count", "infusions", None, treat, ""),
+        (PATIENTS_STARTED, "Patients started", "count", PATIENTS_STARTED, None, "", ""),
+        (INFUSIONS, "Infusions (of patients who started in the period)", "count", INFUSIONS, None, treat, ""),
         (
-            "series_completion",
+            SERIES_COMPLETION,
             f"Series completion (>= {config.INDUCTION_SERIES_LENGTH} induction infusions)",
             "share",
             "series_completed",
@@ -149,7 +159,7 @@ def _kpis(assessments, treatments, definitions, code: str, months: int, as_of, p
             "the latest starters may still be in their series",
         ),
         (
-            "assessment_completion",
+            ASSESSMENT_COMPLETION,
             "Assessment completion (infusions with a score that day +-1)",
             "share",
             "infusions_with_score",
@@ -157,13 +167,13 @@ def _kpis(assessments, treatments, definitions, code: str, months: int, as_of, p
             treat,
             "",
         ),
-        ("response_rate", f"{code} response rate", "share", "responders", "evaluable", scores, recent),
+        (RESPONSE_RATE, f"{code} response rate", "share", RESPONDERS, EVALUABLE, scores, recent),
         (
-            "remission_rate",
+            REMISSION_RATE,
             f"{code} remission rate",
             "share",
-            "remitters",
-            "evaluable",
+            REMITTERS,
+            EVALUABLE,
             scores if has_remission else f"{code} has no remission rule",
             recent,
         ),

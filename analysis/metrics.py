@@ -33,15 +33,27 @@ from analysis.outcomes import FUNNEL_COUNTS
 from analysis.practice import (
     BY_MONTH_COLUMNS,
     REQUIRED,
+    TREATMENT_COUNTS,
     TREATMENTS_REQUIRED,
     _check_inputs,
     _definitions,
     _PerPatient,
     _practice,
 )
-from analysis.rates import RATE_COLUMNS, RateComparison, add_rates, compare_rates, rate_ci, suppress_rates
+from analysis.rates import RateComparison, add_rates, compare_rates, rate_ci, suppress_rates
 from analysis.schema import (
+    ASSESSMENT_COMPLETION,
     CONDITION,
+    DIMENSION,
+    GROUP,
+    INFUSIONS,
+    INSTRUMENT,
+    PATIENTS,
+    PATIENTS_STARTED,
+    RATE_COLUMNS,
+    RATE_TABLE_COLUMNS,
+    REMITTERS,
+    SERIES_COMPLETION,
     SITE,
     START_MONTH,
 )
@@ -77,18 +89,18 @@ METHODS = {
         "test (as R fisher.test) when any expected cell count is below 5; difference in proportions with "
         "prop.test's Wald 95% CI"
     ),
-    "patients_started": (
+    PATIENTS_STARTED: (
         "patients with at least one treatment session (any kind); without a treatments file, patients with any score"
     ),
-    "series_completion": (
+    SERIES_COMPLETION: (
         f"of the patients who started an induction series (>= 1 induction infusion), the share with "
         f">= {config.INDUCTION_SERIES_LENGTH} induction infusions"
     ),
-    "assessment_completion": (
+    ASSESSMENT_COMPLETION: (
         "share of infusions (sessions of any kind, with a day) on whose day, +-1 day, the patient has at least "
         "one score"
     ),
-    "infusions": "treatment sessions of any kind; a session is one patient, day and kind",
+    INFUSIONS: "treatment sessions of any kind; a session is one patient, day and kind",
     "median_infusions": "median number of induction infusions of the patients who started a series",
     "infusions_per_month": "infusions of patients who started in the month (dates do not survive import)",
     "month": "the patient's start month (YYYY-MM of day 0)",
@@ -99,27 +111,15 @@ METHODS = {
 
 #: columns of Summary.rates, in order
 RATES_COLUMNS = (
-    "instrument",
-    "dimension",
-    "group",
-    "patients",
-    "with_baseline",
-    "with_response_assessment",
-    "evaluable",
-    "responders",
-    "response_rate",
-    "response_lower",
-    "response_upper",
-    "remitters",
-    "remission_rate",
-    "remission_lower",
-    "remission_upper",
-    "with_follow_up",
+    INSTRUMENT,
+    DIMENSION,
+    GROUP,
+    *RATE_TABLE_COLUMNS,
 )
 
 
 #: rate dimensions: name in Summary.rates -> column
-DIMENSIONS = {"overall": None, "condition": CONDITION, "site": SITE, "start_month": START_MONTH}
+DIMENSIONS = {"overall": None, CONDITION: CONDITION, SITE: SITE, START_MONTH: START_MONTH}
 
 
 @dataclass(frozen=True)
@@ -152,8 +152,8 @@ class Summary:
     def suppressed_by_month(self) -> pd.DataFrame:
         """``by_month`` as it may be shown: small counts '<11', shares from a small count withheld."""
         counts = (
-            "patients_started",
-            "infusions",
+            PATIENTS_STARTED,
+            INFUSIONS,
             "induction_started",
             "series_completed",
             "boosters",
@@ -161,8 +161,8 @@ class Summary:
             "infusions_with_score",
         )
         shares = {
-            ("series_completion",): ("series_completed", "induction_started"),
-            ("assessment_completion",): ("infusions_with_score", "infusions_dated"),
+            (SERIES_COMPLETION,): ("series_completed", "induction_started"),
+            (ASSESSMENT_COMPLETION,): ("infusions_with_score", "infusions_dated"),
         }
         complements = [(num, den) for num, den in shares.values()]
         return privacy.suppress_table(self.by_month, counts, (), self.threshold, shares=shares, complements=complements)
@@ -170,23 +170,11 @@ class Summary:
     def suppressed_practice(self) -> dict:
         t = self.threshold
         out = dict(self.practice)
-        for k in (
-            "patients",
-            "patients_with_scores",
-            "assessments",
-            "infusions",
-            "induction_infusions",
-            "boosters",
-            "maintenance",
-            "induction_started",
-            "series_completed",
-            "infusions_dated",
-            "infusions_with_score",
-        ):
+        for k in (PATIENTS, "patients_with_scores", "assessments", *TREATMENT_COUNTS):
             out[k] = privacy.show_count(out.get(k), t)
         for share, num, den in (
-            ("series_completion", "series_completed", "induction_started"),
-            ("assessment_completion", "infusions_with_score", "infusions_dated"),
+            (SERIES_COMPLETION, "series_completed", "induction_started"),
+            (ASSESSMENT_COMPLETION, "infusions_with_score", "infusions_dated"),
         ):
             if privacy.is_small(self.practice.get(num), t) or privacy.is_small(self.practice.get(den), t):
                 out[share] = None
@@ -201,20 +189,20 @@ class Summary:
     def to_json(self) -> dict:
         rates = self.suppressed_rates()
         by_instrument = {}
-        keep = [c for c in RATES_COLUMNS if c not in ("instrument", "dimension", "group")]
-        for code, r in rates.groupby("instrument", sort=False):
+        keep = [c for c in RATES_COLUMNS if c not in (INSTRUMENT, DIMENSION, GROUP)]
+        for code, r in rates.groupby(INSTRUMENT, sort=False):
             entry = {}
             for dim, key in (
                 ("overall", "overall"),
-                ("condition", "by_condition"),
-                ("site", "by_site"),
-                ("start_month", "by_start_month"),
+                (CONDITION, "by_condition"),
+                (SITE, "by_site"),
+                (START_MONTH, "by_start_month"),
             ):
-                rows = r[r["dimension"] == dim]
+                rows = r[r[DIMENSION] == dim]
                 if dim == "overall":
                     entry[key] = rows[keep].to_dict("records")[0] if len(rows) else {}
                 else:
-                    entry[key] = {str(g): rec for g, rec in zip(rows["group"], rows[keep].to_dict("records"))}
+                    entry[key] = {str(g): rec for g, rec in zip(rows[GROUP], rows[keep].to_dict("records"))}
             by_instrument[code] = entry
         return {
             "definitions": self.definitions.to_dict() if hasattr(self.definitions, "to_dict") else {},
@@ -235,7 +223,7 @@ class Summary:
 
         lines = ["Practice summary", "================"]
         lines.append(f"Patients started: {p['patients']}   (patients with scores: {p['patients_with_scores']})")
-        if p.get("infusions") is not None:
+        if p.get(INFUSIONS) is not None:
             lines.append(
                 f"Infusions: {p['infusions']} (induction {p['induction_infusions']}, boosters "
                 f"{p['boosters']}, maintenance {p['maintenance']})"
@@ -255,7 +243,7 @@ class Summary:
         lines += ["", "Response and remission (95% Wilson CI), over the evaluable patients"]
         rates = self.suppressed_rates()
         for _, r in rates.iterrows():
-            if r["dimension"] == "start_month":
+            if r[DIMENSION] == START_MONTH:
                 continue
             label = f"{r['instrument']:<9} {r['dimension']:<10} {str(r['group']):<20}"
             lines.append(
@@ -290,13 +278,13 @@ def _rates(per: _PerPatient, definitions, codes) -> tuple[pd.DataFrame, list[str
         return pd.DataFrame(columns=list(RATES_COLUMNS)), notes
     table = pd.concat(parts, ignore_index=True)
     sizes = [len(f) for f in parts]
-    table["instrument"] = pd.array(np.repeat([k[0] for k in keys], sizes), dtype="str")
-    table["dimension"] = pd.array(np.repeat([k[1] for k in keys], sizes), dtype="str")
+    table[INSTRUMENT] = pd.array(np.repeat([k[0] for k in keys], sizes), dtype="str")
+    table[DIMENSION] = pd.array(np.repeat([k[1] for k in keys], sizes), dtype="str")
     no_rule = np.repeat([not k[2] for k in keys], sizes)
     if no_rule.any():
-        remitters = table["remitters"].astype(object)
+        remitters = table[REMITTERS].astype(object)
         remitters[no_rule] = pd.NA
-        table["remitters"] = remitters
+        table[REMITTERS] = remitters
     return add_rates(table)[list(RATES_COLUMNS)], notes
 
 

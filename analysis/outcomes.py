@@ -332,14 +332,14 @@ def _outcome_arrays(patients, days, values, ins, d) -> dict:
     rmax = d.remission_threshold(ins.code)
     remission = None if rmax is None else evaluable & (response_score <= rmax + TOLERANCE)
     return {
-        "patients": patients[starts],
-        "baseline": baseline,
+        S.PATIENTS: patients[starts],
+        S.BASELINE: baseline,
         "baseline_day": pick(days, base),
         "response_score": response_score,
         "response_day": response_day,
         "last_day": last_day,
-        "pct_change": pct_change,
-        "evaluable": evaluable,
+        S.PCT_CHANGE: pct_change,
+        S.EVALUABLE: evaluable,
         "response": response,
         "remission": remission,
         "follow_up": response & (last_day > response_day),
@@ -363,27 +363,27 @@ def _outcomes(scores, patients, ins, d, coded: Coded) -> pd.DataFrame:
     v = _outcome_arrays(patients, scores[S.DAY].to_numpy(dtype=float), scores[S.SCORE].to_numpy(dtype=float), ins, d)
     attributes = coded.attributes
     if len(attributes.columns) > 1:  # every patient with a score has a row there
-        out = attributes.take(coded.attribute_rows(v["patients"])).reset_index(drop=True)
+        out = attributes.take(coded.attribute_rows(v[S.PATIENTS])).reset_index(drop=True)
     else:
         out = attributes.merge(
             pd.DataFrame({S.PATIENT_ID: scores[S.PATIENT_ID].unique()}), on=S.PATIENT_ID, how="right"
         )
     series = lambda x: pd.Series(x, index=out.index)  # noqa: E731
-    not_evaluable = ~v["evaluable"]
+    not_evaluable = ~v[S.EVALUABLE]
     out[S.INSTRUMENT] = ins.code
-    out["baseline"] = v["baseline"].copy()  # the arrays are kept by coded: the table gets its own
+    out[S.BASELINE] = v[S.BASELINE].copy()  # the arrays are kept by coded: the table gets its own
     out["baseline_day"] = _whole(series(v["baseline_day"]))
     out["response_score"] = v["response_score"].copy()
     out["response_day"] = _whole(series(v["response_day"]))
-    out["pct_change"] = v["pct_change"].copy()
-    out["evaluable"] = v["evaluable"].copy()
+    out[S.PCT_CHANGE] = v[S.PCT_CHANGE].copy()
+    out[S.EVALUABLE] = v[S.EVALUABLE].copy()
     out["response"] = pd.arrays.BooleanArray(v["response"].copy(), not_evaluable.copy())
     if v["remission"] is None:
         out["remission"] = pd.array([pd.NA] * len(out), dtype="boolean")
     else:
         out["remission"] = pd.arrays.BooleanArray(v["remission"].copy(), not_evaluable.copy())
-    bands = {b: ins.band(b) for b in out["baseline"].dropna().unique()}  # each distinct baseline once
-    out[BASELINE_BAND] = pd.array(out["baseline"].map(bands), dtype="str")
+    bands = {b: ins.band(b) for b in out[S.BASELINE].dropna().unique()}  # each distinct baseline once
+    out[BASELINE_BAND] = pd.array(out[S.BASELINE].map(bands), dtype="str")
     out["last_day"] = _whole(series(v["last_day"]))
     out["has_follow_up"] = v["follow_up"].copy()
     return out
@@ -408,7 +408,7 @@ def patient_table_from(
     treatments' ``sessions`` over ``coded.ids``."""
     out = attributes.copy()
     if treatments is None:
-        out["infusions"] = pd.array([pd.NA] * len(out), dtype="Int64")
+        out[S.INFUSIONS] = pd.array([pd.NA] * len(out), dtype="Int64")
         out[INDUCTION_COMPLETED] = pd.array([pd.NA] * len(out), dtype="boolean")
         out["boosters"] = pd.array([pd.NA] * len(out), dtype="Int64")
         return out
@@ -416,32 +416,16 @@ def patient_table_from(
         sessions, rows = Sessions(treatments, pd.Index(out[S.PATIENT_ID])), slice(None)
     else:
         rows = coded.attribute_positions
-    out["infusions"] = pd.array(sessions.count("induction")[rows], dtype="Int64")
-    out[INDUCTION_COMPLETED] = pd.array(out["infusions"] >= config.INDUCTION_SERIES_LENGTH, dtype="boolean")
+    out[S.INFUSIONS] = pd.array(sessions.count("induction")[rows], dtype="Int64")
+    out[INDUCTION_COMPLETED] = pd.array(out[S.INFUSIONS] >= config.INDUCTION_SERIES_LENGTH, dtype="boolean")
     out["boosters"] = pd.array(sessions.count("booster")[rows], dtype="Int64")
     return out
 
 
 # --- funnel ---------------------------------------------------------------------------------
 
-FUNNEL_COUNTS = (
-    "patients",
-    "with_baseline",
-    "with_response_assessment",
-    "evaluable",
-    "responders",
-    "remitters",
-    "with_follow_up",
-)
-#: (part, whole) pairs of the funnel shown side by side: whole - part must not reveal a small count
-FUNNEL_COMPLEMENTS = (
-    ("with_baseline", "patients"),
-    ("with_response_assessment", "with_baseline"),
-    ("evaluable", "with_response_assessment"),
-    ("responders", "evaluable"),
-    ("remitters", "evaluable"),
-    ("with_follow_up", "responders"),
-)
+FUNNEL_COUNTS = S.FUNNEL_COUNTS
+FUNNEL_COMPLEMENTS = S.FUNNEL_COMPLEMENTS
 
 
 def group_labels(values: pd.Series) -> pd.Series:
@@ -469,14 +453,14 @@ def check_group_column(table: pd.DataFrame, by: str, allowed) -> None:
 def funnel_from_outcomes(outcomes: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
     """The funnel of a patient_outcomes table (see :func:`funnel`)."""
     o = outcomes
-    with_baseline = o["baseline"].notna().to_numpy()
+    with_baseline = o[S.BASELINE].notna().to_numpy()
     flags = {
-        "with_baseline": with_baseline,
-        "with_response_assessment": with_baseline & o["response_score"].notna().to_numpy(),
-        "evaluable": o["evaluable"].to_numpy(dtype=bool, na_value=False),
-        "responders": o["response"].to_numpy(dtype=bool, na_value=False),
-        "remitters": o["remission"].to_numpy(dtype=bool, na_value=False),
-        "with_follow_up": o["has_follow_up"].to_numpy(dtype=bool, na_value=False),
+        S.WITH_BASELINE: with_baseline,
+        S.WITH_RESPONSE_ASSESSMENT: with_baseline & o["response_score"].notna().to_numpy(),
+        S.EVALUABLE: o[S.EVALUABLE].to_numpy(dtype=bool, na_value=False),
+        S.RESPONDERS: o["response"].to_numpy(dtype=bool, na_value=False),
+        S.REMITTERS: o["remission"].to_numpy(dtype=bool, na_value=False),
+        S.WITH_FOLLOW_UP: o["has_follow_up"].to_numpy(dtype=bool, na_value=False),
     }
     if by is None:
         group, labels = np.zeros(len(o), dtype=np.intp), np.array(["all"], dtype=object)
@@ -495,10 +479,10 @@ def _funnel_table(flags: dict[str, np.ndarray], group: np.ndarray, labels) -> pd
         state |= flags[c].astype(np.int64) << bit
     table = np.bincount(group * (1 << len(steps)) + state, minlength=k << len(steps)).reshape(k, 1 << len(steps))
     numbers = np.arange(1 << len(steps))
-    counts = {"patients": table.sum(axis=1)}
+    counts = {S.PATIENTS: table.sum(axis=1)}
     counts.update({c: table[:, (numbers >> bit) & 1 == 1].sum(axis=1) for bit, c in enumerate(steps)})
-    present = counts["patients"] > 0
-    out = {"group": pd.array(np.asarray(labels, dtype=object)[present], dtype="str")}
+    present = counts[S.PATIENTS] > 0
+    out = {S.GROUP: pd.array(np.asarray(labels, dtype=object)[present], dtype="str")}
     out.update({c: counts[c][present].astype("int64") for c in FUNNEL_COUNTS})
     return pd.DataFrame(out)
 
@@ -512,17 +496,17 @@ def coded_funnel(
     d = definitions or Definitions()
     v = coded.outcome_arrays(instruments.get(instrument).code, d)
     flags = {
-        "with_baseline": ~np.isnan(v["baseline"]),
-        "evaluable": v["evaluable"],
-        "responders": v["response"],
-        "with_follow_up": v["follow_up"],
+        S.WITH_BASELINE: ~np.isnan(v[S.BASELINE]),
+        S.EVALUABLE: v[S.EVALUABLE],
+        S.RESPONDERS: v["response"],
+        S.WITH_FOLLOW_UP: v["follow_up"],
     }
-    flags["with_response_assessment"] = flags["with_baseline"] & ~np.isnan(v["response_score"])
-    flags["remitters"] = v["remission"] if v["remission"] is not None else np.zeros(len(v["patients"]), dtype=bool)
+    flags[S.WITH_RESPONSE_ASSESSMENT] = flags[S.WITH_BASELINE] & ~np.isnan(v["response_score"])
+    flags[S.REMITTERS] = v["remission"] if v["remission"] is not None else np.zeros(len(v[S.PATIENTS]), dtype=bool)
     if by is None:
-        return _funnel_table(flags, np.zeros(len(v["patients"]), dtype=np.intp), np.array(["all"], dtype=object))
+        return _funnel_table(flags, np.zeros(len(v[S.PATIENTS]), dtype=np.intp), np.array(["all"], dtype=object))
     codes, labels, _ = coded.groups(by)
-    return _funnel_table(flags, codes[coded.attribute_rows(v["patients"])], labels)
+    return _funnel_table(flags, codes[coded.attribute_rows(v[S.PATIENTS])], labels)
 
 
 def funnel(

@@ -13,14 +13,30 @@ import pandas as pd
 from analysis import config, instruments, privacy
 from analysis.arrays import arrow_text
 from analysis.schema import (
+    ASSESSMENT_COMPLETION,
     DAY,
+    INFUSIONS,
     INSTRUMENT,
     KIND,
     PATIENT_ID,
+    PATIENTS,
+    PATIENTS_STARTED,
     SCORE,
+    SERIES_COMPLETION,
     START_MONTH,
 )
 
+#: the practice's counts that need a treatments file (None without one)
+TREATMENT_COUNTS = (
+    INFUSIONS,
+    "induction_infusions",
+    "boosters",
+    "maintenance",
+    "induction_started",
+    "series_completed",
+    "infusions_dated",
+    "infusions_with_score",
+)
 REQUIRED = (PATIENT_ID, INSTRUMENT, SCORE, DAY)
 
 
@@ -29,16 +45,16 @@ TREATMENTS_REQUIRED = (PATIENT_ID, DAY, KIND)
 
 #: columns of Summary.by_month
 BY_MONTH_COLUMNS = (
-    "start_month",
-    "patients_started",
-    "infusions",
+    START_MONTH,
+    PATIENTS_STARTED,
+    INFUSIONS,
     "induction_started",
     "series_completed",
-    "series_completion",
+    SERIES_COMPLETION,
     "boosters",
     "infusions_dated",
     "infusions_with_score",
-    "assessment_completion",
+    ASSESSMENT_COMPLETION,
 )
 
 
@@ -149,7 +165,7 @@ def _patients(assessments: pd.DataFrame, treatments: pd.DataFrame | None, coded=
     out["has_scores"] = np.r_[np.ones(len(people), dtype=bool), np.zeros(len(only), dtype=bool)]
     if treatments is None:
         out["started"] = out["has_scores"]
-        for c in ("induction", "series_completed", "boosters", "infusions", "infusions_dated", "infusions_with_score"):
+        for c in ("induction", "series_completed", "boosters", INFUSIONS, "infusions_dated", "infusions_with_score"):
             out[c] = pd.NA
         return out
     if len(only):
@@ -162,14 +178,14 @@ def _patients(assessments: pd.DataFrame, treatments: pd.DataFrame | None, coded=
     if scored is None:  # days that are not whole numbers: the general merge
         assessed = _assessed_infusions(assessments, treatments[[PATIENT_ID, DAY, KIND]].iloc[sessions.rows])
         scored = assessed.fillna(False).astype(bool).to_numpy()
-    out["infusions"] = sessions.count()[rows]
+    out[INFUSIONS] = sessions.count()[rows]
     out["maintenance"] = sessions.count("maintenance")[rows]
     out["infusions_dated"] = sessions.count(where=dated)[rows]
     out["infusions_with_score"] = sessions.count(where=scored)[rows]
     out["induction"] = sessions.count("induction")[rows]
     out["series_completed"] = out["induction"] >= config.INDUCTION_SERIES_LENGTH
     out["boosters"] = sessions.count("booster")[rows]
-    out["started"] = out["infusions"] > 0
+    out["started"] = out[INFUSIONS] > 0
     return out
 
 
@@ -190,7 +206,7 @@ def _month_rows(patients: pd.DataFrame, has_treatments: bool) -> pd.DataFrame:
     """by_month from the per-patient table (patients with a start month only)."""
     p = patients[patients["started"] & patients[START_MONTH].notna()]
     if not has_treatments:
-        g = p.groupby(START_MONTH, sort=True).size().rename("patients_started").reset_index()
+        g = p.groupby(START_MONTH, sort=True).size().rename(PATIENTS_STARTED).reset_index()
         for c in BY_MONTH_COLUMNS[2:]:
             g[c] = math.nan
         return g[list(BY_MONTH_COLUMNS)]
@@ -199,7 +215,7 @@ def _month_rows(patients: pd.DataFrame, has_treatments: bool) -> pd.DataFrame:
         p.groupby(START_MONTH, sort=True)
         .agg(
             patients_started=(PATIENT_ID, "size"),
-            infusions=("infusions", "sum"),
+            infusions=(INFUSIONS, "sum"),
             induction_started=("_ind", "sum"),
             series_completed=("_done", "sum"),
             boosters=("boosters", "sum"),
@@ -208,8 +224,8 @@ def _month_rows(patients: pd.DataFrame, has_treatments: bool) -> pd.DataFrame:
         )
         .reset_index()
     )
-    g["series_completion"] = [_share(a, b) for a, b in zip(g["series_completed"], g["induction_started"])]
-    g["assessment_completion"] = [_share(a, b) for a, b in zip(g["infusions_with_score"], g["infusions_dated"])]
+    g[SERIES_COMPLETION] = [_share(a, b) for a, b in zip(g["series_completed"], g["induction_started"])]
+    g[ASSESSMENT_COMPLETION] = [_share(a, b) for a, b in zip(g["infusions_with_score"], g["infusions_dated"])]
     return g[list(BY_MONTH_COLUMNS)].astype({c: "int64" for c in BY_MONTH_COLUMNS[1:] if "completion" not in c})
 
 
@@ -221,7 +237,7 @@ def _practice(
     L = config.INDUCTION_SERIES_LENGTH
     months = sorted(m for m in patients[START_MONTH].dropna().unique())
     practice = {
-        "patients": int(patients["started"].sum()),
+        PATIENTS: int(patients["started"].sum()),
         "patients_with_scores": int(patients["has_scores"].sum()),
         "assessments": int(len(assessments)),
         "instruments": _codes(assessments, coded),
@@ -231,49 +247,34 @@ def _practice(
     dist_index = [str(i) for i in range(1, L)] + [f"{L}+"]
     if treatments is None:
         practice.update(
-            {
-                k: None
-                for k in (
-                    "infusions",
-                    "induction_infusions",
-                    "boosters",
-                    "maintenance",
-                    "induction_started",
-                    "series_completed",
-                    "series_completion",
-                    "infusions_dated",
-                    "infusions_with_score",
-                    "assessment_completion",
-                    "median_infusions",
-                )
-            }
+            {k: None for k in (*TREATMENT_COUNTS, SERIES_COMPLETION, ASSESSMENT_COMPLETION, "median_infusions")}
         )
         practice["infusions_per_patient"] = None
         notes.append(
             "No treatments file: infusions, boosters, series completion and assessment completion need "
             "one; patients started counts patients with any score."
         )
-        dist = pd.DataFrame({"infusions": dist_index, "patients": math.nan, "share": math.nan})
+        dist = pd.DataFrame({INFUSIONS: dist_index, PATIENTS: math.nan, "share": math.nan})
         return practice, dist, notes
     started_ind = patients[patients["induction"] > 0]
     counts = started_ind["induction"].clip(upper=L)
     dist_n = [int((counts == i).sum()) for i in range(1, L + 1)]
-    dist = pd.DataFrame({"infusions": dist_index, "patients": dist_n})
+    dist = pd.DataFrame({INFUSIONS: dist_index, PATIENTS: dist_n})
     dist["share"] = [_share(n, len(started_ind)) for n in dist_n]
     n_dated = int(patients["infusions_dated"].sum())
     n_scored = int(patients["infusions_with_score"].sum())
     practice.update(
         {
-            "infusions": int(patients["infusions"].sum()),
+            INFUSIONS: int(patients[INFUSIONS].sum()),
             "induction_infusions": int(patients["induction"].sum()),
             "boosters": int(patients["boosters"].sum()),
             "maintenance": int(patients["maintenance"].sum()),
             "induction_started": int(len(started_ind)),
             "series_completed": int(started_ind["series_completed"].sum()),
-            "series_completion": _share(started_ind["series_completed"].sum(), len(started_ind)),
+            SERIES_COMPLETION: _share(started_ind["series_completed"].sum(), len(started_ind)),
             "infusions_dated": n_dated,
             "infusions_with_score": n_scored,
-            "assessment_completion": _share(n_scored, n_dated),
+            ASSESSMENT_COMPLETION: _share(n_scored, n_dated),
             "median_infusions": float(started_ind["induction"].median()) if len(started_ind) else None,
             "infusions_per_patient": dict(zip(dist_index, dist_n)),
         }
@@ -289,7 +290,7 @@ def _practice(
             f"{privacy.show_count(only_treated, threshold)} patient(s) in the treatments file have no scores: counted as started, "
             "without attributes or a start month."
         )
-    undated = practice["infusions"] - n_dated
+    undated = practice[INFUSIONS] - n_dated
     if undated:
         notes.append(
             f"{privacy.show_count(undated, threshold)} treatment session(s) have no day: left out of assessment completion."
@@ -332,5 +333,5 @@ class _PerPatient:
         if column not in self.coded.attributes.columns:
             return False
         missing = self.coded.groups(column)[2]
-        patients = self.coded.outcome_arrays(code, self.definitions)["patients"]
+        patients = self.coded.outcome_arrays(code, self.definitions)[PATIENTS]
         return not missing[self.coded.attribute_rows(patients)].all()

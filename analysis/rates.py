@@ -20,14 +20,11 @@ from scipy import stats
 
 from analysis import config, privacy
 from analysis.outcomes import FUNNEL_COMPLEMENTS, FUNNEL_COUNTS
-
-RATE_COLUMNS = (
-    "response_rate",
-    "response_lower",
-    "response_upper",
-    "remission_rate",
-    "remission_lower",
-    "remission_upper",
+from analysis.schema import (
+    EVALUABLE,
+    RATES,
+    REMITTERS,
+    RESPONDERS,
 )
 
 
@@ -168,11 +165,11 @@ def add_rates(table: pd.DataFrame, remission: bool = True) -> pd.DataFrame:
     """Copy of a funnel table (evaluable, responders, remitters) with response and remission rates and
     their Wilson 95% CIs; remission columns NaN when ``remission`` is False (no remission rule)."""
     out = table.copy()
-    for what, count in (("response", "responders"), ("remission", "remitters")):
+    for what, count in (("response", RESPONDERS), ("remission", REMITTERS)):
         if what == "remission" and not remission:
             cis = [(math.nan,) * 3] * len(out)
         else:
-            cis = [rate_ci(x, n) for x, n in zip(out[count], out["evaluable"])]
+            cis = [rate_ci(x, n) for x, n in zip(out[count], out[EVALUABLE])]
         arr = np.array(cis, dtype=float).reshape(len(out), 3)
         out[f"{what}_rate"], out[f"{what}_lower"], out[f"{what}_upper"] = arr[:, 0], arr[:, 1], arr[:, 2]
     return out
@@ -182,8 +179,4 @@ def suppress_rates(rates: pd.DataFrame, threshold: int = config.SUPPRESSION_THRE
     """A rates table (funnel counts, response_* and remission_* columns) as it may be shown: funnel counts
     from 1 to threshold - 1 become '<11'; the response rate and its CI are withheld where responders or
     evaluable is small, the remission rate and CI where remitters or evaluable is small."""
-    shares = {
-        ("response_rate", "response_lower", "response_upper"): ("responders", "evaluable"),
-        ("remission_rate", "remission_lower", "remission_upper"): ("remitters", "evaluable"),
-    }
-    return privacy.suppress_table(rates, FUNNEL_COUNTS, (), threshold, shares=shares, complements=FUNNEL_COMPLEMENTS)
+    return privacy.suppress_table(rates, FUNNEL_COUNTS, (), threshold, shares=RATES, complements=FUNNEL_COMPLEMENTS)

@@ -73,7 +73,7 @@ def data_facts(assessments: pd.DataFrame, treatments: pd.DataFrame | None = None
     """The :class:`DataFacts` of canonical ``assessments`` (and ``treatments``)."""
     without = tuple(
         (what, int(assessments.loc[assessments[column].isna(), PATIENT_ID].nunique()))
-        for column, what in ((CONDITION, "condition"), (SITE, "site"))
+        for column, what in ((CONDITION, CONDITION), (SITE, SITE))
         if column in assessments.columns
     )
     return DataFacts(

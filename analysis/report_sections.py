@@ -13,6 +13,27 @@ import pandas as pd
 
 from analysis import charts, instruments, methods, privacy
 from analysis import formatting as fmt
+from analysis.schema import (
+    ASSESSMENT_COMPLETION,
+    CONDITION,
+    DIMENSION,
+    EVALUABLE,
+    GROUP,
+    INFUSIONS,
+    INSTRUMENT,
+    PATIENTS,
+    REMISSION_LOWER,
+    REMISSION_RATE,
+    REMISSION_UPPER,
+    REMITTERS,
+    RESPONDERS,
+    RESPONSE_LOWER,
+    RESPONSE_RATE,
+    RESPONSE_UPPER,
+    SCORE,
+    SERIES_COMPLETION,
+    SITE,
+)
 
 if TYPE_CHECKING:
     from analysis.report import DataFacts, ReportInputs
@@ -117,11 +138,11 @@ def title_page(pdf, r: ReportInputs, practice, filters, stamp):
     pdf.heading("All start months", level=2)
     share = lambda s, n: f"{fmt.percent(s)} of {fmt.count(n)}" if not fmt.missing(s) else fmt.DASH  # noqa: E731
     totals = [
-        ["Patients started", fmt.count(p["patients"])],
+        ["Patients started", fmt.count(p[PATIENTS])],
         ["Patients with scores", fmt.count(p["patients_with_scores"])],
         ["Scores kept", fmt.count(privacy.show_count(r.data.scores, t))],
     ]
-    if p.get("infusions") is not None and not fmt.missing(p.get("infusions")):
+    if p.get(INFUSIONS) is not None and not fmt.missing(p.get(INFUSIONS)):
         totals += [
             [
                 "Infusions (induction / booster / maintenance)",
@@ -130,9 +151,9 @@ def title_page(pdf, r: ReportInputs, practice, filters, stamp):
             ],
             [
                 "Series completion (of patients who started a series)",
-                share(p["series_completion"], p["induction_started"]),
+                share(p[SERIES_COMPLETION], p["induction_started"]),
             ],
-            ["Infusions with a score that day (±1 day)", share(p["assessment_completion"], p["infusions_dated"])],
+            ["Infusions with a score that day (±1 day)", share(p[ASSESSMENT_COMPLETION], p["infusions_dated"])],
         ]
         if not fmt.missing(p.get("median_infusions")):
             totals.append(["Median induction infusions per patient", f"{float(p['median_infusions']):g}"])
@@ -145,7 +166,7 @@ def outcomes(pdf, summary, code, t):
     rates = summary.suppressed_rates()
     pdf.add_page()
     pdf.heading(f"Outcome funnel, {code}", level=1)
-    overall = summary.rates[(summary.rates["instrument"] == code) & (summary.rates["dimension"] == "overall")]
+    overall = summary.rates[(summary.rates[INSTRUMENT] == code) & (summary.rates[DIMENSION] == "overall")]
     if len(overall):
         row = overall.iloc[0].to_dict()
         pdf.figure(charts.funnel_chart(row, code, t))
@@ -160,10 +181,10 @@ def outcomes(pdf, summary, code, t):
         size=8.5,
         colour=70,
     )
-    part = rates[rates["dimension"].isin(["overall", "condition"])]
+    part = rates[rates[DIMENSION].isin(["overall", CONDITION])]
     header = ["Instrument", "Condition", *RATE_HEADER]
     pdf.grid(header, _rate_rows(part, with_instrument=True), align=["LEFT", "LEFT"] + ["RIGHT"] * 6, size=7.5)
-    by_site = rates[(rates["instrument"] == code) & (rates["dimension"] == "site")]
+    by_site = rates[(rates[INSTRUMENT] == code) & (rates[DIMENSION] == SITE)]
     if len(by_site):
         pdf.heading(f"{code} response and remission by site", level=2)
         pdf.grid(
@@ -176,29 +197,29 @@ def outcomes(pdf, summary, code, t):
 
 #: the headings of the rate tables' columns after the group (the cells of :func:`_rate_rows`)
 RATE_HEADER = [
-    fmt.LABELS["patients"],
-    fmt.LABELS["evaluable"],
-    fmt.LABELS["responders"],
-    fmt.ci_label("response_rate"),
-    fmt.LABELS["remitters"],
-    fmt.ci_label("remission_rate"),
+    fmt.LABELS[PATIENTS],
+    fmt.LABELS[EVALUABLE],
+    fmt.LABELS[RESPONDERS],
+    fmt.ci_label(RESPONSE_RATE),
+    fmt.LABELS[REMITTERS],
+    fmt.ci_label(REMISSION_RATE),
 ]
 
 
 def _rate_rows(part: pd.DataFrame, with_instrument: bool) -> list[list[str]]:
     rows = []
     for r in part.to_dict("records"):
-        group = "All" if r["dimension"] == "overall" else charts.label(r["group"])
+        group = "All" if r[DIMENSION] == "overall" else charts.label(r[GROUP])
         rows.append(
-            ([r["instrument"]] if with_instrument else [])
+            ([r[INSTRUMENT]] if with_instrument else [])
             + [
                 group,
-                fmt.count(r["patients"]),
-                fmt.count(r["evaluable"]),
-                fmt.count(r["responders"]),
-                fmt.rate_ci(r["response_rate"], r["response_lower"], r["response_upper"]),
-                fmt.count(r["remitters"]),
-                fmt.rate_ci(r["remission_rate"], r["remission_lower"], r["remission_upper"]),
+                fmt.count(r[PATIENTS]),
+                fmt.count(r[EVALUABLE]),
+                fmt.count(r[RESPONDERS]),
+                fmt.rate_ci(r[RESPONSE_RATE], r[RESPONSE_LOWER], r[RESPONSE_UPPER]),
+                fmt.count(r[REMITTERS]),
+                fmt.rate_ci(r[REMISSION_RATE], r[REMISSION_LOWER], r[REMISSION_UPPER]),
             ]
         )
     return rows
@@ -211,7 +232,7 @@ def trajectories(pdf, traj, error, code, defs, t):
         return
     predicted = traj.predicted if traj.converged else None
     chart = charts.trajectory_chart(
-        traj.observed, predicted, None, instruments.get(code).band_ranges(), defs.induction_end_day, code, "score", t
+        traj.observed, predicted, None, instruments.get(code).band_ranges(), defs.induction_end_day, code, SCORE, t
     )
     pdf.figure(chart)
     if traj.model is None:
@@ -255,7 +276,7 @@ def durability(pdf, res, overall, error, code, defs, t):
         hidden = isinstance(r["n"], str)
         rows.append(
             [
-                charts.label(r["group"]) if r["group"] != "All" else "All",
+                charts.label(r[GROUP]) if r[GROUP] != "All" else "All",
                 fmt.count(r["n"]),
                 fmt.count(r["events"]),
                 fmt.DASH if hidden else fmt.median_ci(r["median"], r["median_lower"], r["median_upper"]),

@@ -45,7 +45,7 @@ def episodes_with_notes(
     # the scores after the origin of each responder with follow-up (k = 0..m-1), as flat arrays in day order
     who = positions(coded.ids, followed[S.PATIENT_ID])
     origin = followed["response_day"].to_numpy(dtype=float, na_value=np.nan)
-    baseline = followed["baseline"].to_numpy(dtype=float)
+    baseline = followed[S.BASELINE].to_numpy(dtype=float)
     lo, hi = np.searchsorted(patients, who, "left"), np.searchsorted(patients, who, "right")
     k = np.repeat(np.arange(m), hi - lo)
     row = np.arange(len(k)) - np.repeat(np.cumsum(hi - lo) - (hi - lo), hi - lo) + np.repeat(lo, hi - lo)
@@ -110,7 +110,7 @@ def episodes_with_notes(
     cols += [
         BASELINE_BAND,
         INDUCTION_COMPLETED,
-        "baseline",
+        S.BASELINE,
         "response_score",
         "origin",
         "time",
@@ -132,7 +132,7 @@ def episodes_with_notes(
     else:
         ep = pd.DataFrame([], columns=[S.PATIENT_ID, "origin", "end_day", "event", "censor_reason"])
     known = [INDUCTION_COMPLETED] if INDUCTION_COMPLETED in followed.columns else []
-    ep = followed[[S.PATIENT_ID] + attrs + [BASELINE_BAND, "baseline", "response_score"] + known].merge(
+    ep = followed[[S.PATIENT_ID] + attrs + [BASELINE_BAND, S.BASELINE, "response_score"] + known].merge(
         ep, on=S.PATIENT_ID
     )
     if not known and b is None:  # without a treatments file: unknown

@@ -99,3 +99,71 @@ AGE_BANDS = ("18-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75-89", "90+
 # --- the issues table (validation) -------------------------------------------------------
 ISSUE_COLUMNS = ("severity", "code", "column", "rows", "message")
 SEVERITIES = ("error", "warning", "info")
+
+# --- result columns shared by the analyses, the charts, the report and the pages ------------------------
+GROUP = "group"  # a group's label in a result table (a condition, a site, a cohort, 'unknown')
+DIMENSION = "dimension"  # what the groups of a rates table are: 'overall', 'condition', 'site', 'start_month'
+COHORT = "cohort"  # "A" or "B" in a comparison of cohorts
+OVERALL = "overall"  # the dimension (and group) of every patient together
+
+#: the outcome funnel, per instrument and group: each count a subset of the one before (remitters and
+#: with_follow_up are subsets of the responders' and the evaluable's)
+PATIENTS = "patients"
+WITH_BASELINE = "with_baseline"
+WITH_RESPONSE_ASSESSMENT = "with_response_assessment"
+EVALUABLE = "evaluable"
+RESPONDERS = "responders"
+REMITTERS = "remitters"
+WITH_FOLLOW_UP = "with_follow_up"
+FUNNEL_COUNTS = (PATIENTS, WITH_BASELINE, WITH_RESPONSE_ASSESSMENT, EVALUABLE, RESPONDERS, REMITTERS, WITH_FOLLOW_UP)
+#: (part, whole) pairs of the funnel shown side by side: whole - part must not reveal a small count
+FUNNEL_COMPLEMENTS = (
+    (WITH_BASELINE, PATIENTS),
+    (WITH_RESPONSE_ASSESSMENT, WITH_BASELINE),
+    (EVALUABLE, WITH_RESPONSE_ASSESSMENT),
+    (RESPONDERS, EVALUABLE),
+    (REMITTERS, EVALUABLE),
+    (WITH_FOLLOW_UP, RESPONDERS),
+)
+
+#: rates over the evaluable patients with their Wilson 95% limits (fractions)
+RESPONSE_RATE = "response_rate"
+RESPONSE_LOWER = "response_lower"
+RESPONSE_UPPER = "response_upper"
+REMISSION_RATE = "remission_rate"
+REMISSION_LOWER = "remission_lower"
+REMISSION_UPPER = "remission_upper"
+RATE_COLUMNS = (RESPONSE_RATE, RESPONSE_LOWER, RESPONSE_UPPER, REMISSION_RATE, REMISSION_LOWER, REMISSION_UPPER)
+#: each rate's (rate, lower, upper) columns and the (numerator, denominator) counts it rests on
+RATES = {
+    (RESPONSE_RATE, RESPONSE_LOWER, RESPONSE_UPPER): (RESPONDERS, EVALUABLE),
+    (REMISSION_RATE, REMISSION_LOWER, REMISSION_UPPER): (REMITTERS, EVALUABLE),
+}
+
+#: the columns of a rates table after its group columns (metrics' Summary.rates, cohorts' comparison)
+RATE_TABLE_COLUMNS = (
+    PATIENTS,
+    WITH_BASELINE,
+    WITH_RESPONSE_ASSESSMENT,
+    EVALUABLE,
+    RESPONDERS,
+    RESPONSE_RATE,
+    RESPONSE_LOWER,
+    RESPONSE_UPPER,
+    REMITTERS,
+    REMISSION_RATE,
+    REMISSION_LOWER,
+    REMISSION_UPPER,
+    WITH_FOLLOW_UP,
+)
+
+#: per-patient outcome columns (analysis.outcomes.patient_outcomes)
+BASELINE = "baseline"
+PCT_CHANGE = "pct_change"  # (baseline - score) / baseline: a fraction, everywhere in analysis/
+
+#: the KPI tiles (analysis.metrics.kpis' ``kpi``)
+PATIENTS_STARTED = "patients_started"
+INFUSIONS = "infusions"
+SERIES_COMPLETION = "series_completion"
+ASSESSMENT_COMPLETION = "assessment_completion"
+KPIS = (PATIENTS_STARTED, INFUSIONS, SERIES_COMPLETION, ASSESSMENT_COMPLETION, RESPONSE_RATE, REMISSION_RATE)

@@ -123,7 +123,7 @@ def _strings(values, index: np.ndarray) -> pd.Series:
 
 def _check(patients: int, seed: int, sites: int, months: int) -> None:
     for name, value, least in (
-        ("patients", patients, 1),
+        (S.PATIENTS, patients, 1),
         ("seed", seed, 0),
         ("sites", sites, 1),
         ("months", months, 1),

@@ -31,20 +31,18 @@ from scipy import special
 
 from analysis.arrays import run_starts
 from analysis.coxph import CoxResult, cox
-from analysis.survival_data import (
-    Z95,
-    _survival_data,
-)
+from analysis.schema import DAY, GROUP
+from analysis.survival_data import Z95, _survival_data
 
 __all__ = ["CoxResult", "KaplanMeier", "LogRank", "cox", "kaplan_meier", "logrank"]
 
 #: R survmean's tolerance for "the curve is exactly at 0.5"
 QUANTILE_TOL = np.sqrt(np.finfo(float).eps)
 
-KM_COLUMNS = ("group", "time", "n_risk", "n_event", "n_censor", "survival", "std_err", "lower", "upper")
-MEDIAN_COLUMNS = ("group", "n", "events", "median", "lower", "upper")
-AT_COLUMNS = ("group", "day", "n_risk", "survival", "lower", "upper")
-LOGRANK_COLUMNS = ("group", "n", "observed", "expected")
+KM_COLUMNS = (GROUP, "time", "n_risk", "n_event", "n_censor", "survival", "std_err", "lower", "upper")
+MEDIAN_COLUMNS = (GROUP, "n", "events", "median", "lower", "upper")
+AT_COLUMNS = (GROUP, DAY, "n_risk", "survival", "lower", "upper")
+LOGRANK_COLUMNS = (GROUP, "n", "observed", "expected")
 
 
 # --------------------------------------------------------------------------------------------
@@ -139,7 +137,7 @@ class KaplanMeier:
         tab = self.table
         if tab.empty:
             return pd.DataFrame({c: [] for c in AT_COLUMNS})
-        group = tab["group"].array
+        group = tab[GROUP].array
         time = tab["time"].to_numpy(dtype=float)
         codes = pd.factorize(group)[0]  # groups are runs of rows, times increasing within each
         starts = np.flatnonzero(run_starts(codes))
@@ -160,8 +158,8 @@ class KaplanMeier:
         n_risk = np.where(beyond, 0, tab["n_risk"].to_numpy()[nxt]).astype(np.int64)
         return pd.DataFrame(
             {
-                "group": group.take(np.repeat(starts, len(days))),
-                "day": np.tile(days, len(starts)),
+                GROUP: group.take(np.repeat(starts, len(days))),
+                DAY: np.tile(days, len(starts)),
                 "n_risk": n_risk,
                 "survival": pick("survival"),
                 "lower": pick("lower"),
@@ -218,7 +216,7 @@ def kaplan_meier(time, event, group=None) -> KaplanMeier:
     labels = pd.Index(levels).array  # the dtype pandas infers for these labels
     table = pd.DataFrame(
         {
-            "group": labels.take(cell_group),
+            GROUP: labels.take(cell_group),
             "time": time_,
             "n_risk": n_risk,
             "n_event": n_event,
@@ -231,7 +229,7 @@ def kaplan_meier(time, event, group=None) -> KaplanMeier:
         copy=False,
     )
     med_df = pd.DataFrame(
-        {"group": labels, "n": n_subjects, "events": events, "median": median, "lower": med_lower, "upper": med_upper},
+        {GROUP: labels, "n": n_subjects, "events": events, "median": median, "lower": med_lower, "upper": med_upper},
         copy=False,
     )
     return KaplanMeier(table=table, medians=med_df, notes=tuple(notes))
@@ -277,7 +275,7 @@ def logrank(time, event, group) -> LogRank:
     var = np.diag((w[:, None] * share).sum(axis=0)) - (share * w[:, None]).T @ share
     table = pd.DataFrame(
         {
-            "group": levels,
+            GROUP: levels,
             "n": np.bincount(cell_group, weights=n_at, minlength=k).astype(np.int64),
             "observed": observed,
             "expected": expected,

@@ -19,7 +19,7 @@ from analysis.arrays import first_rows, isin, pick, run_starts
 from analysis.errors import DataError
 from analysis.lmm import LmmResult, fit_lmm
 from analysis.outcomes import Coded, Definitions, baseline_rows, check_group_column, group_labels
-from analysis.schema import CONDITION, CONDITIONS, DATE, DAY, INSTRUMENT, PATIENT_ID, SCORE
+from analysis.schema import CONDITION, CONDITIONS, DATE, DAY, GROUP, INSTRUMENT, PATIENT_ID, PATIENTS, PCT_CHANGE, SCORE
 
 __all__ = ["LmmResult", "Trajectories", "fit_lmm", "trajectories", "visit_windows"]
 
@@ -27,9 +27,9 @@ __all__ = ["LmmResult", "Trajectories", "fit_lmm", "trajectories", "visit_window
 Z95 = float(stats.norm.ppf(0.975))
 
 
-OBSERVED_COLUMNS = ["group", "visit", "day", "n", "mean", "sd", "lower", "upper"]
-PREDICTED_COLUMNS = ["group", "day", "mean", "lower", "upper"]
-LINE_COLUMNS = [PATIENT_ID, "group", DAY, SCORE, "pct_change"]
+OBSERVED_COLUMNS = [GROUP, "visit", DAY, "n", "mean", "sd", "lower", "upper"]
+PREDICTED_COLUMNS = [GROUP, DAY, "mean", "lower", "upper"]
+LINE_COLUMNS = [PATIENT_ID, GROUP, DAY, SCORE, PCT_CHANGE]
 FIXED_COLUMNS = ["term", "estimate", "se"]
 #: seed of the sample of individual lines
 LINES_SEED = 20261121
@@ -70,18 +70,16 @@ class Trajectories:
         )
 
     def _safe_predicted(self) -> pd.DataFrame:
-        small = set(
-            self.groups.loc[self.groups["patients"].map(lambda n: privacy.is_small(n, self._threshold)), "group"]
-        )
+        small = set(self.groups.loc[self.groups[PATIENTS].map(lambda n: privacy.is_small(n, self._threshold)), GROUP])
         out = self.predicted.astype({c: object for c in ("mean", "lower", "upper")})
-        out.loc[out["group"].isin(small), ["mean", "lower", "upper"]] = None
+        out.loc[out[GROUP].isin(small), ["mean", "lower", "upper"]] = None
         return out
 
     def to_json(self) -> dict:
         """Plain, small-cell-suppressed output of the command line (DESIGN "Interfaces")."""
         m = self.model
         return {
-            "instrument": self.instrument,
+            INSTRUMENT: self.instrument,
             "by": self.by,
             "fixed_effects": self.fixed_effects[FIXED_COLUMNS].to_dict("records"),
             "converged": bool(self.converged),
@@ -93,7 +91,7 @@ class Trajectories:
                 "optimizer": m.optimizer,
                 "singular": m.singular,
                 "observations": m.n_obs,
-                "patients": m.n_groups,
+                PATIENTS: m.n_groups,
                 "residual_sd": math.sqrt(m.scale),
                 "random_effects_cov": m.cov_re.to_dict(),
                 "loglik": m.llf,
@@ -138,7 +136,7 @@ def visit_windows(baseline_window=config.BASELINE_WINDOW) -> pd.DataFrame:
     (nominal), first, last. A day belongs to the first window that holds it."""
     rows = [(label, day, first, last) for label, day, first, last in config.VISIT_WINDOWS]
     rows[0] = (rows[0][0], rows[0][1], int(baseline_window[0]), int(baseline_window[1]))
-    return pd.DataFrame(rows, columns=["visit", "day", "first", "last"])
+    return pd.DataFrame(rows, columns=["visit", DAY, "first", "last"])
 
 
 def _visit_index(days: np.ndarray, windows: pd.DataFrame) -> np.ndarray:
@@ -167,7 +165,7 @@ def _summarise(values: np.ndarray, cells: np.ndarray, windows: pd.DataFrame, gro
     if not len(values):
         return pd.DataFrame(
             {
-                c: pd.Series(dtype="str" if c in ("group", "visit") else "int64" if c in ("day", "n") else "float64")
+                c: pd.Series(dtype="str" if c in (GROUP, "visit") else "int64" if c in (DAY, "n") else "float64")
                 for c in OBSERVED_COLUMNS
             }
         )
@@ -175,9 +173,9 @@ def _summarise(values: np.ndarray, cells: np.ndarray, windows: pd.DataFrame, gro
     group, visit = np.divmod(agg.index.to_numpy(), len(windows))
     stats_ = pd.DataFrame(
         {
-            "group": pd.Series(np.asarray(groups, dtype=object)[group], dtype="str"),
+            GROUP: pd.Series(np.asarray(groups, dtype=object)[group], dtype="str"),
             "visit": pd.Series(windows["visit"].to_numpy()[visit], dtype="str"),
-            "day": windows["day"].to_numpy()[visit].astype("int64"),
+            DAY: windows[DAY].to_numpy()[visit].astype("int64"),
             "n": agg["count"].to_numpy(dtype="int64"),
             "mean": agg["mean"].to_numpy(),
             "sd": agg["std"].to_numpy(),
@@ -219,9 +217,7 @@ def _run_groups(
 
 
 def _safe_name(by: str) -> str:
-    return (
-        by if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", by) and by not in {"t1", "t2", "score", "patient_id"} else "group"
-    )
+    return by if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", by) and by not in {"t1", "t2", SCORE, PATIENT_ID} else GROUP
 
 
 def trajectories(assessments: pd.DataFrame, instrument, by: str = CONDITION, definitions=None) -> Trajectories:
@@ -315,9 +311,9 @@ def trajectories(assessments: pd.DataFrame, instrument, by: str = CONDITION, def
         picked[rng.choice(ids, size=k, replace=False)] = True
     rows = np.flatnonzero(in_range & picked[run])
     lines = scores[[PATIENT_ID, DAY, SCORE]].take(rows).reset_index(drop=True)
-    lines["group"] = pd.Series(np.asarray(order, dtype=object)[row_group[rows]], dtype="str")
+    lines[GROUP] = pd.Series(np.asarray(order, dtype=object)[row_group[rows]], dtype="str")
     base = pd.Series(base_values[run[rows]])
-    lines["pct_change"] = ((base - lines[SCORE]) / base).where(base > 0)
+    lines[PCT_CHANGE] = ((base - lines[SCORE]) / base).where(base > 0)
     lines = lines[LINE_COLUMNS]
     hidden = [g for g in order if privacy.is_small(patients.get(g, 0), threshold)]
     if hidden:
@@ -333,7 +329,7 @@ def trajectories(assessments: pd.DataFrame, instrument, by: str = CONDITION, def
     )
     notes += model_notes
     groups = pd.DataFrame(
-        {"group": order, "patients": [int(patients[g]) for g in order], "in_model": [g in in_model for g in order]}
+        {GROUP: order, PATIENTS: [int(patients[g]) for g in order], "in_model": [g in in_model for g in order]}
     )
     empty_fixed = pd.DataFrame({c: pd.Series(dtype=float if c != "term" else str) for c in FIXED_COLUMNS})
     fixed = model.fixed_effects[FIXED_COLUMNS] if model is not None else empty_fixed
@@ -467,8 +463,8 @@ def _predicted(model: LmmResult, by: str, groups: list, knot: int, last_day: pd.
         out.append(
             pd.DataFrame(
                 {
-                    "group": g,
-                    "day": grid,
+                    GROUP: g,
+                    DAY: grid,
                     "mean": pred["fit"],
                     "lower": pred["fit"] - Z95 * pred["se"],
                     "upper": pred["fit"] + Z95 * pred["se"],

@@ -35,7 +35,10 @@ ui.table(
     shares=ui.COHORT_SHARES,
     complements=FUNNEL_COMPLEMENTS,
     percent=ui.COHORT_RATES,
-    ci={"response_rate": ("lower", "upper"), "remission_rate": ("remission_lower", "remission_upper")},
+    ci={
+        "response_rate": ("response_lower", "response_upper"),
+        "remission_rate": ("remission_lower", "remission_upper"),
+    },
     rename=ui.COHORT_NAMES,
     key="cohort_rates",
     hide=("with_baseline", "with_response_assessment"),

@@ -166,7 +166,7 @@ def test_comparing_two_cohorts_gives_their_rates_and_the_right_test():
     r = c.rates.set_index("cohort")
     assert (r.loc["A", "evaluable"], r.loc["A", "responders"], r.loc["A", "remitters"]) == (3, 3, 1)
     assert (r.loc["B", "evaluable"], r.loc["B", "responders"]) == (1, 0)
-    assert (r.loc["A", "response_rate"], r.loc["A", "lower"], r.loc["A", "upper"]) == pytest.approx(
+    assert (r.loc["A", "response_rate"], r.loc["A", "response_lower"], r.loc["A", "response_upper"]) == pytest.approx(
         metrics.rate_ci(3, 3)
     )
     assert (r.loc["A", "remission_lower"], r.loc["A", "remission_upper"]) == pytest.approx(metrics.rate_ci(1, 3)[1:])
