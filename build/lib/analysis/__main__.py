@@ -1,0 +1,237 @@
+"""The command line: ``python -m analysis COMMAND FILES ... [--json]``.
+
+Exit codes: 0 usable (warnings allowed), 1 not usable (bad data: a clear message, never a
+traceback), 2 wrong usage. See DESIGN "Interfaces".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+class UsageError(Exception):
+    """Wrong usage of the command line (exit 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse exits 2 with usage; keep that, without its own traceback paths
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def jsonable(obj):
+    """Plain JSON types: NaN/inf and pandas NA become null, numpy scalars become Python numbers."""
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, pd.DataFrame):
+        return [jsonable(r) for r in obj.to_dict("records")]
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating, float)):
+        return None if not math.isfinite(float(obj)) else float(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if obj is None or obj is pd.NA or obj is pd.NaT:
+        return None
+    if isinstance(obj, (str, int, bool)):
+        return obj
+    try:
+        if pd.isna(obj):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(obj)
+
+
+def _emit(result, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(jsonable(result.to_json()), indent=2))
+    else:
+        print(result.to_text())
+
+
+def _overrides(pairs: list[str] | None) -> dict[str, str]:
+    out = {}
+    for p in pairs or []:
+        if "=" not in p:
+            raise UsageError(f"--map takes SOURCE=TARGET (e.g. --map 'Pt Key=patient_id'), got {p!r}")
+        source, target = p.split("=", 1)
+        out[source.strip()] = target.strip()
+    return out
+
+
+def _check_files(paths: list[str]) -> None:
+    for p in paths:
+        if not Path(p).is_file():
+            raise UsageError(f"file not found: {p}")
+
+
+def _load(args):
+    from analysis.ingest import load_files
+
+    _check_files(args.files)
+    loaded = load_files(args.files, overrides=_overrides(args.map), strict_dates=args.strict_dates)
+    return loaded
+
+
+def _definitions(args):
+    from analysis.outcomes import Definitions, load_card
+
+    d = load_card(args.definitions) if args.definitions else Definitions()
+    if getattr(args, "boosters", None):
+        d = d.replace(booster_handling=args.boosters)
+    return d
+
+
+def _refuse(loaded, as_json: bool) -> int:
+    _emit(loaded, as_json)
+    return 1
+
+
+def cmd_validate(args) -> int:
+    loaded = _load(args)
+    _emit(loaded, args.json)
+    return 0 if loaded.ok else 1
+
+
+def cmd_summary(args) -> int:
+    from analysis.metrics import summary
+
+    loaded = _load(args)
+    if not loaded.ok:
+        return _refuse(loaded, args.json)
+    _emit(summary(loaded.assessments, loaded.treatments, _definitions(args)), args.json)
+    return 0
+
+
+def cmd_durability(args) -> int:
+    from analysis.durability import analyse
+
+    loaded = _load(args)
+    if not loaded.ok:
+        return _refuse(loaded, args.json)
+    by = None if args.by.strip().lower() == "none" else args.by  # --by none: everyone together (one group, 'all')
+    _emit(
+        analyse(loaded.assessments, loaded.treatments, args.instrument, by=by, definitions=_definitions(args)),
+        args.json,
+    )
+    return 0
+
+
+def cmd_trajectories(args) -> int:
+    from analysis.trajectory import trajectories
+
+    loaded = _load(args)
+    if not loaded.ok:
+        return _refuse(loaded, args.json)
+    _emit(trajectories(loaded.assessments, args.instrument, by=args.by, definitions=_definitions(args)), args.json)
+    return 0
+
+
+def cmd_report(args) -> int:
+    from analysis.report import write_report
+
+    loaded = _load(args)
+    if not loaded.ok:
+        return _refuse(loaded, args.json)
+    path = write_report(loaded, args.out, definitions=_definitions(args))
+    print(json.dumps({"ok": True, "out": str(path)}) if args.json else f"report written to {path}")
+    return 0
+
+
+def cmd_sample(args) -> int:
+    from analysis.simulate import write_sample, write_vendor_export
+
+    if args.patients < 1:
+        raise UsageError("--patients must be at least 1")
+    if args.seed < 0:
+        raise UsageError("--seed must be 0 or more")
+    paths = write_sample(args.out, patients=args.patients, seed=args.seed)
+    if args.vendor_export:
+        paths.append(write_vendor_export(args.out, patients=args.patients, seed=args.seed))
+    print(
+        json.dumps({"ok": True, "files": [str(p) for p in paths]})
+        if args.json
+        else "\n".join(f"wrote {p}" for p in paths)
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m analysis", description="Outcomes of a ketamine / interventional-psychiatry practice.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def data_command(name, func, help_, definitions=True):
+        c = sub.add_parser(name, help=help_)
+        c.add_argument("files", nargs="+", help="CSV files: assessments, and optionally treatments")
+        c.add_argument("--json", action="store_true", help="machine-readable output")
+        c.add_argument("--map", action="append", metavar="SOURCE=TARGET", help="map a column by hand (repeatable)")
+        c.add_argument("--strict-dates", action="store_true", help="keep only the start year, not the month")
+        if definitions:
+            c.add_argument("--definitions", metavar="CARD", help="a definition card (JSON or YAML)")
+        c.set_defaults(func=func)
+        return c
+
+    data_command("validate", cmd_validate, "check files and print the validation report", definitions=False)
+    data_command("summary", cmd_summary, "practice metrics, response and remission")
+    d = data_command("durability", cmd_durability, "durability of response (Kaplan-Meier, log-rank, Cox)")
+    d.add_argument("--instrument", required=True)
+    d.add_argument(
+        "--by",
+        default="condition",
+        help="group column (default: condition); 'none' for everyone together (one group, 'all', as the "
+        "Durability page's headline tiles)",
+    )
+    d.add_argument("--boosters", choices=("ignore", "censor", "event"), help="booster handling (overrides the card)")
+    t = data_command("trajectories", cmd_trajectories, "symptom trajectories (observed means, mixed model)")
+    t.add_argument("--instrument", required=True)
+    t.add_argument("--by", default="condition", help="group column (default: condition)")
+    r = data_command("report", cmd_report, "the printable PDF report")
+    r.add_argument("--out", required=True, metavar="PATH.pdf")
+
+    s = sub.add_parser("sample", help="write a realistic synthetic practice")
+    s.add_argument("--patients", type=int, default=600)
+    s.add_argument("--seed", type=int, default=20261121)
+    s.add_argument("--out", default="sample_data")
+    s.add_argument(
+        "--vendor-export",
+        action="store_true",
+        help="also write vendor_export.csv: the first 60 patients as a messy EHR export",
+    )
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_sample)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from analysis.errors import DataError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UsageError as e:
+        print(f"python -m analysis {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyError as e:  # an unknown instrument or column named on the command line
+        print(f"python -m analysis {args.command}: error: {e.args[0] if e.args else e}", file=sys.stderr)
+        return 2
+    except DataError as e:
+        print(f"python -m analysis {args.command}: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    from analysis import memory
+
+    memory.reuse_freed_memory()  # (a program's setting: see analysis/memory.py)
+    sys.exit(main())

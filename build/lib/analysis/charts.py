@@ -1,0 +1,684 @@
+"""Charts: analysis result tables -> plotly Figure plus a one-sentence caption (no streamlit here).
+
+Every factory takes the tidy tables of an analysis result (the column names of DESIGN / the result
+dataclasses) and returns a :class:`Chart`: the figure, a caption saying what the marks and bands mean,
+and ``notes`` (e.g. groups not drawn because of small-cell suppression).
+
+Conventions:
+
+* colour-blind-safe Okabe-Ito palette; each condition has one fixed colour on every page
+  (:data:`CONDITION_COLOURS`), other groupings get palette colours in sorted order;
+* small-cell suppression (DESIGN "Statistics"): a group with fewer patients than the threshold is not
+  drawn, a count from 1 to threshold-1 is shown as "<11", and a point resting on fewer patients than the
+  threshold is withheld; a note says so.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from analysis import schema
+from analysis.config import SUPPRESSION_THRESHOLD
+from analysis.privacy import is_small, show_count, small_label, suppress_table
+
+#: Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision deficiency
+OKABE_ITO = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "bluish_green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish_purple": "#CC79A7",
+    "grey": "#999999",
+}
+
+#: one colour per condition, the same on every page
+CONDITION_COLOURS = {
+    "depression": OKABE_ITO["blue"],
+    "anxiety": OKABE_ITO["orange"],
+    "ptsd": OKABE_ITO["bluish_green"],
+    "bipolar_depression": OKABE_ITO["reddish_purple"],
+    "chronic_pain": OKABE_ITO["vermillion"],
+    "ocd": OKABE_ITO["sky_blue"],
+    "other": OKABE_ITO["grey"],
+}
+assert set(CONDITION_COLOURS) == set(schema.CONDITIONS)
+
+#: colours for groups that are not conditions (sites, age bands, ...), assigned in sorted order
+GROUP_PALETTE = tuple(
+    OKABE_ITO[k]
+    for k in ("blue", "orange", "bluish_green", "reddish_purple", "vermillion", "sky_blue", "black", "grey")
+)
+#: the two cohorts of the Compare page: black solid and vermillion dashed (readable in grey print too)
+COHORT_STYLE = {"A": (OKABE_ITO["black"], "solid"), "B": (OKABE_ITO["vermillion"], "dash")}
+#: shading of severity bands, mildest to most severe (light greys, so that coloured curves stay readable)
+BAND_SHADES = ("#FFFFFF", "#F4F4F4", "#E9E9E9", "#DEDEDE", "#D3D3D3")
+
+DAY_AXIS = "Days since the first infusion"
+FONT = dict(family="Source Sans Pro, Arial, sans-serif", size=14)
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A figure, the sentence that explains it, and caveats (groups not drawn, ...)."""
+
+    figure: go.Figure
+    caption: str
+    notes: tuple[str, ...] = field(default=())
+
+
+def label(group) -> str:
+    """Readable label of a group value: 'ptsd' -> 'PTSD', other values unchanged."""
+    if group is None or (isinstance(group, float) and math.isnan(group)) or group is pd.NA:
+        return "Unknown"
+    if group in COHORT_STYLE:
+        return f"Cohort {group}"
+    if group == "all":
+        return "Everyone"
+    return schema.CONDITION_LABELS.get(str(group), str(group))
+
+
+def colours(groups: Iterable) -> dict:
+    """Colour of each group: a condition's fixed colour, cohorts 'A'/'B' their own, others by sorted order."""
+    groups = list(dict.fromkeys(groups))
+    out, others = {}, sorted((g for g in groups if g not in CONDITION_COLOURS and g not in COHORT_STYLE), key=str)
+    for g in groups:
+        if g in CONDITION_COLOURS:
+            out[g] = CONDITION_COLOURS[g]
+        elif g in COHORT_STYLE:
+            out[g] = COHORT_STYLE[g][0]
+    for i, g in enumerate(others):
+        out[g] = GROUP_PALETTE[i % len(GROUP_PALETTE)]
+    return out
+
+
+def _rgba(hex_colour: str, alpha: float) -> str:
+    h = hex_colour.lstrip("#")
+    r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def _dash(group) -> str:
+    return COHORT_STYLE[group][1] if group in COHORT_STYLE else "solid"
+
+
+def _layout(fig: go.Figure, title: str, height: int = 480) -> go.Figure:
+    fig.update_layout(
+        title=dict(text=title, x=0, xanchor="left", font=dict(size=18)),
+        template="plotly_white",
+        font=FONT,
+        height=height,
+        margin=dict(l=70, r=30, t=70, b=60),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1, title=None),
+        hoverlabel=dict(font_size=13),
+    )
+    return fig
+
+
+def _pct(x) -> str:
+    return "" if x is None or pd.isna(x) else f"{100 * float(x):.0f}%"
+
+
+def _drawn_groups(sizes: Mapping, threshold: int, what: str) -> tuple[list, tuple[str, ...]]:
+    """Groups large enough to draw, and a note naming those withheld."""
+    keep = [g for g, n in sizes.items() if not is_small(n, threshold) and n and n > 0]
+    hidden = [label(g) for g, n in sizes.items() if is_small(n, threshold)]
+    note = ()
+    if hidden:
+        note = (f"{', '.join(hidden)}: fewer than {threshold} {what}, so not drawn (small-cell suppression).",)
+    return keep, note
+
+
+# --- Overview --------------------------------------------------------------------------------------
+
+
+def monthly_chart(by_month: pd.DataFrame, threshold: int = SUPPRESSION_THRESHOLD) -> Chart:
+    """Patients started and infusions given per start month (two stacked panels sharing the month axis).
+
+    ``by_month``: start_month, patients_started, infusions (infusions may be all missing without a
+    treatments file). Months with 1 to threshold-1 patients are shown as '<11' with no bar."""
+    t = by_month.sort_values(schema.START_MONTH)
+    months = t[schema.START_MONTH].astype(str).tolist()
+    # YYYY-MM start months on a date axis (readable ticks every few months); other labels as categories
+    dated = all(len(m) == 7 and m[4] == "-" for m in months)
+    x = [f"{m}-01" for m in months] if dated else months
+    has_infusions = "infusions" in t and t["infusions"].notna().any()
+    rows = 2 if has_infusions else 1
+    fig = make_subplots(
+        rows=rows,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.12,
+        subplot_titles=("Patients started", "Infusions (patients who started that month)")[:rows],
+    )
+    notes = []
+    series = [("patients_started", "Patients started", OKABE_ITO["blue"])]
+    if has_infusions:
+        series.append(("infusions", "Infusions", OKABE_ITO["bluish_green"]))
+    for row, (col, name, colour) in enumerate(series, start=1):
+        values = t[col].tolist()
+        small = [is_small(v, threshold) for v in values]
+        shown = [None if s or pd.isna(v) else float(v) for v, s in zip(values, small)]
+        text = [small_label(threshold) if s else ("" if pd.isna(v) else f"{int(v)}") for v, s in zip(values, small)]
+        # numbers on the bars only where they fit; otherwise in the hover text (and '<11' always written)
+        label_all = len(months) <= 12
+        fig.add_trace(
+            go.Bar(
+                x=x,
+                y=shown,
+                name=name,
+                marker_color=colour,
+                hovertext=text,
+                text=[t if label_all or s else "" for t, s in zip(text, small)],
+                textposition="outside",
+                cliponaxis=False,
+                customdata=months,
+                hovertemplate="%{customdata}: %{hovertext} " + name.lower() + "<extra></extra>",
+                showlegend=False,
+            ),
+            row=row,
+            col=1,
+        )
+        if any(small):
+            notes.append(
+                f"{name}: months with fewer than {threshold} are shown as {small_label(threshold)} without a bar."
+            )
+    if dated:
+        fig.update_xaxes(
+            type="date", tickformat="%b<br>%Y", dtick="M3" if len(months) > 12 else "M1", ticklabelmode="period"
+        )
+    else:
+        fig.update_xaxes(type="category")
+    fig.update_xaxes(title_text="Start month", row=rows, col=1)
+    fig.update_yaxes(rangemode="tozero")
+    _layout(fig, "Patients started and infusions given, by start month", height=520 if rows == 2 else 380)
+    caption = "Each bar is one start month: the patients whose first infusion fell in it" + (
+        ", and the infusions those patients received." if has_infusions else "."
+    )
+    return Chart(fig, caption, tuple(notes))
+
+
+FUNNEL_STAGES = (
+    ("patients", "Patients with a score"),
+    ("with_baseline", "With a baseline"),
+    ("with_response_assessment", "With a response assessment"),
+    ("evaluable", "Evaluable (baseline > 0)"),
+    ("responders", "Responders"),
+    ("with_follow_up", "Responders with follow-up"),
+)
+
+
+def funnel_chart(counts: Mapping, instrument: str, threshold: int = SUPPRESSION_THRESHOLD) -> Chart:
+    """The outcome funnel: patients -> with baseline -> with response assessment -> evaluable ->
+    responders -> with follow-up, each bar labelled with its count and its share of the bar above.
+
+    Suppressed as analysis.privacy.suppress_table with the funnel's complements: a small count is shown as
+    '<11' and a count whose difference from the bar above is small is withheld (no bar, no number)."""
+    from analysis.outcomes import FUNNEL_COMPLEMENTS
+
+    keys = [k for k, _ in FUNNEL_STAGES if k in counts]
+    shown = suppress_table(
+        pd.DataFrame([{k: counts[k] for k in keys}]), keys, (), threshold, complements=FUNNEL_COMPLEMENTS
+    ).iloc[0]
+    names, values, text = [], [], []
+    previous = None
+    withheld = False
+    for key, name in FUNNEL_STAGES:
+        if key not in counts:
+            continue
+        n, v = counts[key], shown[key]
+        hidden = isinstance(v, str) or v is None or pd.isna(v)
+        names.append(name)
+        values.append(0 if hidden else int(n))
+        share = "" if hidden or previous is None or previous == 0 else f" · {100 * n / previous:.0f}%"
+        text.append(str(v) if isinstance(v, str) else "withheld" if hidden else f"{int(n)}{share}")
+        withheld |= v is None
+        previous = None if hidden else n
+    fig = go.Figure(
+        go.Bar(
+            x=values,
+            y=names,
+            orientation="h",
+            text=text,
+            textposition="outside",
+            cliponaxis=False,
+            marker_color=OKABE_ITO["blue"],
+            hovertemplate="%{y}: %{text}<extra></extra>",
+        )
+    )
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(title_text="Patients", rangemode="tozero", range=[0, max(values + [1]) * 1.45])
+    fig.update_yaxes(automargin=True)
+    _layout(fig, f"Outcome funnel, {instrument}", height=400)
+    caption = (
+        "Each bar keeps the patients of the bar above who pass one more step, with its count and its share "
+        "of the bar above; response and remission rates are over the evaluable patients."
+    )
+    notes = (
+        (
+            f"A step whose difference from the step above is under {threshold} is withheld, so that the "
+            "difference cannot be worked out.",
+        )
+        if withheld
+        else ()
+    )
+    return Chart(fig, caption, notes)
+
+
+# --- Durability -------------------------------------------------------------------------------------
+
+
+def km_chart(
+    table: pd.DataFrame,
+    at_risk: pd.DataFrame | None = None,
+    instrument: str = "",
+    threshold: int = SUPPRESSION_THRESHOLD,
+) -> Chart:
+    """Kaplan-Meier step curves of 'still responding' with pointwise 95% CI bands, per group, and the
+    number at risk under the chart.
+
+    ``table``: group, time, n_risk, n_event, survival, lower, upper (one row per event/censoring time, as
+    R survfit's summary, censoring times included, so that each curve ends at its group's last follow-up).
+    ``at_risk``: group, day, n_risk (from KaplanMeier.survival_at). A group whose size (the number at risk
+    at its first time) is under the threshold is not drawn, and each curve stops before the first time
+    with fewer than threshold responders at risk."""
+    t = table.sort_values(["group", "time"]) if "group" in table else table.assign(group="all").sort_values("time")
+    sizes = {g: int(d["n_risk"].iloc[0]) for g, d in t.groupby("group", sort=False)} if len(t) else {}
+    keep, notes = _drawn_groups(sizes, threshold, "responders")
+    cols = colours(keep)
+    rows = 2 if at_risk is not None and len(keep) else 1
+    fig = make_subplots(
+        rows=rows,
+        cols=1,
+        shared_xaxes=True,
+        row_heights=[0.78, 0.22][:rows] if rows == 2 else None,
+        vertical_spacing=0.1,
+    )
+    truncated = []
+    for g in keep:
+        d = t[t["group"] == g]
+        if threshold > 1 and (d["n_risk"] < threshold).any():
+            truncated.append(label(g))
+            d = d[d["n_risk"] >= threshold]
+        x = [0.0] + d["time"].astype(float).tolist()
+        s = [1.0] + d["survival"].astype(float).tolist()
+        lo = [1.0] + d["lower"].astype(float).tolist()
+        hi = [1.0] + d["upper"].astype(float).tolist()
+        c, name = cols[g], label(g)
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=hi,
+                mode="lines",
+                line=dict(width=0, shape="hv"),
+                hoverinfo="skip",
+                showlegend=False,
+                legendgroup=name,
+            ),
+            row=1,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=lo,
+                mode="lines",
+                line=dict(width=0, shape="hv"),
+                fill="tonexty",
+                fillcolor=_rgba(c, 0.15),
+                hoverinfo="skip",
+                showlegend=False,
+                legendgroup=name,
+            ),
+            row=1,
+            col=1,
+        )
+        nrisk = [sizes[g]] + d["n_risk"].tolist()
+        hover = [
+            f"{name}: day {xi:.0f}, {_pct(si)} still responding (95% CI {_pct(low)} to {_pct(h)}), "
+            f"{show_count(r, threshold)} at risk"
+            for xi, si, low, h, r in zip(x, s, lo, hi, nrisk)
+        ]
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=s,
+                mode="lines",
+                name=name,
+                line=dict(color=c, width=2.5, shape="hv", dash=_dash(g)),
+                text=hover,
+                hovertemplate="%{text}<extra></extra>",
+                legendgroup=name,
+            ),
+            row=1,
+            col=1,
+        )
+    fig.update_yaxes(title_text="Still responding", tickformat=".0%", range=[0, 1.04], row=1, col=1)
+    if rows == 2:
+        r = at_risk[at_risk["group"].isin(keep)]
+        order = [label(g) for g in keep]
+        fig.add_trace(
+            go.Scatter(
+                x=r["day"].astype(float),
+                y=[label(g) for g in r["group"]],
+                mode="text",
+                text=[str(show_count(n, threshold)) for n in r["n_risk"]],
+                textfont=dict(size=13),
+                showlegend=False,
+                hoverinfo="skip",
+            ),
+            row=2,
+            col=1,
+        )
+        fig.update_yaxes(
+            type="category",
+            categoryorder="array",
+            categoryarray=order[::-1],
+            showgrid=False,
+            title_text="At risk",
+            row=2,
+            col=1,
+        )
+        fig.update_xaxes(showgrid=False, zeroline=False, row=2, col=1)
+        days = sorted(r["day"].unique().tolist())
+        fig.update_xaxes(tickvals=days, row=1, col=1)
+        fig.update_xaxes(tickvals=days, title_text="Days since the response assessment", row=2, col=1)
+    else:
+        fig.update_xaxes(title_text="Days since the response assessment", row=1, col=1)
+    if truncated:
+        notes = notes + (
+            f"Curves stop where fewer than {threshold} responders remain at risk ({', '.join(truncated)}), "
+            "so that no step reveals a small number.",
+        )
+    if not keep:
+        notes = notes + ("No group has enough responders with follow-up to draw a curve.",)
+    title = f"How long response lasts{', ' + instrument if instrument else ''}: share of responders still responding"
+    _layout(fig, title, height=560 if rows == 2 else 460)
+    caption = (
+        "Kaplan-Meier estimate of the share of responders still responding, counted from the response "
+        "assessment; shaded bands are 95% confidence intervals; the row under the chart is the number "
+        "still followed and responding at each day."
+    )
+    return Chart(fig, caption, notes)
+
+
+def forest_chart(params: pd.DataFrame, title: str = "Hazard of losing response (Cox model)") -> Chart:
+    """Hazard ratios with 95% CIs on a log axis, one row per level vs its reference level.
+
+    ``params``: term, covariate, level, reference, hr, lower, upper, p (CoxResult.params)."""
+    p = params.copy()
+    ok = p[["hr", "lower", "upper"]].apply(pd.to_numeric, errors="coerce")
+    finite = ok.apply(lambda c: c.map(lambda v: v is not None and math.isfinite(v) and v > 0)).all(axis=1)
+    notes = ()
+    if (~finite).any():
+        notes = (f"{int((~finite).sum())} term(s) without a finite hazard ratio (too few events) are not drawn.",)
+    p, ok = p[finite], ok[finite]
+
+    def row_label(r):
+        cov = str(r.get("covariate", "") or r["term"]).replace("_", " ").capitalize()
+        if "level" in r and pd.notna(r.get("level")) and str(r.get("level")) != "":
+            ref = f" vs {label(r['reference'])}" if pd.notna(r.get("reference")) and str(r.get("reference")) else ""
+            return f"{cov}: {label(r['level'])}{ref}"
+        return cov
+
+    names = [row_label(r) for _, r in p.iterrows()]
+    hover = [
+        f"{n}: HR {h:.2f} (95% CI {lo:.2f} to {up:.2f}), p = {pv:.3g}"
+        for n, h, lo, up, pv in zip(names, ok["hr"], ok["lower"], ok["upper"], p["p"].astype(float))
+    ]
+    fig = go.Figure(
+        go.Scatter(
+            x=ok["hr"],
+            y=names,
+            mode="markers",
+            marker=dict(size=10, color=OKABE_ITO["blue"], symbol="square"),
+            error_x=dict(
+                type="data",
+                symmetric=False,
+                array=ok["upper"] - ok["hr"],
+                arrayminus=ok["hr"] - ok["lower"],
+                color=OKABE_ITO["blue"],
+                thickness=2,
+            ),
+            text=hover,
+            hovertemplate="%{text}<extra></extra>",
+            showlegend=False,
+        )
+    )
+    fig.add_vline(x=1, line_dash="dot", line_color=OKABE_ITO["grey"])
+    ticks = [
+        v
+        for v in (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50)
+        if len(ok) and ok["lower"].min() / 1.5 <= v <= ok["upper"].max() * 1.5
+    ] or [1]
+    fig.update_xaxes(
+        type="log",
+        tickvals=ticks,
+        ticktext=[f"{v:g}" for v in ticks],
+        minor=dict(showgrid=False),
+        title_text="Hazard ratio (log scale; above 1 = response lost sooner)",
+    )
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    _layout(fig, title, height=max(300, 90 + 34 * len(names)))
+    caption = (
+        "Each square is a hazard ratio against the reference level named in its row, with its 95% "
+        "confidence interval; the dotted line at 1 means no difference."
+    )
+    return Chart(fig, caption, notes)
+
+
+# --- Trajectories -----------------------------------------------------------------------------------
+
+
+def trajectory_chart(
+    observed: pd.DataFrame,
+    predicted: pd.DataFrame | None = None,
+    lines: pd.DataFrame | None = None,
+    bands: Sequence[tuple[str, float, float]] = (),
+    induction_end_day: float | None = None,
+    instrument: str = "",
+    measure: str = "score",
+    threshold: int = SUPPRESSION_THRESHOLD,
+    by: str = "",
+) -> Chart:
+    """Observed mean score by visit (markers, 95% CI bars), the mixed model's mean curves (lines, 95%
+    bands), optional individual patient lines, severity bands shaded and the end of induction marked.
+
+    ``observed``: group, day, n, mean, lower, upper; ``predicted``: group, day, mean, lower, upper;
+    ``lines``: patient_id, group, day, score (or value); ``bands``: (label, lower, upper) of the instrument;
+    ``by``: what the groups are, for the title (e.g. "condition").
+    A group whose largest visit has fewer patients than the threshold is not drawn; single visits with
+    fewer patients than the threshold are withheld."""
+    obs = observed.copy()
+    sizes = obs.groupby("group", sort=False)["n"].max().to_dict() if len(obs) else {}
+    keep, notes = _drawn_groups(sizes, threshold, "patients at any visit")
+    thin = obs[obs["group"].isin(keep) & obs["n"].map(lambda n: is_small(n, threshold))]
+    if len(thin):
+        notes = notes + (f"{len(thin)} visit mean(s) resting on fewer than {threshold} patients are not shown.",)
+    obs = obs[obs["group"].isin(keep) & ~obs.index.isin(thin.index)]
+    cols = colours(keep)
+    pct = measure != "score"
+    fig = go.Figure()
+    if not pct:
+        for i, (name, lo, hi) in enumerate(bands):
+            fig.add_hrect(y0=lo, y1=hi, fillcolor=BAND_SHADES[i % len(BAND_SHADES)], line_width=0, layer="below")
+            fig.add_annotation(
+                xref="paper",
+                x=1.01,
+                y=(lo + hi) / 2,
+                xanchor="left",
+                text=name,
+                showarrow=False,
+                font=dict(size=11, color="#666666"),
+            )
+    if lines is not None and len(lines):
+        value = "score" if "score" in lines else "value"
+        for _pid, d in lines[lines["group"].isin(keep)].groupby("patient_id", sort=False):
+            d = d.sort_values("day")
+            fig.add_trace(
+                go.Scatter(
+                    x=d["day"],
+                    y=d[value],
+                    mode="lines",
+                    line=dict(color=_rgba(cols[d["group"].iloc[0]], 0.25), width=1),
+                    hoverinfo="skip",
+                    showlegend=False,
+                    legendgroup=label(d["group"].iloc[0]),
+                )
+            )
+    for g in keep:
+        c, name = cols[g], label(g)
+        if predicted is not None and len(predicted):
+            p = predicted[predicted["group"] == g].sort_values("day")
+            if len(p):
+                fig.add_trace(
+                    go.Scatter(
+                        x=p["day"],
+                        y=p["upper"],
+                        mode="lines",
+                        line=dict(width=0),
+                        hoverinfo="skip",
+                        showlegend=False,
+                        legendgroup=name,
+                    )
+                )
+                fig.add_trace(
+                    go.Scatter(
+                        x=p["day"],
+                        y=p["lower"],
+                        mode="lines",
+                        line=dict(width=0),
+                        fill="tonexty",
+                        fillcolor=_rgba(c, 0.15),
+                        hoverinfo="skip",
+                        showlegend=False,
+                        legendgroup=name,
+                    )
+                )
+                fig.add_trace(
+                    go.Scatter(
+                        x=p["day"],
+                        y=p["mean"],
+                        mode="lines",
+                        name=f"{name} (model)",
+                        line=dict(color=c, width=2.5, dash=_dash(g)),
+                        legendgroup=name,
+                        hovertemplate=f"{name}, model: day %{{x:.0f}}, mean %{{y:.1f}}<extra></extra>",
+                    )
+                )
+        o = obs[obs["group"] == g].sort_values("day")
+        unit = "% improvement" if pct else "mean"
+        hover = [
+            f"{name}: day {d:.0f}, {unit} {m:.1f} (95% CI {lo:.1f} to {hi:.1f}), n = {show_count(n, threshold)}"
+            for d, m, lo, hi, n in zip(o["day"], o["mean"], o["lower"], o["upper"], o["n"])
+        ]
+        fig.add_trace(
+            go.Scatter(
+                x=o["day"],
+                y=o["mean"],
+                mode="markers" if predicted is not None and len(predicted) else "lines+markers",
+                name=f"{name} (observed)",
+                marker=dict(color=c, size=8, line=dict(color="white", width=1)),
+                line=dict(color=c, dash=_dash(g)),
+                error_y=dict(
+                    type="data",
+                    symmetric=False,
+                    array=o["upper"] - o["mean"],
+                    arrayminus=o["mean"] - o["lower"],
+                    color=c,
+                    thickness=1.5,
+                    width=3,
+                ),
+                text=hover,
+                hovertemplate="%{text}<extra></extra>",
+                legendgroup=name,
+            )
+        )
+    if induction_end_day is not None:
+        fig.add_vline(
+            x=induction_end_day,
+            line_dash="dash",
+            line_color="#555555",
+            annotation_text="end of induction",
+            annotation_position="top left",
+            annotation_font_size=12,
+        )
+    if pct:
+        fig.update_yaxes(title_text="Improvement from baseline (%)", ticksuffix="%")
+    else:
+        fig.update_yaxes(title_text=f"{instrument} score (lower is better)")
+    fig.update_xaxes(title_text=DAY_AXIS)
+    what = "improvement from baseline" if pct else "score"
+    _layout(fig, f"{instrument} {what} over the course of treatment{', by ' + by if by else ''}".strip(), height=540)
+    fig.update_layout(margin=dict(r=130))
+    caption = (
+        "Dots are observed means at each visit with 95% confidence intervals"
+        + (
+            "; lines and shaded bands are the mixed model's mean curves with 95% bands"
+            if predicted is not None and len(predicted)
+            else ""
+        )
+        + ("; grey bands are the instrument's severity ranges" if bands and not pct else "")
+        + "; the dashed vertical line marks the end of induction."
+    )
+    return Chart(fig, caption, notes)
+
+
+# --- Compare cohorts / rates ---------------------------------------------------------------------------
+
+
+def rates_chart(
+    rates: pd.DataFrame,
+    group: str = "cohort",
+    threshold: int = SUPPRESSION_THRESHOLD,
+    title: str = "Response and remission rates",
+) -> Chart:
+    """Response and remission rates with 95% CIs, side by side per group.
+
+    ``rates``: <group>, evaluable, responders, response_rate, response_lower, response_upper, remitters,
+    remission_rate, remission_lower, remission_upper (``lower``/``upper`` accepted for the response CI).
+    A group with fewer evaluable patients than the threshold, or a small numerator, is not drawn."""
+    r = rates.rename(columns={"lower": "response_lower", "upper": "response_upper"})
+    fig = go.Figure()
+    notes = []
+    measures = [("response", "responders", "Response"), ("remission", "remitters", "Remission")]
+    for g, row in r.set_index(group).iterrows():
+        c = colours([g])[g]
+        xs, ys, lo, hi, text = [], [], [], [], []
+        for key, count, name in measures:
+            rate = row.get(f"{key}_rate")
+            if rate is None or pd.isna(rate):
+                continue
+            if is_small(row.get("evaluable"), threshold) or is_small(row.get(count), threshold):
+                notes.append(f"{label(g)}, {name.lower()}: fewer than {threshold} patients, so not shown.")
+                continue
+            xs.append(name), ys.append(float(rate))
+            lo.append(float(rate) - float(row[f"{key}_lower"])), hi.append(float(row[f"{key}_upper"]) - float(rate))
+            text.append(f"{_pct(rate)}")
+        fig.add_trace(
+            go.Bar(
+                x=xs,
+                y=ys,
+                name=label(g),
+                marker_color=c,
+                text=text,
+                textposition="inside",
+                insidetextanchor="start",
+                textfont=dict(color="white", size=15),
+                error_y=dict(type="data", symmetric=False, array=hi, arrayminus=lo, color="#333333"),
+                hovertemplate=f"{label(g)}, %{{x}}: %{{y:.1%}}<extra></extra>",
+            )
+        )
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(title_text="Share of evaluable patients", tickformat=".0%", range=[0, 1.1])
+    _layout(fig, title, height=420)
+    caption = "Bars are rates over the evaluable patients; the black lines are 95% Wilson confidence intervals."
+    return Chart(fig, caption, tuple(notes))

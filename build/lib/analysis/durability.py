@@ -1,0 +1,444 @@
+"""Durability of response: how long response lasts after the response assessment, by group.
+
+Episodes come from :func:`analysis.outcomes.episodes` (responders with follow-up; origin = the
+response-assessment day; event = loss of response, or the first booster when booster handling is
+"event"). On them, per group of ``by`` (any patient attribute, "baseline_band" or
+"induction_completed"; a missing value is the group "unknown"):
+
+* Kaplan-Meier curves (Greenwood variance, log-scale 95% limits, as R ``survfit``), median durability
+  with its 95% CI and the share still responding at the card's ``survival_days`` (28/56/84); a day
+  after a group's last follow-up has no value;
+* the log-rank test (R ``survdiff``, rho = 0) across the groups;
+* a Cox model (Efron ties, as R ``coxph``) of condition, age band, sex, baseline severity band and site,
+  those present with variation, on the episodes complete for them; each categorical covariate is coded
+  against its most common level (ties: the first in alphabetical order), so a practice reads
+  "vs depression";
+* booster intervals, a practice metric: the days between consecutive boosters of a patient (distinct
+  booster days), pooled over patients; median and quartiles (numpy's linear rule, R's type 7).
+
+:func:`overall` turns a grouped result into the one ``analyse(..., by=None)`` gives, from its episodes.
+
+The result's tables hold the full numbers; ``to_json`` and ``to_text`` are what is shown or exported,
+with small counts suppressed (the card's ``suppression_threshold``) and the values derived from them
+withheld.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from analysis import instruments
+from analysis import schema as S
+from analysis.arrays import positions
+from analysis.config import AT_RISK_STEP
+from analysis.outcomes import (
+    BASELINE_BAND,
+    FUNNEL_COMPLEMENTS,
+    INDUCTION_COMPLETED,
+    Coded,
+    Definitions,
+    Sessions,
+    check_group_column,
+    episodes_with_notes,
+    funnel_from_outcomes,
+    group_labels,
+    patient_outcomes,
+    patient_table_from,
+)
+from analysis.privacy import show_count, suppress_table
+from analysis.survival import CoxResult, KaplanMeier, LogRank, cox, kaplan_meier, logrank
+
+#: the covariates of the Cox model, in this order
+COX_COVARIATES = (S.CONDITION, S.AGE_BAND, S.SEX, BASELINE_BAND, S.SITE)
+#: columns ``by`` may name
+GROUP_COLUMNS = tuple(S.PATIENT_ATTRIBUTES) + (BASELINE_BAND, INDUCTION_COMPLETED)
+#: fewer events per Cox term than this earns a note
+EVENTS_PER_TERM = 10
+BOOSTER_COLUMNS = ("group", "patients", "intervals", "median_days", "q1_days", "q3_days")
+
+
+@dataclass(frozen=True)
+class Durability:
+    """Durability of response for one instrument, by one group column (see the module docstring)."""
+
+    instrument: str
+    by: str | None
+    episodes: pd.DataFrame
+    km: KaplanMeier
+    groups: pd.DataFrame
+    logrank: LogRank | None
+    cox: CoxResult | None
+    booster_intervals: pd.DataFrame
+    funnel: pd.DataFrame
+    funnel_overall: pd.DataFrame
+    notes: tuple[str, ...]
+    definitions: Definitions
+    # what every grouping of the same episodes shares (for :func:`overall`): the episodes' and the Cox model's
+    # notes, and whether there was a treatments file
+    episode_notes: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    cox_notes: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    has_treatments: bool = field(default=True, repr=False, compare=False)
+
+    # --- shown / exported (small counts suppressed) ----------------------------------------
+    def _threshold(self) -> int:
+        return self.definitions.suppression_threshold
+
+    def groups_shown(self) -> pd.DataFrame:
+        """``groups`` as it may be shown: small counts as '<11', the values derived from them withheld."""
+        days = self.definitions.survival_days
+        at_risk = [f"n{d}" for d in days]
+        shares = {("median", "median_lower", "median_upper"): ("n", "events")}
+        # the share still responding at a day also rests on the responders still at risk then, as the curve
+        # does (it stops where fewer than the threshold remain)
+        shares.update({(f"s{d}", f"s{d}_lower", f"s{d}_upper"): ("n", "events", f"n{d}") for d in days})
+        return suppress_table(self.groups, ["n", "events", *at_risk], (), self._threshold(), shares=shares)
+
+    _groups_shown = groups_shown  # the name analysis/report.py uses
+
+    def at_risk(self, days=None) -> pd.DataFrame:
+        """The number at risk per group on ``days`` (default: every AT_RISK_STEP days up to the last follow-up),
+        exact (a chart suppresses it): see :func:`at_risk`."""
+        return at_risk(self.km, days)
+
+    def to_json(self) -> dict:
+        """The DESIGN "Interfaces" document (null where a value does not exist)."""
+        days = self.definitions.survival_days
+        groups = [
+            {
+                "group": r["group"],
+                "n": r["n"],
+                "events": r["events"],
+                "median": r["median"],
+                "median_lower": r["median_lower"],
+                "median_upper": r["median_upper"],
+                "survival_at": {str(d): r[f"s{d}"] for d in days},
+            }
+            for r in self.groups_shown().to_dict("records")
+        ]
+        lr = None
+        if self.logrank is not None and np.isfinite(self.logrank.chi2):
+            lr = {"chi2": self.logrank.chi2, "df": self.logrank.df, "p": self.logrank.p}
+        cox_rows = (
+            []
+            if self.cox is None
+            else [{k: r[k] for k in ("term", "hr", "lower", "upper", "p")} for r in self.cox.params.to_dict("records")]
+        )
+        t = self._threshold()
+        boosters = suppress_table(
+            self.booster_intervals, ["patients", "intervals"], ["median_days", "q1_days", "q3_days"], t
+        ).to_dict("records")
+        counts = [c for c in self.funnel.columns if c != "group"]
+        overall = suppress_table(self.funnel_overall, counts, (), t, complements=FUNNEL_COMPLEMENTS).to_dict("records")
+        return _plain(
+            {
+                "instrument": self.instrument,
+                "by": self.by,
+                "definitions": self.definitions.to_dict(),
+                "groups": groups,
+                "logrank": lr,
+                "cox": cox_rows,
+                "booster_intervals": {"overall": boosters[0] if boosters else None, "groups": boosters[1:]},
+                "funnel": {
+                    "overall": overall[0] if overall else None,
+                    "groups": suppress_table(self.funnel, counts, (), t, complements=FUNNEL_COMPLEMENTS).to_dict(
+                        "records"
+                    ),
+                },
+                "notes": list(self.notes),
+            }
+        )
+
+    def to_text(self) -> str:
+        """A plain-text report of the same numbers as ``to_json``."""
+
+        def num(v, fmt="{:.0f}"):
+            if isinstance(v, str):
+                return v
+            return "-" if v is None or pd.isna(v) else fmt.format(v)
+
+        j = self.to_json()
+        days = self.definitions.survival_days
+        lines = [
+            f"Durability of response: {self.instrument}, by {self.by or 'all'} "
+            f"(definition card '{self.definitions.name}', boosters: {self.definitions.booster_handling}, "
+            f"confirmed loss: {'yes' if self.definitions.confirm_loss else 'no'})",
+            "",
+        ]
+        head = f"{'group':<22}{'n':>6}{'events':>8}  {'median (95% CI)':<22}" + "".join(
+            f"{'S(' + str(d) + ')':>10}" for d in days
+        )
+        lines += [head, "-" * len(head)]
+        for g in j["groups"]:
+            ci = f"{num(g['median'])} ({num(g['median_lower'])} to {num(g['median_upper'])})"
+            lines.append(
+                f"{str(g['group']):<22}{num(g['n']):>6}{num(g['events']):>8}  {ci:<22}"
+                + "".join(f"{num(g['survival_at'][str(d)], '{:.3f}'):>10}" for d in days)
+            )
+        lr = j["logrank"]
+        lines += [
+            "",
+            "Log-rank: " + (f"chi2 = {lr['chi2']:.3f} on {lr['df']} df, p = {lr['p']:.4g}" if lr else "not available"),
+        ]
+        if self.cox is not None and len(self.cox.params):
+            lines += ["", "Cox model (Efron ties), hazard ratio of loss of response (95% CI), p:"]
+            for r in self.cox.params.to_dict("records"):
+                lines.append(
+                    f"  {r['term']} (vs {r['reference']}): {num(r['hr'], '{:.3f}')} "
+                    f"({num(r['lower'], '{:.3f}')} to {num(r['upper'], '{:.3f}')}), p = {num(r['p'], '{:.4g}')}"
+                )
+        b = j["booster_intervals"]["overall"]
+        if b is not None:
+            lines += [
+                "",
+                f"Booster intervals: {num(b['median_days'])} days median "
+                f"({num(b['q1_days'])} to {num(b['q3_days'])}), {num(b['intervals'])} intervals "
+                f"in {num(b['patients'])} patients",
+            ]
+        f = j["funnel"]["overall"]
+        if f is not None:
+            lines += [
+                "",
+                "Funnel: "
+                + " -> ".join(f"{k.replace('_', ' ')} {num(f[k])}" for k in f if k not in ("group", "remitters")),
+            ]
+        if self.notes:
+            lines += ["", "Notes:"] + [f"- {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+def at_risk(km: KaplanMeier, days=None) -> pd.DataFrame:
+    """Number at risk (group, day, n_risk) under a Kaplan-Meier chart: on ``days``, by default every
+    ``config.AT_RISK_STEP`` days (0, 28, 56, ...) up to the last time in ``km.table``. Exact counts: the
+    chart (analysis.charts.km_chart) shows small ones as '<11'."""
+    if days is None:
+        last = float(km.table["time"].max()) if len(km.table) else 0.0
+        days = list(range(0, int(last // AT_RISK_STEP) * AT_RISK_STEP + 1, AT_RISK_STEP)) or [0]
+    return km.survival_at(list(days))[["group", "day", "n_risk"]]
+
+
+def _plain(obj):
+    """JSON-ready values: NaN and NA become None, numpy scalars Python numbers."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if np.isfinite(obj) else None
+    if obj is pd.NA or obj is pd.NaT:
+        return None
+    return obj
+
+
+def _group_table(km: KaplanMeier, days) -> pd.DataFrame:
+    med = km.medians.rename(columns={"lower": "median_lower", "upper": "median_upper"})
+    out = med[["group", "n", "events", "median", "median_lower", "median_upper"]].copy()
+    at = km.survival_at(days)
+    for d in days:
+        rows = at[at["day"] == d].set_index("group")
+        out[f"n{d}"] = out["group"].map(rows["n_risk"]).fillna(0).astype("int64")
+        for col, name in (("survival", f"s{d}"), ("lower", f"s{d}_lower"), ("upper", f"s{d}_upper")):
+            out[name] = out["group"].map(rows[col]).astype(float)
+    return out
+
+
+def _cox_data(ep: pd.DataFrame, threshold: int) -> tuple[list[str], pd.DataFrame, list[str]]:
+    """Covariates present with variation, the complete episodes for them, and notes."""
+    notes = []
+    covs = [c for c in COX_COVARIATES if c in ep.columns and ep[c].notna().any()]
+    while True:
+        keep = ep[covs].notna().all(axis=1) if covs else pd.Series(True, index=ep.index)
+        varying = [c for c in covs if ep.loc[keep, c].nunique() >= 2]
+        if varying == covs:
+            break
+        covs = varying
+    for c in COX_COVARIATES:
+        if c in ep.columns and c not in covs:
+            notes.append(f"Cox model: {c.replace('_', ' ')} left out (no variation among the episodes).")
+    dropped = int((~keep).sum())
+    if dropped:
+        notes.append(
+            f"Cox model: {show_count(dropped, threshold)} episode(s) left out for a missing "
+            f"{' / '.join(c.replace('_', ' ') for c in covs)}."
+        )
+    data = ep.loc[keep, ["time", "event"] + covs].copy()
+    for c in covs:
+        data[c] = data[c].astype(object).map(str)
+    data["time"] = data["time"].astype(float)
+    return covs, data, notes
+
+
+def _most_common(values: pd.Series) -> str:
+    counts = values.value_counts()
+    top = counts.max()
+    return sorted(counts.index[counts == top])[0]
+
+
+def _fit_cox(ep: pd.DataFrame, threshold: int) -> tuple[CoxResult | None, list[str]]:
+    covs, data, notes = _cox_data(ep, threshold)
+    if not covs:
+        return None, notes + ["Cox model not fitted: no covariate varies among the episodes."]
+    if data["event"].sum() == 0:
+        return None, notes + ["Cox model not fitted: no events."]
+    reference = {c: _most_common(data[c]) for c in covs}
+    fit = cox(data, "time", "event", covs, reference=reference)
+    notes.append(
+        "Cox model reference levels (the most common): "
+        + ", ".join(f"{c.replace('_', ' ')} = {r}" for c, r in reference.items())
+        + "."
+    )
+    terms = len(fit.params)
+    if terms and fit.events < EVENTS_PER_TERM * terms:
+        notes.append(
+            f"Cox model: {show_count(fit.events, threshold)} events for {terms} terms (fewer than {EVENTS_PER_TERM} per term); "
+            "hazard ratios are unstable."
+        )
+    notes += [f"Cox model: {n}" for n in fit.notes]
+    return fit, notes
+
+
+def booster_intervals(treatments: pd.DataFrame | None, patients: pd.DataFrame, by: str | None) -> pd.DataFrame:
+    """Days between consecutive distinct booster days of a patient, pooled: row "all", then per group
+    (``patients`` maps patient_id to the group column ``by``). Empty without treatments."""
+    if treatments is None:
+        return pd.DataFrame(columns=list(BOOSTER_COLUMNS))
+    b = treatments.loc[treatments[S.KIND] == "booster", [S.PATIENT_ID, S.DAY]].copy()
+    b[S.DAY] = pd.to_numeric(b[S.DAY], errors="coerce")
+    b = b.dropna().drop_duplicates().sort_values([S.PATIENT_ID, S.DAY])
+    b["interval"] = b.groupby(S.PATIENT_ID)[S.DAY].diff()
+    iv = b.dropna(subset=["interval"])
+    groups = group_labels(patients.set_index(S.PATIENT_ID)[by]) if by else None
+    iv = iv.assign(group=iv[S.PATIENT_ID].map(groups).fillna("unknown") if by else "all")
+
+    def row(name, x):
+        v = x["interval"].to_numpy(dtype=float)
+        q = np.percentile(v, [50, 25, 75]) if len(v) else [np.nan] * 3
+        return {
+            "group": name,
+            "patients": int(x[S.PATIENT_ID].nunique()),
+            "intervals": len(v),
+            "median_days": q[0],
+            "q1_days": q[1],
+            "q3_days": q[2],
+        }
+
+    rows = [row("all", iv)] + ([row(g, x) for g, x in iv.groupby("group", sort=True)] if by else [])
+    return pd.DataFrame(rows, columns=list(BOOSTER_COLUMNS))
+
+
+def analyse(
+    assessments: pd.DataFrame,
+    treatments: pd.DataFrame | None,
+    instrument,
+    by: str | None = "condition",
+    definitions: Definitions | None = None,
+) -> Durability:
+    """Durability of response of one instrument by ``by`` (see the module docstring).
+
+    Raises KeyError when ``by`` is not an available group column, DataError when the data hold no
+    score of the instrument. Small or degenerate groups give notes, not errors.
+    """
+    d = definitions or Definitions()
+    code = instruments.get(instrument).code
+    coded = Coded(assessments)  # the assessments and treatments coded once for the outcomes and the episodes
+    outcomes = patient_outcomes(assessments, code, d, coded=coded)
+    sessions = Sessions(treatments, coded.ids) if treatments is not None else None
+    ptable = patient_table_from(coded.attributes, treatments, coded, sessions)
+    # every patient of the outcomes is in the patient table: its induction_completed aligned by position
+    outcomes[INDUCTION_COMPLETED] = ptable[INDUCTION_COMPLETED].array.take(
+        positions(pd.Index(ptable[S.PATIENT_ID]), outcomes[S.PATIENT_ID])
+    )
+    if by is not None:
+        check_group_column(outcomes, by, GROUP_COLUMNS)
+    ep, ep_notes = episodes_with_notes(
+        assessments, treatments, code, d, outcomes=outcomes, coded=coded, sessions=sessions
+    )
+    fit, cox_notes = _fit_cox(ep, d.suppression_threshold) if not ep.empty else (None, [])
+    # booster intervals by group need each patient's group (by=None: one row "all")
+    patients = (
+        ptable.merge(outcomes[[S.PATIENT_ID, BASELINE_BAND]], on=S.PATIENT_ID, how="left") if by is not None else ptable
+    )
+    boosters = booster_intervals(treatments, patients, by)
+    funnel_all = funnel_from_outcomes(outcomes, None)
+    fun = funnel_from_outcomes(outcomes, by) if by is not None else funnel_all
+    return _grouped(
+        code, by, ep, tuple(ep_notes), fit, tuple(cox_notes), boosters, fun, funnel_all, treatments is not None, d
+    )
+
+
+def overall(res: Durability) -> Durability:
+    """What ``analyse(..., by=None)`` returns for the data and card of ``res`` (any ``by``), from its episodes:
+    one curve "all", no log-rank test, the same Cox model and overall funnel, the booster intervals' row "all".
+    No pass over the data."""
+    if not isinstance(res, Durability):
+        raise TypeError(f"overall needs the result of durability.analyse, got {type(res).__name__}")
+    if res.by is None:
+        return res
+    boosters = res.booster_intervals.iloc[:1].reset_index(drop=True)
+    return _grouped(
+        res.instrument,
+        None,
+        res.episodes,
+        res.episode_notes,
+        res.cox,
+        res.cox_notes,
+        boosters,
+        res.funnel_overall,
+        res.funnel_overall,
+        res.has_treatments,
+        res.definitions,
+    )
+
+
+def _grouped(code, by, ep, ep_notes, fit, cox_notes, boosters, fun, funnel_all, has_treatments, d) -> Durability:
+    """The Durability of episodes ``ep`` by ``by``: curves, group table, log-rank test and the notes, in order."""
+    t = d.suppression_threshold
+    notes = list(ep_notes)
+    if by == INDUCTION_COMPLETED and not has_treatments:
+        notes.append("induction completed is unknown without a treatments file: every patient is in group 'unknown'.")
+
+    labels = group_labels(ep[by]) if by is not None else pd.Series(["all"] * len(ep), index=ep.index, dtype="str")
+    km = kaplan_meier(ep["time"].astype(float), ep["event"], labels)
+    groups = _group_table(km, d.survival_days)
+    notes += list(km.notes)
+    if ep.empty:
+        notes.append(f"no durability episodes: no responder on {code} has a score after the response assessment.")
+    small = groups.loc[groups["n"] < t, "group"].tolist()
+    if small and t > 1:
+        notes.append(
+            f"fewer than {t} episodes in group(s) {', '.join(small)}: their counts are shown as <{t} "
+            "and their curves withheld."
+        )
+
+    lr = None
+    if labels.nunique() >= 2:
+        lr = logrank(ep["time"].astype(float), ep["event"], labels)
+        notes += [f"log-rank: {n}" for n in lr.notes]
+    elif not ep.empty:
+        notes.append("log-rank test not done: only one group.")
+    notes += cox_notes
+    if not has_treatments:
+        notes.append("booster intervals need a treatments file.")
+    return Durability(
+        instrument=code,
+        by=by,
+        episodes=ep,
+        km=km,
+        groups=groups,
+        logrank=lr,
+        cox=fit,
+        booster_intervals=boosters,
+        funnel=fun,
+        funnel_overall=funnel_all,
+        notes=tuple(notes),
+        definitions=d,
+        episode_notes=ep_notes,
+        cox_notes=cox_notes,
+        has_treatments=has_treatments,
+    )

@@ -1,0 +1,101 @@
+"""One schema for every column name, type and allowed value used by the project.
+
+The canonical data are two long, tidy tables (see DESIGN "Canonical data"):
+
+* ``assessments``: one row per completed scale (patient_id, instrument, score, day, and
+  patient attributes that are constant per patient);
+* ``treatments`` (optional): one row per infusion or session (patient_id, day, kind, route, dose).
+
+Everything else in ``analysis/`` refers to the names defined here rather than to literals.
+"""
+
+from __future__ import annotations
+
+# --- assessments -------------------------------------------------------------------------
+PATIENT_ID = "patient_id"
+INSTRUMENT = "instrument"
+SCORE = "score"
+DAY = "day"
+DATE = "date"  # accepted at import, converted to DAY, never stored
+
+CONDITION = "condition"
+SITE = "site"
+AGE_BAND = "age_band"
+SEX = "sex"
+ROUTE = "route"
+START_MONTH = "start_month"  # YYYY-MM of day 0 (YYYY in strict mode); the only date that survives
+
+#: patient attributes: constant per patient, carried on the assessments table
+PATIENT_ATTRIBUTES = (CONDITION, SITE, AGE_BAND, SEX, ROUTE, START_MONTH)
+
+ASSESSMENT_COLUMNS = (PATIENT_ID, INSTRUMENT, SCORE, DAY) + PATIENT_ATTRIBUTES
+ASSESSMENT_REQUIRED = (PATIENT_ID, INSTRUMENT, SCORE)  # plus DAY or DATE
+
+# --- treatments --------------------------------------------------------------------------
+KIND = "kind"
+DOSE = "dose_mg_per_kg"
+TREATMENT_COLUMNS = (PATIENT_ID, DAY, KIND, ROUTE, DOSE)
+TREATMENT_REQUIRED = (PATIENT_ID, KIND)  # plus DAY or DATE
+
+KINDS = ("induction", "booster", "maintenance")
+ROUTES = ("IV", "IM", "intranasal", "oral", "esketamine")
+
+# --- allowed values ----------------------------------------------------------------------
+CONDITIONS = ("depression", "anxiety", "ptsd", "bipolar_depression", "chronic_pain", "ocd", "other")
+
+CONDITION_LABELS = {
+    "depression": "Depression",
+    "anxiety": "Anxiety",
+    "ptsd": "PTSD",
+    "bipolar_depression": "Bipolar depression",
+    "chronic_pain": "Chronic pain",
+    "ocd": "OCD",
+    "other": "Other",
+}
+
+#: spellings seen in EHR exports -> canonical condition (keys are compared lower-cased,
+#: with punctuation and extra spaces removed; see ingest.normalise_condition)
+CONDITION_SYNONYMS = {
+    "depression": "depression",
+    "major depressive disorder": "depression",
+    "major depression": "depression",
+    "mdd": "depression",
+    "trd": "depression",
+    "treatment resistant depression": "depression",
+    "treatmentresistant depression": "depression",
+    "depressive disorder": "depression",
+    "unipolar depression": "depression",
+    "anxiety": "anxiety",
+    "gad": "anxiety",
+    "generalized anxiety disorder": "anxiety",
+    "generalised anxiety disorder": "anxiety",
+    "anxiety disorder": "anxiety",
+    "ptsd": "ptsd",
+    "post traumatic stress disorder": "ptsd",
+    "posttraumatic stress disorder": "ptsd",
+    "cptsd": "ptsd",
+    "bipolar depression": "bipolar_depression",
+    "bipolar_depression": "bipolar_depression",
+    "bipolar disorder depressed": "bipolar_depression",
+    "bipolar disorder": "bipolar_depression",
+    "bipolar ii": "bipolar_depression",
+    "bipolar i": "bipolar_depression",
+    "bipolar": "bipolar_depression",
+    "chronic pain": "chronic_pain",
+    "chronic_pain": "chronic_pain",
+    "pain": "chronic_pain",
+    "crps": "chronic_pain",
+    "complex regional pain syndrome": "chronic_pain",
+    "fibromyalgia": "chronic_pain",
+    "neuropathic pain": "chronic_pain",
+    "ocd": "ocd",
+    "obsessive compulsive disorder": "ocd",
+    "other": "other",
+}
+
+SEXES = ("F", "M", "X")
+AGE_BANDS = ("18-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75-89", "90+")
+
+# --- the issues table (validation) -------------------------------------------------------
+ISSUE_COLUMNS = ("severity", "code", "column", "rows", "message")
+SEVERITIES = ("error", "warning", "info")
