@@ -1,5 +1,6 @@
 """The library installs with pip (pyproject.toml) and brings its command line as `ketamine-outcomes`."""
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -8,6 +9,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_pip_installs_the_library_and_its_command(tmp_path):
+    source = tmp_path / "source"  # (a copy: the build leaves its folders beside the sources)
+    shutil.copytree(ROOT / "analysis", source / "analysis", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
     target = tmp_path / "site"
     build = subprocess.run(
         [
@@ -21,7 +26,7 @@ def test_pip_installs_the_library_and_its_command(tmp_path):
             "--no-index",
             "--target",
             str(target),
-            str(ROOT),
+            str(source),
         ],
         capture_output=True,
         text=True,
