@@ -1,7 +1,7 @@
 """Which column is which: synonyms of the canonical columns, the mapping of a file's columns (overrides win),
 wide columns ("PHQ-9 Day 14") and the structured fixes of the mapping's problems.
 
-Column names are matched loosely (case, camelCase and punctuation ignored: validate.header_key) against
+Column names are matched loosely (case, camelCase and punctuation ignored: phi.header_key) against
 COLUMN_SYNONYMS; ``overrides`` ({source: target}) win, "ignore" drops a column. Two columns matching the
 patient key, instrument, score, day or date (two 'Score' columns) refuse the file unless an override
 chooses. Columns like ``PHQ-9 Day 14`` or ``PHQ-9 (Week 4)`` make a wide file, melted to long (visit labels
@@ -24,7 +24,8 @@ import pandas as pd
 
 from analysis import schema as S
 from analysis.instruments import normalise_code
-from analysis.validate import header_key, quoted
+from analysis.phi import header_key
+from analysis.validate import quoted
 
 #: the columns of the mapping table (one row per source column of each file)
 MAPPING_COLUMNS = ("file", "source", "target", "how")

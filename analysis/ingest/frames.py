@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from analysis import phi
 from analysis import schema as S
 from analysis import validate as V
 from analysis.ingest import columnar
@@ -218,10 +219,10 @@ def _read_one(reader, cols: C.Columns, name: str, fi: int, log: IssueLog, fast: 
             repeated,
         )
     exempt = [r["source"] for r in cols.rows if r["how"] == "override" and r["target"] != S.PATIENT_ID]
-    phi_cols = V.phi_columns(raw.table, exempt=exempt)
-    phi_vals = V.phi_values(raw.table, raw.rows, raw.dictionary)
+    phi_cols = phi.phi_columns(raw.table, exempt=exempt)
+    phi_vals = phi.phi_values(raw.table, raw.rows, raw.dictionary)
     if phi_cols or phi_vals:
-        V.refuse_phi(log, name, phi_cols, phi_vals)
+        phi.refuse_phi(log, name, phi_cols, phi_vals)
         raise Refused("", "")  # the issues are logged
     for target, src in t.items():
         log.sources[(fi, S.DAY if target in C.DATE_TARGETS else target)] = src
