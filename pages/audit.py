@@ -2,11 +2,10 @@
 
 import streamlit as st
 
-import gate
-import ui
 from analysis import access
+from ui import gate, session, show
 
-ui.ensure_frame()
+session.ensure_frame()
 st.title("Audit log")
 if not access.can_view_audit(gate.role()):
     st.error("The audit log is for managers and clinicians only.")
@@ -24,7 +23,7 @@ log = log.assign(
     user=log["user"].fillna("(no sign-in)"),
     action=log["action"].str.replace("_", " "),
 )
-ui.table(
+show.table(
     log,
     "audit log",
     key="audit",

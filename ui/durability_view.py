@@ -1,0 +1,118 @@
+"""What the Durability page shows of analysis.durability: the headline tiles, the medians in words, the table of
+medians and shares still responding (all as Durability.groups_shown() lets them be shown)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from analysis import charts
+from ui import show
+from ui.session import threshold
+from ui.widgets import GROUPINGS
+
+
+def durability_results(assessments, treatments, instrument: str, by: str | None, definitions):
+    """(analysis.durability.analyse by ``by``, the same without grouping): one analysis, the ungrouped
+    numbers taken from its episodes (durability.overall; the same result when ``by`` is None)."""
+    from analysis import durability
+
+    res = durability.analyse(assessments, treatments, instrument, by=by, definitions=definitions)
+    return res, durability.overall(res)
+
+
+def headline(overall, res) -> None:
+    """Tiles: responders followed, median durability, share still responding at the card's days, log-rank p."""
+    shown = overall.groups_shown()
+    g = shown.iloc[0] if len(shown) else None
+    days = overall.definitions.survival_days
+    cols = st.columns(2 + len(days) + 1)
+    small = g is None or isinstance(g["n"], str)
+    cols[0].metric(
+        "Responders",
+        "0" if g is None else str(g["n"]),
+        help="Responders followed: responders with a score after their response assessment (the durability episodes).",
+        border=True,
+    )
+    med = "—" if small or g["median"] is None else ("not reached" if pd.isna(g["median"]) else f"{g['median']:.0f}")
+    ci = (
+        ""
+        if med in ("—", "not reached")
+        else f"95% CI {show.fmt_days(g['median_lower'])} to {show.fmt_days(g['median_upper'])}"
+    )
+    cols[1].metric(
+        "Median (days)",
+        med,
+        help=f"Median durability: half of the responders still respond at this day. {ci}".strip(),
+        border=True,
+    )
+    for col, day in zip(cols[2:], days):
+        v = None if small else g[f"s{day}"]
+        col.metric(
+            f"At {day // 7} weeks" if day % 7 == 0 else f"At day {day}",
+            show.fmt_pct(v),
+            help="Withheld: too few responders still followed."
+            if v is None
+            else None
+            if pd.isna(v)
+            else f"Still responding at day {day}; 95% CI {show.fmt_pct(g[f's{day}_lower'])} to {show.fmt_pct(g[f's{day}_upper'])}.",
+            border=True,
+        )
+    lr = res.logrank
+    p = "—" if lr is None or pd.isna(lr.p) else (f"{lr.p:.3f}" if lr.p >= 0.001 else "< 0.001")
+    cols[-1].metric(
+        "Log-rank p",
+        p,
+        border=True,
+        help="Do the groups differ? "
+        + ("" if lr is None or pd.isna(lr.chi2) else f"Chi-square {lr.chi2:.2f} on {lr.df} df."),
+    )
+
+
+def medians_line(groups: pd.DataFrame) -> str:
+    """'Median durability: Depression 64 days (95% CI 49 to 69); ...' from Durability.groups_shown()."""
+    thr, parts = threshold(), []
+    for _, g in groups.iterrows():
+        if g["median"] is None or isinstance(g["n"], str):
+            parts.append(f"{charts.label(g['group'])} withheld (fewer than {thr})")
+        elif pd.isna(g["median"]):
+            parts.append(f"{charts.label(g['group'])} not reached")
+        else:
+            parts.append(
+                f"{charts.label(g['group'])} **{g['median']:.0f} days** (95% CI {show.fmt_days(g['median_lower']).replace(' days', '')} "
+                f"to {show.fmt_days(g['median_upper']).replace(' days', '')})"
+            )
+    return "**Median durability:** " + "; ".join(parts) + "." if parts else ""
+
+
+def table(groups: pd.DataFrame, by: str, instrument: str) -> None:
+    """Durability.groups_shown() (already suppressed) as a table with downloads."""
+    days = [int(c[1:]) for c in groups.columns if c.startswith("s") and c[1:].isdigit()]
+    t = groups.assign(group=groups["group"].map(charts.label))
+    rename = {
+        "group": GROUPINGS.get(by, "Group"),
+        "n": "Responders followed",
+        "events": "Lost response",
+        "median": "Median (days)",
+        "median_lower": "Median 95% CI low",
+        "median_upper": "Median 95% CI high",
+    }
+    for d in days:
+        rename |= {
+            f"n{d}": f"At risk on day {d}",
+            f"s{d}": f"Still responding at day {d} (95% CI)",
+            f"s{d}_lower": f"Day {d} 95% CI low",
+            f"s{d}_upper": f"Day {d} 95% CI high",
+        }
+    for c in ("median", "median_lower", "median_upper"):
+        t[c] = [None if v is None else f"{v:.0f}" if pd.notna(v) else "not reached" for v in t[c]]
+    rename["median"] = "Median days (95% CI)"
+    show.table(
+        t,
+        f"{instrument} durability" + (f" by {by}" if by else ""),
+        hide=[f"n{d}" for d in days],
+        percent=[c for c in t.columns if c.startswith("s") and c[1:2].isdigit()],
+        ci={"median": ("median_lower", "median_upper"), **{f"s{d}": (f"s{d}_lower", f"s{d}_upper") for d in days}},
+        rename=rename,
+        key="durability",
+    )

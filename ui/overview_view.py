@@ -1,0 +1,153 @@
+"""What the Overview page shows of analysis.metrics' summary and KPIs: the practice's line, the KPI tiles, the
+response and remission tables by condition and site, and the PDF report's button."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from analysis import charts, metrics, report
+from ui import cache, show
+from ui.session import threshold
+
+#: short labels of the KPI tiles (the full label is the tile's help)
+KPI_SHORT = {
+    "patients_started": "Patients started",
+    "infusions": "Infusions",
+    "series_completion": "Series completed",
+    "assessment_completion": "Infusions with a score",
+    "response_rate": "Response",
+    "remission_rate": "Remission",
+}
+RATE_NAMES = {
+    "group": "Group",
+    "patients": "Patients",
+    "with_baseline": "With baseline",
+    "with_response_assessment": "With response assessment",
+    "evaluable": "Evaluable",
+    "responders": "Responders",
+    "response_rate": "Response (95% CI)",
+    "response_lower": "Response 95% CI low",
+    "response_upper": "Response 95% CI high",
+    "remitters": "Remitters",
+    "remission_rate": "Remission (95% CI)",
+    "remission_lower": "Remission 95% CI low",
+    "remission_upper": "Remission 95% CI high",
+    "with_follow_up": "Responders with follow-up",
+}
+
+
+def practice_line(summary, instrument: str) -> str:
+    """One line on the whole period: patients started, infusions, completion, response and remission."""
+    p = summary.suppressed_practice()
+    rates = summary.suppressed_rates()
+    row = rates[(rates["instrument"] == instrument) & (rates["dimension"] == "overall")]
+    span = f"{p['first_start_month']} to {p['last_start_month']}" if p.get("first_start_month") else "All start months"
+    parts = [f"**{p['patients']}** patients started"]
+    if p.get("infusions") is not None:
+        parts += [
+            f"**{p['infusions']}** infusions",
+            f"series completion **{show.fmt_pct(p.get('series_completion'))}**",
+            f"assessment completion **{show.fmt_pct(p.get('assessment_completion'))}**",
+        ]
+    if len(row):
+        r = row.iloc[0]
+
+        def ci(k):
+            return (
+                ""
+                if pd.isna(r[f"{k}_rate"])
+                else f" (95% CI {show.fmt_pct(r[f'{k}_lower'])} to {show.fmt_pct(r[f'{k}_upper'])})"
+            )
+
+        parts += [
+            f"{instrument} response **{show.fmt_pct(r['response_rate'])}**{ci('response')}",
+            f"remission **{show.fmt_pct(r['remission_rate'])}**{ci('remission')}"
+            + ("" if r["evaluable"] is None else f" of {r['evaluable']} evaluable"),
+        ]
+    return f"**{span}:** " + " · ".join(parts) + "."
+
+
+def kpi_tiles(kpis: pd.DataFrame) -> None:
+    """The period's heading and KPI tiles (analysis.metrics.kpis): value, change against the previous period,
+    as analysis.metrics.kpis_shown lets them be shown ('<11', withheld shares and changes as '—')."""
+    period, previous = kpis["period"].iloc[0], kpis["previous_period"].iloc[0]
+    st.subheader(f"Patients who started {period}" + (f", against {previous}" if isinstance(previous, str) else ""))
+    per_row = 3
+    cols = [c for _ in range(0, len(kpis), per_row) for c in st.columns(per_row)]
+    for col, k in zip(cols, metrics.kpis_shown(kpis, threshold()).to_dict("records")):
+        share = k["unit"] == "share"
+        if share:
+            value = show.fmt_pct(k["value"])
+            delta = None if k["change"] is None else f"{100 * k['change']:+.1f} pts"
+        else:
+            value = "—" if k["value"] is None else str(k["value"])
+            delta = None if k["change"] is None else f"{k['change']:+d}"
+        help_ = f"{k['label']}: {k['period']}" + (
+            f" vs {k['previous_period']}." if isinstance(k["previous_period"], str) else "."
+        )
+        if share and k["n"] is not None:
+            help_ += f" Out of {k['n']}."
+        if k["note"]:
+            help_ += f" {k['note'][0].upper()}{k['note'][1:]}."
+        col.metric(KPI_SHORT.get(k["kpi"], k["label"]), value, delta, help=help_, border=True)
+
+
+def monthly_and_funnel(summary, instrument: str) -> None:
+    """Patients started by month (left) and the instrument's funnel (right)."""
+    thr = threshold()
+    left, right = st.columns(2, gap="large")
+    with left:
+        show.plot(charts.monthly_chart, summary.by_month, thr)
+    rates = summary.rates[summary.rates["instrument"] == instrument]
+    overall = rates[rates["dimension"] == "overall"]
+    with right:
+        if len(overall):
+            show.plot(charts.funnel_chart, overall.iloc[0].to_dict(), instrument, thr)
+
+
+def rate_tables(summary, instrument: str) -> None:
+    """Response and remission by condition and by site, suppressed (analysis.metrics.suppress_rates)."""
+    rates = summary.rates[summary.rates["instrument"] == instrument]
+    columns = ["group", *metrics.FUNNEL_COUNTS, *metrics.RATE_COLUMNS]
+    for dimension, title in (("condition", "By condition"), ("site", "By site")):
+        part = rates[rates["dimension"] == dimension][columns]
+        if len(part):
+            st.subheader(f"{instrument} response and remission, {title.lower()}")
+            if dimension == "condition":
+                part = part.assign(group=part["group"].map(charts.label))
+            show.table(
+                metrics.suppress_rates(part, threshold()),
+                f"{instrument} {title}",
+                percent=metrics.RATE_COLUMNS,
+                ci={
+                    "response_rate": ("response_lower", "response_upper"),
+                    "remission_rate": ("remission_lower", "remission_upper"),
+                },
+                rename={**RATE_NAMES, "group": title.split()[-1].capitalize()},
+                hide=("with_baseline", "with_response_assessment"),
+            )
+
+
+def report_button(d, defs, instrument: str) -> None:
+    """'Prepare the PDF report', then its download: analysis.report on the data and filters in force."""
+    if st.button("Prepare the PDF report", key="prepare_report"):
+        pdf = cache.guard(
+            report.build_report,
+            d.assessments,
+            d.treatments,
+            defs,
+            issues=getattr(d.loaded, "issues", None),
+            practice=d.source,
+            filters=d.filters,
+            instrument=instrument,
+            rows_read=getattr(d.loaded, "rows_read", None),
+        )
+        st.download_button(
+            "Download the PDF report",
+            pdf,
+            file_name="outcomes_report.pdf",
+            mime="application/pdf",
+            key="report_pdf",
+            type="primary",
+        )
