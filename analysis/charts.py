@@ -495,6 +495,9 @@ def trajectory_chart(
     ``observed``: group, day, n, mean, lower, upper; ``predicted``: group, day, mean, lower, upper;
     ``lines``: patient_id, group, day, score (or value); ``bands``: (label, lower, upper) of the instrument;
     ``by``: what the groups are, for the title (e.g. "condition").
+    ``measure="pct_change"``: ``observed`` holds the improvement from baseline as a fraction
+    (``Trajectories.observed_pct``) and ``lines`` its ``pct_change`` column (a fraction); both are drawn as
+    percent (times 100).
     A group whose largest visit has fewer patients than the threshold is not drawn; single visits with
     fewer patients than the threshold are withheld."""
     obs = observed.copy()
@@ -506,6 +509,8 @@ def trajectory_chart(
     obs = obs[obs["group"].isin(keep) & ~obs.index.isin(thin.index)]
     cols = colours(keep)
     pct = measure != "score"
+    if pct:  # fractions in, percent on screen
+        obs = obs.assign(**{c: 100 * obs[c].astype("float64") for c in ("mean", "lower", "upper")})
     fig = go.Figure()
     if not pct:
         for i, (name, lo, hi) in enumerate(bands):
@@ -521,6 +526,8 @@ def trajectory_chart(
             )
     if lines is not None and len(lines):
         value = "score" if "score" in lines else "value"
+        if pct and "pct_change" in lines:
+            value, lines = "percent", lines.assign(percent=100 * lines["pct_change"].astype("float64"))
         for _pid, d in lines[lines["group"].isin(keep)].groupby("patient_id", sort=False):
             d = d.sort_values("day")
             fig.add_trace(
