@@ -10,6 +10,9 @@ from analysis import charts
 from ui import show
 from ui.widgets import GROUPINGS
 
+PCT_CHANGE = "pct_change"
+#: the columns of Trajectories.observed_pct that hold fractions
+PERCENT_COLUMNS = ("mean", "sd", "lower", "upper")
 OBSERVED_NAMES = {
     "visit": "Visit",
     "day": "Day",
@@ -22,33 +25,24 @@ OBSERVED_NAMES = {
 
 
 def observed(res, measure: str) -> pd.DataFrame:
-    """The observed means of a Trajectories result for 'score' or 'pct_change'."""
-    frame = res.observed
-    if "measure" in frame.columns:
-        return frame[frame["measure"] == measure]
-    if measure != "score":
-        return res.observed_pct
-    return frame
+    """The observed means of a Trajectories result for 'score' or 'pct_change' (a fraction, as in analysis/)."""
+    return res.observed if measure == "score" else res.observed_pct
 
 
 def patient_lines(res, measure: str) -> pd.DataFrame | None:
-    """The sample of individual patient lines (score or percent change)."""
+    """The sample of individual patient lines (their score, and their improvement from baseline as a fraction:
+    analysis.charts.trajectory_chart draws the one the measure asks for)."""
     lines = res.lines
-    if lines is None or not len(lines):
+    if lines is None or not len(lines) or (measure != "score" and PCT_CHANGE not in lines.columns):
         return None
-    if measure != "score":
-        col = next((c for c in ("pct_change", "percent_change") if c in lines.columns), None)
-        return (
-            None
-            if col is None
-            else lines.assign(score=100 * lines[col] if lines[col].abs().max() <= 1.5 else lines[col])
-        )
     return lines
 
 
 def observed_table(frame: pd.DataFrame, by: str, instrument: str, measure: str) -> None:
     """The observed means by visit, suppressed (patients are counts; means and intervals rest on them)."""
     cols = [c for c in ("group", *OBSERVED_NAMES) if c in frame.columns]
+    if measure != "score":  # the improvement from baseline in percent, on screen and in the downloads
+        frame = frame.assign(**{c: 100 * frame[c].astype("float64") for c in PERCENT_COLUMNS if c in frame.columns})
     show.table(
         frame[cols].assign(group=frame["group"].map(charts.label)).round(2),
         f"{instrument} trajectory {measure}",
