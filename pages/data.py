@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import data_view, saved_view, session
+from ui import data_view, saved_view, session, show
 
 session.data("Your data", need_ok=False)
 loaded, saved = session.loaded(), session.saved()
@@ -16,7 +16,7 @@ if loaded is None:
     st.stop()
 
 if loaded.ok:
-    st.success(f"**{session.source()}**: usable.")
+    st.success(f"**{show.text(session.source())}**: usable.")
 else:
     data_view.refusal(loaded)
 info, text = data_view.report(loaded)

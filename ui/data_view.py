@@ -75,10 +75,10 @@ def refusal(loaded) -> None:
     lines = []
     issues = loaded.issues
     for _, issue in issues[issues["severity"] == "error"].iterrows():
-        lines.append(str(issue["message"]))
+        lines.append(show.text(issue["message"]))
         fix = fix_text(issue.get(FIX))
         if fix:
-            lines.append(f"**To use these files:** {fix}")
+            lines.append(f"**To use these files:** {show.text(fix)}")
     st.error("**These files were not used.**\n\n" + "\n\n".join(lines or session.errors(loaded)))
     fix_buttons(loaded)
     if issues["code"].astype(str).str.startswith("PHI").any():
@@ -92,7 +92,9 @@ def fix_buttons(loaded) -> None:
         return
     for i, fix in enumerate(fixes(loaded)):
         target = fix["targets"][0]
-        if st.button(f"Set '{fix['column']}' to '{target_label(target)}'", key=f"fix_{i}", icon=":material/build:"):
+        if st.button(
+            f"Set '{show.text(fix['column'])}' to '{target_label(target)}'", key=f"fix_{i}", icon=":material/build:"
+        ):
             session.use_overrides({**session.overrides(), fix["column"]: target})
             st.rerun()
 

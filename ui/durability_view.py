@@ -73,13 +73,14 @@ def medians_line(groups: pd.DataFrame) -> str:
     """'Median durability: Depression 64 days (95% CI 49 to 69); ...' from Durability.groups_shown()."""
     thr, parts = threshold(), []
     for _, g in groups.iterrows():
+        name = show.text(charts.label(g["group"]))
         if g["median"] is None or isinstance(g["n"], str):
-            parts.append(f"{charts.label(g['group'])} withheld (fewer than {thr})")
+            parts.append(f"{name} withheld (fewer than {thr})")
         elif pd.isna(g["median"]):
-            parts.append(f"{charts.label(g['group'])} not reached")
+            parts.append(f"{name} not reached")
         else:
             parts.append(
-                f"{charts.label(g['group'])} **{g['median']:.0f} days** (95% CI {show.fmt_days(g['median_lower']).replace(' days', '')} "
+                f"{name} **{g['median']:.0f} days** (95% CI {show.fmt_days(g['median_lower']).replace(' days', '')} "
                 f"to {show.fmt_days(g['median_upper']).replace(' days', '')})"
             )
     return "**Median durability:** " + "; ".join(parts) + "." if parts else ""

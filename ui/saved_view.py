@@ -9,14 +9,14 @@ import streamlit as st
 from analysis.config import MAX_DATASET_NAME_LENGTH
 from analysis.errors import DataError
 from ui import gate, session
-from ui.show import count
+from ui.show import count, text
 
 
 def note(info) -> str:
     """Where a saved data set came from, in one line."""
-    by = f" by {info.uploaded_by}" if info.uploaded_by else ""
+    by = f" by {text(info.uploaded_by)}" if info.uploaded_by else ""
     return (
-        f"**{info.name}** is a saved data set: {count(info.rows)} scores of {count(info.patients)} patients, uploaded "
+        f"**{text(info.name)}** is a saved data set: {count(info.rows)} scores of {count(info.patients)} patients, uploaded "
         f"{info.uploaded_at:%Y-%m-%d %H:%M} UTC{by}. It was checked when it was uploaded: "
         + (
             "the validation report below is that check."
@@ -41,13 +41,13 @@ def save_form(loaded) -> None:
         except DataError as e:
             st.error(str(e))
             return
-        text = (
-            f"Saved as **{info.name}** ({count(info.rows)} scores, {count(info.patients)} patients). The dashboard "
+        message = (
+            f"Saved as **{text(info.name)}** ({count(info.rows)} scores, {count(info.patients)} patients). The dashboard "
             "opens on it next time."
             if info.created
-            else info.notes[0]
+            else text(info.notes[0])
         )
-        session.flash("success" if info.created else "info", text)
+        session.flash("success" if info.created else "info", message)
         st.rerun()
 
 
@@ -85,13 +85,13 @@ def saved_list() -> None:
         new_name = c2.text_input("New name", key=f"rename_{chosen}")
         if c2.button("Rename"):  # an empty name: the store's DataError says so
             renamed = store.rename(chosen, new_name, user=gate.user())
-            session.flash("success", f"Renamed to **{renamed.name}**.")
+            session.flash("success", f"Renamed to **{text(renamed.name)}**.")
             st.rerun()
         sure = c3.checkbox("Yes, delete it for everyone", key=f"confirm_delete_{chosen}")
         if c3.button("Delete", disabled=not sure, icon=":material/delete:"):
             old = store.delete(chosen, user=gate.user())
             session.forget_saved(chosen)
-            session.flash("success", f"Deleted **{old.name}**.")
+            session.flash("success", f"Deleted **{text(old.name)}**.")
             st.rerun()
     except DataError as e:
         st.error(str(e))

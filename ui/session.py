@@ -16,7 +16,7 @@ import streamlit as st
 
 from analysis import charts, privacy, schema
 from analysis.errors import DataError
-from ui import cache, gate
+from ui import cache, gate, show
 
 ROOT = Path(__file__).resolve().parents[1]
 #: the sample practice shown until the user uploads files (OUTCOMES_SAMPLE_DIR overrides the folder)
@@ -216,7 +216,8 @@ def sidebar() -> None:
         sb.error("These files cannot be used. The Data page says why.")
         return
     sb.caption(
-        f"Using **{name}**." + ("" if uploaded() or saved_ else " Upload your own export above to see your practice.")
+        f"Using **{show.text(name)}**."
+        + ("" if uploaded() or saved_ else " Upload your own export above to see your practice.")
     )
     st.session_state[_DATA] = _filtered(data, name, sb)
 
@@ -299,7 +300,7 @@ def data(page_title: str, need_ok: bool = True) -> Data | None:
     if d is None and need_ok:
         if data_ is not None and not data_.ok:
             for message in errors(data_):
-                st.error(message)
+                st.error(show.text(message))
             st.info(
                 "Open the **Data** page for the full report, or press *Back to the sample practice* in the sidebar."
             )
@@ -309,7 +310,7 @@ def data(page_title: str, need_ok: bool = True) -> Data | None:
     if d is not None:
         thr = threshold()
         st.caption(
-            f"**Data:** {d.source} · **Filters:** {d.filters} · **Patients:** {privacy.show_count(d.patients, thr)}"
+            f"**Data:** {show.text(d.source)} · **Filters:** {show.text(d.filters)} · **Patients:** {privacy.show_count(d.patients, thr)}"
             f" · **Small counts** shown as {privacy.small_label(thr)}"
         )
         if d.patients == 0 and need_ok:

@@ -4,12 +4,23 @@ from the data shown as text, numbers written by analysis.formatting. Every page 
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import streamlit as st
 
 from analysis import charts, privacy
-from ui import cache
-from ui.session import threshold
+from ui import cache, session
+
+#: Markdown's marks that text from the data must not carry into the page (links, code, emphasis, LaTeX, tables, HTML);
+#: the underscore is left as it is (it is only emphasis at the edge of a word, and file names are full of it)
+_MARKS = re.compile(r"([\\`*\[\]$~|<>])")
+
+
+def text(value) -> str:
+    """Text from the data (a file, site or data set name, a message quoting a file) made safe for Markdown:
+    shown as written, never as formatting, links or formulas."""
+    return _MARKS.sub(r"\\\1", str(value))
 
 
 def plot(func, *args, **kwargs) -> None:
@@ -23,7 +34,7 @@ def chart(c: charts.Chart) -> None:
     st.plotly_chart(c.figure, width="stretch", config={"displaylogo": False})
     st.caption(c.caption)
     for n in c.notes:
-        st.caption(f"Note: {n}")
+        st.caption(f"Note: {text(n)}")
 
 
 def _text(v) -> str:
@@ -51,7 +62,7 @@ def table(
     ``percent``: shares (fractions) shown as percentages; ``ci``: {share column: (lower, upper)} shown as one
     column; ``hide``: columns left off the screen (the downloads keep them).
     Returns the suppressed table (what was shown and what the downloads hold)."""
-    shown = privacy.suppress_table(frame, counts, derived, threshold(), shares=shares, complements=complements)
+    shown = privacy.suppress_table(frame, counts, derived, session.threshold(), shares=shares, complements=complements)
     view = shown.copy()
     for c in view.columns:
         if c in percent:
@@ -92,12 +103,12 @@ def notes(items) -> None:
     if items:
         with st.expander(f"Notes ({len(items)})", expanded=False):
             for n in items:
-                st.markdown(f"- {n}")
+                st.markdown(f"- {text(n)}")
 
 
 def count(n) -> str:
     """A count as shown: '1,234', or '<11' when it is small."""
-    shown = privacy.show_count(int(n), threshold())
+    shown = privacy.show_count(int(n), session.threshold())
     return f"{shown:,}" if isinstance(shown, int) else str(shown)
 
 
