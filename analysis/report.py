@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import io
-import math
 import os
 import threading
 from pathlib import Path
@@ -36,6 +35,7 @@ from fpdf import FPDF
 from fpdf.fonts import FontFace
 
 from analysis import charts, instruments, methods, privacy
+from analysis import formatting as fmt
 from analysis.errors import DataError
 from analysis.schema import CONDITION, INSTRUMENT, SITE
 
@@ -46,7 +46,6 @@ FIGURE_WIDTH_PX = 1000
 FIGURE_SCALE = 2
 #: seconds to wait for one figure (a cold Chromium on a busy machine takes several)
 FIGURE_TIMEOUT = 60
-DASH = "—"
 #: replacements that make text Latin-1-safe when DejaVu Sans is missing
 _LATIN1 = {
     "≥": ">=",
@@ -138,62 +137,6 @@ def figure_png(figure, width: int = FIGURE_WIDTH_PX, height: int | None = None, 
     raise RuntimeError(f"the figure could not be drawn: {box.get('error', f'no answer in {FIGURE_TIMEOUT} s')}")
 
 
-# --- formatting (as the dashboard prints) ---------------------------------------------------------------------
-
-
-def _missing(v) -> bool:
-    if v is None or v is pd.NA:
-        return True
-    try:
-        return bool(pd.isna(v))
-    except (TypeError, ValueError):
-        return False
-
-
-def fmt_count(v) -> str:
-    """A count as shown: the number, '<11' (already suppressed) or '—'."""
-    if isinstance(v, str):
-        return v
-    return DASH if _missing(v) else f"{int(v):,}"
-
-
-def fmt_pct(v) -> str:
-    """A share as the dashboard prints it: '54.8%'."""
-    return DASH if _missing(v) else f"{100 * float(v):.1f}%"
-
-
-def fmt_rate(rate, lower, upper) -> str:
-    """'53.8% (47.9 to 59.6)', as the dashboard's tables."""
-    if _missing(rate):
-        return DASH
-    if _missing(lower) or _missing(upper):
-        return fmt_pct(rate)
-    return f"{fmt_pct(rate)} ({100 * float(lower):.1f} to {100 * float(upper):.1f})"
-
-
-def fmt_days(v) -> str:
-    return "not reached" if _missing(v) else f"{float(v):.0f}"
-
-
-def fmt_median(m, lower, upper) -> str:
-    """'64 (53 to 69)' days; 'not reached' where a value does not exist."""
-    return f"{fmt_days(m)} ({fmt_days(lower)} to {fmt_days(upper)})"
-
-
-def fmt_p(p) -> str:
-    if _missing(p):
-        return DASH
-    return "< 0.001" if float(p) < 0.001 else f"{float(p):.3f}"
-
-
-def fmt_hr(hr, lower, upper) -> str:
-    """'2.67 (1.47 to 4.87)'; 'not estimable' when a limit is not finite (too few events)."""
-    values = [hr, lower, upper]
-    if any(_missing(v) or not math.isfinite(float(v)) or float(v) <= 0 for v in values):
-        return "not estimable"
-    return f"{float(hr):.2f} ({float(lower):.2f} to {float(upper):.2f})"
-
-
 # --- what the dashboard shows, for the report -------------------------------------------------------------------
 
 
@@ -206,12 +149,12 @@ def kpi_cells(kpis: pd.DataFrame, threshold: int) -> pd.DataFrame:
     for k in kpis_shown(kpis, threshold).to_dict("records"):
         share = k["unit"] == "share"
         if share:
-            value, previous = fmt_pct(k["value"]), fmt_pct(k["previous"])
-            change = DASH if k["change"] is None else f"{100 * k['change']:+.1f} pts"
-            of = fmt_count(k["n"])
+            value, previous = fmt.percent(k["value"]), fmt.percent(k["previous"])
+            change = fmt.DASH if k["change"] is None else fmt.points(k["change"])
+            of = fmt.count(k["n"])
         else:
-            value, previous = fmt_count(k["value"]), fmt_count(k["previous"])
-            change = DASH if k["change"] is None else f"{k['change']:+d}"
+            value, previous = fmt.count(k["value"]), fmt.count(k["previous"])
+            change = fmt.DASH if k["change"] is None else f"{k['change']:+d}"
             of = ""
         rows.append(
             {
@@ -231,17 +174,17 @@ def funnel_rows(row: dict, threshold: int) -> list[tuple[str, str, str]]:
     """(stage, count as shown, share of the stage above) of one funnel row; a share is withheld when
     either count is small."""
     out, previous = [], None
-    for key, name in charts.FUNNEL_STAGES:
+    for key, name in fmt.FUNNEL_LABELS.items():
         if key not in row:
             continue
         n = row[key]
         share = ""
         if previous is not None:
-            if any(_missing(v) or privacy.is_small(v, threshold) for v in (n, previous)) or previous == 0:
-                share = DASH
+            if any(fmt.missing(v) or privacy.is_small(v, threshold) for v in (n, previous)) or previous == 0:
+                share = fmt.DASH
             else:
-                share = fmt_pct(float(n) / float(previous))
-        out.append((name, fmt_count(privacy.show_count(n, threshold)), share))
+                share = fmt.percent(float(n) / float(previous))
+        out.append((name, fmt.count(privacy.show_count(n, threshold)), share))
         previous = n
     return out
 
@@ -489,7 +432,7 @@ def has_marks(figure) -> bool:
         if values is None:
             continue
         for v in values:
-            if _missing(v) or isinstance(v, str):
+            if fmt.missing(v) or isinstance(v, str):
                 continue
             if trace.type == "bar" and float(v) == 0:
                 continue
@@ -655,18 +598,18 @@ def _title(pdf, summary, kpis, practice, filters, stamp, code, instrument_notes,
     pdf.notes(caveats, "Caveats")
 
     pdf.heading("All start months", level=2)
-    share = lambda s, n: f"{fmt_pct(s)} of {fmt_count(n)}" if not _missing(s) else DASH  # noqa: E731
+    share = lambda s, n: f"{fmt.percent(s)} of {fmt.count(n)}" if not fmt.missing(s) else fmt.DASH  # noqa: E731
     totals = [
-        ["Patients started", fmt_count(p["patients"])],
-        ["Patients with scores", fmt_count(p["patients_with_scores"])],
-        ["Scores kept", fmt_count(privacy.show_count(n_scores, t))],
+        ["Patients started", fmt.count(p["patients"])],
+        ["Patients with scores", fmt.count(p["patients_with_scores"])],
+        ["Scores kept", fmt.count(privacy.show_count(n_scores, t))],
     ]
-    if p.get("infusions") is not None and not _missing(p.get("infusions")):
+    if p.get("infusions") is not None and not fmt.missing(p.get("infusions")):
         totals += [
             [
                 "Infusions (induction / booster / maintenance)",
-                f"{fmt_count(p['infusions'])} ({fmt_count(p['induction_infusions'])} / {fmt_count(p['boosters'])}"
-                f" / {fmt_count(p['maintenance'])})",
+                f"{fmt.count(p['infusions'])} ({fmt.count(p['induction_infusions'])} / {fmt.count(p['boosters'])}"
+                f" / {fmt.count(p['maintenance'])})",
             ],
             [
                 "Series completion (of patients who started a series)",
@@ -674,7 +617,7 @@ def _title(pdf, summary, kpis, practice, filters, stamp, code, instrument_notes,
             ],
             ["Infusions with a score that day (±1 day)", share(p["assessment_completion"], p["infusions_dated"])],
         ]
-        if not _missing(p.get("median_infusions")):
+        if not fmt.missing(p.get("median_infusions")):
             totals.append(["Median induction infusions per patient", f"{float(p['median_infusions']):g}"])
     else:
         totals.append(["Infusions, series and assessment completion", "need a treatments file"])
@@ -701,26 +644,28 @@ def _outcomes(pdf, summary, code, t):
         colour=70,
     )
     part = rates[rates["dimension"].isin(["overall", "condition"])]
-    header = [
-        "Instrument",
-        "Condition",
-        "Patients",
-        "Evaluable",
-        "Responders",
-        "Response (95% CI)",
-        "Remitters",
-        "Remission (95% CI)",
-    ]
+    header = ["Instrument", "Condition", *RATE_HEADER]
     pdf.grid(header, _rate_rows(part, with_instrument=True), align=["LEFT", "LEFT"] + ["RIGHT"] * 6, size=7.5)
     by_site = rates[(rates["instrument"] == code) & (rates["dimension"] == "site")]
     if len(by_site):
         pdf.heading(f"{code} response and remission by site", level=2)
         pdf.grid(
-            ["Site", "Patients", "Evaluable", "Responders", "Response (95% CI)", "Remitters", "Remission (95% CI)"],
+            ["Site", *RATE_HEADER],
             _rate_rows(by_site, with_instrument=False),
             size=7.5,
         )
     pdf.notes(summary.notes)
+
+
+#: the headings of the rate tables' columns after the group (the cells of :func:`_rate_rows`)
+RATE_HEADER = [
+    fmt.LABELS["patients"],
+    fmt.LABELS["evaluable"],
+    fmt.LABELS["responders"],
+    fmt.ci_label("response_rate"),
+    fmt.LABELS["remitters"],
+    fmt.ci_label("remission_rate"),
+]
 
 
 def _rate_rows(part: pd.DataFrame, with_instrument: bool) -> list[list[str]]:
@@ -731,12 +676,12 @@ def _rate_rows(part: pd.DataFrame, with_instrument: bool) -> list[list[str]]:
             ([r["instrument"]] if with_instrument else [])
             + [
                 group,
-                fmt_count(r["patients"]),
-                fmt_count(r["evaluable"]),
-                fmt_count(r["responders"]),
-                fmt_rate(r["response_rate"], r["response_lower"], r["response_upper"]),
-                fmt_count(r["remitters"]),
-                fmt_rate(r["remission_rate"], r["remission_lower"], r["remission_upper"]),
+                fmt.count(r["patients"]),
+                fmt.count(r["evaluable"]),
+                fmt.count(r["responders"]),
+                fmt.rate_ci(r["response_rate"], r["response_lower"], r["response_upper"]),
+                fmt.count(r["remitters"]),
+                fmt.rate_ci(r["remission_rate"], r["remission_lower"], r["remission_upper"]),
             ]
         )
     return rows
@@ -774,14 +719,14 @@ def _durability(pdf, res, overall, error, code, defs, t):
     days = defs.survival_days
     g = overall._groups_shown().iloc[0] if len(overall.groups) else None
     lr = res.logrank
-    small = g is None or isinstance(g["n"], str) or _missing(g["n"]) or g["n"] == 0
+    small = g is None or isinstance(g["n"], str) or fmt.missing(g["n"]) or g["n"] == 0
     header = ["Responders followed", "Median days (95% CI)"] + [_day_label(d) for d in days] + ["Log-rank p"]
     cells = [
-        fmt_count(0 if g is None else g["n"]),
-        DASH if small else fmt_median(g["median"], g["median_lower"], g["median_upper"]),
+        fmt.count(0 if g is None else g["n"]),
+        fmt.DASH if small else fmt.median_ci(g["median"], g["median_lower"], g["median_upper"]),
     ]
-    cells += [DASH if small else fmt_rate(g[f"s{d}"], g[f"s{d}_lower"], g[f"s{d}_upper"]) for d in days]
-    cells.append(DASH if lr is None else fmt_p(lr.p))
+    cells += [fmt.DASH if small else fmt.rate_ci(g[f"s{d}"], g[f"s{d}_lower"], g[f"s{d}_upper"]) for d in days]
+    cells.append(fmt.DASH if lr is None else fmt.p_value(lr.p))
     pdf.grid(header, [cells], align=["CENTER"] * len(header), size=7.5)
 
     pdf.figure(charts.km_chart(res.km.table, res.at_risk(), code, t))
@@ -794,17 +739,18 @@ def _durability(pdf, res, overall, error, code, defs, t):
         rows.append(
             [
                 charts.label(r["group"]) if r["group"] != "All" else "All",
-                fmt_count(r["n"]),
-                fmt_count(r["events"]),
-                DASH if hidden else fmt_median(r["median"], r["median_lower"], r["median_upper"]),
+                fmt.count(r["n"]),
+                fmt.count(r["events"]),
+                fmt.DASH if hidden else fmt.median_ci(r["median"], r["median_lower"], r["median_upper"]),
             ]
-            + [DASH if hidden else fmt_rate(r[f"s{d}"], r[f"s{d}_lower"], r[f"s{d}_upper"]) for d in days]
+            + [fmt.DASH if hidden else fmt.rate_ci(r[f"s{d}"], r[f"s{d}_lower"], r[f"s{d}_upper"]) for d in days]
         )
     head = ["Condition", "Followed", "Lost response", "Median days (95% CI)"] + [_day_label(d) for d in days]
     pdf.grid(head, rows, size=7.5)
-    if lr is not None and not _missing(lr.chi2):
+    if lr is not None and not fmt.missing(lr.chi2):
         pdf.para(
-            f"Log-rank test across conditions: chi-square {lr.chi2:.2f} on {lr.df} df, p = {fmt_p(lr.p)}.", size=8.5
+            f"Log-rank test across conditions: chi-square {lr.chi2:.2f} on {lr.df} df, p = {fmt.p_value(lr.p)}.",
+            size=8.5,
         )
 
     pdf.heading("What changes the hazard of losing response (Cox model)", level=2, need=50)
@@ -816,7 +762,7 @@ def _durability(pdf, res, overall, error, code, defs, t):
     else:
         pdf.para(
             f"Cox proportional-hazards model with Efron ties, fitted on "
-            f"{fmt_count(privacy.show_count(fit.n, t))} episodes with {fmt_count(privacy.show_count(fit.events, t))}"
+            f"{fmt.count(privacy.show_count(fit.n, t))} episodes with {fmt.count(privacy.show_count(fit.events, t))}"
             " losses of response; a hazard ratio above 1 means response is lost sooner than in the reference "
             "level.",
             size=8.5,
@@ -824,9 +770,11 @@ def _durability(pdf, res, overall, error, code, defs, t):
         rows = []
         for r in fit.params.to_dict("records"):
             covariate = str(r.get("covariate") or r["term"]).replace("_", " ").capitalize()
-            level = charts.label(r["level"]) if not _missing(r.get("level")) else ""
-            reference = charts.label(r["reference"]) if not _missing(r.get("reference")) else ""
-            rows.append([covariate, level, reference, fmt_hr(r["hr"], r["lower"], r["upper"]), fmt_p(r["p"])])
+            level = charts.label(r["level"]) if not fmt.missing(r.get("level")) else ""
+            reference = charts.label(r["reference"]) if not fmt.missing(r.get("reference")) else ""
+            rows.append(
+                [covariate, level, reference, fmt.hazard_ratio(r["hr"], r["lower"], r["upper"]), fmt.p_value(r["p"])]
+            )
         pdf.grid(
             ["Covariate", "Level", "Against", "Hazard ratio (95% CI)", "p"],
             rows,
@@ -875,20 +823,20 @@ def _data_quality(pdf, assessments, treatments, issues, rows_read, t):
     present = sorted(assessments[INSTRUMENT].dropna().unique().tolist())
     facts = []
     if rows_read is not None:
-        facts.append(["Rows read from the files", fmt_count(privacy.show_count(int(rows_read), t))])
+        facts.append(["Rows read from the files", fmt.count(privacy.show_count(int(rows_read), t))])
     facts += [
-        ["Scores kept (after the filters)", fmt_count(privacy.show_count(len(assessments), t))],
-        ["Patients with scores", fmt_count(privacy.show_count(assessments["patient_id"].nunique(), t))],
-        ["Instruments", ", ".join(present) or DASH],
+        ["Scores kept (after the filters)", fmt.count(privacy.show_count(len(assessments), t))],
+        ["Patients with scores", fmt.count(privacy.show_count(assessments["patient_id"].nunique(), t))],
+        ["Instruments", ", ".join(present) or fmt.DASH],
         [
             "Treatment sessions",
-            "no treatments file" if treatments is None else fmt_count(privacy.show_count(len(treatments), t)),
+            "no treatments file" if treatments is None else fmt.count(privacy.show_count(len(treatments), t)),
         ],
     ]
     for column, what in ((CONDITION, "condition"), (SITE, "site")):
         if column in assessments.columns:
             unknown = assessments.loc[assessments[column].isna(), "patient_id"].nunique()
-            facts.append([f"Patients without a {what}", fmt_count(privacy.show_count(unknown, t))])
+            facts.append([f"Patients without a {what}", fmt.count(privacy.show_count(unknown, t))])
     pdf.grid(["", "Value"], facts)
     if issues is None:
         pdf.para("The validation issues were not supplied with these data.", size=8.5)
@@ -909,12 +857,12 @@ def _data_quality(pdf, assessments, treatments, issues, rows_read, t):
             0 if r is None or isinstance(r, float) else (1 if isinstance(r, (int, str)) else len(r))
             for r in part["rows"]
         )
-        columns = ", ".join(sorted({str(c) for c in part["column"] if not _missing(c) and str(c)})) or DASH
+        columns = ", ".join(sorted({str(c) for c in part["column"] if not fmt.missing(c) and str(c)})) or fmt.DASH
         grouped.append((order.get(severity, 9), str(severity), str(code), columns, rows))
     grouped.sort()
     pdf.grid(
         ["Severity", "Problem", "Column", "Rows affected"],
-        [[s, c, cols, fmt_count(privacy.show_count(r, t))] for _, s, c, cols, r in grouped],
+        [[s, c, cols, fmt.count(privacy.show_count(r, t))] for _, s, c, cols, r in grouped],
         align=["LEFT", "LEFT", "LEFT", "RIGHT"],
         size=7.5,
     )

@@ -428,17 +428,6 @@ def test_write_report_refuses_a_load_that_is_not_usable(tiny, tmp_path):
 # --- the pieces, hand-worked ---------------------------------------------------------------------------------------
 
 
-def test_numbers_are_formatted_as_the_dashboard_prints_them():
-    assert report.fmt_rate(0.538182, 0.479138, 0.596173) == "53.8% (47.9 to 59.6)"
-    assert report.fmt_rate(None, None, None) == "—"
-    assert report.fmt_pct(1.0) == "100.0%"
-    assert report.fmt_median(67.0, 55.0, float("nan")) == "67 (55 to not reached)"
-    assert report.fmt_p(0.0004) == "< 0.001" and report.fmt_p(0.7364) == "0.736"
-    assert report.fmt_hr(8.8e-07, 0.0, float("inf")) == "not estimable"
-    assert report.fmt_hr(2.671191, 1.465611, 4.868457) == "2.67 (1.47 to 4.87)"
-    assert report.fmt_count("<11") == "<11" and report.fmt_count(2708) == "2,708"
-
-
 def test_kpi_cells_withhold_a_share_whose_numerator_denominator_or_complement_is_small():
     k = pd.DataFrame(
         [
