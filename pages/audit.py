@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from analysis import access
+from analysis import access, formatting
 from ui import gate, session, show
 
 session.ensure_frame()
@@ -29,4 +29,4 @@ show.table(
     key="audit",
     rename={"at": "When (UTC)", "user": "Who", "action": "Action", "dataset_hash": "Data set hash", "detail": "Detail"},
 )
-st.caption(f"{len(log):,} {'entry' if len(log) == 1 else 'entries'} shown (the latest 1,000 at most).")
+st.caption(f"{formatting.count(len(log))} {'entry' if len(log) == 1 else 'entries'} shown (the latest 1,000 at most).")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analysis import charts, privacy, schema
+from analysis import charts, formatting, privacy, schema
 from analysis.errors import DataError
 from analysis.outcomes import FUNNEL_COMPLEMENTS, FUNNEL_COUNTS
 from ui import cache, show
@@ -15,22 +15,16 @@ from ui.session import threshold
 COHORT_RATES = ("response_rate", "lower", "upper", "remission_rate", "remission_lower", "remission_upper")
 #: the rates of analysis.cohorts.compare and the counts each rests on (as analysis.metrics.suppress_rates)
 COHORT_SHARES = {COHORT_RATES[:3]: ("responders", "evaluable"), COHORT_RATES[3:]: ("remitters", "evaluable")}
+#: column headings of the cohorts' table (analysis.cohorts.compare names the response interval lower/upper)
 COHORT_NAMES = {
+    **formatting.LABELS,
     "cohort": "Cohort",
     "description": "Patients selected",
     "patients": "With scores",
-    "with_baseline": "With baseline",
-    "with_response_assessment": "With response assessment",
-    "evaluable": "Evaluable",
-    "responders": "Responders",
-    "response_rate": "Response (95% CI)",
-    "lower": "Response 95% CI low",
-    "upper": "Response 95% CI high",
-    "remitters": "Remitters",
-    "remission_rate": "Remission (95% CI)",
-    "remission_lower": "Remission 95% CI low",
-    "remission_upper": "Remission 95% CI high",
-    "with_follow_up": "Responders with follow-up",
+    "response_rate": formatting.ci_label("response_rate"),
+    "lower": formatting.LABELS["response_lower"],
+    "upper": formatting.LABELS["response_upper"],
+    "remission_rate": formatting.ci_label("remission_rate"),
 }
 
 
@@ -59,14 +53,16 @@ def summary(cmp) -> None:
         cols[2:], (("Response", "responders", cmp.response_test), ("Remission", "remitters", cmp.remission_test))
     ):
         if small(count) or test.test == "none" or pd.isna(test.p):
-            col.metric(f"{what}: A - B", "—", help="Withheld: too few patients, or no such rule.", border=True)
+            col.metric(
+                f"{what}: A - B", formatting.DASH, help="Withheld: too few patients, or no such rule.", border=True
+            )
             continue
-        p = f"{test.p:.3f}" if test.p >= 0.001 else "< 0.001"
+        p = formatting.p_value(test.p)
         col.metric(
             f"{what}: A - B",
-            f"{100 * test.difference:+.1f} pts",
+            formatting.points(test.difference),
             border=True,
-            help=f"95% CI {100 * test.lower:+.1f} to {100 * test.upper:+.1f} points; {test.test} test, p = {p}.",
+            help=f"95% CI {formatting.points(test.lower)} to {formatting.points(test.upper)}; {test.test} test, p = {p}.",
         )
         col.caption(f"{test.test}, p = {p}")
 
@@ -137,7 +133,7 @@ def comparison_text(res) -> str:
     c = res.comparison_shown()
     if c is None:
         return res.withheld or ""
-    p = lambda v: f"{v:.3f}" if v >= 0.001 else "< 0.001"  # noqa: E731
+    p = formatting.p_value
     return (
         f"**Hazard ratio of losing response, B vs A: {c['hr']:.2f}** (95% CI {c['lower']:.2f} to {c['upper']:.2f}, "
         f"p = {p(c['p'])}; Cox model, Efron ties). Log-rank test: chi-square {c['chi2']:.2f} on {c['df']} df, "

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analysis import ingest, schema
+from analysis import formatting, ingest, schema
 from ui import cache, session, show
 
 FIX = "fix"
@@ -102,9 +102,9 @@ def fix_buttons(loaded) -> None:
 def counts(loaded, info: dict) -> None:
     """Rows read, score rows kept, treatment rows, patients with scores (a small count suppressed), instruments."""
     c = st.columns(4)
-    c[0].metric("Rows read (all files)", f"{info['rows_read']:,}")
-    c[1].metric("Score rows kept", f"{info['rows_kept']:,}")
-    c[2].metric("Treatment rows", "none" if loaded.treatments is None else f"{len(loaded.treatments):,}")
+    c[0].metric("Rows read (all files)", formatting.count(info["rows_read"]))
+    c[1].metric("Score rows kept", formatting.count(info["rows_kept"]))
+    c[2].metric("Treatment rows", "none" if loaded.treatments is None else formatting.count(len(loaded.treatments)))
     c[3].metric("Patients with scores", show.count(info["patients"]))
     st.markdown(f"**Instruments found:** {', '.join(info['instruments']) or 'none'}")
 

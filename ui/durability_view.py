@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analysis import charts
+from analysis import charts, formatting
 from ui import show
 from ui.session import threshold
 from ui.widgets import GROUPINGS
@@ -34,11 +34,11 @@ def headline(overall, res) -> None:
         help="Responders followed: responders with a score after their response assessment (the durability episodes).",
         border=True,
     )
-    med = "—" if small or g["median"] is None else ("not reached" if pd.isna(g["median"]) else f"{g['median']:.0f}")
+    med = formatting.DASH if small or g["median"] is None else formatting.days(g["median"])
     ci = (
         ""
-        if med in ("—", "not reached")
-        else f"95% CI {show.fmt_days(g['median_lower'])} to {show.fmt_days(g['median_upper'])}"
+        if med in (formatting.DASH, formatting.NOT_REACHED)
+        else f"95% CI {formatting.days(g['median_lower'], unit=True)} to {formatting.days(g['median_upper'], unit=True)}"
     )
     cols[1].metric(
         "Median (days)",
@@ -50,16 +50,16 @@ def headline(overall, res) -> None:
         v = None if small else g[f"s{day}"]
         col.metric(
             f"At {day // 7} weeks" if day % 7 == 0 else f"At day {day}",
-            show.fmt_pct(v),
+            formatting.percent(v),
             help="Withheld: too few responders still followed."
             if v is None
             else None
             if pd.isna(v)
-            else f"Still responding at day {day}; 95% CI {show.fmt_pct(g[f's{day}_lower'])} to {show.fmt_pct(g[f's{day}_upper'])}.",
+            else f"Still responding at day {day}; 95% CI {formatting.percent(g[f's{day}_lower'])} to {formatting.percent(g[f's{day}_upper'])}.",
             border=True,
         )
     lr = res.logrank
-    p = "—" if lr is None or pd.isna(lr.p) else (f"{lr.p:.3f}" if lr.p >= 0.001 else "< 0.001")
+    p = formatting.DASH if lr is None else formatting.p_value(lr.p)
     cols[-1].metric(
         "Log-rank p",
         p,
@@ -80,8 +80,8 @@ def medians_line(groups: pd.DataFrame) -> str:
             parts.append(f"{name} not reached")
         else:
             parts.append(
-                f"{name} **{g['median']:.0f} days** (95% CI {show.fmt_days(g['median_lower']).replace(' days', '')} "
-                f"to {show.fmt_days(g['median_upper']).replace(' days', '')})"
+                f"{name} **{formatting.days(g['median'], unit=True)}** (95% CI {formatting.days(g['median_lower'])} "
+                f"to {formatting.days(g['median_upper'])})"
             )
     return "**Median durability:** " + "; ".join(parts) + "." if parts else ""
 
@@ -106,7 +106,7 @@ def table(groups: pd.DataFrame, by: str, instrument: str) -> None:
             f"s{d}_upper": f"Day {d} 95% CI high",
         }
     for c in ("median", "median_lower", "median_upper"):
-        t[c] = [None if v is None else f"{v:.0f}" if pd.notna(v) else "not reached" for v in t[c]]
+        t[c] = [None if v is None else formatting.days(v) for v in t[c]]
     rename["median"] = "Median days (95% CI)"
     show.table(
         t,

@@ -6,34 +6,15 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analysis import charts, metrics, report
+from analysis import charts, formatting, metrics, report, schema
 from ui import cache, show
 from ui.session import threshold
 
-#: short labels of the KPI tiles (the full label is the tile's help)
-KPI_SHORT = {
-    "patients_started": "Patients started",
-    "infusions": "Infusions",
-    "series_completion": "Series completed",
-    "assessment_completion": "Infusions with a score",
-    "response_rate": "Response",
-    "remission_rate": "Remission",
-}
+#: the rates tables' column headings: the funnel and rate labels, a rate with its interval in one cell
 RATE_NAMES = {
-    "group": "Group",
-    "patients": "Patients",
-    "with_baseline": "With baseline",
-    "with_response_assessment": "With response assessment",
-    "evaluable": "Evaluable",
-    "responders": "Responders",
-    "response_rate": "Response (95% CI)",
-    "response_lower": "Response 95% CI low",
-    "response_upper": "Response 95% CI high",
-    "remitters": "Remitters",
-    "remission_rate": "Remission (95% CI)",
-    "remission_lower": "Remission 95% CI low",
-    "remission_upper": "Remission 95% CI high",
-    "with_follow_up": "Responders with follow-up",
+    **formatting.LABELS,
+    "response_rate": formatting.ci_label("response_rate"),
+    "remission_rate": formatting.ci_label("remission_rate"),
 }
 
 
@@ -41,14 +22,14 @@ def practice_line(summary, instrument: str) -> str:
     """One line on the whole period: patients started, infusions, completion, response and remission."""
     p = summary.suppressed_practice()
     rates = summary.suppressed_rates()
-    row = rates[(rates["instrument"] == instrument) & (rates["dimension"] == "overall")]
+    row = rates[(rates[schema.INSTRUMENT] == instrument) & (rates["dimension"] == "overall")]
     span = f"{p['first_start_month']} to {p['last_start_month']}" if p.get("first_start_month") else "All start months"
     parts = [f"**{p['patients']}** patients started"]
     if p.get("infusions") is not None:
         parts += [
             f"**{p['infusions']}** infusions",
-            f"series completion **{show.fmt_pct(p.get('series_completion'))}**",
-            f"assessment completion **{show.fmt_pct(p.get('assessment_completion'))}**",
+            f"series completion **{formatting.percent(p.get('series_completion'))}**",
+            f"assessment completion **{formatting.percent(p.get('assessment_completion'))}**",
         ]
     if len(row):
         r = row.iloc[0]
@@ -57,12 +38,12 @@ def practice_line(summary, instrument: str) -> str:
             return (
                 ""
                 if pd.isna(r[f"{k}_rate"])
-                else f" (95% CI {show.fmt_pct(r[f'{k}_lower'])} to {show.fmt_pct(r[f'{k}_upper'])})"
+                else f" (95% CI {formatting.percent(r[f'{k}_lower'])} to {formatting.percent(r[f'{k}_upper'])})"
             )
 
         parts += [
-            f"{instrument} response **{show.fmt_pct(r['response_rate'])}**{ci('response')}",
-            f"remission **{show.fmt_pct(r['remission_rate'])}**{ci('remission')}"
+            f"{instrument} response **{formatting.percent(r['response_rate'])}**{ci('response')}",
+            f"remission **{formatting.percent(r['remission_rate'])}**{ci('remission')}"
             + ("" if r["evaluable"] is None else f" of {r['evaluable']} evaluable"),
         ]
     return f"**{span}:** " + " · ".join(parts) + "."
@@ -78,10 +59,10 @@ def kpi_tiles(kpis: pd.DataFrame) -> None:
     for col, k in zip(cols, metrics.kpis_shown(kpis, threshold()).to_dict("records")):
         share = k["unit"] == "share"
         if share:
-            value = show.fmt_pct(k["value"])
-            delta = None if k["change"] is None else f"{100 * k['change']:+.1f} pts"
+            value = formatting.percent(k["value"])
+            delta = None if k["change"] is None else formatting.points(k["change"])
         else:
-            value = "—" if k["value"] is None else str(k["value"])
+            value = formatting.DASH if k["value"] is None else str(k["value"])
             delta = None if k["change"] is None else f"{k['change']:+d}"
         help_ = f"{k['label']}: {k['period']}" + (
             f" vs {k['previous_period']}." if isinstance(k["previous_period"], str) else "."
@@ -90,7 +71,7 @@ def kpi_tiles(kpis: pd.DataFrame) -> None:
             help_ += f" Out of {k['n']}."
         if k["note"]:
             help_ += f" {k['note'][0].upper()}{k['note'][1:]}."
-        col.metric(KPI_SHORT.get(k["kpi"], k["label"]), value, delta, help=help_, border=True)
+        col.metric(formatting.LABELS.get(k["kpi"], k["label"]), value, delta, help=help_, border=True)
 
 
 def monthly_and_funnel(summary, instrument: str) -> None:
@@ -99,7 +80,7 @@ def monthly_and_funnel(summary, instrument: str) -> None:
     left, right = st.columns(2, gap="large")
     with left:
         show.plot(charts.monthly_chart, summary.by_month, thr)
-    rates = summary.rates[summary.rates["instrument"] == instrument]
+    rates = summary.rates[summary.rates[schema.INSTRUMENT] == instrument]
     overall = rates[rates["dimension"] == "overall"]
     with right:
         if len(overall):
@@ -108,13 +89,13 @@ def monthly_and_funnel(summary, instrument: str) -> None:
 
 def rate_tables(summary, instrument: str) -> None:
     """Response and remission by condition and by site, suppressed (analysis.metrics.suppress_rates)."""
-    rates = summary.rates[summary.rates["instrument"] == instrument]
+    rates = summary.rates[summary.rates[schema.INSTRUMENT] == instrument]
     columns = ["group", *metrics.FUNNEL_COUNTS, *metrics.RATE_COLUMNS]
-    for dimension, title in (("condition", "By condition"), ("site", "By site")):
+    for dimension, title in ((schema.CONDITION, "By condition"), (schema.SITE, "By site")):
         part = rates[rates["dimension"] == dimension][columns]
         if len(part):
             st.subheader(f"{instrument} response and remission, {title.lower()}")
-            if dimension == "condition":
+            if dimension == schema.CONDITION:
                 part = part.assign(group=part["group"].map(charts.label))
             show.table(
                 metrics.suppress_rates(part, threshold()),

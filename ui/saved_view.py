@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from analysis import formatting
 from analysis.config import MAX_DATASET_NAME_LENGTH
 from analysis.errors import DataError
 from ui import gate, session
@@ -67,7 +68,7 @@ def saved_list() -> None:
             {
                 "Name": [n + (" (in use)" if i == current else "") for i, n in zip(saved["id"], saved["name"])],
                 "Uploaded (UTC)": saved["uploaded_at"].dt.strftime("%Y-%m-%d %H:%M"),
-                "By": saved["uploaded_by"].fillna("—"),
+                "By": saved["uploaded_by"].fillna(formatting.DASH),
                 "Scores": [count(n) for n in saved["rows"]],
                 "Patients": [count(n) for n in saved["patients"]],
             }

@@ -9,7 +9,7 @@ import re
 import pandas as pd
 import streamlit as st
 
-from analysis import charts, privacy
+from analysis import charts, formatting, privacy
 from ui import cache, session
 
 #: Markdown's marks that text from the data must not carry into the page (links, code, emphasis, LaTeX, tables, HTML);
@@ -66,12 +66,17 @@ def table(
     view = shown.copy()
     for c in view.columns:
         if c in percent:
-            view[c] = view[c].map(lambda v: "" if v is None or pd.isna(v) else fmt_pct(v))
+            view[c] = view[c].map(lambda v: "" if formatting.missing(v) else formatting.percent(v))
         elif view[c].dtype == object:
             view[c] = view[c].map(_text)
     for c, (lo, hi) in (ci or {}).items():
-        bounds = [f" ({_bare(a)} to {_bare(b)})" if a and b else "" for a, b in zip(view[lo], view[hi])]
-        view[c] = [f"{v}{b}" if v else "" for v, b in zip(view[c], bounds)]
+        if c in percent:  # a share with its interval: '53.8% (47.9 to 59.6)'
+            rates = zip(shown[c], shown[lo], shown[hi])
+            view[c] = ["" if formatting.missing(r) else formatting.rate_ci(r, a, b) for r, a, b in rates]
+        else:  # values already written as text (e.g. days): '64 (53 to 69)'
+            view[c] = [
+                (f"{v} ({a} to {b})" if a and b else v) if v else "" for v, a, b in zip(view[c], view[lo], view[hi])
+            ]
         view = view.drop(columns=[lo, hi])
     view = view.drop(columns=[c for c in hide if c in view.columns])
     st.dataframe(view.rename(columns=rename or {}), hide_index=True, width="stretch")
@@ -108,8 +113,7 @@ def notes(items) -> None:
 
 def count(n) -> str:
     """A count as shown: '1,234', or '<11' when it is small."""
-    shown = privacy.show_count(int(n), session.threshold())
-    return f"{shown:,}" if isinstance(shown, int) else str(shown)
+    return formatting.count(privacy.show_count(int(n), session.threshold()))
 
 
 def definition_card(defs) -> None:
@@ -117,16 +121,3 @@ def definition_card(defs) -> None:
     with st.expander("The definition card in force"):
         st.markdown("\n".join(f"- {line}" for line in defs.description()))
         st.json(defs.to_dict(), expanded=False)
-
-
-def fmt_pct(x) -> str:
-    return "—" if x is None or pd.isna(x) else f"{100 * float(x):.1f}%"
-
-
-def fmt_days(x) -> str:
-    return "not reached" if x is None or pd.isna(x) else f"{float(x):.0f} days"
-
-
-def _bare(text: str) -> str:
-    """'47.5%' -> '47.5' (the interval's bounds are printed without the per-cent sign)."""
-    return str(text).rstrip("%")

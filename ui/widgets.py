@@ -8,6 +8,7 @@ import streamlit as st
 
 from analysis import charts, instruments, schema
 from analysis.config import BOOSTER_HANDLINGS
+from analysis.outcomes import BASELINE_BAND, INDUCTION_COMPLETED
 from ui import cache
 from ui.session import Data
 
@@ -20,8 +21,8 @@ GROUPINGS = {
     schema.AGE_BAND: "Age band",
     schema.SEX: "Sex",
     schema.ROUTE: "Route",
-    "baseline_band": "Baseline severity",
-    "induction_completed": "Induction completed",
+    BASELINE_BAND: "Baseline severity",
+    INDUCTION_COMPLETED: "Induction completed",
 }
 BOOSTERS = {
     "ignore": "Boosters do not stop the clock",
@@ -51,7 +52,7 @@ def instrument_choice(d: Data, key: str = "instrument", where=st) -> str | None:
 
 def grouping_choice(d: Data, key: str = "by", options=GROUPINGS, where=st, everyone: bool = True) -> str | None:
     """A selector of the patient attributes present in the data (plus "everyone": None, when allowed)."""
-    derived = ("baseline_band",) + (("induction_completed",) if d.treatments is not None else ())
+    derived = (BASELINE_BAND,) + ((INDUCTION_COMPLETED,) if d.treatments is not None else ())
     present = [c for c in options if c in derived or (c in d.assessments.columns and d.assessments[c].notna().any())]
     if everyone:
         present.append(None)
@@ -135,7 +136,7 @@ def cohort_inputs(name: str, options: dict, d: Data, instrument: str, default_co
         "sexes": c2.multiselect("Sex", options.get(schema.SEX, []), key=f"{k}_sex", placeholder="All"),
         "routes": c1.multiselect("Route", options.get(schema.ROUTE, []), key=f"{k}_route", placeholder="All"),
         "baseline_bands": c2.multiselect(
-            "Baseline severity", options.get("baseline_band", []), key=f"{k}_band", placeholder="All"
+            "Baseline severity", options.get(BASELINE_BAND, []), key=f"{k}_band", placeholder="All"
         ),
     }
     months = options.get(schema.START_MONTH, [])
