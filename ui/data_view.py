@@ -158,9 +158,8 @@ def issues_table(loaded) -> None:
         if saved is None or saved.issues is not None:
             st.write("No problems found.")
     else:
-        show.table(
-            issues[[c for c in (*schema.ISSUE_COLUMNS, FIX) if c in issues.columns]], "validation report", key="issues"
-        )
+        columns = [c for c in dict.fromkeys((*schema.ISSUE_COLUMNS, FIX)) if c in issues.columns]
+        show.table(issues[columns], "validation report", key="issues")
 
 
 def report_text(text: str) -> None:
