@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis import charts, formatting, metrics, report, schema
+from analysis.errors import DataError
 from ui import cache, show
 from ui.session import threshold
 
@@ -111,22 +112,25 @@ def rate_tables(summary, instrument: str) -> None:
 
 
 def report_button(d, defs, instrument: str) -> None:
-    """'Prepare the PDF report', then its download: analysis.report on the data and filters in force."""
+    """'Prepare the PDF report', then its download: analysis.report laid out from the results of the cached calls
+    the pages make (report.report_inputs through ui.cache.cached), for the data and filters in force."""
     if st.button("Prepare the PDF report", key="prepare_report"):
-        pdf = cache.guard(
-            report.build_report,
-            d.assessments,
-            d.treatments,
-            defs,
-            issues=getattr(d.loaded, "issues", None),
-            practice=d.source,
-            filters=d.filters,
-            instrument=instrument,
-            rows_read=getattr(d.loaded, "rows_read", None),
-        )
+        try:
+            inputs = report.report_inputs(
+                d.assessments,
+                d.treatments,
+                defs,
+                instrument=instrument,
+                issues=getattr(d.loaded, "issues", None),
+                rows_read=getattr(d.loaded, "rows_read", None),
+                call=cache.cached,
+            )
+        except DataError as e:
+            st.warning(str(e))
+            st.stop()
         st.download_button(
             "Download the PDF report",
-            pdf,
+            report.build_report(inputs, practice=d.source, filters=d.filters),
             file_name="outcomes_report.pdf",
             mime="application/pdf",
             key="report_pdf",
