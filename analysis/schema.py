@@ -97,5 +97,5 @@ SEXES = ("F", "M", "X")
 AGE_BANDS = ("18-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75-89", "90+")
 
 # --- the issues table (validation) -------------------------------------------------------
-ISSUE_COLUMNS = ("severity", "code", "column", "rows", "message")
+ISSUE_COLUMNS = ("severity", "code", "column", "rows", "message", "fix")
 SEVERITIES = ("error", "warning", "info")

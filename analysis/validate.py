@@ -50,11 +50,29 @@ class IssueLog:
         self.sources: dict[tuple[int, str], str] = {}
         self._items: list[dict] = []
 
-    def add(self, severity: str, code: str, message: str, column: str | None = None, rows: Iterable[int] = ()) -> None:
+    def add(
+        self,
+        severity: str,
+        code: str,
+        message: str,
+        column: str | None = None,
+        rows: Iterable[int] = (),
+        fix: dict | None = None,
+    ) -> None:
+        """Record an issue. ``message`` says what is wrong and what would fix it, in no front end's terms; ``fix``:
+        None, or {"column": source column, "targets": [target, ...]}, "map this column to one of these targets"
+        (the first is the suggestion), which each front end phrases in its own terms."""
         if severity not in S.SEVERITIES:
             raise ValueError(f"severity {severity!r} unknown; use one of {S.SEVERITIES}")
         self._items.append(
-            {"severity": severity, "code": code, "column": column, "rows": [int(r) for r in rows], "message": message}
+            {
+                "severity": severity,
+                "code": code,
+                "column": column,
+                "rows": [int(r) for r in rows],
+                "message": message,
+                "fix": fix,
+            }
         )
 
     def add_rows(
@@ -89,7 +107,10 @@ class IssueLog:
         order = {s: i for i, s in enumerate(S.SEVERITIES)}
         items = sorted(self._items, key=lambda i: order[i["severity"]])  # stable: errors first
         return pd.DataFrame(
-            {c: pd.Series([i.get(c) for i in items], dtype=object if c == "rows" else None) for c in S.ISSUE_COLUMNS}
+            {
+                c: pd.Series([i.get(c) for i in items], dtype=object if c in ("rows", "fix") else None)
+                for c in S.ISSUE_COLUMNS
+            }
         )
 
 
@@ -257,7 +278,7 @@ def keep(frame: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
     return frame if mask.all() else frame[mask]
 
 
-def duplicated(frame: pd.DataFrame, columns: list[str], grouped_by: list[str] = ()) -> np.ndarray:
+def duplicated(frame: pd.DataFrame, columns: list[str], grouped_by: list[str] = (), fast: bool = True) -> np.ndarray:
     """Rows equal to an earlier row on ``columns``: one integer key per row from the category codes
     (and factorised numbers), hashed once; pandas' own method when the key would overflow.
 
@@ -266,15 +287,17 @@ def duplicated(frame: pd.DataFrame, columns: list[str], grouped_by: list[str] = 
     the few rows before them in their group (see ``_duplicated_in_runs``); neither hashes anything.
     Otherwise the key is built column by column, the first most significant. Once it increases strictly
     from row to row, no row can repeat another whatever the remaining columns: the answer is "none"
-    without hashing; a key that never decreases (rows sorted by the columns) has its repeats side by side."""
+    without hashing; a key that never decreases (rows sorted by the columns) has its repeats side by side.
+    ``fast=False`` (the import's switch, analysis.ingest.columnar): the key, hashed, whatever the order."""
     n = len(frame)
     if not set(grouped_by) <= set(columns):
         raise ValueError(f"grouped_by {list(grouped_by)} must be some of the columns compared, {list(columns)}")
-    sorted_dup = _duplicated_sorted(frame, columns)
-    if sorted_dup is None and grouped_by:
-        sorted_dup = _duplicated_in_runs(frame, columns, list(grouped_by))
-    if sorted_dup is not None:
-        return sorted_dup
+    if fast:
+        sorted_dup = _duplicated_sorted(frame, columns)
+        if sorted_dup is None and grouped_by:
+            sorted_dup = _duplicated_in_runs(frame, columns, list(grouped_by))
+        if sorted_dup is not None:
+            return sorted_dup
     key = np.zeros(n, dtype=np.int64)
     room = 1
     for c in columns:
@@ -422,7 +445,7 @@ def drop_unknown_instruments(frame: pd.DataFrame, raw: pd.Series, log: IssueLog)
             S.INSTRUMENT,
             frame[bad],
             lambda n, r: (
-                f"{n} row(s) name an instrument this dashboard does not know: {quoted(names)} ({r}); "
+                f"{n} row(s) name an instrument the analysis does not know: {quoted(names)} ({r}); "
                 f"they were left out. Known instruments: {known}."
             ),
         )
@@ -467,15 +490,16 @@ def drop_bad_scores(
     return keep(frame, reason == 0)
 
 
-def drop_out_of_range(frame: pd.DataFrame, log: IssueLog) -> pd.DataFrame:
-    """Scores outside the instrument's range (registry min..max): dropped, warning per instrument."""
+def drop_out_of_range(frame: pd.DataFrame, log: IssueLog, fast: bool = True) -> pd.DataFrame:
+    """Scores outside the instrument's range (registry min..max): dropped, warning per instrument. ``fast``: proved
+    within range on runs of one instrument first (``_within_by_runs``)."""
     reg = registry()
     ins = frame[S.INSTRUMENT].array  # (a Categorical: its codes without a copy, unlike Series.cat.codes)
     cats = [str(c) for c in ins.categories]
     codes = ins.codes
     lows, highs = np.array([reg[c].min for c in cats] + [np.nan]), np.array([reg[c].max for c in cats] + [np.nan])
     score = frame[S.SCORE].to_numpy(dtype=float)
-    if _within_by_runs(score, codes, lows, highs):
+    if fast and _within_by_runs(score, codes, lows, highs):
         return frame
     bad = (score < lows[codes]) | (score > highs[codes])
     if not bad.any():
@@ -538,11 +562,11 @@ def drop_implausible_days(frame: pd.DataFrame, log: IssueLog, what: str = "score
 
 
 def drop_duplicates(
-    frame: pd.DataFrame, columns: Iterable[str], log: IssueLog, grouped_by: Iterable[str] = ()
+    frame: pd.DataFrame, columns: Iterable[str], log: IssueLog, grouped_by: Iterable[str] = (), fast: bool = True
 ) -> pd.DataFrame:
     """Exact duplicates (same patient, instrument, score, day and attributes): kept once, warning.
-    ``grouped_by``: as ``duplicated``."""
-    dup = duplicated(frame, list(columns), list(grouped_by))
+    ``grouped_by``, ``fast``: as ``duplicated``."""
+    dup = duplicated(frame, list(columns), list(grouped_by), fast)
     log.add_rows(
         "warning",
         "DUPLICATE_ROWS",
@@ -592,14 +616,15 @@ def _constant_per_patient(frame: pd.DataFrame, attributes: list[str]) -> bool:
     return bool((stored[pid] == key).all())
 
 
-def resolve_conflicts(frame: pd.DataFrame, attributes: Iterable[str], log: IssueLog) -> pd.DataFrame:
+def resolve_conflicts(frame: pd.DataFrame, attributes: Iterable[str], log: IssueLog, fast: bool = True) -> pd.DataFrame:
     """Patient attributes must be constant per patient. Where a patient has two values, keep the most
-    frequent (ties: the first seen), warning naming the patients; blanks take the patient's value."""
+    frequent (ties: the first seen), warning naming the patients; blanks take the patient's value. ``fast``:
+    a patient's rows in a run are compared with the row before first (``_constant_per_patient``)."""
     attributes = [a for a in attributes if a in frame.columns]
-    if frame.empty or not attributes or _constant_per_patient(frame, attributes):
+    if frame.empty or not attributes or (fast and _constant_per_patient(frame, attributes)):
         return frame
     # the checks run on the distinct (patient, attributes) rows: usually one per patient
-    distinct = keep(frame[[S.PATIENT_ID, *attributes]], ~duplicated(frame, [S.PATIENT_ID, *attributes]))
+    distinct = keep(frame[[S.PATIENT_ID, *attributes]], ~duplicated(frame, [S.PATIENT_ID, *attributes], fast=fast))
     out = frame
     pid = frame[S.PATIENT_ID].array.codes.astype(np.int64)
     for attr in attributes:
