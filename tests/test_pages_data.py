@@ -3,6 +3,7 @@ a button that applies it, and the column mapping offering every override target 
 
 import dataclasses
 import json
+from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
@@ -32,7 +33,7 @@ def refused_script():
                 "fix": {"column": "Visit Date", "targets": ["date_dmy", "date_mdy"]},
             }
         ],
-        columns=[*schema.ISSUE_COLUMNS, "fix"],
+        columns=list(dict.fromkeys([*schema.ISSUE_COLUMNS, "fix"])),  # (analysis.schema may list fix already)
     )
     mapping = pd.DataFrame(
         {
@@ -83,3 +84,39 @@ def test_issues_without_a_fix_column_show_no_fix():
     assert (
         data_view.fix_text({"column": "Day", "targets": ["day"]}) == "In the column mapping below, set 'Day' to 'day'."
     )
+
+
+ROOT = Path(__file__).resolve().parents[1]
+#: one date column whose dates read both day-first and month-first (03/04/2025, 04/03/2025): refused, never guessed
+AMBIGUOUS = (
+    "Patient ID,Measure,Total Score,Visit Date\n"
+    + "".join(
+        f"P{i},PHQ-9,{20 - i % 3},03/04/2025\nP{i},PHQ-9,{9 + i % 4},04/03/2025\nP{i},PHQ-9,{7 + i % 5},04/05/2025\n"
+        for i in range(1, 31)
+    )
+).encode()
+
+
+def texts(at, kind) -> list[str]:
+    return [str(e.value) for e in getattr(at, kind)]
+
+
+def test_an_upload_with_ambiguous_dates_is_refused_and_choosing_day_month_year_makes_it_usable():
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120).run()
+    at.file_uploader(key="upload").set_value([("clinic.csv", AMBIGUOUS, "text/csv")]).run()
+    at.switch_page("pages/data.py").run()
+    assert not at.exception and at.session_state["_data"] is None, "refused"
+    refusal = " ".join(texts(at, "error"))
+    assert "These files were not used" in refusal and "--map" not in refusal
+    assert "In the column mapping below, set 'Visit Date' to 'date (day/month/year)'" in refusal
+    editor = next(d for d in at.dataframe if "target" in d.value.columns)
+    assert "Visit Date" in set(editor.value["source"]), "the mapping of a refused file is shown"
+    options = {o["value"]: o["label"] for o in json.loads(editor.proto.columns)["target"]["type_config"]["options"]}
+    assert options["date_dmy"] == "date (day/month/year)" and {"date_mdy", "date_ymd"} <= set(options)
+
+    next(b for b in at.button if b.label == "Set 'Visit Date' to 'date (day/month/year)'").click().run()
+    assert not at.exception and not at.error
+    assert any("usable" in s for s in texts(at, "success"))
+    assert at.session_state["_data"] is not None and at.session_state["overrides"] == {"Visit Date": "date_dmy"}
+    mapping = next(d.value for d in at.dataframe if "target" in d.value.columns).set_index("source")
+    assert mapping.loc["Visit Date", "target"] == "date_dmy"

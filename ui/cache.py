@@ -218,7 +218,7 @@ def read_files(paths) -> list[tuple[str, bytes]]:
 def _open_saved(digest: str, dataset_id: int, _store):
     """A saved data set as an analysis.ingest.Loaded (cached by its content hash; its issues as saved, none for a
     data set saved before reports were kept), shared by reruns and sessions (read-only) as an upload is."""
-    from analysis.ingest import Loaded
+    from analysis.ingest import MAPPING_COLUMNS, Loaded
 
     a, t, info = _store.open(dataset_id)
     records = info.mapping if isinstance(info.mapping, list) else []
@@ -231,7 +231,3 @@ def _open_saved(digest: str, dataset_id: int, _store):
 def open_saved(store, info):
     """The saved data set ``info`` (analysis.store.DatasetInfo) of ``store`` as a Loaded, shared as ``load``'s."""
     return _open_saved(info.content_hash, info.id, store)
-
-
-#: the columns of Loaded.mapping
-MAPPING_COLUMNS = ("file", "source", "target", "how")

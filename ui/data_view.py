@@ -22,8 +22,8 @@ TARGET_LABELS = {
     "date_mdy": "date (month/day/year)",
     "date_ymd": "date (year/month/day)",
 }
-#: every target the mapping table offers (the import's override targets: canonical columns, date formats, ignore)
-TARGETS = tuple(getattr(ingest, "OVERRIDE_TARGETS", ()))
+#: the columns of the mapping table (Loaded.mapping)
+FILE, SOURCE, TARGET, HOW = ingest.MAPPING_COLUMNS
 
 
 def target_label(target: str) -> str:
@@ -31,14 +31,15 @@ def target_label(target: str) -> str:
 
 
 def load_report(loaded) -> tuple[dict, str]:
-    """(loaded.to_json(), loaded.to_text()) of a load, for the Data page (cached: a pass over every score)."""
-    return loaded.to_json(), loaded.to_text()
+    """(loaded.to_json(), loaded.to_text()) of a load, for the Data page (cached: a pass over every score); the
+    text phrases each issue's fix in the page's terms."""
+    return loaded.to_json(), loaded.to_text(phrase_fix=lambda fix: fix_text(fix, "above"))
 
 
 def changed_targets(before: pd.DataFrame, after: pd.DataFrame) -> dict:
     """{source column: new target} for the rows of the mapping table whose target the user changed."""
-    changed = before["target"].to_numpy() != after["target"].to_numpy()
-    return {str(s): str(t) for s, t in zip(after.loc[changed, "source"], after.loc[changed, "target"])}
+    changed = before[TARGET].to_numpy() != after[TARGET].to_numpy()
+    return {str(s): str(t) for s, t in zip(after.loc[changed, SOURCE], after.loc[changed, TARGET])}
 
 
 def rows_text(rows) -> str:
@@ -119,15 +120,15 @@ def mapping_editor(loaded) -> None:
     if session.saved() is not None:  # as saved: a correction needs the files, uploaded again
         st.dataframe(mapping, hide_index=True, width="stretch")
         return
-    targets = sorted({*TARGETS, *mapping["target"].unique()})
+    targets = sorted({*ingest.OVERRIDE_TARGETS, *mapping[TARGET].unique()})
     edited = st.data_editor(
         mapping,
         hide_index=True,
         width="stretch",
         key=f"mapping_{len(mapping)}",
         height=min(36 * (len(mapping) + 1) + 4, 640),
-        disabled=[c for c in mapping.columns if c != "target"],
-        column_config={"target": st.column_config.SelectboxColumn("target", options=targets, format_func=target_label)},
+        disabled=[c for c in mapping.columns if c != TARGET],
+        column_config={TARGET: st.column_config.SelectboxColumn(TARGET, options=targets, format_func=target_label)},
     )
     before = session.overrides()
     chosen = {**before, **changed_targets(mapping, edited)}
