@@ -18,9 +18,9 @@ from ui import cache, session, show
 FIX = "fix"
 #: how the page names the targets whose canonical name is not plain words
 TARGET_LABELS = {
-    "date_dmy": "date (day/month/year)",
-    "date_mdy": "date (month/day/year)",
-    "date_ymd": "date (year/month/day)",
+    ingest.DATE_DMY: "date (day/month/year)",
+    ingest.DATE_MDY: "date (month/day/year)",
+    ingest.DATE_YMD: "date (year/month/day)",
 }
 #: the columns of the mapping table (Loaded.mapping)
 FILE, SOURCE, TARGET, HOW = ingest.MAPPING_COLUMNS
