@@ -5,6 +5,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from analysis import ingest, schema
@@ -120,3 +121,12 @@ def test_an_upload_with_ambiguous_dates_is_refused_and_choosing_day_month_year_m
     assert at.session_state["_data"] is not None and at.session_state["overrides"] == {"Visit Date": "date_dmy"}
     mapping = next(d.value for d in at.dataframe if "target" in d.value.columns).set_index("source")
     assert mapping.loc["Visit Date", "target"] == "date_dmy"
+
+
+def test_an_issues_table_with_fixes_has_a_content_key_that_changes_with_a_fix():
+    from ui import cache
+
+    issues = pd.DataFrame({"code": ["AMBIGUOUS_DATES"], "fix": [dict(FIX)]})
+    other = issues.assign(fix=[{"column": "Visit Date", "targets": ["date_mdy"]}])
+    assert cache.content_key(issues) == cache.content_key(issues.copy())
+    assert cache.content_key(other) != cache.content_key(issues)

@@ -63,8 +63,11 @@ def _frame_key(value) -> str:
     key = _known(value)
     if key is not None:
         return key
-    h = hashlib.sha256(pd.util.hash_pandas_object(value, index=False).to_numpy().tobytes())
     frame = value.to_frame() if isinstance(value, pd.Series) else value
+    try:
+        h = hashlib.sha256(pd.util.hash_pandas_object(value, index=False).to_numpy().tobytes())
+    except TypeError:  # cells pandas cannot hash (dicts, lists: e.g. the fixes of the issues table), by their text
+        h = hashlib.sha256(repr(frame.to_dict("split")["data"]).encode())
     h.update(repr((len(frame), list(frame.columns), [str(t) for t in frame.dtypes])).encode())
     return _remember(value, "frame:" + h.hexdigest())
 
