@@ -7,7 +7,7 @@ The curated public API (imported on first use, so that ``python -m analysis vali
 * definitions: ``Definitions``, ``load_card``, ``save_card``, ``patient_outcomes``, ``episodes``, ``funnel``
 * statistics equal to R: ``kaplan_meier``, ``logrank``, ``cox`` (survival), ``fit_lmm`` (lme4)
 * analyses: ``summary``, ``kpis`` (practice metrics), ``analyse_durability``, ``trajectories``,
-  ``select``, ``compare`` (cohorts), ``build_report`` (PDF)
+  ``select``, ``compare`` (cohorts), ``report_inputs`` -> ``build_report`` (PDF)
 * privacy: ``suppress_table``, ``to_csv_bytes``, ``to_excel_bytes``
 * synthetic data: ``analysis.simulate.simulate`` (a module of that name, so not re-exported here)
 """
@@ -33,6 +33,7 @@ _API = {
     "select": "analysis.cohorts",
     "compare": "analysis.cohorts",
     "build_report": "analysis.report",
+    "report_inputs": "analysis.report",
     "suppress_table": "analysis.privacy",
     "to_csv_bytes": "analysis.privacy",
     "to_excel_bytes": "analysis.privacy",

@@ -23,6 +23,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from analysis import formatting as fmt
 from analysis import schema
 from analysis.config import SUPPRESSION_THRESHOLD
 from analysis.privacy import is_small, show_count, small_label, suppress_table
@@ -123,10 +124,6 @@ def _layout(fig: go.Figure, title: str, height: int = 480) -> go.Figure:
     return fig
 
 
-def _pct(x) -> str:
-    return "" if x is None or pd.isna(x) else f"{100 * float(x):.0f}%"
-
-
 def _drawn_groups(sizes: Mapping, threshold: int, what: str) -> tuple[list, tuple[str, ...]]:
     """Groups large enough to draw, and a note naming those withheld."""
     keep = [g for g, n in sizes.items() if not is_small(n, threshold) and n and n > 0]
@@ -206,16 +203,6 @@ def monthly_chart(by_month: pd.DataFrame, threshold: int = SUPPRESSION_THRESHOLD
     return Chart(fig, caption, tuple(notes))
 
 
-FUNNEL_STAGES = (
-    ("patients", "Patients with a score"),
-    ("with_baseline", "With a baseline"),
-    ("with_response_assessment", "With a response assessment"),
-    ("evaluable", "Evaluable (baseline > 0)"),
-    ("responders", "Responders"),
-    ("with_follow_up", "Responders with follow-up"),
-)
-
-
 def funnel_chart(counts: Mapping, instrument: str, threshold: int = SUPPRESSION_THRESHOLD) -> Chart:
     """The outcome funnel: patients -> with baseline -> with response assessment -> evaluable ->
     responders -> with follow-up, each bar labelled with its count and its share of the bar above.
@@ -224,21 +211,21 @@ def funnel_chart(counts: Mapping, instrument: str, threshold: int = SUPPRESSION_
     '<11' and a count whose difference from the bar above is small is withheld (no bar, no number)."""
     from analysis.outcomes import FUNNEL_COMPLEMENTS
 
-    keys = [k for k, _ in FUNNEL_STAGES if k in counts]
+    keys = [k for k in fmt.FUNNEL_LABELS if k in counts]
     shown = suppress_table(
         pd.DataFrame([{k: counts[k] for k in keys}]), keys, (), threshold, complements=FUNNEL_COMPLEMENTS
     ).iloc[0]
     names, values, text = [], [], []
     previous = None
     withheld = False
-    for key, name in FUNNEL_STAGES:
+    for key, name in fmt.FUNNEL_LABELS.items():
         if key not in counts:
             continue
         n, v = counts[key], shown[key]
         hidden = isinstance(v, str) or v is None or pd.isna(v)
         names.append(name)
         values.append(0 if hidden else int(n))
-        share = "" if hidden or previous is None or previous == 0 else f" · {100 * n / previous:.0f}%"
+        share = "" if hidden or previous is None or previous == 0 else f" · {fmt.percent(n / previous, 0)}"
         text.append(str(v) if isinstance(v, str) else "withheld" if hidden else f"{int(n)}{share}")
         withheld |= v is None
         previous = None if hidden else n
@@ -343,7 +330,7 @@ def km_chart(
         )
         nrisk = [sizes[g]] + d["n_risk"].tolist()
         hover = [
-            f"{name}: day {xi:.0f}, {_pct(si)} still responding (95% CI {_pct(low)} to {_pct(h)}), "
+            f"{name}: day {xi:.0f}, {fmt.percent(si, 0)} still responding (95% CI {fmt.percent(low, 0)} to {fmt.percent(h, 0)}), "
             f"{show_count(r, threshold)} at risk"
             for xi, si, low, h, r in zip(x, s, lo, hi, nrisk)
         ]
@@ -431,7 +418,7 @@ def forest_chart(params: pd.DataFrame, title: str = "Hazard of losing response (
 
     names = [row_label(r) for _, r in p.iterrows()]
     hover = [
-        f"{n}: HR {h:.2f} (95% CI {lo:.2f} to {up:.2f}), p = {pv:.3g}"
+        f"{n}: HR {h:.2f} (95% CI {lo:.2f} to {up:.2f}), p = {fmt.p_value(pv)}"
         for n, h, lo, up, pv in zip(names, ok["hr"], ok["lower"], ok["upper"], p["p"].astype(float))
     ]
     fig = go.Figure(
@@ -495,6 +482,9 @@ def trajectory_chart(
     ``observed``: group, day, n, mean, lower, upper; ``predicted``: group, day, mean, lower, upper;
     ``lines``: patient_id, group, day, score (or value); ``bands``: (label, lower, upper) of the instrument;
     ``by``: what the groups are, for the title (e.g. "condition").
+    ``measure="pct_change"``: ``observed`` holds the improvement from baseline as a fraction
+    (``Trajectories.observed_pct``) and ``lines`` its ``pct_change`` column (a fraction); both are drawn as
+    percent (times 100).
     A group whose largest visit has fewer patients than the threshold is not drawn; single visits with
     fewer patients than the threshold are withheld."""
     obs = observed.copy()
@@ -506,6 +496,8 @@ def trajectory_chart(
     obs = obs[obs["group"].isin(keep) & ~obs.index.isin(thin.index)]
     cols = colours(keep)
     pct = measure != "score"
+    if pct:  # fractions in, percent on screen
+        obs = obs.assign(**{c: 100 * obs[c].astype("float64") for c in ("mean", "lower", "upper")})
     fig = go.Figure()
     if not pct:
         for i, (name, lo, hi) in enumerate(bands):
@@ -521,6 +513,8 @@ def trajectory_chart(
             )
     if lines is not None and len(lines):
         value = "score" if "score" in lines else "value"
+        if pct and "pct_change" in lines:
+            value, lines = "percent", lines.assign(percent=100 * lines["pct_change"].astype("float64"))
         for _pid, d in lines[lines["group"].isin(keep)].groupby("patient_id", sort=False):
             d = d.sort_values("day")
             fig.add_trace(
@@ -662,7 +656,7 @@ def rates_chart(
                 continue
             xs.append(name), ys.append(float(rate))
             lo.append(float(rate) - float(row[f"{key}_lower"])), hi.append(float(row[f"{key}_upper"]) - float(rate))
-            text.append(f"{_pct(rate)}")
+            text.append(fmt.percent(rate, 0))
         fig.add_trace(
             go.Bar(
                 x=xs,

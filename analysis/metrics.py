@@ -32,6 +32,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis import config, instruments, privacy
+from analysis import formatting as fmt
 from analysis.arrays import arrow_text
 from analysis.outcomes import FUNNEL_COMPLEMENTS, FUNNEL_COUNTS
 from analysis.schema import (
@@ -651,13 +652,10 @@ class Summary:
     def to_text(self) -> str:
         p = self.suppressed_practice()
 
-        def pct(v):
-            return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.1f}%"
+        pct = fmt.percent
 
         def rate(r, what):
-            if pct(r[f"{what}_rate"]) == "-":
-                return "-"
-            return f"{pct(r[f'{what}_rate'])} ({pct(r[f'{what}_lower'])} to {pct(r[f'{what}_upper'])})"
+            return fmt.rate_ci(r[f"{what}_rate"], r[f"{what}_lower"], r[f"{what}_upper"])
 
         lines = ["Practice summary", "================"]
         lines.append(f"Patients started: {p['patients']}   (patients with scores: {p['patients_with_scores']})")

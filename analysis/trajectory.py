@@ -410,9 +410,9 @@ class Trajectories:
     """Observed and modelled symptom trajectories of one instrument by group (see :func:`trajectories`).
 
     ``observed`` / ``observed_pct``: per group and visit window, n patients, mean, sd and t-based 95% CI of
-    the score / of the percent improvement from baseline. ``predicted``: model mean curve per group with a
-    95% band (normal, from the fixed-effects covariance). ``lines``: a seeded sample of patients' scores
-    (and percent improvement).
+    the score / of the improvement from baseline as a fraction (0.5 = 50%). ``predicted``: model mean curve
+    per group with a 95% band (normal, from the fixed-effects covariance). ``lines``: a seeded sample of
+    patients' scores (and ``pct_change``, the improvement from baseline as a fraction).
     Counts here are raw; ``to_json`` and ``to_text`` suppress small cells.
     """
 
@@ -600,8 +600,8 @@ def trajectories(assessments: pd.DataFrame, instrument, by: str = CONDITION, def
     Observed: scores (same-day scores merged into their mean, as analysis.outcomes) are put in the visit
     windows of :func:`visit_windows`; each patient counts once per window (the baseline of
     analysis.outcomes in "pre", else the first score in the window); n, mean, sd and a t-based 95% CI per
-    group and window, for the score and for the percent improvement from baseline, 100 * (baseline -
-    score) / baseline (patients with a baseline above 0).
+    group and window, for the score and for the improvement from baseline as a fraction, (baseline -
+    score) / baseline (patients with a baseline above 0), as analysis.outcomes' ``pct_change``.
 
     Model: ``score ~ group * (t1 + t2) + (1 + t1 | patient_id)``, REML (:func:`fit_lmm`), on the scores
     from the baseline window start to day config.TRAJECTORY_MAX_DAY, with t1 = min(max(day, 0), knot), the
@@ -655,7 +655,7 @@ def trajectories(assessments: pd.DataFrame, instrument, by: str = CONDITION, def
     cells = np.r_[run_group[has] * len(windows), row_group[later] * len(windows) + visit]
     observed = _summarise(visit_value, cells, windows, order)
     positive = visit_base > 0
-    pct_change = 100 * (visit_base[positive] - visit_value[positive]) / visit_base[positive]
+    pct_change = (visit_base[positive] - visit_value[positive]) / visit_base[positive]
     observed_pct = _summarise(pct_change, cells[positive], windows, order)
     no_base = int((~has).sum())
     if no_base:
@@ -687,7 +687,7 @@ def trajectories(assessments: pd.DataFrame, instrument, by: str = CONDITION, def
     lines = scores[[PATIENT_ID, DAY, SCORE]].take(rows).reset_index(drop=True)
     lines["group"] = pd.Series(np.asarray(order, dtype=object)[row_group[rows]], dtype="str")
     base = pd.Series(base_values[run[rows]])
-    lines["pct_change"] = (100 * (base - lines[SCORE]) / base).where(base > 0)
+    lines["pct_change"] = ((base - lines[SCORE]) / base).where(base > 0)
     lines = lines[LINE_COLUMNS]
     hidden = [g for g in order if privacy.is_small(patients.get(g, 0), threshold)]
     if hidden:

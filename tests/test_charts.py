@@ -228,6 +228,27 @@ def test_percent_change_trajectory_has_no_severity_bands():
     assert chart.figure.layout.yaxis.ticksuffix == "%"
 
 
+def test_percent_change_trajectory_draws_the_fractions_of_the_analysis_as_percent():
+    fractions = pd.DataFrame(
+        {"group": ["depression"] * 2, "day": [0, 21], "n": [40, 30], "mean": [0.0, 0.5], "lower": [0.0, 0.4]}
+    ).assign(upper=[0.0, 0.6])
+    lines = pd.DataFrame(
+        {
+            "patient_id": ["P1", "P1"],
+            "group": ["depression"] * 2,
+            "day": [0, 21],
+            "score": [20, 15],
+            "pct_change": [0.0, 0.25],
+        }
+    )
+    chart = charts.trajectory_chart(fractions, lines=lines, measure="pct_change")
+    obs = traces(chart.figure, "Depression (observed)")[0]
+    assert list(obs.y) == [0, 50] and list(obs.error_y.array) == pytest.approx([0, 10])
+    assert "% improvement 50.0 (95% CI 40.0 to 60.0)" in obs.text[1]
+    line = [t for t in chart.figure.data if t.name is None and t.mode == "lines" and t.line.width == 1]
+    assert list(line[0].y) == [0, 25]
+
+
 def test_monthly_chart_hides_small_months_behind_less_than_threshold():
     by_month = pd.DataFrame(
         {"start_month": ["2025-01", "2025-02", "2025-03"], "patients_started": [25, 7, 0], "infusions": [120, 30, 0]}

@@ -22,7 +22,8 @@ import pandas as pd
 import pypdf
 import pytest
 
-from analysis import durability, metrics, privacy, report
+from analysis import durability, figures, metrics, privacy, report
+from analysis import pdf as pdf_page
 from analysis.errors import DataError
 from analysis.ingest import load_files
 from analysis.outcomes import Definitions
@@ -51,6 +52,17 @@ def rate(r, lo, hi) -> str:
 
 def days(v) -> str:
     return "not reached" if pd.isna(v) else f"{v:.0f}"
+
+
+def build(assessments, treatments=None, definitions=None, *, instrument="PHQ9", issues=None, rows_read=None, **kw):
+    """The report of tables as the command line makes it: report_inputs (the KPIs as of the month of
+    ``generated_at``), then build_report."""
+    when = kw.get("generated_at")
+    as_of = f"{when:%Y-%m}" if isinstance(when, dt.datetime) else None
+    inputs = report.report_inputs(
+        assessments, treatments, definitions, instrument=instrument, issues=issues, rows_read=rows_read, as_of=as_of
+    )
+    return report.build_report(inputs, **kw)
 
 
 # --- fixtures --------------------------------------------------------------------------------------------------
@@ -102,7 +114,7 @@ def tiny_report(tiny):
     """The tiny practice's report, asked for an instrument it does not hold; with the inputs as they were."""
     loaded = tiny[0]
     before = (loaded.assessments.copy(), loaded.treatments.copy(), loaded.issues.copy())
-    pdf = report.build_report(
+    pdf = build(
         loaded.assessments,
         loaded.treatments,
         issues=loaded.issues,
@@ -304,7 +316,7 @@ def test_with_suppression_off_the_same_shares_are_printed(tiny):
     card = Definitions(
         suppression_threshold=0, response_window=(14, 28), confirm_loss=True, booster_handling="censor", name="strict"
     )
-    pdf = report.build_report(loaded.assessments, loaded.treatments, card, generated_at=WHEN)
+    pdf = build(loaded.assessments, loaded.treatments, card, generated_at=WHEN)
     text = " ".join(pages_text(pdf))
     shown = small_shares(loaded, card)
     assert len(shown) >= 5 and all(s in text for s in shown)
@@ -335,8 +347,8 @@ def test_the_inputs_are_not_changed(tiny, tiny_report):
 def plain_report(tiny, monkeypatch, tmp_path):
     """The tiny practice's report without DejaVu fonts or figures, with a hand-made issues table."""
     loaded = tiny[0]
-    monkeypatch.setattr(report, "FONT_DIR", tmp_path)  # no fonts there
-    monkeypatch.setattr(report, "figure_png", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("skipped")))
+    monkeypatch.setattr(pdf_page, "FONT_DIR", tmp_path)  # no fonts there
+    monkeypatch.setattr(figures, "figure_png", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("skipped")))
     issues = pd.DataFrame(
         [
             {"severity": "warning", "code": "OUT_OF_RANGE", "column": "score", "rows": [2, 3], "message": "P-001 ..."},
@@ -351,7 +363,7 @@ def plain_report(tiny, monkeypatch, tmp_path):
             {"severity": "error", "code": "BAD_FILE", "column": None, "rows": [], "message": "other.csv ..."},
         ]
     )
-    pdf = report.build_report(loaded.assessments, loaded.treatments, issues=issues, rows_read=231, generated_at=WHEN)
+    pdf = build(loaded.assessments, loaded.treatments, issues=issues, rows_read=231, generated_at=WHEN)
     return pdf, " ".join(pages_text(pdf))
 
 
@@ -393,17 +405,17 @@ def test_without_chromium_the_command_line_still_writes_the_report(tiny, tmp_pat
 def test_no_scores_is_a_data_error_saying_so():
     empty = pd.DataFrame(columns=["patient_id", "instrument", "score", "day"])
     with pytest.raises(DataError, match="no scores to report on"):
-        report.build_report(empty)
+        build(empty)
 
 
 def test_wrong_arguments_fail_fast_and_say_the_fix(tiny):
     loaded = tiny[0]
     with pytest.raises(TypeError, match="assessments must be a pandas DataFrame"):
-        report.build_report(loaded.assessments.to_dict())
+        build(loaded.assessments.to_dict())
     with pytest.raises(TypeError, match="generated_at must be a datetime"):
-        report.build_report(loaded.assessments, generated_at="today")
+        build(loaded.assessments, generated_at="today")
     with pytest.raises(KeyError, match="not in the registry; known: PHQ9"):
-        report.build_report(loaded.assessments, instrument="PHQ99")
+        build(loaded.assessments, instrument="PHQ99")
 
 
 def test_the_command_line_refuses_an_out_path_it_cannot_write(tiny, tmp_path, capsys):
@@ -426,17 +438,6 @@ def test_write_report_refuses_a_load_that_is_not_usable(tiny, tmp_path):
 
 
 # --- the pieces, hand-worked ---------------------------------------------------------------------------------------
-
-
-def test_numbers_are_formatted_as_the_dashboard_prints_them():
-    assert report.fmt_rate(0.538182, 0.479138, 0.596173) == "53.8% (47.9 to 59.6)"
-    assert report.fmt_rate(None, None, None) == "—"
-    assert report.fmt_pct(1.0) == "100.0%"
-    assert report.fmt_median(67.0, 55.0, float("nan")) == "67 (55 to not reached)"
-    assert report.fmt_p(0.0004) == "< 0.001" and report.fmt_p(0.7364) == "0.736"
-    assert report.fmt_hr(8.8e-07, 0.0, float("inf")) == "not estimable"
-    assert report.fmt_hr(2.671191, 1.465611, 4.868457) == "2.67 (1.47 to 4.87)"
-    assert report.fmt_count("<11") == "<11" and report.fmt_count(2708) == "2,708"
 
 
 def test_kpi_cells_withhold_a_share_whose_numerator_denominator_or_complement_is_small():
@@ -528,3 +529,24 @@ def test_the_citations_are_the_one_list_of_analysis_methods(sample_text):
     for ref in methods.STATISTICS_CITATIONS:
         assert " ".join(ref.split()[:4]) in text, ref
     assert "PHQ9: Kroenke K" in text  # the registry's citation of the report's instrument
+
+
+def test_report_inputs_run_each_analysis_through_the_callers_call_and_keep_its_objects(tiny):
+    """The dashboard passes its cached call: the report then lays out the very objects its pages hold."""
+    loaded = tiny[0]
+    made = {}
+
+    def call(func, *args, **kwargs):
+        made[func.__name__] = func(*args, **kwargs)
+        return made[func.__name__]
+
+    inputs = report.report_inputs(loaded.assessments, loaded.treatments, call=call)
+    assert set(made) == {"summary_and_kpis", "analyse", "trajectories"}
+    assert (inputs.summary, inputs.kpis) == made["summary_and_kpis"]
+    assert inputs.durability is made["analyse"] and inputs.trajectories is made["trajectories"]
+    assert inputs.data.patients == 15 and inputs.data.scores == len(loaded.assessments)
+
+
+def test_build_report_takes_the_report_inputs_and_says_so():
+    with pytest.raises(TypeError, match="ReportInputs of report_inputs"):
+        report.build_report(pd.DataFrame())

@@ -102,9 +102,9 @@ def test_a_single_patient_has_a_mean_but_no_interval(hand):
 
 def test_percent_change_is_the_improvement_from_each_patients_baseline(hand):
     r = row(hand.observed_pct, "depression", "infusion 2")  # 6/18, 6/16, 6/20
-    assert r["mean"] == pytest.approx(100 * (6 / 18 + 6 / 16 + 6 / 20) / 3)
+    assert r["mean"] == pytest.approx((6 / 18 + 6 / 16 + 6 / 20) / 3)
     w3 = row(hand.observed_pct, "depression", "week 3")  # 9/18 and 8/16: both 50%
-    assert (w3["mean"], w3["sd"], w3["lower"], w3["upper"]) == (50, 0, 50, 50)
+    assert (w3["mean"], w3["sd"], w3["lower"], w3["upper"]) == (0.5, 0, 0.5, 0.5)
     assert row(hand.observed_pct, "depression", "pre")["mean"] == 0
 
 
@@ -125,7 +125,7 @@ def test_visit_windows_do_not_overlap_and_take_the_cards_baseline_window():
 def test_same_day_scores_are_merged_into_their_mean():
     t = trajectories(assessments([("A", 0, 10, "ocd"), ("A", 0, 14, "ocd"), ("A", 2, 6, "ocd")]), "PHQ9")
     assert row(t.observed, "ocd", "pre")["mean"] == 12
-    assert row(t.observed_pct, "ocd", "infusion 2")["mean"] == pytest.approx(50)
+    assert row(t.observed_pct, "ocd", "infusion 2")["mean"] == pytest.approx(0.5)
 
 
 # --- the model -------------------------------------------------------------------------------
@@ -294,7 +294,7 @@ def test_lines_are_a_seeded_sample_of_30_patients_per_group(clinic_traj, clinic)
     assert list(lines.columns) == ["patient_id", "group", "day", "score", "pct_change"]
     first = lines[lines["patient_id"] == lines["patient_id"].iloc[0]].sort_values("day")
     base = first.loc[first["day"] <= 0, "score"].iloc[-1]
-    assert first["pct_change"].to_numpy() == pytest.approx((100 * (base - first["score"]) / base).to_numpy())
+    assert first["pct_change"].to_numpy() == pytest.approx(((base - first["score"]) / base).to_numpy())
     again = trajectories(clinic, "PHQ9").lines
     pd.testing.assert_frame_equal(lines, again)
 
@@ -335,7 +335,7 @@ def test_observed_means_lie_within_the_scores_and_inside_their_interval(rows):
     assert t.observed["mean"].between(0, 27).all()
     ci = t.observed.dropna(subset=["lower"])
     assert ((ci["lower"] <= ci["mean"] + 1e-9) & (ci["mean"] <= ci["upper"] + 1e-9)).all()
-    assert (t.observed_pct["mean"] <= 100 + 1e-9).all()
+    assert (t.observed_pct["mean"] <= 1 + 1e-9).all()
 
 
 # --- the command line ------------------------------------------------------------------------

@@ -1,0 +1,383 @@
+"""The sections of the PDF report, in the order they print, each laying out results of a
+:class:`analysis.report.ReportInputs` on an :class:`analysis.pdf.Pdf` page: the title page with the KPIs and
+practice totals, the outcome funnel and the rate tables, the trajectory figure, durability (Kaplan-Meier, medians,
+Cox), the definitions and methods, and the data quality. Nothing is computed here: numbers come from the results
+and become text through ``analysis.formatting``; figures are ``analysis.charts``' own.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from analysis import charts, instruments, methods, privacy
+from analysis import formatting as fmt
+
+if TYPE_CHECKING:
+    from analysis.report import DataFacts, ReportInputs
+
+
+def kpi_cells(kpis: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """The KPI tiles as text (label, value, previous, change, of), after ``metrics.kpis_shown`` (the one
+    suppression rule of the tiles): '<11' for a small count, '—' for a value withheld or missing."""
+    from analysis.metrics import kpis_shown
+
+    rows = []
+    for k in kpis_shown(kpis, threshold).to_dict("records"):
+        share = k["unit"] == "share"
+        if share:
+            value, previous = fmt.percent(k["value"]), fmt.percent(k["previous"])
+            change = fmt.DASH if k["change"] is None else fmt.points(k["change"])
+            of = fmt.count(k["n"])
+        else:
+            value, previous = fmt.count(k["value"]), fmt.count(k["previous"])
+            change = fmt.DASH if k["change"] is None else f"{k['change']:+d}"
+            of = ""
+        rows.append(
+            {
+                "kpi": k["kpi"],
+                "label": k["label"],
+                "value": value,
+                "previous": previous,
+                "change": change,
+                "of": of,
+                "note": k["note"],
+            }
+        )
+    return pd.DataFrame(rows, columns=["kpi", "label", "value", "previous", "change", "of", "note"])
+
+
+def funnel_rows(row: dict, threshold: int) -> list[tuple[str, str, str]]:
+    """(stage, count as shown, share of the stage above) of one funnel row; a share is withheld when
+    either count is small."""
+    out, previous = [], None
+    for key, name in fmt.FUNNEL_LABELS.items():
+        if key not in row:
+            continue
+        n = row[key]
+        share = ""
+        if previous is not None:
+            if any(fmt.missing(v) or privacy.is_small(v, threshold) for v in (n, previous)) or previous == 0:
+                share = fmt.DASH
+            else:
+                share = fmt.percent(float(n) / float(previous))
+        out.append((name, fmt.count(privacy.show_count(n, threshold)), share))
+        previous = n
+    return out
+
+
+def title_page(pdf, r: ReportInputs, practice, filters, stamp):
+    summary, kpis, code, t = r.summary, r.kpis, r.instrument, r.threshold
+    p = summary.suppressed_practice()
+    pdf.ln(18)
+    pdf.para("Outcomes report", size=11, colour=90)
+    pdf.heading(practice, level=0)
+    first, last = p.get("first_start_month"), p.get("last_start_month")
+    period = f"{first} to {last}" if first and last and first != last else (first or "not known")
+    lines = [
+        ("Period (start months)", period),
+        ("Patients", filters),
+        ("Main instrument", f"{code}: {instruments.get(code).name}"),
+        ("Generated", stamp),
+    ]
+    for k, v in lines:
+        pdf.set_font(pdf.family, "B", 10)
+        pdf.cell(45, 6, pdf.text_safe(k))
+        pdf.set_font(pdf.family, "", 10)
+        pdf.multi_cell(0, 6, pdf.text_safe(v), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    pdf.para(
+        "De-identified practice data: days are counted from each patient's first treatment and only start "
+        "months are kept. Rates are over the evaluable patients with 95% confidence intervals. Counts "
+        f"from 1 to {t - 1} are shown as <{t} and anything derived from them is withheld (—)."
+        if t > 1
+        else "De-identified practice data; small counts are not suppressed in this report.",
+        size=8.5,
+        colour=70,
+    )
+    pdf.notes(r.notes)
+
+    pdf.heading("Key figures", level=1)
+    period_now, previous = kpis["period"].iloc[0], kpis["previous_period"].iloc[0]
+    cells = kpi_cells(kpis, t)
+    has_previous = isinstance(previous, str)
+    pdf.para(
+        f"Patients who started {period_now}, against {previous}."
+        if has_previous
+        else "All patients: start months are not known month by month, so there is no comparison period.",
+        size=8.5,
+    )
+    header = ["", str(period_now)] + ([str(previous), "Change"] if has_previous else []) + ["Out of"]
+    rows = [[r.label, r.value] + ([r.previous, r.change] if has_previous else []) + [r.of] for r in cells.itertuples()]
+    pdf.grid(header, rows)
+    caveats = sorted({f"{r.label}: {r.note}" for r in cells.itertuples() if r.note})
+    pdf.notes(caveats, "Caveats")
+
+    pdf.heading("All start months", level=2)
+    share = lambda s, n: f"{fmt.percent(s)} of {fmt.count(n)}" if not fmt.missing(s) else fmt.DASH  # noqa: E731
+    totals = [
+        ["Patients started", fmt.count(p["patients"])],
+        ["Patients with scores", fmt.count(p["patients_with_scores"])],
+        ["Scores kept", fmt.count(privacy.show_count(r.data.scores, t))],
+    ]
+    if p.get("infusions") is not None and not fmt.missing(p.get("infusions")):
+        totals += [
+            [
+                "Infusions (induction / booster / maintenance)",
+                f"{fmt.count(p['infusions'])} ({fmt.count(p['induction_infusions'])} / {fmt.count(p['boosters'])}"
+                f" / {fmt.count(p['maintenance'])})",
+            ],
+            [
+                "Series completion (of patients who started a series)",
+                share(p["series_completion"], p["induction_started"]),
+            ],
+            ["Infusions with a score that day (±1 day)", share(p["assessment_completion"], p["infusions_dated"])],
+        ]
+        if not fmt.missing(p.get("median_infusions")):
+            totals.append(["Median induction infusions per patient", f"{float(p['median_infusions']):g}"])
+    else:
+        totals.append(["Infusions, series and assessment completion", "need a treatments file"])
+    pdf.grid(["", "Value"], totals)
+
+
+def outcomes(pdf, summary, code, t):
+    rates = summary.suppressed_rates()
+    pdf.add_page()
+    pdf.heading(f"Outcome funnel, {code}", level=1)
+    overall = summary.rates[(summary.rates["instrument"] == code) & (summary.rates["dimension"] == "overall")]
+    if len(overall):
+        row = overall.iloc[0].to_dict()
+        pdf.figure(charts.funnel_chart(row, code, t))
+        pdf.grid(["Stage", "Patients", "Share of the stage above"], [list(r) for r in funnel_rows(row, t)])
+    else:
+        pdf.para(f"No {code} scores.")
+
+    pdf.heading("Response and remission by condition", level=1)
+    pdf.para(
+        "Per instrument, overall and by condition: rates over the evaluable patients (a baseline above 0 and a "
+        "response assessment) with 95% Wilson confidence intervals.",
+        size=8.5,
+        colour=70,
+    )
+    part = rates[rates["dimension"].isin(["overall", "condition"])]
+    header = ["Instrument", "Condition", *RATE_HEADER]
+    pdf.grid(header, _rate_rows(part, with_instrument=True), align=["LEFT", "LEFT"] + ["RIGHT"] * 6, size=7.5)
+    by_site = rates[(rates["instrument"] == code) & (rates["dimension"] == "site")]
+    if len(by_site):
+        pdf.heading(f"{code} response and remission by site", level=2)
+        pdf.grid(
+            ["Site", *RATE_HEADER],
+            _rate_rows(by_site, with_instrument=False),
+            size=7.5,
+        )
+    pdf.notes(summary.notes)
+
+
+#: the headings of the rate tables' columns after the group (the cells of :func:`_rate_rows`)
+RATE_HEADER = [
+    fmt.LABELS["patients"],
+    fmt.LABELS["evaluable"],
+    fmt.LABELS["responders"],
+    fmt.ci_label("response_rate"),
+    fmt.LABELS["remitters"],
+    fmt.ci_label("remission_rate"),
+]
+
+
+def _rate_rows(part: pd.DataFrame, with_instrument: bool) -> list[list[str]]:
+    rows = []
+    for r in part.to_dict("records"):
+        group = "All" if r["dimension"] == "overall" else charts.label(r["group"])
+        rows.append(
+            ([r["instrument"]] if with_instrument else [])
+            + [
+                group,
+                fmt.count(r["patients"]),
+                fmt.count(r["evaluable"]),
+                fmt.count(r["responders"]),
+                fmt.rate_ci(r["response_rate"], r["response_lower"], r["response_upper"]),
+                fmt.count(r["remitters"]),
+                fmt.rate_ci(r["remission_rate"], r["remission_lower"], r["remission_upper"]),
+            ]
+        )
+    return rows
+
+
+def trajectories(pdf, traj, error, code, defs, t):
+    pdf.heading(f"{code} scores over time", level=1, need=120)
+    if traj is None:
+        pdf.para(f"Trajectories are not available: {error}")
+        return
+    predicted = traj.predicted if traj.converged else None
+    chart = charts.trajectory_chart(
+        traj.observed, predicted, None, instruments.get(code).band_ranges(), defs.induction_end_day, code, "score", t
+    )
+    pdf.figure(chart)
+    if traj.model is None:
+        pdf.para("The mixed model was not fitted (see the notes); the observed means are shown.", size=8.5)
+    elif not traj.converged:
+        pdf.para(
+            "The mixed model did not converge on these data, so its curves are not shown; the observed means are.",
+            size=8.5,
+            style="B",
+        )
+    else:
+        pdf.para(f"Mixed model (REML): {traj.model_formula}; converged.", size=8)
+    pdf.notes(traj.notes)
+
+
+def durability(pdf, res, overall, error, code, defs, t):
+    pdf.add_page()
+    pdf.heading(f"How long {code} response lasts", level=1)
+    if res is None or overall is None:
+        pdf.para(f"Durability is not available: {error}")
+        return
+    days = defs.survival_days
+    g = overall._groups_shown().iloc[0] if len(overall.groups) else None
+    lr = res.logrank
+    small = g is None or isinstance(g["n"], str) or fmt.missing(g["n"]) or g["n"] == 0
+    header = ["Responders followed", "Median days (95% CI)"] + [_day_label(d) for d in days] + ["Log-rank p"]
+    cells = [
+        fmt.count(0 if g is None else g["n"]),
+        fmt.DASH if small else fmt.median_ci(g["median"], g["median_lower"], g["median_upper"]),
+    ]
+    cells += [fmt.DASH if small else fmt.rate_ci(g[f"s{d}"], g[f"s{d}_lower"], g[f"s{d}_upper"]) for d in days]
+    cells.append(fmt.DASH if lr is None else fmt.p_value(lr.p))
+    pdf.grid(header, [cells], align=["CENTER"] * len(header), size=7.5)
+
+    pdf.figure(charts.km_chart(res.km.table, res.at_risk(), code, t))
+
+    pdf.heading("Median durability and share still responding, by condition", level=2)
+    shown = pd.concat([overall._groups_shown().assign(group="All"), res._groups_shown()], ignore_index=True)
+    rows = []
+    for r in shown.to_dict("records"):
+        hidden = isinstance(r["n"], str)
+        rows.append(
+            [
+                charts.label(r["group"]) if r["group"] != "All" else "All",
+                fmt.count(r["n"]),
+                fmt.count(r["events"]),
+                fmt.DASH if hidden else fmt.median_ci(r["median"], r["median_lower"], r["median_upper"]),
+            ]
+            + [fmt.DASH if hidden else fmt.rate_ci(r[f"s{d}"], r[f"s{d}_lower"], r[f"s{d}_upper"]) for d in days]
+        )
+    head = ["Condition", "Followed", "Lost response", "Median days (95% CI)"] + [_day_label(d) for d in days]
+    pdf.grid(head, rows, size=7.5)
+    if lr is not None and not fmt.missing(lr.chi2):
+        pdf.para(
+            f"Log-rank test across conditions: chi-square {lr.chi2:.2f} on {lr.df} df, p = {fmt.p_value(lr.p)}.",
+            size=8.5,
+        )
+
+    pdf.heading("What changes the hazard of losing response (Cox model)", level=2, need=50)
+    fit = res.cox
+    if fit is None or not len(fit.params):
+        pdf.para("The Cox model could not be fitted on these data (see the notes).", size=8.5)
+    elif privacy.is_small(fit.n, t):
+        pdf.para(f"Not shown: the model rests on fewer than {t} episodes (small-cell suppression).", size=8.5)
+    else:
+        pdf.para(
+            f"Cox proportional-hazards model with Efron ties, fitted on "
+            f"{fmt.count(privacy.show_count(fit.n, t))} episodes with {fmt.count(privacy.show_count(fit.events, t))}"
+            " losses of response; a hazard ratio above 1 means response is lost sooner than in the reference "
+            "level.",
+            size=8.5,
+        )
+        rows = []
+        for r in fit.params.to_dict("records"):
+            covariate = str(r.get("covariate") or r["term"]).replace("_", " ").capitalize()
+            level = charts.label(r["level"]) if not fmt.missing(r.get("level")) else ""
+            reference = charts.label(r["reference"]) if not fmt.missing(r.get("reference")) else ""
+            rows.append(
+                [covariate, level, reference, fmt.hazard_ratio(r["hr"], r["lower"], r["upper"]), fmt.p_value(r["p"])]
+            )
+        pdf.grid(
+            ["Covariate", "Level", "Against", "Hazard ratio (95% CI)", "p"],
+            rows,
+            align=["LEFT", "LEFT", "LEFT", "RIGHT", "RIGHT"],
+            size=7.5,
+        )
+    pdf.notes(res.notes)
+
+
+def _day_label(day: int) -> str:
+    return f"At {day // 7} weeks" if day % 7 == 0 else f"At day {day}"
+
+
+def methods_section(pdf, defs, summary, traj, t):
+    pdf.heading("Definitions and methods", level=1, need=80)
+    pdf.heading(f"The definition card in force: '{defs.name}'", level=2)
+    pdf.bullets(defs.description())
+    codes = list(summary.practice.get("instruments") or [])
+    reg = instruments.registry()
+    rows = []
+    for c in codes:
+        ins = reg[c]
+        rem = defs.remission_threshold(c)
+        bands = ", ".join(f"{lab} {lo:g}–{hi:g}" for lab, lo, hi in ins.band_ranges()) or "none validated"
+        rows.append(
+            [
+                c,
+                ins.name,
+                f"≥ {100 * defs.response_threshold(c):g}% drop",
+                f"≤ {rem:g}" if rem is not None else "none",
+                bands,
+            ]
+        )
+    if rows:
+        pdf.ln(1)
+        pdf.grid(["Code", "Instrument", "Response", "Remission", "Severity bands"], rows, align=["LEFT"] * 5, size=7.5)
+    pdf.heading("Methods", level=2)
+    pdf.para(
+        methods.methods_text(defs, codes, t, None if traj is None or traj.model is None else traj.converged), size=8.5
+    )
+    pdf.heading("Citations", level=2)
+    cites = [f"{what}: {ref}" if what else ref for what, ref in methods.citations(codes)]
+    pdf.bullets(cites, size=7.5)
+
+
+def data_quality(pdf, data: DataFacts, issues, rows_read, t):
+    pdf.heading("Data quality", level=1)
+    facts = []
+    if rows_read is not None:
+        facts.append(["Rows read from the files", fmt.count(privacy.show_count(int(rows_read), t))])
+    facts += [
+        ["Scores kept (after the filters)", fmt.count(privacy.show_count(data.scores, t))],
+        ["Patients with scores", fmt.count(privacy.show_count(data.patients, t))],
+        ["Instruments", ", ".join(data.instruments) or fmt.DASH],
+        [
+            "Treatment sessions",
+            "no treatments file" if data.sessions is None else fmt.count(privacy.show_count(data.sessions, t)),
+        ],
+    ]
+    facts += [[f"Patients without a {what}", fmt.count(privacy.show_count(n, t))] for what, n in data.without]
+    pdf.grid(["", "Value"], facts)
+    if issues is None:
+        pdf.para("The validation issues were not supplied with these data.", size=8.5)
+        return
+    if issues.empty:
+        pdf.para("Validation found no problems in the files.", size=8.5)
+        return
+    pdf.para(
+        "Problems found when the files were read, by kind (errors stop a file from being used; warnings and "
+        "notes describe rows that were corrected or left out). Messages are not printed here because they "
+        "quote patient keys and row numbers: `python -m analysis validate` or the Data page shows them.",
+        size=8.5,
+    )
+    order = {s: i for i, s in enumerate(("error", "warning", "info"))}
+    grouped = []
+    for (severity, code), part in issues.groupby(["severity", "code"], sort=False):
+        rows = sum(
+            0 if r is None or isinstance(r, float) else (1 if isinstance(r, (int, str)) else len(r))
+            for r in part["rows"]
+        )
+        columns = ", ".join(sorted({str(c) for c in part["column"] if not fmt.missing(c) and str(c)})) or fmt.DASH
+        grouped.append((order.get(severity, 9), str(severity), str(code), columns, rows))
+    grouped.sort()
+    pdf.grid(
+        ["Severity", "Problem", "Column", "Rows affected"],
+        [[s, c, cols, fmt.count(privacy.show_count(r, t))] for _, s, c, cols, r in grouped],
+        align=["LEFT", "LEFT", "LEFT", "RIGHT"],
+        size=7.5,
+    )
