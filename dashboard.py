@@ -3,9 +3,8 @@ of pages (st.navigation). Run with `streamlit run dashboard.py`."""
 
 import streamlit as st
 
-import gate
-import ui
 from analysis import access, memory
+from ui import gate, session
 
 memory.reuse_freed_memory()  # (the server process's malloc keeps freed memory for reuse: see analysis/memory.py)
 
@@ -28,6 +27,6 @@ pages = st.navigation(
     ]
 )
 gate.account()
-ui.sidebar()
-ui.frame_ran()
+session.sidebar()
+session.frame_ran()
 pages.run()

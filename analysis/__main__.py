@@ -55,9 +55,16 @@ def jsonable(obj):
     return str(obj)
 
 
+def phrase_fix(fix: dict) -> str:
+    """An issue's fix ({"column": source, "targets": [...]}) in the command line's terms: --map 'SOURCE=TARGET'."""
+    return "Fix: " + " or ".join(f"--map '{fix['column']}={target}'" for target in fix["targets"]) + "."
+
+
 def _emit(result, as_json: bool) -> None:
     if as_json:
         print(json.dumps(jsonable(result.to_json()), indent=2))
+    elif hasattr(result, "issues") and hasattr(result, "mapping"):  # (the import's report: its fixes as --map)
+        print(result.to_text(phrase_fix))
     else:
         print(result.to_text())
 

@@ -97,7 +97,7 @@ SEXES = ("F", "M", "X")
 AGE_BANDS = ("18-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75-89", "90+")
 
 # --- the issues table (validation) -------------------------------------------------------
-ISSUE_COLUMNS = ("severity", "code", "column", "rows", "message")
+ISSUE_COLUMNS = ("severity", "code", "column", "rows", "message", "fix")
 SEVERITIES = ("error", "warning", "info")
 
 # --- result columns shared by the analyses, the charts, the report and the pages ------------------------

@@ -1,14 +1,9 @@
-"""Validation: every problem into one issues table, and the PHI guard.
+"""Validation: every problem into one issues table, and the row checks that fill it.
 
 Bad data is data, not an exception: each check returns the rows it keeps and records what it dropped
 in an :class:`IssueLog` (severity, code, column, rows, message), with rows numbered as a spreadsheet
 shows them (the header is row 1). Errors make an upload unusable; warnings drop rows; infos explain.
-
-The PHI guard (HIPAA Safe Harbor, the identifiers an EHR export is likely to carry): a column whose
-name says it holds names, e-mail, phone, street address, SSN, medical record number, date of birth (or
-birth year), a full ZIP code or a health plan member / policy number, or any text value shaped like an
-e-mail address, a US phone number (also ten bare digits shaped like one) or an SSN, refuses the whole
-upload. Clinic names ("Main St Clinic"), dates, decimals and keys such as "P-000123" are not PHI.
+The guard against direct identifiers is :mod:`analysis.phi`.
 
 The internal frame the row checks work on is long, one row per score, with columns ``_file`` (index of
 the file), ``_row`` (spreadsheet row), the canonical names of :mod:`analysis.schema` as pandas
@@ -22,13 +17,10 @@ smallest and largest value of each run; other orders take the general path, with
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Iterable
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from analysis import schema as S
 from analysis.arrays import long_run_starts
@@ -50,11 +42,29 @@ class IssueLog:
         self.sources: dict[tuple[int, str], str] = {}
         self._items: list[dict] = []
 
-    def add(self, severity: str, code: str, message: str, column: str | None = None, rows: Iterable[int] = ()) -> None:
+    def add(
+        self,
+        severity: str,
+        code: str,
+        message: str,
+        column: str | None = None,
+        rows: Iterable[int] = (),
+        fix: dict | None = None,
+    ) -> None:
+        """Record an issue. ``message`` says what is wrong and what would fix it, in no front end's terms; ``fix``:
+        None, or {"column": source column, "targets": [target, ...]}, "map this column to one of these targets"
+        (the first is the suggestion), which each front end phrases in its own terms."""
         if severity not in S.SEVERITIES:
             raise ValueError(f"severity {severity!r} unknown; use one of {S.SEVERITIES}")
         self._items.append(
-            {"severity": severity, "code": code, "column": column, "rows": [int(r) for r in rows], "message": message}
+            {
+                "severity": severity,
+                "code": code,
+                "column": column,
+                "rows": [int(r) for r in rows],
+                "message": message,
+                "fix": fix,
+            }
         )
 
     def add_rows(
@@ -89,7 +99,10 @@ class IssueLog:
         order = {s: i for i, s in enumerate(S.SEVERITIES)}
         items = sorted(self._items, key=lambda i: order[i["severity"]])  # stable: errors first
         return pd.DataFrame(
-            {c: pd.Series([i.get(c) for i in items], dtype=object if c == "rows" else None) for c in S.ISSUE_COLUMNS}
+            {
+                c: pd.Series([i.get(c) for i in items], dtype=object if c in ("rows", "fix") else None)
+                for c in S.ISSUE_COLUMNS
+            }
         )
 
 
@@ -108,156 +121,13 @@ def quoted(values, limit: int = 6) -> str:
     return text + (f" and {len(values) - limit} more" if len(values) > limit else "")
 
 
-# --- the PHI guard ---------------------------------------------------------------------------------
-def header_key(name: str) -> str:
-    """A column name compared loosely: camelCase split, lower case, runs of punctuation and spaces -> one space."""
-    name = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", str(name))
-    return re.sub(r"[^0-9a-z]+", " ", name.lower()).strip()
-
-
-_NOT_A_PERSON = re.compile(
-    r"\b(clinic|site|instrument|measure|assessment|scale|location|practice|facility|provider|clinician|doctor|"
-    r"physician|therapist|file|drug|medication|test|questionnaire|survey|program|insurance|payer|plan|staff|"
-    r"nurse|diagnosis|condition|device|vendor|product|study|protocol|row|flowsheet|column|field|item|component|"
-    r"event|department|dept|encounter|order|procedure|visit|appointment|form|question|score|outcome|med|room|unit)\b"
-)
-PHI_COLUMN_PATTERNS = (
-    (
-        "name",
-        re.compile(r"\b(name|names|surname|firstname|lastname|fullname|patientname|ptname|fname|lname|initials)\b"),
-    ),
-    ("e-mail", re.compile(r"\b(e ?mail|email address|e mail address)\b")),
-    ("phone", re.compile(r"\b(phone|telephone|tel|mobile|cell|cellphone|fax|phone number|contact number)\b")),
-    ("street address", re.compile(r"\b(address|street|addr|address line \d)\b")),
-    ("SSN", re.compile(r"\b(ssn|social security|social sec|ss number|ss no|sin)\b")),
-    (
-        "medical record number",
-        re.compile(r"\b(mrn|medical record|med rec|medrec|mr number|mr no|chart number|chart no|hospital number)\b"),
-    ),
-    (
-        "date of birth",
-        re.compile(
-            r"\b(dob|d o b|date of birth|birth date|birthdate|birthday|born|birth year|birthyear|"
-            r"birth yr|year of birth|yob|yr of birth)\b"
-        ),
-    ),
-    ("ZIP code", re.compile(r"\b(zip|zipcode|zip code|postal|postal code|postcode|post code)\b")),
-    (
-        "health plan beneficiary number",
-        re.compile(
-            r"\b(member|subscriber|policy|beneficiary|insurance|insured|medicaid|medicare|health plan) (id|number|no|num|nbr)\b|"
-            r"\b(memberid|subscriberid|policyid|policynumber|policyno|beneficiaryid)\b"
-        ),
-    ),
-)
-_FULL_ZIP = r"\b\d{5}(-\d{4})?\b"
-
-
-def phi_column_kind(name: str) -> str | None:
-    """What identifier a column name announces ('name', 'phone', ...), or None."""
-    key = header_key(name)
-    for kind, pattern in PHI_COLUMN_PATTERNS:
-        if pattern.search(key):
-            if kind in ("name", "street address") and _NOT_A_PERSON.search(key):
-                continue  # "Clinic Name", "Site Address": not the patient's
-            return kind
-    return None
-
-
-# RE2 (pyarrow) patterns for values; anchors by character classes, RE2 has no look-behind.
-PHI_VALUE_PATTERNS = (
-    ("e-mail addresses", r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"),
-    ("social security numbers", r"(^|[^0-9A-Za-z\-])\d{3}-\d{2}-\d{4}([^0-9\-]|$)"),
-    # written with separators; or ten bare digits, a NANP number (area code and exchange start with 2-9: not an id
-    # or an epoch time starting with 0 or 1), not part of a longer run of digits
-    (
-        "phone numbers",
-        r"(^|[^0-9A-Za-z\-/.])(\+?1[ .\-]?)?(\(\d{3}\) ?|\d{3}[ .\-])\d{3}[ .\-]\d{4}([^0-9\-/.]|$)"
-        r"|(^|[^0-9A-Za-z\-/.])(\+1 ?)?[2-9]\d{2}[2-9]\d{6}([^0-9\-/.]|$)",
-    ),
-)
-#: any of the patterns (a value matches it if and only if it matches one of them)
-_PHI_ANY = "|".join(f"(?:{pattern})" for _, pattern in PHI_VALUE_PATTERNS)
-
-
-def phi_columns(table: pa.Table, exempt: Iterable[str] = ()) -> list[tuple[str, str]]:
-    """(column, kind) of the columns whose names announce a direct identifier.
-
-    A ZIP column is flagged only when it holds full 5-digit codes (3-digit ZIPs are not identifying)."""
-    exempt = set(exempt)
-    found = []
-    for name in table.column_names:
-        kind = phi_column_kind(name)
-        if kind is None or name in exempt:
-            continue
-        if kind == "ZIP code":
-            values = pc.cast(table[name], pa.string())
-            if not pc.any(pc.match_substring_regex(values, _FULL_ZIP)).as_py():
-                continue
-        found.append((name, kind))
-    return found
-
-
-def phi_values(table: pa.Table, rows: np.ndarray, dictionary=None) -> list[tuple[str, str, list[int]]]:
-    """(column, what, first rows) for text columns holding values shaped like e-mails, phones or SSNs.
-
-    Works on the distinct values of each column (``dictionary(name)`` -> (codes, distinct values) lets the
-    caller share its dictionary encoding), so it is cheap on long files."""
-    found = []
-    for name in table.column_names:
-        col = table[name]
-        if pa.types.is_dictionary(col.type) and dictionary is None:
-            col = pc.cast(col, col.type.value_type)
-        value_type = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
-        if not (pa.types.is_string(value_type) or pa.types.is_large_string(value_type)):
-            continue
-        if dictionary is None:
-            encoded = pc.dictionary_encode(col).combine_chunks()
-            codes, uniques = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False), encoded.dictionary
-        else:
-            codes, uniques = dictionary(name)
-        if not pc.any(pc.match_substring_regex(uniques, _PHI_ANY)).as_py():
-            continue  # (one pass of the patterns together: most columns match none)
-        for what, pattern in PHI_VALUE_PATTERNS:
-            hit = pc.match_substring_regex(uniques, pattern).to_numpy(zero_copy_only=False)
-            if hit.any():
-                where = np.flatnonzero(np.isin(codes, np.flatnonzero(hit)))
-                found.append((name, what, [int(r) for r in rows[where[:5]]]))
-    return found
-
-
-def refuse_phi(
-    log: IssueLog, file: str, columns: list[tuple[str, str]], values: list[tuple[str, str, list[int]]]
-) -> None:
-    """The error issues that refuse a file holding PHI: they name the columns and the first rows."""
-    if columns:
-        log.add(
-            "error",
-            "PHI_COLUMNS",
-            f"{file}: This file contains columns that look like direct identifiers: {quoted(c for c, _ in columns)} "
-            f"({', '.join(sorted({k for _, k in columns}))}). Remove them (keep only a pseudonymous patient key) and "
-            "upload again. Nothing from this file was kept.",
-            column=", ".join(c for c, _ in columns),
-        )
-    for column, what, rows in values:
-        log.add(
-            "error",
-            "PHI_VALUES",
-            f"{file}: Column '{column}' contains what look like {what} ({rows_text(rows)}). Uploads must be "
-            "de-identified: remove that text (or leave the column out of the export) and upload again. "
-            "Nothing from this file was kept.",
-            column=column,
-            rows=rows,
-        )
-
-
 # --- row checks on the internal long frame -----------------------------------------------------------
 def keep(frame: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
     """The rows of ``frame`` where ``mask`` holds (the frame itself when that is every row)."""
     return frame if mask.all() else frame[mask]
 
 
-def duplicated(frame: pd.DataFrame, columns: list[str], grouped_by: list[str] = ()) -> np.ndarray:
+def duplicated(frame: pd.DataFrame, columns: list[str], grouped_by: list[str] = (), fast: bool = True) -> np.ndarray:
     """Rows equal to an earlier row on ``columns``: one integer key per row from the category codes
     (and factorised numbers), hashed once; pandas' own method when the key would overflow.
 
@@ -266,15 +136,17 @@ def duplicated(frame: pd.DataFrame, columns: list[str], grouped_by: list[str] = 
     the few rows before them in their group (see ``_duplicated_in_runs``); neither hashes anything.
     Otherwise the key is built column by column, the first most significant. Once it increases strictly
     from row to row, no row can repeat another whatever the remaining columns: the answer is "none"
-    without hashing; a key that never decreases (rows sorted by the columns) has its repeats side by side."""
+    without hashing; a key that never decreases (rows sorted by the columns) has its repeats side by side.
+    ``fast=False`` (the import's switch, analysis.ingest.columnar): the key, hashed, whatever the order."""
     n = len(frame)
     if not set(grouped_by) <= set(columns):
         raise ValueError(f"grouped_by {list(grouped_by)} must be some of the columns compared, {list(columns)}")
-    sorted_dup = _duplicated_sorted(frame, columns)
-    if sorted_dup is None and grouped_by:
-        sorted_dup = _duplicated_in_runs(frame, columns, list(grouped_by))
-    if sorted_dup is not None:
-        return sorted_dup
+    if fast:
+        sorted_dup = _duplicated_sorted(frame, columns)
+        if sorted_dup is None and grouped_by:
+            sorted_dup = _duplicated_in_runs(frame, columns, list(grouped_by))
+        if sorted_dup is not None:
+            return sorted_dup
     key = np.zeros(n, dtype=np.int64)
     room = 1
     for c in columns:
@@ -422,7 +294,7 @@ def drop_unknown_instruments(frame: pd.DataFrame, raw: pd.Series, log: IssueLog)
             S.INSTRUMENT,
             frame[bad],
             lambda n, r: (
-                f"{n} row(s) name an instrument this dashboard does not know: {quoted(names)} ({r}); "
+                f"{n} row(s) name an instrument the analysis does not know: {quoted(names)} ({r}); "
                 f"they were left out. Known instruments: {known}."
             ),
         )
@@ -467,15 +339,16 @@ def drop_bad_scores(
     return keep(frame, reason == 0)
 
 
-def drop_out_of_range(frame: pd.DataFrame, log: IssueLog) -> pd.DataFrame:
-    """Scores outside the instrument's range (registry min..max): dropped, warning per instrument."""
+def drop_out_of_range(frame: pd.DataFrame, log: IssueLog, fast: bool = True) -> pd.DataFrame:
+    """Scores outside the instrument's range (registry min..max): dropped, warning per instrument. ``fast``: proved
+    within range on runs of one instrument first (``_within_by_runs``)."""
     reg = registry()
     ins = frame[S.INSTRUMENT].array  # (a Categorical: its codes without a copy, unlike Series.cat.codes)
     cats = [str(c) for c in ins.categories]
     codes = ins.codes
     lows, highs = np.array([reg[c].min for c in cats] + [np.nan]), np.array([reg[c].max for c in cats] + [np.nan])
     score = frame[S.SCORE].to_numpy(dtype=float)
-    if _within_by_runs(score, codes, lows, highs):
+    if fast and _within_by_runs(score, codes, lows, highs):
         return frame
     bad = (score < lows[codes]) | (score > highs[codes])
     if not bad.any():
@@ -538,11 +411,11 @@ def drop_implausible_days(frame: pd.DataFrame, log: IssueLog, what: str = "score
 
 
 def drop_duplicates(
-    frame: pd.DataFrame, columns: Iterable[str], log: IssueLog, grouped_by: Iterable[str] = ()
+    frame: pd.DataFrame, columns: Iterable[str], log: IssueLog, grouped_by: Iterable[str] = (), fast: bool = True
 ) -> pd.DataFrame:
     """Exact duplicates (same patient, instrument, score, day and attributes): kept once, warning.
-    ``grouped_by``: as ``duplicated``."""
-    dup = duplicated(frame, list(columns), list(grouped_by))
+    ``grouped_by``, ``fast``: as ``duplicated``."""
+    dup = duplicated(frame, list(columns), list(grouped_by), fast)
     log.add_rows(
         "warning",
         "DUPLICATE_ROWS",
@@ -592,14 +465,15 @@ def _constant_per_patient(frame: pd.DataFrame, attributes: list[str]) -> bool:
     return bool((stored[pid] == key).all())
 
 
-def resolve_conflicts(frame: pd.DataFrame, attributes: Iterable[str], log: IssueLog) -> pd.DataFrame:
+def resolve_conflicts(frame: pd.DataFrame, attributes: Iterable[str], log: IssueLog, fast: bool = True) -> pd.DataFrame:
     """Patient attributes must be constant per patient. Where a patient has two values, keep the most
-    frequent (ties: the first seen), warning naming the patients; blanks take the patient's value."""
+    frequent (ties: the first seen), warning naming the patients; blanks take the patient's value. ``fast``:
+    a patient's rows in a run are compared with the row before first (``_constant_per_patient``)."""
     attributes = [a for a in attributes if a in frame.columns]
-    if frame.empty or not attributes or _constant_per_patient(frame, attributes):
+    if frame.empty or not attributes or (fast and _constant_per_patient(frame, attributes)):
         return frame
     # the checks run on the distinct (patient, attributes) rows: usually one per patient
-    distinct = keep(frame[[S.PATIENT_ID, *attributes]], ~duplicated(frame, [S.PATIENT_ID, *attributes]))
+    distinct = keep(frame[[S.PATIENT_ID, *attributes]], ~duplicated(frame, [S.PATIENT_ID, *attributes], fast=fast))
     out = frame
     pid = frame[S.PATIENT_ID].array.codes.astype(np.int64)
     for attr in attributes:

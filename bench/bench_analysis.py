@@ -28,7 +28,7 @@ TARGET = 0.35  # seconds, summary_and_kpis at 100,000 patients
 
 def calls(a, t):
     """(label, function) of the analysis calls of the Overview and Durability pages, default inputs."""
-    from analysis import durability, metrics, outcomes
+    from analysis import durability, metrics, outcomes, response_episodes
     from analysis.outcomes import Definitions
 
     d = Definitions()
@@ -37,7 +37,7 @@ def calls(a, t):
         ("metrics.summary_and_kpis, no treatments", lambda: metrics.summary_and_kpis(a, None, d, instrument="PHQ9")),
         ("durability.analyse by condition", lambda: durability.analyse(a, t, "PHQ9", by="condition", definitions=d)),
         ("outcomes.patient_outcomes", lambda: outcomes.patient_outcomes(a, "PHQ9", d)),
-        ("outcomes.episodes", lambda: outcomes.episodes(a, t, "PHQ9", d)),
+        ("response_episodes.episodes", lambda: response_episodes.episodes(a, t, "PHQ9", d)),
     ]
 
 

@@ -14,8 +14,8 @@ no stSpinner left and the page's title shown:
 A table is printed and written as Markdown to --out.
 
 With --profile, the analysis calls each page makes (same functions, same arguments, outside Streamlit) are
-timed and profiled with cProfile on the largest size, together with what ui.py's cache adds to every call
-(ui.content_key hashing of the arguments when they are new objects; the pickle round trip of st.cache_data
+timed and profiled with cProfile on the largest size, together with what ui/cache.py adds to every call
+(ui.cache.content_key hashing of the arguments when they are new objects; the pickle round trip of st.cache_data
 for the results kept there; none for those kept once with st.cache_resource: the import and the selections,
 whose frames the app keys by the key of the call that made them, without hashing).
 
@@ -232,7 +232,7 @@ def page_calls(files: list[Path]):
         (a, t),
         {"instrument": "PHQ9", "definitions": defs},
     )
-    import ui  # the page helpers that hold analysis calls (ui.cohort_trajectories, ui.cohort_durability)
+    from ui import cohort_view  # the page helpers that hold analysis calls (trajectories, durability)
 
     sa = cohorts.select(a, t, instrument="PHQ9", conditions=["depression"])
     sb = cohorts.select(a, t, instrument="PHQ9", conditions=["bipolar_depression"])
@@ -251,7 +251,7 @@ def page_calls(files: list[Path]):
         "Compare",
         "trajectory.trajectories (cohorts)",
         trajectory.trajectories,
-        (ui._combined(sa, sb), "PHQ9"),
+        (cohort_view.combined(sa, sb), "PHQ9"),
         {"by": "cohort", "definitions": defs},
     )
     yield (
@@ -264,25 +264,25 @@ def page_calls(files: list[Path]):
     yield "Data", "Loaded.to_json + to_text", lambda: (loaded.to_json(), loaded.to_text()), (), {}
 
 
-#: the calls whose results ui.py keeps once with st.cache_resource (no pickle, no unpickle)
+#: the calls whose results ui/cache.py keeps once with st.cache_resource (no pickle, no unpickle)
 RESOURCE = ("ingest.load_files", "cohorts.select (no filter)", "cohorts.select x2")
 
 
 def cache_overhead(label, args, kwargs, value) -> tuple[float, float, float]:
-    """What ui.py's caching adds to a call: the key (ui.content_key of the arguments, as new objects: in the
-    app, arguments that are shared results are keyed without hashing; for the import, ui.load's SHA-256 of
+    """What ui/cache.py adds to a call: the key (cache.content_key of the arguments, as new objects: in the
+    app, arguments that are shared results are keyed without hashing; for the import, cache.load's SHA-256 of
     the files' bytes), and for the results of st.cache_data the pickle (cold) and unpickle (every warm
     hit); 0 for the results of st.cache_resource (RESOURCE). Seconds."""
     import hashlib
 
-    import ui
+    from ui import cache
 
     t0 = time.perf_counter()
     if label == "ingest.load_files":
         for _name, data in args[0]:
             hashlib.sha256(data).digest()
     else:
-        ui.content_key(list(args)), ui.content_key(kwargs)
+        cache.content_key(list(args)), cache.content_key(kwargs)
     t1 = time.perf_counter()
     if label in RESOURCE:
         return t1 - t0, 0.0, 0.0

@@ -2,11 +2,10 @@
 
 import streamlit as st
 
-import gate
-import ui
-from analysis import access
+from analysis import access, formatting
+from ui import gate, session, show
 
-ui.ensure_frame()
+session.ensure_frame()
 st.title("Audit log")
 if not access.can_view_audit(gate.role()):
     st.error("The audit log is for managers and clinicians only.")
@@ -24,10 +23,10 @@ log = log.assign(
     user=log["user"].fillna("(no sign-in)"),
     action=log["action"].str.replace("_", " "),
 )
-ui.table(
+show.table(
     log,
     "audit log",
     key="audit",
     rename={"at": "When (UTC)", "user": "Who", "action": "Action", "dataset_hash": "Data set hash", "detail": "Detail"},
 )
-st.caption(f"{len(log):,} {'entry' if len(log) == 1 else 'entries'} shown (the latest 1,000 at most).")
+st.caption(f"{formatting.count(len(log))} {'entry' if len(log) == 1 else 'entries'} shown (the latest 1,000 at most).")

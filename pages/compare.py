@@ -2,51 +2,36 @@
 
 import streamlit as st
 
-import ui
 from analysis import charts, cohorts, instruments
-from analysis.outcomes import FUNNEL_COMPLEMENTS
+from ui import cache, cohort_view, session, show, widgets
 
-d = ui.data("Compare two cohorts")
-defs, thr = ui.definitions(), ui.threshold()
-instrument = ui.instrument_choice(d)
+d = session.data("Compare two cohorts")
+defs, thr = session.definitions(), session.threshold()
+instrument = widgets.instrument_choice(d)
 if instrument is None:
     st.warning("The data hold no scores.")
     st.stop()
-options = ui.guard(cohorts.filter_options, d.assessments, d.treatments, instrument=instrument, definitions=defs)
+options = cache.guard(cohorts.filter_options, d.assessments, d.treatments, instrument=instrument, definitions=defs)
 col_a, col_b = st.columns(2, gap="large")
 with col_a:
-    a = ui.cohort_inputs("A", options, d, instrument, default_condition=0)
+    a = widgets.cohort_inputs("A", options, d, instrument, default_condition=0)
 with col_b:
-    b = ui.cohort_inputs("B", options, d, instrument, default_condition=1)
-sel_a = ui.guard_shared(cohorts.select, d.assessments, d.treatments, instrument=instrument, definitions=defs, **a)
-sel_b = ui.guard_shared(cohorts.select, d.assessments, d.treatments, instrument=instrument, definitions=defs, **b)
+    b = widgets.cohort_inputs("B", options, d, instrument, default_condition=1)
+sel_a = cache.guard_shared(cohorts.select, d.assessments, d.treatments, instrument=instrument, definitions=defs, **a)
+sel_b = cache.guard_shared(cohorts.select, d.assessments, d.treatments, instrument=instrument, definitions=defs, **b)
 if sel_a.patients == 0 or sel_b.patients == 0:
     st.warning("One cohort has no patients: widen its filters.")
     st.stop()
 
-cmp = ui.guard(cohorts.compare, sel_a, sel_b, instrument, defs)
+cmp = cache.guard(cohorts.compare, sel_a, sel_b, instrument, defs)
 st.subheader(f"{instrument} response and remission")
-ui.compare_summary(cmp)
-ui.plot(charts.rates_chart, cmp.rates, "cohort", thr, f"{instrument} response and remission: cohort A vs cohort B")
-ui.table(
-    cmp.rates,
-    f"{instrument} cohorts",
-    counts=ui.FUNNEL,
-    shares=ui.COHORT_SHARES,
-    complements=FUNNEL_COMPLEMENTS,
-    percent=ui.COHORT_RATES,
-    ci={
-        "response_rate": ("response_lower", "response_upper"),
-        "remission_rate": ("remission_lower", "remission_upper"),
-    },
-    rename=ui.COHORT_NAMES,
-    key="cohort_rates",
-    hide=("with_baseline", "with_response_assessment"),
-)
+cohort_view.summary(cmp)
+show.plot(charts.rates_chart, cmp.rates, "cohort", thr, f"{instrument} response and remission: cohort A vs cohort B")
+cohort_view.rates_table(cmp, instrument)
 
 st.subheader("Trajectories")
-traj = ui.cohort_trajectories(sel_a, sel_b, instrument, defs)
-ui.plot(
+traj = cohort_view.trajectories(sel_a, sel_b, instrument, defs)
+show.plot(
     charts.trajectory_chart,
     traj.observed,
     traj.predicted if traj.converged else None,
@@ -58,8 +43,6 @@ ui.plot(
     by="cohort",
 )
 st.subheader("How long response lasts")
-km, why_not = ui.cohort_durability(sel_a, sel_b, instrument, defs)
-if km is not None and len(km.km.table):
-    ui.plot(charts.km_chart, km.km.table, km.at_risk(), instrument, thr)
-st.markdown(why_not or ui.durability_comparison_text(km))
-ui.notes([*sel_a.notes, *sel_b.notes, *cmp.notes, *traj.notes, *(km.notes if km is not None else ())])
+km, why_not = cohort_view.durability(sel_a, sel_b, instrument, defs)
+cohort_view.durability_comparison(km, why_not, instrument)
+show.notes([*sel_a.notes, *sel_b.notes, *cmp.notes, *traj.notes, *(km.notes if km is not None else ())])

@@ -1,4 +1,4 @@
-"""The direction of imports: pages -> analysis, never the reverse."""
+"""The direction of imports: pages -> ui -> analysis, never the reverse."""
 
 import ast
 from pathlib import Path
@@ -6,8 +6,8 @@ from pathlib import Path
 ANALYSIS = Path(__file__).resolve().parents[1] / "analysis"
 
 
-def streamlit_imports(path: Path) -> list[str]:
-    """The streamlit imports of one Python file."""
+def imports_of(path: Path, packages: set[str]) -> list[str]:
+    """The imports of one Python file from the given top-level packages, as 'file: module'."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
         names = []
@@ -15,12 +15,28 @@ def streamlit_imports(path: Path) -> list[str]:
             names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module:
             names = [node.module]
-        found += [f"{path.name}: {n}" for n in names if n.split(".")[0] == "streamlit"]
+        found += [f"{path.name}: {n}" for n in names if n.split(".")[0] in packages]
     return found
+
+
+def streamlit_imports(path: Path) -> list[str]:
+    """The streamlit imports of one Python file."""
+    return imports_of(path, {"streamlit"})
 
 
 def test_analysis_never_imports_streamlit():
     assert [hit for path in ANALYSIS.rglob("*.py") for hit in streamlit_imports(path)] == []
+
+
+def test_analysis_never_imports_the_dashboard():
+    dashboard = {"ui", "pages", "gate", "dashboard"}
+    assert [hit for path in ANALYSIS.rglob("*.py") for hit in imports_of(path, dashboard)] == []
+
+
+def test_the_check_sees_an_import_of_the_dashboard(tmp_path):
+    f = tmp_path / "module.py"
+    f.write_text("import ui\nfrom ui.show import table\nfrom pages import overview\nimport uikit\n")
+    assert imports_of(f, {"ui", "pages"}) == ["module.py: ui", "module.py: ui.show", "module.py: pages"]
 
 
 def test_the_check_sees_every_form_of_a_streamlit_import(tmp_path):

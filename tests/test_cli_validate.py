@@ -49,6 +49,7 @@ def test_each_issue_in_the_json_has_severity_code_message_column_and_rows(capsys
         "message": issue["message"],
         "column": "Total Score",
         "rows": [5],
+        "fix": None,
     }
 
 
@@ -127,3 +128,16 @@ def test_the_real_command_line_prints_no_traceback_on_binary_junk():
     assert done.returncode == 1
     assert "not a text file" in done.stdout
     assert "Traceback" not in done.stderr
+
+
+def test_the_text_report_phrases_each_fix_as_a_map_option(capsys):
+    code, out, _ = run(capsys, BAD / "ambiguous_dates.csv")
+    assert code == 1
+    assert "AMBIGUOUS_DATES" in out and "Fix: --map 'Visit Date=date_dmy' or --map 'Visit Date=date_mdy'." in out
+
+
+def test_the_json_report_carries_each_fix(capsys):
+    code, out, _ = run(capsys, BAD / "ambiguous_dates.csv", "--json")
+    issue = next(i for i in json.loads(out)["issues"] if i["code"] == "AMBIGUOUS_DATES")
+    assert code == 1 and issue["fix"] == {"column": "Visit Date", "targets": ["date_dmy", "date_mdy"]}
+    assert "--map" not in issue["message"]

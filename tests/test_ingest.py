@@ -186,7 +186,8 @@ def test_two_columns_with_one_name_for_a_required_column_are_refused_naming_both
     loaded = load("Patient ID,Measure,Score,Score,Day\nA,PHQ-9,3,4,0\n")
     assert not loaded.ok
     message = loaded.issues.set_index("code").loc["DUPLICATE_COLUMNS", "message"]
-    assert "'Score' and 'Score.1'" in message and "--map" in message and "Data page" in message
+    fix = loaded.issues.set_index("code").loc["DUPLICATE_COLUMNS", "fix"]
+    assert "'Score' and 'Score.1'" in message and fix == {"column": "Score.1", "targets": ["ignore", "score"]}
     chosen = load("Patient ID,Measure,Score,Score,Day\nA,PHQ-9,3,4,0\n", overrides={"Score.1": "ignore"})
     assert chosen.ok and chosen.assessments[S.SCORE].tolist() == [3.0]
 
@@ -422,7 +423,7 @@ def test_ambiguous_dates_refuse_the_file_and_an_override_resolves_them():
     text = "Patient ID,Measure,Score,Visit Date\nA,PHQ-9,20,03/04/2024\nA,PHQ-9,8,05/04/2024\n"
     refused = load(text)
     assert not refused.ok and "AMBIGUOUS_DATES" in codes(refused)
-    assert "date_dmy" in refused.issues["message"].iloc[0]
+    assert refused.issues["fix"].iloc[0] == {"column": "Visit Date", "targets": ["date_dmy", "date_mdy"]}
     dmy = load(text, overrides={"Visit Date": "date_dmy"}).assessments
     mdy = load(text, overrides={"Visit Date": "date_mdy"}).assessments
     assert dmy[S.DAY].tolist() == [0, 2] and mdy[S.DAY].tolist() == [0, 61]
@@ -747,16 +748,16 @@ def test_day_0_from_dates_is_the_same_whether_a_patients_rows_are_together_or_sc
     )
 
 
-def test_the_work_done_in_threads_for_long_files_gives_what_the_one_thread_gives(monkeypatch):
-    # long files encode their text columns, and build the output columns while the checks run, in threads;
-    # here every file counts as long, with rows dropped and attributes resolved after the columns were started
-    from analysis import ingest
+def test_the_fast_path_for_long_files_gives_what_the_general_path_gives(monkeypatch):
+    # long files encode their text columns by runs and reuse or decode by runs their output columns; here every
+    # file counts as long, with rows dropped and attributes resolved after the columns were parsed
+    from analysis.ingest import columnar
 
     text = long_export(key=lambda p: f"P-{p:04d}  " if p == 3 else f"P-{p:04d}")
     text = text.replace("\nP-0005,PHQ-9,5,0,", "\nP-0005,PHQ-9,99,0,")  # out of range: a row dropped
     text = text.replace("\nP-0009,PHQ-9,10,7,", "\nP-0009,PHQ-9,10,7,33,Northside\nP-0009,PHQ-9,10,7,")
-    one_thread = load(text)
-    monkeypatch.setattr(ingest, "THREADED_ROWS", 0)
+    one_thread = load(text, fast=False)
+    monkeypatch.setattr(columnar, "RUN_ROWS", 0)
     threads = load(text)
     pd.testing.assert_frame_equal(one_thread.assessments, threads.assessments)
     pd.testing.assert_frame_equal(one_thread.issues, threads.issues)
@@ -783,7 +784,7 @@ def test_a_long_grouped_file_encoded_run_by_run_gives_what_encoding_every_row_gi
     # from ingest.RUN_ROWS rows, a text column with long runs of equal values (an export grouped by patient)
     # is encoded from the first value of each run; here runs cross pyarrow's 4 MB blocks, blanks and 'n/a'
     # break them, and one patient comes back after the others
-    from analysis import ingest
+    from analysis.ingest import columnar
 
     line = "P-{p:05d},{ins},{s},{d},{cond},{site},{sex},IV\n"
     rows = [
@@ -804,9 +805,9 @@ def test_a_long_grouped_file_encoded_run_by_run_gives_what_encoding_every_row_gi
     rows.append(rows[0])  # patient P-00000 again at the end (a repeated row)
     text = "Patient ID,Measure,Total Score,Day,Diagnosis,Clinic Location,Sex,Route\n" + "".join(rows)
     assert len(text) > 4 << 20  # (more than one block)
-    monkeypatch.setattr(ingest, "RUN_ROWS", 10**9)
+    monkeypatch.setattr(columnar, "RUN_ROWS", 10**9)
     every_row = load(text)
-    monkeypatch.setattr(ingest, "RUN_ROWS", 0)
+    monkeypatch.setattr(columnar, "RUN_ROWS", 0)
     by_runs = load(text)
     pd.testing.assert_frame_equal(every_row.assessments, by_runs.assessments, check_exact=True)
     pd.testing.assert_frame_equal(every_row.issues, by_runs.issues, check_exact=True)
@@ -817,17 +818,16 @@ def test_a_long_grouped_file_encoded_run_by_run_gives_what_encoding_every_row_gi
     assert a[S.CONDITION].value_counts().to_dict() == {"ptsd": 3_333 * 24, "depression": 1_667 * 24}
 
 
-def test_quotes_and_carriage_returns_are_found_anywhere_in_a_file_with_or_without_memchr(monkeypatch, tmp_path):
-    # the scans before the parse read pyarrow's map of the file (memchr; numpy where the C library has none)
+def test_quotes_and_carriage_returns_are_found_anywhere_in_a_file_mapped_or_read(monkeypatch, tmp_path):
+    # the scans before the parse read pyarrow's map of the file (numpy, slice by slice) or the bytes of an upload
     import pyarrow as pa
 
-    from analysis import ingest
+    from analysis.ingest import read
 
     far = b"x" * (9 << 20)  # past the first 4 MB slice of the numpy scan
     cases = [b"", b"abc", b'a"c', far + b"\r", far + b'"', far]
-    found = [(ingest._has_byte(pa.py_buffer(d), b'"'), ingest._has_byte(pa.py_buffer(d), b"\r")) for d in cases]
-    monkeypatch.setattr(ingest, "_MEMCHR", None)
-    without = [(ingest._has_byte(pa.py_buffer(d), b'"'), ingest._has_byte(pa.py_buffer(d), b"\r")) for d in cases]
+    found = [(read.has_byte(pa.py_buffer(d), b'"'), read.has_byte(pa.py_buffer(d), b"\r")) for d in cases]
+    without = [(read.has_byte(d, b'"'), read.has_byte(d, b"\r")) for d in cases]
     assert (
         found
         == without
@@ -847,7 +847,7 @@ def test_iso_dates_read_as_dates_give_what_reading_them_as_text_gives_and_a_bad_
 ):
     # a date column whose first 64 KB are ISO dates is parsed by pyarrow as dates (no text, no hashing);
     # a value further down that is not an ISO date makes the column text again, and it is named as before
-    from analysis import ingest
+    from analysis.ingest import columnar
 
     rows = [f"P-{i // 10:04d},PHQ-9,{i % 27},2024-{1 + i % 12:02d}-{1 + i % 28:02d}\n" for i in range(8_000)]
     rows[3] = rows[3].replace("2024-04-04", " 2024-04-04 ")  # white space around an ISO date: trimmed by both
@@ -856,7 +856,7 @@ def test_iso_dates_read_as_dates_give_what_reading_them_as_text_gives_and_a_bad_
     late = text + "P-0001,PHQ-9,4,31/02/2024\nP-0002,PHQ-9,4,not a date\n"
     assert len(text) > 65536
     as_dates, as_dates_late = load(text), load(late)
-    monkeypatch.setattr(ingest, "_iso_columns", lambda prep, dates: set())  # every date read as text
+    monkeypatch.setattr(columnar, "ISO_SAMPLE_BYTES", 0)  # every date read as text
     as_text, as_text_late = load(text), load(late)
     for a, b in ((as_dates, as_text), (as_dates_late, as_text_late)):
         pd.testing.assert_frame_equal(a.assessments, b.assessments, check_exact=True)
@@ -931,10 +931,10 @@ def test_rows_of_the_second_file_are_named_as_whole_numbers():
 
 
 def test_only_a_date_column_whose_first_values_are_all_iso_dates_is_parsed_as_dates():
-    from analysis import ingest
+    from analysis.ingest import columnar, read
 
     def iso(text, dates=frozenset({"Date"})):
-        return ingest._iso_columns(ingest._prepare(text.encode()), set(dates))
+        return columnar.iso_columns(read.open_file(text.encode()), set(dates))
 
     assert iso("ID,Date\nA,2024-01-05\nB,\nC,2024-02-29\n") == {"Date"}
     assert iso("ID,Date\nA,2024-01-05\nB,1/5/2024\nC,2024-02-29\n") == set()  # one US date: text
@@ -954,26 +954,24 @@ def test_day_0_from_a_treatments_file_whose_patients_differ_from_the_assessments
     assert loaded.treatments[S.DAY].tolist() == [0, 0, 7, 0]
 
 
-def test_a_long_buffer_searched_in_two_halves_finds_the_byte_in_either_half_and_at_the_split():
+def test_a_long_buffer_searched_in_slices_finds_the_byte_in_either_slice_and_at_the_boundary():
     import pyarrow as pa
 
-    from analysis import ingest
+    from analysis.ingest import read
 
-    size = ingest.SPLIT_SCAN_BYTES + 1  # searched in two halves: [0, size // 2) here, the rest in a thread
+    size = 2 * (1 << 22) + 1  # searched in slices of 4 MB: [0, size // 2) first, the rest after
     half = size // 2
     for at in (0, half - 1, half, size - 1):
         data = bytearray(b"x" * size)
         data[at] = ord('"')
-        assert ingest._has_byte(pa.py_buffer(bytes(data)), b'"'), at
-        assert not ingest._has_byte(pa.py_buffer(bytes(data)), b"\r"), at
+        assert read.has_byte(pa.py_buffer(bytes(data)), b'"'), at
+        assert not read.has_byte(pa.py_buffer(bytes(data)), b"\r"), at
 
 
-def test_output_columns_started_while_a_file_is_read_are_not_used_when_more_files_or_a_wide_file_change_the_rows(
-    monkeypatch,
-):
-    # a long file's text output columns are started in worker threads as soon as its categoricals exist; two
-    # assessments files (rows of both), or a wide file (rows melted), must not end with the first file's columns
-    from analysis import ingest
+def test_output_columns_as_parsed_are_not_used_when_more_files_or_a_wide_file_change_the_rows(monkeypatch):
+    # a long file's text output columns are the columns as parsed when no step changed them; two assessments
+    # files (rows of both), or a wide file (rows melted), must not end with the first file's columns
+    from analysis.ingest import columnar
 
     first = long_export(n_patients=3, visits=2).encode()
     second = (
@@ -981,8 +979,8 @@ def test_output_columns_started_while_a_file_is_read_are_not_used_when_more_file
     )
     wide = b"Patient ID,PHQ-9 Day 0,PHQ-9 Day 7,Clinic Location\nP-1,10,8,Lakeview\nP-2,12,,Lakeview\n"
     cases = [[("a.csv", first), ("b.csv", second)], [("wide.csv", wide)], [("a.csv", first)]]
-    one_thread = [load_files(c) for c in cases]
-    monkeypatch.setattr(ingest, "THREADED_ROWS", 0)  # every file counts as long: columns started early
+    one_thread = [load_files(c, fast=False) for c in cases]
+    monkeypatch.setattr(columnar, "RUN_ROWS", 0)  # every file counts as long
     threads = [load_files(c) for c in cases]
     for before, after in zip(one_thread, threads):
         pd.testing.assert_frame_equal(before.assessments, after.assessments)
@@ -1005,11 +1003,11 @@ def test_output_columns_started_while_a_file_is_read_are_not_used_when_more_file
 def test_increasing_rows_taken_chunk_by_chunk_are_the_rows_of_the_whole_column():
     import pyarrow as pa
 
-    from analysis import ingest
+    from analysis.ingest import columnar
 
     col = pa.chunked_array([["a", "b", "c"], [], ["d"], ["e", "f"], ["g", "h", "i"]], pa.string())
     for rows in ([0], [0, 3, 4], [2, 3, 6], [8], [1, 2, 5, 7, 8], list(range(9))):
-        taken = ingest._take_sorted(col, np.array(rows, dtype=np.int64))
+        taken = columnar._take_sorted(col, np.array(rows, dtype=np.int64))
         assert taken.to_pylist() == [col.to_pylist()[r] for r in rows], rows
 
 
@@ -1030,3 +1028,63 @@ def test_scores_are_proved_within_range_by_runs_exactly_when_every_row_is(rows):
     assert not proved or within
     if not np.isnan(values).any():
         assert proved == within
+
+
+# --- structured fixes: each front end phrases them; library messages name none ---------------------------
+def _every_corpus_load():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent / "data"
+    for folder in ("bad", "unseen"):
+        for path in sorted((root / folder).glob("*")):
+            if path.suffix not in (".py", ".json", ".md"):
+                yield load_files([path])
+
+
+def test_no_library_message_names_a_front_end():
+    for loaded in _every_corpus_load():
+        for message in loaded.issues["message"]:
+            assert "--map" not in message and "dashboard" not in message.lower(), message
+    refused = load("Patient ID,Measure,Score,Visit Date\nA,PHQ-9,20,03/04/2024\n", overrides={"Nope": "ignore"})
+    assert not any("--map" in m for m in refused.issues["message"])
+
+
+def test_every_fix_maps_a_source_column_of_the_file_to_override_targets():
+    from analysis.ingest import OVERRIDE_TARGETS
+
+    fixes = [f for loaded in _every_corpus_load() for f in loaded.issues["fix"] if f is not None]
+    assert fixes and all(set(f) == {"column", "targets"} and f["targets"] for f in fixes)
+    assert all(t in OVERRIDE_TARGETS for f in fixes for t in f["targets"])
+
+
+def test_the_override_targets_include_the_date_formats_and_ignore():
+    from analysis.ingest import DATE_DMY, DATE_MDY, DATE_YMD, OVERRIDE_TARGETS
+
+    assert {S.PATIENT_ID, S.DATE, DATE_DMY, DATE_MDY, DATE_YMD, "ignore", "age"} <= set(OVERRIDE_TARGETS)
+
+
+def test_a_refused_file_keeps_the_mapping_of_its_columns_and_its_fix_lets_it_through():
+    text = "Patient ID,Measure,Score,Visit Date\nA,PHQ-9,20,03/04/2024\nA,PHQ-9,8,05/04/2024\n"
+    refused = load(text)
+    assert not refused.ok
+    assert refused.mapping[["source", "target"]].values.tolist() == [
+        ["Patient ID", S.PATIENT_ID],
+        ["Measure", S.INSTRUMENT],
+        ["Score", S.SCORE],
+        ["Visit Date", S.DATE],
+    ]
+    fix = issue(refused, "AMBIGUOUS_DATES")["fix"]
+    assert load(text, overrides={fix["column"]: fix["targets"][0]}).ok
+
+
+def test_a_missing_patient_key_suggests_a_column_that_looks_like_one():
+    loaded = load("Pt Ref,Measure,Total Score,Day\nA,PHQ-9,20,0\n")
+    assert issue(loaded, "MISSING_COLUMNS")["fix"] == {"column": "Pt Ref", "targets": [S.PATIENT_ID]}
+    assert issue(load("Measure,Score,Day\nPHQ-9,3,0\n"), "MISSING_COLUMNS")["fix"] is None
+
+
+def test_the_fast_path_switched_off_gives_the_same_tables():
+    text = long_export()
+    fast, general = load(text), load(text, fast=False)
+    pd.testing.assert_frame_equal(fast.assessments, general.assessments, check_exact=True)
+    pd.testing.assert_frame_equal(fast.issues, general.issues, check_exact=True)

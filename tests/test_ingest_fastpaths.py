@@ -1,23 +1,18 @@
-"""A differential red team of the import's fast paths: every fast path taken on small files gives, to the
-last row number, dtype and message, what the slow paths give.
+"""A differential red team of the import's fast path: every fast path taken on small files gives, to the
+last row number, dtype and message, what the general path gives.
 
-The reference is ``load_files`` with every fast path switched off (``slow_paths``): thresholds
-(``ingest.THREADED_ROWS``, ``ingest.RUN_ROWS``) out of reach, and the fast paths that have no knob
-replaced by their general path (the block lookup ``_few_values``, values of one width compared as integers, ISO dates parsed as ``date32``, the
-"no quote, no carriage return, no blank in the first column" row proof, patient runs in day 0, the parsed
-column reused as output, the bulk check of plain text, the distinct-number age bands, the run-based
-duplicate / range / attribute checks of analysis.validate). The subject (``fast_paths``) lowers every
-threshold so that a file of a few dozen rows takes every fast path: pyarrow parses it in blocks of a few
-hundred bytes (so runs, first-block values and type inference meet block boundaries), the ISO sample is
-a few hundred bytes (so a bad date falls "far below" it), and every column counts as long.
-A third reading (``python_reader``) parses every file with the careful csv-module reader: the spreadsheet
-rows pyarrow's rows must equal.
+The reference is ``load_files`` with the switch off (``slow_paths``: ``columnar.ENABLED = False``, which also
+turns off the run-based duplicate / range / attribute checks of analysis.validate). The subject
+(``fast_paths``) lowers the thresholds the columnar module owns so that a file of a few dozen rows takes every
+fast path: every column counts as long (``RUN_ROWS``), the ISO sample is a few hundred bytes
+(``ISO_SAMPLE_BYTES``: a bad date falls "far below" it), and pyarrow parses it in blocks of a few hundred bytes
+(so runs and type inference meet block boundaries). A third reading (``python_reader``) parses every file with
+the careful csv-module reader: the spreadsheet rows pyarrow's rows must equal.
 """
 
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 from contextlib import contextmanager
 
@@ -33,17 +28,16 @@ from hypothesis import strategies as st
 from analysis import ingest
 from analysis import schema as S
 from analysis import validate as V
+from analysis.ingest import columnar, read
 
-#: rows from which the subject takes the threaded and run-based paths
+#: rows from which the subject takes the run-based paths
 LOW_ROWS = 8
 #: the subject's pyarrow block size (bytes): a file of a few dozen rows comes in several chunks
 SMALL_BLOCK = 256
-#: the subject's ISO-date sample (bytes), standing in for the 64 KB of ``_iso_columns``
+#: the subject's ISO-date sample (bytes), standing in for the 64 KB of ``columnar.ISO_SAMPLE_BYTES``
 SMALL_ISO_SAMPLE = 200
 
 _read_csv = pacsv.read_csv
-_iso_columns = ingest._iso_columns
-_age_column = ingest._age_column
 
 
 def _read_csv_in_blocks(block_size):
@@ -54,55 +48,21 @@ def _read_csv_in_blocks(block_size):
     return read_csv
 
 
-def _iso_columns_sampled(sample):
-    def iso_columns(prep, dates):
-        return _iso_columns(dataclasses.replace(prep, body=bytes(prep.body[:sample])), dates)
-
-    return iso_columns
-
-
-def _age_column_general(raw, source, log, file):
-    """``_age_column`` without its whole-number fast path (the ages as floats take the general path)."""
-    col = raw.table[source]
-    if pa.types.is_integer(col.type):
-        raw = dataclasses.replace(
-            raw, table=raw.table.set_column(raw.table.column_names.index(source), source, pc.cast(col, pa.float64()))
-        )
-    return _age_column(raw, source, log, file)
-
-
 @contextmanager
 def slow_paths():
-    """Every fast path of the import switched off (see the module docstring)."""
+    """The fast path switched off."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(ingest, "THREADED_ROWS", 10**12)
-        mp.setattr(ingest, "RUN_ROWS", 10**12)
-        mp.setattr(ingest, "_few_values", lambda col: None)
-        mp.setattr(ingest, "_fixed_width", lambda chunk: None)
-        mp.setattr(ingest, "_iso_columns", lambda prep, dates: set())
-        mp.setattr(ingest, "_has_byte", lambda buffer, byte: True)  # rows counted, never proved by the first column
-        mp.setattr(ingest, "long_run_starts", lambda pid: None)
-        mp.setattr(ingest, "_unchanged", lambda categories, codes, parsed: False)
-        mp.setattr(ingest, "_clean_texts", lambda values, listed: [ingest._clean_text(v) for v in listed])
-        mp.setattr(ingest, "_distinct_numbers", lambda values: (None, None))
-        mp.setattr(ingest, "_age_column", _age_column_general)
-        mp.setattr(V, "MAX_RUN_COMPARED", 0)
-        mp.setattr(V, "_duplicated_sorted", lambda frame, columns: None)
-        mp.setattr(V, "_within_by_runs", lambda values, codes, lows, highs: False)
-        mp.setattr(V, "_constant_per_patient", lambda frame, attributes: False)
+        mp.setattr(columnar, "ENABLED", False)
         yield
 
 
 @contextmanager
 def fast_paths(block_size=SMALL_BLOCK, iso_sample=SMALL_ISO_SAMPLE, rows=LOW_ROWS):
-    """Every threshold lowered: small files take the threaded, run-based, block-lookup and ISO paths."""
+    """Every threshold lowered: small files take the run-based and ISO paths, in small blocks."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(ingest, "THREADED_ROWS", rows)
-        mp.setattr(ingest, "RUN_ROWS", rows)
+        mp.setattr(columnar, "RUN_ROWS", rows)
+        mp.setattr(columnar, "ISO_SAMPLE_BYTES", iso_sample)
         mp.setattr(pacsv, "read_csv", _read_csv_in_blocks(block_size))
-        mp.setattr(ingest, "_iso_columns", _iso_columns_sampled(iso_sample))
-        # (the quote and carriage-return scans in two halves; raising=False: the knob is new in round 5)
-        mp.setattr(ingest, "SPLIT_SCAN_BYTES", 64, raising=False)
         yield
 
 
@@ -110,7 +70,7 @@ def fast_paths(block_size=SMALL_BLOCK, iso_sample=SMALL_ISO_SAMPLE, rows=LOW_ROW
 def python_reader():
     """Every file read by the csv-module reader (the spreadsheet's rows), other paths as they are."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(ingest, "_read_arrow", lambda *a, **k: None)
+        mp.setattr(read, "read_arrow", lambda *a, **k: None)
         yield
 
 
@@ -185,13 +145,12 @@ def test_the_subject_really_takes_the_fast_paths_and_the_reference_does_not():
     )
     taken = {}
     watched = [
-        (ingest, "_run_starts", lambda out: out is not None),
-        (ingest, "_few_values", lambda out: out is not None),
-        (ingest, "_iso_columns", bool),
+        (columnar, "_run_starts", lambda out: out is not None),
+        (columnar, "iso_columns", bool),
+        (columnar, "text_output", lambda out: out is not None),
         (V, "_duplicated_sorted", lambda out: out is not None),
         (V, "_duplicated_in_runs", lambda out: out is not None),
         (V, "_within_by_runs", bool),
-        (ingest, "_in_threads", lambda out: False),
     ]
 
     def watch(module, name, took):
@@ -199,11 +158,7 @@ def test_the_subject_really_takes_the_fast_paths_and_the_reference_does_not():
 
         def wrapped(*a, **k):
             out = func(*a, **k)
-            taken[name] = (
-                taken.get(name, False)
-                or bool(took(out))
-                or (name == "_in_threads" and len(a[1]) > 1 and a[2] >= ingest.THREADED_ROWS)
-            )
+            taken[name] = taken.get(name, False) or bool(took(out))
             return out
 
         return wrapped
@@ -225,14 +180,13 @@ def test_the_subject_really_takes_the_fast_paths_and_the_reference_does_not():
     assert table.column(0).num_chunks > 4  # (the small blocks: runs and first-block values meet chunk edges)
 
 
-def test_a_byte_is_found_at_every_place_of_a_buffer_scanned_in_two_halves():
+def test_a_byte_is_found_at_every_place_of_a_buffer():
     with fast_paths():
-        ingest.SPLIT_SCAN_BYTES = 2  # (undone with the rest at the end of fast_paths)
         for size in (1, 2, 3, 64, 65):
-            assert not ingest._has_byte(pa.py_buffer(b"x" * size), b'"')
+            assert not read.has_byte(pa.py_buffer(b"x" * size), b'"')
             for at in range(size):
                 data = b"x" * at + b'"' + b"x" * (size - at - 1)
-                assert ingest._has_byte(pa.py_buffer(data), b'"'), (size, at)
+                assert read.has_byte(pa.py_buffer(data), b'"'), (size, at)
 
 
 @settings(max_examples=300, deadline=None)
@@ -249,7 +203,7 @@ def test_values_of_one_width_compared_as_integers_change_where_pyarrow_says(valu
     if len(chunk) < 2:
         return
     expected = pc.indices_nonzero(pc.not_equal(chunk.slice(1), chunk.slice(0, len(chunk) - 1)).fill_null(True))
-    assert ingest._changes(chunk).tolist() == expected.to_pylist()
+    assert columnar._changes(chunk).tolist() == expected.to_pylist()
 
 
 @settings(max_examples=200, deadline=None)
@@ -263,14 +217,12 @@ def test_values_of_one_width_compared_as_integers_change_where_pyarrow_says(valu
     ),
     st.integers(0, 3),
 )
-def test_values_all_of_one_width_take_the_integer_comparison_for_1_2_4_and_8_bytes(values, cut):
+def test_values_all_of_one_width_change_where_pyarrow_says_for_1_2_4_and_8_bytes(values, cut):
     chunk = pa.array(values, pa.string()).slice(cut)
     if len(chunk) < 2:
         return
-    width = len(values[0].encode())
-    assert (ingest._fixed_width(chunk) is not None) == (width in (1, 2, 4, 8))
     expected = pc.indices_nonzero(pc.not_equal(chunk.slice(1), chunk.slice(0, len(chunk) - 1)))
-    assert ingest._changes(chunk).tolist() == expected.to_pylist()
+    assert columnar._changes(chunk).tolist() == expected.to_pylist()
 
 
 @settings(max_examples=200, deadline=None)
@@ -288,7 +240,9 @@ def test_codes_decoded_to_text_equal_pyarrows_take(categories, codes):
     codes = np.array([c if c < len(categories) else -1 for c in codes], dtype=np.int8)
     # (texts of one width or not, codes missing or not; short runs, and runs of 9: decoded run by run)
     for rows in (codes, np.repeat(codes, 9)):
-        assert ingest._decoded(rows, categories).equals(categories.take(pa.array(rows, mask=rows < 0)))
+        cat = pd.Categorical.from_codes(rows, categories=pd.Index(categories.to_pylist(), dtype=object))
+        decoded = columnar.text_output(cat, None)  # (None: no long runs, the general path's take)
+        assert decoded is None or decoded.equals(categories.take(pa.array(rows, mask=rows < 0)))
 
 
 def test_a_difference_in_any_part_of_the_result_is_caught():

@@ -9,9 +9,8 @@ import pyarrow.compute as pc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis import ingest
 from analysis import schema as S
-from analysis.ingest import Loaded, load_files
+from analysis.ingest import Loaded, columnar, load_files
 from analysis.instruments import registry
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -158,19 +157,19 @@ def chunked_runs(draw):
 @given(chunked_runs())
 def test_encoding_the_first_value_of_each_run_gives_the_codes_of_encoding_every_value(col):
     values = col.to_pylist()
-    starts = ingest._run_starts(col)
+    starts = columnar._run_starts(col)
     if starts is not None:  # runs: each starts where the value changes (a null starts its own), and only there
         assert starts.tolist() == [
             i for i in range(len(values)) if i == 0 or values[i] is None or values[i] != values[i - 1]
         ]
     every = pc.dictionary_encode(col.combine_chunks())
     expected_codes = every.indices.fill_null(-1).to_numpy(zero_copy_only=False).tolist()
-    before = ingest.RUN_ROWS
-    ingest.RUN_ROWS = 0  # (every column counts as long)
+    before = columnar.RUN_ROWS
+    columnar.RUN_ROWS = 0  # (every column counts as long)
     try:
-        codes, distinct = ingest._dictionary(col)
+        codes, distinct = columnar.dictionary(col)
     finally:
-        ingest.RUN_ROWS = before
+        columnar.RUN_ROWS = before
     assert codes.tolist() == expected_codes
     assert distinct.to_pylist() == every.dictionary.to_pylist()
 
@@ -204,7 +203,7 @@ def test_dates_read_by_pyarrow_as_dates_give_exactly_what_reading_them_as_text_g
             )
         )
     as_dates = load_files(files)
-    with mock.patch.object(ingest, "_iso_columns", lambda prep, dates: set()):
+    with mock.patch.object(columnar, "ISO_SAMPLE_BYTES", 0):
         as_text = load_files(files)
     check_shape(as_dates)
     pd.testing.assert_frame_equal(as_dates.assessments, as_text.assessments, check_exact=True)

@@ -254,7 +254,7 @@ def test_a_bad_definition_card_is_refused_with_a_message(sample_app):
 def test_only_the_targets_the_user_changed_become_overrides():
     import pandas as pd
 
-    import ui
+    from ui import data_view
 
     before = pd.DataFrame(
         {
@@ -265,8 +265,8 @@ def test_only_the_targets_the_user_changed_become_overrides():
         }
     )
     after = before.assign(target=["patient_id", "ignore", "unused"])
-    assert ui.changed_targets(before, after) == {"Clinic Location": "ignore"}
-    assert ui.changed_targets(before, before) == {}
+    assert data_view.changed_targets(before, after) == {"Clinic Location": "ignore"}
+    assert data_view.changed_targets(before, before) == {}
 
 
 def test_trajectories_show_percent_improvement_and_patient_lines_on_request(sample_app):
@@ -292,45 +292,45 @@ def test_an_empty_cohort_is_a_warning_not_an_error(sample_app):
     assert at.warning or "<11" in [m.value for m in at.metric]
 
 
-# --- caching of ui.py: content keys once per frame object, shared results reused --------------------------------
+# --- caching of ui.cache: content keys once per frame object, shared results reused ----------------------------
 
 
 def test_content_key_is_computed_once_per_frame_object_and_changes_with_the_content(monkeypatch):
     import pandas as pd
 
-    import ui
+    from ui import cache
 
     calls = []
     real = pd.util.hash_pandas_object
     monkeypatch.setattr(pd.util, "hash_pandas_object", lambda *a, **k: calls.append(1) or real(*a, **k))
     frame = pd.DataFrame({"patient_id": ["P1", "P2"], "score": [10, 12]})
-    first = ui.content_key(frame)
-    assert ui.content_key(frame) == first and ui.content_key([frame, 3]) == "[" + first + ",3]"
+    first = cache.content_key(frame)
+    assert cache.content_key(frame) == first and cache.content_key([frame, 3]) == "[" + first + ",3]"
     assert len(calls) == 1
     other = frame.assign(score=[10, 13])  # new content, new object
-    assert ui.content_key(other) != first and len(calls) == 2
-    assert ui.content_key(frame.copy()) == first  # same content, another object: same key
+    assert cache.content_key(other) != first and len(calls) == 2
+    assert cache.content_key(frame.copy()) == first  # same content, another object: same key
     wider = frame.copy()
-    ui.content_key(wider)
+    cache.content_key(wider)
     wider["extra"] = 1  # a column added in place is noticed
-    assert ui.content_key(wider) != first
+    assert cache.content_key(wider) != first
 
 
 def test_content_key_of_a_long_tuple_of_ids_is_one_hash_that_changes_with_any_id():
-    import ui
+    from ui import cache
 
     ids = tuple(f"P{i:05d}" for i in range(1000))
-    key = ui.content_key(ids)
-    assert key == ui.content_key(list(ids)) and len(key) < 100
-    assert ui.content_key(ids[:-1] + ("P99999",)) != key
-    assert ui.content_key(ids[:-1]) != key
-    assert ui.content_key(("a", "b")) == "['a','b']"  # short tuples keep their readable key
+    key = cache.content_key(ids)
+    assert key == cache.content_key(list(ids)) and len(key) < 100
+    assert cache.content_key(ids[:-1] + ("P99999",)) != key
+    assert cache.content_key(ids[:-1]) != key
+    assert cache.content_key(("a", "b")) == "['a','b']"  # short tuples keep their readable key
 
 
 def test_a_shared_result_is_reused_and_a_cached_one_is_not_recomputed():
     import pandas as pd
 
-    import ui
+    from ui import cache
 
     runs = []
 
@@ -339,21 +339,21 @@ def test_a_shared_result_is_reused_and_a_cached_one_is_not_recomputed():
         return frame.assign(twice=frame["score"] * 2 * n)
 
     frame = pd.DataFrame({"score": [1, 2, 3]})
-    first = ui.shared(work, frame, n=1)
-    assert ui.shared(work, frame.copy(), n=1) is first and runs == [1]  # same content: the same object
-    assert ui.shared(work, frame, n=2) is not first and runs == [1, 2]
-    again = ui.cached(work, frame, n=3), ui.cached(work, frame.copy(), n=3)
+    first = cache.shared(work, frame, n=1)
+    assert cache.shared(work, frame.copy(), n=1) is first and runs == [1]  # same content: the same object
+    assert cache.shared(work, frame, n=2) is not first and runs == [1, 2]
+    again = cache.cached(work, frame, n=3), cache.cached(work, frame.copy(), n=3)
     assert runs == [1, 2, 3] and again[0].equals(again[1])
 
 
 def test_the_uploaded_files_are_hashed_once_when_they_arrive(monkeypatch):
-    import ui
+    from ui import cache
 
     at = app()
     data = (SAMPLE / "assessments.csv").read_bytes()
     upload(at, ("assessments.csv", data))
     files, digest = at.session_state["_files_digest"]
-    assert digest == ui.files_digest([("assessments.csv", data)]) and files == at.session_state["files"]
+    assert digest == cache.files_digest([("assessments.csv", data)]) and files == at.session_state["files"]
     assert not at.exception
 
 
@@ -373,30 +373,30 @@ def without_last_patient(data: bytes) -> bytes:
 
 
 def test_a_loaded_upload_is_one_shared_object_whose_frames_are_keyed_without_hashing(monkeypatch):
-    import ui
+    from ui import cache
 
     files = [(p.name, p.read_bytes()) for p in (SAMPLE / "assessments.csv", SAMPLE / "treatments.csv")]
-    first = ui.load(files)
-    assert ui.load([(n, bytes(b)) for n, b in files]) is first, "same bytes: the same object, not a copy"
+    first = cache.load(files)
+    assert cache.load([(n, bytes(b)) for n, b in files]) is first, "same bytes: the same object, not a copy"
     calls = count_hashes(monkeypatch)
-    key = ui.content_key(first.assessments)
-    assert key.startswith("result:load:") and ui.content_key(first.treatments) != key
+    key = cache.content_key(first.assessments)
+    assert key.startswith("result:load:") and cache.content_key(first.treatments) != key
     assert calls == [], "the frames of a shared result are keyed by the call that made it"
 
 
 def test_a_changed_upload_gives_a_new_load_and_new_results():
-    import ui
     from analysis import cohorts
+    from ui import cache
 
     data = (SAMPLE / "assessments.csv").read_bytes()
-    before = ui.load([("assessments.csv", data)])
-    after = ui.load([("assessments.csv", without_last_patient(data).encode())])
+    before = cache.load([("assessments.csv", data)])
+    after = cache.load([("assessments.csv", without_last_patient(data).encode())])
     assert after is not before and len(after.assessments) < len(before.assessments)
-    assert ui.content_key(after.assessments) != ui.content_key(before.assessments)
-    sel_before = ui.shared(cohorts.select, before.assessments, before.treatments)
-    sel_after = ui.shared(cohorts.select, after.assessments, after.treatments)
+    assert cache.content_key(after.assessments) != cache.content_key(before.assessments)
+    sel_before = cache.shared(cohorts.select, before.assessments, before.treatments)
+    sel_after = cache.shared(cohorts.select, after.assessments, after.treatments)
     assert sel_after is not sel_before and sel_after.patients == sel_before.patients - 1
-    assert ui.content_key(sel_after.assessments) != ui.content_key(sel_before.assessments)
+    assert cache.content_key(sel_after.assessments) != cache.content_key(sel_before.assessments)
 
 
 def test_a_changed_upload_changes_every_page_s_numbers_in_the_app():
@@ -414,7 +414,7 @@ def test_a_changed_upload_changes_every_page_s_numbers_in_the_app():
 def test_a_shared_result_passed_on_is_keyed_by_the_call_that_made_it_and_never_hashed(monkeypatch):
     import pandas as pd
 
-    import ui
+    from ui import cache
 
     def work(frame, n=1):
         return frame.assign(twice=frame["score"] * 2 * n)
@@ -423,13 +423,15 @@ def test_a_shared_result_passed_on_is_keyed_by_the_call_that_made_it_and_never_h
         return frame.assign(twice=frame["score"] * 2 * n)
 
     frame = pd.DataFrame({"score": [1, 2, 3]})
-    ui.content_key(frame)
+    cache.content_key(frame)
     calls = count_hashes(monkeypatch)
-    one, two, three = ui.shared(work, frame, n=1), ui.shared(work, frame, n=2), ui.shared(other, frame, n=1)
-    keys = [ui.content_key(r) for r in (one, two, three)]
+    one, two, three = cache.shared(work, frame, n=1), cache.shared(work, frame, n=2), cache.shared(other, frame, n=1)
+    keys = [cache.content_key(r) for r in (one, two, three)]
     assert calls == [] and len(set(keys)) == 3, "a new argument or another function: another key"
-    assert ui.content_key(one.copy()) != keys[0] and len(calls) == 1, "a copy of a result is a new object: hashed"
-    assert ui.content_key(ui.shared(work, frame.copy(), n=1)) == keys[0], "same content of the arguments, same key"
+    assert cache.content_key(one.copy()) != keys[0] and len(calls) == 1, "a copy of a result is a new object: hashed"
+    assert cache.content_key(cache.shared(work, frame.copy(), n=1)) == keys[0], (
+        "same content of the arguments, same key"
+    )
 
 
 def test_guard_shared_returns_one_object_and_shows_a_data_error_as_a_warning():
@@ -437,8 +439,8 @@ def test_guard_shared_returns_one_object_and_shows_a_data_error_as_a_warning():
         import pandas as pd
         import streamlit as st
 
-        import ui
         from analysis.errors import DataError
+        from ui import cache
 
         def pick(frame, fail=False):
             if fail:
@@ -446,9 +448,9 @@ def test_guard_shared_returns_one_object_and_shows_a_data_error_as_a_warning():
             return frame.head(2)
 
         frame = pd.DataFrame({"score": [1, 2, 3]})
-        same = ui.guard_shared(pick, frame) is ui.guard_shared(pick, frame.copy())
+        same = cache.guard_shared(pick, frame) is cache.guard_shared(pick, frame.copy())
         st.write(f"same object: {same}")
-        ui.guard_shared(pick, frame, fail=True)
+        cache.guard_shared(pick, frame, fail=True)
         st.write("not reached")
 
     at = AppTest.from_function(script, default_timeout=60).run()
@@ -460,8 +462,8 @@ def test_guard_shared_returns_one_object_and_shows_a_data_error_as_a_warning():
 def test_a_chart_is_built_once_per_content_of_its_arguments():
     import pandas as pd
 
-    import ui
     from analysis import charts
+    from ui import show
 
     built = []
 
@@ -472,23 +474,23 @@ def test_a_chart_is_built_once_per_content_of_its_arguments():
     by_month = pd.DataFrame(
         {"start_month": ["2025-01", "2025-02"], "patients_started": [20, 30], "infusions": [120, 170]}
     )
-    ui.plot(monthly, by_month, 11)
-    ui.plot(monthly, by_month.copy(), 11)
+    show.plot(monthly, by_month, 11)
+    show.plot(monthly, by_month.copy(), 11)
     assert built == [11]
-    ui.plot(monthly, by_month, 5)
-    ui.plot(monthly, by_month.assign(patients_started=[20, 31]), 11)
+    show.plot(monthly, by_month, 5)
+    show.plot(monthly, by_month.assign(patients_started=[20, 31]), 11)
     assert built == [11, 5, 11]
 
 
 def test_the_durability_headline_is_the_ungrouped_analysis_of_the_same_data():
-    import ui
     from analysis import durability
     from analysis.outcomes import Definitions
+    from ui import cache, durability_view
 
-    loaded = ui.load([(p.name, p.read_bytes()) for p in (SAMPLE / "assessments.csv", SAMPLE / "treatments.csv")])
+    loaded = cache.load([(p.name, p.read_bytes()) for p in (SAMPLE / "assessments.csv", SAMPLE / "treatments.csv")])
     a, t, defs = loaded.assessments, loaded.treatments, Definitions()
-    res, overall = ui.durability_results(a, t, "PHQ9", "condition", defs)
+    res, overall = durability_view.durability_results(a, t, "PHQ9", "condition", defs)
     alone = durability.analyse(a, t, "PHQ9", by=None, definitions=defs)
     assert res.by == "condition" and overall.by is None
     assert overall.groups_shown().equals(alone.groups_shown()) and overall.notes == alone.notes
-    assert ui.durability_results(a, t, "PHQ9", None, defs)[1].groups.equals(alone.groups)
+    assert durability_view.durability_results(a, t, "PHQ9", None, defs)[1].groups.equals(alone.groups)

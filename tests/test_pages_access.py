@@ -11,9 +11,9 @@ import pytest
 from streamlit import config
 from streamlit.testing.v1 import AppTest
 
-import gate
 from analysis.config import DATA_DIR_ENV
 from analysis.store import Store
+from ui import gate
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
@@ -219,7 +219,7 @@ def test_a_saved_data_set_shows_the_validation_report_of_its_import(data_dir, tm
 def test_sessions_on_the_same_saved_data_set_share_one_loaded_object_keyed_without_hashing(data_dir, monkeypatch):
     import pandas as pd
 
-    import ui
+    from ui import cache
 
     save(upload(app(), *FILES), "North clinic")
     one, two = app(), app()
@@ -227,7 +227,7 @@ def test_sessions_on_the_same_saved_data_set_share_one_loaded_object_keyed_witho
     assert two.session_state["_loaded"] is loaded, "not a copy per session"
     calls = []
     monkeypatch.setattr(pd.util, "hash_pandas_object", lambda *a, **k: calls.append(1))
-    assert ui.content_key(loaded.assessments).startswith("result:saved:") and calls == []
+    assert cache.content_key(loaded.assessments).startswith("result:saved:") and calls == []
 
 
 def test_saving_the_same_content_twice_stores_nothing_and_says_so(data_dir):

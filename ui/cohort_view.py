@@ -1,0 +1,142 @@
+"""What the Compare cohorts page shows of analysis.cohorts: the two cohorts' sizes and tests, their rates table,
+their trajectories on one chart and their durability compared (hazard ratio, log-rank test)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from analysis import charts, formatting, privacy, schema
+from analysis.errors import DataError
+from analysis.outcomes import FUNNEL_COMPLEMENTS, FUNNEL_COUNTS
+from ui import cache, show
+from ui.session import threshold
+
+COHORT_RATES = schema.RATE_COLUMNS
+#: the rates of analysis.cohorts.compare and the counts each rests on (as analysis.metrics.suppress_rates)
+COHORT_SHARES = schema.RATES
+#: column headings of the cohorts' table
+COHORT_NAMES = {
+    **formatting.LABELS,
+    "cohort": "Cohort",
+    "description": "Patients selected",
+    "patients": "With scores",
+    "response_rate": formatting.ci_label("response_rate"),
+    "remission_rate": formatting.ci_label("remission_rate"),
+}
+
+
+def summary(cmp) -> None:
+    """Sizes of the two cohorts and the tests of their response and remission rates."""
+    thr = threshold()
+    cols = st.columns(4)
+    for col, (_, s) in zip(cols, cmp.sizes.iterrows()):
+        col.metric(
+            f"Cohort {s['cohort']}: patients",
+            str(privacy.show_count(int(s["patients"]), thr)),
+            help=s["description"],
+            border=True,
+        )
+    rates = cmp.rates.set_index("cohort")
+
+    def small(count):
+        return any(
+            privacy.is_small(rates.loc[c, k], thr)
+            for c in rates.index
+            for k in ("evaluable", count)
+            if not pd.isna(rates.loc[c, k])
+        )
+
+    for col, (what, count, test) in zip(
+        cols[2:], (("Response", "responders", cmp.response_test), ("Remission", "remitters", cmp.remission_test))
+    ):
+        if small(count) or test.test == "none" or pd.isna(test.p):
+            col.metric(
+                f"{what}: A - B", formatting.DASH, help="Withheld: too few patients, or no such rule.", border=True
+            )
+            continue
+        p = formatting.p_value(test.p)
+        col.metric(
+            f"{what}: A - B",
+            formatting.points(test.difference),
+            border=True,
+            help=f"95% CI {formatting.points(test.lower)} to {formatting.points(test.upper)}; {test.test} test, p = {p}.",
+        )
+        col.caption(f"{test.test}, p = {p}")
+
+
+def rates_table(cmp, instrument: str) -> None:
+    """The funnel and rates of the two cohorts, suppressed, with downloads."""
+    show.table(
+        cmp.rates,
+        f"{instrument} cohorts",
+        counts=FUNNEL_COUNTS,
+        shares=COHORT_SHARES,
+        complements=FUNNEL_COMPLEMENTS,
+        percent=COHORT_RATES,
+        ci={
+            "response_rate": ("response_lower", "response_upper"),
+            "remission_rate": ("remission_lower", "remission_upper"),
+        },
+        rename=COHORT_NAMES,
+        key="cohort_rates",
+        hide=("with_baseline", "with_response_assessment"),
+    )
+
+
+def combined(sel_a, sel_b) -> pd.DataFrame:
+    """The two cohorts' scores in one table with a 'cohort' column (A/B); patient ids are prefixed so that a
+    patient in both cohorts counts once in each."""
+    return pd.concat(
+        [
+            s.assessments.assign(
+                cohort=c, **{schema.PATIENT_ID: c + ":" + s.assessments[schema.PATIENT_ID].astype(str)}
+            )
+            for c, s in (("A", sel_a), ("B", sel_b))
+        ],
+        ignore_index=True,
+    )
+
+
+def trajectories(sel_a, sel_b, instrument: str, defs):
+    """Trajectories of the two cohorts on one chart (analysis.trajectory grouped by cohort), cached by the
+    two selections (the combined table is built only when they are new)."""
+    return cache.guard(_trajectories, sel_a, sel_b, instrument, defs)
+
+
+def _trajectories(sel_a, sel_b, instrument: str, defs):
+    from analysis import trajectory
+
+    return trajectory.trajectories(combined(sel_a, sel_b), instrument, by="cohort", definitions=defs)
+
+
+def durability(sel_a, sel_b, instrument: str, defs):
+    """(analysis.cohorts.compare_durability, cached; None) or (None, why) when the data cannot answer."""
+    from analysis import cohorts
+
+    try:
+        return cache.cached(cohorts.compare_durability, sel_a, sel_b, instrument, defs), None
+    except DataError as e:
+        return None, f"Durability cannot be compared: {e}"
+
+
+def durability_comparison(km, why_not: str | None, instrument: str) -> None:
+    """The Kaplan-Meier curves of the two cohorts, and their hazard ratio and log-rank test in words (or why
+    they are withheld)."""
+    if km is not None and len(km.km.table):
+        show.plot(charts.km_chart, km.km.table, km.at_risk(), instrument, threshold())
+    st.markdown(why_not or comparison_text(km))
+
+
+def comparison_text(res) -> str:
+    """The hazard ratio of B vs A and the log-rank test in words (CohortDurability.comparison_shown), or why
+    they are withheld."""
+    c = res.comparison_shown()
+    if c is None:
+        return res.withheld or ""
+    p = formatting.p_value
+    return (
+        f"**Hazard ratio of losing response, B vs A: {c['hr']:.2f}** (95% CI {c['lower']:.2f} to {c['upper']:.2f}, "
+        f"p = {p(c['p'])}; Cox model, Efron ties). Log-rank test: chi-square {c['chi2']:.2f} on {c['df']} df, "
+        f"p = {p(c['logrank_p'])}. Above 1: cohort B loses response sooner."
+    )

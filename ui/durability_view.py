@@ -1,0 +1,119 @@
+"""What the Durability page shows of analysis.durability: the headline tiles, the medians in words, the table of
+medians and shares still responding (all as Durability.groups_shown() lets them be shown)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from analysis import charts, formatting
+from ui import show
+from ui.session import threshold
+from ui.widgets import GROUPINGS
+
+
+def durability_results(assessments, treatments, instrument: str, by: str | None, definitions):
+    """(analysis.durability.analyse by ``by``, the same without grouping): one analysis, the ungrouped
+    numbers taken from its episodes (durability.overall; the same result when ``by`` is None)."""
+    from analysis import durability
+
+    res = durability.analyse(assessments, treatments, instrument, by=by, definitions=definitions)
+    return res, durability.overall(res)
+
+
+def headline(overall, res) -> None:
+    """Tiles: responders followed, median durability, share still responding at the card's days, log-rank p."""
+    shown = overall.groups_shown()
+    g = shown.iloc[0] if len(shown) else None
+    days = overall.definitions.survival_days
+    cols = st.columns(2 + len(days) + 1)
+    small = g is None or isinstance(g["n"], str)
+    cols[0].metric(
+        "Responders",
+        "0" if g is None else str(g["n"]),
+        help="Responders followed: responders with a score after their response assessment (the durability episodes).",
+        border=True,
+    )
+    med = formatting.DASH if small or g["median"] is None else formatting.days(g["median"])
+    ci = (
+        ""
+        if med in (formatting.DASH, formatting.NOT_REACHED)
+        else f"95% CI {formatting.days(g['median_lower'], unit=True)} to {formatting.days(g['median_upper'], unit=True)}"
+    )
+    cols[1].metric(
+        "Median (days)",
+        med,
+        help=f"Median durability: half of the responders still respond at this day. {ci}".strip(),
+        border=True,
+    )
+    for col, day in zip(cols[2:], days):
+        v = None if small else g[f"s{day}"]
+        col.metric(
+            f"At {day // 7} weeks" if day % 7 == 0 else f"At day {day}",
+            formatting.percent(v),
+            help="Withheld: too few responders still followed."
+            if v is None
+            else None
+            if pd.isna(v)
+            else f"Still responding at day {day}; 95% CI {formatting.percent(g[f's{day}_lower'])} to {formatting.percent(g[f's{day}_upper'])}.",
+            border=True,
+        )
+    lr = res.logrank
+    p = formatting.DASH if lr is None else formatting.p_value(lr.p)
+    cols[-1].metric(
+        "Log-rank p",
+        p,
+        border=True,
+        help="Do the groups differ? "
+        + ("" if lr is None or pd.isna(lr.chi2) else f"Chi-square {lr.chi2:.2f} on {lr.df} df."),
+    )
+
+
+def medians_line(groups: pd.DataFrame) -> str:
+    """'Median durability: Depression 64 days (95% CI 49 to 69); ...' from Durability.groups_shown()."""
+    thr, parts = threshold(), []
+    for _, g in groups.iterrows():
+        name = show.text(charts.label(g["group"]))
+        if g["median"] is None or isinstance(g["n"], str):
+            parts.append(f"{name} withheld (fewer than {thr})")
+        elif pd.isna(g["median"]):
+            parts.append(f"{name} not reached")
+        else:
+            parts.append(
+                f"{name} **{formatting.days(g['median'], unit=True)}** (95% CI {formatting.days(g['median_lower'])} "
+                f"to {formatting.days(g['median_upper'])})"
+            )
+    return "**Median durability:** " + "; ".join(parts) + "." if parts else ""
+
+
+def table(groups: pd.DataFrame, by: str, instrument: str) -> None:
+    """Durability.groups_shown() (already suppressed) as a table with downloads."""
+    days = [int(c[1:]) for c in groups.columns if c.startswith("s") and c[1:].isdigit()]
+    t = groups.assign(group=groups["group"].map(charts.label))
+    rename = {
+        "group": GROUPINGS.get(by, "Group"),
+        "n": "Responders followed",
+        "events": "Lost response",
+        "median": "Median (days)",
+        "median_lower": "Median 95% CI low",
+        "median_upper": "Median 95% CI high",
+    }
+    for d in days:
+        rename |= {
+            f"n{d}": f"At risk on day {d}",
+            f"s{d}": f"Still responding at day {d} (95% CI)",
+            f"s{d}_lower": f"Day {d} 95% CI low",
+            f"s{d}_upper": f"Day {d} 95% CI high",
+        }
+    for c in ("median", "median_lower", "median_upper"):
+        t[c] = [None if v is None else formatting.days(v) for v in t[c]]
+    rename["median"] = "Median days (95% CI)"
+    show.table(
+        t,
+        f"{instrument} durability" + (f" by {by}" if by else ""),
+        hide=[f"n{d}" for d in days],
+        percent=[c for c in t.columns if c.startswith("s") and c[1:2].isdigit()],
+        ci={"median": ("median_lower", "median_upper"), **{f"s{d}": (f"s{d}_lower", f"s{d}_upper") for d in days}},
+        rename=rename,
+        key="durability",
+    )

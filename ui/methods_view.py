@@ -1,0 +1,138 @@
+"""The Methods page's definition card: form inputs for every setting, the card as a JSON file, and the
+formulas behind the numbers in words."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from analysis import instruments
+from analysis.errors import DataError
+from analysis.outcomes import Definitions, save_card
+
+FORMULAS = r"""
+- **Percent change** from baseline: $\Delta = (b - s) / b$, where $b$ is the baseline score and $s$ the response-assessment score.
+  **Response**: $\Delta \ge$ the instrument's threshold (e.g. 0.50 for PHQ-9). **Remission**: $s \le$ the remission maximum.
+- **Rates** with 95% **Wilson** score intervals: $\dfrac{\hat p + \frac{z^2}{2n} \pm z\sqrt{\frac{\hat p(1-\hat p)}{n} + \frac{z^2}{4n^2}}}{1 + z^2/n}$, $z = 1.96$ (R `prop.test(x, n, correct = FALSE)`).
+- **Two rates compared**: Pearson chi-square without continuity correction, or Fisher's exact test when an expected cell is below 5.
+- **Kaplan-Meier**: $\hat S(t) = \prod_{t_j \le t} (1 - d_j / n_j)$, Greenwood variance $\widehat{\mathrm{Var}}\,\hat S(t) = \hat S(t)^2 \sum_{t_j \le t} \frac{d_j}{n_j (n_j - d_j)}$, log-scale confidence limits (R `survfit`); the median's interval as R.
+- **Log-rank test** (R `survdiff`, $\rho = 0$); **Cox model** $h(t \mid x) = h_0(t)\, e^{x^\top \beta}$ with **Efron** ties (R `coxph`), hazard ratios $e^{\beta}$ with Wald 95% intervals.
+- **Trajectories**: linear mixed model $y_{ij} = x_{ij}^\top \beta + b_{0i} + b_{1i} t_{1,ij} + \varepsilon_{ij}$ with piecewise-linear time, $t_1 = \min(\max(\text{day}, 0), k)$ and $t_2 = \max(\text{day} - k, 0)$ (knot $k$ at the end of induction), group $\times$ time interactions, and a random intercept and induction slope per patient, fitted by REML (as `lme4::lmer`). Observed means per visit window with t-based 95% intervals.
+- **Small-cell suppression**: counts from 1 to the threshold minus 1 are shown as "<threshold"; rates, intervals and curves resting on them are withheld.
+"""
+
+
+def card_inputs(defs):
+    """Form inputs for every setting of the definition card; the new card, or None (with an error) if invalid."""
+    c1, c2, c3 = st.columns(3)
+    name = c1.text_input("Card name", defs.name)
+    b0 = c1.number_input("Baseline window from day", value=defs.baseline_window[0], step=1)
+    b1 = c1.number_input("Baseline window to day", value=defs.baseline_window[1], step=1)
+    r0 = c2.number_input("Response assessment from day", value=defs.response_window[0], step=1)
+    r1 = c2.number_input("Response assessment to day", value=defs.response_window[1], step=1)
+    knot = c2.number_input("End of induction (day)", value=defs.induction_end_day, min_value=0, step=1)
+    confirm = c3.checkbox(
+        "Confirm loss by the next score",
+        defs.confirm_loss,
+        help="Loss of response counts only when the next score is below the threshold too.",
+    )
+    boosters = c3.selectbox(
+        "Boosters",
+        ("ignore", "censor", "event"),
+        index=("ignore", "censor", "event").index(defs.booster_handling),
+        format_func={
+            "ignore": "do not stop the clock",
+            "censor": "censor at the first booster",
+            "event": "time to the first booster",
+        }.get,
+    )
+    days = c3.text_input("Survival reported at days", ", ".join(str(d) for d in defs.survival_days))
+    thr = c3.number_input(
+        "Small-cell threshold (counts below it are hidden)",
+        value=defs.suppression_threshold,
+        min_value=0,
+        step=1,
+        help="11 by default, as in CMS policy. 0 or 1 turns suppression off.",
+    )
+    st.markdown("Per-instrument thresholds (leave as they are to use the registry's):")
+    reg = instruments.registry()
+    grid = pd.DataFrame(
+        {
+            "instrument": list(reg),
+            "response_drop": [defs.response_threshold(c) for c in reg],
+            "remission_max": [defs.remission_threshold(c) for c in reg],
+        }
+    )
+    edited = st.data_editor(
+        grid,
+        hide_index=True,
+        disabled=["instrument"],
+        key="thresholds",
+        column_config={
+            "response_drop": st.column_config.NumberColumn(
+                "Response: drop from baseline", min_value=0.0, max_value=1.0, step=0.05, format="%.2f"
+            ),
+            "remission_max": st.column_config.NumberColumn("Remission: score at most"),
+        },
+    )
+    drops = {
+        r.instrument: float(r.response_drop)
+        for r in edited.itertuples()
+        if float(r.response_drop) != reg[r.instrument].response_drop
+    }
+    remission = {
+        r.instrument: (None if pd.isna(r.remission_max) else float(r.remission_max))
+        for r in edited.itertuples()
+        if (None if pd.isna(r.remission_max) else float(r.remission_max)) != reg[r.instrument].remission_max
+    }
+    try:
+        survival_days = tuple(int(x) for x in days.replace(";", ",").split(",") if x.strip())
+        return Definitions(
+            baseline_window=(int(b0), int(b1)),
+            response_window=(int(r0), int(r1)),
+            confirm_loss=confirm,
+            booster_handling=boosters,
+            induction_end_day=int(knot),
+            survival_days=survival_days,
+            suppression_threshold=int(thr),
+            response_drop=drops,
+            remission_max=remission,
+            name=name,
+        )
+    except (DataError, ValueError) as e:
+        st.error(f"These definitions cannot be used: {e}")
+        return None
+
+
+def card_bytes(defs) -> bytes:
+    """The card as the JSON file analysis.outcomes.save_card writes."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return save_card(defs, Path(tmp) / "card.json").read_bytes()
+
+
+def card_download(defs, where=st) -> None:
+    """'Save this card (JSON)': the card in force as a file."""
+    where.download_button(
+        "Save this card (JSON)",
+        card_bytes(defs),
+        f"definitions_{defs.name}.json",
+        "application/json",
+        icon=":material/download:",
+    )
+
+
+def card_upload(where=st):
+    """'Load a card (JSON or YAML)' and 'Use the loaded card': the card read, or None (with an error when it
+    cannot be used)."""
+    from analysis.outcomes import load_card
+
+    card = where.file_uploader("Load a card (JSON or YAML)", type=["json", "yaml", "yml"], key="card")
+    if card is not None and where.button("Use the loaded card"):
+        try:
+            return load_card(card.getvalue().decode("utf-8-sig"))
+        except (DataError, UnicodeDecodeError) as e:
+            where.error(f"This card cannot be used: {e}")
+    return None

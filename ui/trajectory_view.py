@@ -1,0 +1,63 @@
+"""What the Trajectories page shows of analysis.trajectory: the observed means (score or percent change), the
+sample of patient lines, the table of observed means and the mixed model's fixed effects."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from analysis import charts
+from ui import show
+from ui.widgets import GROUPINGS
+
+PCT_CHANGE = "pct_change"
+#: the columns of Trajectories.observed_pct that hold fractions
+PERCENT_COLUMNS = ("mean", "sd", "lower", "upper")
+OBSERVED_NAMES = {
+    "visit": "Visit",
+    "day": "Day",
+    "n": "Patients",
+    "mean": "Mean",
+    "sd": "SD",
+    "lower": "95% CI low",
+    "upper": "95% CI high",
+}
+
+
+def observed(res, measure: str) -> pd.DataFrame:
+    """The observed means of a Trajectories result for 'score' or 'pct_change' (a fraction, as in analysis/)."""
+    return res.observed if measure == "score" else res.observed_pct
+
+
+def patient_lines(res, measure: str) -> pd.DataFrame | None:
+    """The sample of individual patient lines (their score, and their improvement from baseline as a fraction:
+    analysis.charts.trajectory_chart draws the one the measure asks for)."""
+    lines = res.lines
+    if lines is None or not len(lines) or (measure != "score" and PCT_CHANGE not in lines.columns):
+        return None
+    return lines
+
+
+def observed_table(frame: pd.DataFrame, by: str, instrument: str, measure: str) -> None:
+    """The observed means by visit, suppressed (patients are counts; means and intervals rest on them)."""
+    cols = [c for c in ("group", *OBSERVED_NAMES) if c in frame.columns]
+    if measure != "score":  # the improvement from baseline in percent, on screen and in the downloads
+        frame = frame.assign(**{c: 100 * frame[c].astype("float64") for c in PERCENT_COLUMNS if c in frame.columns})
+    show.table(
+        frame[cols].assign(group=frame["group"].map(charts.label)).round(2),
+        f"{instrument} trajectory {measure}",
+        counts=["n"],
+        derived=["mean", "sd", "lower", "upper"],
+        rename={"group": GROUPINGS[by], **OBSERVED_NAMES},
+    )
+
+
+def fixed_effects(res, by: str, instrument: str, knot: int) -> None:
+    """The mixed model in words and its fixed effects, in an expander."""
+    with st.expander("The mixed model: fixed effects"):
+        st.markdown(
+            f"Linear mixed model, REML: {instrument} score ~ {GROUPINGS[by].lower()} x piecewise-linear "
+            f"time (knot at day {knot}, the end of induction), with a random intercept and "
+            f"slope per patient. Converged: **{'yes' if res.converged else 'no'}**."
+        )
+        st.dataframe(res.fixed_effects.round(4), hide_index=True)
