@@ -424,6 +424,7 @@ def test_ambiguous_dates_refuse_the_file_and_an_override_resolves_them():
     refused = load(text)
     assert not refused.ok and "AMBIGUOUS_DATES" in codes(refused)
     assert refused.issues["fix"].iloc[0] == {"column": "Visit Date", "targets": ["date_dmy", "date_mdy"]}
+    assert refused.issues["column"].iloc[0] == "Visit Date"  # the issue names the column to fix
     dmy = load(text, overrides={"Visit Date": "date_dmy"}).assessments
     mdy = load(text, overrides={"Visit Date": "date_mdy"}).assessments
     assert dmy[S.DAY].tolist() == [0, 2] and mdy[S.DAY].tolist() == [0, 61]

@@ -123,7 +123,8 @@ def load_files(
             frame, kind, n, cols, parsed = _load_one(name, data, fi, overrides, log, fast)
         except Refused as e:
             if e.code:  # (PHI refusals log their own issues)
-                log.add("error", e.code, f"{name}: {e.message}", fix=e.fix)
+                column = e.fix["column"] if e.fix else None  # (the column to map by hand, where there is one)
+                log.add("error", e.code, f"{name}: {e.message}", column, fix=e.fix)
             refused = True
             mapping += e.columns.rows if getattr(e, "columns", None) is not None else []
             continue
