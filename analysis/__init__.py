@@ -28,7 +28,7 @@ _API = {
     "fit_lmm": "analysis.trajectory",
     "trajectories": "analysis.trajectory",
     "summary": "analysis.metrics",
-    "kpis": "analysis.metrics",
+    "kpis": "analysis.kpi_tiles",
     "analyse_durability": ("analysis.durability", "analyse"),
     "select": "analysis.cohorts",
     "compare": "analysis.cohorts",

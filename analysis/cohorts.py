@@ -8,7 +8,7 @@ year only, in strict-dates mode, is compared by year). The **baseline band** is 
 patient's baseline score of the chosen instrument (``analysis.outcomes.patient_outcomes``).
 
 **Comparing two cohorts**: funnel counts and response and remission rates with Wilson 95% CIs per cohort,
-and the two rates compared with ``analysis.metrics.compare_rates`` (chi-square, or Fisher's exact test when
+and the two rates compared with ``analysis.rates.compare_rates`` (chi-square, or Fisher's exact test when
 an expected count is below 5). The tests assume two independent groups: cohorts that share patients get
 a note.
 
@@ -31,9 +31,9 @@ import pyarrow.compute as pc
 from analysis import instruments
 from analysis.arrays import arrow_text, first_per, isin, run_numbers
 from analysis.config import SUPPRESSION_THRESHOLD
-from analysis.metrics import RateComparison, add_rates, compare_rates
 from analysis.outcomes import BASELINE_BAND, FUNNEL_COUNTS, Coded, baseline_bands, coded_funnel, patient_outcomes
 from analysis.privacy import is_small, show_count
+from analysis.rates import RateComparison, add_rates, compare_rates
 from analysis.schema import (
     AGE_BAND,
     AGE_BANDS,
@@ -360,7 +360,7 @@ class CohortComparison:
     ``sizes``: cohort, description, patients (selected), with_scores (patients with a score of the
     instrument); ``rates``: per cohort the funnel counts and response_rate with its Wilson 95% CI (``lower``,
     ``upper``), remission_rate with ``remission_lower``/``remission_upper``; ``response_test`` and
-    ``remission_test``: :class:`analysis.metrics.RateComparison` of cohort A vs B (difference = A - B).
+    ``remission_test``: :class:`analysis.rates.RateComparison` of cohort A vs B (difference = A - B).
     """
 
     instrument: str
@@ -391,7 +391,7 @@ RATES_COLUMNS = (
 
 def compare(a: Selection, b: Selection, instrument, definitions=None, labels=("A", "B")) -> CohortComparison:
     """Response and remission of cohort ``a`` vs cohort ``b`` for one instrument (rates over the evaluable,
-    Wilson 95% CIs; tests by :func:`analysis.metrics.compare_rates`; difference = a - b)."""
+    Wilson 95% CIs; tests by :func:`analysis.rates.compare_rates`; difference = a - b)."""
     from analysis.outcomes import Definitions
 
     for name, s in (("a", a), ("b", b)):

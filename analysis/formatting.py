@@ -39,7 +39,7 @@ NOT_REACHED = "not reached"
 NOT_ESTIMABLE = "not estimable"
 
 #: display label of each result column: the funnel counts, the rate columns and the KPI names
-#: (``metrics.kpis``' ``kpi``); a rate shown with its interval in one cell is headed by :func:`ci_label`
+#: (``kpi_tiles.kpis``' ``kpi``); a rate shown with its interval in one cell is headed by :func:`ci_label`
 LABELS = {
     GROUP: "Group",
     PATIENTS: "Patients",

@@ -244,7 +244,7 @@ def kpis_shown(kpis_table: pd.DataFrame, threshold: int = config.SUPPRESSION_THR
         if c not in kpis_table.columns and c not in ("lower", "upper", "period", "previous_period")
     ]
     if missing:
-        raise KeyError(f"kpis_shown needs the table of metrics.kpis; missing column(s): {', '.join(missing)}")
+        raise KeyError(f"kpis_shown needs the table of kpi_tiles.kpis; missing column(s): {', '.join(missing)}")
 
     def absent(v) -> bool:
         return v is None or pd.isna(v)

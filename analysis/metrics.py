@@ -28,19 +28,15 @@ import pandas as pd
 
 from analysis import config, instruments, privacy
 from analysis import formatting as fmt
-from analysis.kpi_tiles import KPI_COLUMNS, KPI_SHOWN_COLUMNS, _check_months, _kpis, kpis, kpis_shown
-from analysis.outcomes import FUNNEL_COUNTS
+from analysis.kpi_tiles import _check_months, _kpis
 from analysis.practice import (
-    BY_MONTH_COLUMNS,
-    REQUIRED,
     TREATMENT_COUNTS,
-    TREATMENTS_REQUIRED,
     _check_inputs,
     _definitions,
     _PerPatient,
     _practice,
 )
-from analysis.rates import RateComparison, add_rates, compare_rates, rate_ci, suppress_rates
+from analysis.rates import add_rates, suppress_rates
 from analysis.schema import (
     ASSESSMENT_COMPLETION,
     CONDITION,
@@ -50,7 +46,6 @@ from analysis.schema import (
     INSTRUMENT,
     PATIENTS,
     PATIENTS_STARTED,
-    RATE_COLUMNS,
     RATE_TABLE_COLUMNS,
     REMITTERS,
     SERIES_COMPLETION,
@@ -59,26 +54,12 @@ from analysis.schema import (
 )
 
 __all__ = [
-    "BY_MONTH_COLUMNS",
     "DIMENSIONS",
-    "FUNNEL_COUNTS",
-    "KPI_COLUMNS",
-    "KPI_SHOWN_COLUMNS",
     "METHODS",
     "RATES_COLUMNS",
-    "RATE_COLUMNS",
-    "REQUIRED",
-    "TREATMENTS_REQUIRED",
-    "RateComparison",
     "Summary",
-    "add_rates",
-    "compare_rates",
-    "kpis",
-    "kpis_shown",
-    "rate_ci",
     "summary",
     "summary_and_kpis",
-    "suppress_rates",
 ]
 
 #: how each metric is defined; part of every Summary's output

@@ -161,7 +161,7 @@ RATE_TABLE_COLUMNS = (
 BASELINE = "baseline"
 PCT_CHANGE = "pct_change"  # (baseline - score) / baseline: a fraction, everywhere in analysis/
 
-#: the KPI tiles (analysis.metrics.kpis' ``kpi``)
+#: the KPI tiles (analysis.kpi_tiles.kpis' ``kpi``)
 PATIENTS_STARTED = "patients_started"
 INFUSIONS = "infusions"
 SERIES_COMPLETION = "series_completion"

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis import metrics, privacy
+from analysis.rates import add_rates, suppress_rates
 from analysis.survival import kaplan_meier
 
 HOSTILE_IDS = [
@@ -139,7 +140,7 @@ def test_no_excel_cell_made_from_formula_like_text_is_a_formula(values):
 
 
 def small_rates() -> pd.DataFrame:
-    """A rates table (metrics.RATES_COLUMNS) with one large and one small group, rates from metrics.add_rates."""
+    """A rates table (metrics.RATES_COLUMNS) with one large and one small group, rates from add_rates."""
     funnel = pd.DataFrame(
         {
             "instrument": ["PHQ9", "PHQ9"],
@@ -154,11 +155,11 @@ def small_rates() -> pd.DataFrame:
             "with_follow_up": [20, 4],
         }
     )
-    return metrics.add_rates(funnel)[list(metrics.RATES_COLUMNS)]
+    return add_rates(funnel)[list(metrics.RATES_COLUMNS)]
 
 
 def test_a_suppressed_rates_table_exports_under_11_and_no_rate_of_a_small_group():
-    shown = metrics.suppress_rates(small_rates())
+    shown = suppress_rates(small_rates())
     rows = csv_rows(privacy.to_csv_bytes(shown))
     header = rows[0]
     annex = dict(zip(header, rows[2]))
@@ -179,7 +180,7 @@ def test_a_suppressed_rates_table_exports_under_11_and_no_rate_of_a_small_group(
 
 
 def test_a_suppressed_table_stays_suppressed_in_excel():
-    cells = xlsx_cells(privacy.to_excel_bytes(metrics.suppress_rates(small_rates())))
+    cells = xlsx_cells(privacy.to_excel_bytes(suppress_rates(small_rates())))
     header = [c.value for c in cells[0]]
     annex = {h: c.value for h, c in zip(header, cells[2])}
     assert annex["patients"] == "<11" and annex["response_rate"] is None and annex["remission_upper"] is None

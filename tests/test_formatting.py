@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from analysis import formatting as fmt
-from analysis.metrics import FUNNEL_COUNTS, RATE_COLUMNS, kpis
+from analysis.kpi_tiles import kpis
+from analysis.schema import FUNNEL_COUNTS, RATE_COLUMNS
 
 
 def test_numbers_are_formatted_as_the_dashboard_prints_them():

@@ -15,9 +15,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis import metrics
+from analysis import kpi_tiles, metrics
 from analysis import practice as practice_volumes
 from analysis.outcomes import Definitions
+from analysis.rates import compare_rates, rate_ci, suppress_rates
 from analysis.schema import ASSESSMENT_COLUMNS, TREATMENT_COLUMNS
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
@@ -102,26 +103,26 @@ def test_rate_ci_equals_r_prop_test_including_zero_and_all():
     golden = pd.read_csv(GOLDEN / "metrics_rate_ci.csv")
     assert {(0, 10), (10, 10), (0, 1), (1, 1)} <= set(zip(golden.x, golden.n))
     for g in golden.itertuples():
-        rate, lower, upper = metrics.rate_ci(g.x, g.n, level=g.level)
+        rate, lower, upper = rate_ci(g.x, g.n, level=g.level)
         assert rate == pytest.approx(g.rate, abs=ABS)
         assert lower == pytest.approx(g.lower, abs=ABS)
         assert upper == pytest.approx(g.upper, abs=ABS)
 
 
 def test_rate_ci_is_exactly_zero_or_one_at_the_edges():
-    assert metrics.rate_ci(0, 25)[1] == 0.0
-    assert metrics.rate_ci(25, 25)[2] == 1.0
+    assert rate_ci(0, 25)[1] == 0.0
+    assert rate_ci(25, 25)[2] == 1.0
 
 
 def test_rate_ci_of_nobody_is_nan():
-    assert all(math.isnan(v) for v in metrics.rate_ci(0, 0))
-    assert all(math.isnan(v) for v in metrics.rate_ci(pd.NA, 10))
+    assert all(math.isnan(v) for v in rate_ci(0, 0))
+    assert all(math.isnan(v) for v in rate_ci(pd.NA, 10))
 
 
 @pytest.mark.parametrize("x, n, message", [(5, 3, "cannot exceed"), (-1, 3, "whole number"), (1.5, 3, "whole number")])
 def test_rate_ci_refuses_impossible_counts_and_says_why(x, n, message):
     with pytest.raises(ValueError, match=message):
-        metrics.rate_ci(x, n)
+        rate_ci(x, n)
 
 
 def test_rate_ci_hand_worked_wilson_for_three_of_ten():
@@ -129,18 +130,18 @@ def test_rate_ci_hand_worked_wilson_for_three_of_ten():
     p, n = 0.3, 10
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    assert metrics.rate_ci(3, 10) == pytest.approx((0.3, centre - half, centre + half), abs=1e-12)
+    assert rate_ci(3, 10) == pytest.approx((0.3, centre - half, centre + half), abs=1e-12)
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.integers(1, 5000).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))))
 def test_rate_ci_contains_the_rate_and_mirrors_its_complement(xn):
     x, n = xn
-    rate, lower, upper = metrics.rate_ci(x, n)
+    rate, lower, upper = rate_ci(x, n)
     assert 0 <= lower <= rate <= upper <= 1
-    _, lower_c, upper_c = metrics.rate_ci(n - x, n)
+    _, lower_c, upper_c = rate_ci(n - x, n)
     assert lower == pytest.approx(1 - upper_c, abs=1e-12) and upper == pytest.approx(1 - lower_c, abs=1e-12)
-    assert metrics.rate_ci(x, n, level=0.99)[1] <= lower + 1e-15
+    assert rate_ci(x, n, level=0.99)[1] <= lower + 1e-15
 
 
 # --- compare_rates --------------------------------------------------------------------------
@@ -150,7 +151,7 @@ def test_compare_rates_equals_r_prop_test_and_fisher_test():
     golden = pd.read_csv(GOLDEN / "metrics_compare.csv")
     assert set(golden.test) == {"chi-square", "fisher"}
     for g in golden.itertuples():
-        c = metrics.compare_rates(g.x1, g.n1, g.x2, g.n2)
+        c = compare_rates(g.x1, g.n1, g.x2, g.n2)
         assert c.test == g.test, (g.x1, g.n1, g.x2, g.n2)
         assert c.p == pytest.approx(g.p, rel=REL, abs=1e-15)
         assert c.difference == pytest.approx(g.difference, abs=ABS)
@@ -164,18 +165,18 @@ def test_compare_rates_equals_r_prop_test_and_fisher_test():
 
 
 def test_an_expected_count_of_exactly_five_still_uses_chi_square():
-    c = metrics.compare_rates(3, 10, 8, 12)  # expected counts 5, 6, 5, 6
+    c = compare_rates(3, 10, 8, 12)  # expected counts 5, 6, 5, 6
     assert c.min_expected == pytest.approx(5) and c.test == "chi-square"
-    assert metrics.compare_rates(1, 20, 4, 20).test == "fisher"
+    assert compare_rates(1, 20, 4, 20).test == "fisher"
 
 
 def test_compare_rates_names_its_test_in_the_notes():
-    assert "Fisher" in metrics.compare_rates(1, 20, 4, 20).notes[0]
-    assert "chi-square" in metrics.compare_rates(54, 100, 40, 100).notes[0]
+    assert "Fisher" in compare_rates(1, 20, 4, 20).notes[0]
+    assert "chi-square" in compare_rates(54, 100, 40, 100).notes[0]
 
 
 def test_comparing_with_an_empty_group_is_no_test():
-    c = metrics.compare_rates(3, 10, 0, 0)
+    c = compare_rates(3, 10, 0, 0)
     assert c.test == "none" and math.isnan(c.p) and "no patients" in c.notes[0]
 
 
@@ -183,7 +184,7 @@ def test_comparing_with_an_empty_group_is_no_test():
 @given(st.integers(1, 300), st.integers(1, 300), st.data())
 def test_swapping_the_groups_negates_the_difference_and_keeps_the_p_value(n1, n2, data):
     x1, x2 = data.draw(st.integers(0, n1)), data.draw(st.integers(0, n2))
-    a, b = metrics.compare_rates(x1, n1, x2, n2), metrics.compare_rates(x2, n2, x1, n1)
+    a, b = compare_rates(x1, n1, x2, n2), compare_rates(x2, n2, x1, n1)
     assert a.test == b.test
     assert a.p == pytest.approx(b.p, rel=1e-9, abs=1e-300)
     assert a.difference == pytest.approx(-b.difference, abs=1e-12)
@@ -251,8 +252,8 @@ def test_response_and_remission_rates_of_the_hand_worked_practice():
     o = row(rates, "PHQ9", "overall", "all")
     assert (o.patients, o.with_baseline, o.with_response_assessment, o.evaluable) == (5, 5, 5, 4)
     assert (o.responders, o.remitters, o.with_follow_up) == (3, 1, 1)
-    assert (o.response_rate, o.response_lower, o.response_upper) == pytest.approx(metrics.rate_ci(3, 4))
-    assert (o.remission_rate, o.remission_lower, o.remission_upper) == pytest.approx(metrics.rate_ci(1, 4))
+    assert (o.response_rate, o.response_lower, o.response_upper) == pytest.approx(rate_ci(3, 4))
+    assert (o.remission_rate, o.remission_lower, o.remission_upper) == pytest.approx(rate_ci(1, 4))
     d = row(rates, "PHQ9", "condition", "depression")
     assert (d.evaluable, d.responders, d.remitters) == (3, 3, 1)
     assert row(rates, "PHQ9", "condition", "anxiety").responders == 0
@@ -285,7 +286,7 @@ def test_summary_does_not_change_its_inputs():
     a, t = practice()
     a0, t0 = a.copy(), t.copy()
     metrics.summary(a, t)
-    metrics.kpis(a, t, as_of="2026-04")
+    kpi_tiles.kpis(a, t, as_of="2026-04")
     pd.testing.assert_frame_equal(a, a0)
     pd.testing.assert_frame_equal(t, t0)
 
@@ -347,7 +348,7 @@ def test_a_rate_is_withheld_only_when_its_own_counts_are_small():
             "remission_upper": [0.2, 0.6],
         }
     )
-    out = metrics.suppress_rates(t)
+    out = suppress_rates(t)
     assert out["response_rate"].tolist() == [0.5, None]
     assert out["remission_rate"].tolist() == [None, 0.4]
     assert out["remitters"].tolist() == ["<11", 12]
@@ -392,26 +393,26 @@ def kpi(table, name):
 
 def test_kpis_compare_the_latest_complete_month_with_the_one_before():
     a, t = practice()
-    k = metrics.kpis(a, t, months=1, as_of="2026-04")
+    k = kpi_tiles.kpis(a, t, months=1, as_of="2026-04")
     assert list(k.columns[:8]) == ["kpi", "label", "value", "previous", "change", "unit", "n", "note"]
     assert (kpi(k, "patients_started").value, kpi(k, "patients_started").previous) == (1, 1)
     assert (kpi(k, "infusions").value, kpi(k, "infusions").previous, kpi(k, "infusions").change) == (1, 7, -6)
     assert (kpi(k, "series_completion").value, kpi(k, "series_completion").previous) == (0.0, 1.0)
     r = kpi(k, "response_rate")
     assert (r.value, r.previous, r.change, r.n, r.unit) == (1.0, 0.0, 1.0, 1, "share")
-    assert (r.lower, r.upper) == pytest.approx(metrics.rate_ci(1, 1)[1:])
+    assert (r.lower, r.upper) == pytest.approx(rate_ci(1, 1)[1:])
     assert (r.period, r.previous_period) == ("2026-03", "2026-02")
 
 
 def test_the_current_month_is_incomplete_and_left_out():
     a, t = practice()
-    k = metrics.kpis(a, t, months=1, as_of="2026-03")
+    k = kpi_tiles.kpis(a, t, months=1, as_of="2026-03")
     assert (kpi(k, "infusions").period, kpi(k, "infusions").value, kpi(k, "infusions").previous) == ("2026-02", 7, 9)
 
 
 def test_kpis_over_two_months_sum_their_months():
     a, t = practice()
-    k = metrics.kpis(a, t, months=2, as_of="2026-04")
+    k = kpi_tiles.kpis(a, t, months=2, as_of="2026-04")
     s = kpi(k, "assessment_completion")
     assert s.period == "2026-02 to 2026-03" and s.previous_period == "2025-12 to 2026-01"
     assert (s.value, s.n, s.previous, s.previous_n) == pytest.approx((1 / 8, 8, 4 / 9, 9))
@@ -420,7 +421,7 @@ def test_kpis_over_two_months_sum_their_months():
 
 def test_kpis_without_treatments_say_a_treatments_file_is_needed():
     a, _ = practice()
-    k = metrics.kpis(a, months=1, as_of="2026-04")
+    k = kpi_tiles.kpis(a, months=1, as_of="2026-04")
     assert math.isnan(kpi(k, "series_completion").value)
     assert "treatments file" in kpi(k, "infusions").note
     assert kpi(k, "patients_started").value == 1
@@ -429,33 +430,33 @@ def test_kpis_without_treatments_say_a_treatments_file_is_needed():
 def test_year_only_start_months_give_values_without_a_change():
     a, t = practice()
     a["start_month"] = "2026"
-    k = metrics.kpis(a, t, as_of="2026-04")
+    k = kpi_tiles.kpis(a, t, as_of="2026-04")
     assert kpi(k, "patients_started").value == 4 and math.isnan(kpi(k, "patients_started").previous)
     assert kpi(k, "patients_started").period == "all start months"
-    k = metrics.kpis(a.drop(columns="start_month"), t, as_of="2026-04")
+    k = kpi_tiles.kpis(a.drop(columns="start_month"), t, as_of="2026-04")
     assert (kpi(k, "patients_started").value, kpi(k, "response_rate").value) == (4, 0.75)
 
 
 def test_kpis_of_an_instrument_not_in_the_data_say_so():
     a, t = practice()
-    k = metrics.kpis(a, t, instrument="PCL5", as_of="2026-04")
+    k = kpi_tiles.kpis(a, t, instrument="PCL5", as_of="2026-04")
     assert math.isnan(kpi(k, "response_rate").value) and "no PCL5 scores" in kpi(k, "response_rate").note
 
 
 def test_kpis_refuse_a_bad_period_length_or_instrument():
     a, t = practice()
     with pytest.raises(ValueError, match="months must be"):
-        metrics.kpis(a, t, months=0)
+        kpi_tiles.kpis(a, t, months=0)
     with pytest.raises(KeyError, match="known: PHQ9"):
-        metrics.kpis(a, t, instrument="HAMD")
+        kpi_tiles.kpis(a, t, instrument="HAMD")
     with pytest.raises(ValueError, match="YYYY-MM"):
-        metrics.kpis(a, t, as_of="April")
+        kpi_tiles.kpis(a, t, as_of="April")
 
 
 def test_kpi_counts_add_up_over_the_two_periods():
     a, t = practice()
-    k = metrics.kpis(a, t, months=1, as_of="2026-04")
-    k2 = metrics.kpis(a, t, months=2, as_of="2026-04")
+    k = kpi_tiles.kpis(a, t, months=1, as_of="2026-04")
+    k2 = kpi_tiles.kpis(a, t, months=2, as_of="2026-04")
     assert kpi(k2, "infusions").value == kpi(k, "infusions").value + kpi(k, "infusions").previous
     assert np.isfinite(kpi(k2, "response_rate").value)
 
@@ -627,7 +628,7 @@ KPIS = pd.DataFrame(
 
 def test_kpis_shown_hand_worked():
     before = KPIS.copy()
-    s = metrics.kpis_shown(KPIS, 11).set_index("kpi")
+    s = kpi_tiles.kpis_shown(KPIS, 11).set_index("kpi")
     pd.testing.assert_frame_equal(KPIS, before)  # the input is not changed
     assert s.loc["patients_started", ["value", "previous", "change"]].tolist() == [104, "<11", None]
     assert s.loc["infusions", ["value", "previous", "change", "n"]].tolist() == [300, 250, 50, None]
@@ -639,18 +640,18 @@ def test_kpis_shown_hand_worked():
     assert (c.value, c.previous, c.change, c.note) == (0.0, pytest.approx(11 / 30), pytest.approx(-11 / 30), "")
     x = s.loc["assessment_completion"]
     assert (x.value, x.previous, x.change, x.n, x.note) == (None, None, None, None, "needs a treatments file")
-    assert list(s.reset_index().columns) == list(metrics.KPI_SHOWN_COLUMNS)
+    assert list(s.reset_index().columns) == list(kpi_tiles.KPI_SHOWN_COLUMNS)
 
 
 def test_kpis_shown_with_suppression_off_shows_every_number():
-    s = metrics.kpis_shown(KPIS, 0).set_index("kpi")
+    s = kpi_tiles.kpis_shown(KPIS, 0).set_index("kpi")
     assert s.loc["patients_started", ["value", "previous", "change"]].tolist() == [104, 9, 95]
     assert s.loc["remission_rate", ["value", "previous"]].tolist() == [0.75, 0.5]
 
 
 def test_kpis_shown_of_the_hand_worked_practice():
     a, t = practice()
-    s = metrics.kpis_shown(metrics.kpis(a, t, months=1, as_of="2026-04"), 11).set_index("kpi")
+    s = kpi_tiles.kpis_shown(kpi_tiles.kpis(a, t, months=1, as_of="2026-04"), 11).set_index("kpi")
     # one patient started in 2026-03 and one in 2026-02: every count and share is small
     assert s.loc["patients_started", ["value", "previous", "change"]].tolist() == ["<11", "<11", None]
     assert s.loc["response_rate", ["value", "previous", "change", "n"]].tolist() == [None, None, None, "<11"]
@@ -658,7 +659,7 @@ def test_kpis_shown_of_the_hand_worked_practice():
 
 def test_kpis_shown_needs_the_kpis_table():
     with pytest.raises(KeyError, match="missing column"):
-        metrics.kpis_shown(KPIS.drop(columns=["previous_n"]), 11)
+        kpi_tiles.kpis_shown(KPIS.drop(columns=["previous_n"]), 11)
 
 
 @given(st.integers(0, 60), st.integers(0, 60), st.integers(1, 60), st.integers(0, 15))
@@ -668,7 +669,7 @@ def test_a_shown_share_never_rests_on_a_small_count(x, prev_x, n, threshold):
     k = KPIS.iloc[[2]].assign(
         value=x / n, previous=prev_x / n, change=(x - prev_x) / n, n=float(n), previous_n=float(n)
     )
-    s = metrics.kpis_shown(k, threshold).iloc[0]
+    s = kpi_tiles.kpis_shown(k, threshold).iloc[0]
     small = lambda v: 0 < v < threshold  # noqa: E731
     if s.value is not None:
         assert not (small(n) or small(x) or small(n - x))
@@ -695,7 +696,7 @@ def test_summary_and_kpis_equal_summary_and_kpis_called_apart(with_treatments, i
     both, tiles = metrics.summary_and_kpis(a, t, None, instrument, months, as_of="2026-04")
     assert_same_summary(both, metrics.summary(a, t))
     pd.testing.assert_frame_equal(
-        tiles, metrics.kpis(a, t, None, instrument, months, as_of="2026-04"), check_exact=True
+        tiles, kpi_tiles.kpis(a, t, None, instrument, months, as_of="2026-04"), check_exact=True
     )
     assert tiles.set_index("kpi").loc["patients_started", "value"] > 0
 
@@ -705,7 +706,7 @@ def test_summary_and_kpis_on_the_sample_practice_equal_the_separate_calls():
     a, t = pd.read_csv(root / "assessments.csv"), pd.read_csv(root / "treatments.csv")
     both, tiles = metrics.summary_and_kpis(a, t, as_of="2026-01")
     assert_same_summary(both, metrics.summary(a, t))
-    pd.testing.assert_frame_equal(tiles, metrics.kpis(a, t, as_of="2026-01"), check_exact=True)
+    pd.testing.assert_frame_equal(tiles, kpi_tiles.kpis(a, t, as_of="2026-01"), check_exact=True)
 
 
 def test_summary_and_kpis_check_their_arguments_as_kpis_does():

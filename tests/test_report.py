@@ -1,7 +1,7 @@
 """analysis.report: the PDF holds the numbers the dashboard shows, suppresses small cells, and its pages look right.
 
 The sample practice's report is built once, through the command line in-process (``analysis.__main__.main``);
-its text (pypdf) is compared with ``metrics.summary``, ``metrics.kpis`` and ``durability.analyse`` run on the
+its text (pypdf) is compared with ``metrics.summary``, ``kpi_tiles.kpis`` and ``durability.analyse`` run on the
 same files, formatted here by hand as the dashboard prints them ('53.8% (47.9 to 59.6)', '64 (53 to 69)').
 A tiny practice (15 synthetic patients) checks suppression. Figures go through one kept-alive kaleido
 Chromium per test process; one subprocess runs the command line without a Chromium.
@@ -22,11 +22,12 @@ import pandas as pd
 import pypdf
 import pytest
 
-from analysis import durability, figures, metrics, privacy, report
-from analysis import pdf as pdf_page
+from analysis import durability, kpi_tiles, metrics, privacy, report
 from analysis.errors import DataError
 from analysis.ingest import load_files
 from analysis.outcomes import Definitions
+from analysis.report import figures
+from analysis.report import pdf as pdf_page
 from analysis.simulate import write_sample
 from analysis.survival import kaplan_meier
 
@@ -168,9 +169,9 @@ def test_the_rates_by_instrument_and_condition_are_the_summarys(sample, sample_t
 
 def test_the_kpis_are_the_dashboards_tiles(sample, sample_text, as_of):
     loaded = sample[2]
-    k = metrics.kpis(loaded.assessments, loaded.treatments, instrument="PHQ9", as_of=as_of).set_index("kpi")
+    k = kpi_tiles.kpis(loaded.assessments, loaded.treatments, instrument="PHQ9", as_of=as_of).set_index("kpi")
     assert f"Patients who started {k.loc['patients_started', 'period']}" in sample_text
-    shown = metrics.kpis_shown(k.reset_index(), 11).set_index("kpi")  # the tiles' rule: withheld is "—"
+    shown = kpi_tiles.kpis_shown(k.reset_index(), 11).set_index("kpi")  # the tiles' rule: withheld is "—"
     for kpi in ("series_completion", "assessment_completion", "response_rate", "remission_rate"):
         row = k.loc[kpi]
         if shown.loc[kpi, "change"] is None:
@@ -480,7 +481,7 @@ def test_kpi_cells_withhold_a_share_whose_numerator_denominator_or_complement_is
     )
     cells = report.kpi_cells(k, 11).set_index("kpi")
     assert cells.loc["patients_started", ["value", "previous", "change"]].tolist() == ["104", "<11", "—"]
-    # 12 of 20: the 8 non-responders are a small complement, so the share is withheld (metrics.kpis_shown, the
+    # 12 of 20: the 8 non-responders are a small complement, so the share is withheld (kpi_tiles.kpis_shown, the
     # dashboard's rule too); previous 5 of 40: small numerator
     assert cells.loc["response_rate", ["value", "previous", "change", "of"]].tolist() == ["—", "—", "—", "20"]
     assert cells.loc["remission_rate", ["value", "previous", "change"]].tolist() == ["27.5%", "50.0%", "-22.5 pts"]

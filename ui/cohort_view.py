@@ -13,7 +13,7 @@ from ui import cache, show
 from ui.session import threshold
 
 COHORT_RATES = schema.RATE_COLUMNS
-#: the rates of analysis.cohorts.compare and the counts each rests on (as analysis.metrics.suppress_rates)
+#: the rates of analysis.cohorts.compare and the counts each rests on (as analysis.rates.suppress_rates)
 COHORT_SHARES = schema.RATES
 #: column headings of the cohorts' table
 COHORT_NAMES = {

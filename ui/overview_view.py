@@ -6,8 +6,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analysis import charts, formatting, metrics, report, schema
+from analysis import charts, formatting, report, schema
 from analysis.errors import DataError
+from analysis.kpi_tiles import kpis_shown
+from analysis.rates import suppress_rates
 from ui import cache, show
 from ui.session import threshold
 
@@ -51,13 +53,13 @@ def practice_line(summary, instrument: str) -> str:
 
 
 def kpi_tiles(kpis: pd.DataFrame) -> None:
-    """The period's heading and KPI tiles (analysis.metrics.kpis): value, change against the previous period,
-    as analysis.metrics.kpis_shown lets them be shown ('<11', withheld shares and changes as '—')."""
+    """The period's heading and KPI tiles (analysis.kpi_tiles.kpis): value, change against the previous period,
+    as analysis.kpi_tiles.kpis_shown lets them be shown ('<11', withheld shares and changes as '—')."""
     period, previous = kpis["period"].iloc[0], kpis["previous_period"].iloc[0]
     st.subheader(f"Patients who started {period}" + (f", against {previous}" if isinstance(previous, str) else ""))
     per_row = 3
     cols = [c for _ in range(0, len(kpis), per_row) for c in st.columns(per_row)]
-    for col, k in zip(cols, metrics.kpis_shown(kpis, threshold()).to_dict("records")):
+    for col, k in zip(cols, kpis_shown(kpis, threshold()).to_dict("records")):
         share = k["unit"] == "share"
         if share:
             value = formatting.percent(k["value"])
@@ -89,9 +91,9 @@ def monthly_and_funnel(summary, instrument: str) -> None:
 
 
 def rate_tables(summary, instrument: str) -> None:
-    """Response and remission by condition and by site, suppressed (analysis.metrics.suppress_rates)."""
+    """Response and remission by condition and by site, suppressed (analysis.rates.suppress_rates)."""
     rates = summary.rates[summary.rates[schema.INSTRUMENT] == instrument]
-    columns = ["group", *metrics.FUNNEL_COUNTS, *metrics.RATE_COLUMNS]
+    columns = [schema.GROUP, *schema.FUNNEL_COUNTS, *schema.RATE_COLUMNS]
     for dimension, title in ((schema.CONDITION, "By condition"), (schema.SITE, "By site")):
         part = rates[rates["dimension"] == dimension][columns]
         if len(part):
@@ -99,9 +101,9 @@ def rate_tables(summary, instrument: str) -> None:
             if dimension == schema.CONDITION:
                 part = part.assign(group=part["group"].map(charts.label))
             show.table(
-                metrics.suppress_rates(part, threshold()),
+                suppress_rates(part, threshold()),
                 f"{instrument} {title}",
-                percent=metrics.RATE_COLUMNS,
+                percent=schema.RATE_COLUMNS,
                 ci={
                     "response_rate": ("response_lower", "response_upper"),
                     "remission_rate": ("remission_lower", "remission_upper"),

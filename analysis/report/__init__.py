@@ -16,8 +16,8 @@ the results' suppressed tables (``Summary.suppressed_rates``, ``Summary.suppress
 API: ``report_inputs(assessments, treatments=None, definitions=None, *, instrument="PHQ9", issues=None,
 rows_read=None, as_of=None, call=None) -> ReportInputs``; ``build_report(inputs, *, practice=..., filters=...,
 generated_at=None) -> bytes`` (the dashboard's download); ``write_report(loaded, out_path, definitions=None,
-**kw) -> Path`` (the command line). The sections are laid out by ``analysis.report_sections``, on the page of
-``analysis.pdf``, with the figures drawn by ``analysis.figures``.
+**kw) -> Path`` (the command line). The sections are laid out by ``analysis.report.sections``, on the page of
+``analysis.report.pdf``, with the figures drawn by ``analysis.report.figures``.
 """
 
 from __future__ import annotations
@@ -29,11 +29,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import instruments, report_sections
+from analysis import instruments
 from analysis.errors import DataError
-from analysis.figures import start_figure_server, stop_figure_server
-from analysis.pdf import Pdf, has_marks
-from analysis.report_sections import funnel_rows, kpi_cells
+from analysis.report import sections
+from analysis.report.figures import start_figure_server, stop_figure_server
+from analysis.report.pdf import Pdf, has_marks
+from analysis.report.sections import funnel_rows, kpi_cells
 from analysis.schema import CONDITION, INSTRUMENT, PATIENT_ID, SITE
 
 __all__ = [
@@ -239,7 +240,6 @@ def build_report(inputs: ReportInputs, *, practice="Your practice", filters="All
     pdf.set_creator("Ketamine outcomes dashboard (analysis.report)")
     pdf.set_creation_date(when)
     pdf.add_page()
-    sections = report_sections
     sections.title_page(pdf, r, practice, filters, stamp)
     sections.outcomes(pdf, r.summary, r.instrument, t)
     sections.trajectories(pdf, r.trajectories, r.trajectories_error, r.instrument, r.definitions, t)

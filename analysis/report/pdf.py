@@ -2,7 +2,7 @@
 with (headings, paragraphs, bullets, notes, full-width tables, figures with their captions).
 
 Text uses DejaVu Sans (fonts-dejavu-core) so that "≥", "–" and "Å" print; without it, Helvetica with text
-made Latin-1-safe. Figures are drawn by ``analysis.figures``.
+made Latin-1-safe. Figures are drawn by ``analysis.report.figures``.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-from analysis import figures
 from analysis import formatting as fmt
+from analysis.report import figures
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf", "I": "DejaVuSans-Oblique.ttf"}

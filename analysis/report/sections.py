@@ -1,5 +1,5 @@
 """The sections of the PDF report, in the order they print, each laying out results of a
-:class:`analysis.report.ReportInputs` on an :class:`analysis.pdf.Pdf` page: the title page with the KPIs and
+:class:`analysis.report.ReportInputs` on an :class:`analysis.report.pdf.Pdf` page: the title page with the KPIs and
 practice totals, the outcome funnel and the rate tables, the trajectory figure, durability (Kaplan-Meier, medians,
 Cox), the definitions and methods, and the data quality. Nothing is computed here: numbers come from the results
 and become text through ``analysis.formatting``; figures are ``analysis.charts``' own.
@@ -40,9 +40,9 @@ if TYPE_CHECKING:
 
 
 def kpi_cells(kpis: pd.DataFrame, threshold: int) -> pd.DataFrame:
-    """The KPI tiles as text (label, value, previous, change, of), after ``metrics.kpis_shown`` (the one
+    """The KPI tiles as text (label, value, previous, change, of), after ``kpi_tiles.kpis_shown`` (the one
     suppression rule of the tiles): '<11' for a small count, '—' for a value withheld or missing."""
-    from analysis.metrics import kpis_shown
+    from analysis.kpi_tiles import kpis_shown
 
     rows = []
     for k in kpis_shown(kpis, threshold).to_dict("records"):
