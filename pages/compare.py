@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from analysis import charts, cohorts, instruments
+from analysis import charts, cohorts, instruments, schema
 from ui import cache, cohort_view, session, show, widgets
 
 d = session.data("Compare two cohorts")
@@ -26,7 +26,9 @@ if sel_a.patients == 0 or sel_b.patients == 0:
 cmp = cache.guard(cohorts.compare, sel_a, sel_b, instrument, defs)
 st.subheader(f"{instrument} response and remission")
 cohort_view.summary(cmp)
-show.plot(charts.rates_chart, cmp.rates, "cohort", thr, f"{instrument} response and remission: cohort A vs cohort B")
+show.plot(
+    charts.rates_chart, cmp.rates, schema.COHORT, thr, f"{instrument} response and remission: cohort A vs cohort B"
+)
 cohort_view.rates_table(cmp, instrument)
 
 st.subheader("Trajectories")
@@ -40,7 +42,7 @@ show.plot(
     defs.induction_end_day,
     instrument,
     threshold=thr,
-    by="cohort",
+    by=schema.COHORT,
 )
 st.subheader("How long response lasts")
 km, why_not = cohort_view.durability(sel_a, sel_b, instrument, defs)

@@ -18,11 +18,11 @@ COHORT_SHARES = schema.RATES
 #: column headings of the cohorts' table
 COHORT_NAMES = {
     **formatting.LABELS,
-    "cohort": "Cohort",
+    schema.COHORT: "Cohort",
     "description": "Patients selected",
-    "patients": "With scores",
-    "response_rate": formatting.ci_label("response_rate"),
-    "remission_rate": formatting.ci_label("remission_rate"),
+    schema.PATIENTS: "With scores",
+    schema.RESPONSE_RATE: formatting.ci_label(schema.RESPONSE_RATE),
+    schema.REMISSION_RATE: formatting.ci_label(schema.REMISSION_RATE),
 }
 
 
@@ -33,22 +33,23 @@ def summary(cmp) -> None:
     for col, (_, s) in zip(cols, cmp.sizes.iterrows()):
         col.metric(
             f"Cohort {s['cohort']}: patients",
-            str(privacy.show_count(int(s["patients"]), thr)),
+            str(privacy.show_count(int(s[schema.PATIENTS]), thr)),
             help=s["description"],
             border=True,
         )
-    rates = cmp.rates.set_index("cohort")
+    rates = cmp.rates.set_index(schema.COHORT)
 
     def small(count):
         return any(
             privacy.is_small(rates.loc[c, k], thr)
             for c in rates.index
-            for k in ("evaluable", count)
+            for k in (schema.EVALUABLE, count)
             if not pd.isna(rates.loc[c, k])
         )
 
     for col, (what, count, test) in zip(
-        cols[2:], (("Response", "responders", cmp.response_test), ("Remission", "remitters", cmp.remission_test))
+        cols[2:],
+        (("Response", schema.RESPONDERS, cmp.response_test), ("Remission", schema.REMITTERS, cmp.remission_test)),
     ):
         if small(count) or test.test == "none" or pd.isna(test.p):
             col.metric(
@@ -75,12 +76,12 @@ def rates_table(cmp, instrument: str) -> None:
         complements=FUNNEL_COMPLEMENTS,
         percent=COHORT_RATES,
         ci={
-            "response_rate": ("response_lower", "response_upper"),
-            "remission_rate": ("remission_lower", "remission_upper"),
+            schema.RESPONSE_RATE: (schema.RESPONSE_LOWER, schema.RESPONSE_UPPER),
+            schema.REMISSION_RATE: (schema.REMISSION_LOWER, schema.REMISSION_UPPER),
         },
         rename=COHORT_NAMES,
         key="cohort_rates",
-        hide=("with_baseline", "with_response_assessment"),
+        hide=(schema.WITH_BASELINE, schema.WITH_RESPONSE_ASSESSMENT),
     )
 
 
@@ -107,7 +108,7 @@ def trajectories(sel_a, sel_b, instrument: str, defs):
 def _trajectories(sel_a, sel_b, instrument: str, defs):
     from analysis import trajectory
 
-    return trajectory.trajectories(combined(sel_a, sel_b), instrument, by="cohort", definitions=defs)
+    return trajectory.trajectories(combined(sel_a, sel_b), instrument, by=schema.COHORT, definitions=defs)
 
 
 def durability(sel_a, sel_b, instrument: str, defs):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analysis import charts, formatting
+from analysis import charts, formatting, schema
 from ui import show
 from ui.session import threshold
 from ui.widgets import GROUPINGS
@@ -73,7 +73,7 @@ def medians_line(groups: pd.DataFrame) -> str:
     """'Median durability: Depression 64 days (95% CI 49 to 69); ...' from Durability.groups_shown()."""
     thr, parts = threshold(), []
     for _, g in groups.iterrows():
-        name = show.text(charts.label(g["group"]))
+        name = show.text(charts.label(g[schema.GROUP]))
         if g["median"] is None or isinstance(g["n"], str):
             parts.append(f"{name} withheld (fewer than {thr})")
         elif pd.isna(g["median"]):
@@ -89,9 +89,9 @@ def medians_line(groups: pd.DataFrame) -> str:
 def table(groups: pd.DataFrame, by: str, instrument: str) -> None:
     """Durability.groups_shown() (already suppressed) as a table with downloads."""
     days = [int(c[1:]) for c in groups.columns if c.startswith("s") and c[1:].isdigit()]
-    t = groups.assign(group=groups["group"].map(charts.label))
+    t = groups.assign(group=groups[schema.GROUP].map(charts.label))
     rename = {
-        "group": GROUPINGS.get(by, "Group"),
+        schema.GROUP: GROUPINGS.get(by, "Group"),
         "n": "Responders followed",
         "events": "Lost response",
         "median": "Median (days)",

@@ -16,8 +16,8 @@ from ui.session import threshold
 #: the rates tables' column headings: the funnel and rate labels, a rate with its interval in one cell
 RATE_NAMES = {
     **formatting.LABELS,
-    "response_rate": formatting.ci_label("response_rate"),
-    "remission_rate": formatting.ci_label("remission_rate"),
+    schema.RESPONSE_RATE: formatting.ci_label(schema.RESPONSE_RATE),
+    schema.REMISSION_RATE: formatting.ci_label(schema.REMISSION_RATE),
 }
 
 
@@ -25,7 +25,7 @@ def practice_line(summary, instrument: str) -> str:
     """One line on the whole period: patients started, infusions, completion, response and remission."""
     p = summary.suppressed_practice()
     rates = summary.suppressed_rates()
-    row = rates[(rates[schema.INSTRUMENT] == instrument) & (rates["dimension"] == "overall")]
+    row = rates[(rates[schema.INSTRUMENT] == instrument) & (rates[schema.DIMENSION] == schema.OVERALL)]
     span = f"{p['first_start_month']} to {p['last_start_month']}" if p.get("first_start_month") else "All start months"
     parts = [f"**{p['patients']}** patients started"]
     if p.get("infusions") is not None:
@@ -47,7 +47,7 @@ def practice_line(summary, instrument: str) -> str:
         parts += [
             f"{instrument} response **{formatting.percent(r['response_rate'])}**{ci('response')}",
             f"remission **{formatting.percent(r['remission_rate'])}**{ci('remission')}"
-            + ("" if r["evaluable"] is None else f" of {r['evaluable']} evaluable"),
+            + ("" if r[schema.EVALUABLE] is None else f" of {r['evaluable']} evaluable"),
         ]
     return f"**{span}:** " + " · ".join(parts) + "."
 
@@ -84,7 +84,7 @@ def monthly_and_funnel(summary, instrument: str) -> None:
     with left:
         show.plot(charts.monthly_chart, summary.by_month, thr)
     rates = summary.rates[summary.rates[schema.INSTRUMENT] == instrument]
-    overall = rates[rates["dimension"] == "overall"]
+    overall = rates[rates[schema.DIMENSION] == schema.OVERALL]
     with right:
         if len(overall):
             show.plot(charts.funnel_chart, overall.iloc[0].to_dict(), instrument, thr)
@@ -95,21 +95,21 @@ def rate_tables(summary, instrument: str) -> None:
     rates = summary.rates[summary.rates[schema.INSTRUMENT] == instrument]
     columns = [schema.GROUP, *schema.FUNNEL_COUNTS, *schema.RATE_COLUMNS]
     for dimension, title in ((schema.CONDITION, "By condition"), (schema.SITE, "By site")):
-        part = rates[rates["dimension"] == dimension][columns]
+        part = rates[rates[schema.DIMENSION] == dimension][columns]
         if len(part):
             st.subheader(f"{instrument} response and remission, {title.lower()}")
             if dimension == schema.CONDITION:
-                part = part.assign(group=part["group"].map(charts.label))
+                part = part.assign(group=part[schema.GROUP].map(charts.label))
             show.table(
                 suppress_rates(part, threshold()),
                 f"{instrument} {title}",
                 percent=schema.RATE_COLUMNS,
                 ci={
-                    "response_rate": ("response_lower", "response_upper"),
-                    "remission_rate": ("remission_lower", "remission_upper"),
+                    schema.RESPONSE_RATE: (schema.RESPONSE_LOWER, schema.RESPONSE_UPPER),
+                    schema.REMISSION_RATE: (schema.REMISSION_LOWER, schema.REMISSION_UPPER),
                 },
-                rename={**RATE_NAMES, "group": title.split()[-1].capitalize()},
-                hide=("with_baseline", "with_response_assessment"),
+                rename={**RATE_NAMES, schema.GROUP: title.split()[-1].capitalize()},
+                hide=(schema.WITH_BASELINE, schema.WITH_RESPONSE_ASSESSMENT),
             )
 
 

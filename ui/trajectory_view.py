@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analysis import charts
+from analysis import charts, schema
 from ui import show
 from ui.widgets import GROUPINGS
 
@@ -40,11 +40,11 @@ def patient_lines(res, measure: str) -> pd.DataFrame | None:
 
 def observed_table(frame: pd.DataFrame, by: str, instrument: str, measure: str) -> None:
     """The observed means by visit, suppressed (patients are counts; means and intervals rest on them)."""
-    cols = [c for c in ("group", *OBSERVED_NAMES) if c in frame.columns]
+    cols = [c for c in (schema.GROUP, *OBSERVED_NAMES) if c in frame.columns]
     if measure != "score":  # the improvement from baseline in percent, on screen and in the downloads
         frame = frame.assign(**{c: 100 * frame[c].astype("float64") for c in PERCENT_COLUMNS if c in frame.columns})
     show.table(
-        frame[cols].assign(group=frame["group"].map(charts.label)).round(2),
+        frame[cols].assign(group=frame[schema.GROUP].map(charts.label)).round(2),
         f"{instrument} trajectory {measure}",
         counts=["n"],
         derived=["mean", "sd", "lower", "upper"],
