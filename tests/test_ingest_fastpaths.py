@@ -242,6 +242,8 @@ def test_codes_decoded_to_text_equal_pyarrows_take(categories, codes):
     for rows in (codes, np.repeat(codes, 9)):
         cat = pd.Categorical.from_codes(rows, categories=pd.Index(categories.to_pylist(), dtype=object))
         decoded = columnar.text_output(cat, None)  # (None: no long runs, the general path's take)
+        if rows is not codes and len(rows):
+            assert decoded is not None  # runs of 9 or more are decoded run by run
         assert decoded is None or decoded.equals(categories.take(pa.array(rows, mask=rows < 0)))
 
 
