@@ -119,12 +119,33 @@ def _check_remission(code, v) -> float | None:
     return float(v)
 
 
+def _knots(value, induction_end_day: int) -> tuple[int, ...] | None:
+    """The card's trajectory knots: different whole days, 0 or more, in order; None when they are just the end
+    of induction (the default, which then follows ``induction_end_day``)."""
+    if value is None:
+        return None
+    if (
+        not isinstance(value, (list, tuple))
+        or not value
+        or not all(_is_int(k) and k >= 0 for k in value)
+        or len(set(value)) != len(value)
+    ):
+        raise DataError(
+            f"definition card: knots must be a list of different whole days, 0 or more, e.g. [14] or [14, 56]; "
+            f"got {value!r}"
+        )
+    knots = tuple(sorted(int(k) for k in value))
+    return None if knots == (int(induction_end_day),) else knots
+
+
 @dataclass(frozen=True)
 class Definitions:
     """The definition card: every window and threshold of the outcome definitions.
 
     Defaults come from analysis/config.py and the instrument registry; ``response_drop`` and
-    ``remission_max`` hold per-instrument overrides of the registry ({code: value}).
+    ``remission_max`` hold per-instrument overrides of the registry ({code: value}). ``knots``: the days where
+    the trajectory model's piecewise-linear time bends (:attr:`trajectory_knots`); None (the default) is one
+    knot at ``induction_end_day``, so the default card's knots are [14].
     """
 
     baseline_window: tuple[int, int] = config.BASELINE_WINDOW
@@ -137,6 +158,7 @@ class Definitions:
     response_drop: Mapping[str, float] = field(default_factory=FrozenMap)
     remission_max: Mapping[str, float | None] = field(default_factory=FrozenMap)
     name: str = "default"
+    knots: tuple[int, ...] | None = None
 
     def __post_init__(self):
         put = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen dataclass)
@@ -173,6 +195,7 @@ class Definitions:
                 f"e.g. [28, 56, 84]; got {days!r}"
             )
         put("survival_days", tuple(sorted(int(d) for d in days)))
+        put("knots", _knots(self.knots, self.induction_end_day))
         if not _is_int(self.suppression_threshold) or self.suppression_threshold < 0:
             raise DataError(
                 f"definition card: suppression_threshold must be a whole number, 0 or more (11 by "
@@ -190,6 +213,11 @@ class Definitions:
         if unknown:
             raise TypeError(f"unknown definition setting(s) {', '.join(unknown)}; available: {', '.join(FIELDS)}")
         return dataclasses.replace(self, **changes)
+
+    @property
+    def trajectory_knots(self) -> tuple[int, ...]:
+        """The knots in force: the card's ``knots``, or the end of induction when it names none."""
+        return self.knots if self.knots is not None else (self.induction_end_day,)
 
     def response_threshold(self, code) -> float:
         """The relative drop from baseline that counts as response for this instrument."""
@@ -211,6 +239,7 @@ class Definitions:
             "booster_handling": self.booster_handling,
             "induction_end_day": self.induction_end_day,
             "survival_days": list(self.survival_days),
+            "knots": list(self.trajectory_knots),
             "suppression_threshold": self.suppression_threshold,
             "response_drop": dict(self.response_drop),
             "remission_max": dict(self.remission_max),
@@ -267,7 +296,7 @@ def _from_mapping(data) -> Definitions:
     if unknown:
         raise DataError(f"definition card: unknown setting(s) {', '.join(unknown)}; available: {', '.join(FIELDS)}")
     settings = {k: v for k, v in data.items() if k in FIELDS}
-    for key in ("baseline_window", "response_window", "survival_days"):
+    for key in ("baseline_window", "response_window", "survival_days", "knots"):
         if isinstance(settings.get(key), list):
             settings[key] = tuple(settings[key])
     d = Definitions(**settings)

@@ -1,7 +1,8 @@
 """Symptom trajectories of one instrument (:func:`trajectories`, the dashboard's analysis; DESIGN
 "Statistics"): observed means with t-based 95% CIs per visit window (score and improvement from baseline, a
-fraction), a seeded sample of individual lines, and the model ``score ~ group * (t1 + t2) + (1 + t1 |
-patient_id)`` (REML, :func:`analysis.lmm.fit_lmm`, as ``lme4::lmer``) with predicted mean curves per group.
+fraction), a seeded sample of individual lines, and the model ``score ~ group * (t1 + t2 + ...) + (1 + t1 |
+patient_id)`` with piecewise-linear time bent at the card's knots (REML, :func:`analysis.lmm.fit_lmm`, as
+``lme4::lmer``) with predicted mean curves per group.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from analysis.lmm import LmmResult, fit_lmm
 from analysis.outcomes import Coded, Definitions, baseline_rows, check_group_column, group_labels
 from analysis.schema import CONDITION, CONDITIONS, DATE, DAY, GROUP, INSTRUMENT, PATIENT_ID, PATIENTS, PCT_CHANGE, SCORE
 
-__all__ = ["LmmResult", "Trajectories", "fit_lmm", "trajectories", "visit_windows"]
+__all__ = ["LmmResult", "Trajectories", "fit_lmm", "time_columns", "trajectories", "visit_windows"]
 
 #: the normal quantile of the 95% bands of predicted means
 Z95 = float(stats.norm.ppf(0.975))
@@ -59,6 +60,7 @@ class Trajectories:
     definitions: object = None
     model: LmmResult | None = None
     model_formula: str = ""
+    knots: tuple[int, ...] = (config.INDUCTION_END_DAY,)  # the days where the model's time bends
 
     @property
     def _threshold(self) -> int:
@@ -87,8 +89,10 @@ class Trajectories:
             if m is None
             else {
                 "formula": self.model_formula,
+                "knots": list(self.knots),
                 "reml": m.reml,
                 "optimizer": m.optimizer,
+                "scaled_gradient": m.scaled_gradient,  # lme4's convergence measure at the estimates
                 "singular": m.singular,
                 "observations": m.n_obs,
                 PATIENTS: m.n_groups,
@@ -109,11 +113,21 @@ class Trajectories:
         if self.model is None:
             lines.append("Mixed model: not fitted (see notes).")
         else:
-            status = "converged" if self.converged else "DID NOT CONVERGE: estimates not usable"
             m = self.model
+            status = (
+                f"converged (scaled gradient {m.scaled_gradient:.1g})"
+                if self.converged
+                else "DID NOT CONVERGE: estimates not usable"
+            )
             lines.append(
                 f"Mixed model (REML, {m.n_obs} scores of {m.n_groups} patients): {self.model_formula}; {status}"
             )
+            where = (
+                f"a knot at day {self.knots[0]}"
+                if len(self.knots) == 1
+                else f"knots at days {knots_in_words(self.knots)}"
+            )
+            lines.append(f"Time is piecewise linear with {where}.")
             fe = self.fixed_effects[FIXED_COLUMNS].to_string(index=False, float_format=lambda v: f"{v:.4f}")
             lines += ["", "Fixed effects:", fe]
         obs = self._safe_observed(self.observed).drop(columns="sd")
@@ -217,7 +231,27 @@ def _run_groups(
 
 
 def _safe_name(by: str) -> str:
-    return by if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", by) and by not in {"t1", "t2", SCORE, PATIENT_ID} else GROUP
+    plain = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", by) and not re.fullmatch(r"t[0-9]+", by)
+    return by if plain and by not in {SCORE, PATIENT_ID} else GROUP
+
+
+def knots_in_words(knots) -> str:
+    """'14', '14 and 56', '7, 14 and 56'."""
+    days = [str(int(k)) for k in knots]
+    return days[0] if len(days) == 1 else f"{', '.join(days[:-1])} and {days[-1]}"
+
+
+def time_columns(day, knots) -> dict[str, np.ndarray]:
+    """The piecewise-linear time of the trajectory model (DESIGN "Statistics"), t1, t2, ..., one more than the
+    knots k1 < k2 < ...: t1 = min(max(day, 0), k1) (days before day 0 count as day 0: no treatment yet),
+    t_j = min(max(day - k_(j-1), 0), k_j - k_(j-1)), and the last max(day - k_last, 0)."""
+    day = np.asarray(day, dtype=float)
+    edges = [0.0, *(float(k) for k in knots)]
+    out = {}
+    for j in range(len(edges)):
+        upper = edges[j + 1] - edges[j] if j + 1 < len(edges) else np.inf
+        out[f"t{j + 1}"] = np.clip(day - edges[j], 0.0, upper)
+    return out
 
 
 def trajectories(assessments: pd.DataFrame, instrument, by: str = CONDITION, definitions=None) -> Trajectories:
@@ -232,7 +266,9 @@ def trajectories(assessments: pd.DataFrame, instrument, by: str = CONDITION, def
     Model: ``score ~ group * (t1 + t2) + (1 + t1 | patient_id)``, REML (:func:`fit_lmm`), on the scores
     from the baseline window start to day config.TRAJECTORY_MAX_DAY, with t1 = min(max(day, 0), knot), the
     induction time (days before day 0 count as day 0: no treatment yet), and t2 = max(day - knot, 0), the
-    time after induction; knot = the card's induction_end_day (14). The random slope is on t1: patients
+    time after induction; knot = the card's induction_end_day (14). With more knots on the card (``knots``,
+    e.g. [14, 56]) time has one more piece per knot, t1 + t2 + t3 (:func:`time_columns`), so the curve can
+    follow a slow return of symptoms after induction. The random slope is on t1: patients
     differ most in how fast they respond during the series. Groups with fewer than
     config.TRAJECTORY_MIN_PATIENTS patients are left out of the model; when the data cannot carry a random
     slope the model falls back to a random intercept. Predicted means per group come with a 95% band
@@ -246,7 +282,7 @@ def trajectories(assessments: pd.DataFrame, instrument, by: str = CONDITION, def
         raise TypeError(f"assessments must be a pandas DataFrame, got {type(assessments).__name__}")
     code = instruments.get(instrument).code
     defs = definitions if definitions is not None else Definitions()
-    knot = int(defs.induction_end_day)
+    knots = tuple(int(k) for k in getattr(defs, "trajectory_knots", (defs.induction_end_day,)))
     b0, _ = defs.baseline_window
     attributes = [c for c in assessments.columns if c not in (PATIENT_ID, INSTRUMENT, SCORE, DAY, DATE)]
     check_group_column(assessments, by, attributes)
@@ -325,7 +361,7 @@ def trajectories(assessments: pd.DataFrame, instrument, by: str = CONDITION, def
     in_range = np.flatnonzero(in_range)
     model_group, model_day = row_group[in_range], days[in_range]
     model, formula, model_notes, in_model = _model(
-        model_group, model_day, values[in_range], patient[in_range], by, order, knot, patients, b0
+        model_group, model_day, values[in_range], patient[in_range], by, order, knots, patients, b0
     )
     notes += model_notes
     groups = pd.DataFrame(
@@ -337,7 +373,7 @@ def trajectories(assessments: pd.DataFrame, instrument, by: str = CONDITION, def
     last_day = pd.Series(model_day).groupby(model_group).max()  # each group's last day with a score in the range
     last_day.index = [order[i] for i in last_day.index]
     predicted = (
-        _predicted(model, by, in_model, knot, last_day) if converged else pd.DataFrame(columns=PREDICTED_COLUMNS)
+        _predicted(model, by, in_model, knots, last_day) if converged else pd.DataFrame(columns=PREDICTED_COLUMNS)
     )
     return Trajectories(
         instrument=code,
@@ -353,6 +389,7 @@ def trajectories(assessments: pd.DataFrame, instrument, by: str = CONDITION, def
         definitions=definitions if definitions is not None else defs,
         model=model,
         model_formula=formula,
+        knots=knots,
     )
 
 
@@ -363,7 +400,7 @@ def _model(
     patient: np.ndarray,
     by: str,
     order: list,
-    knot: int,
+    knots: tuple[int, ...],
     patients: pd.Series,
     first_day: int,
 ):
@@ -398,17 +435,24 @@ def _model(
             # patients as integer codes (their order is the ids' sorted order): the same groups as the ids
             PATIENT_ID: patient[keep],
             name: pd.Categorical.from_codes(group[keep], categories=in_model),
-            "t1": np.clip(day, 0, knot).to_numpy(),
-            "t2": np.maximum(day - knot, 0).to_numpy(),
+            **time_columns(day, knots),
             SCORE: score[keep],
         }
     )
-    varies = {c: frame[c].min() < frame[c].max() for c in (SCORE, "t1", "t2")}  # (no missing values here)
+    pieces = [f"t{j + 1}" for j in range(len(knots) + 1)]
+    varies = {c: frame[c].min() < frame[c].max() for c in (SCORE, *pieces)}  # (no missing values here)
     if not varies[SCORE]:
         return None, "", notes + ["The mixed model was not fitted: every score is the same."], in_model
-    time_terms = [t for t in ("t1", "t2") if varies[t]]
-    if "t2" not in time_terms:
-        notes.append(f"no scores after day {knot} (the end of induction): the model has no post-induction slope.")
+    time_terms = [t for t in pieces if varies[t]]
+    if len(knots) == 1 and "t2" not in time_terms:
+        notes.append(f"no scores after day {knots[0]} (the end of induction): the model has no post-induction slope.")
+    elif len(knots) > 1:
+        missing = [j for j in range(1, len(pieces)) if pieces[j] not in time_terms]
+        if missing:
+            notes.append(
+                f"no scores after day {knots[missing[0] - 1]} (a knot of the card): the model has no slope "
+                f"after it ({', '.join(pieces[j] for j in missing)} left out)."
+            )
     if not time_terms:
         return (
             None,
@@ -442,22 +486,22 @@ def _model(
     return None, "", notes, in_model  # pragma: no cover (the loop always returns)
 
 
-def _predicted(model: LmmResult, by: str, groups: list, knot: int, last_day: pd.Series) -> pd.DataFrame:
-    """Model mean per group on a grid of days (every day to the knot, then every 7 days, and the group's
-    last day with a score: no curve beyond a group's data), with a 95% normal band."""
+def _predicted(model: LmmResult, by: str, groups: list, knots: tuple[int, ...], last_day: pd.Series) -> pd.DataFrame:
+    """Model mean per group on a grid of days (every day to the first knot, then every 7 days, the later knots
+    and the group's last day with a score: no curve beyond a group's data), with a 95% normal band."""
     name = _safe_name(by)
     out = []
     for g in groups:
         if g not in last_day.index:  # no score from the baseline window to TRAJECTORY_MAX_DAY: nothing to draw
             continue
         last = int(min(max(last_day[g], 0), config.TRAJECTORY_MAX_DAY))
-        grid = np.unique(np.r_[np.arange(0, min(knot, last) + 1), np.arange(knot, last + 1, 7), last]).astype(float)
+        knot = knots[0]
+        later = [k for k in knots[1:] if k <= last]
+        grid = np.unique(np.r_[np.arange(0, min(knot, last) + 1), np.arange(knot, last + 1, 7), later, last])
+        grid = grid.astype(float)
         new = pd.DataFrame(
-            {
-                name: pd.Categorical([g] * len(grid), categories=groups),
-                "t1": np.minimum(grid, knot),
-                "t2": np.maximum(grid - knot, 0),
-            }
+            {name: pd.Categorical([g] * len(grid), categories=groups), **time_columns(grid, knots)},
+            index=range(len(grid)),
         )
         pred = model.predict_fixed(new)
         out.append(

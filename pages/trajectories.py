@@ -35,8 +35,10 @@ show.plot(
     thr,
     by=widgets.GROUPINGS[by].lower(),
 )
+if res.model is not None:
+    st.caption(trajectory_view.knots_caption(res.knots, defs.induction_end_day))
 
 st.subheader("Observed means by visit")
 trajectory_view.observed_table(observed, by, instrument, measure)
-trajectory_view.fixed_effects(res, by, instrument, defs.induction_end_day)
+trajectory_view.fixed_effects(res, by, instrument, res.knots)
 show.notes(res.notes)

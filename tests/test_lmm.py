@@ -1,9 +1,11 @@
 """fit_lmm against lme4::lmer (golden numbers), statsmodels MixedLM and hand-worked cases.
 
 Golden numbers: tests/data/golden/lmm_*.csv, written by tests/data/golden/lmm_clinic.R (R 4.2, lme4 1.1-31)
-from tests/data/sleepstudy.csv and the seeded clinic data of tests/data/golden/lmm_clinic_data.py.
+from tests/data/sleepstudy.csv and the seeded clinic data of tests/data/golden/lmm_clinic_data.py, and by
+tests/data/golden/lmm_oxboys.R (nlme::Oxboys, copied to lmm_oxboys.csv; R 4.2.2, lme4 1.1-31, nlme 3.1-162).
 Tolerances: fixed effects 1e-4 relative, standard errors and variance components 1e-3 relative,
-log-likelihood 1e-4 absolute; against lme4 run to tight optimiser tolerances, 1e-6 relative.
+log-likelihood 1e-4 absolute; against lme4 run to tight optimiser tolerances, 1e-6 relative (Oxboys: variance
+components and theta 1e-5 relative, log-likelihood 1e-6 absolute).
 """
 
 from pathlib import Path
@@ -80,6 +82,7 @@ CASES = {
     "lmm_sleepstudy_intercept": ("sleepstudy.csv", "Reaction ~ Days", "Subject", None),
     "lmm_clinic": ("golden/lmm_clinic.csv", CLINIC_FORMULA, "patient_id", "t1"),
     "lmm_singular": ("golden/lmm_singular.csv", CLINIC_FORMULA, "patient_id", "t1"),
+    "lmm_oxboys": ("golden/lmm_oxboys.csv", "height ~ age", "Subject", "age"),
 }
 
 
@@ -114,6 +117,85 @@ def test_fit_equals_lme4_run_to_tight_tolerances_to_one_in_a_million(name, metho
     ours = fit.fixed_effects.set_index("term").loc[tight.index]
     assert rel(ours["estimate"], tight["estimate"]) < 1e-6
     assert rel(ours["se"], tight["se"]) < 1e-6
+
+
+# --- Oxboys: a flat deviance where an optimiser stops early (tests/data/golden/lmm_oxboys.R) ----------
+
+
+@pytest.fixture(scope="module")
+def oxboys():
+    return pd.read_csv(GOLDEN / "lmm_oxboys.csv")
+
+
+@pytest.mark.parametrize("method", ["reml", "ml"])
+def test_oxboys_equals_lme4_run_to_tight_tolerances(oxboys, method):
+    """nlme::Oxboys, height ~ age + (age | Subject): the variance components equal lme4's exact optimum to
+    1e-5 (an early stop leaves them ~4e-4 off), the fixed effects and standard errors to 1e-6."""
+    fit = fit_lmm(oxboys, "height ~ age", "Subject", slope="age", reml=method == "reml")
+    fixef, r = golden("lmm_oxboys", f"{method}_tight")
+    ours = fit.fixed_effects.set_index("term")
+    assert list(ours.index) == ["(Intercept)", "age"]
+    assert rel(ours["estimate"], fixef["estimate"]) < 1e-6
+    assert rel(ours["se"], fixef["se"]) < 1e-6
+    assert rel(fit.theta, r[["theta1", "theta2", "theta3"]]) < 1e-5
+    vc = [fit.cov_re.iloc[0, 0], fit.cov_re.iloc[1, 1], fit.cov_re.iloc[0, 1], fit.scale]
+    assert rel(vc, r[["var_(Intercept)", "var_age", "cov_(Intercept)_age", "var_residual"]]) < 1e-5
+    assert fit.llf == pytest.approx(r["loglik"], abs=1e-6)
+    assert fit.deviance == pytest.approx(r["criterion"], abs=2e-6)
+    assert fit.converged and not fit.singular and r["converged"] == 1
+    assert fit.scaled_gradient < lmm.POLISH_TOLERANCE  # the optimum located to 1e-6, not just to lme4's 2e-3
+    assert not any("located to" in n for n in fit.notes)
+
+
+def _oxboys_deviance(oxboys, reml=True):
+    """The profiled deviance of Oxboys in the optimiser's theta (age scaled to unit root-mean-square), and k."""
+    age = oxboys["age"].to_numpy(dtype=float)
+    k = float(np.sqrt(np.mean(age**2)))
+    x = np.c_[np.ones(len(age)), age]
+    codes, groups = lmm._group_codes(oxboys["Subject"])
+    return lmm._Deviance(x, oxboys["height"].to_numpy(dtype=float), age / k, codes, groups, reml), k
+
+
+def test_the_newton_polish_takes_oxboys_from_an_early_stop_to_the_optimum(oxboys):
+    """From the point where L-BFGS-B stopped "ABNORMAL" (a Newton step of 0.85 away) the polish goes on until
+    a step is below 1e-6, to lme4's exact optimum; three steps (the old polish) stop short of it."""
+    dev, k = _oxboys_deviance(oxboys)
+    early = np.array([11.15356713, 0.93413234, 1.24089383])
+    _, r = golden("lmm_oxboys", "reml_tight")
+    exact = r[["theta1", "theta2", "theta3"]].to_numpy() * np.array([1.0, k, k])
+    theta, ok, scaled = lmm._check_and_polish(dev, early, [0.0, None, 0.0])
+    assert ok and scaled < lmm.POLISH_TOLERANCE
+    assert rel(theta, exact) < 1e-5
+    _, _, short_scaled = lmm._check_and_polish(dev, early, [0.0, None, 0.0], 3)
+    assert short_scaled > lmm.POLISH_TOLERANCE  # a step still above 1e-6: not polished to the end
+
+
+def test_the_deviance_is_exact_to_rounding_on_large_responses(oxboys):
+    """Heights ~150 cm: centring keeps the deviance's rounding noise near 1e-11 (the polish needs it)."""
+    dev, k = _oxboys_deviance(oxboys)
+    theta = np.array([12.2461164054, 1.6333088582 * k, 1.9543155980 * k])
+    values = [dev.solve(theta * (1 + 1e-13 * i))[0] for i in range(20)]
+    assert np.std(values) < 1e-10
+
+
+def test_convergence_is_checked_at_the_estimates_not_taken_from_the_optimiser(oxboys, monkeypatch):
+    """An optimiser that claims convergence far from the optimum: the fit says it did not converge."""
+    monkeypatch.setattr(lmm, "_optimise", lambda f, start, bounds: (np.array([11.0, 0.9, 1.2]), True, "L-BFGS-B", ()))
+    fit = fit_lmm(oxboys, "height ~ age", "Subject", slope="age")
+    assert not fit.converged
+    assert fit.scaled_gradient > lmm.GRADIENT_TOLERANCE
+    assert any("did NOT converge" in n for n in fit.notes)
+
+
+def test_an_optimum_located_less_tightly_than_the_polish_is_noted(oxboys, monkeypatch):
+    """Within lme4's check (2e-3) but not to 1e-6: converged, with a note saying how tightly."""
+    dev, k = _oxboys_deviance(oxboys)
+    near = np.array([12.2461164054, 1.6333088582 * k, 1.9543155980 * k]) * (1 + 5e-5)
+    monkeypatch.setattr(lmm, "_optimise", lambda f, start, bounds: (near, True, "L-BFGS-B", ()))
+    fit = fit_lmm(oxboys, "height ~ age", "Subject", slope="age")
+    assert fit.converged
+    assert lmm.POLISH_TOLERANCE < fit.scaled_gradient < lmm.GRADIENT_TOLERANCE
+    assert any("The optimum is located to" in n for n in fit.notes)
 
 
 def test_a_boundary_fit_is_reported_as_singular_like_lme4():

@@ -96,6 +96,7 @@ def card_inputs(defs):
             confirm_loss=confirm,
             booster_handling=boosters,
             induction_end_day=int(knot),
+            knots=defs.knots,
             survival_days=survival_days,
             suppression_threshold=int(thr),
             response_drop=drops,

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis import charts, schema
+from analysis.trajectory import knots_in_words
 from ui import show
 from ui.widgets import GROUPINGS
 
@@ -52,12 +53,35 @@ def observed_table(frame: pd.DataFrame, by: str, instrument: str, measure: str) 
     )
 
 
-def fixed_effects(res, by: str, instrument: str, knot: int) -> None:
+def knots_caption(knots, induction_end_day: int) -> str:
+    """Which knots the model's piecewise-linear time bends at, as the page says it under the chart."""
+    days = knots_in_words(knots)
+    if tuple(knots) == (induction_end_day,):
+        return f"Model time bends at day {days}, the end of induction (the card's knots: [{days}])."
+    return f"Model time bends at days {days} (the card's knots: one more straight piece per knot)."
+
+
+def convergence(res) -> str:
+    """lme4's convergence measure of the fit, in words (empty without a model)."""
+    m = res.model
+    if m is None or m.scaled_gradient != m.scaled_gradient:  # no model, or no measure (nan)
+        return ""
+    return f" (scaled gradient {m.scaled_gradient:.1g} at the estimates; lme4 asks for less than 0.002)"
+
+
+def fixed_effects(res, by: str, instrument: str, knots) -> None:
     """The mixed model in words and its fixed effects, in an expander."""
     with st.expander("The mixed model: fixed effects"):
+        where = (
+            f"knot at day {knots[0]}, the end of induction"
+            if len(knots) == 1
+            else f"knots at days {knots_in_words(knots)}"
+        )
         st.markdown(
             f"Linear mixed model, REML: {instrument} score ~ {GROUPINGS[by].lower()} x piecewise-linear "
-            f"time (knot at day {knot}, the end of induction), with a random intercept and "
-            f"slope per patient. Converged: **{'yes' if res.converged else 'no'}**."
+            f"time ({where}), with a random intercept and "
+            f"slope per patient. Converged: **{'yes' if res.converged else 'no'}**{convergence(res)}."
         )
+        if res.model_formula:
+            st.caption(f"Fitted as `{res.model_formula}`.")
         st.dataframe(res.fixed_effects.round(4), hide_index=True)
