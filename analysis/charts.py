@@ -318,21 +318,24 @@ def km_chart(
 def forest_chart(params: pd.DataFrame, title: str = "Hazard of losing response (Cox model)") -> Chart:
     """Hazard ratios with 95% CIs on a log axis, one row per level vs its reference level.
 
-    ``params``: term, covariate, level, reference, hr, lower, upper, p (CoxResult.params)."""
+    ``params``: term, covariate, level, reference, hr, lower, upper, p (CoxResult.params_shown()); a row whose
+    ``not_estimable`` holds a reason is named in a note ("not estimable (no events in site D)"), never drawn."""
     p = params.copy()
     ok = p[["hr", "lower", "upper"]].apply(pd.to_numeric, errors="coerce")
     finite = ok.apply(lambda c: c.map(lambda v: v is not None and math.isfinite(v) and v > 0)).all(axis=1)
-    notes = ()
-    if (~finite).any():
-        notes = (f"{int((~finite).sum())} term(s) without a finite hazard ratio (too few events) are not drawn.",)
+    reason = p["not_estimable"] if "not_estimable" in p else pd.Series(None, index=p.index, dtype=object)
+    named = reason.map(lambda v: isinstance(v, str))
+    finite &= ~named
+    notes = tuple(
+        f"{_forest_label(r)}: not estimable ({why}); no hazard ratio, not drawn."
+        for (_, r), why in zip(p[named].iterrows(), reason[named])
+    )
+    if (~finite & ~named).any():
+        notes += (
+            f"{int((~finite & ~named).sum())} term(s) without a finite hazard ratio (too few events) are not drawn.",
+        )
     p, ok = p[finite], ok[finite]
-
-    def row_label(r):
-        cov = str(r.get("covariate", "") or r["term"]).replace("_", " ").capitalize()
-        if "level" in r and pd.notna(r.get("level")) and str(r.get("level")) != "":
-            ref = f" vs {label(r['reference'])}" if pd.notna(r.get("reference")) and str(r.get("reference")) else ""
-            return f"{cov}: {label(r['level'])}{ref}"
-        return cov
+    row_label = _forest_label
 
     names = [row_label(r) for _, r in p.iterrows()]
     hover = [
@@ -378,6 +381,15 @@ def forest_chart(params: pd.DataFrame, title: str = "Hazard of losing response (
         "confidence interval; the dotted line at 1 means no difference."
     )
     return Chart(fig, caption, notes)
+
+
+def _forest_label(r) -> str:
+    """A forest row's name: "Condition: PTSD vs Depression" (a numeric covariate: its name)."""
+    cov = str(r.get("covariate", "") or r["term"]).replace("_", " ").capitalize()
+    if "level" in r and pd.notna(r.get("level")) and str(r.get("level")) != "":
+        ref = f" vs {label(r['reference'])}" if pd.notna(r.get("reference")) and str(r.get("reference")) else ""
+        return f"{cov}: {label(r['level'])}{ref}"
+    return cov
 
 
 # --- Trajectories -----------------------------------------------------------------------------------

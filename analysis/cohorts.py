@@ -465,10 +465,22 @@ class CohortDurability:
 
     def comparison_shown(self) -> dict | None:
         """The comparison as it may be shown: hazard ratio of B vs A with its Wald 95% CI and p, and the
-        log-rank chi-square, df and p; None when ``withheld``."""
+        log-rank chi-square, df and p; None when ``withheld``. A hazard ratio that is not estimable (a cohort
+        without events) is None with its reason under ``not_estimable`` ("no events in cohort B")."""
         if self.withheld is not None or self.cox is None or self.logrank is None:
             return None
-        hr = self.cox.params.iloc[0]
+        hr = self.cox.params_shown().iloc[0]
+        if isinstance(hr["not_estimable"], str):  # a cohort without events: no number, the reason instead
+            return {
+                "hr": None,
+                "lower": None,
+                "upper": None,
+                "p": None,
+                "not_estimable": hr["not_estimable"],
+                "chi2": float(self.logrank.chi2),
+                "df": int(self.logrank.df),
+                "logrank_p": float(self.logrank.p),
+            }
         return {
             "hr": float(hr["hr"]),
             "lower": float(hr["lower"]),

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis import cox_checks
 from analysis.errors import DataError
 from analysis.survival_data import Z95, _clean_time_event, _dropped_note, _group_levels
 
@@ -37,6 +38,21 @@ class CoxResult:
     notes: tuple[str, ...] = ()
     iterations: int = 0  # as R's fit$iter (ITER_MAX + 1 when it ran out)
     covariance: pd.DataFrame = field(default_factory=pd.DataFrame)  # Wald covariance of coef, by term
+    #: term -> why it is not estimable (e.g. "no events in site D"): its coefficient diverges (R's huge number)
+    not_estimable: dict = field(default_factory=dict)
+    #: R cox.zph(fit)$table: term (per covariate, then GLOBAL), chisq, df, p (analysis.cox_checks.ph_test)
+    ph_test: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: R concordance(fit): c, se, concordant, discordant, tied_x (analysis.cox_checks.concordance)
+    concordance: dict = field(default_factory=dict)
+
+    def params_shown(self) -> pd.DataFrame:
+        """``params`` as they may be shown: a term that is not estimable keeps its row with hr, lower, upper
+        and p missing (NaN) and the reason in the column ``not_estimable`` ("no events in site D"); an
+        estimable term has ``not_estimable`` None. The engine's ``params`` keep R's numbers."""
+        p = self.params.copy()
+        p["not_estimable"] = [self.not_estimable.get(t) for t in p["term"]]
+        p.loc[p["not_estimable"].notna(), ["hr", "lower", "upper", "p"]] = np.nan
+        return p
 
 
 @dataclass(frozen=True)
@@ -291,7 +307,7 @@ def cox(
     n, events = len(t), int(e.sum())
     params = _empty_params()
 
-    def result(params, loglik, converged, iterations=0, cov=None):
+    def result(params, loglik, converged, iterations=0, cov=None, not_estimable=None, checks=(None, None)):
         return CoxResult(
             params=params,
             loglik=loglik,
@@ -301,6 +317,9 @@ def cox(
             notes=tuple(notes),
             iterations=iterations,
             covariance=pd.DataFrame() if cov is None else cov,
+            not_estimable=dict(not_estimable or {}),
+            ph_test=pd.DataFrame() if checks[0] is None else checks[0],
+            concordance=dict(checks[1] or {}),
         )
 
     if n == 0:
@@ -338,18 +357,18 @@ def cox(
             "not estimable (collinear with other terms or without events): "
             + ", ".join(terms[i]["term"] for i in np.flatnonzero(sing))
         )
+    infs = np.zeros(len(terms), dtype=bool)
     if not fit["converged"]:
         notes.append(f"the Cox model did not converge in {ITER_MAX} iterations; estimates are unreliable")
     else:
         infs = np.abs(u @ var)
         infs = ~np.isfinite(u) | ((infs > EPS) & (infs > TOLER_INF * np.abs(beta)))
-        if infs.any():
-            notes.append(
-                "the likelihood converged before "
-                + ", ".join(terms[i]["term"] for i in np.flatnonzero(infs))
-                + " did: the coefficient may be infinite (perfect separation); its hazard ratio "
-                "and interval are not meaningful"
-            )
+    not_estimable = _not_estimable(terms, x, e, infs & ~sing)
+    notes += [
+        f"{term} not estimable ({why}): its coefficient is infinite (R reports a huge one), so no hazard "
+        "ratio or interval is given"
+        for term, why in not_estimable.items()
+    ]
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         z = coef / se
         params = pd.DataFrame(terms)
@@ -362,4 +381,39 @@ def cox(
         params["p"] = 2 * stats.norm.sf(np.abs(z))
     names = [tm["term"] for tm in terms]
     cov = pd.DataFrame(np.where(sing[:, None] | sing[None, :], np.nan, var), index=names, columns=names)
-    return result(params[list(COX_COLUMNS)], (fit["loglik0"], fit["loglik"]), bool(fit["converged"]), fit["iter"], cov)
+    loglik = (fit["loglik0"], fit["loglik"])
+    checks = _checks(t, e, x, beta, sing, terms)
+    return result(params[list(COX_COLUMNS)], loglik, bool(fit["converged"]), fit["iter"], cov, not_estimable, checks)
+
+
+def _checks(time, event, x, beta, sing, terms) -> tuple[pd.DataFrame, dict]:
+    """The proportional-hazards test (one row per covariate and GLOBAL) and the concordance of the fitted
+    model, as R ``cox.zph`` and ``concordance`` (analysis.cox_checks); columns not estimable are left out."""
+    keep = np.flatnonzero(~sing)
+    b = beta[keep]
+    names = list(dict.fromkeys(terms[i]["covariate"] for i in keep))
+    groups = [[k for k, i in enumerate(keep) if terms[i]["covariate"] == name] for name in names]
+    ph = cox_checks.ph_test(time, event.astype(float), x[:, keep], b, groups, names) if len(keep) else None
+    return ph, cox_checks.concordance(time, event, x[:, keep] @ b)
+
+
+def _not_estimable(terms: list[dict], x: np.ndarray, event: np.ndarray, diverging: np.ndarray) -> dict[str, str]:
+    """Terms whose coefficient diverges (the likelihood is monotone in it), with the reason: a level with
+    no events ("no events in site D"), a reference level with no events (every other level of its covariate
+    diverges: "no events in site A, the reference"), or, flagged by R's test for a coefficient that has not
+    converged with the likelihood (``diverging``), "perfect separation"."""
+    out = {}
+    for i, tm in enumerate(terms):
+        cov = tm["covariate"].replace("_", " ")
+        if tm["level"] is not None:
+            own = [j for j, other in enumerate(terms) if other["covariate"] == tm["covariate"]]
+            if event[x[:, i] == 1].sum() == 0:
+                out[tm["term"]] = f"no events in {cov} {tm['level']}"
+                continue
+            in_reference = ~(x[:, own] == 1).any(axis=1)
+            if in_reference.any() and event[in_reference].sum() == 0:
+                out[tm["term"]] = f"no events in {cov} {tm['reference']}, the reference"
+                continue
+        if diverging[i]:
+            out[tm["term"]] = "perfect separation"
+    return out

@@ -12,7 +12,9 @@ response-assessment day; event = loss of response, or the first booster when boo
 * a Cox model (Efron ties, as R ``coxph``) of condition, age band, sex, baseline severity band and site,
   those present with variation, on the episodes complete for them; each categorical covariate is coded
   against its most common level (ties: the first in alphabetical order), so a practice reads
-  "vs depression";
+  "vs depression"; beside it Harrell's concordance and the proportional-hazards test (R ``concordance``,
+  ``cox.zph``; a note when a p is below 0.05); a term that is not estimable (a level without events) is shown
+  as "not estimable (no events in ...)", never as a number;
 * booster intervals, a practice metric: the days between consecutive boosters of a patient (distinct
   booster days), pooled over patients; median and quartiles (numpy's linear rule, R's type 7).
 
@@ -34,6 +36,7 @@ from analysis import instruments
 from analysis import schema as S
 from analysis.arrays import positions
 from analysis.config import AT_RISK_STEP
+from analysis.cox_checks import PH_ALPHA
 from analysis.outcomes import (
     BASELINE_BAND,
     FUNNEL_COMPLEMENTS,
@@ -124,7 +127,10 @@ class Durability:
         cox_rows = (
             []
             if self.cox is None
-            else [{k: r[k] for k in ("term", "hr", "lower", "upper", "p")} for r in self.cox.params.to_dict("records")]
+            else [
+                {k: r[k] for k in ("term", "hr", "lower", "upper", "p")}
+                for r in self.cox.params_shown().to_dict("records")
+            ]
         )
         t = self._threshold()
         boosters = suppress_table(
@@ -140,6 +146,7 @@ class Durability:
                 "groups": groups,
                 "logrank": lr,
                 "cox": cox_rows,
+                **cox_checks_json(self.cox),
                 "booster_intervals": {"overall": boosters[0] if boosters else None, "groups": boosters[1:]},
                 "funnel": {
                     "overall": overall[0] if overall else None,
@@ -184,11 +191,14 @@ class Durability:
         ]
         if self.cox is not None and len(self.cox.params):
             lines += ["", "Cox model (Efron ties), hazard ratio of loss of response (95% CI), p:"]
-            for r in self.cox.params.to_dict("records"):
+            for r in self.cox.params_shown().to_dict("records"):
                 lines.append(
-                    f"  {r['term']} (vs {r['reference']}): {num(r['hr'], '{:.3f}')} "
+                    f"  {r['term']} (vs {r['reference']}): not estimable ({r['not_estimable']})"
+                    if isinstance(r["not_estimable"], str)
+                    else f"  {r['term']} (vs {r['reference']}): {num(r['hr'], '{:.3f}')} "
                     f"({num(r['lower'], '{:.3f}')} to {num(r['upper'], '{:.3f}')}), p = {num(r['p'], '{:.4g}')}"
                 )
+        lines += cox_checks_text(j)
         b = j["booster_intervals"]["overall"]
         if b is not None:
             lines += [
@@ -207,6 +217,59 @@ class Durability:
         if self.notes:
             lines += ["", "Notes:"] + [f"- {n}" for n in self.notes]
         return "\n".join(lines)
+
+
+def cox_checks_json(fit: CoxResult | None) -> dict:
+    """The checks beside the Cox rows (DESIGN "Interfaces"): ``concordance`` {c, se} (R concordance(coxph)) and
+    ``proportional_hazards`` {global: {chisq, df, p}, terms: [{term, chisq, df, p}]} (R cox.zph); null when there
+    is no model or nothing to check."""
+    conc = ph = None
+    if fit is not None and fit.concordance and np.isfinite(fit.concordance["c"]):
+        conc = {"c": fit.concordance["c"], "se": fit.concordance["se"]}
+    if fit is not None and len(fit.ph_test):
+        rows = fit.ph_test.to_dict("records")
+        ph = {
+            "global": {k: rows[-1][k] for k in ("chisq", "df", "p")},
+            "terms": [{k: r[k] for k in ("term", "chisq", "df", "p")} for r in rows[:-1]],
+        }
+    return {"concordance": conc, "proportional_hazards": ph}
+
+
+def cox_checks_text(j: dict) -> list[str]:
+    """The lines of ``to_text`` for the concordance and the proportional-hazards test of ``to_json`` ``j``."""
+    lines = []
+    c = j.get("concordance")
+    if c is not None:
+        lines.append(f"  Concordance (Harrell's C): {c['c']:.3f} (SE {c['se']:.3f})")
+    ph = j.get("proportional_hazards")
+    if ph is not None:
+
+        def test(r):
+            return (
+                "not testable" if r["chisq"] is None else f"chi2 = {r['chisq']:.3f} on {r['df']} df, p = {r['p']:.4g}"
+            )
+
+        lines.append(f"  Proportional hazards (R cox.zph): global {test(ph['global'])}")
+        lines += [f"    {r['term']}: {test(r)}" for r in ph["terms"]]
+    return lines
+
+
+def _ph_note(fit: CoxResult) -> list[str]:
+    """A note when the proportional-hazards test (cox.zph) rejects at PH_ALPHA, globally or for a term."""
+    if not len(fit.ph_test):
+        return []
+    doubtful = fit.ph_test[fit.ph_test["p"] < PH_ALPHA]
+    if doubtful.empty:
+        return []
+    parts = [
+        ("all terms together" if r["term"] == "GLOBAL" else str(r["term"]).replace("_", " ")) + f" (p = {r['p']:.3g})"
+        for r in doubtful.to_dict("records")
+    ]
+    return [
+        "Cox model: proportional hazards are doubtful for "
+        + ", ".join(parts)
+        + " (R cox.zph test): the hazard ratio is an average over follow-up, and the effect may change with time."
+    ]
 
 
 def at_risk(km: KaplanMeier, days=None) -> pd.DataFrame:
@@ -300,6 +363,7 @@ def _fit_cox(ep: pd.DataFrame, threshold: int) -> tuple[CoxResult | None, list[s
             "hazard ratios are unstable."
         )
     notes += [f"Cox model: {n}" for n in fit.notes]
+    notes += _ph_note(fit)
     return fit, notes
 
 

@@ -25,9 +25,6 @@ st.subheader("Median durability and share still responding" + (f", by {widgets.G
 durability_view.table(res.groups_shown(), by, instrument)
 
 st.subheader("What changes the hazard of losing response")
-if res.cox is None:
-    st.info("The Cox model could not be fitted on these data (see the notes).")
-else:
-    show.plot(charts.forest_chart, res.cox.params, f"Hazard of losing {instrument} response (Cox model, Efron ties)")
+durability_view.cox_section(res, instrument)
 show.definition_card(defs)
 show.notes(res.notes)

@@ -161,6 +161,25 @@ def test_forest_chart_leaves_out_infinite_hazard_ratios_with_a_note():
     assert chart.notes and "not drawn" in chart.notes[0]
 
 
+def test_forest_chart_names_a_term_that_is_not_estimable_and_draws_no_square_for_it():
+    params = pd.DataFrame(
+        {
+            "term": ["site=North", "site=East"],
+            "covariate": ["site", "site"],
+            "level": ["North", "East"],
+            "reference": ["South", "South"],
+            "hr": [2.0, float("nan")],
+            "lower": [1.1, float("nan")],
+            "upper": [3.5, float("nan")],
+            "p": [0.02, float("nan")],
+            "not_estimable": [None, "no events in site East"],
+        }
+    )
+    chart = charts.forest_chart(params)
+    assert list(chart.figure.data[0].y) == ["Site: North vs South"] and len(chart.figure.data[0].x) == 1
+    assert chart.notes == ("Site: East vs South: not estimable (no events in site East); no hazard ratio, not drawn.",)
+
+
 def observed():
     return pd.DataFrame(
         {

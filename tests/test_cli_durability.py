@@ -122,6 +122,8 @@ def test_canonical_files_give_r_numbers_for_the_curves_and_log_rank(canonical_js
         "groups",
         "logrank",
         "cox",
+        "concordance",
+        "proportional_hazards",
         "booster_intervals",
         "funnel",
         "notes",

@@ -315,6 +315,19 @@ def test_compare_durability_withholds_the_comparison_of_cohorts_under_the_thresh
     assert res.logrank.chi2 == pytest.approx(289 / 641)  # the result keeps the exact numbers
 
 
+def test_compare_durability_with_a_cohort_without_events_shows_the_hazard_ratio_as_not_estimable():
+    a = responders({"depression": [(34, None), (None, 41)], "anxiety": [(None, 45), (None, 50), (None, 60)]})
+    res = cohorts.compare_durability(*two_cohorts(a), "PHQ9", OFF)
+    shown = res.comparison_shown()
+    assert res.cox.params["coef"].iloc[0] < -10  # R's huge coefficient stays in the engine's result
+    assert shown["hr"] is None and shown["lower"] is None and shown["upper"] is None and shown["p"] is None
+    assert shown["not_estimable"] == "no events in cohort B" and shown["chi2"] > 0
+    from ui.cohort_view import comparison_text
+
+    text = comparison_text(res)
+    assert "B vs A: not estimable** (no events in cohort B" in text and "Log-rank" in text
+
+
 def test_compare_durability_of_a_cohort_without_events_or_episodes_has_no_test():
     a = responders({"depression": [(None, 41), (None, 50)], "anxiety": [(None, 45)]})
     res = cohorts.compare_durability(*two_cohorts(a), "PHQ9", OFF)

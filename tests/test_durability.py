@@ -275,6 +275,8 @@ def test_json_has_exactly_the_design_keys(clinic):
         "groups",
         "logrank",
         "cox",
+        "concordance",
+        "proportional_hazards",
         "booster_intervals",
         "funnel",
         "notes",
@@ -347,6 +349,66 @@ def test_a_small_number_of_cox_events_shows_as_less_than_11_in_the_note():
     assert any(n.startswith("Cox model: <11 events for 1 terms") for n in notes)
     exact = D.analyse(a, None, "PHQ9", definitions=Definitions(suppression_threshold=0)).notes
     assert any(n.startswith("Cox model: 4 events for 1 terms") for n in exact)
+
+
+def test_a_level_without_events_is_not_estimable_in_json_text_and_notes_never_a_number():
+    # ocd: three responders, none loses response; R coxph gives ocd a coefficient near -20 (HR ~1e-9, CI 0 to Inf)
+    a = practice(
+        {
+            "depression": [(34, None), (None, 60), (48, None), (52, None), (40, None)],
+            "anxiety": [(30, None), (44, None), (None, 70), (38, None)],
+            "ocd": [(None, 60), (None, 70), (None, 80)],
+        }
+    )
+    r = D.analyse(a, None, "PHQ9", definitions=Definitions(suppression_threshold=0))
+    assert r.cox.params.set_index("term").loc["condition=ocd", "coef"] < -10  # the engine keeps R's number
+    rows = {row["term"]: row for row in r.to_json()["cox"]}
+    assert set(rows["condition=ocd"]) == {"term", "hr", "lower", "upper", "p"}
+    assert all(rows["condition=ocd"][k] is None for k in ("hr", "lower", "upper", "p"))
+    assert rows["condition=anxiety"]["hr"] > 0
+    assert any("condition=ocd not estimable (no events in condition ocd)" in n for n in r.to_json()["notes"])
+    text = r.to_text()
+    assert "condition=ocd (vs depression): not estimable (no events in condition ocd)" in text
+    ocd_line = next(line for line in text.splitlines() if line.startswith("  condition=ocd"))
+    assert not any(ch.isdigit() for ch in ocd_line.split("not estimable")[0].replace("condition=ocd", ""))
+
+
+def test_json_and_text_give_the_concordance_and_the_proportional_hazards_test_of_the_cox_model(clinic):
+    # the numbers are the engine's, golden-tested against R cox.zph and concordance in tests/test_survival.py
+    from analysis.survival import cox
+
+    r = D.analyse(*clinic, "PHQ9")
+    covs, data, _ = D._cox_data(r.episodes, 11)
+    fit = cox(data, "time", "event", covs, reference={c: D._most_common(data[c]) for c in covs})
+    j = r.to_json()
+    assert j["concordance"] == {"c": fit.concordance["c"], "se": fit.concordance["se"]}
+    ph = j["proportional_hazards"]
+    assert ph["global"] == {k: fit.ph_test.iloc[-1][k] for k in ("chisq", "df", "p")}
+    assert [t["term"] for t in ph["terms"]] == ["condition", "age_band", "sex", "baseline_band", "site"]
+    assert all(set(t) == {"term", "chisq", "df", "p"} for t in ph["terms"])
+    text = r.to_text()
+    assert f"Concordance (Harrell's C): {fit.concordance['c']:.3f} (SE {fit.concordance['se']:.3f})" in text
+    assert "Proportional hazards (R cox.zph): global chi2 = " in text and "    site: chi2 = " in text
+    # site's p is below 0.05 on these data: a note says proportional hazards are doubtful for it
+    assert ph["terms"][-1]["p"] < 0.05 and ph["global"]["p"] > 0.05
+    assert any(n.startswith("Cox model: proportional hazards are doubtful for site (p = ") for n in j["notes"])
+
+
+def test_the_page_line_gives_the_concordance_the_ph_test_and_says_when_ph_is_doubtful(clinic):
+    from ui.durability_view import model_checks_line
+
+    r = D.analyse(*clinic, "PHQ9")
+    line = model_checks_line(r.cox)
+    assert line.startswith(f"**Model checks:** concordance (Harrell's C) **{r.cox.concordance['c']:.2f}**")
+    assert "proportional-hazards test (R cox.zph): global p = 0.110" in line and "site p = 0.009" in line
+    assert "**proportional hazards are doubtful**" in line
+    assert model_checks_line(None) == ""
+
+
+def test_without_a_cox_model_the_checks_are_null():
+    a = practice({"depression": [(None, 40)] * 3, "anxiety": [(None, 50)] * 3})
+    j = D.analyse(a, None, "PHQ9", definitions=Definitions(suppression_threshold=0)).to_json()
+    assert j["concordance"] is None and j["proportional_hazards"] is None
 
 
 # --- overall(res): the by=None result from a grouped one ------------------------------------------

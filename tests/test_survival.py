@@ -160,6 +160,52 @@ def test_cox_with_a_level_without_events_matches_r_and_says_the_coefficient_may_
     assert not any("site=B" in n for n in fit.notes)
 
 
+CHECK_CASES = COX_CASES + [("clinic", "cox_site", "survival_clinic.csv", "day", "lost", ["condition", "site"], None)]
+
+
+@pytest.mark.parametrize(
+    "case,what,file,time,event,covariates,reference", CHECK_CASES, ids=[f"{c[0]}-{c[1]}" for c in CHECK_CASES]
+)
+def test_proportional_hazards_test_and_concordance_equal_r_cox_zph_and_concordance(
+    case, what, file, time, event, covariates, reference
+):
+    # golden: tests/data/golden/survival_checks.R (cox.zph(fit)$table; concordance(fit), se = sqrt(var));
+    # tolerance RTOL on every number, the pair counts exact
+    fit = cox(load(file), time, event, covariates, reference=reference)
+    z, c = golden(case, f"{what}_zph"), golden(case, f"{what}_concordance")
+    assert fit.ph_test["term"].tolist() == z["term"].tolist()
+    assert fit.ph_test["df"].tolist() == z["df"].tolist()
+    close(fit.ph_test["chisq"], z["chisq"])
+    close(fit.ph_test["p"], z["p"])
+    close([fit.concordance["c"], fit.concordance["se"]], [c["c"][0], c["se"][0]])
+    for k in ("concordant", "discordant", "tied_x"):
+        assert fit.concordance[k] == c[k][0]
+
+
+def test_a_level_without_events_is_not_estimable_and_shown_without_hazard_ratio():
+    fit = cox(load("survival_clinic.csv"), "day", "lost", ["condition", "site"])
+    assert fit.not_estimable == {"site=D": "no events in site D"}
+    shown = fit.params_shown().set_index("term")
+    assert shown.loc["site=D", ["hr", "lower", "upper", "p"]].isna().all()
+    assert shown.loc["site=D", "not_estimable"] == "no events in site D"
+    assert shown.drop(index="site=D")["not_estimable"].isna().all()
+    assert (shown.drop(index="site=D")["hr"] == fit.params.set_index("term").drop(index="site=D")["hr"]).all()
+    assert any(n.startswith("site=D not estimable (no events in site D)") for n in fit.notes)
+
+
+def test_a_reference_level_without_events_makes_the_other_levels_not_estimable():
+    d = pd.DataFrame({"t": [1, 2, 3, 4, 5, 6, 7], "e": [1, 1, 0, 1, 0, 0, 0], "g": list("bccbaaa")})
+    fit = cox(d, "t", "e", ["g"])
+    assert fit.not_estimable == {"g=b": "no events in g a, the reference", "g=c": "no events in g a, the reference"}
+    assert fit.params_shown()["hr"].isna().all()
+
+
+def test_perfect_separation_without_an_empty_level_is_not_estimable_too():
+    d = pd.DataFrame({"t": [1, 2, 3, 4, 5, 6], "e": [1, 1, 1, 1, 1, 0], "x": [1, 1, 1, 0, 0, 0]})
+    fit = cox(d, "t", "e", ["x"])
+    assert fit.not_estimable == {"x": "perfect separation"}
+
+
 def test_out_of_iterations_keeps_r_last_accepted_point_and_says_it_did_not_converge(monkeypatch):
     monkeypatch.setattr(coxph, "ITER_MAX", 3)
     fit = cox(load("survival_clinic.csv"), "day", "lost", ["condition", "site"])

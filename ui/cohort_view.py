@@ -136,8 +136,13 @@ def comparison_text(res) -> str:
     if c is None:
         return res.withheld or ""
     p = formatting.p_value
+    hr = (
+        f"**Hazard ratio of losing response, B vs A: not estimable** ({c['not_estimable']}; Cox model, Efron ties)."
+        if c["hr"] is None
+        else f"**Hazard ratio of losing response, B vs A: {c['hr']:.2f}** (95% CI {c['lower']:.2f} to "
+        f"{c['upper']:.2f}, p = {p(c['p'])}; Cox model, Efron ties)."
+    )
     return (
-        f"**Hazard ratio of losing response, B vs A: {c['hr']:.2f}** (95% CI {c['lower']:.2f} to {c['upper']:.2f}, "
-        f"p = {p(c['p'])}; Cox model, Efron ties). Log-rank test: chi-square {c['chi2']:.2f} on {c['df']} df, "
+        f"{hr} Log-rank test: chi-square {c['chi2']:.2f} on {c['df']} df, "
         f"p = {p(c['logrank_p'])}. Above 1: cohort B loses response sooner."
     )

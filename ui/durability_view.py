@@ -117,3 +117,45 @@ def table(groups: pd.DataFrame, by: str, instrument: str) -> None:
         rename=rename,
         key="durability",
     )
+
+
+def cox_section(res, instrument: str) -> None:
+    """The Cox model: the forest plot of its hazard ratios (a term that is not estimable named in a note, never
+    drawn), or why there is none."""
+    if res.cox is None:
+        st.info("The Cox model could not be fitted on these data (see the notes).")
+        return
+    show.plot(
+        charts.forest_chart, res.cox.params_shown(), f"Hazard of losing {instrument} response (Cox model, Efron ties)"
+    )
+    text = model_checks_line(res.cox)
+    if text:
+        st.markdown(text)
+
+
+def model_checks_line(fit) -> str:
+    """The concordance and the proportional-hazards test of the Cox model in words (analysis.durability's
+    cox_checks_json), '' when there is neither."""
+    from analysis.durability import PH_ALPHA, cox_checks_json
+
+    j, parts = cox_checks_json(fit), []
+    c = j["concordance"]
+    if c is not None:
+        parts.append(
+            f"concordance (Harrell's C) **{c['c']:.2f}** (SE {c['se']:.2f}; 0.5 = no better than chance, 1 = the "
+            "model always ranks who loses response first)"
+        )
+    ph = j["proportional_hazards"]
+    if ph is not None:
+        p = formatting.p_value
+        terms = "; ".join(f"{show.text(str(t['term']).replace('_', ' '))} p = {p(t['p'])}" for t in ph["terms"])
+        doubtful = any(t["p"] is not None and t["p"] < PH_ALPHA for t in [ph["global"], *ph["terms"]])
+        parts.append(
+            f"proportional-hazards test (R cox.zph): global p = {p(ph['global']['p'])} ({terms})"
+            + (
+                ": **proportional hazards are doubtful**, so a hazard ratio is an average over follow-up"
+                if doubtful
+                else ""
+            )
+        )
+    return ("**Model checks:** " + "; ".join(parts) + ".") if parts else ""
