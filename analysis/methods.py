@@ -91,7 +91,17 @@ def methods_text(definitions, codes, threshold: int, converged: bool | None = No
         f"hazards model with Efron ties (as R coxph), hazard ratios with Wald 95% intervals, each covariate "
         f"against its most common level. Trajectories are observed mean scores per visit window with t-based 95% "
         f"intervals and a linear mixed model (REML, as lme4::lmer) with a random intercept and slope per "
-        f"patient and fixed effects of group × piecewise-linear time, knotted at day "
-        f"{definitions.induction_end_day} (the end of induction).{model} Two or more scores of one instrument on "
+        f"patient and fixed effects of group × piecewise-linear time, knotted at {_knots(definitions)}.{model} "
+        f"Two or more scores of one instrument on "
         f"the same day are replaced by their mean. {suppression}"
     )
+
+
+def _knots(definitions) -> str:
+    """'day 14 (the end of induction)' or 'days 14 and 56': where the trajectory model's time bends."""
+    knots = definitions.trajectory_knots
+    if knots == (definitions.induction_end_day,):
+        return f"day {knots[0]} (the end of induction)"
+    if len(knots) == 1:
+        return f"day {knots[0]}"
+    return "days " + ", ".join(str(k) for k in knots[:-1]) + f" and {knots[-1]}"
