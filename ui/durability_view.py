@@ -1,5 +1,5 @@
-"""What the Durability page shows of analysis.durability: the headline tiles (with the restricted mean durability
-and how the groups differ in it), the medians in words, the table of medians, restricted means and shares still
+"""What the Durability page shows of analysis.durability: the headline tiles and under them the restricted mean
+durability and how the groups differ in it, the medians in words, the table of medians, restricted means and shares still
 responding (all as Durability.groups_shown() and rmean_differences_shown() let them be shown)."""
 
 from __future__ import annotations
@@ -23,14 +23,14 @@ def durability_results(assessments, treatments, instrument: str, by: str | None,
 
 
 def headline(overall, res) -> None:
-    """Tiles: responders followed, median durability, restricted mean durability, share still responding at the
-    card's days, log-rank p; under them the groups' differences in restricted mean (rmean_caption)."""
+    """Tiles: responders followed, median durability, share still responding at the card's days, log-rank p; under
+    them the restricted mean durability and the groups' differences in it (rmean_caption)."""
     from analysis.durability import horizon
 
     shown = overall.groups_shown()
     g = shown.iloc[0] if len(shown) else None
     days = overall.definitions.survival_days
-    cols = st.columns(3 + len(days) + 1)
+    cols = st.columns(2 + len(days) + 1)
     small = g is None or isinstance(g["n"], str)
     cols[0].metric(
         "Responders",
@@ -50,8 +50,7 @@ def headline(overall, res) -> None:
         help=f"Median durability: half of the responders still respond at this day. {ci}".strip(),
         border=True,
     )
-    rmean_tile(cols[2], None if small else g, horizon(overall.definitions))
-    for col, day in zip(cols[3:], days):
+    for col, day in zip(cols[2:], days):
         v = None if small else g[f"s{day}"]
         col.metric(
             f"At {day // 7} weeks" if day % 7 == 0 else f"At day {day}",
@@ -72,29 +71,20 @@ def headline(overall, res) -> None:
         help="Do the groups differ? "
         + ("" if lr is None or pd.isna(lr.chi2) else f"Chi-square {lr.chi2:.2f} on {lr.df} df."),
     )
-    caption = rmean_caption(res.rmean_differences_shown(), horizon(res.definitions))
-    if caption:
-        st.caption(caption)
+    if g is not None:
+        st.caption(rmean_caption(None if small else g, res.rmean_differences_shown(), horizon(res.definitions)))
 
 
-def rmean_tile(col, g, tau: int) -> None:
-    """The restricted mean durability tile: days responding within the first ``tau`` days (R's rmean), with its
-    SE in the help; a dash where withheld."""
-    v = None if g is None else g["rmean"]
-    col.metric(
-        f"Mean days of first {tau}",
-        formatting.DASH if v is None or pd.isna(v) else f"{v:.1f}",
-        help=f"Restricted mean durability: the average number of days responding within the first {tau} days "
-        "(the area under the curve to that day); it exists when the median is not reached."
-        + ("" if v is None or pd.isna(v) else f" SE {g['rmean_se']:.1f} days."),
-        border=True,
-    )
-
-
-def rmean_caption(diff: pd.DataFrame, tau: int) -> str:
-    """'Restricted mean to day 84: PTSD 5.8 days more than Depression (95% CI -4.6 to 16.2; p = 0.27). ...' from
-    Durability.rmean_differences_shown(); withheld differences say so."""
-    parts = []
+def rmean_caption(overall, diff: pd.DataFrame, tau: int) -> str:
+    """'Restricted mean durability to day 84: 53.6 days (SE 2.3) on average within the first 84 days; PTSD 5.8
+    days more than Depression (95% CI -4.6 to 16.2; p = 0.27).' from the overall row of
+    Durability.groups_shown() (None: withheld) and Durability.rmean_differences_shown(); withheld values say so.
+    The restricted mean exists when the median is not reached."""
+    v = None if overall is None else overall["rmean"]
+    if v is None or pd.isna(v):
+        parts = [f"withheld overall (fewer than {threshold()})"]
+    else:
+        parts = [f"**{v:.1f} days** (SE {overall['rmean_se']:.1f}) on average within the first {tau} days"]
     for r in diff.to_dict("records"):
         name, ref = show.text(charts.label(r[schema.GROUP])), show.text(charts.label(r["reference"]))
         if r["difference"] is None or pd.isna(r["difference"]):
@@ -105,7 +95,7 @@ def rmean_caption(diff: pd.DataFrame, tau: int) -> str:
                 f"{name} {abs(r['difference']):.1f} days {more} than {ref} (95% CI {r['lower']:.1f} to "
                 f"{r['upper']:.1f}; p = {formatting.p_value(r['p'])})"
             )
-    return f"Restricted mean durability to day {tau}: " + "; ".join(parts) + "." if parts else ""
+    return f"Restricted mean durability to day {tau}: " + "; ".join(parts) + "."
 
 
 def medians_line(groups: pd.DataFrame) -> str:
