@@ -193,7 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     data_command("validate", cmd_validate, "check files and print the validation report", definitions=False)
     data_command("summary", cmd_summary, "practice metrics, response and remission")
-    d = data_command("durability", cmd_durability, "durability of response (Kaplan-Meier, log-rank, Cox)")
+    d = data_command(
+        "durability", cmd_durability, "durability of response (Kaplan-Meier, restricted mean, log-rank, Cox)"
+    )
     d.add_argument("--instrument", required=True)
     d.add_argument(
         "--by",

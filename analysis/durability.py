@@ -8,6 +8,10 @@ response-assessment day; event = loss of response, or the first booster when boo
 * Kaplan-Meier curves (Greenwood variance, log-scale 95% limits, as R ``survfit``), median durability
   with its 95% CI and the share still responding at the card's ``survival_days`` (28/56/84); a day
   after a group's last follow-up has no value;
+* the restricted mean durability up to the card's horizon tau (its last survival day, 84 by default) with
+  its SE, as R ``print(survfit, rmean = tau)``: the mean number of days responding within the first tau days,
+  a summary that exists when the median is not reached; and each group's difference from the largest group
+  with its SE, 95% CI and p (:func:`analysis.survival.rmean_differences`);
 * the log-rank test (R ``survdiff``, rho = 0) across the groups;
 * a Cox model (Efron ties, as R ``coxph``) of condition, age band, sex, baseline severity band and site,
   those present with variation, on the episodes complete for them; each categorical covariate is coded
@@ -52,7 +56,7 @@ from analysis.outcomes import (
 )
 from analysis.privacy import show_count, suppress_table
 from analysis.response_episodes import episodes_with_notes
-from analysis.survival import CoxResult, KaplanMeier, LogRank, cox, kaplan_meier, logrank
+from analysis.survival import CoxResult, KaplanMeier, LogRank, cox, kaplan_meier, logrank, rmean_differences
 
 #: the covariates of the Cox model, in this order
 COX_COVARIATES = (S.CONDITION, S.AGE_BAND, S.SEX, BASELINE_BAND, S.SITE)
@@ -61,6 +65,12 @@ GROUP_COLUMNS = tuple(S.PATIENT_ATTRIBUTES) + (BASELINE_BAND, INDUCTION_COMPLETE
 #: fewer events per Cox term than this earns a note
 EVENTS_PER_TERM = 10
 BOOSTER_COLUMNS = (S.GROUP, S.PATIENTS, "intervals", "median_days", "q1_days", "q3_days")
+RMEAN_DIFFERENCE_SHOWN = ("reference", "difference", "se", "lower", "upper", "p")
+
+
+def horizon(d: Definitions) -> int:
+    """The card's horizon tau for the restricted mean: its last survival day (84 by default)."""
+    return max(d.survival_days)
 
 
 @dataclass(frozen=True)
@@ -97,9 +107,27 @@ class Durability:
         # the share still responding at a day also rests on the responders still at risk then, as the curve
         # does (it stops where fewer than the threshold remain)
         shares.update({(f"s{d}", f"s{d}_lower", f"s{d}_upper"): ("n", "events", f"n{d}") for d in days})
+        # the restricted mean is the area under the curve up to the horizon: withheld as the curve is there
+        shares[("rmean", "rmean_se")] = ("n", "events", f"n{horizon(self.definitions)}")
         return suppress_table(self.groups, ["n", "events", *at_risk], (), self._threshold(), shares=shares)
 
     _groups_shown = groups_shown  # the name analysis/report.py uses
+
+    def rmean_differences(self) -> pd.DataFrame:
+        """Each group's restricted mean up to the horizon minus the largest group's (the reference, as in every
+        model here), with SE, 95% CI and p: :func:`analysis.survival.rmean_differences`. Full numbers."""
+        return rmean_differences(self.km, horizon(self.definitions), _largest(self.groups))
+
+    def rmean_differences_shown(self) -> pd.DataFrame:
+        """``rmean_differences`` as it may be shown: withheld (None) where either group's restricted mean is."""
+        diff = self.rmean_differences()
+        if diff.empty:
+            return diff
+        shown = self.groups_shown().set_index(S.GROUP)["rmean"]
+        hidden = [shown[g] is None or shown[r] is None for g, r in zip(diff[S.GROUP], diff["reference"])]
+        out = diff.astype({c: object for c in ("difference", "se", "lower", "upper", "p")})
+        out.loc[hidden, ["difference", "se", "lower", "upper", "p"]] = None
+        return out
 
     def at_risk(self, days=None) -> pd.DataFrame:
         """The number at risk per group on ``days`` (default: every AT_RISK_STEP days up to the last follow-up),
@@ -109,6 +137,8 @@ class Durability:
     def to_json(self) -> dict:
         """The DESIGN "Interfaces" document (null where a value does not exist)."""
         days = self.definitions.survival_days
+        tau = horizon(self.definitions)
+        diff = {r[S.GROUP]: r for r in self.rmean_differences_shown().to_dict("records")}
         groups = [
             {
                 S.GROUP: r[S.GROUP],
@@ -118,6 +148,10 @@ class Durability:
                 "median_lower": r["median_lower"],
                 "median_upper": r["median_upper"],
                 "survival_at": {str(d): r[f"s{d}"] for d in days},
+                "rmean": {"tau": tau, "value": r["rmean"], "se": r["rmean_se"]},
+                "rmean_difference": None
+                if r[S.GROUP] not in diff
+                else {k: diff[r[S.GROUP]][k] for k in RMEAN_DIFFERENCE_SHOWN},
             }
             for r in self.groups_shown().to_dict("records")
         ]
@@ -184,6 +218,7 @@ class Durability:
                 f"{str(g['group']):<22}{num(g['n']):>6}{num(g['events']):>8}  {ci:<22}"
                 + "".join(f"{num(g['survival_at'][str(d)], '{:.3f}'):>10}" for d in days)
             )
+        lines += self._rmean_lines(j["groups"], num)
         lr = j["logrank"]
         lines += [
             "",
@@ -217,6 +252,29 @@ class Durability:
         if self.notes:
             lines += ["", "Notes:"] + [f"- {n}" for n in self.notes]
         return "\n".join(lines)
+
+    def _rmean_lines(self, groups: list[dict], num) -> list[str]:
+        """The text report's restricted means (from ``to_json``'s groups): value (SE) per group, then each
+        group's difference from the reference with its 95% CI and p; 'withheld' where they are."""
+        if not groups:
+            return []
+        tau = horizon(self.definitions)
+        lines = ["", f"Restricted mean durability to day {tau} (days responding within the first {tau}; SE):"]
+        for g in groups:
+            rm, d = g["rmean"], g["rmean_difference"]
+            if rm["value"] is None:
+                lines.append(f"  {str(g[S.GROUP]):<20}withheld (counts under {self._threshold()})")
+                continue
+            text = f"  {str(g[S.GROUP]):<20}{num(rm['value'], '{:.1f}'):>6} ({num(rm['se'], '{:.1f}')})"
+            if d is not None and d["difference"] is None:
+                text += f"; vs {d['reference']}: withheld"
+            elif d is not None:
+                text += (
+                    f"; vs {d['reference']}: {num(d['difference'], '{:+.1f}')} "
+                    f"({num(d['lower'], '{:.1f}')} to {num(d['upper'], '{:.1f}')}), p = {num(d['p'], '{:.4g}')}"
+                )
+            lines.append(text)
+        return lines
 
 
 def cox_checks_json(fit: CoxResult | None) -> dict:
@@ -299,7 +357,14 @@ def _plain(obj):
     return obj
 
 
+def _largest(groups: pd.DataFrame):
+    """The group with the most episodes (the first in order on ties); None without groups."""
+    return None if groups.empty else groups[S.GROUP].iloc[int(np.argmax(groups["n"].to_numpy()))]
+
+
 def _group_table(km: KaplanMeier, days) -> pd.DataFrame:
+    """Per group: n, events, median and its CI, and at each day the number at risk and the share still
+    responding with its CI; then the restricted mean up to the horizon (the last day) and its SE."""
     med = km.medians.rename(columns={"lower": "median_lower", "upper": "median_upper"})
     out = med[[S.GROUP, "n", "events", "median", "median_lower", "median_upper"]].copy()
     at = km.survival_at(days)
@@ -308,6 +373,9 @@ def _group_table(km: KaplanMeier, days) -> pd.DataFrame:
         out[f"n{d}"] = out[S.GROUP].map(rows["n_risk"]).fillna(0).astype("int64")
         for col, name in (("survival", f"s{d}"), ("lower", f"s{d}_lower"), ("upper", f"s{d}_upper")):
             out[name] = out[S.GROUP].map(rows[col]).astype(float)
+    rm = km.rmean(max(days)).set_index(S.GROUP)
+    out["rmean"] = out[S.GROUP].map(rm["rmean"]).astype(float)
+    out["rmean_se"] = out[S.GROUP].map(rm["se"]).astype(float)
     return out
 
 

@@ -5,14 +5,20 @@
   print/summary table (``survival:::survmean``: the first time a curve falls to 0.5 or below; when it
   sits exactly at 0.5, the midpoint to the time it next falls).
 * :func:`logrank`: the log-rank test, R ``survdiff`` with ``rho=0``.
+* :meth:`KaplanMeier.rmean` and :func:`rmean_differences`: the restricted mean survival time up to tau (the area
+  under each curve from 0 to tau) with its standard error, as R ``print(survfit, rmean = tau)``
+  (``survival:::survmean``), and the difference between two groups' restricted means with its SE (the groups
+  are independent: the variances add), 95% CI and z-test p. Below the first time the restricted mean is tau
+  with SE 0 (R's summary refuses such a tau).
 * :func:`cox`: the Cox proportional hazards model with Efron's ties, fitted by Newton-Raphson with step
   halving exactly as R ``coxph`` (``iter.max=20``, ``eps=1e-9`` on the relative change of the log partial
   likelihood); Wald 95% intervals. Its engine is ``analysis.coxph``; the input checks shared by the three
   are ``analysis.survival_data``.
 
 Assumptions: right-censored data (``event`` 1 = event, 0 = censored; times >= 0), non-informative
-censoring, and for Cox proportional hazards. Times are used exactly as given (R's ``timefix`` merges
-times that differ only by floating-point noise; whole days never do).
+censoring, and for Cox proportional hazards. As R's ``timefix=TRUE`` (the default), Kaplan-Meier and
+log-rank make times that differ only by floating-point noise one time (``survival_data.aeq_times``, R
+``aeqSurv``); whole days never differ so.
 
 Every engine works on whole arrays with cumulative sums: there is no loop over subjects. Kaplan-Meier and
 log-rank handle all groups in one pass: labels are coded by hashing (only the distinct labels are sorted),
@@ -34,7 +40,7 @@ from analysis.coxph import CoxResult, cox
 from analysis.schema import DAY, GROUP
 from analysis.survival_data import Z95, _survival_data
 
-__all__ = ["CoxResult", "KaplanMeier", "LogRank", "cox", "kaplan_meier", "logrank"]
+__all__ = ["CoxResult", "KaplanMeier", "LogRank", "cox", "kaplan_meier", "logrank", "rmean_differences"]
 
 #: R survmean's tolerance for "the curve is exactly at 0.5"
 QUANTILE_TOL = np.sqrt(np.finfo(float).eps)
@@ -43,6 +49,8 @@ KM_COLUMNS = (GROUP, "time", "n_risk", "n_event", "n_censor", "survival", "std_e
 MEDIAN_COLUMNS = (GROUP, "n", "events", "median", "lower", "upper")
 AT_COLUMNS = (GROUP, DAY, "n_risk", "survival", "lower", "upper")
 LOGRANK_COLUMNS = (GROUP, "n", "observed", "expected")
+RMEAN_COLUMNS = (GROUP, "tau", "rmean", "se")
+RMEAN_DIFFERENCE_COLUMNS = (GROUP, "reference", "tau", "difference", "se", "lower", "upper", "p")
 
 
 # --------------------------------------------------------------------------------------------
@@ -166,6 +174,73 @@ class KaplanMeier:
                 "upper": pick("upper"),
             }
         )
+
+    def rmean(self, tau: float) -> pd.DataFrame:
+        """Restricted mean survival time up to ``tau`` per group (columns RMEAN_COLUMNS), as R
+        ``print(survfit, rmean = tau)``: the area under the curve from 0 to tau (the curve held at its last
+        value after the last time), and its SE, sqrt(sum over times t_i <= tau of A_i^2 d_i / (n_i (n_i - d_i))),
+        A_i the area from t_i to tau (a term is 0 where n_i = d_i, as R)."""
+        tau = float(tau)
+        if not np.isfinite(tau) or tau < 0:
+            raise ValueError(f"tau must be a finite number of days, 0 or more; got {tau}")
+        tab = self.table
+        if tab.empty:
+            return pd.DataFrame({c: [] for c in RMEAN_COLUMNS})
+        codes = pd.factorize(tab[GROUP].array)[0]  # groups are runs of rows, times increasing within each
+        starts = np.flatnonzero(run_starts(codes))
+        stops = np.append(starts[1:], len(tab))
+        time = tab["time"].to_numpy(dtype=float)
+        surv = tab["survival"].to_numpy(dtype=float)
+        n_risk = tab["n_risk"].to_numpy(dtype=float)
+        n_event = tab["n_event"].to_numpy(dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            hh = np.where(n_risk > n_event, n_event / (n_risk * (n_risk - n_event)), 0.0)
+        value, se = np.empty(len(starts)), np.empty(len(starts))
+        for g, (a, b) in enumerate(zip(starts.tolist(), stops.tolist())):
+            m = int(np.searchsorted(time[a:b], tau, side="right"))  # times <= tau
+            edges = np.concatenate(([0.0], time[a : a + m], [tau]))
+            heights = np.concatenate(([1.0], surv[a : a + m]))  # the curve on each stretch between edges
+            rectangles = np.diff(edges) * heights
+            after = np.cumsum(rectangles[::-1])[::-1][1:]  # the area from each time t_i to tau
+            value[g] = rectangles.sum()
+            se[g] = np.sqrt(np.sum(after**2 * hh[a : a + m]))
+        return pd.DataFrame(
+            {GROUP: tab[GROUP].array.take(starts), "tau": tau, "rmean": value, "se": se}, columns=list(RMEAN_COLUMNS)
+        )
+
+
+def rmean_differences(km: KaplanMeier, tau: float, reference=None) -> pd.DataFrame:
+    """Each group's restricted mean up to ``tau`` minus the reference group's (default: the group with the
+    most subjects, the first on ties), one row per other group (columns RMEAN_DIFFERENCE_COLUMNS): the SE is
+    sqrt(se1^2 + se2^2) (independent groups), the 95% CI difference -/+ 1.96 SE, p the two-sided z-test."""
+    rm = km.rmean(tau)
+    if len(rm) < 2:
+        return pd.DataFrame({c: [] for c in RMEAN_DIFFERENCE_COLUMNS})
+    groups = rm[GROUP].tolist()
+    if reference is None:
+        n = km.medians.set_index(GROUP)["n"]
+        reference = max(groups, key=lambda g: (n[g], -groups.index(g)))
+    if reference not in groups:
+        raise ValueError(f"reference group {reference!r} has no subjects")
+    ref = rm[rm[GROUP] == reference].iloc[0]
+    other = rm[rm[GROUP] != reference]
+    diff = other["rmean"].to_numpy() - ref["rmean"]
+    se = np.sqrt(other["se"].to_numpy() ** 2 + ref["se"] ** 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.where(se > 0, 2 * special.ndtr(-np.abs(diff / se)), np.nan)  # no test without variance, as R
+    return pd.DataFrame(
+        {
+            GROUP: other[GROUP].array,
+            "reference": reference,
+            "tau": float(tau),
+            "difference": diff,
+            "se": se,
+            "lower": diff - Z95 * se,
+            "upper": diff + Z95 * se,
+            "p": p,
+        },
+        columns=list(RMEAN_DIFFERENCE_COLUMNS),
+    )
 
 
 def kaplan_meier(time, event, group=None) -> KaplanMeier:

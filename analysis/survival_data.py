@@ -1,6 +1,7 @@
 """Survival data in: the checks and coding of times, events and groups shared by the survival engines
 (``analysis.survival``: Kaplan-Meier and log-rank; ``analysis.coxph``: the Cox model). Bad values raise
-DataError saying what is wrong; rows with a missing value are dropped with a note.
+DataError saying what is wrong; rows with a missing value are dropped with a note; times that differ only by
+floating-point noise are one time (:func:`aeq_times`, R ``aeqSurv``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from analysis.errors import DataError
 ALL_GROUP = "all"
 #: two-sided 95% normal quantile (R: qnorm(0.975))
 Z95 = float(stats.norm.ppf(0.975))
+#: R aeqSurv's tolerance (sqrt(.Machine$double.eps)): times closer than this, absolutely or relative to the
+#: mean of the distinct times, are one time
+AEQ_TOL = float(np.sqrt(np.finfo(float).eps))
 
 
 def _as_array(x, name: str) -> np.ndarray:
@@ -52,6 +56,29 @@ def _clean_time_event(time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, 
         found = sorted(set(e[bad].astype(float).tolist()))[:5]
         raise DataError(f"the event indicator must be 1 (event) or 0 (censored); found {found}")
     return t, e.astype(np.int64)
+
+
+def aeq_times(t: np.ndarray, tol: float = AEQ_TOL) -> np.ndarray:
+    """Times that differ only by floating-point noise made one time, as R ``aeqSurv`` (survfit, survdiff and
+    coxph call it by default, ``timefix=TRUE``): among the sorted distinct times, a time within ``tol`` of the
+    one before it (absolutely, or relative to the mean absolute distinct time) joins it, and every time becomes
+    the first (smallest) time of its chain. Whole days below 1 / tol (about 67 million) never merge and are
+    returned unchanged without a sort."""
+    t = np.asarray(t, dtype=float)
+    if len(t) < 2 or tol <= 0:
+        return t
+    whole = np.abs(t).max() * tol < 1 and (t == np.round(t)).all()  # consecutive whole days differ by >= 1
+    if whole:
+        return t
+    y = np.unique(t[np.isfinite(t)])
+    if len(y) < 2:
+        return t
+    dy = np.diff(y)
+    tied = (dy <= tol) | (dy / np.mean(np.abs(y)) <= tol)
+    if not tied.any():
+        return t
+    cuts = y[np.concatenate(([True], ~tied))]
+    return cuts[np.searchsorted(cuts, t, side="right") - 1]
 
 
 def _dropped_note(n: int, what: str) -> tuple[str, ...]:
@@ -122,4 +149,4 @@ def _survival_data(time, event, group, one_group: bool) -> tuple[np.ndarray, np.
         keep = ~miss
         t_raw, e_raw, code = t_raw[keep], e_raw[keep], code[keep]
     t, e = _clean_time_event(t_raw, e_raw)
-    return t, e, code, levels, list(_dropped_note(dropped, "time, event or group"))
+    return aeq_times(t), e, code, levels, list(_dropped_note(dropped, "time, event or group"))

@@ -198,3 +198,22 @@ def test_by_none_is_documented_in_the_help(capsys):
     with pytest.raises(SystemExit):
         main(["durability", "--help"])
     assert "'none' for everyone together" in " ".join(capsys.readouterr().out.split())
+
+
+def test_canonical_files_give_r_restricted_means(canonical_json):
+    """Per group `rmean` {tau, value, se} as R print(survfit, rmean = 84) (tests/data/golden/durability_rmean.R),
+    null where fewer than 11 are still followed on day 84; `rmean_difference` against the largest group."""
+    expected = json.loads((DATA / "golden" / "durability_rmean.json").read_text())
+    groups = {g["group"]: g for g in canonical_json["groups"]}
+    for r in expected["groups"]:
+        rm = groups[r["group"]]["rmean"]
+        assert rm["tau"] == expected["tau"]
+        if r["n_risk_tau"] < 11:
+            assert rm["value"] is None and rm["se"] is None
+        else:
+            assert abs(rm["value"] - r["rmean"]) <= TOL and abs(rm["se"] - r["se"]) <= TOL
+    for r in expected["differences"]:
+        d = groups[r["group"]]["rmean_difference"]
+        assert d["reference"] == r["reference"]
+        if groups[r["group"]]["rmean"]["value"] is not None:
+            assert all(abs(d[k] - r[k]) <= TOL for k in ("difference", "se", "lower", "upper", "p"))

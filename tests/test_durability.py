@@ -281,7 +281,18 @@ def test_json_has_exactly_the_design_keys(clinic):
         "funnel",
         "notes",
     ]
-    assert set(j["groups"][0]) == {"group", "n", "events", "median", "median_lower", "median_upper", "survival_at"}
+    assert set(j["groups"][0]) == {
+        "group",
+        "n",
+        "events",
+        "median",
+        "median_lower",
+        "median_upper",
+        "survival_at",
+        "rmean",
+        "rmean_difference",
+    }
+    assert set(j["groups"][0]["rmean"]) == {"tau", "value", "se"}
     assert list(j["groups"][0]["survival_at"]) == ["28", "56", "84"]
     assert set(j["logrank"]) == {"chi2", "df", "p"}
     assert set(j["cox"][0]) == {"term", "hr", "lower", "upper", "p"}
@@ -483,3 +494,74 @@ def test_overall_of_an_overall_result_is_itself_and_of_anything_else_a_type_erro
     assert D.overall(r) is r
     with pytest.raises(TypeError, match="result of durability.analyse"):
         D.overall(clinic[0])
+
+
+# --- restricted mean durability (golden: durability_rmean.R, R print(survfit, rmean = 84)) -------------------
+@pytest.fixture(scope="module")
+def rmean_golden():
+    return json.loads((GOLDEN / "durability_rmean.json").read_text())
+
+
+def test_restricted_mean_per_group_and_differences_equal_r_print_survfit(clinic, rmean_golden):
+    r = D.analyse(*clinic, "PHQ9", definitions=Definitions(suppression_threshold=0))  # every number exact
+    assert D.horizon(r.definitions) == rmean_golden["tau"] == 84
+    groups = r.groups.set_index("group")
+    for g in rmean_golden["groups"]:
+        assert close(groups.loc[g["group"], "rmean"], g["rmean"]) and close(groups.loc[g["group"], "rmean_se"], g["se"])
+    diff = r.rmean_differences().set_index("group")
+    assert sorted(diff.index) == sorted(d["group"] for d in rmean_golden["differences"])
+    for d in rmean_golden["differences"]:
+        assert diff.loc[d["group"], "reference"] == d["reference"] == "depression"  # the largest group
+        for col in ("difference", "se", "lower", "upper", "p"):
+            assert close(diff.loc[d["group"], col], d[col]), col
+    (overall,) = D.overall(r).groups.to_dict("records")
+    assert close(overall["rmean"], rmean_golden["overall"]["rmean"])
+    assert close(overall["rmean_se"], rmean_golden["overall"]["se"])
+
+
+def test_restricted_mean_in_the_json_is_withheld_where_the_curve_is(clinic, rmean_golden):
+    """Shown as R's, except where fewer than 11 are still followed on day 84 (the curve stops there, and
+    S(84) is withheld too): then the group's rmean and every difference involving it are null."""
+    j = {g["group"]: g for g in D.analyse(*clinic, "PHQ9").to_json()["groups"]}
+    diffs = {d["group"]: d for d in rmean_golden["differences"]}
+    for g in rmean_golden["groups"]:
+        ours = j[g["group"]]
+        assert ours["rmean"]["tau"] == 84
+        if g["n_risk_tau"] < 11:
+            assert ours["rmean"]["value"] is None and ours["rmean"]["se"] is None
+            assert ours["survival_at"]["84"] is None
+            assert set(ours["rmean_difference"].values()) == {None, "depression"}
+            continue
+        assert close(ours["rmean"]["value"], g["rmean"]) and close(ours["rmean"]["se"], g["se"])
+        if g["group"] == "depression":
+            assert ours["rmean_difference"] is None  # the reference
+        else:
+            d = ours["rmean_difference"]
+            assert d["reference"] == "depression"
+            assert all(close(d[k], diffs[g["group"]][k]) for k in ("difference", "se", "lower", "upper", "p"))
+    assert any(g["n_risk_tau"] < 11 for g in rmean_golden["groups"])  # the withheld case is really tested
+
+
+def test_the_horizon_is_the_last_survival_day_of_the_card(clinic):
+    r = D.analyse(*clinic, "PHQ9", definitions=Definitions(survival_days=(30, 90), suppression_threshold=0))
+    assert D.horizon(r.definitions) == 90
+    assert {g["rmean"]["tau"] for g in r.to_json()["groups"]} == {90}
+    assert (r.groups["rmean"] <= 90).all() and (r.groups["rmean"] > 0).all()
+
+
+def test_the_text_report_shows_the_restricted_means(clinic):
+    text = D.analyse(*clinic, "PHQ9").to_text()
+    assert "Restricted mean durability to day 84" in text
+    assert "65.5 (4.5); vs depression: +5.8 (-4.6 to 16.2), p = 0.2748" in text
+    assert "anxiety             withheld" in text
+
+
+def test_the_durability_page_shows_the_restricted_mean_and_differences_under_the_tiles_and_in_the_table():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(DATA.parents[1] / "dashboard.py"), default_timeout=120).run()
+    at.switch_page("pages/durability.py").run()
+    assert not at.exception
+    (line,) = [c.value for c in at.caption if c.value.startswith("Restricted mean durability to day 84: ")]
+    assert "on average within the first 84 days" in line  # the sample practice's overall restricted mean
+    assert "Mean days of first 84" in at.dataframe[0].value.columns
