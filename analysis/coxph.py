@@ -15,7 +15,7 @@ from scipy import stats
 
 from analysis import cox_checks
 from analysis.errors import DataError
-from analysis.survival_data import Z95, _clean_time_event, _dropped_note, _group_levels
+from analysis.survival_data import Z95, _clean_time_event, _dropped_note, _group_levels, aeq_times
 
 #: R coxph.control() defaults
 ITER_MAX = 20
@@ -302,6 +302,7 @@ def cox(
     notes = list(_dropped_note(int(miss.sum()), "time, event or covariate"))
     used = data.loc[~miss, cols]
     t, e = _clean_time_event(used[time].to_numpy(), used[event].to_numpy())
+    t = aeq_times(t)  # times apart by rounding only are one time (R's aeqSurv)
     x, terms, design_notes = _design(used, covariates, reference)
     notes += design_notes
     n, events = len(t), int(e.sum())
