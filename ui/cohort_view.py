@@ -9,7 +9,7 @@ import streamlit as st
 from analysis import charts, formatting, privacy, schema
 from analysis.errors import DataError
 from analysis.outcomes import FUNNEL_COMPLEMENTS, FUNNEL_COUNTS
-from ui import cache, show
+from ui import cache, durability_view, show
 from ui.session import threshold
 
 COHORT_RATES = schema.RATE_COLUMNS
@@ -127,6 +127,10 @@ def durability_comparison(km, why_not: str | None, instrument: str) -> None:
     if km is not None and len(km.km.table):
         show.plot(charts.km_chart, km.km.table, km.at_risk(), instrument, threshold())
     st.markdown(why_not or comparison_text(km))
+    if not why_not and km.comparison_shown() is not None:
+        checks = durability_view.model_checks_line(km.cox)
+        if checks:
+            st.caption(checks)
 
 
 def comparison_text(res) -> str:
