@@ -214,6 +214,17 @@ def test_the_durability_numbers_are_the_analysis(sample, sample_text):
             assert f"{r['hr']:.2f} ({r['lower']:.2f} to {r['upper']:.2f})" in sample_text, r["term"]
 
 
+def test_the_cox_models_checks_and_its_terms_that_are_not_estimable_are_printed(sample, sample_text):
+    loaded = sample[2]
+    fit = durability.analyse(loaded.assessments, loaded.treatments, "PHQ9", by="condition").cox
+    c, ph = fit.concordance, fit.ph_test.iloc[-1]
+    checks = f"Model checks: concordance (Harrell's C) {c['c']:.2f} (SE {c['se']:.2f}); proportional-hazards"
+    assert checks in sample_text and f"global p = {ph['p']:.3f}" in sample_text
+    assert fit.not_estimable  # the sample has a level without events: named, with no hazard ratio
+    for reason in fit.not_estimable.values():
+        assert f"not estimable ({reason})" in sample_text
+
+
 def test_the_practice_totals_and_data_quality_are_the_loads(sample, sample_text):
     loaded = sample[2]
     p = metrics.summary(loaded.assessments, loaded.treatments).practice

@@ -306,20 +306,38 @@ def durability(pdf, res, overall, error, code, defs, t):
             size=8.5,
         )
         rows = []
-        for r in fit.params.to_dict("records"):
+        for r in fit.params_shown().to_dict("records"):
             covariate = str(r.get("covariate") or r["term"]).replace("_", " ").capitalize()
             level = charts.label(r["level"]) if not fmt.missing(r.get("level")) else ""
             reference = charts.label(r["reference"]) if not fmt.missing(r.get("reference")) else ""
-            rows.append(
-                [covariate, level, reference, fmt.hazard_ratio(r["hr"], r["lower"], r["upper"]), fmt.p_value(r["p"])]
-            )
+            hr = fmt.hazard_ratio(r["hr"], r["lower"], r["upper"])
+            if not fmt.missing(r["not_estimable"]):
+                hr = f"not estimable ({r['not_estimable']})"
+            rows.append([covariate, level, reference, hr, fmt.p_value(r["p"])])
         pdf.grid(
             ["Covariate", "Level", "Against", "Hazard ratio (95% CI)", "p"],
             rows,
             align=["LEFT", "LEFT", "LEFT", "RIGHT", "RIGHT"],
             size=7.5,
         )
+        checks = _model_checks(fit)
+        if checks:
+            pdf.para(checks, size=8.5)
     pdf.notes(res.notes)
+
+
+def _model_checks(fit) -> str:
+    """The Cox model's concordance and proportional-hazards test in one sentence ('' when there is neither)."""
+    from analysis.durability import cox_checks_json
+
+    j, parts = cox_checks_json(fit), []
+    if j["concordance"] is not None:
+        parts.append(f"concordance (Harrell's C) {j['concordance']['c']:.2f} (SE {j['concordance']['se']:.2f})")
+    if j["proportional_hazards"] is not None:
+        parts.append(
+            f"proportional-hazards test (R cox.zph) global p = {fmt.p_value(j['proportional_hazards']['global']['p'])}"
+        )
+    return ("Model checks: " + "; ".join(parts) + ".") if parts else ""
 
 
 def _day_label(day: int) -> str:
