@@ -292,8 +292,8 @@ def test_an_empty_cohort_is_a_warning_not_an_error(sample_app):
     assert at.warning or "<11" in [m.value for m in at.metric]
 
 
-def test_compare_shows_the_cox_models_checks_beside_its_hazard_ratio(sample_app):
-    at = sample_app.switch_page("pages/compare.py").run()
+def test_compare_shows_the_cox_models_checks_beside_its_hazard_ratio():
+    at = app().switch_page("pages/compare.py").run()  # (a session of its own: cohorts as the page opens)
     assert not at.exception
     hazard = [m.value for m in at.markdown if "Hazard ratio of losing response" in m.value]
     checks = [c.value for c in at.caption if c.value.startswith("**Model checks:**")]
