@@ -9,6 +9,7 @@ figures and tables follow); the instruments' own citations live in the registry
 from __future__ import annotations
 
 from analysis import instruments
+from analysis.trajectory import knots_in_words
 
 #: the methods' references, in the order the methods appear (rates, survival, models, figures, suppression)
 STATISTICS_CITATIONS = (
@@ -102,6 +103,4 @@ def _knots(definitions) -> str:
     knots = definitions.trajectory_knots
     if knots == (definitions.induction_end_day,):
         return f"day {knots[0]} (the end of induction)"
-    if len(knots) == 1:
-        return f"day {knots[0]}"
-    return "days " + ", ".join(str(k) for k in knots[:-1]) + f" and {knots[-1]}"
+    return ("day " if len(knots) == 1 else "days ") + knots_in_words(knots)
