@@ -405,9 +405,14 @@ def trajectory_chart(
     measure: str = SCORE,
     threshold: int = SUPPRESSION_THRESHOLD,
     by: str = "",
+    cutoff: float | None = None,
 ) -> Chart:
     """Observed mean score by visit (markers, 95% CI bars), the mixed model's mean curves (lines, 95%
-    bands), optional individual patient lines, severity bands shaded and the end of induction marked.
+    bands), optional individual patient lines, severity bands shaded, the instrument's screening ``cutoff`` as
+    a dashed line and the end of induction marked.
+
+    Curves and patient lines stop at each group's last visit with a mean shown (that visit window's last day):
+    no line runs on past the data the page shows.
 
     ``observed``: group, day, n, mean, lower, upper; ``predicted``: group, day, mean, lower, upper;
     ``lines``: patient_id, group, day, score (or value); ``bands``: (label, lower, upper) of the instrument;
@@ -424,6 +429,11 @@ def trajectory_chart(
     if len(thin):
         notes = notes + (f"{len(thin)} visit mean(s) resting on fewer than {threshold} patients are not shown.",)
     obs = obs[obs[GROUP].isin(keep) & ~obs.index.isin(thin.index)]
+    last_shown = _last_visit_days(obs)
+    if predicted is not None and len(predicted):
+        predicted = predicted[predicted[DAY] <= predicted[GROUP].map(last_shown).fillna(-math.inf)]
+    if lines is not None and len(lines):
+        lines = lines[lines[DAY] <= lines[GROUP].map(last_shown).fillna(-math.inf)]
     cols = colours(keep)
     pct = measure != SCORE
     if pct:  # fractions in, percent on screen
@@ -441,6 +451,16 @@ def trajectory_chart(
                 showarrow=False,
                 font=dict(size=11, color="#666666"),
             )
+    if cutoff is not None and not pct:
+        fig.add_hline(
+            y=cutoff,
+            line_dash="dash",
+            line_color=OKABE_ITO["vermillion"],
+            line_width=1.5,
+            annotation_text=f"cut-off {cutoff:g}",
+            annotation_position="top left",
+            annotation_font=dict(size=12, color=OKABE_ITO["vermillion"]),
+        )
     if lines is not None and len(lines):
         value = SCORE if SCORE in lines else "value"
         if pct and PCT_CHANGE in lines:
@@ -528,9 +548,23 @@ def trajectory_chart(
             else ""
         )
         + ("; grey bands are the instrument's severity ranges" if bands and not pct else "")
-        + "; the dashed vertical line marks the end of induction."
+        + (f"; the red dashed line is its screening cut-off ({cutoff:g})" if cutoff is not None and not pct else "")
+        + "; the dashed vertical line marks the end of induction; lines stop at the last visit with a mean shown."
     )
     return Chart(fig, caption, notes)
+
+
+def _last_visit_days(observed: pd.DataFrame) -> dict:
+    """Each group's last day with data on the chart: the last day of the window of its last visit shown
+    (config.VISIT_WINDOWS; a visit not in them: its own day)."""
+    from analysis.config import VISIT_WINDOWS
+
+    ends = {name: last for name, _, _, last in VISIT_WINDOWS}
+    if not len(observed):
+        return {}
+    last = observed.sort_values(DAY).groupby(GROUP, sort=False).tail(1)
+    visits = last["visit"] if "visit" in last else pd.Series(None, index=last.index)
+    return {g: float(ends.get(v, d)) for g, v, d in zip(last[GROUP], visits, last[DAY])}
 
 
 # --- Compare cohorts / rates ---------------------------------------------------------------------------
