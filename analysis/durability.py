@@ -435,6 +435,52 @@ def _fit_cox(ep: pd.DataFrame, threshold: int) -> tuple[CoxResult | None, list[s
     return fit, notes
 
 
+def cox_term_events(res: Durability) -> pd.DataFrame:
+    """Per Cox term (a level against its reference): ``events``, the losses of response among the episodes at that
+    level (exact: a page suppresses it), and ``reason``, why the term's hazard ratio is weak (None when it is not):
+    the model as a whole has fewer than EVENTS_PER_TERM events per term, or the level itself has fewer than
+    EVENTS_PER_TERM events. Empty without a Cox model."""
+    cols = ["term", "events", "reason"]
+    fit = res.cox
+    if fit is None or fit.params.empty:
+        return pd.DataFrame(columns=cols)
+    ep = res.episodes
+    terms = len(fit.params)
+    overall = fit.events < EVENTS_PER_TERM * terms
+    rows = []
+    for r in fit.params.to_dict("records"):
+        cov, level = r.get("covariate"), r.get("level")
+        if cov in ep.columns and level is not None and not pd.isna(level):
+            events = int(ep.loc[ep[cov].astype(object).map(str) == str(level), "event"].sum())
+        else:
+            events = int(fit.events)
+        reason = None
+        if events < EVENTS_PER_TERM:
+            reason = f"fewer than {EVENTS_PER_TERM} losses of response in this group"
+        elif overall:
+            reason = f"fewer than {EVENTS_PER_TERM} events per term in the model"
+        rows.append({"term": r["term"], "events": events, "reason": reason})
+    return pd.DataFrame(rows, columns=cols)
+
+
+def events_per_term_line(res: Durability) -> str:
+    """'90 losses of response for 15 terms: 6.0 per term, fewer than the 10 per term a Cox model needs for
+    steady hazard ratios, so every hazard ratio is greyed as uncertain.' ('' when there are enough, or no model.)
+    The counts are the model's totals (never a group's)."""
+    fit = res.cox
+    if fit is None or fit.params.empty:
+        return ""
+    terms = len(fit.params)
+    if fit.events >= EVENTS_PER_TERM * terms:
+        return ""
+    events = show_count(fit.events, res.definitions.suppression_threshold)
+    return (
+        f"{events} losses of response for {terms} terms: fewer than the {EVENTS_PER_TERM} per term a Cox model needs "
+        "for steady hazard ratios, so every hazard ratio is greyed as uncertain (a rough guide to which factors "
+        "matter, not a measure of how much)."
+    )
+
+
 def booster_intervals(treatments: pd.DataFrame | None, patients: pd.DataFrame, by: str | None) -> pd.DataFrame:
     """Days between consecutive distinct booster days of a patient, pooled: row "all", then per group
     (``patients`` maps patient_id to the group column ``by``). Empty without treatments."""

@@ -62,14 +62,19 @@ def patients_per_visit(frame: pd.DataFrame, by: str) -> None:
         return
     thr = threshold()
     t = frame.assign(
-        where=[f"{v} (day {d})" for v, d in zip(frame["visit"], frame[schema.DAY])],
+        where=[str(int(d)) for d in frame[schema.DAY]],
         shown=[privacy.show_count(int(n), thr) for n in frame["n"]],
         name=frame[schema.GROUP].map(charts.label),
     )
     order = list(dict.fromkeys(t.sort_values(schema.DAY)["where"]))
     wide = t.pivot_table(index="name", columns="where", values="shown", aggfunc="first", sort=False)
-    wide = wide.reindex(columns=order).fillna("0").reset_index().rename(columns={"name": GROUPINGS.get(by, "Group")})
-    st.markdown("**Patients per visit** (the number behind each mean on the chart)")
+    wide = (
+        wide.reindex(columns=order)
+        .fillna("0")
+        .reset_index()
+        .rename(columns={"name": f"{GROUPINGS.get(by, 'Group')} / day"})
+    )
+    st.markdown("**Patients per visit**, by day since the first infusion (the number behind each mean on the chart)")
     st.dataframe(wide.astype(str), hide_index=True, width="stretch")
 
 
