@@ -212,18 +212,21 @@ def km_chart(
     at_risk: pd.DataFrame | None = None,
     instrument: str = "",
     threshold: int = SUPPRESSION_THRESHOLD,
+    words: Mapping | None = None,
 ) -> Chart:
     """Kaplan-Meier step curves of 'still responding' with pointwise 95% CI bands, per group, and the
-    number at risk under the chart.
+    number at risk under the chart. ``words`` replaces what the chart says of its curves (keys of
+    KM_WORDS: title, y, x, state, caption, who), e.g. for the time to the first booster (BOOSTER_KM_WORDS).
 
     ``table``: group, time, n_risk, n_event, survival, lower, upper (one row per event/censoring time, as
     R survfit's summary, censoring times included, so that each curve ends at its group's last follow-up).
     ``at_risk``: group, day, n_risk (from KaplanMeier.survival_at). A group whose size (the number at risk
     at its first time) is under the threshold is not drawn, and each curve stops before the first time
     with fewer than threshold responders at risk."""
+    w = {**KM_WORDS, **(words or {})}
     t = table.sort_values([GROUP, "time"]) if GROUP in table else table.assign(group="all").sort_values("time")
     sizes = {g: int(d["n_risk"].iloc[0]) for g, d in t.groupby(GROUP, sort=False)} if len(t) else {}
-    keep, notes = _drawn_groups(sizes, threshold, RESPONDERS)
+    keep, notes = _drawn_groups(sizes, threshold, w["who"])
     cols = colours(keep)
     rows = 2 if at_risk is not None and len(keep) else 1
     fig = make_subplots(
@@ -248,7 +251,7 @@ def km_chart(
             fig.add_trace(trace, row=1, col=1)
         nrisk = [sizes[g]] + d["n_risk"].tolist()
         hover = [
-            f"{name}: day {xi:.0f}, {fmt.percent(si, 0)} still responding (95% CI {fmt.percent(low, 0)} to {fmt.percent(h, 0)}), "
+            f"{name}: day {xi:.0f}, {fmt.percent(si, 0)} {w['state']} (95% CI {fmt.percent(low, 0)} to {fmt.percent(h, 0)}), "
             f"{show_count(r, threshold)} at risk"
             for xi, si, low, h, r in zip(x, s, lo, hi, nrisk)
         ]
@@ -266,7 +269,7 @@ def km_chart(
             row=1,
             col=1,
         )
-    fig.update_yaxes(title_text="Still responding", tickformat=".0%", range=[0, 1.04], row=1, col=1)
+    fig.update_yaxes(title_text=w["y"], tickformat=".0%", range=[0, 1.04], row=1, col=1)
     if rows == 2:
         r = at_risk[at_risk[GROUP].isin(keep)]
         order = [label(g) for g in keep]
@@ -296,24 +299,50 @@ def km_chart(
         fig.update_xaxes(showgrid=False, zeroline=False, row=2, col=1)
         days = sorted(r[DAY].unique().tolist())
         fig.update_xaxes(tickvals=days, row=1, col=1)
-        fig.update_xaxes(tickvals=days, title_text="Days since the response assessment", row=2, col=1)
+        fig.update_xaxes(tickvals=days, title_text=w["x"], row=2, col=1)
     else:
-        fig.update_xaxes(title_text="Days since the response assessment", row=1, col=1)
+        fig.update_xaxes(title_text=w["x"], row=1, col=1)
     if truncated:
         notes = notes + (
-            f"Curves stop where fewer than {threshold} responders remain at risk ({', '.join(truncated)}), "
+            f"Curves stop where fewer than {threshold} {w['who']} remain at risk ({', '.join(truncated)}), "
             "so that no step reveals a small number.",
         )
     if not keep:
-        notes = notes + ("No group has enough responders with follow-up to draw a curve.",)
-    title = f"How long response lasts{', ' + instrument if instrument else ''}: share of responders still responding"
+        notes = notes + (f"No group has enough {w['who']} to draw a curve.",)
+    title = (
+        w["title"]
+        if words and "title" in words
+        else (f"How long response lasts{', ' + instrument if instrument else ''}: share of responders still responding")
+    )
     _layout(fig, title, height=560 if rows == 2 else 460)
-    caption = (
+    return Chart(fig, w["caption"], notes)
+
+
+#: what km_chart says of its curves (durability of response)
+KM_WORDS = {
+    "who": RESPONDERS,
+    "state": "still responding",
+    "y": "Still responding",
+    "x": "Days since the response assessment",
+    "caption": (
         "Kaplan-Meier estimate of the share of responders still responding, counted from the response "
         "assessment; shaded bands are 95% confidence intervals; the row under the chart is the number "
         "still followed and responding at each day."
-    )
-    return Chart(fig, caption, notes)
+    ),
+}
+#: ... and of the time to the first booster (analysis.boosters)
+BOOSTER_KM_WORDS = {
+    "who": "patients",
+    "state": "without a booster",
+    "y": "Without a booster yet",
+    "x": "Days since the last induction infusion",
+    "title": "Time to the first booster: share of patients without a booster yet",
+    "caption": (
+        "Kaplan-Meier estimate of the share of patients who have not had a booster, counted from their last "
+        "induction infusion (patients are followed to their last visit); shaded bands are 95% confidence "
+        "intervals; the row under the chart is the number still followed without a booster."
+    ),
+}
 
 
 def forest_chart(
