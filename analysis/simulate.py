@@ -484,7 +484,8 @@ def add_monitoring(treatments: pd.DataFrame, patients: pd.DataFrame, seed: int) 
     for c in S.MONITORING_RANGES:  # whole numbers but the dose in mg
         values = np.asarray(columns[c], dtype=float)
         out[c] = values if c == S.DOSE_MG else pd.array(np.where(np.isnan(values), None, values), dtype="Int64")
-    out[S.ADVERSE_EVENTS] = pd.array(np.where(events == "", None, events), dtype="str")  # blank: none
+    events = np.array([";".join(sorted(e.split(";"))) if e else None for e in events], dtype=object)
+    out[S.ADVERSE_EVENTS] = pd.array(events, dtype="str")  # codes in order; blank: none
     out[S.RESCUE_MEDICATION] = pd.array(rescue.astype(str), dtype="str")
     return out[list(S.TREATMENT_COLUMNS) + list(S.MONITORING_COLUMNS)]
 

@@ -20,7 +20,7 @@ import pyarrow as pa
 from analysis import phi
 from analysis import schema as S
 from analysis import validate as V
-from analysis.ingest import columnar
+from analysis.ingest import columnar, monitoring
 from analysis.ingest import columns as C
 from analysis.ingest import days as D
 from analysis.ingest import values as values_
@@ -113,6 +113,7 @@ def load_files(
     log = IssueLog()
     mapping: list[dict] = []
     assessment_parts, treatment_parts, assessment_parsed, treatment_parsed = [], [], [], []
+    vitals_parts = []  # minute-by-minute vitals files (ingest/monitoring.py)
     rows_read, refused = 0, False
     seen_sources: set[str] = set()
     for fi, source in enumerate(sources):
@@ -131,6 +132,9 @@ def load_files(
         rows_read += n
         mapping += cols.rows
         seen_sources |= {r["source"].strip().lower() for r in cols.rows if r["how"] in ("override", "ignored")}
+        if kind == "vitals":
+            vitals_parts.append(frame)
+            continue
         (assessment_parts if kind == "assessments" else treatment_parts).append(frame)
         (assessment_parsed if kind == "assessments" else treatment_parsed).append(parsed)
     for src in overrides:
@@ -162,8 +166,12 @@ def load_files(
         return Loaded(_empty_assessments(), None, log.table(), C.mapping_table(mapping), rows_read, names, False)
 
     treat_raw = treatment_parts[0] if treatment_parts else None
+    if treat_raw is None and vitals_parts:
+        treat_raw = monitoring.sessions_as_treatments(vitals_parts, log)
     origins = D.origins(treat_raw)  # (each patient's first treatment: for the treatments' days and day 0)
     treat = D.treatment_days(treat_raw, origins, log) if treat_raw is not None else None
+    if treat is not None and vitals_parts:
+        treat = monitoring.merge_vitals(treat, vitals_parts, origins, log)
     frame = _concat(assessment_parts)
     resorted = len(assessment_parts) > 1 or any(r["how"] == "wide" for r in mapping)  # rows sorted back at the end
     parsed = assessment_parsed[0] if len(assessment_parsed) == 1 else {}
@@ -180,7 +188,8 @@ def load_files(
     treatments = None
     if treat is not None:
         numbers = {S.DAY: "Int64", S.DOSE: "float64"}
-        treatments = _output(treat, S.TREATMENT_COLUMNS, numbers, treatment_parsed[0], fast)
+        treatments = _output(treat, S.TREATMENT_COLUMNS, numbers, treatment_parsed[0] if treatment_parsed else {}, fast)
+        treatments = monitoring.attach(treatments, treat)  # the monitoring columns the files held
     ok = len(assessments) > 0
     if not ok:
         log.add("error", "NO_ROWS_KEPT", "No usable scores are left after the checks below; fix them and upload again.")
@@ -249,7 +258,9 @@ def _read_one(reader, cols: C.Columns, name: str, fi: int, log: IssueLog, fast: 
             _refuse_missing(missing, raw, cols, reader.names)
         parsed = _parsed_text(raw, t, S.ASSESSMENT_COLUMNS) if fast else {}
         return _assessment_frame(raw, cols, fi, name, log), "assessments", read_rows, cols, parsed
-    if (S.KIND in t or S.DOSE in t) and S.PATIENT_ID in t and has_date:
+    if monitoring.is_vitals(t) and S.PATIENT_ID in t and has_date:  # the minute-by-minute vitals file
+        return monitoring.vitals_frame(raw, cols, fi, name, log), "vitals", read_rows, cols, {}
+    if (S.KIND in t or S.DOSE in t or monitoring.is_sessions(t)) and S.PATIENT_ID in t and has_date:
         parsed = _parsed_text(raw, t, S.TREATMENT_COLUMNS) if fast else {}
         return _treatment_frame(raw, cols, fi, name, log), "treatments", read_rows, cols, parsed
     required = ((S.PATIENT_ID, S.PATIENT_ID in t), (S.INSTRUMENT, S.INSTRUMENT in t), (S.SCORE, S.SCORE in t))
@@ -449,6 +460,7 @@ def _treatment_frame(raw: TextTable, cols: C.Columns, fi: int, file: str, log: I
             None if unreadable is None else (unreadable, f"date(s) could not be read ({quoted(sorted(set(bad)))})")
         )
         D.unreadable_days(data, None, bad_date, t, date_target, raw.rows, log, file)
+    data.update(monitoring.session_columns(raw, t, log, file))  # the session's monitoring record, if kept
     frame = pd.DataFrame(data, copy=False)
     frame = V.drop_missing_ids(frame, log)
     no_kind = frame[S.KIND].isna().to_numpy()
