@@ -147,6 +147,16 @@ def cmd_trajectories(args) -> int:
     return 0
 
 
+def cmd_safety(args) -> int:
+    from analysis.safety import analyse
+
+    loaded = _load(args)
+    if not loaded.ok:
+        return _refuse(loaded, args.json)
+    _emit(analyse(loaded.assessments, loaded.treatments, by=args.by, definitions=_definitions(args)), args.json)
+    return 0
+
+
 def cmd_report(args) -> int:
     from analysis.report import write_report
 
@@ -207,6 +217,12 @@ def build_parser() -> argparse.ArgumentParser:
     t = data_command("trajectories", cmd_trajectories, "symptom trajectories (observed means, mixed model)")
     t.add_argument("--instrument", required=True)
     t.add_argument("--by", default=CONDITION, help="group column (default: condition)")
+    sf = data_command("safety", cmd_safety, "session safety: flags, rates per 100 sessions and per patient, item 9")
+    sf.add_argument(
+        "--by",
+        choices=("site", "start_month", "route", "dose_band", "infusion_number"),
+        help="one grouping of the rates besides overall (default: all of them)",
+    )
     r = data_command("report", cmd_report, "the printable PDF report")
     r.add_argument("--out", required=True, metavar="PATH.pdf")
 

@@ -119,6 +119,39 @@ def _check_remission(code, v) -> float | None:
     return float(v)
 
 
+# --- session safety thresholds (issue 17; DESIGN "Session safety"): the card's ``safety`` holds overrides ----------
+#: the defaults: surge = a rise >= 40 systolic or >= 25 diastolic (the esketamine label's figure); severe >= 180/110;
+#: treatment-emergent >= 165/100 (a published IV series); SpO2 below 92; HR above 110; MOAA/S <= 2; CADSS >= 30 or
+#: CADSS-6 >= 12 (our default); discharge later than 120 minutes
+SAFETY_DEFAULTS = {
+    "surge_sbp_rise": 40.0,
+    "surge_dbp_rise": 25.0,
+    "severe_sbp": 180.0,
+    "severe_dbp": 110.0,
+    "emergent_sbp": 165.0,
+    "emergent_dbp": 100.0,
+    "desaturation_spo2_below": 92.0,
+    "tachycardia_hr_above": 110.0,
+    "deep_sedation_moaas_max": 2.0,
+    "dissociation_cadss_min": 30.0,
+    "dissociation_cadss6_min": 12.0,
+    "discharge_minutes_above": 120.0,
+}
+
+
+def _safety(value) -> FrozenMap:
+    """The card's safety overrides ({setting: number}), checked."""
+    if not isinstance(value, Mapping):
+        raise DataError(f"definition card: safety must map settings to numbers, got {value!r}")
+    for k, v in value.items():
+        if k not in SAFETY_DEFAULTS:
+            raise DataError(f"definition card: unknown safety setting {k!r}; available: {', '.join(SAFETY_DEFAULTS)}")
+        if not _is_number(v) or float(v) < 0:
+            raise DataError(f"definition card: safety.{k} must be a number, 0 or more; got {v!r}")
+    # (a saved card writes every threshold in force: those equal to the default are no override)
+    return FrozenMap({k: float(v) for k, v in value.items() if float(v) != SAFETY_DEFAULTS[k]})
+
+
 def _knots(value, induction_end_day: int) -> tuple[int, ...] | None:
     """The card's trajectory knots: different whole days, 0 or more, in order; None when they are just the end
     of induction (the default, which then follows ``induction_end_day``)."""
@@ -159,6 +192,7 @@ class Definitions:
     remission_max: Mapping[str, float | None] = field(default_factory=FrozenMap)
     name: str = "default"
     knots: tuple[int, ...] | None = None
+    safety: Mapping[str, float] = field(default_factory=FrozenMap)  # session safety overrides (SAFETY_DEFAULTS)
 
     def __post_init__(self):
         put = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen dataclass)
@@ -204,6 +238,7 @@ class Definitions:
         put("suppression_threshold", int(self.suppression_threshold))
         put("response_drop", _overrides("response_drop", self.response_drop, _check_drop))
         put("remission_max", _overrides("remission_max", self.remission_max, _check_remission))
+        put("safety", _safety(self.safety))
         if not isinstance(self.name, str) or not self.name.strip():
             raise DataError(f"definition card: name must be a non-empty text; got {self.name!r}")
 
@@ -218,6 +253,12 @@ class Definitions:
     def trajectory_knots(self) -> tuple[int, ...]:
         """The knots in force: the card's ``knots``, or the end of induction when it names none."""
         return self.knots if self.knots is not None else (self.induction_end_day,)
+
+    def safety_threshold(self, name: str) -> float:
+        """A session-safety threshold in force (the card's override or SAFETY_DEFAULTS)."""
+        if name not in SAFETY_DEFAULTS:
+            raise KeyError(f"unknown safety setting {name!r}; available: {', '.join(SAFETY_DEFAULTS)}")
+        return float(self.safety.get(name, SAFETY_DEFAULTS[name]))
 
     def response_threshold(self, code) -> float:
         """The relative drop from baseline that counts as response for this instrument."""
@@ -243,6 +284,7 @@ class Definitions:
             "suppression_threshold": self.suppression_threshold,
             "response_drop": dict(self.response_drop),
             "remission_max": dict(self.remission_max),
+            "safety": {k: self.safety_threshold(k) for k in SAFETY_DEFAULTS},
             "thresholds": {
                 code: {"response_drop": self.response_threshold(code), "remission_max": self.remission_threshold(code)}
                 for code in instruments.registry()
