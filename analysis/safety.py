@@ -423,10 +423,10 @@ def analyse(
     rows = _rate_rows(flags, np.full(len(flags), S.OVERALL, dtype=object), S.OVERALL)
     for dim in [by] if by else list(DIMENSIONS):
         values = flags[DIMENSIONS[dim]]
-        if dim == dose_.INFUSION_NUMBER:
-            values = values.where(values <= SERIES).astype("Float64").astype(object)
-            values = values.map(lambda v: int(v) if pd.notna(v) else np.nan)
-        group = values.astype(object).to_numpy()
+        if dim == dose_.INFUSION_NUMBER:  # 1-6 of the series, as whole numbers
+            group = np.array([int(v) if pd.notna(v) and v <= SERIES else None for v in values], dtype=object)
+        else:
+            group = values.astype(object).to_numpy()
         keep = pd.notna(group)
         sub = _rate_rows(flags[keep].reset_index(drop=True), group[keep], dim)
         order = {g: i for i, g in enumerate(_group_order(pd.unique(group[keep])))}
