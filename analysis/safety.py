@@ -499,3 +499,42 @@ def _events(treatments: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
         if got and got[0]["events"]:
             rows.append(got[0])
     return pd.DataFrame(rows)
+
+
+#: the session-monitoring export: one row per session, the fields a monitoring form asks for
+RECORD_COLUMNS = (
+    S.PATIENT_ID,
+    S.DAY,
+    S.KIND,
+    S.ROUTE,
+    dose_.INFUSION_NUMBER,
+    S.DOSE,
+    S.DOSE_MG,
+    S.DURATION_MIN,
+    *S.VITALS_PRE,
+    *S.VITALS_PEAK,
+    SYSTOLIC_RISE,
+    DIASTOLIC_RISE,
+    S.CADSS,
+    S.CADSS6,
+    S.MOAAS_MIN,
+    S.ADVERSE_EVENTS,
+    S.RESCUE_MEDICATION,
+    S.MINUTES_TO_DISCHARGE,
+    "flags",
+)
+
+
+def monitoring_record(treatments: pd.DataFrame, definitions: Definitions | None = None) -> pd.DataFrame:
+    """The session-monitoring export (clinicians: patient keys and days): one row per session in patient and day
+    order with the monitoring form's fields (blank where not kept), the rises and the flags in words."""
+    flags = session_flags(treatments, definitions)
+    t = treatments.sort_values([S.PATIENT_ID, S.DAY], kind="stable").reset_index(drop=True)
+    out = flags[[S.PATIENT_ID, S.DAY, S.KIND, S.ROUTE, dose_.INFUSION_NUMBER, SYSTOLIC_RISE, DIASTOLIC_RISE]].copy()
+    for c in RECORD_COLUMNS:
+        if c not in out.columns and c != "flags":
+            out[c] = t[c].to_numpy() if c in t.columns else np.nan
+    names = [k for k in FLAGS if k != "any_flag"]
+    which = flags[names].fillna(False).astype(bool).to_numpy()
+    out["flags"] = ["; ".join(FLAGS[k].lower() for k, on in zip(names, row) if on) for row in which]
+    return out[list(RECORD_COLUMNS)]
