@@ -358,7 +358,7 @@ def with_long_follow_up(assessments: pd.DataFrame, patients: pd.DataFrame, seed:
     ``LONG_FOLLOW_UP_SHARE`` and scored around months 6, 9, 12 and 14 (``LONG_FOLLOW_UPS``; each visit attended
     with probability ``LONG_FOLLOW_UP_ATTEND``), only after their last existing row (and after ``LAST_DAY``) and
     only where the visit's date is on or before the extraction date. A score drifts from the patient's last
-    PHQ-9 towards a long-run level ``baseline * Uniform(0.15, 0.95)`` (time constant 90 days) plus noise.
+    PHQ-9 towards a long-run level ``baseline * Uniform(0.05, 0.85)`` (time constant 90 days) plus noise.
     Every value is drawn from a random stream of its own (``[seed, 18]``), so the rows and values of the rest
     of the practice are exactly those without it; the new rows are placed after each patient's rows."""
     rng = np.random.default_rng([int(seed), 18])
@@ -379,7 +379,7 @@ def with_long_follow_up(assessments: pd.DataFrame, patients: pd.DataFrame, seed:
     first = np.r_[True, p_sorted[1:] != p_sorted[:-1]]
     baseline[p_sorted[first]] = s_sorted[first]
     keep_on = rng.random(n) < LONG_FOLLOW_UP_SHARE
-    level = baseline * rng.uniform(0.15, 0.95, n)
+    level = baseline * rng.uniform(0.05, 0.85, n)
     start = pd.to_datetime(patients[S.START_MONTH].to_numpy() + "-01") + pd.to_timedelta(
         patients["day_of_month"].to_numpy() - 1, unit="D"
     )
