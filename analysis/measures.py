@@ -27,12 +27,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analysis import privacy
+from analysis import instruments, privacy
 from analysis.card import Definitions
 from analysis.errors import DataError
 from analysis.outcomes import instrument_scores
 from analysis.rates import rate_ci
-from analysis.schema import CONDITION, DAY, PATIENT_ID, SITE, START_MONTH
+from analysis.schema import CONDITION, DAY, INSTRUMENT, PATIENT_ID, SITE, START_MONTH
 
 #: dispositions, in the order of the funnel
 EXCLUDED, NOT_REACHED, NO_SCORE, NOT_MET, MET = "excluded", "not reached", "no score in window", "not met", "met"
@@ -245,7 +245,7 @@ def _index_events(phq: pd.DataFrame, patients: pd.DataFrame, lo: str | None, hi:
 def _window_scores(phq: pd.DataFrame, index: pd.DataFrame, window: tuple[int, int]) -> pd.DataFrame:
     """Per index patient: the last score in the window (day, score), the first score in it, and the first that
     is a remission and a response."""
-    j = phq.join(index[["index_day", "index_score"]], on=PATIENT_ID, how="inner")
+    j = phq.join(index[["index_day", "index_score"]], on=PATIENT_ID, how="inner").reset_index(drop=True)
     rel = j[DAY] - j["index_day"]
     w = j[(rel >= window[0]) & (rel <= window[1])].sort_values([PATIENT_ID, DAY], kind="stable")
     g = w.groupby(PATIENT_ID, sort=True)
@@ -373,12 +373,16 @@ def quality_measures(
         notes.append("Patients without a start month (YYYY-MM) are left out: their index month cannot be placed.")
     if assessments[CONDITION].isna().all() if CONDITION in assessments.columns else True:
         notes.append("No condition in the data: no patient can be identified as having depression.")
-    phq = instrument_scores(assessments, "PHQ9") if len(assessments) else pd.DataFrame(columns=[PATIENT_ID, DAY])
-    phq = phq.rename(columns={c: "score" for c in phq.columns if c not in (PATIENT_ID, DAY)})[
-        [PATIENT_ID, DAY, "score"] if len(phq.columns) >= 3 else [PATIENT_ID, DAY]
-    ]
-    if "score" not in phq.columns:
-        phq["score"] = pd.Series(dtype=float)
+    phq = pd.DataFrame(
+        {PATIENT_ID: pd.Series(dtype=object), DAY: pd.Series(dtype=float), "score": pd.Series(dtype=float)}
+    )
+    has_phq = INSTRUMENT in assessments.columns and (
+        assessments[INSTRUMENT].dropna().astype(str).map(instruments.normalise_code).eq("PHQ9").any()
+    )
+    if has_phq:
+        phq = instrument_scores(assessments, "PHQ9")[[PATIENT_ID, DAY, "score"]]
+    else:
+        notes.append("No PHQ-9 scores in the data: the measures are all about the PHQ-9.")
     data_end = _data_end(assessments, treatments, patients)
     index = _index_events(phq, patients, lo, hi)
     frames = []
