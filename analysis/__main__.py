@@ -168,6 +168,28 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_measures(args) -> int:
+    from analysis.errors import DataError
+    from analysis.measures import check_month, quality_measures
+
+    for value, option in ((args.from_, "--from"), (args.to, "--to")):
+        try:
+            check_month(value, option)
+        except DataError as e:
+            raise UsageError(str(e)) from None
+    loaded = _load(args)
+    if not loaded.ok:
+        return _refuse(loaded, args.json)
+    result = quality_measures(
+        loaded.assessments, loaded.treatments, _definitions(args), period_from=args.from_, period_to=args.to
+    )
+    if args.json:
+        print(json.dumps(jsonable(result.to_json(patients=args.patients)), indent=2))
+    else:
+        print(result.to_text(patients=args.patients))
+    return 0
+
+
 def cmd_sample(args) -> int:
     from analysis.simulate import write_sample, write_vendor_export
 
@@ -225,6 +247,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r = data_command("report", cmd_report, "the printable PDF report")
     r.add_argument("--out", required=True, metavar="PATH.pdf")
+
+    m = data_command("measures", cmd_measures, "quality measures (MIPS 370/411, NQF 1884/1885, HEDIS DRR-E)")
+    m.add_argument("--from", dest="from_", metavar="YYYY-MM", help="first index month of the reporting period")
+    m.add_argument("--to", metavar="YYYY-MM", help="last index month of the reporting period")
+    m.add_argument("--patients", action="store_true", help="also the per-patient dispositions (for clinicians)")
 
     s = sub.add_parser("sample", help="write a realistic synthetic practice")
     s.add_argument("--patients", type=int, default=600)

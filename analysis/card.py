@@ -193,6 +193,11 @@ class Definitions:
     name: str = "default"
     knots: tuple[int, ...] | None = None
     safety: Mapping[str, float] = field(default_factory=FrozenMap)  # session safety overrides (SAFETY_DEFAULTS)
+    # --- quality measures (analysis.measures, DESIGN "Quality measures"): the window around 6 and 12 months is
+    # +/- measure_window_days (60, or 30), and the deciding score is the most recent in it or any score in it
+    # (the CCBHC reading); checked by _check_measure_settings, written by to_dict, in words in description
+    measure_window_days: int = 60
+    measure_score: str = "most_recent"
 
     def __post_init__(self):
         put = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen dataclass)
@@ -241,6 +246,7 @@ class Definitions:
         put("safety", _safety(self.safety))
         if not isinstance(self.name, str) or not self.name.strip():
             raise DataError(f"definition card: name must be a non-empty text; got {self.name!r}")
+        _check_measure_settings(self)
 
     def replace(self, **changes) -> Definitions:
         """A copy with some settings changed (validated like a loaded card)."""
@@ -289,6 +295,8 @@ class Definitions:
                 code: {"response_drop": self.response_threshold(code), "remission_max": self.remission_threshold(code)}
                 for code in instruments.registry()
             },
+            "measure_window_days": self.measure_window_days,
+            "measure_score": self.measure_score,
             "description": self.description(),
         }
 
@@ -321,7 +329,37 @@ class Definitions:
             f"Counts from 1 to {max(self.suppression_threshold - 1, 0)} are shown as <{self.suppression_threshold}."
             if self.suppression_threshold > 1
             else "Small counts are not suppressed.",
+            _measure_rule_in_words(self),
         ]
+
+
+# --- quality measures: the card's two settings, checked and in words -----------------------------------------
+MEASURE_WINDOW_DAYS = (60, 30)
+MEASURE_SCORES = ("most_recent", "any")
+
+
+def _check_measure_settings(d: Definitions) -> None:
+    if not _is_int(d.measure_window_days) or int(d.measure_window_days) not in MEASURE_WINDOW_DAYS:
+        raise DataError(
+            f"definition card: measure_window_days must be 60 (12 months +/- 60 days, as CMS159) or 30; "
+            f"got {d.measure_window_days!r}"
+        )
+    object.__setattr__(d, "measure_window_days", int(d.measure_window_days))
+    if d.measure_score not in MEASURE_SCORES:
+        raise DataError(
+            f"definition card: measure_score must be 'most_recent' (the most recent PHQ-9 in the window decides) "
+            f"or 'any' (any PHQ-9 in the window, the CCBHC reading); got {d.measure_score!r}"
+        )
+
+
+def _measure_rule_in_words(d: Definitions) -> str:
+    w = d.measure_window_days
+    score = "the most recent PHQ-9 in the window" if d.measure_score == "most_recent" else "any PHQ-9 in the window"
+    return (
+        f"Quality measures: index event = the first PHQ-9 above 9 of a patient with depression in the reporting "
+        f"period; windows 6 months (day {180 - w} to {180 + w}) and 12 months (day {365 - w} to {365 + w}) after "
+        f"it; {score} decides (remission: below 5; response: at most half the index score)."
+    )
 
 
 FIELDS = tuple(f.name for f in dataclasses.fields(Definitions))
