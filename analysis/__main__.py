@@ -99,7 +99,28 @@ def _definitions(args):
     d = load_card(args.definitions) if args.definitions else Definitions()
     if getattr(args, "boosters", None):
         d = d.replace(booster_handling=args.boosters)
-    return d
+    return _sharing_floor(d, args)
+
+
+def _sharing_floor(d, args):
+    """The card with the command line's threshold rule applied (analysis.access.cli_threshold): output may be
+    redirected and shared, so it never shows counts under 11 unless --not-for-sharing (never for the PDF)."""
+    from analysis.access import cli_threshold
+
+    requested, private = getattr(args, "threshold", None), getattr(args, "not_for_sharing", False)
+    if private and args.command == "report":
+        raise UsageError("--not-for-sharing does not apply to the PDF report: it leaves the practice (never under 11)")
+    if requested is not None and requested < 0:
+        raise UsageError("--threshold must be 0 or more")
+    from analysis.errors import DataError
+
+    try:
+        threshold, note = cli_threshold(d.suppression_threshold, requested, private)
+    except DataError as e:
+        raise UsageError(str(e)) from None
+    if note:
+        print(f"python -m analysis {args.command}: {note}", file=sys.stderr)
+    return d.replace(suppression_threshold=threshold)
 
 
 def _refuse(loaded, as_json: bool) -> int:
@@ -220,6 +241,17 @@ def build_parser() -> argparse.ArgumentParser:
         c.add_argument("--strict-dates", action="store_true", help="keep only the start year, not the month")
         if definitions:
             c.add_argument("--definitions", metavar="CARD", help="a definition card (JSON or YAML)")
+            c.add_argument(
+                "--threshold",
+                type=int,
+                metavar="N",
+                help="small-cell threshold (overrides the card's); under 11 only with --not-for-sharing",
+            )
+            c.add_argument(
+                "--not-for-sharing",
+                action="store_true",
+                help="allow a threshold under 11 (from --threshold or the card): output that stays in the practice",
+            )
         c.set_defaults(func=func)
         return c
 

@@ -7,6 +7,7 @@ from ui import methods_view, session
 
 session.ensure_frame()
 st.title("Methods and definitions")
+session.show_flash()  # (a card's threshold held at 11 says so here)
 defs = session.definitions()
 st.markdown(f"The **definition card in force** is *{defs.name}*. Every number on every page follows it.")
 st.markdown("\n".join(f"- {line}" for line in defs.description()))

@@ -10,7 +10,7 @@ from analysis import charts, formatting, report, schema
 from analysis.errors import DataError
 from analysis.kpi_tiles import kpis_shown
 from analysis.rates import suppress_rates
-from ui import cache, show
+from ui import cache, gate, session, show
 from ui.session import threshold
 
 #: the rates tables' column headings: the funnel and rate labels, a rate with its interval in one cell
@@ -117,6 +117,9 @@ def report_button(d, defs, instrument: str) -> None:
     """'Prepare the PDF report', then its download: analysis.report laid out from the results of the cached calls
     the pages make (report.report_inputs through ui.cache.cached), for the data and filters in force."""
     if st.button("Prepare the PDF report", key="prepare_report"):
+        defs = defs.replace(
+            suppression_threshold=session.shared_threshold()
+        )  # (it leaves the practice: never below 11)
         try:
             inputs = report.report_inputs(
                 d.assessments,
@@ -137,4 +140,6 @@ def report_button(d, defs, instrument: str) -> None:
             mime="application/pdf",
             key="report_pdf",
             type="primary",
+            on_click=gate.log_download,
+            args=("PDF", "outcomes_report.pdf"),
         )

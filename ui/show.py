@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis import charts, formatting, privacy
-from ui import cache, session
+from ui import cache, gate, session
 
 #: Markdown's marks that text from the data must not carry into the page (links, code, emphasis, LaTeX, tables, HTML);
 #: the underscore is left as it is (it is only emphasis at the edge of a word, and file names are full of it)
@@ -81,6 +81,12 @@ def table(
     view = view.drop(columns=[c for c in hide if c in view.columns])
     st.dataframe(view.rename(columns=rename or {}), hide_index=True, width="stretch")
     shown = shown.rename(columns=rename or {})
+    if session.threshold() < session.shared_threshold():  # (files leave the practice: never below 11)
+        st.caption(
+            f"No downloads while counts under {session.shared_threshold()} are shown: files leave the practice, "
+            f"so they are made at {session.shared_threshold()}. Set the threshold back on the Methods page to download."
+        )
+        return shown
     left, right, _ = st.columns([1, 1, 4])
     stem = name.lower().replace(" ", "_")
     left.download_button(
@@ -90,6 +96,8 @@ def table(
         "text/csv",
         key=f"csv_{key or stem}",
         icon=":material/download:",
+        on_click=gate.log_download,
+        args=("CSV", f"{stem}.csv"),
     )
     right.download_button(
         "Download Excel",
@@ -98,6 +106,8 @@ def table(
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"xlsx_{key or stem}",
         icon=":material/download:",
+        on_click=gate.log_download,
+        args=("Excel", f"{stem}.xlsx"),
     )
     return shown
 
