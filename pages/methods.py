@@ -3,12 +3,12 @@
 import streamlit as st
 
 from analysis import instruments, methods
-from ui import methods_view, session
+from ui import methods_view, session, show
 
 session.ensure_frame()
 st.title("Methods and definitions")
 defs = session.definitions()
-st.markdown(f"The **definition card in force** is *{defs.name}*. Every number on every page follows it.")
+st.markdown(f"The **definition card in force** is *{show.text(defs.name)}*. Every number on every page follows it.")
 st.markdown("\n".join(f"- {line}" for line in defs.description()))
 
 with st.form("card"):

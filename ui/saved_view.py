@@ -40,7 +40,7 @@ def save_form(loaded) -> None:
             info = gate.store().save(name, loaded, user=gate.user())
             session.use_saved(info)
         except DataError as e:
-            st.error(str(e))
+            st.error(text(e))
             return
         message = (
             f"Saved as **{text(info.name)}** ({count(info.rows)} scores, {count(info.patients)} patients). The dashboard "
@@ -95,4 +95,4 @@ def saved_list() -> None:
             session.flash("success", f"Deleted **{text(old.name)}**.")
             st.rerun()
     except DataError as e:
-        st.error(str(e))
+        st.error(text(e))
