@@ -3,13 +3,13 @@
 import streamlit as st
 
 from analysis import instruments, methods
-from ui import methods_view, session
+from ui import methods_view, session, show
 
 session.ensure_frame()
 st.title("Methods and definitions")
 session.show_flash()  # (a card's threshold held at 11 says so here)
 defs = session.definitions()
-st.markdown(f"The **definition card in force** is *{defs.name}*. Every number on every page follows it.")
+st.markdown(f"The **definition card in force** is *{show.text(defs.name)}*. Every number on every page follows it.")
 st.markdown("\n".join(f"- {line}" for line in defs.description()))
 
 with st.form("card"):

@@ -69,14 +69,14 @@ def test_scores_outside_the_instrument_range_are_dropped_per_instrument():
     assert "outside its range 0-27" in t["message"].iloc[0]
 
 
-def test_bad_scores_are_dropped_and_the_values_named():
+def test_bad_scores_are_dropped_and_their_rows_named_never_their_values():
     lg = log()
     f = frame(patient_id=["A", "A", "A"], score=[np.nan, np.nan, 3])
     out = V.drop_bad_scores(f, np.array([1, 2, 0]), ["refused"], lg)
     assert out[S.SCORE].tolist() == [3]
     t = lg.table().set_index("code")
     assert t.loc["MISSING_SCORE", "rows"] == [2] and t.loc["NON_NUMERIC_SCORE", "rows"] == [3]
-    assert "'refused'" in t.loc["NON_NUMERIC_SCORE", "message"]
+    assert "refused" not in t.loc["NON_NUMERIC_SCORE", "message"] and "(row 3)" in t.loc["NON_NUMERIC_SCORE", "message"]
 
 
 def test_implausible_days_are_dropped_at_the_configured_limits():
@@ -94,13 +94,14 @@ def test_exact_duplicates_are_kept_once_and_near_duplicates_kept():
     assert lg.table()["rows"].iloc[0] == [3, 5]
 
 
-def test_conflicting_attributes_keep_the_most_frequent_value_and_name_the_patient():
+def test_conflicting_attributes_keep_the_most_frequent_value_and_name_the_rows_not_the_patient():
     lg = log()
     f = frame(patient_id=["A", "A", "A", "B"], site=["North", "South", "South", "North"])
     out = V.resolve_conflicts(f, [S.SITE], lg)
     assert out[S.SITE].tolist() == ["South", "South", "South", "North"]
     issue = lg.table().iloc[0]
-    assert issue["code"] == "CONFLICTING_ATTRIBUTES" and "A: " in issue["message"] and issue["rows"] == [2, 3, 4]
+    assert issue["code"] == "CONFLICTING_ATTRIBUTES" and issue["rows"] == [2, 3, 4]
+    assert "rows 2, 3, 4" in issue["message"] and not {"A:", "North", "South"} & set(issue["message"].split())
     assert f[S.SITE].tolist() == ["North", "South", "South", "North"]  # input untouched
 
 

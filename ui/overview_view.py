@@ -131,7 +131,7 @@ def report_button(d, defs, instrument: str) -> None:
                 call=cache.cached,
             )
         except DataError as e:
-            st.warning(str(e))
+            st.warning(show.text(e))
             st.stop()
         st.download_button(
             "Download the PDF report",

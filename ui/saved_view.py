@@ -43,7 +43,7 @@ def save_form(loaded) -> None:
             info = gate.store().save(name, loaded, user=gate.user(), role=gate.role())
             session.use_saved(info)
         except DataError as e:
-            st.error(str(e))
+            st.error(text(e))
             return
         message = (
             f"Saved as **{text(info.name)}** ({count(info.rows)} scores, {count(info.patients)} patients). The dashboard "

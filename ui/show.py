@@ -12,15 +12,18 @@ import streamlit as st
 from analysis import charts, formatting, privacy
 from ui import cache, gate, session
 
-#: Markdown's marks that text from the data must not carry into the page (links, code, emphasis, LaTeX, tables, HTML);
-#: the underscore is left as it is (it is only emphasis at the edge of a word, and file names are full of it)
-_MARKS = re.compile(r"([\\`*\[\]$~|<>])")
+#: every ASCII punctuation mark (Markdown's marks: links, images, code, emphasis, LaTeX, tables, HTML, entities,
+#: headings, lists, Streamlit's ':colour[...]' and ':icon:' and the autolinks that 'http:', 'www.' and '@' start):
+#: each is written with a backslash, which Markdown shows as the mark itself
+_MARKS = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])""")
+_BREAKS = re.compile(r"[\r\n\u2028\u2029\x0b\x0c\x85]+")
 
 
 def text(value) -> str:
-    """Text from the data (a file, site or data set name, a message quoting a file) made safe for Markdown:
-    shown as written, never as formatting, links or formulas."""
-    return _MARKS.sub(r"\\\1", str(value))
+    """Text from the data or a user (a file, site, data set or card name, a message quoting one) made safe for
+    Markdown (st.markdown, captions, alerts, labels, help): shown as written, on one line, never as formatting,
+    a link, an image, HTML or a formula."""
+    return _MARKS.sub(r"\\\1", _BREAKS.sub(" ", str(value)))
 
 
 def plot(func, *args, **kwargs) -> None:

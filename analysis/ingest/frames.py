@@ -10,6 +10,7 @@ hand would solve it) and ``ok``. A refused upload keeps the mapping of its colum
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -228,11 +229,29 @@ def _read_one(reader, cols: C.Columns, name: str, fi: int, log: IssueLog, fast: 
             None,
             repeated,
         )
+    label_columns = [
+        raw.table.column_names[0] if raw.table.column_names else None,
+        t.get(S.PATIENT_ID),
+        t.get(S.INSTRUMENT),
+    ]
+    footers = drop_summary_rows(raw, [c for c in dict.fromkeys(label_columns) if c is not None])
+    if footers:
+        log.add(
+            "info",
+            "SUMMARY_ROWS",
+            f"{name}: {len(footers)} row(s) are a report's summary lines (a total, average, mean, count or the "
+            f"like), not patients; they were left out ({rows_text(footers)}).",
+            None,
+            footers,
+        )
     exempt = [r["source"] for r in cols.rows if r["how"] == "override" and r["target"] != S.PATIENT_ID]
     phi_cols = phi.phi_columns(raw.table, exempt=exempt)
     phi_vals = phi.phi_values(raw.table, raw.rows, raw.dictionary)
-    if phi_cols or phi_vals:
+    phi_keys = phi.name_shaped_keys(raw, t[S.PATIENT_ID]) if S.PATIENT_ID in t else []
+    if phi_cols or phi_vals or phi_keys:
         phi.refuse_phi(log, name, phi_cols, phi_vals)
+        if phi_keys:
+            phi.refuse_name_keys(log, name, t[S.PATIENT_ID], phi_keys)
         raise Refused("", "")  # the issues are logged
     for target, src in t.items():
         log.sources[(fi, S.DAY if target in C.DATE_TARGETS else target)] = src
@@ -266,6 +285,40 @@ def _read_one(reader, cols: C.Columns, name: str, fi: int, log: IssueLog, fast: 
     required = ((S.PATIENT_ID, S.PATIENT_ID in t), (S.INSTRUMENT, S.INSTRUMENT in t), (S.SCORE, S.SCORE in t))
     missing = [(target, C.REQUIRED_WORDS[target]) for target, ok in required if not ok]
     _refuse_missing(missing + ([] if has_date else [(S.DATE, C.REQUIRED_WORDS[S.DATE])]), raw, cols, reader.names)
+
+
+#: a report's summary line, as its label cell says it (NFKC, case folded): 'Total', 'TOTAL (2 patients)', 'Average',
+#: 'Mean:', 'Count', 'Grand total', 'Sum of scores', 'N =', 'Gesamt', 'Promedio', 'Moyenne' ...
+SUMMARY_LABEL = re.compile(
+    r"(?:grand |sub ?|overall )?(?:totals?|sum|sums|average|averages|avg|mean|means|median|count|counts|"
+    r"min|max|minimum|maximum|std|stdev|std dev|sd|standard deviation|summary|gesamt|summe|durchschnitt|"
+    r"mittelwert|promedio|media|moyenne|somme|totale|anzahl)"
+    r"(?:\s*[:=.]?\s*$|\s*[:=(]|\s+(?:of|for|score|scores|patients?|rows?|all|n)\b|\s+\d)"
+    r"|n\s*[:=]?\s*(?:\d+)?\s*$|all patients\b.*|\(?\d+ (?:patients|rows)\)?"
+)
+
+
+def drop_summary_rows(raw: TextTable, columns: list[str]) -> list[int]:
+    """Remove the rows whose label (in any of ``columns``: the first column, the patient key, the instrument) is a
+    report's summary line (SUMMARY_LABEL: a total, an average, a count), and return their spreadsheet rows. Looked
+    at on the distinct values of each column."""
+    mask = np.zeros(raw.table.num_rows, dtype=bool)
+    for name in columns:
+        if not is_text(raw.table[name]):
+            continue
+        codes, values = raw.distinct(name)
+        hits = [
+            i
+            for i, v in enumerate(values)
+            if v is not None and SUMMARY_LABEL.match(unicodedata.normalize("NFKC", str(v)).strip().casefold())
+        ]
+        if hits:
+            mask |= np.isin(codes, hits)
+    if not mask.any():
+        return []
+    rows = raw.rows[mask].tolist()
+    raw.keep(~mask)
+    return rows
 
 
 def _refuse_missing(missing: list[tuple[str, str]], raw: TextTable, cols: C.Columns, names: list[str]) -> None:
@@ -346,7 +399,7 @@ def _assessment_frame(raw: TextTable, cols: C.Columns, fi: int, file: str, log: 
         if bad or nonint.any():
             bad_day = (
                 (reason == 2) | nonint,
-                f"day value(s) are not whole numbers ({quoted(bad) if bad else 'fractions'})",
+                "day value(s) are not one whole number" + ("" if bad else " (fractions)"),
             )
             day = np.where(bad_day[0], np.nan, day)
         base[S.DAY] = day
@@ -354,7 +407,7 @@ def _assessment_frame(raw: TextTable, cols: C.Columns, fi: int, file: str, log: 
     if date_target:
         base[S.DATE], unreadable, bad = D.date_column(raw, t[date_target], date_target)
         if unreadable is not None:
-            bad_date = (unreadable, f"date(s) could not be read ({quoted(sorted(set(bad)))})")
+            bad_date = (unreadable, "date(s) could not be read")
     D.unreadable_days(base, bad_day, bad_date, t, date_target, raw.rows, log, file)
     parts = []
     if S.INSTRUMENT in t and S.SCORE in t:
@@ -446,7 +499,7 @@ def _treatment_frame(raw: TextTable, cols: C.Columns, fi: int, file: str, log: I
             log.add(
                 "warning",
                 "BAD_DOSE",
-                f"{file}: {len(rows)} dose(s) are not numbers ({quoted(bad)}); the sessions "
+                f"{file}: {len(rows)} dose(s) are not one clean number; the sessions "
                 f"were kept without a dose ({rows_text(rows)}).",
                 t[S.DOSE],
                 rows.tolist(),
@@ -456,9 +509,7 @@ def _treatment_frame(raw: TextTable, cols: C.Columns, fi: int, file: str, log: I
     date_target = cols.date_target
     if date_target:
         data[S.DATE], unreadable, bad = D.date_column(raw, t[date_target], date_target)
-        bad_date = (
-            None if unreadable is None else (unreadable, f"date(s) could not be read ({quoted(sorted(set(bad)))})")
-        )
+        bad_date = None if unreadable is None else (unreadable, "date(s) could not be read")
         D.unreadable_days(data, None, bad_date, t, date_target, raw.rows, log, file)
     data.update(monitoring.session_columns(raw, t, log, file))  # the session's monitoring record, if kept
     frame = pd.DataFrame(data, copy=False)
