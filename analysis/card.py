@@ -153,8 +153,8 @@ def _safety(value) -> FrozenMap:
 
 
 def _knots(value, induction_end_day: int) -> tuple[int, ...] | None:
-    """The card's trajectory knots: different whole days, 0 or more, in order; None when they are just the end
-    of induction (the default, which then follows ``induction_end_day``)."""
+    """The card's trajectory knots: different whole days, 0 or more, in order; None when they are the default
+    (:func:`default_knots`, which then follows ``induction_end_day``)."""
     if value is None:
         return None
     if (
@@ -168,7 +168,14 @@ def _knots(value, induction_end_day: int) -> tuple[int, ...] | None:
             f"got {value!r}"
         )
     knots = tuple(sorted(int(k) for k in value))
-    return None if knots == (int(induction_end_day),) else knots
+    return None if knots == default_knots(int(induction_end_day)) else knots
+
+
+def default_knots(induction_end_day: int) -> tuple[int, ...]:
+    """The knots of a card that names none: day config.ACUTE_KNOT_DAY (the acute drop within hours of the first
+    infusion) and the end of induction, e.g. (1, 14); only the end of induction when it is that early."""
+    end = int(induction_end_day)
+    return (config.ACUTE_KNOT_DAY, end) if end > config.ACUTE_KNOT_DAY else (end,)
 
 
 @dataclass(frozen=True)
@@ -177,8 +184,8 @@ class Definitions:
 
     Defaults come from analysis/config.py and the instrument registry; ``response_drop`` and
     ``remission_max`` hold per-instrument overrides of the registry ({code: value}). ``knots``: the days where
-    the trajectory model's piecewise-linear time bends (:attr:`trajectory_knots`); None (the default) is one
-    knot at ``induction_end_day``, so the default card's knots are [14].
+    the trajectory model's piecewise-linear time bends (:attr:`trajectory_knots`); None (the default) is
+    :func:`default_knots`: day 1 and ``induction_end_day``, so the default card's knots are [1, 14].
     """
 
     baseline_window: tuple[int, int] = config.BASELINE_WINDOW
@@ -257,8 +264,8 @@ class Definitions:
 
     @property
     def trajectory_knots(self) -> tuple[int, ...]:
-        """The knots in force: the card's ``knots``, or the end of induction when it names none."""
-        return self.knots if self.knots is not None else (self.induction_end_day,)
+        """The knots in force: the card's ``knots``, or :func:`default_knots` when it names none."""
+        return self.knots if self.knots is not None else default_knots(self.induction_end_day)
 
     def safety_threshold(self, name: str) -> float:
         """A session-safety threshold in force (the card's override or SAFETY_DEFAULTS)."""
