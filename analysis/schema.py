@@ -38,6 +38,12 @@ TREATMENT_COLUMNS = (PATIENT_ID, DAY, KIND, ROUTE, DOSE)
 TREATMENT_REQUIRED = (PATIENT_ID, KIND)  # plus DAY or DATE
 
 KINDS = ("induction", "booster", "maintenance")
+
+# --- optional columns of real exports (issue 16): present in a table only when a file holds them ---------------
+PHQ9_ITEM9 = "phq9_item9"  # PHQ-9 item 9 (thoughts of self-harm, 0-3), on the PHQ-9 assessment row
+DOSE_MG = "dose_mg"  # a session's dose in mg where the export gives mg, not mg/kg (esketamine: mg per session)
+OPTIONAL_ASSESSMENT_COLUMNS = (PHQ9_ITEM9,)
+OPTIONAL_TREATMENT_COLUMNS = (DOSE_MG,)
 ROUTES = ("IV", "IM", "intranasal", "oral", "esketamine")
 
 # --- allowed values ----------------------------------------------------------------------
