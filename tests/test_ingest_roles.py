@@ -12,7 +12,7 @@ import pytest
 
 from analysis import schema as S
 from analysis.ingest import load_files
-from analysis.ingest import values as V
+from analysis.ingest import written as V
 from analysis.ingest.roles import ROLE_KEY
 
 ROOT = Path(__file__).resolve().parents[1]

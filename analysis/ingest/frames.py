@@ -25,6 +25,7 @@ from analysis.ingest import columns as C
 from analysis.ingest import days as D
 from analysis.ingest import roles as R
 from analysis.ingest import values as values_
+from analysis.ingest import written as W
 from analysis.ingest.read import Refused, TextTable, drop_repeated_headers, is_text, open_file, source_bytes
 from analysis.instruments import normalise_code
 from analysis.validate import FILE, ROW, IssueLog, quoted, rows_text
@@ -401,8 +402,8 @@ def _assessment_frame(raw: TextTable, cols: C.Columns, fi: int, file: str, log: 
     parts = []
     if S.INSTRUMENT in t and S.SCORE in t:
         score, reason, bad = values_.numbers(raw, t[S.SCORE])
-        score, reason = values_.scores_with_maximum(raw, t[S.SCORE], score, reason, instrument, log, file)
-        if bad and any(values_.score_out_of(b) is not None for b in bad):  # (the values still unread)
+        score, reason = W.scores_with_maximum(raw, t[S.SCORE], score, reason, instrument, log, file)
+        if bad and any(W.score_out_of(b) is not None for b in bad):  # (the values still unread)
             codes_, distinct_ = raw.distinct(t[S.SCORE])
             bad = sorted({str(distinct_[c]).strip() for c in np.unique(codes_[reason == 2]) if c >= 0})
         part = pd.DataFrame({**base, S.INSTRUMENT: instrument, S.SCORE: score}, copy=False)
@@ -473,9 +474,9 @@ def _treatment_frame(raw: TextTable, cols: C.Columns, fi: int, file: str, log: I
         ROW: raw.rows,
         S.PATIENT_ID: values_.text_column(raw, t[S.PATIENT_ID]),
     }
-    words = S.KIND in t and values_.is_session_text(raw.distinct(t[S.KIND])[1])
+    words = S.KIND in t and W.is_session_text(raw.distinct(t[S.KIND])[1])
     if words:  # sessions written in words: kind, and route and dose where no column of their own holds them
-        sessions = values_.session_columns(raw, t[S.KIND], log, file)
+        sessions = W.session_columns(raw, t[S.KIND], log, file)
         data[S.KIND] = sessions[S.KIND]
         data.update({c: sessions[c] for c in (S.ROUTE, S.DOSE, S.DOSE_MG) if c not in t and _any(sessions[c])})
     elif S.KIND in t:
