@@ -79,6 +79,21 @@ def _overrides(pairs: list[str] | None) -> dict[str, str]:
     return out
 
 
+def _roles(pairs: list[str] | None) -> dict[str, str]:
+    """--role FILE=ROLE (assessments, treatments, vitals) as the import's role overrides (issue 16)."""
+    from analysis.ingest.roles import ROLE_KEY, ROLES
+
+    out = {}
+    for p in pairs or []:
+        file, _, role = p.partition("=")
+        if not role or role.strip() not in ROLES:
+            raise UsageError(
+                f"--role takes FILE=ROLE with ROLE one of {', '.join(ROLES)} (e.g. --role visits.csv=treatments), got {p!r}"
+            )
+        out[ROLE_KEY + Path(file.strip()).name] = role.strip()
+    return out
+
+
 def _check_files(paths: list[str]) -> None:
     for p in paths:
         if not Path(p).is_file():
@@ -89,7 +104,8 @@ def _load(args):
     from analysis.ingest import load_files
 
     _check_files(args.files)
-    loaded = load_files(args.files, overrides=_overrides(args.map), strict_dates=args.strict_dates)
+    overrides = {**_overrides(args.map), **_roles(getattr(args, "role", None))}
+    loaded = load_files(args.files, overrides=overrides, strict_dates=args.strict_dates)
     return loaded
 
 
@@ -238,6 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
         c.add_argument("files", nargs="+", help="CSV files: assessments, and optionally treatments")
         c.add_argument("--json", action="store_true", help="machine-readable output")
         c.add_argument("--map", action="append", metavar="SOURCE=TARGET", help="map a column by hand (repeatable)")
+        c.add_argument("--role", action="append", metavar="FILE=ROLE", help="a file's role by hand (repeatable)")
         c.add_argument("--strict-dates", action="store_true", help="keep only the start year, not the month")
         if definitions:
             c.add_argument("--definitions", metavar="CARD", help="a definition card (JSON or YAML)")

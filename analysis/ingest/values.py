@@ -317,7 +317,9 @@ def coded_column(
 
 
 def route_column(raw: TextTable, source: str, log: IssueLog, file: str) -> pd.Categorical:
-    return coded_column(raw, source, route, {""}, "route", ", ".join(S.ROUTES), log, file)
+    from analysis.ingest.written import route_spelling  # (the spellings practices write: written.py)
+
+    return coded_column(raw, source, route_spelling, {""}, "route", ", ".join(S.ROUTES), log, file)
 
 
 def kind_column(raw: TextTable, source: str, log: IssueLog, file: str) -> pd.Categorical:
@@ -343,6 +345,8 @@ def condition_column(raw: TextTable, source: str, log: IssueLog, file: str) -> p
 
 def patient_attributes(raw: TextTable, target: dict[str, str], log: IssueLog, file: str) -> dict[str, pd.Categorical]:
     """The patient attributes of a file (condition, site, sex, route, age band, start month), as categoricals."""
+    from analysis.ingest import written  # (the spellings practices write: written.py)
+
     out = {}
     t = target
     if S.CONDITION in t:
@@ -350,13 +354,20 @@ def patient_attributes(raw: TextTable, target: dict[str, str], log: IssueLog, fi
     if S.SITE in t:
         out[S.SITE] = text_column(raw, t[S.SITE])
     if S.SEX in t:
-        out[S.SEX] = coded_column(raw, t[S.SEX], sex, SEX_BLANK, "sex", ", ".join(S.SEXES), log, file)
+        out[S.SEX] = coded_column(
+            raw,
+            t[S.SEX],
+            written.sex_spelling,
+            SEX_BLANK | written.MORE_SEX_BLANKS,
+            "sex",
+            ", ".join(S.SEXES),
+            log,
+            file,
+        )
     if S.ROUTE in t:
         out[S.ROUTE] = route_column(raw, t[S.ROUTE], log, file)
     if S.AGE_BAND in t:
-        out[S.AGE_BAND] = coded_column(
-            raw, t[S.AGE_BAND], band_text, {""}, "age band", ", ".join(S.AGE_BANDS), log, file
-        )
+        out[S.AGE_BAND] = written.age_band_column(raw, t[S.AGE_BAND], log, file)
     elif "age" in t:
         out[S.AGE_BAND] = age_column(raw, t["age"], log, file)
     if S.START_MONTH in t:
