@@ -10,7 +10,7 @@ from analysis import charts, formatting, report, schema
 from analysis.errors import DataError
 from analysis.kpi_tiles import kpis_shown
 from analysis.rates import suppress_rates
-from ui import cache, show
+from ui import cache, session, show
 from ui.session import threshold
 
 #: the rates tables' column headings: the funnel and rate labels, a rate with its interval in one cell
@@ -169,8 +169,19 @@ def rate_tables(summary, instrument: str) -> None:
 
 
 def report_button(d, defs, instrument: str) -> None:
-    """'Prepare the PDF report', then its download: analysis.report laid out from the results of the cached calls
+    """The practice's name for the title (the setting OUTCOMES_PRACTICE_NAME, changeable here for this session),
+    'Prepare the PDF report', then its download: analysis.report laid out from the results of the cached calls
     the pages make (report.report_inputs through ui.cache.cached), for the data and filters in force."""
+    from analysis import provenance
+
+    default = provenance.practice_name(d.source if d.source == session.SAMPLE_NAME else "Your practice")
+    practice = st.text_input(
+        "Practice name on the report",
+        value=default,
+        key="practice_name",
+        max_chars=120,
+        help=f"Set it for everyone with the environment variable {provenance.PRACTICE_ENV} when starting the server.",
+    )
     if st.button("Prepare the PDF report", key="prepare_report"):
         try:
             inputs = report.report_inputs(
@@ -187,7 +198,7 @@ def report_button(d, defs, instrument: str) -> None:
             st.stop()
         st.download_button(
             "Download the PDF report",
-            report.build_report(inputs, practice=d.source, filters=d.filters),
+            report.build_report(inputs, practice=practice.strip() or default, filters=d.filters, data=d.source),
             file_name="outcomes_report.pdf",
             mime="application/pdf",
             key="report_pdf",
