@@ -30,5 +30,6 @@ pages = st.navigation(
 )
 gate.account()
 session.sidebar()
+session.card_banner()  # a definition card changed from the default is named on every page
 session.frame_ran()
 pages.run()

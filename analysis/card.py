@@ -452,3 +452,107 @@ def save_card(definitions: Definitions, path) -> Path:
     else:
         raise ValueError(f"a definition card is saved as .json or .yaml, not {path.suffix or 'no suffix'!r}: {path}")
     return path
+
+
+# --- how a card differs from the default card; its honest name; thresholds entered as percents (issue 20) -------
+
+DEFAULT_NAME = "default"
+EDITED = ", edited"
+
+
+def _days(window) -> str:
+    return f"days {window[0]} to {window[1]}"
+
+
+def _drop_text(v) -> str:
+    return f"a drop of at least {100 * float(v):g}%"
+
+
+def _remission_text(v) -> str:
+    return "no remission rule" if v is None else f"a score of at most {float(v):g}"
+
+
+def differences(definitions: Definitions, base: Definitions | None = None) -> list[str]:
+    """The settings of ``definitions`` that differ from ``base`` (the default card), in words with the default
+    beside each: ['PHQ9 response: a drop of at least 40% (default 50%)', ...]. Empty when they agree; the name
+    is not a setting. Settings added to the card later are listed by their name and values."""
+    base = base or Definitions()
+    out = []
+    words = {
+        "baseline_window": ("Baseline window", _days),
+        "response_window": ("Response assessment window", _days),
+        "confirm_loss": ("Loss of response confirmed by the next score", lambda v: "yes" if v else "no"),
+        "booster_handling": (
+            "Boosters",
+            {
+                "ignore": "do not stop the clock",
+                "censor": "censor at the first booster",
+                "event": "time to the first booster",
+            }.get,
+        ),
+        "induction_end_day": ("End of induction", lambda v: f"day {v}"),
+        "survival_days": ("Survival reported at days", lambda v: ", ".join(map(str, v))),
+        "suppression_threshold": ("Small-cell threshold", lambda v: f"counts under {v} hidden" if v > 1 else "off"),
+    }
+    for key in FIELDS:
+        if key in ("name", "response_drop", "remission_max"):
+            continue
+        if key == "knots":
+            mine, theirs = definitions.trajectory_knots, base.trajectory_knots
+            if mine != theirs:
+                out.append(
+                    f"Trajectory knots: days {', '.join(map(str, mine))} (default {', '.join(map(str, theirs))})"
+                )
+            continue
+        mine, theirs = getattr(definitions, key), getattr(base, key)
+        if mine != theirs:
+            label, fmt = words.get(key, (key.replace("_", " ").capitalize(), str))
+            out.append(f"{label}: {fmt(mine) or mine} (default {fmt(theirs) or theirs})")
+    for code in instruments.registry():
+        mine, theirs = definitions.response_threshold(code), base.response_threshold(code)
+        if mine != theirs:
+            out.append(f"{code} response: {_drop_text(mine)} (default {100 * float(theirs):g}%)")
+        mine, theirs = definitions.remission_threshold(code), base.remission_threshold(code)
+        if mine != theirs:
+            out.append(f"{code} remission: {_remission_text(mine)} (default {_remission_text(theirs)})")
+    return out
+
+
+def named(definitions: Definitions, previous: Definitions | None = None) -> Definitions:
+    """The card with a name that says whether it was changed: a card that differs from the default card but is
+    called 'default', or is called as the card ``previous`` it was edited from while its settings changed, is
+    renamed '<name>, edited' (e.g. 'default, edited'); a card 'default, edited' whose settings are the
+    default ones again is 'default'. Any other name a user chose is kept."""
+    name = definitions.name
+    changed = bool(differences(definitions))
+    if not changed and name == DEFAULT_NAME + EDITED:
+        return definitions.replace(name=DEFAULT_NAME)
+    if name.endswith(EDITED) or not changed and name == DEFAULT_NAME:
+        return definitions
+    if name == DEFAULT_NAME and changed:
+        return definitions.replace(name=DEFAULT_NAME + EDITED)
+    if previous is not None and name == previous.name and differences(definitions, previous):
+        return definitions.replace(name=name + EDITED)
+    return definitions
+
+
+def drop_from_percent(code: str, value) -> float:
+    """A response threshold entered as a percent drop (40 means 40%) as the card's fraction (0.4). A value
+    outside above-0-to-100, blank or below 1 (most likely a fraction typed where a percent is asked) is refused
+    with a DataError that says what to type; it is never clamped."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        raise DataError(f"{code} response threshold is blank: enter a percent drop from baseline, e.g. 50 for 50%.")
+    if not _is_number(value):
+        raise DataError(f"{code} response threshold must be a number of percent (50 means 50%); got {value!r}.")
+    v = float(value)
+    if not 0 < v <= 100:
+        raise DataError(
+            f"{code} response threshold must be a percent drop above 0 and at most 100 (50 means 50%); got {v:g}. "
+            "Nothing was changed."
+        )
+    if v < 1:
+        raise DataError(
+            f"{code} response threshold {v:g} means a drop of {v:g}%: thresholds are entered as percents, so type "
+            f"{100 * v:g} for {100 * v:g}%. Nothing was changed."
+        )
+    return round(v / 100, 10)

@@ -180,7 +180,7 @@ def monthly_chart(by_month: pd.DataFrame, threshold: int = SUPPRESSION_THRESHOLD
         fig.update_xaxes(type="category")
     fig.update_xaxes(title_text="Start month", row=rows, col=1)
     fig.update_yaxes(rangemode="tozero")
-    _layout(fig, "Patients started and infusions given, by start month", height=520 if rows == 2 else 380)
+    _layout(fig, "Starts and infusions by start month", height=520 if rows == 2 else 380)
     caption = "Each bar is one start month: the patients whose first infusion fell in it" + (
         ", and the infusions those patients received." if has_infusions else "."
     )

@@ -515,6 +515,8 @@ def add_phq9_item9(assessments: pd.DataFrame, patients: pd.DataFrame, seed: int)
     out = a.copy()
     out[S.PHQ9_ITEM9] = pd.array(np.where(kept, item9, np.nan), dtype="Int64")
     return out
+
+
 #: long follow-up (quality measures at 6 and 12 months): planned day and jitter of the visits around months 6,
 #: 9, 12 and 14; who is eligible (a PHQ-9 on or after this day), the share of them kept on, and visit attendance
 LONG_FOLLOW_UPS = ((190, 7), (274, 14), (365, 14), (426, 14))

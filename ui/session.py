@@ -68,13 +68,43 @@ def definitions():
 
 
 def use_definitions(defs) -> None:
-    """Make ``defs`` the definition card of every page in this session. A threshold under 11 from someone who
-    may not lower it is held at 11, with a message (shown by :func:`show_flash`)."""
+    """Make ``defs`` the definition card of every page in this session, named so that a changed card says so
+    (analysis.card.named: 'default, edited'). A threshold under 11 from someone who may not lower it is held at
+    11, with a message (shown by :func:`show_flash`)."""
+    from analysis import card
+
     held, message = access.screen_threshold(defs.suppression_threshold, gate.role(), gate.policy())
     if message:
         defs = defs.replace(suppression_threshold=held)
         flash("warning", message)
-    st.session_state[DEFINITIONS] = defs
+    st.session_state[DEFINITIONS] = card.named(defs)
+
+
+def card_banner() -> None:
+    """On every page (drawn by the frame): a banner when the definition card in force differs from the default
+    card, naming the card and listing every difference with its default."""
+    from analysis import card
+
+    defs = definitions()
+    diffs = card.differences(defs)
+    if diffs:
+        st.warning(
+            f"**Definitions changed.** The card in force, *{show.text(defs.name)}*, differs from the default "
+            f"card, and every number on every page and in every download follows it: "
+            + "; ".join(show.text(d) for d in diffs)
+            + ". The **Methods** page shows and resets it.",
+            icon=":material/tune:",
+        )
+
+
+def provenance():
+    """analysis.provenance.Provenance of a download made now from the data, filters and card in force."""
+    from analysis import provenance as prov
+
+    d = st.session_state.get(_DATA)
+    data_name = source() or "no data"
+    filters = d.filters if d is not None else "none"
+    return prov.make(data_name, filters, definitions(), practice=prov.practice_name())
 
 
 def threshold() -> int:
@@ -314,6 +344,7 @@ def ensure_frame() -> None:
     if not st.session_state.pop(_FRAME, False):
         gate.require()
         sidebar()
+        card_banner()
 
 
 def data(page_title: str, need_ok: bool = True) -> Data | None:

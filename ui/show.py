@@ -64,7 +64,9 @@ def table(
     already suppressed is passed with no counts);
     ``percent``: shares (fractions) shown as percentages; ``ci``: {share column: (lower, upper)} shown as one
     column; ``hide``: columns left off the screen (the downloads keep them).
-    Returns the suppressed table (what was shown and what the downloads hold)."""
+    The downloads hold the values as shown, each share's raw fraction in a column of its own, under the
+    provenance of the data, filters and card (:func:`downloads`).
+    Returns the suppressed table (the numbers shown and downloaded, before formatting)."""
     shown = privacy.suppress_table(frame, counts, derived, session.threshold(), shares=shares, complements=complements)
     view = shown.copy()
     for c in view.columns:
@@ -81,38 +83,62 @@ def table(
                 (f"{v} ({a} to {b})" if a and b else v) if v else "" for v, a, b in zip(view[c], view[lo], view[hi])
             ]
         view = view.drop(columns=[lo, hi])
+    download = downloadable(view, shown, percent, ci, rename)
     view = view.drop(columns=[c for c in hide if c in view.columns])
     st.dataframe(view.rename(columns=rename or {}), hide_index=True, width="stretch")
     shown = shown.rename(columns=rename or {})
+    stem = name.lower().replace(" ", "_")
+    downloads(download, name, f"{key or stem}", stem)
+    return shown
+
+
+def downloadable(view: pd.DataFrame, shown: pd.DataFrame, percent=(), ci=None, rename=None) -> pd.DataFrame:
+    """The table a download holds: the values as on screen (percent with one decimal, a rate with its interval
+    in one cell, '<11'), hidden columns too, and each share's raw value (a fraction) in a column of its own."""
+    out = view.rename(columns=rename or {})
+    for c in percent:
+        if c not in shown.columns:
+            continue
+        for raw in (c, *((ci or {}).get(c, ()))):
+            out[f"{raw} (fraction)"] = shown[raw].map(lambda v: None if formatting.missing(v) else float(v))
+    return out
+
+
+def downloads(table: pd.DataFrame, name: str, key: str, stem: str | None = None) -> None:
+    """'Download CSV' and 'Download Excel' of ``table`` (already suppressed), each with the provenance of the
+    data, filters and definition card in force (analysis.provenance): the one place every table's downloads
+    are made."""
+    from analysis import provenance
+
+    stem = stem or name.lower().replace(" ", "_")
     if session.threshold() < session.shared_threshold():  # (files leave the practice: never below 11)
         st.caption(
             f"No downloads while counts under {session.shared_threshold()} are shown: files leave the practice, "
             f"so they are made at {session.shared_threshold()}. Set the threshold back on the Methods page to download."
         )
-        return shown
-    left, right, _ = st.columns([1, 1, 4])
-    stem = name.lower().replace(" ", "_")
-    left.download_button(
-        "Download CSV",
-        privacy.to_csv_bytes(shown),
-        f"{stem}.csv",
-        "text/csv",
-        key=f"csv_{key or stem}",
-        icon=":material/download:",
-        on_click=gate.log_download,
-        args=("CSV", f"{stem}.csv"),
-    )
-    right.download_button(
-        "Download Excel",
-        cache.cached(privacy.to_excel_bytes, shown, sheet=name),
-        f"{stem}.xlsx",
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        key=f"xlsx_{key or stem}",
-        icon=":material/download:",
-        on_click=gate.log_download,
-        args=("Excel", f"{stem}.xlsx"),
-    )
-    return shown
+        return
+    prov = session.provenance()
+    with st.container(horizontal=True):
+        st.download_button(
+            "Download CSV",
+            provenance.csv_bytes(table, prov),
+            f"{stem}.csv",
+            "text/csv",
+            key=f"csv_{key}",
+            icon=":material/download:",
+            on_click=gate.log_download,
+            args=("CSV", f"{stem}.csv"),
+        )
+        st.download_button(
+            "Download Excel",
+            cache.cached(provenance.excel_bytes, table, prov, sheet=name),
+            f"{stem}.xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            key=f"xlsx_{key}",
+            icon=":material/download:",
+            on_click=gate.log_download,
+            args=("Excel", f"{stem}.xlsx"),
+        )
 
 
 def notes(items) -> None:
