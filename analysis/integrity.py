@@ -37,6 +37,14 @@ def _dataset_problem(store, cur, info) -> str | None:
         return f"its rows cannot be read as saved ({e})"
     if digest != info.content_hash:
         return "its rows were changed after it was saved (the content hash differs)"
+    for table, df in ((ASSESSMENTS, a), (TREATMENTS, t)):
+        n = 0 if df is None else len(df)
+        if n:  # the rows' positions (their order when opened): 0 to n - 1, each once
+            positions = cur.execute(
+                f"SELECT count(DISTINCT row_no), min(row_no), max(row_no) FROM {table} WHERE dataset_id = ?", [info.id]
+            ).fetchall()[0]
+            if tuple(positions) != (n, 0, n - 1):
+                return f"the order of its {table} rows was changed after it was saved"
     return None
 
 
