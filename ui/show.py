@@ -12,10 +12,10 @@ import streamlit as st
 from analysis import charts, formatting, privacy
 from ui import cache, gate, session
 
-#: every ASCII punctuation mark (Markdown's marks: links, images, code, emphasis, LaTeX, tables, HTML, entities,
-#: headings, lists, Streamlit's ':colour[...]' and ':icon:' and the autolinks that 'http:', 'www.' and '@' start):
-#: each is written with a backslash, which Markdown shows as the mark itself
-_MARKS = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])""")
+#: Markdown's marks that text from the data must not carry into the page: links and images, code, emphasis, LaTeX,
+#: tables, HTML and its entities, headings, Streamlit's ':colour[...]'; an underscore only at the edge of a word
+#: (emphasis there; file names are full of inner ones); and what starts an autolink: '://', 'www.', '@'
+_MARKS = re.compile(r"[\\`*\[\]$~|<>&#{}!@]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])|:(?=//)|(?<=[Ww]{3})\.")
 _BREAKS = re.compile(r"[\r\n\u2028\u2029\x0b\x0c\x85]+")
 
 
@@ -23,7 +23,7 @@ def text(value) -> str:
     """Text from the data or a user (a file, site, data set or card name, a message quoting one) made safe for
     Markdown (st.markdown, captions, alerts, labels, help): shown as written, on one line, never as formatting,
     a link, an image, HTML or a formula."""
-    return _MARKS.sub(r"\\\1", _BREAKS.sub(" ", str(value)))
+    return _MARKS.sub(r"\\\g<0>", _BREAKS.sub(" ", str(value)))
 
 
 def plot(func, *args, **kwargs) -> None:

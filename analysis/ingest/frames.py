@@ -348,7 +348,7 @@ def _read_one(reader, cols: C.Columns, name: str, fi: int, log: IssueLog, fast: 
 #: a report's summary line, as its label cell says it (NFKC, case folded): 'Total', 'TOTAL (2 patients)', 'Average',
 #: 'Mean:', 'Count', 'Grand total', 'Sum of scores', 'N =', 'Gesamt', 'Promedio', 'Moyenne' ...
 SUMMARY_LABEL = re.compile(
-    r"(?:grand |sub ?|overall )?(?:totals?|sum|sums|average|averages|avg|mean|means|median|count|counts|"
+    r"(?:grand |sub[ -]?|overall )?(?:totals?|sum|sums|average|averages|avg|mean|means|median|count|counts|"
     r"min|max|minimum|maximum|std|stdev|std dev|sd|standard deviation|summary|gesamt|summe|durchschnitt|"
     r"mittelwert|promedio|media|moyenne|somme|totale|anzahl)"
     r"(?:\s*[:=.]?\s*$|\s*[:=(]|\s+(?:of|for|score|scores|patients?|rows?|all|n)\b|\s+\d)"
