@@ -16,6 +16,7 @@ Conventions:
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 
@@ -78,9 +79,48 @@ __all__ = [
 ]
 
 
+# --- text from the data on a figure: shown as text ------------------------------------------------------------
+#: the trace fields whose strings plotly renders as (a little) HTML, and which hold text from the data
+_TEXT_FIELDS = ("name", "x", "y", "text", "hovertext", "customdata", "labels", "ids")
+
+
+def _plain_value(v):
+    if isinstance(v, str):  # (a '<' without a '>' or an '&' cannot start a tag or an entity: '<11' stays as it is)
+        return fmt.plain(v) if (">" in v or "&" in v) else v
+    if isinstance(v, (list, tuple)):
+        return type(v)(_plain_value(x) for x in v)
+    if hasattr(v, "dtype") and getattr(v.dtype, "kind", "") in "OUS":  # (numpy arrays of text)
+        return [_plain_value(x) for x in v.tolist()]
+    return v
+
+
+def escape_figure(fig: go.Figure) -> go.Figure:
+    """Every string a trace carries (names, category values, text, hover text, custom data) with '&', '<', '>' as
+    entities (formatting.plain): a site or group named with HTML shows as written, never as a link or a tag.
+    The charts' own markup lives in templates and layout, which this leaves alone."""
+    for trace in fig.data:
+        for f in _TEXT_FIELDS:
+            if f in trace and trace[f] is not None:
+                trace[f] = _plain_value(trace[f])
+    return fig
+
+
+def _escaped(factory):
+    """A chart factory whose figure shows text from the data as text (escape_figure), once, at the end."""
+
+    @functools.wraps(factory)
+    def wrapped(*args, **kwargs) -> Chart:
+        c = factory(*args, **kwargs)
+        escape_figure(c.figure)
+        return c
+
+    return wrapped
+
+
 # --- Overview --------------------------------------------------------------------------------------
 
 
+@_escaped
 def monthly_chart(by_month: pd.DataFrame, threshold: int = SUPPRESSION_THRESHOLD) -> Chart:
     """Patients started and infusions given per start month (two stacked panels sharing the month axis).
 
@@ -140,13 +180,14 @@ def monthly_chart(by_month: pd.DataFrame, threshold: int = SUPPRESSION_THRESHOLD
         fig.update_xaxes(type="category")
     fig.update_xaxes(title_text="Start month", row=rows, col=1)
     fig.update_yaxes(rangemode="tozero")
-    _layout(fig, "Patients started and infusions given, by start month", height=520 if rows == 2 else 380)
+    _layout(fig, "Starts and infusions by start month", height=520 if rows == 2 else 380)
     caption = "Each bar is one start month: the patients whose first infusion fell in it" + (
         ", and the infusions those patients received." if has_infusions else "."
     )
     return Chart(fig, caption, tuple(notes))
 
 
+@_escaped
 def funnel_chart(counts: Mapping, instrument: str, threshold: int = SUPPRESSION_THRESHOLD) -> Chart:
     """The outcome funnel: patients -> with baseline -> with response assessment -> evaluable ->
     responders -> with follow-up, each bar labelled with its count and its share of the bar above.
@@ -207,6 +248,7 @@ def funnel_chart(counts: Mapping, instrument: str, threshold: int = SUPPRESSION_
 # --- Durability -------------------------------------------------------------------------------------
 
 
+@_escaped
 def km_chart(
     table: pd.DataFrame,
     at_risk: pd.DataFrame | None = None,
@@ -345,6 +387,7 @@ BOOSTER_KM_WORDS = {
 }
 
 
+@_escaped
 def forest_chart(
     params: pd.DataFrame, title: str = "Hazard of losing response (Cox model)", greyed: Mapping | None = None
 ) -> Chart:
@@ -487,6 +530,7 @@ def _forest_label(r) -> str:
 # --- Trajectories -----------------------------------------------------------------------------------
 
 
+@_escaped
 def trajectory_chart(
     observed: pd.DataFrame,
     predicted: pd.DataFrame | None = None,
@@ -584,7 +628,7 @@ def trajectory_chart(
                         name=f"{name} (model)",
                         line=dict(color=c, width=2.5, dash=_dash(g)),
                         legendgroup=name,
-                        hovertemplate=f"{name}, model: day %{{x:.0f}}, mean %{{y:.1f}}<extra></extra>",
+                        hovertemplate=f"{fmt.plain(name)}, model: day %{{x:.0f}}, mean %{{y:.1f}}<extra></extra>",
                     )
                 )
         o = obs[obs[GROUP] == g].sort_values(DAY)
@@ -665,6 +709,7 @@ def _last_visit_days(observed: pd.DataFrame) -> dict:
 # --- Compare cohorts / rates ---------------------------------------------------------------------------
 
 
+@_escaped
 def rates_chart(
     rates: pd.DataFrame,
     group: str = COHORT,
@@ -704,7 +749,7 @@ def rates_chart(
                 insidetextanchor="start",
                 textfont=dict(color="white", size=15),
                 error_y=dict(type="data", symmetric=False, array=hi, arrayminus=lo, color="#333333"),
-                hovertemplate=f"{label(g)}, %{{x}}: %{{y:.1%}}<extra></extra>",
+                hovertemplate=f"{fmt.plain(label(g))}, %{{x}}: %{{y:.1%}}<extra></extra>",
             )
         )
     fig.update_layout(barmode=GROUP)
