@@ -23,6 +23,11 @@ pages = st.navigation(
         st.Page("pages/data.py", title="Data", icon=":material/upload_file:"),
         st.Page("pages/methods.py", title="Methods", icon=":material/menu_book:"),
         *(
+            [st.Page("pages/worklist.py", title="Worklist", icon=":material/checklist:")]
+            if access.can_view_patient_level(role)
+            else []
+        ),
+        *(
             [st.Page("pages/audit.py", title="Audit log", icon=":material/history:")]
             if access.can_view_audit(role)
             else []

@@ -1,0 +1,62 @@
+"""What the Worklist page shows of analysis.worklist (clinicians only): a tile per kind, the list most urgent first
+with its reasons in words, a link to the Safety page for item-9 answers, and the CSV and Excel downloads (with the
+provenance of the data and card, logged with the role)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from analysis import schema as S
+from analysis import worklist
+from ui import show
+
+RENAME = {
+    "priority": "Priority",
+    S.PATIENT_ID: "Patient key",
+    "kind_words": "Why",
+    "reason": "Reason",
+    S.CONDITION: "Condition",
+    S.SITE: "Site",
+    "day_now": "Day now (about)",
+    "last_seen_day": "Last seen (day)",
+    S.BASELINE: "Baseline",
+    "latest_score": "Latest score",
+    "latest_day": "Latest score (day)",
+}
+TILES = {
+    worklist.ITEM9: "Item 9 answered 1 or more",
+    worklist.LOSS: "Loss of response?",
+    worklist.NO_RESPONSE: "No response at week 3",
+    worklist.DUE: "Response score due",
+}
+
+
+def headline(table: pd.DataFrame) -> None:
+    """One tile per kind: the patients listed under it (their most urgent kind)."""
+    n = worklist.counts(table)
+    for col, kind in zip(st.columns(len(worklist.KINDS)), worklist.KINDS):
+        col.metric(TILES[kind], f"{n[kind]:,}", border=True, help=worklist.KIND_WORDS[kind])
+
+
+def listing(table: pd.DataFrame, instrument: str) -> None:
+    """The worklist as a table (reasons as plain text) with its downloads."""
+    if table.empty:
+        st.success("No patient needs action on these data.")
+        return
+    if (table["kind"] == worklist.ITEM9).any():
+        st.page_link(
+            "pages/safety.py",
+            label="Item-9 answers of every patient, with their history: the Safety page",
+            icon=":material/health_and_safety:",
+        )
+    t = table.assign(kind_words=table["kind"].map(worklist.KIND_WORDS))
+    t = t[["priority", S.PATIENT_ID, "kind_words", "reason"] + [c for c in worklist.COLUMNS[4:]]]
+    view = t.rename(columns=RENAME)
+    st.dataframe(
+        view,
+        hide_index=True,
+        width="stretch",
+        column_config={"Reason": st.column_config.TextColumn(width="large")},
+    )
+    show.downloads(view, f"worklist {instrument}", "worklist", "worklist")
