@@ -38,7 +38,7 @@ ITEM9, LOSS, NO_RESPONSE, DUE = "item 9", "loss of response", "no response", "sc
 KINDS = (ITEM9, LOSS, NO_RESPONSE, DUE)
 KIND_WORDS = {
     ITEM9: "PHQ-9 item 9 (thoughts of self-harm)",
-    LOSS: "Latest score suggests loss of response",
+    LOSS: "Latest score suggests loss of response",  # (lower-cased after 'also:', so no names in them)
     NO_RESPONSE: "No response at the response assessment",
     DUE: "Response score due",
 }
@@ -201,8 +201,10 @@ def _change(drop) -> str:
 
 
 def _reasons(g: pd.DataFrame) -> str:
-    """Each kind's words and reason, most urgent first, in one cell."""
-    return "; also: ".join(f"{KIND_WORDS[k]}: {r}" for k, r in zip(g["kind"], g["reason"]))
+    """The most urgent kind's reason, then each other kind's words and reason ('also: ...'), in one cell (the kind
+    itself is in the ``kind`` column)."""
+    rest = [f"also: {KIND_WORDS[k].lower()}: {r}" for k, r in zip(g["kind"].iloc[1:], g["reason"].iloc[1:])]
+    return "; ".join([g["reason"].iloc[0], *rest])
 
 
 def counts(table: pd.DataFrame) -> dict:

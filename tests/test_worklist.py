@@ -58,21 +58,18 @@ def test_one_patient_of_each_kind_most_urgent_first(practice):
 def test_reasons_say_what_was_seen_in_words(practice):
     w = worklist.worklist(*practice).set_index("patient_id")
     assert w.loc["A", "reason"] == (
-        "Response score due: response window (days 14 to 31) open: about day 20 now, 11 days left; "
-        "no PHQ-9 since the baseline on day 0"
+        "response window (days 14 to 31) open: about day 20 now, 11 days left; no PHQ-9 since the baseline on day 0"
     )
     assert w.loc["B", "reason"] == (
-        "No response at the response assessment: PHQ-9 16 on day 21, 20% below the baseline 20 (response: 50% or "
-        "more below); latest 15 on day 40"
+        "PHQ-9 16 on day 21, 20% below the baseline 20 (response: 50% or more below); latest 15 on day 40"
     )
     assert w.loc["C", "reason"] == (
-        "Latest score suggests loss of response: PHQ-9 16 on day 70, 20% below the baseline 20 (response: 50% or "
-        "more below); responded with 8 on day 21"
+        "PHQ-9 16 on day 70, 20% below the baseline 20 (response: 50% or more below); responded with 8 on day 21"
     )
     # F: item 9 first, its loss of response beside it (listed once, under the most urgent kind)
     assert w.loc["F", "reason"].startswith(
-        "PHQ-9 item 9 (thoughts of self-harm): latest answer 2 on day 75 (0 at baseline: emergent since day 75); "
-        "see the Safety page; also: Latest score suggests loss of response: PHQ-9 15 on day 75"
+        "latest answer 2 on day 75 (0 at baseline: emergent since day 75); see the Safety page; also: latest score "
+        "suggests loss of response: PHQ-9 15 on day 75"
     )
     assert (w.loc["A", "day_now"], w.loc["A", "last_seen_day"]) == (20, 12)
 

@@ -24,11 +24,13 @@ RENAME = {
     "latest_score": "Latest score",
     "latest_day": "Latest score (day)",
 }
+#: the columns on screen (a table that wraps its text, so the reasons are read whole)
+SCREEN = ("priority", S.PATIENT_ID, "kind_words", "reason", "day_now", "last_seen_day")
 TILES = {
-    worklist.ITEM9: "Item 9 answered 1 or more",
+    worklist.ITEM9: "Item 9 positive",
     worklist.LOSS: "Loss of response?",
     worklist.NO_RESPONSE: "No response at week 3",
-    worklist.DUE: "Response score due",
+    worklist.DUE: "Score due",
 }
 
 
@@ -51,12 +53,11 @@ def listing(table: pd.DataFrame, instrument: str) -> None:
             icon=":material/health_and_safety:",
         )
     t = table.assign(kind_words=table["kind"].map(worklist.KIND_WORDS))
-    t = t[["priority", S.PATIENT_ID, "kind_words", "reason"] + [c for c in worklist.COLUMNS[4:]]]
-    view = t.rename(columns=RENAME)
-    st.dataframe(
-        view,
-        hide_index=True,
-        width="stretch",
-        column_config={"Reason": st.column_config.TextColumn(width="large")},
-    )
-    show.downloads(view, f"worklist {instrument}", "worklist", "worklist")
+    t = t[["priority", S.PATIENT_ID, "kind_words", "reason"] + list(worklist.COLUMNS[4:])]
+    download = t.rename(columns=RENAME)
+    screen = download[[RENAME[c] for c in SCREEN]].copy()
+    for c in screen.columns:  # (st.table renders Markdown: every cell as plain text)
+        screen[c] = ["" if pd.isna(v) else show.text(f"{v:g}" if isinstance(v, float) else v) for v in screen[c]]
+    st.table(screen, hide_index=True)
+    st.caption("The downloads add each patient's condition, site, baseline and latest score.")
+    show.downloads(download, f"worklist {instrument}", "worklist", "worklist")
