@@ -42,6 +42,10 @@ OVERFLOW_JS = """() => {
     const svg = plot.querySelector('svg.main-svg');
     if (svg && svg.getBoundingClientRect().width > plot.getBoundingClientRect().width + 2) out.push('a chart is wider than its box');
   }
+  for (const df of main.querySelectorAll("[data-testid='stDataFrame']")) {
+    const sc = df.querySelector('.dvn-scroller');
+    if (sc && sc.scrollWidth > sc.clientWidth + 1) out.push('a table scrolls sideways: ' + df.innerText.slice(0, 60));
+  }
   for (const m of main.querySelectorAll("[data-testid='stMetricValue']")) {
     const t = m.querySelector('div') || m;
     if (t.scrollWidth > t.clientWidth + 1) out.push('a tile value is cut short: ' + m.innerText);

@@ -66,5 +66,7 @@ def test_every_instrument_gets_its_severity_bands_and_cut_off_on_the_trajectorie
         cut = [s for s in shapes if s["type"] == "line" and s.get("y0") == s.get("y1") and s.get("y0") == ins.cutoff]
         assert len(cut) == (1 if ins.cutoff is not None else 0), code
         seen.add((bool(rects), ins.cutoff is not None))
+        per_visit = next(t.value for t in at.table if "Condition / day" in t.value.columns)
+        assert per_visit.columns[1] == "0" and len(per_visit), code  # the patients behind each mean, under the chart
     assert (False, True) in seen  # PCL-5: its cut-off (33) without validated bands
     assert (True, True) in seen and (True, False) in seen

@@ -75,7 +75,7 @@ def patients_per_visit(frame: pd.DataFrame, by: str) -> None:
         .rename(columns={"name": f"{GROUPINGS.get(by, 'Group')} / day"})
     )
     st.markdown("**Patients per visit**, by day since the first infusion (the number behind each mean on the chart)")
-    st.dataframe(wide.astype(str), hide_index=True, width="stretch")
+    st.table(wide.astype(str).map(show.text), hide_index=True)  # (wraps: fits 1280 px; cells as plain text)
 
 
 def knots_caption(knots, induction_end_day: int) -> str:
