@@ -275,7 +275,7 @@ def km_chart(
         rows=rows,
         cols=1,
         shared_xaxes=True,
-        row_heights=[0.78, 0.22][:rows] if rows == 2 else None,
+        row_heights=[1 - _risk_share(len(keep)), _risk_share(len(keep))] if rows == 2 else None,
         vertical_spacing=0.1,
     )
     truncated = []
@@ -356,8 +356,15 @@ def km_chart(
         if words and "title" in words
         else (f"How long response lasts{', ' + instrument if instrument else ''}: share of responders still responding")
     )
-    _layout(fig, title, height=560 if rows == 2 else 460)
+    _layout(fig, title, height=(560 + 18 * max(0, len(keep) - 2)) if rows == 2 else 460)
     return Chart(fig, w["caption"], notes)
+
+
+def _risk_share(groups: int) -> float:
+    """The share of a Kaplan-Meier figure's height given to its at-risk rows: 0.22 for up to two groups, more
+    for each further group (the figure grows by as much), so that the rows stay apart."""
+    extra = 18 * max(0, groups - 2)
+    return (0.22 * 560 + extra) / (560 + extra)
 
 
 #: what km_chart says of its curves (durability of response)

@@ -367,3 +367,23 @@ def test_trajectory_chart_draws_the_instruments_cut_off_on_the_score_view_only()
     assert "cut-off (33)" in chart.caption
     pct = charts.trajectory_chart(observed(), instrument="PCL5", cutoff=33, measure="pct_change")
     assert not [s for s in pct.figure.layout.shapes if s.type == "line" and s.y0 == 33]
+
+
+def test_km_chart_gives_each_further_group_its_own_room_in_the_at_risk_rows():
+    from analysis.durability import at_risk
+    from analysis.survival import kaplan_meier
+
+    def figure(groups: int):
+        n = 30
+        g = pd.Series([f"g{i}" for i in range(groups) for _ in range(n)])
+        time = pd.Series([float(d) for _ in range(groups) for d in range(1, n + 1)])
+        km = kaplan_meier(time, pd.Series([1] * len(time)), g)
+        return charts.km_chart(km.table, at_risk(km), threshold=1).figure
+
+    two, five = figure(2), figure(5)
+    assert five.layout.height - two.layout.height == 3 * 18
+    rows = lambda f: f.layout.yaxis2.domain[1] - f.layout.yaxis2.domain[0]  # noqa: E731
+    px_per_group = lambda f, k: rows(f) * f.layout.height / k  # noqa: E731
+    # at least 25 px a row with five groups (a fixed share gave 22 px, rows nearly touching at 14 px text)
+    assert px_per_group(five, 5) >= 25 and px_per_group(two, 2) >= 25
+    assert rows(five) > rows(two)
