@@ -29,8 +29,8 @@ import pandas as pd
 from analysis import instruments
 from analysis import schema as S
 from analysis.card import Definitions
-from analysis.measures import _data_end, _patients
-from analysis.outcomes import instrument_scores, patient_outcomes
+from analysis.measures import _origins
+from analysis.outcomes import Coded, patient_outcomes
 from analysis.safety import suicidality
 
 ITEM9, LOSS, NO_RESPONSE, DUE = "item 9", "loss of response", "no response", "score due"
@@ -69,20 +69,20 @@ def _pct(v) -> str:
 
 def _now(assessments: pd.DataFrame, treatments: pd.DataFrame | None) -> pd.DataFrame:
     """Per patient: last_seen_day (their last score or session) and day_now (see the module docstring)."""
-    frames = [assessments[[S.PATIENT_ID, S.DAY]]]
+    last = pd.to_numeric(assessments[S.DAY], errors="coerce").groupby(assessments[S.PATIENT_ID]).max()
     if treatments is not None and len(treatments) and S.DAY in treatments.columns:
-        frames.append(treatments[[S.PATIENT_ID, S.DAY]])
-    rows = pd.concat(frames, ignore_index=True)
-    rows[S.DAY] = pd.to_numeric(rows[S.DAY], errors="coerce")
-    last = rows.dropna().groupby(S.PATIENT_ID)[S.DAY].max().rename("last_seen_day")
-    out = last.to_frame()
-    if S.START_MONTH in assessments.columns:
-        patients = _patients(assessments)
-        end = _data_end(assessments, treatments, patients)
-        since = end - patients["origin"].reindex(out.index)
-    else:
-        since = pd.Series(np.nan, index=out.index)
-    out["day_now"] = np.fmax(since.to_numpy(dtype=float), out["last_seen_day"].to_numpy(dtype=float))
+        sessions = pd.to_numeric(treatments[S.DAY], errors="coerce").groupby(treatments[S.PATIENT_ID]).max()
+        last = pd.concat([last, sessions]).groupby(level=0).max()
+    out = last.dropna().rename("last_seen_day").to_frame()
+    out.index.name = S.PATIENT_ID
+    since = np.full(len(out), np.nan)
+    if S.START_MONTH in assessments.columns:  # (calendar days as analysis.measures counts them)
+        months = assessments[[S.PATIENT_ID, S.START_MONTH]].drop_duplicates(S.PATIENT_ID).set_index(S.PATIENT_ID)
+        origin = _origins(months[S.START_MONTH]).reindex(out.index).to_numpy(dtype=float)
+        at = origin + out["last_seen_day"].to_numpy(dtype=float)  # the data end at the latest of these
+        if np.isfinite(at).any():
+            since = np.nanmax(at) - origin
+    out["day_now"] = np.fmax(since, out["last_seen_day"].to_numpy(dtype=float))
     return out
 
 
@@ -117,9 +117,11 @@ def worklist(
     r0, r1 = d.response_window
     need = d.response_threshold(ins.code)
     now = _now(assessments, treatments)
-    o = patient_outcomes(assessments, ins.code, d).set_index(S.PATIENT_ID)
-    s = instrument_scores(assessments, ins.code).sort_values([S.PATIENT_ID, S.DAY], kind="stable")
-    latest = s.groupby(S.PATIENT_ID).last()
+    coded = Coded(assessments)
+    keep = [S.PATIENT_ID, S.BASELINE, "baseline_day", "response_score", "response_day", S.PCT_CHANGE, S.EVALUABLE]
+    o = patient_outcomes(assessments, ins.code, d, coded=coded)[keep + ["response"]].set_index(S.PATIENT_ID)
+    s = coded.scores(ins.code)[0]  # (sorted by patient and day, one row per patient and day)
+    latest = s.drop_duplicates(S.PATIENT_ID, keep="last").set_index(S.PATIENT_ID)
     o["latest_score"] = latest[S.SCORE].reindex(o.index)
     o["latest_day"] = latest[S.DAY].reindex(o.index)
     o = o.join(now, how="left")
@@ -132,20 +134,21 @@ def worklist(
     rows = []
     responders = o["response"].fillna(False).astype(bool)
     lost = responders & (o["latest_day"] > o["response_day"]) & (latest_drop < need - 1e-9) & active
-    for pid, r in o[lost].iterrows():
+    o["latest_drop"] = latest_drop
+    for pid, r in _records(o[lost]):
         rows.append(
             (
                 pid,
                 LOSS,
-                f"{name} {r['latest_score']:g} on day {_days(r['latest_day'])}, {_change(latest_drop[pid])} the "
+                f"{name} {r['latest_score']:g} on day {_days(r['latest_day'])}, {_change(r['latest_drop'])} the "
                 f"baseline {r[S.BASELINE]:g} (response: {_pct(need)} or more below); responded with "
                 f"{r['response_score']:g} on day {_days(r['response_day'])}",
-                float(latest_drop[pid]),
+                float(r["latest_drop"]),
             )
         )
     evaluable = o[S.EVALUABLE].fillna(False).astype(bool)
     no_resp = evaluable & ~responders & (latest_drop < need - 1e-9) & active
-    for pid, r in o[no_resp].iterrows():
+    for pid, r in _records(o[no_resp]):
         later = (
             f"; latest {r['latest_score']:g} on day {_days(r['latest_day'])}"
             if r["latest_day"] > r["response_day"]
@@ -158,11 +161,11 @@ def worklist(
                 f"{name} {r['response_score']:g} on day {_days(r['response_day'])}, "
                 f"{_change(r[S.PCT_CHANGE])} the baseline {r[S.BASELINE]:g} (response: {_pct(need)} or more "
                 f"below){later}",
-                float(latest_drop[pid]),
+                float(r["latest_drop"]),
             )
         )
     due = base.notna() & o["response_day"].isna() & (o["day_now"] >= r0) & (o["day_now"] <= r1) & active
-    for pid, r in o[due].iterrows():
+    for pid, r in _records(o[due]):
         left = r1 - r["day_now"]
         rows.append(
             (
@@ -181,10 +184,13 @@ def worklist(
         return pd.DataFrame(columns=COLUMNS)
     found["priority"] = found["kind"].map({k: i + 1 for i, k in enumerate(KINDS)})
     found = found.sort_values(["priority", "order", S.PATIENT_ID], kind="stable")
-    reasons = found.groupby(S.PATIENT_ID, sort=False).apply(_reasons, include_groups=False)
+    reasons: dict = {}
+    for pid, kind, reason in zip(found[S.PATIENT_ID], found["kind"], found["reason"]):
+        reasons[pid] = f"{reasons[pid]}; also: {KIND_WORDS[kind].lower()}: {reason}" if pid in reasons else reason
     first = found.drop_duplicates(S.PATIENT_ID).set_index(S.PATIENT_ID)
-    first["reason"] = reasons.reindex(first.index)
-    attrs = assessments.groupby(S.PATIENT_ID).first()
+    first["reason"] = [reasons[p] for p in first.index]
+    cols = [c for c in (S.CONDITION, S.SITE) if c in assessments.columns]
+    attrs = assessments[[S.PATIENT_ID, *cols]].drop_duplicates(S.PATIENT_ID).set_index(S.PATIENT_ID)
     out = first.join(o[[S.BASELINE, "latest_score", "latest_day"]], how="left").join(now, how="left")
     for c in (S.CONDITION, S.SITE):
         out[c] = attrs[c].reindex(out.index) if c in attrs.columns else pd.NA
@@ -200,11 +206,9 @@ def _change(drop) -> str:
     return f"{_pct(drop)} below" if drop > 0 else f"{_pct(-drop)} above"
 
 
-def _reasons(g: pd.DataFrame) -> str:
-    """The most urgent kind's reason, then each other kind's words and reason ('also: ...'), in one cell (the kind
-    itself is in the ``kind`` column)."""
-    rest = [f"also: {KIND_WORDS[k].lower()}: {r}" for k, r in zip(g["kind"].iloc[1:], g["reason"].iloc[1:])]
-    return "; ".join([g["reason"].iloc[0], *rest])
+def _records(frame: pd.DataFrame):
+    """(index, row as a dict) of each row (quicker than iterrows)."""
+    return zip(frame.index, frame.to_dict("records"))
 
 
 def counts(table: pd.DataFrame) -> dict:

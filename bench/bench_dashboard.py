@@ -44,6 +44,13 @@ sys.path.insert(0, str(ROOT))
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, streamlit_server  # noqa: E402
 from tests.test_browser import PAGES, READY  # noqa: E402
 
+#: pages of issue 20 timed beside those of tests/test_browser.py (the worklist is shown: no sign-in is an admin)
+PAGES = {
+    **PAGES,
+    "Boosters": ("boosters", "Boosters after the induction series"),
+    "Worklist": ("worklist", "Clinician's worklist"),
+}
+
 COLD_TARGET, WARM_TARGET = 5.0, 1.0
 BUSY = "[data-testid='stSkeleton'], [data-testid='stSpinner']"
 
@@ -261,6 +268,17 @@ def page_calls(files: list[Path]):
         (),
         {},
     )
+    from analysis import boosters, worklist
+
+    yield (
+        "Boosters",
+        "boosters.analyse by condition",
+        boosters.analyse,
+        (a, t, "PHQ9", "condition", defs),
+        {},
+    )
+    yield "Boosters", "boosters.interval_distribution", boosters.interval_distribution, (t, 11), {}
+    yield "Worklist", "worklist.worklist", worklist.worklist, (a, t, "PHQ9", defs), {}
     yield "Data", "Loaded.to_json + to_text", lambda: (loaded.to_json(), loaded.to_text()), (), {}
 
 
