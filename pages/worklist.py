@@ -20,6 +20,7 @@ if instrument is None:
 
 table = cache.guard(worklist.worklist, d.assessments, d.treatments, instrument, defs)
 worklist_view.headline(table)
+worklist_view.calendar_note(d.assessments)
 r0, r1 = defs.response_window
 st.caption(
     f"Most urgent first: PHQ-9 item 9 answered 1 or more, then responders whose latest {instrument} no longer meets "

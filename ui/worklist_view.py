@@ -41,6 +41,17 @@ def headline(table: pd.DataFrame) -> None:
         col.metric(TILES[kind], f"{n[kind]:,}", border=True, help=worklist.KIND_WORDS[kind])
 
 
+def calendar_note(assessments: pd.DataFrame) -> None:
+    """Says so when the data have no start months: without them no patient can be placed in time, so each is taken
+    to be at their last record and patients who left treatment long ago are listed too."""
+    months = assessments[S.START_MONTH] if S.START_MONTH in assessments.columns else None
+    if months is None or not months.notna().any():
+        st.warning(
+            "The data have no start months, so the worklist cannot tell when the data end: each patient is taken to "
+            "be at their last score or session, and patients who left treatment long ago are listed too."
+        )
+
+
 def listing(table: pd.DataFrame, instrument: str) -> None:
     """The worklist as a table (reasons as plain text) with its downloads."""
     if table.empty:
