@@ -40,6 +40,7 @@ def practice():
         + _scores("F", "2026-01", [(0, 20), (21, 8), (75, 15)], item9=[0, 0, 2])  # item 9 emergent, and a loss
         + _scores("G", None, [(0, 20)])  # no start month: at its last record (day 10): window not open yet
         + _scores("H", "2026-02", [(0, 20)])  # day 48 now: window closed without a score: not due
+        + _scores("R", "2026-01", [(0, 20), (21, 16), (60, 8)])  # no response at day 21, a response since: not listed
     )
     a = pd.DataFrame(rows)
     sessions = [("A", d) for d in (0, 3, 6, 9, 12)] + [("G", d) for d in (0, 3, 6, 10)] + [("H", 40)]
