@@ -18,6 +18,7 @@ PAGES = [
     "pages/compare.py",
     "pages/data.py",
     "pages/methods.py",
+    "pages/boosters.py",
 ]
 
 pytestmark = pytest.mark.skipif(not (SAMPLE / "assessments.csv").exists(), reason="sample_data/ not generated yet")
