@@ -12,6 +12,20 @@ from analysis import formatting as fmt
 from analysis.chart_style import OKABE_ITO, Chart, _layout
 from analysis.charts import _escaped
 
+#: what analysis.charts.km_chart says of the time to the first booster (its ``words``)
+BOOSTER_KM_WORDS = {
+    "who": "patients",
+    "state": "without a booster",
+    "y": "Without a booster yet",
+    "x": "Days since the last induction infusion",
+    "title": "Time to the first booster: share of patients without a booster yet",
+    "caption": (
+        "Kaplan-Meier estimate of the share of patients who have not had a booster, counted from their last "
+        "induction infusion (patients are followed to their last visit); shaded bands are 95% confidence "
+        "intervals; the row under the chart is the number still followed without a booster."
+    ),
+}
+
 
 def _bin_label(lo: int, hi: int) -> str:
     return f"{lo}-{hi}"

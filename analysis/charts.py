@@ -258,7 +258,7 @@ def km_chart(
 ) -> Chart:
     """Kaplan-Meier step curves of 'still responding' with pointwise 95% CI bands, per group, and the
     number at risk under the chart. ``words`` replaces what the chart says of its curves (keys of
-    KM_WORDS: title, y, x, state, caption, who), e.g. for the time to the first booster (BOOSTER_KM_WORDS).
+    KM_WORDS: title, y, x, state, caption, who), e.g. for the time to the first booster (analysis.booster_charts.BOOSTER_KM_WORDS).
 
     ``table``: group, time, n_risk, n_event, survival, lower, upper (one row per event/censoring time, as
     R survfit's summary, censoring times included, so that each curve ends at its group's last follow-up).
@@ -377,19 +377,6 @@ KM_WORDS = {
         "Kaplan-Meier estimate of the share of responders still responding, counted from the response "
         "assessment; shaded bands are 95% confidence intervals; the row under the chart is the number "
         "still followed and responding at each day."
-    ),
-}
-#: ... and of the time to the first booster (analysis.boosters)
-BOOSTER_KM_WORDS = {
-    "who": "patients",
-    "state": "without a booster",
-    "y": "Without a booster yet",
-    "x": "Days since the last induction infusion",
-    "title": "Time to the first booster: share of patients without a booster yet",
-    "caption": (
-        "Kaplan-Meier estimate of the share of patients who have not had a booster, counted from their last "
-        "induction infusion (patients are followed to their last visit); shaded bands are 95% confidence "
-        "intervals; the row under the chart is the number still followed without a booster."
     ),
 }
 

@@ -27,7 +27,7 @@ def section(res, by: str | None, instrument: str, distribution: pd.DataFrame) ->
         show.notes(res.notes)
         return
     st.subheader("Time to the first booster")
-    show.plot(charts.km_chart, res.km.table, at_risk(res.km), "", threshold(), words=charts.BOOSTER_KM_WORDS)
+    show.plot(charts.km_chart, res.km.table, at_risk(res.km), "", threshold(), words=booster_charts.BOOSTER_KM_WORDS)
     group = GROUPINGS.get(by, "Group") if by else "Group"
     g = res.groups_shown()
     st.markdown(rates_line(g))
