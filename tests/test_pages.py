@@ -118,7 +118,7 @@ def test_durability_page_draws_one_curve_per_condition_in_its_fixed_colour(sampl
     assert [m.label for m in at.metric][:2] == [
         "Responders with follow-up",
         "Median days",
-    ]  # (item 5: says what it counts)
+    ]  # (issue 20: tiles say what they count)
 
 
 def test_a_filter_chosen_in_the_sidebar_survives_a_change_of_page():
