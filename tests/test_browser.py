@@ -7,6 +7,7 @@ docs/screenshots/ and prints warm render times (target under 2 s; printed, not a
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 import time
@@ -25,6 +26,7 @@ PAGES = {
     "Compare cohorts": ("compare", "Compare two cohorts"),
     "Data": ("data", "Your data"),
     "Methods": ("methods", "Methods and definitions"),
+    "Quality measures": ("measures", "Quality measures"),
 }
 READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
@@ -197,3 +199,25 @@ def test_a_file_with_identifiers_is_refused_and_explained(server, chromium, tmp_
         screenshot(page, SHOTS / "data_refused.png")
     finally:
         context.close()
+
+
+def test_the_measures_page_shows_the_command_lines_numbers_for_a_year_and_the_due_patients(page, tmp_path):
+    """The Quality measures page for the default year (the one before the latest index year): the measure
+    table's denominators equal `python -m analysis measures --from YYYY-01 --to YYYY-12`, the patient list (a
+    clinician without sign-in) is there, and the measure table downloads."""
+    visit(page, "Quality measures")
+    text = main_text(page)
+    year = re.search(r"Index events from (\d{4})-01 to (\d{4})-12", text).group(1)
+    assert year == "2025"  # the sample's index years are 2024 to 2026: the one before the latest
+    want = result(cli("measures", "--from", f"{year}-01", "--to", f"{year}-12"))
+    by_key = {m["measure"]: m for m in want["measures"]}
+    for label, key in (("6 months", "NQF 1884"), ("12 months", "NQF 1885")):  # the table beside the course
+        assert re.search(rf"{label} \({key} / MIPS \d+\).*\t{by_key[key]['denominator']}\t", text), (key, text)
+    assert "Patients behind the measure" in text and "have an open window without a PHQ-9 yet" in text
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download CSV").first.click()
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))
+    assert [r["Measure"] for r in rows] == [m["measure"] for m in want["measures"]]
+    assert [r["Denominator"] for r in rows] == [str(m["denominator"]) for m in want["measures"]]
+    screenshot(page, tmp_path / "measures.png")
+    screenshot(page, SHOTS / "measures.png")
