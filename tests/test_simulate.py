@@ -44,10 +44,10 @@ def big() -> Practice:
 def assert_valid(p: Practice) -> None:
     """Every structural invariant of a simulated practice."""
     a, t = p.assessments, p.treatments
-    assert list(a.columns) == list(S.ASSESSMENT_COLUMNS)
-    assert list(t.columns) == list(S.TREATMENT_COLUMNS)
+    assert list(a.columns) == list(S.ASSESSMENT_COLUMNS) + [S.PHQ9_ITEM9]  # (item 9 where kept: issue 17)
+    assert list(t.columns) == list(S.TREATMENT_COLUMNS) + list(S.MONITORING_COLUMNS)  # (the monitoring record)
     assert a[S.SCORE].dtype == np.int64 and a[S.DAY].dtype == np.int64 and t[S.DAY].dtype == np.int64
-    assert not a.isna().any().any()
+    assert not a[list(S.ASSESSMENT_COLUMNS)].isna().any().any()
     for code, rows in a.groupby(S.INSTRUMENT):
         ins = instruments.get(code)
         assert rows[S.SCORE].between(ins.min, ins.max).all(), code
