@@ -159,7 +159,8 @@ def complete(raw, cols: C.Columns, role: str | None = None) -> list[str]:
 
 def _vitals_signals(names: list[str]) -> tuple[bool, bool]:
     keys = {header_key(n) for n in names}
-    minute = bool(keys & _VITALS_MINUTE) or any(k.startswith("minute") for k in keys)
+    # (a session record's minutes_to_discharge is not a minute-by-minute column)
+    minute = bool(keys & _VITALS_MINUTE) or any(k.startswith("minute") and "discharge" not in k for k in keys)
     vitals = sum(any(w == k or k.startswith(w + " ") for w in _VITALS_WORDS) for k in keys)
     return minute, vitals >= 2
 
