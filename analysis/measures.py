@@ -72,15 +72,47 @@ class MeasureSpec:
 
 
 MEASURES = (
-    MeasureSpec("MIPS 370", "Depression remission at 12 months", "CMS159, MIPS 370, NQF 0710", 12, "remission"),
-    MeasureSpec("MIPS 411", "Depression remission at 6 months", "MIPS 411, NQF 0711, CCBHC DEP-REM-6", 6, "remission"),
-    MeasureSpec("NQF 1884", "Depression response at 6 months", "NQF 1884", 6, "response"),
-    MeasureSpec("NQF 1885", "Depression response at 12 months", "NQF 1885", 12, "response"),
-    MeasureSpec("DRR-E follow-up", "Depression follow-up (PHQ-9 at 4-8 months)", "HEDIS DRR-E", 6, "follow_up"),
-    MeasureSpec("DRR-E remission", "Depression remission (HEDIS)", "HEDIS DRR-E", 6, "remission"),
-    MeasureSpec("DRR-E response", "Depression response (HEDIS)", "HEDIS DRR-E", 6, "response"),
+    MeasureSpec("MIPS 370", "Remission at 12 months", "CMS159, MIPS 370, NQF 0710", 12, "remission"),
+    MeasureSpec("MIPS 411", "Remission at 6 months", "MIPS 411, NQF 0711, CCBHC DEP-REM-6", 6, "remission"),
+    MeasureSpec("NQF 1884", "Response at 6 months", "NQF 1884", 6, "response"),
+    MeasureSpec("NQF 1885", "Response at 12 months", "NQF 1885", 12, "response"),
+    MeasureSpec("DRR-E follow-up", "Follow-up PHQ-9 at 4-8 months", "HEDIS DRR-E", 6, "follow_up"),
+    MeasureSpec("DRR-E remission", "Remission at 4-8 months", "HEDIS DRR-E", 6, "remission"),
+    MeasureSpec("DRR-E response", "Response at 4-8 months", "HEDIS DRR-E", 6, "response"),
 )
 SPECS = {m.key: m for m in MEASURES}
+
+#: what each program asks for, in terms of the measures computed here: (program, what it asks, where it is)
+READINGS = (
+    (
+        "CMS MIPS 370 / 411 (CMS159, NQF 0710 / 0711)",
+        "remission (PHQ-9 below 5) 12 and 6 months after the index event, +/- 60 days, the most recent PHQ-9 "
+        "in the window deciding",
+        "the MIPS 370 and MIPS 411 rows with the default card",
+    ),
+    (
+        "NQF 1884 / 1885",
+        "response (PHQ-9 at most half the index score) at 6 and 12 months",
+        "the NQF 1884 and NQF 1885 rows",
+    ),
+    (
+        "HEDIS DRR-E",
+        "a PHQ-9 4-8 months after the index event (follow-up), and remission and response on the most recent one",
+        "the three DRR-E rows (days 120-240)",
+    ),
+    (
+        "CCBHC DEP-REM-6",
+        "remission at 6 months (+/- 60 days), a PHQ-9 below 5 at any time in the window counting",
+        "the MIPS 411 row read with 'any PHQ-9 in the window' (the card's measure_score = any)",
+    ),
+    (
+        "Joint Commission CTS.03.01.09",
+        "no rate: outcomes measured with a standardised instrument, aggregated and evaluated across the "
+        "population served",
+        "the PHQ-9 is the instrument; the measure table with its trends by index month and by site is the "
+        "aggregation; the practice's written review of them is the evaluation",
+    ),
+)
 
 #: the measure table's count columns; eligible = excluded + not_reached + denominator and
 #: denominator = numerator + not_met + no_score (the sums that complementary suppression protects)

@@ -22,6 +22,11 @@ st.markdown(
 )
 measures_view.measure_table(res)
 measures_view.definitions_in_words(res)
+st.subheader("Which row answers which program")
+any_score = defs.replace(measure_score="any", measure_window_days=60)  # (the CCBHC reading)
+measures_view.readings(
+    res, cache.guard(measures.quality_measures, d.assessments, d.treatments, any_score, period_from, period_to)
+)
 show.chart(measures_charts.timeline_chart(res.window_days, res.score_rule))
 
 st.subheader("One measure: who is counted, by site and by index month")
