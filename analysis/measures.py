@@ -506,6 +506,30 @@ def suppress(measures: pd.DataFrame, groupings: list[pd.DataFrame], threshold: i
     return tuple(out)
 
 
+def index_months(result: MeasuresResult) -> list[str]:
+    """The index months of a result's patients, in order (of a result over every month: all there are)."""
+    return sorted(set(result.patients["index_month"].dropna()))
+
+
+def default_period(months: list[str]) -> tuple[str | None, str | None]:
+    """The reporting period shown first: the calendar year before the latest index year (its 6-month windows
+    have mostly closed by the data end), or the only year there is; (None, None) without index months."""
+    years = sorted({m[:4] for m in months}, reverse=True)
+    if not years:
+        return None, None
+    year = years[min(1, len(years) - 1)]
+    return f"{year}-01", f"{year}-12"
+
+
+#: why the ketamine course's response and remission (Overview) differ from the 6- and 12-month measures
+WHY_COURSE_DIFFERS = (
+    "the course figures read the first PHQ-9 two to four weeks after the first infusion, among patients with a "
+    "baseline and that score; the measures read the PHQ-9 6 or 12 months after the first PHQ-9 above 9, when "
+    "the effect of an induction series has often faded, and their denominator counts every patient whose "
+    "window has closed, a patient without a score in it as not met."
+)
+
+
 def patient_list(result: MeasuresResult, measure: str | None = None, due_only: bool = False) -> pd.DataFrame:
     """The per-patient dispositions (for clinicians), optionally of one measure and only those due."""
     p = result.patients

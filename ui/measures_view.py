@@ -45,8 +45,7 @@ PATIENT_NAMES = {  # (in the order of the list on screen; the measure is picked 
 
 def index_months(d, defs) -> list[str]:
     """The index months present in the data (every patient's first PHQ-9 above 9 and later ones)."""
-    res = cache.guard(measures.quality_measures, d.assessments, d.treatments, defs)
-    return sorted(set(res.patients["index_month"].dropna()))
+    return measures.index_months(cache.guard(measures.quality_measures, d.assessments, d.treatments, defs))
 
 
 def inputs(d, defs):
@@ -69,8 +68,8 @@ def inputs(d, defs):
         return None, None, defs
     if how == "Year":
         years = sorted({m[:4] for m in months}, reverse=True)
-        # default: the year before the latest (whose 6-month windows have mostly closed)
-        year = c2.selectbox("Index year", years, index=min(1, len(years) - 1), key="measures_year")
+        first = measures.default_period(months)[0][:4]
+        year = c2.selectbox("Index year", years, index=years.index(first), key="measures_year")
         return f"{year}-01", f"{year}-12", defs
     lo, hi = c2.select_slider("Index months", options=months, value=(months[0], months[-1]), key="measures_months")
     return lo, hi, defs
@@ -213,12 +212,7 @@ def course_beside_measures(d, defs, res) -> None:
             f"| {label} ({resp} / {remit}) | {table.loc[resp, 'window']} after the index event | {den} | {rr} | {rm} |"
         )
     st.markdown("\n".join(lines))
-    st.markdown(
-        "**Why they differ:** the course figures read the first PHQ-9 two to four weeks after the first infusion, "
-        "among patients with a baseline and that score; the measures read the PHQ-9 6 or 12 months after the "
-        "first PHQ-9 above 9, when the effect of an induction series has often faded, and their denominator "
-        "counts every patient whose window has closed, a patient without a score in it as not met."
-    )
+    st.markdown(f"**Why they differ:** {measures.WHY_COURSE_DIFFERS}")
 
 
 def patients_section(res, key: str) -> None:
