@@ -27,12 +27,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analysis import instruments, privacy
+from analysis import privacy
+from analysis.arrays import first_rows
 from analysis.card import Definitions
 from analysis.errors import DataError
-from analysis.outcomes import instrument_scores
+from analysis.outcomes import Coded
 from analysis.rates import rate_ci
-from analysis.schema import CONDITION, DAY, INSTRUMENT, PATIENT_ID, SITE, START_MONTH
+from analysis.schema import CONDITION, DAY, INSTRUMENT, PATIENT_ID, SCORE, SITE, START_MONTH
 
 #: dispositions, in the order of the funnel
 EXCLUDED, NOT_REACHED, NO_SCORE, NOT_MET, MET = "excluded", "not reached", "no score in window", "not met", "met"
@@ -233,60 +234,106 @@ def _origins(start_months: pd.Series) -> pd.Series:
     return out
 
 
-def _months(calendar_days: pd.Series) -> pd.Series:
-    stamps = pd.Timestamp("1970-01-01") + pd.to_timedelta(calendar_days, unit="D")
-    return stamps.dt.strftime("%Y-%m")
+def _months(calendar_days) -> np.ndarray:
+    """'YYYY-MM' of calendar days (days since 1970-01-01; finite), each distinct month written once."""
+    months = np.datetime64("1970-01-01", "D") + np.floor(np.asarray(calendar_days, float)).astype("timedelta64[D]")
+    distinct, where = np.unique(months.astype("datetime64[M]"), return_inverse=True)
+    return np.array([str(m) for m in distinct], dtype=object)[where.reshape(-1)]
 
 
-def _patients(assessments: pd.DataFrame) -> pd.DataFrame:
-    cols = [c for c in (CONDITION, SITE, START_MONTH) if c in assessments.columns]
-    p = assessments[[PATIENT_ID] + cols].dropna(subset=[PATIENT_ID]).groupby(PATIENT_ID, sort=True).first()
+def _codes(keys: pd.Series, among: pd.Index) -> np.ndarray:
+    """The position of each key in ``among`` (-1: missing or not there), each distinct key hashed once."""
+    codes, distinct = pd.factorize(keys)
+    where = np.append(among.get_indexer(distinct), -1)
+    return where[codes]  # (code -1, a missing key, takes the appended -1)
+
+
+def _first_per(codes: np.ndarray, values: pd.Series, n: int) -> np.ndarray:
+    """Per code 0..n-1, the first value that is not missing (None where none is), as groupby().first()."""
+    out = np.full(n, None, dtype=object)
+    first = first_rows(codes, n, values.notna().to_numpy())
+    found = np.flatnonzero(first >= 0)
+    out[found] = values.iloc[first[found]].to_numpy(dtype=object)
+    return out
+
+
+def _patients(assessments: pd.DataFrame, codes: np.ndarray, keys) -> pd.DataFrame:
+    """One row per patient, in patient_id order (``keys``, each assessment row's position in them ``codes``):
+    patient_id, condition, site, start_month and origin (the calendar day of the start month's first day)."""
+    n = len(keys)
+    p = pd.DataFrame({PATIENT_ID: np.asarray(keys, dtype=object)})
     for c in (CONDITION, SITE, START_MONTH):
-        if c not in p.columns:
-            p[c] = pd.NA
-    p["origin"] = _origins(p[START_MONTH])
+        p[c] = _first_per(codes, assessments[c], n) if c in assessments.columns else None
+    months = pd.Series(pd.unique(p[START_MONTH].dropna()), dtype=object)
+    origin = dict(zip(months, _origins(months)))
+    p["origin"] = p[START_MONTH].map(origin).astype(float)
     return p
 
 
-def _data_end(assessments, treatments, patients) -> float:
+def _data_end(assessments, treatments, patients, codes) -> float:
     """The latest calendar day of any score or treatment (NaN when no row has a start month)."""
+    origin = np.append(patients["origin"].to_numpy(dtype=float), np.nan)  # (code -1: no origin)
     days = []
-    for frame in (assessments, treatments):
+    for frame, rows in ((assessments, codes), (treatments, None)):
         if frame is None or frame.empty or DAY not in frame.columns or PATIENT_ID not in frame.columns:
             continue
-        origin = patients["origin"].reindex(frame[PATIENT_ID]).to_numpy()
-        days.append(origin + pd.to_numeric(frame[DAY], errors="coerce").to_numpy(dtype=float))
+        rows = _codes(frame[PATIENT_ID], pd.Index(patients[PATIENT_ID])) if rows is None else rows
+        days.append(origin[rows] + pd.to_numeric(frame[DAY], errors="coerce").to_numpy(dtype=float, na_value=np.nan))
     values = np.concatenate(days) if days else np.array([])
     values = values[np.isfinite(values)]
     return float(values.max()) if len(values) else np.nan
 
 
-def _index_events(phq: pd.DataFrame, patients: pd.DataFrame, lo: str | None, hi: str | None) -> pd.DataFrame:
-    s = phq.join(patients[["origin", CONDITION, SITE]], on=PATIENT_ID)
-    s = s[s["origin"].notna() & (s["score"] > INDEX_ABOVE + TOLERANCE)]
-    s = s.assign(index_month=_months(s["origin"] + s[DAY]))
+def _index_events(phq: dict, patients: pd.DataFrame, lo: str | None, hi: str | None) -> pd.DataFrame:
+    """Per patient with depression (or bipolar depression, to be excluded) the first PHQ-9 above 9 whose
+    calendar month is in [lo, hi]: a frame indexed by the patient's position, in patient_id order."""
+    code, day, score = phq["code"], phq["day"], phq["score"]
+    origin = np.append(patients["origin"].to_numpy(dtype=float), np.nan)[code]
+    condition = np.append(patients[CONDITION].to_numpy(dtype=object), None)[code]
+    keep = np.isfinite(origin) & (score > INDEX_ABOVE + TOLERANCE) & pd.Series(condition).isin([DEPRESSION, BIPOLAR])
+    rows = np.flatnonzero(keep.to_numpy())
+    month = _months(origin[rows] + day[rows])
+    inside = np.ones(len(rows), dtype=bool)
     if lo is not None:
-        s = s[s["index_month"] >= lo]
+        inside &= month >= lo
     if hi is not None:
-        s = s[s["index_month"] <= hi]
-    s = s[s[CONDITION].isin([DEPRESSION, BIPOLAR])]
-    first = s.sort_values([PATIENT_ID, DAY], kind="stable").drop_duplicates(PATIENT_ID)
-    return first.rename(columns={DAY: "index_day", "score": "index_score"}).set_index(PATIENT_ID)
+        inside &= month <= hi
+    rows, month = rows[inside], month[inside]
+    order = np.lexsort((day[rows], code[rows]))  # by patient, then day
+    rows, month = rows[order], month[order]
+    who, first = np.unique(code[rows], return_index=True)
+    p = patients.iloc[who]
+    return pd.DataFrame(
+        {
+            PATIENT_ID: p[PATIENT_ID].to_numpy(),
+            CONDITION: p[CONDITION].to_numpy(),
+            SITE: p[SITE].to_numpy(),
+            "origin": p["origin"].to_numpy(),
+            "index_day": day[rows[first]],
+            "index_score": score[rows[first]],
+            "index_month": month[first],
+        },
+        index=pd.Index(who, name="code"),
+    )
 
 
-def _window_scores(phq: pd.DataFrame, index: pd.DataFrame, window: tuple[int, int]) -> pd.DataFrame:
+def _window_scores(phq: dict, index: pd.DataFrame, window: tuple[int, int], n: int) -> pd.DataFrame:
     """Per index patient: the last score in the window (day, score), the first score in it, and the first that
     is a remission and a response."""
-    j = phq.join(index[["index_day", "index_score"]], on=PATIENT_ID, how="inner").reset_index(drop=True)
-    rel = j[DAY] - j["index_day"]
-    w = j[(rel >= window[0]) & (rel <= window[1])].sort_values([PATIENT_ID, DAY], kind="stable")
-    g = w.groupby(PATIENT_ID, sort=True)
+    index_day, index_score = np.full(n + 1, np.nan), np.full(n + 1, np.nan)
+    index_day[index.index], index_score[index.index] = index["index_day"], index["index_score"]
+    code, day, score = phq["code"], phq["day"], phq["score"]
+    rel = day - index_day[code]
+    rows = np.flatnonzero((rel >= window[0]) & (rel <= window[1]))
+    rows = rows[np.lexsort((day[rows], code[rows]))]
+    w = pd.DataFrame({"code": code[rows], DAY: day[rows], "score": score[rows], "index_score": index_score[code[rows]]})
+    g = w.groupby("code", sort=True)
     out = pd.DataFrame(index=index.index)
     out["last_day"], out["last_score"] = g[DAY].last(), g["score"].last()
     out["first_day"], out["first_score"] = g[DAY].first(), g["score"].first()
-    remit = w[w["score"] < REMISSION_BELOW - TOLERANCE].groupby(PATIENT_ID)
+    remit = w[w["score"] < REMISSION_BELOW - TOLERANCE].groupby("code")
     out["remit_day"], out["remit_score"] = remit[DAY].first(), remit["score"].first()
-    resp = w[w["score"] <= RESPONSE_SHARE * w["index_score"] + TOLERANCE].groupby(PATIENT_ID)
+    resp = w[w["score"] <= RESPONSE_SHARE * w["index_score"] + TOLERANCE].groupby("code")
     out["resp_day"], out["resp_score"] = resp[DAY].first(), resp["score"].first()
     return out
 
@@ -322,7 +369,7 @@ def _dispositions(spec: MeasureSpec, index, scores, data_end: float, half: int, 
     ).astype(object)
     out = pd.DataFrame(
         {
-            PATIENT_ID: index.index.to_numpy(),
+            PATIENT_ID: index[PATIENT_ID].to_numpy(),
             "measure": spec.key,
             SITE: index[SITE].to_numpy(),
             "index_month": index["index_month"].to_numpy(),
@@ -395,8 +442,13 @@ def quality_measures(
             raise DataError(f"assessments have no {col} column; the quality measures need patient_id, day and score")
     half, rule, thr = d.measure_window_days, d.measure_score, d.suppression_threshold
     notes = []
-    patients = _patients(assessments)
-    if not patients[START_MONTH].astype("string").str.match(MONTH.pattern).fillna(False).any():
+    coded = Coded(assessments) if all(c in assessments.columns for c in (INSTRUMENT, SCORE)) else None
+    if coded is not None:  # (the patient codes and PHQ-9 scores as the outcomes read them, coded once)
+        codes, keys = coded.patient, coded.ids
+    else:
+        codes, keys = pd.factorize(assessments[PATIENT_ID], sort=True)
+    patients = _patients(assessments, codes, keys)
+    if not patients["origin"].notna().any():
         notes.append(
             "No start month (YYYY-MM) in the data: index months, the reporting period and the data end cannot be "
             "placed in the calendar, so no patient can be counted."
@@ -405,24 +457,20 @@ def quality_measures(
         notes.append("Patients without a start month (YYYY-MM) are left out: their index month cannot be placed.")
     if assessments[CONDITION].isna().all() if CONDITION in assessments.columns else True:
         notes.append("No condition in the data: no patient can be identified as having depression.")
-    phq = pd.DataFrame(
-        {PATIENT_ID: pd.Series(dtype=object), DAY: pd.Series(dtype=float), "score": pd.Series(dtype=float)}
-    )
-    has_phq = INSTRUMENT in assessments.columns and (
-        assessments[INSTRUMENT].dropna().astype(str).map(instruments.normalise_code).eq("PHQ9").any()
-    )
-    if has_phq:
-        phq = instrument_scores(assessments, "PHQ9")[[PATIENT_ID, DAY, "score"]]
+    phq = {"code": np.zeros(0, dtype=np.intp), "day": np.zeros(0), "score": np.zeros(0)}
+    has_phq = coded is not None and "PHQ9" in coded.lookup
+    if has_phq:  # (same-day scores averaged, as everywhere)
+        phq = dict(zip(("code", "day", "score"), coded.score_arrays("PHQ9")))
     else:
         notes.append("No PHQ-9 scores in the data: the measures are all about the PHQ-9.")
-    data_end = _data_end(assessments, treatments, patients)
+    data_end = _data_end(assessments, treatments, patients, codes)
     index = _index_events(phq, patients, lo, hi)
     frames = []
     cache = {}
     for spec in MEASURES:
         window = spec.window(half)
         if window not in cache:
-            cache[window] = _window_scores(phq, index, window)
+            cache[window] = _window_scores(phq, index, window, len(patients))
         frames.append(_dispositions(spec, index, cache[window], data_end, half, rule))
     per_patient = pd.concat(frames, ignore_index=True)[list(PATIENT_COLUMNS)]
     per_patient["due"] = per_patient["due"].astype(bool)
@@ -436,7 +484,7 @@ def quality_measures(
     )
     if len(index) == 0:
         notes.append("No patient with depression has a PHQ-9 above 9 in the reporting period.")
-    data_end_month = None if not np.isfinite(data_end) else _months(pd.Series([data_end])).iloc[0]
+    data_end_month = None if not np.isfinite(data_end) else _months([data_end])[0]
     return MeasuresResult(
         measures=_count_rows(per_patient, None, half),
         by_month=_count_rows(per_patient, "index_month", half),
