@@ -158,6 +158,7 @@ class MeasuresResult:
     score_rule: str
     threshold: int
     notes: tuple[str, ...] = field(default_factory=tuple)
+    _shown: dict = field(default_factory=dict, compare=False, repr=False)  # (threshold -> shown(), made once)
 
     def shown(self, threshold: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         """(measures, by_month, by_site) as they may be shown together: counts from 1 to threshold - 1 as
@@ -165,7 +166,9 @@ class MeasuresResult:
         parts, denominator = its parts) would otherwise be worked out by subtraction, and the rate and its
         interval withheld where the numerator or the denominator is."""
         thr = self.threshold if threshold is None else int(threshold)
-        return suppress(self.measures, [self.by_month, self.by_site], thr)
+        if thr not in self._shown:
+            self._shown[thr] = suppress(self.measures, [self.by_month, self.by_site], thr)
+        return tuple(t.copy() for t in self._shown[thr])
 
     def to_json(self, patients: bool = False) -> dict:
         table, by_month, by_site = self.shown()
@@ -424,23 +427,25 @@ def _count_rows(patients: pd.DataFrame, by: str | None, half: int) -> pd.DataFra
     return pd.DataFrame(rows, columns=cols)
 
 
-def quality_measures(
-    assessments: pd.DataFrame,
-    treatments: pd.DataFrame | None = None,
-    definitions: Definitions | None = None,
-    period_from: str | None = None,
-    period_to: str | None = None,
-) -> MeasuresResult:
-    """The quality measures (``MEASURES``) of the reporting period [period_from, period_to] (index months
-    'YYYY-MM', either open), with the card's window (+/- ``measure_window_days``) and score rule."""
-    d = definitions or Definitions()
-    lo, hi = check_month(period_from, "the first index month"), check_month(period_to, "the last index month")
-    if lo and hi and lo > hi:
-        raise DataError(f"the reporting period runs from {lo} to {hi}: the first month must not be after the last")
+@dataclass(frozen=True)
+class Prepared:
+    """What every reporting period of one data set shares, computed once by :func:`prepare`: ``patients`` (one
+    row per patient in patient_id order: condition, site, start month, calendar origin), ``phq`` (the PHQ-9
+    scores as arrays: each row's patient position, day, score; same-day scores averaged), the ``data_end``
+    (calendar day) and the ``notes`` about the data. Read only."""
+
+    patients: pd.DataFrame
+    phq: dict
+    data_end: float
+    notes: tuple[str, ...]
+
+
+def prepare(assessments: pd.DataFrame, treatments: pd.DataFrame | None = None) -> Prepared:
+    """The data's part of the measures (:class:`Prepared`), for several calls of :func:`quality_measures` on
+    the same data (a page's periods and variants)."""
     for col in (PATIENT_ID, DAY):
         if col not in assessments.columns:
             raise DataError(f"assessments have no {col} column; the quality measures need patient_id, day and score")
-    half, rule, thr = d.measure_window_days, d.measure_score, d.suppression_threshold
     notes = []
     coded = Coded(assessments) if all(c in assessments.columns for c in (INSTRUMENT, SCORE)) else None
     if coded is not None:  # (the patient codes and PHQ-9 scores as the outcomes read them, coded once)
@@ -458,12 +463,32 @@ def quality_measures(
     if assessments[CONDITION].isna().all() if CONDITION in assessments.columns else True:
         notes.append("No condition in the data: no patient can be identified as having depression.")
     phq = {"code": np.zeros(0, dtype=np.intp), "day": np.zeros(0), "score": np.zeros(0)}
-    has_phq = coded is not None and "PHQ9" in coded.lookup
-    if has_phq:  # (same-day scores averaged, as everywhere)
+    if coded is not None and "PHQ9" in coded.lookup:  # (same-day scores averaged, as everywhere)
         phq = dict(zip(("code", "day", "score"), coded.score_arrays("PHQ9")))
     else:
         notes.append("No PHQ-9 scores in the data: the measures are all about the PHQ-9.")
-    data_end = _data_end(assessments, treatments, patients, codes)
+    return Prepared(patients, phq, _data_end(assessments, treatments, patients, codes), tuple(notes))
+
+
+def quality_measures(
+    assessments: pd.DataFrame,
+    treatments: pd.DataFrame | None = None,
+    definitions: Definitions | None = None,
+    period_from: str | None = None,
+    period_to: str | None = None,
+    *,
+    prepared: Prepared | None = None,
+) -> MeasuresResult:
+    """The quality measures (``MEASURES``) of the reporting period [period_from, period_to] (index months
+    'YYYY-MM', either open), with the card's window (+/- ``measure_window_days``) and score rule.
+    ``prepared``: :func:`prepare` of the same assessments and treatments, when the caller has it."""
+    d = definitions or Definitions()
+    lo, hi = check_month(period_from, "the first index month"), check_month(period_to, "the last index month")
+    if lo and hi and lo > hi:
+        raise DataError(f"the reporting period runs from {lo} to {hi}: the first month must not be after the last")
+    prep = prepare(assessments, treatments) if prepared is None else prepared
+    half, rule, thr = d.measure_window_days, d.measure_score, d.suppression_threshold
+    patients, phq, data_end, notes = prep.patients, prep.phq, prep.data_end, list(prep.notes)
     index = _index_events(phq, patients, lo, hi)
     frames = []
     cache = {}
@@ -557,6 +582,12 @@ def suppress(measures: pd.DataFrame, groupings: list[pd.DataFrame], threshold: i
 def index_months(result: MeasuresResult) -> list[str]:
     """The index months of a result's patients, in order (of a result over every month: all there are)."""
     return sorted(set(result.patients["index_month"].dropna()))
+
+
+def index_months_of(prepared: Prepared) -> list[str]:
+    """Every index month of the data (:func:`prepare`), in order: ``index_months`` of the measures over all
+    months, without computing them."""
+    return sorted(set(_index_events(prepared.phq, prepared.patients, None, None)["index_month"]))
 
 
 def default_period(months: list[str]) -> tuple[str | None, str | None]:

@@ -43,12 +43,7 @@ PATIENT_NAMES = {  # (in the order of the list on screen; the measure is picked 
 }
 
 
-def index_months(d, defs) -> list[str]:
-    """The index months present in the data (every patient's first PHQ-9 above 9 and later ones)."""
-    return measures.index_months(cache.guard(measures.quality_measures, d.assessments, d.treatments, defs))
-
-
-def inputs(d, defs):
+def inputs(prep, defs):
     """Reporting period and the card's two measure settings (defaulting to the card): (from, to, definitions)."""
     c1, c2, c3, c4 = st.columns([1.2, 2.4, 2.2, 1.4])
     how = c1.radio("Reporting period", ("Year", "Month range"), key="measures_period_kind")
@@ -63,7 +58,7 @@ def inputs(d, defs):
         "Window", (60, 30), index=(60, 30).index(defs.measure_window_days), format_func=lambda w: f"+/- {w} days"
     )
     defs = defs.replace(measure_score=rule, measure_window_days=width)
-    months = index_months(d, defs)
+    months = cache.guard(measures.index_months_of, prep)
     if not months:
         return None, None, defs
     if how == "Year":
@@ -227,20 +222,18 @@ def patients_section(res, key: str) -> None:
         f"**{due}** patient(s) have an open window for {key} without a PHQ-9 yet: a score before the window "
         "closes still counts. Days are counted from each patient's first treatment (day 0)."
     )
-    view = p[[c for c in PATIENT_NAMES if c != "measure"]].astype(object)
-    for c in view.columns:
-        view[c] = [formatting.DASH if formatting.missing(v) else _number(v) for v in view[c]]
+    view = p[[c for c in PATIENT_NAMES if c != "measure"]].copy()
+    for c in view.columns:  # days and scores as whole numbers where they are, a missing one as a dash
+        v = view[c]
+        if v.dtype.kind == "f" and ((v % 1 == 0) | v.isna()).all():
+            v = v.astype("Int64")
+        view[c] = v.astype(object).where(v.notna(), formatting.DASH)
     st.dataframe(view.rename(columns=PATIENT_NAMES), hide_index=True, width="stretch")
     st.download_button(
         "Download the patient list (CSV)",
-        privacy.to_csv_bytes(p[list(PATIENT_NAMES)].rename(columns=PATIENT_NAMES)),
+        cache.cached(privacy.to_csv_bytes, p[list(PATIENT_NAMES)].rename(columns=PATIENT_NAMES)),
         f"measure_patients_{key.lower().replace(' ', '_')}.csv",
         "text/csv",
         key="measures_patients_csv",
         icon=":material/download:",
     )
-
-
-def _number(v):
-    """A whole float as an integer (a day, a score), other values as they are."""
-    return int(v) if isinstance(v, float) and v.is_integer() else v
