@@ -267,18 +267,13 @@ def page_calls(files: list[Path]):
     # --- the Quality measures page (issue 18): the index months, the default year, its CCBHC reading, the course
     from analysis import measures
 
-    every = measures.quality_measures(a, t, defs)
-    lo, hi = measures.default_period(measures.index_months(every))
-    yield "Quality measures", "measures.quality_measures (all months)", measures.quality_measures, (a, t, defs), {}
-    yield "Quality measures", "measures.quality_measures (year)", measures.quality_measures, (a, t, defs, lo, hi), {}
-    any_score = defs.replace(measure_score="any")
-    yield (
-        "Quality measures",
-        "measures.quality_measures (CCBHC)",
-        measures.quality_measures,
-        (a, t, any_score, lo, hi),
-        {},
-    )
+    prep = measures.prepare(a, t)
+    lo, hi = measures.default_period(measures.index_months_of(prep))
+    yield "Quality measures", "measures.prepare", measures.prepare, (a, t), {}
+    yield "Quality measures", "measures.index_months_of", measures.index_months_of, (prep,), {}
+    args, any_score = (a, t, defs, lo, hi), (a, t, defs.replace(measure_score="any"), lo, hi)
+    yield "Quality measures", "measures.quality_measures (year)", measures.quality_measures, args, {"prepared": prep}
+    yield "Quality measures", "quality_measures (CCBHC)", measures.quality_measures, any_score, {"prepared": prep}
     yield "Quality measures", "metrics.summary", metrics.summary, (a, t, defs), {}
 
 
