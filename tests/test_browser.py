@@ -213,11 +213,26 @@ def test_the_measures_page_shows_the_command_lines_numbers_for_a_year_and_the_du
     by_key = {m["measure"]: m for m in want["measures"]}
     for label, key in (("6 months", "NQF 1884"), ("12 months", "NQF 1885")):  # the table beside the course
         assert re.search(rf"{label} \({key} / MIPS \d+\).*\t{by_key[key]['denominator']}\t", text), (key, text)
-    assert "Patients behind the measure" in text and "have an open window without a PHQ-9 yet" in text
+    assert "Patients behind the measure" in text
+    for program in ("CMS MIPS 370 / 411", "HEDIS DRR-E", "CCBHC DEP-REM-6", "Joint Commission CTS.03.01.09"):
+        assert program in text  # which row answers which program
+    assert "Why they differ:" in text and "when the effect of an induction series has often faded" in text
     with page.expect_download() as download:
         page.get_by_role("button", name="Download CSV").first.click()
     rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))
     assert [r["Measure"] for r in rows] == [m["measure"] for m in want["measures"]]
     assert [r["Denominator"] for r in rows] == [str(m["denominator"]) for m in want["measures"]]
+    # the due list: only the patients with an open window and no PHQ-9 yet, as many as the page says
+    due = int(re.search(r"(\d+) patient\(s\) have an open window for MIPS 370 without a PHQ-9 yet", text).group(1))
+    assert due > 0
+    page.get_by_text("Only patients due for a PHQ-9 in an open window").click()
+    settle(page)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download the patient list (CSV)").click()
+    listed = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))
+    assert len(listed) == due and {r["Due for a PHQ-9 now"] for r in listed} == {"True"}
+    assert {r["Window at the data end"] for r in listed} == {"open"} and {r["Measure"] for r in listed} == {"MIPS 370"}
+    page.get_by_text("Only patients due for a PHQ-9 in an open window").click()
+    settle(page)
     screenshot(page, tmp_path / "measures.png")
     screenshot(page, SHOTS / "measures.png")
