@@ -287,6 +287,13 @@ def _data_end(assessments, treatments, patients, codes) -> float:
     return float(values.max()) if len(values) else np.nan
 
 
+def _texts(labels, codes=None):
+    """Text labels as a pandas text array, or the labels picked by integer ``codes`` (each label converted once:
+    a column of 10^5 rows is not converted string by string)."""
+    labels = pd.array(np.asarray(labels, dtype=object))
+    return labels if codes is None else labels.take(np.asarray(codes, dtype=int))
+
+
 def _index_events(phq: dict, patients: pd.DataFrame, lo: str | None, hi: str | None) -> pd.DataFrame:
     """Per patient with depression (or bipolar depression, to be excluded) the first PHQ-9 above 9 whose
     calendar month is in [lo, hi]: a frame indexed by the patient's position, in patient_id order."""
@@ -308,13 +315,13 @@ def _index_events(phq: dict, patients: pd.DataFrame, lo: str | None, hi: str | N
     p = patients.iloc[who]
     return pd.DataFrame(
         {
-            PATIENT_ID: p[PATIENT_ID].to_numpy(),
-            CONDITION: p[CONDITION].to_numpy(),
-            SITE: p[SITE].to_numpy(),
+            PATIENT_ID: p[PATIENT_ID].array,
+            CONDITION: p[CONDITION].array,
+            SITE: p[SITE].array,
             "origin": p["origin"].to_numpy(),
             "index_day": day[rows[first]],
             "index_score": score[rows[first]],
-            "index_month": month[first],
+            "index_month": _texts(month[first]),
         },
         index=pd.Index(who, name="code"),
     )
@@ -360,31 +367,27 @@ def _dispositions(spec: MeasureSpec, index, scores, data_end: float, half: int, 
     excluded = index[CONDITION].eq(BIPOLAR).to_numpy()
     not_reached = (data_end < start + hi).to_numpy() if np.isfinite(data_end) else np.ones(len(index), bool)
     has, met = has.to_numpy(), met.fillna(False).to_numpy(dtype=bool)
-    disposition = np.select(
-        [excluded, not_reached, ~has, met], [EXCLUDED, NOT_REACHED, NO_SCORE, MET], default=NOT_MET
-    ).astype(object)
-    decided = (disposition == MET) | (disposition == NOT_MET)
+    disposition = np.select([excluded, not_reached, ~has, met], [0, 1, 2, 3], default=4)
+    decided = disposition >= 3
     use_first = (rule == "any") & met
     deciding_day = np.where(use_first, first_day, scores["last_day"])
     deciding_score = np.where(use_first, first_score, scores["last_score"])
-    state = np.where(
-        ~not_reached, "closed", np.where(data_end >= (start + lo).to_numpy(), "open", "not yet open")
-    ).astype(object)
+    state = np.where(~not_reached, 1, np.where(data_end >= (start + lo).to_numpy(), 2, 3))  # closed, open, not yet
     out = pd.DataFrame(
         {
-            PATIENT_ID: index[PATIENT_ID].to_numpy(),
-            "measure": spec.key,
-            SITE: index[SITE].to_numpy(),
-            "index_month": index["index_month"].to_numpy(),
+            PATIENT_ID: index[PATIENT_ID].array,
+            "measure": _texts([spec.key], np.zeros(len(index), dtype=int)),
+            SITE: index[SITE].array,
+            "index_month": index["index_month"].array,
             "index_day": index["index_day"].to_numpy(),
             "index_score": index["index_score"].to_numpy(),
             "window_from_day": (index["index_day"] + lo).to_numpy(),
             "window_to_day": (index["index_day"] + hi).to_numpy(),
-            "disposition": disposition,
+            "disposition": _texts([EXCLUDED, NOT_REACHED, NO_SCORE, MET, NOT_MET], disposition),
             "deciding_day": np.where(decided, deciding_day, np.nan),
             "deciding_score": np.where(decided, deciding_score, np.nan),
-            "window_state": np.where(excluded, "", state),
-            "due": ~excluded & (state == "open") & ~has,
+            "window_state": _texts(["", "closed", "open", "not yet open"], np.where(excluded, 0, state)),
+            "due": ~excluded & (state == 2) & ~has,
         }
     )
     return out
@@ -510,7 +513,7 @@ def quality_measures(
     if len(index) == 0:
         notes.append("No patient with depression has a PHQ-9 above 9 in the reporting period.")
     data_end_month = None if not np.isfinite(data_end) else _months([data_end])[0]
-    return MeasuresResult(
+    result = MeasuresResult(
         measures=_count_rows(per_patient, None, half),
         by_month=_count_rows(per_patient, "index_month", half),
         by_site=_count_rows(per_patient, SITE, half),
@@ -522,6 +525,8 @@ def quality_measures(
         threshold=thr,
         notes=tuple(notes),
     )
+    result.shown()  # (made once here, so that every copy of a cached result has it)
+    return result
 
 
 # --- what may be shown ------------------------------------------------------------------------------------
