@@ -219,19 +219,28 @@ def test_the_measures_page_shows_the_command_lines_numbers_for_a_year_and_the_du
     assert "Why they differ:" in text and "when the effect of an induction series has often faded" in text
     with page.expect_download() as download:
         page.get_by_role("button", name="Download CSV").first.click()
-    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))
+    lines = Path(download.value.path()).read_text(encoding="utf-8-sig").splitlines()
+    head = next(i for i, x in enumerate(lines) if x.startswith("Measure,"))
+    assert head > 0 and "Provenance" in lines[0]  # (the table under its provenance lines)
+    rows = list(csv.DictReader(io.StringIO("\n".join(lines[head:]))))
     assert [r["Measure"] for r in rows] == [m["measure"] for m in want["measures"]]
     assert [r["Denominator"] for r in rows] == [str(m["denominator"]) for m in want["measures"]]
     # the due list: only the patients with an open window and no PHQ-9 yet, as many as the page says
     due = int(re.search(r"(\d+) patient\(s\) have an open window for MIPS 370 without a PHQ-9 yet", text).group(1))
     assert due > 0
-    page.get_by_text("Only patients due for a PHQ-9 in an open window").click()
-    settle(page)
-    with page.expect_download() as download:
-        page.get_by_role("button", name="Download the patient list (CSV)").click()
-    listed = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))
+
+    def patient_list() -> list[dict]:
+        with page.expect_download() as download:
+            page.get_by_role("button", name="Download the patient list (CSV)").click()
+        return list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))
+
+    listed = patient_list()  # (the list opens on the patients due)
     assert len(listed) == due and {r["Due for a PHQ-9 now"] for r in listed} == {"True"}
     assert {r["Window at the data end"] for r in listed} == {"open"} and {r["Measure"] for r in listed} == {"MIPS 370"}
+    page.get_by_text("Only patients due for a PHQ-9 in an open window").click()
+    settle(page)
+    everyone = patient_list()
+    assert len(everyone) == by_key["MIPS 370"]["eligible"] > len(listed)  # every index event of the year
     page.get_by_text("Only patients due for a PHQ-9 in an open window").click()
     settle(page)
     screenshot(page, tmp_path / "measures.png")

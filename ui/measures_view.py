@@ -215,7 +215,7 @@ def patients_section(res, key: str) -> None:
     if not access.can_view_patient_level(gate.role()):
         st.info("The patients behind each measure are shown to clinicians only.")
         return
-    due_only = st.toggle("Only patients due for a PHQ-9 in an open window", key="measures_due")
+    due_only = st.toggle("Only patients due for a PHQ-9 in an open window", value=True, key="measures_due")
     p = measures.patient_list(res, key, due_only=due_only)
     due = int(measures.patient_list(res, key, due_only=True).shape[0])
     st.markdown(
