@@ -332,7 +332,10 @@ def test_with_suppression_off_the_same_shares_are_printed(tiny):
     text = " ".join(pages_text(pdf))
     shown = small_shares(loaded, card)
     assert len(shown) >= 5 and all(s in text for s in shown)
-    assert "<11" not in text and "small counts not suppressed" in text
+    # (the quality measures keep the shared threshold, 11, whatever the card says: the section after them is
+    # compared from its own heading on)
+    rest = text.split("Quality measures (MIPS")[0] + text.split("Definitions and methods", 1)[1]
+    assert "<11" not in rest and "small counts not suppressed" in text
     # the methods paragraph follows the card in force
     for words in (
         "definition card 'strict'",
@@ -553,7 +556,8 @@ def test_report_inputs_run_each_analysis_through_the_callers_call_and_keep_its_o
         return made[func.__name__]
 
     inputs = report.report_inputs(loaded.assessments, loaded.treatments, call=call)
-    assert set(made) == {"summary_and_kpis", "analyse", "trajectories"}
+    assert set(made) == {"summary_and_kpis", "analyse", "trajectories", "quality_measures"}
+    assert inputs.measures is made["quality_measures"]
     assert (inputs.summary, inputs.kpis) == made["summary_and_kpis"]
     assert inputs.durability is made["analyse"] and inputs.trajectories is made["trajectories"]
     assert inputs.data.patients == 15 and inputs.data.scores == len(loaded.assessments)

@@ -110,6 +110,10 @@ class ReportInputs:
     issues: pd.DataFrame | None = None
     rows_read: int | None = None
     notes: tuple[str, ...] = ()
+    # --- quality measures (issue 18): ``measures.quality_measures`` of the default reporting period
+    # (``measures.default_period``: the year before the latest index year), or None with ``measures_error``
+    measures: object = None
+    measures_error: str = ""
 
     @property
     def threshold(self) -> int:
@@ -177,6 +181,7 @@ def report_inputs(
     else:
         dur_all, _ = _safely(call, durability.analyse, assessments, treatments, code, by=None, definitions=defs)
     traj, traj_error = _safely(call, trajectory.trajectories, assessments, code, by=CONDITION, definitions=defs)
+    meas, meas_error = _measures(call, assessments, treatments, defs)
     return ReportInputs(
         instrument=code,
         definitions=defs,
@@ -191,7 +196,22 @@ def report_inputs(
         issues=issues,
         rows_read=rows_read,
         notes=tuple(notes),
+        measures=meas,
+        measures_error=meas_error,
     )
+
+
+def _measures(call, assessments, treatments, defs):
+    """(the quality measures of the default reporting period, "") or (None, why not)."""
+    from analysis import measures
+
+    every, error = _safely(call, measures.quality_measures, assessments, treatments, defs)
+    if every is None:
+        return None, error
+    lo, hi = measures.default_period(measures.index_months(every))
+    if lo is None:
+        return None, "No patient with depression has a PHQ-9 above 9 placed in a calendar month."
+    return _safely(call, measures.quality_measures, assessments, treatments, defs, lo, hi)
 
 
 def choose_instrument(assessments: pd.DataFrame, instrument: str | None) -> tuple[str | None, list[str]]:
@@ -251,6 +271,7 @@ def build_report(inputs: ReportInputs, *, practice=None, filters="All patients",
     sections.outcomes(pdf, r.summary, r.instrument, t)
     sections.trajectories(pdf, r.trajectories, r.trajectories_error, r.instrument, r.definitions, t)
     sections.durability(pdf, r.durability, r.durability_overall, r.durability_error, r.instrument, r.definitions, t)
+    sections.measures_section(pdf, r.measures, r.measures_error, t)
     sections.methods_section(pdf, r.definitions, r.summary, r.trajectories, t)
     sections.data_quality(pdf, r.data, r.issues, r.rows_read, t)
     return bytes(pdf.output())

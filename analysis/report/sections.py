@@ -449,3 +449,75 @@ def data_quality(pdf, data: DataFacts, issues, rows_read, t):
         align=["LEFT", "LEFT", "LEFT", "RIGHT"],
         size=7.5,
     )
+
+
+# --- quality measures (issue 18) ---------------------------------------------------------------------------------
+
+
+def measures_section(pdf, res, error, t):
+    """The quality measures of a reporting period (analysis.measures): the measure table, which row answers
+    which program, the rates by site, and why the course's rates differ. Suppressed as on the Quality measures
+    page (the table and its groups together), never under the shared threshold."""
+    from analysis import access, measures
+
+    t = access.shared_threshold(t)  # (the PDF leaves the practice)
+    pdf.heading("Quality measures (MIPS, NQF, HEDIS, CCBHC)", level=1, need=80)
+    if res is None:
+        pdf.para(f"No quality measures: {error}", size=9, colour=70)
+        return
+    table, _, by_site = res.shown(t)
+    lo, hi = res.period
+    rule = "the most recent PHQ-9" if res.score_rule == "most_recent" else "any PHQ-9"
+    pdf.para(
+        f"Index events from {lo} to {hi} (the first PHQ-9 above 9 of a patient with depression in those months); "
+        f"the data end in {res.data_end_month}. Windows of +/- {res.window_days} days around 6 and 12 months, "
+        f"{rule} in the window deciding. Denominator = met + not met + no score in the window; index events = "
+        "denominator + excluded (bipolar) + window not yet closed. Rates with 95% Wilson intervals.",
+        size=8.5,
+        colour=70,
+    )
+    header = ["Measure", "Window", "Denominator", "Met", "Rate (95% CI)", "Not met", "No score"]
+    header += ["Excluded", "Not yet closed", "Index events"]
+    rows = [
+        [
+            f"{r['measure']}: {r['name']}",
+            r["window"].replace("days ", ""),
+            *(fmt.count(r[c]) for c in ("denominator", "numerator")),
+            _measure_rate(r),
+            *(fmt.count(r[c]) for c in ("not_met", "no_score", "excluded", "not_reached", "eligible")),
+        ]
+        for r in table.to_dict("records")
+    ]
+    pdf.grid(header, rows, align=["LEFT"] + ["RIGHT"] * 9, size=7)
+    pdf.para(
+        f"A count under {t} is shown as <{t}; a blank ('—') is withheld so that it cannot be worked out from the "
+        "others in this report.",
+        size=7.5,
+        colour=90,
+    )
+    pdf.heading("Which row answers which program", level=2)
+    pdf.bullets([f"{p}: {what}. Here: {where}." for p, what, where in measures.READINGS], size=8)
+    pdf.heading("Why the course's response and remission differ", level=2)
+    pdf.para(measures.WHY_COURSE_DIFFERS[0].upper() + measures.WHY_COURSE_DIFFERS[1:], size=8.5)
+    shown = by_site[[not fmt.missing(v) for v in by_site["rate"]]]
+    pdf.heading("Rates by site", level=2)
+    if len(shown):
+        rows = [
+            [r["measure"], charts.label(r["group"]), fmt.count(r["denominator"]), _measure_rate(r)]
+            for r in shown.to_dict("records")
+        ]
+        pdf.grid(["Measure", "Site", "Denominator", "Rate (95% CI)"], rows, align=["LEFT", "LEFT", "RIGHT", "RIGHT"])
+    left_out = len(by_site) - len(shown)
+    if left_out or not len(shown):
+        pdf.para(
+            f"{left_out} measure and site pair(s) not listed: no denominator yet, or a count under {t}.",
+            size=7.5,
+            colour=90,
+        )
+    pdf.notes(res.notes)
+
+
+def _measure_rate(r) -> str:
+    if not fmt.missing(r["rate"]):
+        return fmt.rate_ci(r["rate"], r["lower"], r["upper"])
+    return f"{r['numerator']} met" if isinstance(r["numerator"], str) else fmt.DASH
