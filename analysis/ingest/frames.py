@@ -10,6 +10,7 @@ hand would solve it) and ``ok``. A refused upload keeps the mapping of its colum
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import pyarrow as pa
 from analysis import phi
 from analysis import schema as S
 from analysis import validate as V
-from analysis.ingest import columnar, excel, fhir
+from analysis.ingest import columnar, excel, fhir, monitoring
 from analysis.ingest import columns as C
 from analysis.ingest import days as D
 from analysis.ingest import items as items_
@@ -121,6 +122,7 @@ def load_files(
     log = IssueLog()
     mapping: list[dict] = []
     assessment_parts, treatment_parts, assessment_parsed, treatment_parsed = [], [], [], []
+    vitals_parts = []  # minute-by-minute vitals files (ingest/monitoring.py)
     rows_read, refused = 0, False
     seen_sources: set[str] = set()
     named = [source_bytes(source) for source in sources]
@@ -160,6 +162,9 @@ def load_files(
             found_roles.append({"file": name, "role": kind, "why": role.text(), "chosen": role.chosen})
             mapping += cols.rows
             seen_sources |= {r["source"].strip().lower() for r in cols.rows if r["how"] in ("override", "ignored")}
+            if kind == "vitals":
+                vitals_parts.append(frame)
+                continue
             (assessment_parts if kind == "assessments" else treatment_parts).append(frame)
             (assessment_parsed if kind == "assessments" else treatment_parsed).append(parsed)
     for file in chosen:
@@ -207,8 +212,12 @@ def load_files(
         )
 
     treat_raw = treatment_parts[0] if treatment_parts else None
+    if treat_raw is None and vitals_parts:
+        treat_raw = monitoring.sessions_as_treatments(vitals_parts, log)
     origins = D.origins(treat_raw)  # (each patient's first treatment: for the treatments' days and day 0)
     treat = D.treatment_days(treat_raw, origins, log) if treat_raw is not None else None
+    if treat is not None and vitals_parts:
+        treat = monitoring.merge_vitals(treat, vitals_parts, origins, log)
     frame = _concat(assessment_parts)
     resorted = len(assessment_parts) > 1 or any(r["how"] == "wide" for r in mapping)  # rows sorted back at the end
     parsed = assessment_parsed[0] if len(assessment_parsed) == 1 else {}
@@ -232,8 +241,10 @@ def load_files(
     treatments = None
     if treat is not None:
         numbers = {S.DAY: "Int64", S.DOSE: "float64", S.DOSE_MG: "float64"}
-        optional = tuple(c for c in S.OPTIONAL_TREATMENT_COLUMNS if c in treat.columns)  # (issue 16: dose in mg)
-        treatments = _output(treat, S.TREATMENT_COLUMNS + optional, numbers, treatment_parsed[0], fast)
+        optional = tuple(c for c in S.OPTIONAL_TREATMENT_COLUMNS if c in treat.columns)  # (dose in mg)
+        parsed_t = treatment_parsed[0] if treatment_parsed else {}
+        treatments = _output(treat, S.TREATMENT_COLUMNS + optional, numbers, parsed_t, fast)
+        treatments = monitoring.attach(treatments, treat)  # the monitoring columns the files held
     ok = len(assessments) > 0
     if not ok:
         log.add("error", "NO_ROWS_KEPT", "No usable scores are left after the checks below; fix them and upload again.")
@@ -294,11 +305,29 @@ def _read_one(reader, cols: C.Columns, name: str, fi: int, log: IssueLog, fast: 
             None,
             repeated,
         )
+    label_columns = [
+        raw.table.column_names[0] if raw.table.column_names else None,
+        t.get(S.PATIENT_ID),
+        t.get(S.INSTRUMENT),
+    ]
+    footers = drop_summary_rows(raw, [c for c in dict.fromkeys(label_columns) if c is not None])
+    if footers:
+        log.add(
+            "info",
+            "SUMMARY_ROWS",
+            f"{name}: {len(footers)} row(s) are a report's summary lines (a total, average, mean, count or the "
+            f"like), not patients; they were left out ({rows_text(footers)}).",
+            None,
+            footers,
+        )
     exempt = [r["source"] for r in cols.rows if r["how"] == "override" and r["target"] != S.PATIENT_ID]
     phi_cols = phi.phi_columns(raw.table, exempt=exempt)
     phi_vals = phi.phi_values(raw.table, raw.rows, raw.dictionary)
-    if phi_cols or phi_vals:
+    phi_keys = phi.name_shaped_keys(raw, t[S.PATIENT_ID]) if S.PATIENT_ID in t else []
+    if phi_cols or phi_vals or phi_keys:
         phi.refuse_phi(log, name, phi_cols, phi_vals)
+        if phi_keys:
+            phi.refuse_name_keys(log, name, t[S.PATIENT_ID], phi_keys)
         raise Refused("", "")  # the issues are logged
     said = []
     found_items = items_.find(raw, cols) if chosen in (None, R.ASSESSMENTS) else None
@@ -323,12 +352,12 @@ def _read_one(reader, cols: C.Columns, name: str, fi: int, log: IssueLog, fast: 
     _report_layout(reader, raw, name, log)
     has_date = S.DAY in t or cols.date_target is not None
     long_format = S.INSTRUMENT in t and S.SCORE in t
-    if role.role == R.VITALS:  # (the hook of the vitals reader: analysis/ingest/monitoring.py)
-        raise Refused(
-            "VITALS_NOT_READ",
-            "This file holds minute-by-minute vitals (a minute column beside blood pressure, heart rate or SpO2); "
-            "this version does not read them. Leave it out, or choose another role for it if it is not vitals.",
-        )
+    if role.role == R.VITALS:  # the minute-by-minute vitals file (analysis/ingest/monitoring.py)
+        missing = [] if S.PATIENT_ID in t else [(S.PATIENT_ID, C.REQUIRED_WORDS[S.PATIENT_ID])]
+        missing += [] if has_date else [(S.DATE, C.REQUIRED_WORDS[S.DATE])]
+        if missing:
+            _refuse_missing(missing, raw, cols, reader.names)
+        return monitoring.vitals_frame(raw, cols, fi, name, log), "vitals", read_rows, cols, {}
     if role.role == R.ASSESSMENTS and not (long_format or cols.wide):
         missing = [(c, C.REQUIRED_WORDS[c]) for c in (S.PATIENT_ID, S.INSTRUMENT, S.SCORE) if c not in t]
         _refuse_missing(missing + ([] if has_date else [(S.DATE, C.REQUIRED_WORDS[S.DATE])]), raw, cols, reader.names)
@@ -350,9 +379,48 @@ def _read_one(reader, cols: C.Columns, name: str, fi: int, log: IssueLog, fast: 
             _refuse_missing(missing, raw, cols, reader.names)
         parsed = _parsed_text(raw, t, S.ASSESSMENT_COLUMNS) if fast else {}
         return _assessment_frame(raw, cols, fi, name, log), "assessments", read_rows, cols, parsed
+    if monitoring.is_vitals(t) and S.PATIENT_ID in t and has_date:  # the minute-by-minute vitals file
+        return monitoring.vitals_frame(raw, cols, fi, name, log), "vitals", read_rows, cols, {}
+    if (S.KIND in t or S.DOSE in t or monitoring.is_sessions(t)) and S.PATIENT_ID in t and has_date:
+        parsed = _parsed_text(raw, t, S.TREATMENT_COLUMNS) if fast else {}
+        return _treatment_frame(raw, cols, fi, name, log), "treatments", read_rows, cols, parsed
     required = ((S.PATIENT_ID, S.PATIENT_ID in t), (S.INSTRUMENT, S.INSTRUMENT in t), (S.SCORE, S.SCORE in t))
     missing = [(target, C.REQUIRED_WORDS[target]) for target, ok in required if not ok]
     _refuse_missing(missing + ([] if has_date else [(S.DATE, C.REQUIRED_WORDS[S.DATE])]), raw, cols, reader.names)
+
+
+#: a report's summary line, as its label cell says it (NFKC, case folded): 'Total', 'TOTAL (2 patients)', 'Average',
+#: 'Mean:', 'Count', 'Grand total', 'Sum of scores', 'N =', 'Gesamt', 'Promedio', 'Moyenne' ...
+SUMMARY_LABEL = re.compile(
+    r"(?:grand |sub[ -]?|overall )?(?:totals?|sum|sums|average|averages|avg|mean|means|median|count|counts|"
+    r"min|max|minimum|maximum|std|stdev|std dev|sd|standard deviation|summary|gesamt|summe|durchschnitt|"
+    r"mittelwert|promedio|media|moyenne|somme|totale|anzahl)"
+    r"(?:\s*[:=.]?\s*$|\s*[:=(]|\s+(?:of|for|score|scores|patients?|rows?|all|n)\b|\s+\d)"
+    r"|n\s*[:=]?\s*(?:\d+)?\s*$|all patients\b.*|\(?\d+ (?:patients|rows)\)?"
+)
+
+
+def drop_summary_rows(raw: TextTable, columns: list[str]) -> list[int]:
+    """Remove the rows whose label (in any of ``columns``: the first column, the patient key, the instrument) is a
+    report's summary line (SUMMARY_LABEL: a total, an average, a count), and return their spreadsheet rows. Looked
+    at on the distinct values of each column."""
+    mask = np.zeros(raw.table.num_rows, dtype=bool)
+    for name in columns:
+        if not is_text(raw.table[name]):
+            continue
+        codes, values = raw.distinct(name)
+        hits = [
+            i
+            for i, v in enumerate(values)
+            if v is not None and SUMMARY_LABEL.match(unicodedata.normalize("NFKC", str(v)).strip().casefold())
+        ]
+        if hits:
+            mask |= np.isin(codes, hits)
+    if not mask.any():
+        return []
+    rows = raw.rows[mask].tolist()
+    raw.keep(~mask)
+    return rows
 
 
 def _refuse_missing(missing: list[tuple[str, str]], raw: TextTable, cols: C.Columns, names: list[str]) -> None:
@@ -433,7 +501,7 @@ def _assessment_frame(raw: TextTable, cols: C.Columns, fi: int, file: str, log: 
         if bad or nonint.any():
             bad_day = (
                 (reason == 2) | nonint,
-                f"day value(s) are not whole numbers ({quoted(bad) if bad else 'fractions'})",
+                "day value(s) are not one whole number" + ("" if bad else " (fractions)"),
             )
             day = np.where(bad_day[0], np.nan, day)
         base[S.DAY] = day
@@ -441,7 +509,7 @@ def _assessment_frame(raw: TextTable, cols: C.Columns, fi: int, file: str, log: 
     if date_target:
         base[S.DATE], unreadable, bad = D.date_column(raw, t[date_target], date_target)
         if unreadable is not None:
-            bad_date = (unreadable, f"date(s) could not be read ({quoted(sorted(set(bad)))})")
+            bad_date = (unreadable, "date(s) could not be read")
     D.unreadable_days(base, bad_day, bad_date, t, date_target, raw.rows, log, file)
     parts = []
     if S.INSTRUMENT in t and S.SCORE in t:
@@ -543,7 +611,7 @@ def _treatment_frame(raw: TextTable, cols: C.Columns, fi: int, file: str, log: I
             log.add(
                 "warning",
                 "BAD_DOSE",
-                f"{file}: {len(rows)} dose(s) are not numbers ({quoted(bad)}); the sessions "
+                f"{file}: {len(rows)} dose(s) are not one clean number; the sessions "
                 f"were kept without a dose ({rows_text(rows)}).",
                 t[S.DOSE],
                 rows.tolist(),
@@ -553,10 +621,9 @@ def _treatment_frame(raw: TextTable, cols: C.Columns, fi: int, file: str, log: I
     date_target = cols.date_target
     if date_target:
         data[S.DATE], unreadable, bad = D.date_column(raw, t[date_target], date_target)
-        bad_date = (
-            None if unreadable is None else (unreadable, f"date(s) could not be read ({quoted(sorted(set(bad)))})")
-        )
+        bad_date = None if unreadable is None else (unreadable, "date(s) could not be read")
         D.unreadable_days(data, None, bad_date, t, date_target, raw.rows, log, file)
+    data.update(monitoring.session_columns(raw, t, log, file))  # the session's monitoring record, if kept
     frame = pd.DataFrame(data, copy=False)
     frame = V.drop_missing_ids(frame, log)
     no_kind = frame[S.KIND].isna().to_numpy()

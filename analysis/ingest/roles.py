@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 
 from analysis import schema as S
 from analysis.ingest import columns as C
+from analysis.ingest import monitoring
 from analysis.ingest import values as values_
 from analysis.instruments import get, normalise_code
-from analysis.phi import header_key
 
 ASSESSMENTS, TREATMENTS, VITALS = "assessments", "treatments", "vitals"
 ROLES = (ASSESSMENTS, TREATMENTS, VITALS)
@@ -37,8 +37,6 @@ TREATMENT_WORDS = re.compile(
     r"(?i)\b(?:infusions?|infused|ketamine|esketamine|spravato|ketalar|booster|boost|induction|maintenance|"
     r"iv|im|intranasal|nasal|troche|lozenge|\d+(?:[.,]\d+)?\s*mg(?:\s*/\s*kg)?|mg/kg|dose|session|series)\b"
 )
-_VITALS_MINUTE = {"minute", "minutes", "min", "time min", "minutes from dosing", "minute from start", "elapsed min"}
-_VITALS_WORDS = {"sbp", "dbp", "systolic", "diastolic", "hr", "heart rate", "pulse", "spo2", "o2 sat", "bp"}
 
 
 @dataclass
@@ -157,13 +155,6 @@ def complete(raw, cols: C.Columns, role: str | None = None) -> list[str]:
     return said
 
 
-def _vitals_signals(names: list[str]) -> tuple[bool, bool]:
-    keys = {header_key(n) for n in names}
-    minute = bool(keys & _VITALS_MINUTE) or any(k.startswith("minute") for k in keys)
-    vitals = sum(any(w == k or k.startswith(w + " ") for w in _VITALS_WORDS) for k in keys)
-    return minute, vitals >= 2
-
-
 def decide(raw, cols: C.Columns, names: list[str], chosen: str | None = None, said: list[str] = ()) -> Role:
     """The role of a file from its mapped columns and their values (``said``: what ``complete`` found by the
     values); ``chosen`` (the user's choice) wins."""
@@ -175,9 +166,8 @@ def decide(raw, cols: C.Columns, names: list[str], chosen: str | None = None, sa
     def how(target):
         return "its values" if t.get(target) in found_by_values else "its name"
 
-    minute, vitals = _vitals_signals(names)
-    if minute and vitals and not (S.INSTRUMENT in t and S.SCORE in t):
-        return Role(VITALS, ["a minute column beside blood pressure, heart rate or SpO2 columns"])
+    if monitoring.is_vitals(t) and not (S.INSTRUMENT in t and S.SCORE in t):
+        return Role(VITALS, [f"minutes in '{t[S.MINUTE]}' beside blood pressure, heart rate or SpO2 columns"])
     points = {ASSESSMENTS: [], TREATMENTS: []}
     if S.INSTRUMENT in t and S.SCORE in t:
         points[ASSESSMENTS].append(
@@ -190,6 +180,8 @@ def decide(raw, cols: C.Columns, names: list[str], chosen: str | None = None, sa
         points[TREATMENTS].append(f"sessions in '{t[S.KIND]}' (by {how(S.KIND)})")
     if S.DOSE in t:
         points[TREATMENTS].append(f"doses in '{t[S.DOSE]}'")
+    if monitoring.is_sessions(t):
+        points[TREATMENTS].append("a session monitoring record (vitals before and during dosing, dissociation, ...)")
     if S.ROUTE in t and points[TREATMENTS]:
         points[TREATMENTS].append(f"routes in '{t[S.ROUTE]}'")
     if points[ASSESSMENTS]:
