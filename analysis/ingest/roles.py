@@ -102,8 +102,17 @@ def sessions_by_values(raw, name: str) -> bool:
     ) >= 0.6 * len(values)
 
 
+#: a date with the month's name: '14-Mar-2025', '14 March 2025', 'Mar 14, 2025'
+_NAMED_MONTH_DATE = re.compile(
+    r"\s*(\d{1,2}[-/ ]?[A-Za-z]{3,9}\.?[-/ ,]+\d{2,4}|[A-Za-z]{3,9}\.? \d{1,2},? \d{4})([ T].*)?\s*"
+)
+
+
 def dates_by_values(raw, name: str) -> bool:
-    return _fits(_distinct_text(raw, name), lambda v: C._DATE_SHAPE.fullmatch(v) is not None)
+    return _fits(
+        _distinct_text(raw, name),
+        lambda v: C._DATE_SHAPE.fullmatch(v) is not None or _NAMED_MONTH_DATE.fullmatch(v) is not None,
+    )
 
 
 def _unused(cols: C.Columns) -> list[str]:
@@ -121,7 +130,8 @@ def _use(cols: C.Columns, source: str, target: str) -> None:
 def complete(raw, cols: C.Columns, role: str | None = None) -> list[str]:
     """Map the columns only their values name: an instrument column (values such as PHQ-9), its score column
     (numbers inside the instruments' ranges) and a sessions column (values such as 'Ketamine IV Infusion'),
-    changing ``cols`` in place; for a file chosen or found to hold treatments, a date column by its values too.
+    changing ``cols`` in place; for a file chosen or found to hold treatments, a date column by its values too,
+    and for a file of scores the one column whose values are all dates ('completed_at': 2025-01-06 09:15).
     The sentences saying so."""
     t, said = cols.target, []
     unused = _unused(cols)
@@ -145,13 +155,12 @@ def complete(raw, cols: C.Columns, role: str | None = None) -> list[str]:
                 _use(cols, name, S.KIND)
                 said.append(f"the values of '{name}' name treatment sessions")
                 break
-    if role == TREATMENTS or (S.KIND in t and not long_format and not cols.wide):
+    if role == TREATMENTS or (S.KIND in t and not long_format and not cols.wide) or long_format:
         if S.DAY not in t and cols.date_target is None:
-            for name in _unused(cols):
-                if dates_by_values(raw, name):
-                    _use(cols, name, S.DATE)
-                    said.append(f"the values of '{name}' are dates")
-                    break
+            dated = [n for n in _unused(cols) if dates_by_values(raw, n)]
+            if len(dated) == 1 or (dated and not long_format):
+                _use(cols, dated[0], S.DATE)
+                said.append(f"the values of '{dated[0]}' are dates")
     return said
 
 
