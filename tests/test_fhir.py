@@ -209,3 +209,17 @@ def test_an_export_without_scores_and_broken_json_are_refused_with_a_message():
     assert not loaded.ok and "NO_FHIR_SCORES" in set(loaded.issues["code"]) and "Jane" not in loaded.to_text()
     broken = load_files([("Observation.ndjson", b'{"resourceType": "Observation"}\n{"resourceType": \n')])
     assert not broken.ok and "UNREADABLE_FHIR" in set(broken.issues["code"])
+
+
+def test_resources_left_out_are_counted_with_their_reason_never_a_value():
+    extra = [
+        {**obs("a1", "8867-4", "Heart rate", 72, "2025-01-02"), "code": {"text": "Heart rate Jane"}},
+        {**obs("a1", "44261-6", "PHQ-9 total", 9, "2025-01-09"), "status": "entered-in-error"},
+    ]
+    entries = [{"resource": r} for r in resources() + extra]
+    loaded = load_files([("export.json", json.dumps({"resourceType": "Bundle", "entry": entries}).encode())])
+    message = loaded.issues.set_index("code").loc["FHIR_LEFT_OUT", "message"]
+    assert message == (
+        "Resources left out: 1 no patient, or entered in error / cancelled; 1 not a score of a known instrument."
+    )
+    assert len(loaded.assessments) == len(EXPECTED) and "Jane" not in loaded.to_text()

@@ -486,7 +486,8 @@ def parts(files: list[tuple[str, bytes]], notes: list[tuple[str, str, str]]) -> 
     problems: list[str] = []
     try:
         res = resources(files, problems)
-        found = tables(read(res, secret()))
+        rows = read(res, secret())
+        found = tables(rows)
     except Refused as e:
         return [(files[0][0], _raises(e))]
     except UnicodeDecodeError:
@@ -511,6 +512,14 @@ def parts(files: list[tuple[str, bytes]], notes: list[tuple[str, str, str]]) -> 
                 "Resources of these types are not read: "
                 + ", ".join(f"{k} ({v})" for k, v in sorted(skipped.items()))
                 + ".",
+            )
+        )
+    if rows.left_out:  # (reasons and counts only: never a value)
+        notes.append(
+            (
+                "info",
+                "FHIR_LEFT_OUT",
+                "Resources left out: " + "; ".join(f"{v} {k}" for k, v in sorted(rows.left_out.items())) + ".",
             )
         )
     if not found:

@@ -21,11 +21,12 @@ import pyarrow as pa
 from analysis import phi
 from analysis import schema as S
 from analysis import validate as V
-from analysis.ingest import columnar, excel, fhir, monitoring
+from analysis.ingest import columnar, monitoring
 from analysis.ingest import columns as C
 from analysis.ingest import days as D
 from analysis.ingest import items as items_
 from analysis.ingest import roles as R
+from analysis.ingest import sources as sources_
 from analysis.ingest import values as values_
 from analysis.ingest import written as W
 from analysis.ingest.read import Refused, TextTable, drop_repeated_headers, is_text, open_file, source_bytes
@@ -125,15 +126,7 @@ def load_files(
     vitals_parts = []  # minute-by-minute vitals files (ingest/monitoring.py)
     rows_read, refused = 0, False
     seen_sources: set[str] = set()
-    named = [source_bytes(source) for source in sources]
-    fhir_files = [(n, d) for n, d in named if fhir.is_fhir(n, d)]  # (pooled: a bulk export is one file per type)
-    all_parts = [_parts(n, d) for n, d in named if not fhir.is_fhir(n, d)]
-    if fhir_files:
-        notes: list[tuple[str, str, str]] = []
-        all_parts.append(fhir.parts(fhir_files, notes))
-        for severity, code, message in notes:
-            log.add(severity, code, message)
-    for parts in all_parts:
+    for parts in sources_.parts([source_bytes(source) for source in sources], log):
         for name, opener in parts:
             fi = len(log.files)
             log.files.append(name)
@@ -252,25 +245,6 @@ def load_files(
     return Loaded(
         assessments, treatments, log.table(), C.mapping_table(mapping), rows_read, names, ok, tuple(found_roles)
     )
-
-
-def _parts(name: str, data) -> list[tuple[str, object]]:
-    """The files a source holds, each (name, opener: () -> reader): a CSV file itself, each sheet with data of an
-    Excel workbook ('book.xlsx [Scores]'), each table of a FHIR export; a source that cannot be split is one part
-    whose opener raises its refusal."""
-
-    def refusal(e):
-        def opener():
-            raise e
-
-        return opener
-
-    try:
-        if excel.is_workbook(data):
-            return [(sheet, (lambda r=reader: r)) for sheet, reader in excel.sheets(name, data)]
-    except Refused as e:
-        return [(name, refusal(e))]
-    return [(name, lambda: open_file(data))]
 
 
 def _load_one(name: str, data, fi: int, overrides: dict[str, str], log: IssueLog, fast: bool, chosen=None, role=None):
