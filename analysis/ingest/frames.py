@@ -327,8 +327,9 @@ def _read_one(reader, cols: C.Columns, name: str, fi: int, log: IssueLog, fast: 
     has_date = S.DAY in t or cols.date_target is not None
     long_format = S.INSTRUMENT in t and S.SCORE in t
     if role.role == R.VITALS:  # the minute-by-minute vitals file (analysis/ingest/monitoring.py)
-        missing = [] if S.PATIENT_ID in t else [(S.PATIENT_ID, C.REQUIRED_WORDS[S.PATIENT_ID])]
+        missing = [(S.PATIENT_ID, C.REQUIRED_WORDS[S.PATIENT_ID])] if S.PATIENT_ID not in t else []
         missing += [] if has_date else [(S.DATE, C.REQUIRED_WORDS[S.DATE])]
+        missing += [] if S.MINUTE in t else [(S.MINUTE, "the minutes from the start of dosing (e.g. 'Minute')")]
         if missing:
             _refuse_missing(missing, raw, cols, reader.names)
         return monitoring.vitals_frame(raw, cols, fi, name, log), "vitals", read_rows, cols, {}

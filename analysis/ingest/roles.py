@@ -175,7 +175,7 @@ def decide(raw, cols: C.Columns, names: list[str], chosen: str | None = None, sa
     def how(target):
         return "its values" if t.get(target) in found_by_values else "its name"
 
-    if monitoring.is_vitals(t) and not (S.INSTRUMENT in t and S.SCORE in t):
+    if monitoring.is_vitals(t) and S.KIND not in t and not (S.INSTRUMENT in t and S.SCORE in t):
         return Role(VITALS, [f"minutes in '{t[S.MINUTE]}' beside blood pressure, heart rate or SpO2 columns"])
     points = {ASSESSMENTS: [], TREATMENTS: []}
     if S.INSTRUMENT in t and S.SCORE in t:
