@@ -108,9 +108,10 @@ def sheet_reader(cells: list[tuple]) -> TableReader | None:
     return TableReader(_unique(header), columns, np.array([i for i, _ in body], dtype=np.int32), skip=header_at)
 
 
-def sheets(book: str, data) -> list[tuple[str, TableReader]]:
+def sheets(book: str, data, left_out: list[str] | None = None) -> list[tuple[str, TableReader]]:
     """(name, reader) of every sheet with data of a workbook, named 'book.xlsx [Sheet]'; Refused when the
-    workbook cannot be read or has no sheet with data."""
+    workbook cannot be read or has no sheet with data. ``left_out`` gets the names of the sheets with something
+    written on them but no table (a notes or summary sheet)."""
     from openpyxl import load_workbook
 
     raw = data if isinstance(data, (bytes, bytearray)) else head_bytes(data, data.size)
@@ -126,9 +127,12 @@ def sheets(book: str, data) -> list[tuple[str, TableReader]]:
     out = []
     try:
         for ws in wb.worksheets:
-            reader = sheet_reader(list(ws.iter_rows(values_only=True)))
+            cells = list(ws.iter_rows(values_only=True))
+            reader = sheet_reader(cells)
             if reader is not None:
                 out.append((SHEET_NAME.format(book=book, sheet=ws.title), reader))
+            elif left_out is not None and any(cell_text(v) is not None for r in cells for v in r):
+                left_out.append(SHEET_NAME.format(book=book, sheet=ws.title))
     finally:
         wb.close()
     if not out:

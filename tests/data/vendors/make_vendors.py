@@ -366,7 +366,7 @@ def cases() -> list[dict]:
     bands_fhir = {"18-24": 1, "25-34": 1, "35-44": 2, "45-54": 1, "55-64": 1, "65-74": 2}
     return [
         {"name": "excel_merged_titles", "files": [("riverbend_report.xlsx", excel_merged_titles())], **usable,
-         **SESSIONS_EXPECTED, "codes": ["PREAMBLE_SKIPPED"], "sex": {"F": 5, "M": 3},
+         **SESSIONS_EXPECTED, "codes": ["PREAMBLE_SKIPPED", "SHEET_LEFT_OUT"], "sex": {"F": 5, "M": 3},
          "conditions": {"depression": 5, "anxiety": 1, "ptsd": 1, "bipolar_depression": 1}},
         {"name": "free_text_sessions", "files": free_text_sessions(), **usable, **SESSIONS_EXPECTED,
          "routes": {"IV": 18, "esketamine": 6}},  # ('Booster' names no route)
