@@ -237,6 +237,10 @@ def cmd_sample(args) -> int:
     paths = write_sample(args.out, patients=args.patients, seed=args.seed)
     if args.vendor_export:
         paths.append(write_vendor_export(args.out, patients=args.patients, seed=args.seed))
+    if args.exports:  # (issue 16: the practice as an Excel workbook, FHIR and item by item)
+        from analysis.simulate import write_exports
+
+        paths += write_exports(Path(args.out) / "exports", patients=args.patients, seed=args.seed)
     print(
         json.dumps({"ok": True, "files": [str(p) for p in paths]})
         if args.json
@@ -310,6 +314,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--vendor-export",
         action="store_true",
         help="also write vendor_export.csv: the first 60 patients as a messy EHR export",
+    )
+    s.add_argument(
+        "--exports",
+        action="store_true",
+        help="also write exports/: the practice as an Excel workbook, a FHIR Bundle and bulk NDJSON, item by item",
     )
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_sample)

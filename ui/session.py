@@ -238,8 +238,8 @@ def sidebar() -> None:
     sb = st.sidebar
     sb.markdown("### Data")
     sb.file_uploader(
-        "Upload your export (CSV): assessments, plus treatments if you have them",
-        type=["csv", "tsv", "txt"],
+        "Upload your export (CSV, Excel, FHIR): assessments, plus treatments if you have them",
+        type=["csv", "tsv", "txt", "xlsx", "json", "ndjson"],
         accept_multiple_files=True,
         key=UPLOAD,
         on_change=_keep_files,
