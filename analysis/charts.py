@@ -43,7 +43,16 @@ from analysis.chart_style import (
     label,
 )
 from analysis.config import SUPPRESSION_THRESHOLD
-from analysis.privacy import is_small, show_count, small_label, suppress_table
+from analysis.privacy import (
+    MARK,
+    WITHHELD_TEXT,
+    footnote,
+    is_small,
+    show_count,
+    small_label,
+    suppress_table,
+    why_withheld,
+)
 from analysis.schema import (
     COHORT,
     DAY,
@@ -147,18 +156,23 @@ def monthly_chart(by_month: pd.DataFrame, threshold: int = SUPPRESSION_THRESHOLD
     return Chart(fig, caption, tuple(notes))
 
 
-def funnel_chart(counts: Mapping, instrument: str, threshold: int = SUPPRESSION_THRESHOLD) -> Chart:
+def funnel_chart(
+    counts: Mapping, instrument: str, threshold: int = SUPPRESSION_THRESHOLD, shown: Mapping | None = None
+) -> Chart:
     """The outcome funnel: patients -> with baseline -> with response assessment -> evaluable ->
     responders -> with follow-up, each bar labelled with its count and its share of the bar above.
 
     Suppressed as analysis.privacy.suppress_table with the funnel's complements: a small count is shown as
-    '<11' and a count whose difference from the bar above is small is withheld (no bar, no number)."""
+    '<11*' and a count whose difference from the bar above is small is withheld ('withheld*', no bar), each
+    withheld step with a note saying why. ``shown``: the row as its table shows it (e.g. the overall row of
+    ``Summary.suppressed_rates``, suppressed beside its groups), so that chart and table withhold the same."""
     from analysis.outcomes import FUNNEL_COMPLEMENTS
 
     keys = [k for k in fmt.FUNNEL_LABELS if k in counts]
-    shown = suppress_table(
-        pd.DataFrame([{k: counts[k] for k in keys}]), keys, (), threshold, complements=FUNNEL_COMPLEMENTS
-    ).iloc[0]
+    if shown is None:
+        shown = suppress_table(
+            pd.DataFrame([{k: counts[k] for k in keys}]), keys, (), threshold, complements=FUNNEL_COMPLEMENTS
+        ).iloc[0]
     names, values, text = [], [], []
     previous = None
     withheld = False
@@ -170,7 +184,7 @@ def funnel_chart(counts: Mapping, instrument: str, threshold: int = SUPPRESSION_
         names.append(name)
         values.append(0 if hidden else int(n))
         share = "" if hidden or previous is None or previous == 0 else f" · {fmt.percent(n / previous, 0)}"
-        text.append(str(v) if isinstance(v, str) else "withheld" if hidden else f"{int(n)}{share}")
+        text.append(f"{v}{MARK}" if isinstance(v, str) else f"{WITHHELD_TEXT}{MARK}" if hidden else f"{int(n)}{share}")
         withheld |= v is None
         previous = None if hidden else n
     fig = go.Figure(
@@ -193,14 +207,9 @@ def funnel_chart(counts: Mapping, instrument: str, threshold: int = SUPPRESSION_
         "Each bar keeps the patients of the bar above who pass one more step, with its count and its share "
         "of the bar above; response and remission rates are over the evaluable patients."
     )
-    notes = (
-        (
-            f"A step whose difference from the step above is under {threshold} is withheld, so that the "
-            "difference cannot be worked out.",
-        )
-        if withheld
-        else ()
-    )
+    why = why_withheld(counts, {k: shown[k] for k in keys}, fmt.FUNNEL_LABELS, threshold)
+    hidden_any = withheld or any(isinstance(shown[k], str) for k in keys)
+    notes = (*why.values(), footnote(threshold)) if hidden_any else ()
     return Chart(fig, caption, notes)
 
 

@@ -56,13 +56,17 @@ def suppress_table(
     *,
     shares: Mapping[tuple[str, ...], tuple[str, ...]] | None = None,
     complements: Iterable[tuple[str, str]] = (),
+    blocks: Iterable[tuple[int, Iterable[int]]] = (),
 ) -> pd.DataFrame:
     """Copy of ``table`` as it may be shown; the input is not changed.
 
     - ``counts``: a count from 1 to ``threshold - 1`` becomes '<11'.
-    - ``complements``: pairs (part, whole) shown side by side, e.g. (responders, evaluable). Where
-      ``whole - part`` is from 1 to ``threshold - 1`` the part is withheld (None), since subtracting would
-      reveal that small count.
+    - ``complements``: pairs (part, whole) shown side by side, e.g. (responders, evaluable), the steps of a
+      funnel. Where ``whole - part`` is from 1 to ``threshold - 1`` the part is withheld (None), since
+      subtracting would reveal that small count.
+    - ``blocks``: (total row, [group rows]) by position: a total beside its groups (overall and by site).
+      Complementary suppression (:func:`protect`) then withholds further counts (None) so that no hidden count
+      can be worked out from the rest of the table.
     - ``derived``: columns withheld in every row where a count was replaced or withheld.
     - ``shares``: {(columns, ...): (count, ...)}: those columns (e.g. a rate and its CI) are withheld only
       where one of the counts they rest on (e.g. numerator and denominator) was replaced or withheld.
@@ -71,13 +75,12 @@ def suppress_table(
     out = table.copy()
     if out.empty or not counts:
         return out
-    value = {c: [_numeric(v) for v in out[c]] for c in counts}
-    small = {c: np.array([is_small(v, threshold) for v in value[c]], dtype=bool) for c in counts}
-    withheld = {c: np.zeros(len(out), dtype=bool) for c in counts}
-    for part, whole in complements:
-        if part in value and whole in value:
-            gap = [None if a is None or b is None else b - a for a, b in zip(value[part], value[whole])]
-            withheld[part] |= np.array([is_small(g, threshold) for g in gap], dtype=bool) & ~small[part]
+    values = np.array([[_numeric(v) for v in out[c]] for c in counts], dtype=float).T
+    index = {c: i for i, c in enumerate(counts)}
+    chain = [(index[p], index[w]) for p, w in complements if p in index and w in index]
+    state = protect(values, [(t, list(g)) for t, g in blocks], chain, threshold)
+    small = {c: state[:, i] == SMALL for c, i in index.items()}
+    withheld = {c: state[:, i] == WITHHELD for c, i in index.items()}
     hidden = {c: small[c] | withheld[c] for c in counts}
     for c in counts:
         if hidden[c].any():
@@ -97,6 +100,143 @@ def suppress_table(
                 out[c] = out[c].astype(object)
                 out.loc[mask, c] = None
     return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Complementary (secondary) suppression
+# ---------------------------------------------------------------------------------------------------------------
+
+#: the state of a cell: shown, replaced by '<11', or withheld (complementary suppression)
+SHOWN, SMALL, WITHHELD = 0, 1, 2
+_BIG = 1e12
+
+
+def _closure(chain) -> list[tuple[int, int]]:
+    """Every (part, whole) pair of a chain of (part, whole) steps, including steps over steps."""
+    pairs = set(chain)
+    while True:
+        more = {(p, w2) for p, w in pairs for p2, w2 in pairs if p2 == w} - pairs
+        if not more:
+            return sorted(pairs)
+        pairs |= more
+
+
+def _propagate(lo: np.ndarray, hi: np.ndarray, sums: list[tuple[int, list[int]]]) -> None:
+    """An attacker's reasoning: tighten the bounds [lo, hi] of the variables to a fixed point under the sums
+    ``x[total] = sum(x[parts])`` (all variables >= 0)."""
+    for _ in range(100):
+        before = (lo.copy(), hi.copy())
+        for total, parts in sums:
+            plo, phi = lo[parts].sum(), hi[parts].sum()
+            lo[total], hi[total] = max(lo[total], plo), min(hi[total], phi)
+            for i in parts:
+                lo[i] = max(lo[i], lo[total] - (phi - hi[i]))
+                hi[i] = min(hi[i], hi[total] - (plo - lo[i]))
+        if np.array_equal(before[0], lo) and np.array_equal(before[1], hi):
+            return
+
+
+def protect(
+    values,
+    row_blocks=(),
+    chain=(),
+    threshold: int = SUPPRESSION_THRESHOLD,
+) -> np.ndarray:
+    """Which counts of a table may be shown: an array of SHOWN, SMALL ('<11') or WITHHELD, one per cell.
+
+    ``values``: rows x columns of counts (NaN: a cell that does not exist, e.g. remitters without a remission
+    rule); ``row_blocks``: (total row, [group rows]) where each column of the total row is the sum of the
+    groups' (checked: a sum that does not hold is not used); ``chain``: (part column, whole column) steps with
+    part <= whole in every row (a funnel), whose differences are counts of patients too. The rule is in the
+    module docstring."""
+    v = np.asarray(values, dtype=float)
+    if v.ndim != 2:
+        raise ValueError("values must be a table (rows x columns)")
+    n_rows, n_cols = v.shape
+    state = np.full(v.shape, SHOWN, dtype=np.int8)
+    if threshold <= 1 or v.size == 0:
+        return state
+    exists = ~np.isnan(v)
+    val = np.where(exists, v, 0.0)
+    state[exists & (val >= 1) & (val < threshold)] = SMALL
+    pairs = [(p, w) for p, w in _closure(list(chain)) if p < n_cols and w < n_cols]
+    # variables: every cell, then every (row, pair) difference whole - part
+    cell = np.arange(v.size).reshape(v.shape)
+    diff = {(r, k): v.size + r * len(pairs) + k for r in range(n_rows) for k in range(len(pairs))}
+    n_var = v.size + len(diff)
+    true = np.concatenate([val.ravel(), np.zeros(len(diff))])
+    sums = []
+    for r in range(n_rows):
+        for k, (p, w) in enumerate(pairs):
+            if exists[r, p] and exists[r, w] and val[r, p] <= val[r, w]:
+                true[diff[r, k]] = val[r, w] - val[r, p]
+                sums.append((cell[r, w], [cell[r, p], diff[r, k]]))
+    margins = []  # (column, total row, group rows) of the sums that hold
+    for total, groups in row_blocks:
+        groups = list(groups)
+        for c in range(n_cols):
+            if exists[total, c] and exists[groups, c].all() and val[total, c] == val[groups, c].sum():
+                sums.append((cell[total, c], [cell[g, c] for g in groups]))
+                margins.append((c, total, groups))
+        for k, (p, w) in enumerate(pairs):
+            rows = [total, *groups]
+            if exists[rows, p].all() and exists[rows, w].all() and (val[rows, p] <= val[rows, w]).all():
+                if true[diff[total, k]] == sum(true[diff[g, k]] for g in groups):
+                    sums.append((diff[total, k], [diff[g, k] for g in groups]))
+    sensitive = [(r, k) for r in range(n_rows) for k, (p, w) in enumerate(pairs) if 1 <= true[diff[r, k]] < threshold]
+
+    def bounds(st):
+        lo, hi = np.zeros(n_var), np.full(n_var, _BIG)
+        flat, vals, ex = st.ravel(), val.ravel(), exists.ravel()
+        shown = (flat == SHOWN) | ~ex
+        lo[: v.size][shown], hi[: v.size][shown] = vals[shown], vals[shown]
+        lo[: v.size][flat == SMALL], hi[: v.size][flat == SMALL] = 1.0, threshold - 1.0
+        lo[: v.size][(flat == WITHHELD) & ex] = float(threshold)
+        _propagate(lo, hi, sums)
+        return lo, hi
+
+    def exposed(st) -> list[tuple[int, int]]:
+        """Hidden cells an attacker could pin down that protect a small count: the small cells themselves, and
+        the hidden ends of a small step."""
+        lo, hi = bounds(st)
+        out = [divmod(i, n_cols) for i in range(v.size) if st.flat[i] == SMALL and hi[i] - lo[i] < 1]
+        for r, k in sensitive:
+            if hi[diff[r, k]] - lo[diff[r, k]] < 1:
+                out += [(r, c) for c in pairs[k] if st[r, c] != SHOWN]
+        return list(dict.fromkeys(out))
+
+    def candidates(r, c):
+        """Shown cells (above 0) beside (r, c): its column's groups and total first, then its row's steps."""
+        near = []
+        for col, total, groups in margins:
+            if col == c and r in (total, *groups):
+                near += [(0, g == total, val[g, c], g, c) for g in (total, *groups) if g != r]
+        near += [(1, False, val[r, o], r, o) for p, w in pairs if c in (p, w) for o in (p, w) if o != c]
+        return [(g, cc) for *_, g, cc in sorted(set(near)) if state[g, cc] == SHOWN and val[g, cc] >= threshold]
+
+    for _ in range(v.size + 10):
+        step = False  # a step whose difference from the step before is small is never shown beside it
+        for r, k in sensitive:
+            p, w = pairs[k]
+            if state[r, p] == SHOWN and state[r, w] == SHOWN:
+                state[r, p] = WITHHELD
+                step = True
+        if step:
+            continue
+        open_ = [(rc, candidates(*rc)) for rc in exposed(state)]
+        open_ = [(rc, options) for rc, options in open_ if options]
+        if not open_:
+            break
+        (r, c), options = open_[0]
+        chosen = options[0]
+        for g, cc in options:  # the first (smallest, nearest) whose withholding frees the cell
+            trial = state.copy()
+            trial[g, cc] = WITHHELD
+            if (r, c) not in exposed(trial):
+                chosen = (g, cc)
+                break
+        state[chosen] = WITHHELD
+    return state
 
 
 def neutralise_formulas(table: pd.DataFrame) -> pd.DataFrame:
@@ -127,3 +267,78 @@ def to_excel_bytes(table: pd.DataFrame, sheet: str = "data") -> bytes:
     with pd.ExcelWriter(buf, engine="openpyxl") as writer:
         neutralise_formulas(table).to_excel(writer, index=False, sheet_name=sheet[:31])
     return buf.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# How a suppressed value reads (screen, downloads, PDF): never blank
+# ---------------------------------------------------------------------------------------------------------------
+
+#: the footnote marker of every suppressed value
+MARK = "*"
+#: a value withheld (a rate, an interval, a count that would reveal a small one)
+WITHHELD_TEXT = "withheld"
+
+
+def footnote(threshold: int = SUPPRESSION_THRESHOLD) -> str:
+    """The footnote line under every table with a suppressed value."""
+    return (
+        f"{MARK} {small_label(threshold)}: a count from 1 to {threshold - 1}, not shown. {WITHHELD_TEXT}: a value "
+        f"that would reveal such a count: a rate or interval resting on it, or a count from which it could be "
+        "worked out by subtraction (from the total beside its groups, or from the step before in a funnel)."
+    )
+
+
+def is_withheld(v) -> bool:
+    """True for a cell withheld by :func:`suppress_table` (it writes None; a value that does not exist is NaN)."""
+    return v is None
+
+
+def mark(table: pd.DataFrame, threshold: int = SUPPRESSION_THRESHOLD) -> pd.DataFrame:
+    """Copy of a suppressed table (:func:`suppress_table`) as it reads: '<11*' for a small count, 'withheld*' for a
+    withheld value; other cells unchanged."""
+    label = small_label(threshold)
+    out = table.copy()
+    for c in out.columns:
+        col = out[c]
+        if col.dtype != object:
+            continue
+        out[c] = col.map(lambda v: f"{label}{MARK}" if v == label else f"{WITHHELD_TEXT}{MARK}" if v is None else v)
+    return out
+
+
+def any_marked(table: pd.DataFrame) -> bool:
+    """True when a marked table (:func:`mark`) holds a suppressed value."""
+    return any(isinstance(v, str) and v.endswith(MARK) for c in table.columns for v in table[c])
+
+
+def with_footnote(table: pd.DataFrame, threshold: int = SUPPRESSION_THRESHOLD) -> pd.DataFrame:
+    """A marked table (:func:`mark`) for a download: the footnote as a last row (first column) when a value is
+    suppressed."""
+    if table.empty or not any_marked(table):
+        return table
+    row = pd.DataFrame([{table.columns[0]: footnote(threshold)}], columns=table.columns)
+    return pd.concat([table.astype(object), row.astype(object)], ignore_index=True)
+
+
+def why_withheld(counts: Mapping, shown: Mapping, steps: Mapping[str, str], threshold: int) -> dict[str, str]:
+    """For each step of a funnel withheld in ``shown`` (None), why, in words: its difference from the step before
+    is small, or it is withheld beside a hidden count elsewhere (complementary suppression). ``counts``: the exact
+    counts; ``steps``: {column: label} in funnel order."""
+    out, previous = {}, None
+    for key, name in steps.items():
+        if key not in shown:
+            continue
+        if is_withheld(shown[key]):
+            gap = None if previous is None else _numeric(counts[previous[0]]) - (_numeric(counts[key]) or 0)
+            if gap is not None and is_small(gap, threshold):
+                out[key] = (
+                    f"{name}: {WITHHELD_TEXT}, because it differs from '{previous[1]}' by fewer than {threshold} "
+                    "patients; showing both would reveal that number."
+                )
+            else:
+                out[key] = (
+                    f"{name}: {WITHHELD_TEXT}, so that a count under {threshold} shown as {small_label(threshold)} "
+                    "beside it (in this funnel or in the tables by group) cannot be worked out by subtraction."
+                )
+        previous = (key, name)
+    return out

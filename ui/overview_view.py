@@ -9,7 +9,6 @@ import streamlit as st
 from analysis import charts, formatting, report, schema
 from analysis.errors import DataError
 from analysis.kpi_tiles import kpis_shown
-from analysis.rates import suppress_rates
 from ui import cache, show
 from ui.session import threshold
 
@@ -85,14 +84,18 @@ def monthly_and_funnel(summary, instrument: str) -> None:
         show.plot(charts.monthly_chart, summary.by_month, thr)
     rates = summary.rates[summary.rates[schema.INSTRUMENT] == instrument]
     overall = rates[rates[schema.DIMENSION] == schema.OVERALL]
+    shown = summary.suppressed_rates()  # the overall row as the tables by group withhold it
+    shown = shown[(shown[schema.INSTRUMENT] == instrument) & (shown[schema.DIMENSION] == schema.OVERALL)]
     with right:
         if len(overall):
-            show.plot(charts.funnel_chart, overall.iloc[0].to_dict(), instrument, thr)
+            show.plot(charts.funnel_chart, overall.iloc[0].to_dict(), instrument, thr, shown.iloc[0].to_dict())
 
 
 def rate_tables(summary, instrument: str) -> None:
-    """Response and remission by condition and by site, suppressed (analysis.rates.suppress_rates)."""
-    rates = summary.rates[summary.rates[schema.INSTRUMENT] == instrument]
+    """Response and remission by condition and by site, suppressed with the overall row beside them
+    (Summary.suppressed_rates: a hidden count cannot be worked out from the total and the other groups)."""
+    rates = summary.suppressed_rates()
+    rates = rates[rates[schema.INSTRUMENT] == instrument]
     columns = [schema.GROUP, *schema.FUNNEL_COUNTS, *schema.RATE_COLUMNS]
     for dimension, title in ((schema.CONDITION, "By condition"), (schema.SITE, "By site")):
         part = rates[rates[schema.DIMENSION] == dimension][columns]
@@ -101,7 +104,7 @@ def rate_tables(summary, instrument: str) -> None:
             if dimension == schema.CONDITION:
                 part = part.assign(group=part[schema.GROUP].map(charts.label))
             show.table(
-                suppress_rates(part, threshold()),
+                part,
                 f"{instrument} {title}",
                 percent=schema.RATE_COLUMNS,
                 ci={

@@ -62,17 +62,24 @@ def table(
     ``percent``: shares (fractions) shown as percentages; ``ci``: {share column: (lower, upper)} shown as one
     column; ``hide``: columns left off the screen (the downloads keep them).
     Returns the suppressed table (what was shown and what the downloads hold)."""
-    shown = privacy.suppress_table(frame, counts, derived, session.threshold(), shares=shares, complements=complements)
+    thr = session.threshold()
+    shown = privacy.suppress_table(frame, counts, derived, thr, shares=shares, complements=complements)
+    shown = privacy.mark(shown, thr)  # '<11*' and 'withheld*', never blank, as in the downloads and the PDF
     view = shown.copy()
     for c in view.columns:
         if c in percent:
-            view[c] = view[c].map(lambda v: "" if formatting.missing(v) else formatting.percent(v))
+            view[c] = view[c].map(
+                lambda v: v if isinstance(v, str) else "" if formatting.missing(v) else formatting.percent(v)
+            )
         elif view[c].dtype == object:
             view[c] = view[c].map(_text)
     for c, (lo, hi) in (ci or {}).items():
         if c in percent:  # a share with its interval: '53.8% (47.9 to 59.6)'
             rates = zip(shown[c], shown[lo], shown[hi])
-            view[c] = ["" if formatting.missing(r) else formatting.rate_ci(r, a, b) for r, a, b in rates]
+            view[c] = [
+                r if isinstance(r, str) else "" if formatting.missing(r) else formatting.rate_ci(r, a, b)
+                for r, a, b in rates
+            ]
         else:  # values already written as text (e.g. days): '64 (53 to 69)'
             view[c] = [
                 (f"{v} ({a} to {b})" if a and b else v) if v else "" for v, a, b in zip(view[c], view[lo], view[hi])
@@ -80,7 +87,9 @@ def table(
         view = view.drop(columns=[lo, hi])
     view = view.drop(columns=[c for c in hide if c in view.columns])
     st.dataframe(view.rename(columns=rename or {}), hide_index=True, width="stretch")
-    shown = shown.rename(columns=rename or {})
+    if privacy.any_marked(shown):
+        st.caption(privacy.footnote(thr))
+    shown = privacy.with_footnote(shown.rename(columns=rename or {}), thr)
     left, right, _ = st.columns([1, 1, 4])
     stem = name.lower().replace(" ", "_")
     left.download_button(
