@@ -1,10 +1,16 @@
 """Small-cell suppression and safe exports: the one place where both happen.
 
 Suppression (DESIGN "Statistics"): any count from 1 to ``threshold - 1`` that is shown or exported is
-replaced by ``"<{threshold}"``, and every value from which it could be derived in the same row
-(percentages, confidence limits, medians of that group, and a count whose difference from the count
-beside it is small: the complement) is withheld (shown empty). A zero is not suppressed: it discloses
-no one.
+replaced by ``"<{threshold}"`` (read "<11*" with a footnote: :func:`mark`, :func:`footnote`), and every value
+from which it could be derived is withheld ("withheld*", never blank): percentages, confidence limits and
+medians resting on it, and, by complementary (secondary) suppression (:func:`protect`), counts from which it
+could be worked out by subtraction: the step before or after it in a funnel (a step whose difference from the
+step before is small is never shown beside it), the total beside its groups (overall beside the sites), the
+total of a row beside its parts (infusions beside boosters). The rule plays the attacker: bounds of every
+hidden count are tightened under all the sums the table shows (each shown count exact, a "<11" in [1, 10], a
+withheld count at least 11); while a hidden small count (or a small step) is pinned to one value, one more count
+beside it is withheld, the smallest of its margin first. A zero is not suppressed: it discloses no one.
+What this does not cover (differencing across two outputs) is in README's privacy section.
 
 Safe exports: text cells that begin with ``=``, ``+``, ``-``, ``@``, tab or carriage return are
 prefixed with a single quote so that no spreadsheet evaluates them (OWASP "CSV injection").
@@ -57,6 +63,7 @@ def suppress_table(
     shares: Mapping[tuple[str, ...], tuple[str, ...]] | None = None,
     complements: Iterable[tuple[str, str]] = (),
     blocks: Iterable[tuple[int, Iterable[int]]] = (),
+    sums: Iterable[tuple[str, Iterable[str]]] = (),
 ) -> pd.DataFrame:
     """Copy of ``table`` as it may be shown; the input is not changed.
 
@@ -67,6 +74,8 @@ def suppress_table(
     - ``blocks``: (total row, [group rows]) by position: a total beside its groups (overall and by site).
       Complementary suppression (:func:`protect`) then withholds further counts (None) so that no hidden count
       can be worked out from the rest of the table.
+    - ``sums``: (total column, [part columns]): a count that is the sum of others in its row (infusions beside
+      induction infusions and boosters; patients beside their numbers of infusions), protected the same way.
     - ``derived``: columns withheld in every row where a count was replaced or withheld.
     - ``shares``: {(columns, ...): (count, ...)}: those columns (e.g. a rate and its CI) are withheld only
       where one of the counts they rest on (e.g. numerator and denominator) was replaced or withheld.
@@ -78,7 +87,8 @@ def suppress_table(
     values = np.array([[_numeric(v) for v in out[c]] for c in counts], dtype=float).T
     index = {c: i for i, c in enumerate(counts)}
     chain = [(index[p], index[w]) for p, w in complements if p in index and w in index]
-    state = protect(values, [(t, list(g)) for t, g in blocks], chain, threshold)
+    parts = [(index[t], [index[c] for c in g]) for t, g in sums if t in index and all(c in index for c in g)]
+    state = protect(values, [(t, list(g)) for t, g in blocks], chain, threshold, parts)
     small = {c: state[:, i] == SMALL for c, i in index.items()}
     withheld = {c: state[:, i] == WITHHELD for c, i in index.items()}
     hidden = {c: small[c] | withheld[c] for c in counts}
@@ -141,14 +151,16 @@ def protect(
     row_blocks=(),
     chain=(),
     threshold: int = SUPPRESSION_THRESHOLD,
+    col_blocks=(),
 ) -> np.ndarray:
     """Which counts of a table may be shown: an array of SHOWN, SMALL ('<11') or WITHHELD, one per cell.
 
     ``values``: rows x columns of counts (NaN: a cell that does not exist, e.g. remitters without a remission
     rule); ``row_blocks``: (total row, [group rows]) where each column of the total row is the sum of the
     groups' (checked: a sum that does not hold is not used); ``chain``: (part column, whole column) steps with
-    part <= whole in every row (a funnel), whose differences are counts of patients too. The rule is in the
-    module docstring."""
+    part <= whole in every row (a funnel), whose differences are counts of patients too; ``col_blocks``: (total
+    column, [part columns]) where, in a row, the total is the sum of the parts (checked as the row blocks).
+    The rule is in the module docstring."""
     v = np.asarray(values, dtype=float)
     if v.ndim != 2:
         raise ValueError("values must be a table (rows x columns)")
@@ -183,6 +195,12 @@ def protect(
             if exists[rows, p].all() and exists[rows, w].all() and (val[rows, p] <= val[rows, w]).all():
                 if true[diff[total, k]] == sum(true[diff[g, k]] for g in groups):
                     sums.append((diff[total, k], [diff[g, k] for g in groups]))
+    for total, parts in col_blocks:
+        parts = list(parts)
+        for r in range(n_rows):
+            if exists[r, total] and exists[r, parts].all() and val[r, total] == val[r, parts].sum():
+                sums.append((cell[r, total], [cell[r, c] for c in parts]))
+                margins.append(("row", r, total, parts))
     sensitive = [(r, k) for r in range(n_rows) for k, (p, w) in enumerate(pairs) if 1 <= true[diff[r, k]] < threshold]
 
     def bounds(st):
@@ -208,7 +226,13 @@ def protect(
     def candidates(r, c):
         """Shown cells (above 0) beside (r, c): its column's groups and total first, then its row's steps."""
         near = []
-        for col, total, groups in margins:
+        for margin in margins:
+            if margin[0] == "row":  # a total column beside its parts, in row r
+                _, row, total, parts = margin
+                if row == r and c in (total, *parts):
+                    near += [(0, o == total, val[r, o], r, o) for o in (total, *parts) if o != c]
+                continue
+            col, total, groups = margin
             if col == c and r in (total, *groups):
                 near += [(0, g == total, val[g, c], g, c) for g in (total, *groups) if g != r]
         near += [(1, False, val[r, o], r, o) for p, w in pairs if c in (p, w) for o in (p, w) if o != c]
@@ -237,6 +261,23 @@ def protect(
                 break
         state[chosen] = WITHHELD
     return state
+
+
+def cohorts_too_close(ids_a, ids_b, threshold: int = SUPPRESSION_THRESHOLD) -> str | None:
+    """Why two groups of patients may not be shown side by side, or None when they may: the patients of one that
+    are not in the other number from 1 to ``threshold - 1`` (e.g. cohort A and A without one age band, 56 vs 55),
+    so that subtracting any count of one from the other's would tell about those few patients."""
+    a, b = set(ids_a), set(ids_b)
+    if threshold <= 1:
+        return None
+    for only, x, y in ((len(a - b), "A", "B"), (len(b - a), "B", "A")):
+        if is_small(only, threshold):
+            return (
+                f"Not shown side by side: cohort {x} has fewer than {threshold} patients who are not in cohort {y}, "
+                "so the difference between the two would describe those few patients. Choose cohorts that differ "
+                f"by at least {threshold} patients (or by none)."
+            )
+    return None
 
 
 def neutralise_formulas(table: pd.DataFrame) -> pd.DataFrame:
@@ -291,6 +332,21 @@ def footnote(threshold: int = SUPPRESSION_THRESHOLD) -> str:
 def is_withheld(v) -> bool:
     """True for a cell withheld by :func:`suppress_table` (it writes None; a value that does not exist is NaN)."""
     return v is None
+
+
+def marked(v, threshold: int = SUPPRESSION_THRESHOLD):
+    """One suppressed cell as it reads: '<11*' for '<11', 'withheld*' for a withheld value (None); any other value
+    as it is."""
+    if v is None:
+        return f"{WITHHELD_TEXT}{MARK}"
+    if isinstance(v, str) and v == small_label(threshold):
+        return f"{v}{MARK}"
+    return v
+
+
+def has_mark(rows) -> bool:
+    """True when a list of rows of text cells holds a marked (suppressed) value."""
+    return any(isinstance(v, str) and v.endswith(MARK) for r in rows for v in r)
 
 
 def mark(table: pd.DataFrame, threshold: int = SUPPRESSION_THRESHOLD) -> pd.DataFrame:

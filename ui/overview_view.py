@@ -136,7 +136,7 @@ def monthly_and_funnel(summary, instrument: str) -> None:
     thr = threshold()
     left, right = st.columns(2, gap="large")
     with left:
-        show.plot(charts.monthly_chart, summary.by_month, thr)
+        show.plot(charts.monthly_chart, summary.by_month, thr, summary.suppressed_by_month())
     rates = summary.rates[summary.rates[schema.INSTRUMENT] == instrument]
     overall = rates[rates[schema.DIMENSION] == schema.OVERALL]
     shown = summary.suppressed_rates()  # the overall row as the tables by group withhold it
