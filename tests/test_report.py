@@ -512,8 +512,8 @@ def test_funnel_rows_give_counts_and_withhold_shares_of_small_counts():
         ("With a baseline", "38", "95.0%"),
         ("With a response assessment", "20", "52.6%"),
         ("Evaluable (baseline > 0)", "20", "100.0%"),
-        ("Responders", "<11", "—"),
-        ("Responders with follow-up", "<11", "—"),
+        ("Responders", "<11*", "—"),  # '<11' with the footnote marker (issue 20: suppressed cells explained)
+        ("Responders with follow-up", "<11*", "—"),
     ]
 
 
