@@ -137,8 +137,11 @@ class Summary:
         return int(getattr(self.definitions, "suppression_threshold", config.SUPPRESSION_THRESHOLD))
 
     def suppressed_rates(self) -> pd.DataFrame:
-        """``rates`` as it may be shown (see :func:`suppress_rates`)."""
-        return suppress_rates(self.rates, self.threshold)
+        """``rates`` as it may be shown (see :func:`suppress_rates`); worked out once per summary (a page asks
+        several times), a copy each time."""
+        if "_rates_shown" not in self.__dict__:  # (a frozen dataclass: the cache bypasses __setattr__)
+            self.__dict__["_rates_shown"] = suppress_rates(self.rates, self.threshold)
+        return self.__dict__["_rates_shown"].copy()
 
     def suppressed_by_month(self) -> pd.DataFrame:
         """``by_month`` as it may be shown: small counts '<11', shares from a small count withheld, and counts
@@ -154,6 +157,12 @@ class Summary:
     def _suppressed(self) -> tuple[dict, pd.DataFrame]:
         """The practice's totals and the months in one table for analysis.privacy.suppress_table: the practice
         (row 0) the total of the months, so that a month's '<11' cannot be had by subtraction, nor a total's."""
+        if "_practice_shown" not in self.__dict__:
+            self.__dict__["_practice_shown"] = self._suppress_practice()
+        p, months = self.__dict__["_practice_shown"]
+        return dict(p), months.copy()
+
+    def _suppress_practice(self) -> tuple[dict, pd.DataFrame]:
         t = self.threshold
         months = self.by_month
         month_counts = [

@@ -8,8 +8,8 @@ could be worked out by subtraction: the step before or after it in a funnel (a s
 step before is small is never shown beside it), the total beside its groups (overall beside the sites), the
 total of a row beside its parts (infusions beside boosters). The rule plays the attacker: bounds of every
 hidden count are tightened under all the sums the table shows (each shown count exact, a "<11" in [1, 10], a
-withheld count at least 11); while a hidden small count (or a small step) is pinned to one value, one more count
-beside it is withheld, the smallest of its margin first. A zero is not suppressed: it discloses no one.
+withheld count at least 11); while a hidden count (small or withheld, or a small step) is pinned to one value, one more
+count beside it is withheld, the smallest of its margin first. A zero is not suppressed: it discloses no one.
 What this does not cover (differencing across two outputs) is in README's privacy section.
 
 Safe exports: text cells that begin with ``=``, ``+``, ``-``, ``@``, tab or carriage return are
@@ -19,6 +19,7 @@ prefixed with a single quote so that no spreadsheet evaluates them (OWASP "CSV i
 from __future__ import annotations
 
 import io
+from collections import deque
 from collections.abc import Iterable, Mapping
 
 import numpy as np
@@ -133,17 +134,42 @@ def _closure(chain) -> list[tuple[int, int]]:
 
 def _propagate(lo: np.ndarray, hi: np.ndarray, sums: list[tuple[int, list[int]]]) -> None:
     """An attacker's reasoning: tighten the bounds [lo, hi] of the variables to a fixed point under the sums
-    ``x[total] = sum(x[parts])`` (all variables >= 0)."""
-    for _ in range(100):
-        before = (lo.copy(), hi.copy())
-        for total, parts in sums:
-            plo, phi = lo[parts].sum(), hi[parts].sum()
-            lo[total], hi[total] = max(lo[total], plo), min(hi[total], phi)
-            for i in parts:
-                lo[i] = max(lo[i], lo[total] - (phi - hi[i]))
-                hi[i] = min(hi[i], hi[total] - (plo - lo[i]))
-        if np.array_equal(before[0], lo) and np.array_equal(before[1], hi):
-            return
+    ``x[total] = sum(x[parts])`` (all variables >= 0). A worklist: a sum is looked at again only when one of its
+    variables' bounds moved (at most 100 passes' worth of work)."""
+    low, high = lo.tolist(), hi.tolist()
+    where: dict[int, list[int]] = {}
+    for i, (t, parts) in enumerate(sums):
+        for x in (t, *parts):
+            where.setdefault(x, []).append(i)
+    queue, queued = deque(range(len(sums))), [True] * len(sums)
+    budget = 100 * len(sums) + 100
+    while queue and budget:
+        budget -= 1
+        i = queue.popleft()
+        queued[i] = False
+        t, parts = sums[i]
+        plo, phi = sum(low[p] for p in parts), sum(high[p] for p in parts)
+        moved = []
+        if plo > low[t]:
+            low[t] = plo
+            moved.append(t)
+        if phi < high[t]:
+            high[t] = phi
+            moved.append(t)
+        for p in parts:
+            a, b = low[t] - (phi - high[p]), high[t] - (plo - low[p])
+            if a > low[p]:
+                low[p] = a
+                moved.append(p)
+            if b < high[p]:
+                high[p] = b
+                moved.append(p)
+        for x in moved:
+            for j in where[x]:
+                if not queued[j]:
+                    queued[j] = True
+                    queue.append(j)
+    lo[:], hi[:] = low, high
 
 
 def protect(
@@ -214,10 +240,14 @@ def protect(
         return lo, hi
 
     def exposed(st) -> list[tuple[int, int]]:
-        """Hidden cells an attacker could pin down that protect a small count: the small cells themselves, and
-        the hidden ends of a small step."""
+        """Hidden cells an attacker could pin down: the small cells, the withheld ones, and the hidden ends of a
+        small step."""
         lo, hi = bounds(st)
         out = [divmod(i, n_cols) for i in range(v.size) if st.flat[i] == SMALL and hi[i] - lo[i] < 1]
+        # a withheld count that can be worked out is no longer withheld: it may not be pinned either
+        out += [
+            divmod(i, n_cols) for i in range(v.size) if st.flat[i] == WITHHELD and exists.flat[i] and hi[i] - lo[i] < 1
+        ]
         for r, k in sensitive:
             if hi[diff[r, k]] - lo[diff[r, k]] < 1:
                 out += [(r, c) for c in pairs[k] if st[r, c] != SHOWN]
@@ -238,6 +268,34 @@ def protect(
         near += [(1, False, val[r, o], r, o) for p, w in pairs if c in (p, w) for o in (p, w) if o != c]
         return [(g, cc) for *_, g, cc in sorted(set(near)) if state[g, cc] == SHOWN and val[g, cc] >= threshold]
 
+    links: dict[int, list[int]] = {}  # variable -> the sums it is in
+    for i, (t, parts) in enumerate(sums):
+        for x in (t, *parts):
+            links.setdefault(x, []).append(i)
+
+    def further(r, c) -> list[tuple[int, int]]:
+        """Shown cells (from the threshold up) tied to (r, c) through sums over hidden cells and funnel steps,
+        nearest first: what frees a cell when its own margins cannot (a denominator withheld beside a small
+        part is worked out from the eligible count of the same row: the eligible count is the next to go)."""
+        start = cell[r, c]
+        seen, frontier, out = {start}, [start], []
+        while frontier:
+            after = []
+            for x in frontier:
+                for i in links.get(x, ()):
+                    t, parts = sums[i]
+                    for y in (t, *parts):
+                        if y in seen:
+                            continue
+                        seen.add(y)
+                        if y < v.size and (state.flat[y] == SHOWN or not exists.flat[y]):
+                            if exists.flat[y] and val.flat[y] >= threshold:
+                                out.append(divmod(int(y), n_cols))
+                        else:
+                            after.append(y)
+            frontier = after
+        return out
+
     for _ in range(v.size + 10):
         step = False  # a step whose difference from the step before is small is never shown beside it
         for r, k in sensitive:
@@ -247,13 +305,13 @@ def protect(
                 step = True
         if step:
             continue
-        open_ = [(rc, candidates(*rc)) for rc in exposed(state)]
+        open_ = [(rc, list(dict.fromkeys(candidates(*rc) + further(*rc)))) for rc in exposed(state)]
         open_ = [(rc, options) for rc, options in open_ if options]
         if not open_:
             break
         (r, c), options = open_[0]
         chosen = options[0]
-        for g, cc in options:  # the first (smallest, nearest) whose withholding frees the cell
+        for g, cc in options[:12]:  # the first (smallest, nearest) whose withholding frees the cell
             trial = state.copy()
             trial[g, cc] = WITHHELD
             if (r, c) not in exposed(trial):
@@ -358,8 +416,16 @@ def mark(table: pd.DataFrame, threshold: int = SUPPRESSION_THRESHOLD) -> pd.Data
         col = out[c]
         if col.dtype != object:
             continue
-        out[c] = col.map(lambda v: f"{label}{MARK}" if v == label else f"{WITHHELD_TEXT}{MARK}" if v is None else v)
+        # a column of results (numbers, '<11', None where withheld), not text from the data (None: no value)
+        results = all(v is None or v == label or _is_number(v) for v in col)
+        out[c] = col.map(
+            lambda v: f"{label}{MARK}" if v == label else f"{WITHHELD_TEXT}{MARK}" if v is None and results else v
+        )
     return out
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
 
 
 def any_marked(table: pd.DataFrame) -> bool:

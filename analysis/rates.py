@@ -178,13 +178,13 @@ def add_rates(table: pd.DataFrame, remission: bool = True) -> pd.DataFrame:
     return out
 
 
-def rate_blocks(rates: pd.DataFrame) -> list[tuple[int, list[int]]]:
-    """The margins of a rates table, by row position: per instrument (when there is an instrument column), the
-    "overall" row beside the groups of each other dimension (condition, site, start month); without a dimension
-    column, none."""
+def rate_blocks(rates: pd.DataFrame, key: str = INSTRUMENT) -> list[tuple[int, list[int]]]:
+    """The margins of a rates table, by row position: per ``key`` (the instrument; a safety flag), when there is
+    such a column, the "overall" row beside the groups of each other dimension (condition, site, start month);
+    without a dimension column, none. (analysis.privacy.protect uses a margin only where its sums hold.)"""
     if DIMENSION not in rates.columns:
         return []
-    keys = rates[INSTRUMENT].astype(str).tolist() if INSTRUMENT in rates.columns else [""] * len(rates)
+    keys = rates[key].astype(str).tolist() if key in rates.columns else [""] * len(rates)
     dims = rates[DIMENSION].astype(str).tolist()
     blocks = []
     for key in dict.fromkeys(keys):

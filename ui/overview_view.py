@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analysis import charts, formatting, report, schema
+from analysis import charts, formatting, privacy, report, schema
 from analysis.errors import DataError
 from analysis.kpi_tiles import kpis_shown
 from ui import cache, gate, session, show
@@ -61,8 +61,10 @@ def kpi_tiles(kpis: pd.DataFrame) -> None:
     per_row = 3
     cols = [c for _ in range(0, len(kpis), per_row) for c in st.columns(per_row)]
     shown = kpis_shown(kpis, threshold())
+    marked = False
     for col, k in zip(cols, shown.to_dict("records")):
         value, delta, counts, verdict = tile_text(k)
+        marked |= value.endswith(privacy.MARK)
         help_ = f"{k['label']}: {k['period']}" + (
             f" vs {k['previous_period']}." if isinstance(k["previous_period"], str) else "."
         )
@@ -82,6 +84,8 @@ def kpi_tiles(kpis: pd.DataFrame) -> None:
         if counts:
             col.caption(counts)
     st.caption(period_caption(shown))
+    if marked:
+        st.caption(privacy.footnote(threshold()))
 
 
 def tile_text(k: dict) -> tuple[str, str | None, str, str]:
@@ -90,7 +94,8 @@ def tile_text(k: dict) -> tuple[str, str | None, str, str]:
         value = formatting.percent(k["value"])
         delta = None if k["change"] is None else formatting.points(k["change"])
         now = "" if k["n"] is None else f"{formatting.count(k['count'])} of {formatting.count(k['n'])}"
-        if k["n"] is not None and k["value"] is None:
+        if k["n"] is not None and k["value"] is None:  # withheld, never blank (the footnote says why)
+            value = privacy.marked(None)
             now = f"withheld: a count under {threshold()} behind it (of {formatting.count(k['n'])})"
         before = (
             ""
@@ -100,7 +105,7 @@ def tile_text(k: dict) -> tuple[str, str | None, str, str]:
         if k["previous"] is not None and before:
             before += f" ({formatting.percent(k['previous'])})"
     else:
-        value = formatting.DASH if k["value"] is None else formatting.count(k["value"])
+        value = formatting.DASH if k["value"] is None else formatting.count(privacy.marked(k["value"], threshold()))
         delta = None if k["change"] is None else f"{k['change']:+,d}"
         now, before = "", "" if k["previous"] is None else formatting.count(k["previous"])
     parts = [now] if now else []

@@ -43,12 +43,18 @@ def kpi_cells(kpis: pd.DataFrame, threshold: int) -> pd.DataFrame:
     rows = []
     for k in kpis_shown(kpis, threshold).to_dict("records"):
         share = k["unit"] == "share"
-        if share:
-            value, previous = fmt.percent(k["value"]), fmt.percent(k["previous"])
+        if share:  # a share withheld beside its count reads 'withheld*' (the footnote says why), never '—'
+            value = privacy.marked(None) if k["value"] is None and k["n"] is not None else fmt.percent(k["value"])
+            previous = (
+                privacy.marked(None)
+                if k["previous"] is None and k["previous_n"] is not None
+                else fmt.percent(k["previous"])
+            )
             change = fmt.DASH if k["change"] is None else fmt.points(k["change"])
-            of = fmt.count(k["n"])
+            of = fmt.count(privacy.marked(k["n"], threshold))
         else:
-            value, previous = fmt.count(k["value"]), fmt.count(k["previous"])
+            value = fmt.count(privacy.marked(k["value"], threshold) if k["value"] is not None else None)
+            previous = fmt.count(privacy.marked(k["previous"], threshold) if k["previous"] is not None else None)
             change = fmt.DASH if k["change"] is None else f"{k['change']:+d}"
             of = ""
         rows.append(
@@ -162,7 +168,7 @@ def title_page(pdf, r: ReportInputs, practice, filters, stamp, prov=None):
     )
     header = ["", str(period_now)] + ([str(previous), "Change"] if has_previous else []) + ["Out of"]
     rows = [[r.label, r.value] + ([r.previous, r.change] if has_previous else []) + [r.of] for r in cells.itertuples()]
-    pdf.grid(header, rows)
+    _grid(pdf, header, rows, t)
     caveats = sorted({f"{r.label}: {r.note}" for r in cells.itertuples() if r.note})
     pdf.notes(caveats, "Caveats")
 
