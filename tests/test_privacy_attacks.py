@@ -241,3 +241,29 @@ def test_the_rates_chart_never_draws_a_rate_the_table_withholds():
     drawn = {bar.name: list(bar.x) for bar in chart.figure.data}
     assert drawn["Cohort A"] == ["Remission"] and drawn["Cohort B"] == ["Response", "Remission"]
     assert any("withheld" in n for n in chart.notes)
+
+
+# -- Trajectories: the fixed effects of a group whose curve is withheld ---------------------------------------
+
+
+def test_the_fixed_effects_of_a_group_under_11_are_withheld_with_its_curve():
+    from analysis import trajectory
+
+    a = practice(
+        [
+            dict(site="N", n=60, remit=20, resp=20, condition="depression"),
+            dict(site="N", n=7, remit=2, resp=2, condition="ptsd"),  # 7 patients: its curve is withheld
+            dict(site="N", n=30, remit=5, resp=10, condition="anxiety"),
+        ]
+    )
+    r = trajectory.trajectories(a, "PHQ9", by="condition")
+    assert "conditionptsd:t1" in set(r.fixed_effects["term"])  # the model has it (5 patients and up)
+    shown = r.fixed_effects_shown().set_index("term")
+    ptsd = [t for t in shown.index if "conditionptsd" in t]
+    assert ptsd and shown.loc[ptsd, "estimate"].isna().all() and shown.loc[ptsd, "se"].isna().all()
+    assert shown.loc["conditionanxiety:t1", "estimate"] == pytest.approx(
+        r.fixed_effects.set_index("term").loc["conditionanxiety:t1", "estimate"]
+    )
+    j = r.to_json()
+    assert all(f["estimate"] is None for f in j["fixed_effects"] if "conditionptsd" in f["term"])
+    assert all(p["mean"] is None for p in j["predicted"] if p["group"] == "ptsd")

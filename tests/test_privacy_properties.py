@@ -115,7 +115,7 @@ def _with_total(groups):
     return np.vstack([groups.sum(axis=0), groups])
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow], phases=NO_SHRINK)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow], phases=NO_SHRINK)
 @given(funnel_groups())
 def test_no_hidden_count_of_a_funnel_table_with_its_total_can_be_solved(groups):
     true = _with_total(groups)
@@ -125,7 +125,7 @@ def test_no_hidden_count_of_a_funnel_table_with_its_total_can_be_solved(groups):
     assert solved(true, shown.values.tolist(), blocks, CHAIN) == []
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], phases=NO_SHRINK)
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow], phases=NO_SHRINK)
 @given(funnel_groups(), funnel_groups())
 def test_two_groupings_of_one_total_leave_no_hidden_count_solvable(a, b):
     """Overall beside two dimensions (condition and site): the second grouping is rescaled to the same total."""
@@ -183,7 +183,7 @@ def json_system(j, code="PHQ9"):
     return shown, blocks
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow], phases=NO_SHRINK)
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow], phases=NO_SHRINK)
 @given(st.lists(patient, min_size=1, max_size=14))
 def test_no_suppressed_count_can_be_solved_from_the_summary_json(practice):
     a = practice_tables(practice)
