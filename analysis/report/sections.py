@@ -76,10 +76,11 @@ def _n(v, threshold: int) -> str:
     return fmt.count(privacy.marked(v, threshold))
 
 
-def _grid(pdf, header, rows, threshold: int, **kw) -> None:
-    """A table, and under it the footnote of its suppressed values (analysis.privacy.footnote) if it has any."""
+def _grid(pdf, header, rows, threshold: int, also=(), **kw) -> None:
+    """A table, and under it the footnote of its suppressed values (analysis.privacy.footnote) if it (or the
+    rows ``also``, of a table above it on the page) has any."""
     pdf.grid(header, rows, **kw)
-    if privacy.has_mark(rows):
+    if privacy.has_mark(rows) or privacy.has_mark(also):
         pdf.para(privacy.footnote(threshold), size=7, colour=90)
 
 
@@ -168,7 +169,7 @@ def title_page(pdf, r: ReportInputs, practice, filters, stamp, prov=None):
     )
     header = ["", str(period_now)] + ([str(previous), "Change"] if has_previous else []) + ["Out of"]
     rows = [[r.label, r.value] + ([r.previous, r.change] if has_previous else []) + [r.of] for r in cells.itertuples()]
-    _grid(pdf, header, rows, t)
+    pdf.grid(header, rows)  # (its footnote is the one under the totals below, on the same page)
     caveats = sorted({f"{r.label}: {r.note}" for r in cells.itertuples() if r.note})
     pdf.notes(caveats, "Caveats")
 
@@ -196,7 +197,7 @@ def title_page(pdf, r: ReportInputs, practice, filters, stamp, prov=None):
             totals.append(["Median induction infusions per patient", f"{float(p['median_infusions']):g}"])
     else:
         totals.append(["Infusions, series and assessment completion", "need a treatments file"])
-    _grid(pdf, ["", "Value"], totals, t)
+    _grid(pdf, ["", "Value"], totals, t, also=rows)
 
 
 def outcomes(pdf, summary, code, t):
@@ -210,7 +211,8 @@ def outcomes(pdf, summary, code, t):
         shown = rates[(rates[INSTRUMENT] == code) & (rates[DIMENSION] == "overall")].iloc[0].to_dict()
         chart = charts.funnel_chart(row, code, t, shown)
         pdf.figure(chart)
-        _grid(pdf, ["Stage", "Patients", "Share of the stage above"], [list(r) for r in funnel_rows(row, t, shown)], t)
+        # (the footnote is in the chart's notes just above)
+        pdf.grid(["Stage", "Patients", "Share of the stage above"], [list(r) for r in funnel_rows(row, t, shown)])
     else:
         pdf.para(f"No {code} scores.")
 
