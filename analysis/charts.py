@@ -44,7 +44,16 @@ from analysis.chart_style import (
     label,
 )
 from analysis.config import SUPPRESSION_THRESHOLD
-from analysis.privacy import is_small, show_count, small_label, suppress_table
+from analysis.privacy import (
+    MARK,
+    WITHHELD_TEXT,
+    footnote,
+    is_small,
+    show_count,
+    small_label,
+    suppress_table,
+    why_withheld,
+)
 from analysis.schema import (
     COHORT,
     DAY,
@@ -121,12 +130,21 @@ def _escaped(factory):
 
 
 @_escaped
-def monthly_chart(by_month: pd.DataFrame, threshold: int = SUPPRESSION_THRESHOLD) -> Chart:
+def monthly_chart(
+    by_month: pd.DataFrame, threshold: int = SUPPRESSION_THRESHOLD, shown: pd.DataFrame | None = None
+) -> Chart:
     """Patients started and infusions given per start month (two stacked panels sharing the month axis).
 
     ``by_month``: start_month, patients_started, infusions (infusions may be all missing without a
-    treatments file). Months with 1 to threshold-1 patients are shown as '<11' with no bar."""
+    treatments file). Months with 1 to threshold-1 patients are shown as '<11*' with no bar. ``shown``: the
+    table as it may be shown (``Summary.suppressed_by_month``, suppressed beside the practice's totals): a
+    count it withholds is written 'withheld*' with no bar."""
     t = by_month.sort_values(schema.START_MONTH)
+    hidden_in = (
+        None
+        if shown is None
+        else shown.set_index(shown[schema.START_MONTH].astype(str)).reindex(t[schema.START_MONTH].astype(str))
+    )
     months = t[schema.START_MONTH].astype(str).tolist()
     # YYYY-MM start months on a date axis (readable ticks every few months); other labels as categories
     dated = all(len(m) == 7 and m[4] == "-" for m in months)
@@ -147,8 +165,17 @@ def monthly_chart(by_month: pd.DataFrame, threshold: int = SUPPRESSION_THRESHOLD
     for row, (col, name, colour) in enumerate(series, start=1):
         values = t[col].tolist()
         small = [is_small(v, threshold) for v in values]
+        withheld = [False] * len(values) if hidden_in is None else [v is None for v in hidden_in[col].tolist()]
+        small = [s or w for s, w in zip(small, withheld)]
         shown = [None if s or pd.isna(v) else float(v) for v, s in zip(values, small)]
-        text = [small_label(threshold) if s else ("" if pd.isna(v) else f"{int(v)}") for v, s in zip(values, small)]
+        text = [
+            f"{WITHHELD_TEXT}{MARK}"
+            if w
+            else f"{small_label(threshold)}{MARK}"
+            if s
+            else ("" if pd.isna(v) else f"{int(v)}")
+            for v, s, w in zip(values, small, withheld)
+        ]
         # numbers on the bars only where they fit; otherwise in the hover text (and '<11' always written)
         label_all = len(months) <= 12
         fig.add_trace(
@@ -170,7 +197,13 @@ def monthly_chart(by_month: pd.DataFrame, threshold: int = SUPPRESSION_THRESHOLD
         )
         if any(small):
             notes.append(
-                f"{name}: months with fewer than {threshold} are shown as {small_label(threshold)} without a bar."
+                f"{name}: months with fewer than {threshold} are shown as {small_label(threshold)}{MARK} without a "
+                "bar"
+                + (
+                    f"; a month {WITHHELD_TEXT}{MARK} would reveal one by subtraction from the total."
+                    if any(withheld)
+                    else "."
+                )
             )
     if dated:
         fig.update_xaxes(
@@ -188,18 +221,23 @@ def monthly_chart(by_month: pd.DataFrame, threshold: int = SUPPRESSION_THRESHOLD
 
 
 @_escaped
-def funnel_chart(counts: Mapping, instrument: str, threshold: int = SUPPRESSION_THRESHOLD) -> Chart:
+def funnel_chart(
+    counts: Mapping, instrument: str, threshold: int = SUPPRESSION_THRESHOLD, shown: Mapping | None = None
+) -> Chart:
     """The outcome funnel: patients -> with baseline -> with response assessment -> evaluable ->
     responders -> with follow-up, each bar labelled with its count and its share of the bar above.
 
     Suppressed as analysis.privacy.suppress_table with the funnel's complements: a small count is shown as
-    '<11' and a count whose difference from the bar above is small is withheld (no bar, no number)."""
+    '<11*' and a count whose difference from the bar above is small is withheld ('withheld*', no bar), each
+    withheld step with a note saying why. ``shown``: the row as its table shows it (e.g. the overall row of
+    ``Summary.suppressed_rates``, suppressed beside its groups), so that chart and table withhold the same."""
     from analysis.outcomes import FUNNEL_COMPLEMENTS
 
     keys = [k for k in fmt.FUNNEL_LABELS if k in counts]
-    shown = suppress_table(
-        pd.DataFrame([{k: counts[k] for k in keys}]), keys, (), threshold, complements=FUNNEL_COMPLEMENTS
-    ).iloc[0]
+    if shown is None:
+        shown = suppress_table(
+            pd.DataFrame([{k: counts[k] for k in keys}]), keys, (), threshold, complements=FUNNEL_COMPLEMENTS
+        ).iloc[0]
     names, values, text = [], [], []
     previous = None
     withheld = False
@@ -211,7 +249,7 @@ def funnel_chart(counts: Mapping, instrument: str, threshold: int = SUPPRESSION_
         names.append(name)
         values.append(0 if hidden else int(n))
         share = "" if hidden or previous is None or previous == 0 else f" · {fmt.percent(n / previous, 0)}"
-        text.append(str(v) if isinstance(v, str) else "withheld" if hidden else f"{int(n)}{share}")
+        text.append(f"{v}{MARK}" if isinstance(v, str) else f"{WITHHELD_TEXT}{MARK}" if hidden else f"{int(n)}{share}")
         withheld |= v is None
         previous = None if hidden else n
     fig = go.Figure(
@@ -234,14 +272,9 @@ def funnel_chart(counts: Mapping, instrument: str, threshold: int = SUPPRESSION_
         "Each bar keeps the patients of the bar above who pass one more step, with its count and its share "
         "of the bar above; response and remission rates are over the evaluable patients."
     )
-    notes = (
-        (
-            f"A step whose difference from the step above is under {threshold} is withheld, so that the "
-            "difference cannot be worked out.",
-        )
-        if withheld
-        else ()
-    )
+    why = why_withheld(counts, {k: shown[k] for k in keys}, fmt.FUNNEL_LABELS, threshold)
+    hidden_any = withheld or any(isinstance(shown[k], str) for k in keys)
+    notes = (*why.values(), footnote(threshold)) if hidden_any else ()
     return Chart(fig, caption, notes)
 
 
@@ -714,8 +747,13 @@ def rates_chart(
 
     ``rates``: <group>, evaluable, responders, response_rate, response_lower, response_upper, remitters,
     remission_rate, remission_lower, remission_upper.
-    A group with fewer evaluable patients than the threshold, or a small numerator, is not drawn."""
+    A rate is drawn only where the table shows it: suppressed as analysis.rates.suppress_rates (a small count,
+    or a count whose difference from the step before is small, withholds the rates resting on it)."""
+    from analysis.outcomes import FUNNEL_COMPLEMENTS, FUNNEL_COUNTS
+
     r = rates
+    shown = suppress_table(rates, FUNNEL_COUNTS, (), threshold, shares=schema.RATES, complements=FUNNEL_COMPLEMENTS)
+    shown = shown.set_index(shown[group])
     fig = go.Figure()
     notes = []
     measures = [("response", RESPONDERS, "Response"), ("remission", REMITTERS, "Remission")]
@@ -728,6 +766,12 @@ def rates_chart(
                 continue
             if is_small(row.get(EVALUABLE), threshold) or is_small(row.get(count), threshold):
                 notes.append(f"{label(g)}, {name.lower()}: fewer than {threshold} patients, so not shown.")
+                continue
+            if shown.loc[g, f"{key}_rate"] is None:  # withheld in the table (complementary suppression)
+                notes.append(
+                    f"{label(g)}, {name.lower()}: {WITHHELD_TEXT}, as in the table (fewer than {threshold} patients "
+                    "between two of its counts), so not shown."
+                )
                 continue
             xs.append(name), ys.append(float(rate))
             lo.append(float(rate) - float(row[f"{key}_lower"])), hi.append(float(row[f"{key}_upper"]) - float(rate))

@@ -534,53 +534,35 @@ def quality_measures(
 
 def suppress(measures: pd.DataFrame, groupings: list[pd.DataFrame], threshold: int) -> tuple[pd.DataFrame, ...]:
     """The measure table and its group tables (by month, by site: each partitions the overall row) as they may
-    be shown on one screen: small counts as '<11' (``privacy.show_count``), and complementary suppression on
-    every sum (a row's eligible = excluded + not_reached + denominator and denominator = numerator + not_met +
-    no_score; a measure's overall count = the sum of its groups): where exactly one term of a sum is hidden,
-    the smallest other term is withheld too, until no hidden count can be worked out by subtraction. Rates
-    and intervals are withheld where the numerator or the denominator is hidden."""
+    be shown on one screen, by the one rule of analysis.privacy (``suppress_table``): small counts as '<11',
+    and complementary suppression on every sum (a row's eligible = excluded + not_reached + denominator and
+    denominator = numerator + not_met + no_score; a measure's overall count = the sum of its groups) until no
+    hidden count can be worked out from what is shown. Rates and intervals are withheld where the numerator or
+    the denominator is hidden."""
     tables = [measures.reset_index(drop=True)] + [g.reset_index(drop=True) for g in groupings]
-    values = {(t, i, c): tables[t].at[i, c] for t in range(len(tables)) for i in tables[t].index for c in COUNTS}
-    hidden = {k for k, v in values.items() if privacy.is_small(v, threshold)}
-    sums = []
-    for t, table in enumerate(tables):
-        for i in table.index:
-            sums += [((t, i, total), [(t, i, p) for p in parts]) for total, parts in SUMS]
-    for t in range(1, len(tables)):
-        for i, m in enumerate(tables[0]["measure"]):
-            rows = tables[t].index[tables[t]["measure"] == m]
+    stacked = pd.concat([t.assign(_part=k) for k, t in enumerate(tables)], ignore_index=True)
+    blocks = []
+    for i in stacked.index[stacked["_part"] == 0]:
+        m = stacked.at[i, "measure"]
+        for k in range(1, len(tables)):
+            rows = stacked.index[(stacked["_part"] == k) & (stacked["measure"] == m)]
             if len(rows):
-                sums += [((0, i, c), [(t, r, c) for r in rows]) for c in COUNTS]
-    changed = True
-    while changed:
-        changed = False
-        for total, parts in sums:
-            terms = [total] + parts
-            if sum(k in hidden for k in terms) != 1:
-                continue
-            visible = [k for k in parts if k not in hidden]
-            nonzero = [k for k in visible if values[k] != 0]
-            pick = min(nonzero, key=lambda k: values[k]) if nonzero else (total if total not in hidden else None)
-            if pick is None and visible:
-                pick = visible[0]
-            if pick is not None:
-                hidden.add(pick)
-                changed = True
+                blocks.append((int(i), [int(r) for r in rows]))
+    shown = privacy.suppress_table(
+        stacked,
+        COUNTS,
+        (),
+        threshold,
+        shares={("rate", "lower", "upper"): ("numerator", "denominator")},
+        blocks=blocks,
+        sums=[(total, list(parts)) for total, parts in SUMS],
+    )
     out = []
-    for t, table in enumerate(tables):
-        shown = table.copy()
+    for k, table in enumerate(tables):
+        part = shown[shown["_part"] == k].drop(columns="_part").reset_index(drop=True)
         for c in COUNTS + ("rate", "lower", "upper"):
-            shown[c] = shown[c].astype(object)
-        for i in shown.index:
-            for c in COUNTS:
-                if (t, i, c) in hidden:
-                    shown.at[i, c] = privacy.show_count(values[(t, i, c)], threshold)
-                    if not privacy.is_small(values[(t, i, c)], threshold):
-                        shown.at[i, c] = None
-            if (t, i, "numerator") in hidden or (t, i, "denominator") in hidden:
-                for c in ("rate", "lower", "upper"):
-                    shown.at[i, c] = None
-        out.append(shown)
+            part[c] = part[c].astype(object)
+        out.append(part[list(table.columns)])
     return tuple(out)
 
 

@@ -320,9 +320,20 @@ class Safety:
         return self.definitions.suppression_threshold if threshold is None else int(threshold)
 
     def rates_shown(self, threshold: int | None = None) -> pd.DataFrame:
-        """The rates table as it may be shown: counts 1-10 '<11', rates and limits resting on them withheld."""
+        """The rates table as it may be shown: counts 1-10 '<11', rates and limits resting on them withheld, and
+        complementary suppression beside each flag's overall row (analysis.rates.rate_blocks), so that no hidden
+        count of a site or month can be worked out from the overall and the other groups."""
+        from analysis.rates import rate_blocks
+
+        rates = self.rates
         return privacy.suppress_table(
-            self.rates, RATE_COUNTS, (), self.threshold(threshold), shares=RATE_SHARES, complements=RATE_COMPLEMENTS
+            rates,
+            RATE_COUNTS,
+            (),
+            self.threshold(threshold),
+            shares=RATE_SHARES,
+            complements=RATE_COMPLEMENTS,
+            blocks=rate_blocks(rates.reset_index(drop=True), key="flag"),
         )
 
     def means_shown(self, table: pd.DataFrame, threshold: int | None = None) -> pd.DataFrame:

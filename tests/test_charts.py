@@ -274,9 +274,22 @@ def test_monthly_chart_hides_small_months_behind_less_than_threshold():
     )
     chart = charts.monthly_chart(by_month)
     starts, infusions = chart.figure.data
-    assert list(starts.y) == [25, None, 0] and list(starts.text) == ["25", "<11", "0"]
+    # a small month reads '<11*' (the footnote marker, issue 20)
+    assert list(starts.y) == [25, None, 0] and list(starts.text) == ["25", "<11*", "0"]
     assert list(infusions.y) == [120, 30, 0]
     assert chart.notes and "<11" in chart.notes[0]
+
+
+def test_monthly_chart_withholds_a_month_its_shown_table_withholds():
+    """Beside the practice's total, one small month would be recovered from the others: the month its table
+    (Summary.suppressed_by_month) withholds reads 'withheld*' with no bar, as in the table."""
+    by_month = pd.DataFrame(
+        {"start_month": ["2025-01", "2025-02", "2025-03"], "patients_started": [25, 7, 30], "infusions": [120, 30, 99]}
+    )
+    shown = by_month.astype(object)
+    shown.loc[1, "patients_started"], shown.loc[0, "patients_started"] = "<11", None
+    starts = charts.monthly_chart(by_month, 11, shown).figure.data[0]
+    assert list(starts.text) == ["withheld*", "<11*", "30"] and list(starts.y) == [None, None, 30]
 
 
 def test_monthly_chart_without_treatments_has_one_panel():
@@ -297,9 +310,9 @@ def test_funnel_chart_labels_each_step_with_count_and_share_and_suppresses_small
     chart = charts.funnel_chart(counts, "PHQ9")
     bar = chart.figure.data[0]
     assert list(bar.x) == [100, 85, 45, 0, 24, 0]
-    assert bar.text[1] == "85 · 85%" and bar.text[-1] == "<11"
-    # 44 evaluable of 45 would reveal 1 patient without an evaluable baseline: withheld
-    assert bar.text[3] == "withheld" and chart.notes
+    assert bar.text[1] == "85 · 85%" and bar.text[-1] == "<11*"
+    # 44 evaluable of 45 would reveal 1 patient without an evaluable baseline: withheld, with the reason
+    assert bar.text[3] == "withheld*" and any("differs from 'With a response assessment'" in n for n in chart.notes)
     assert "PHQ9" in chart.figure.layout.title.text
 
 

@@ -171,12 +171,16 @@ def test_the_kpis_are_the_dashboards_tiles(sample, sample_text, as_of):
     loaded = sample[2]
     k = kpi_tiles.kpis(loaded.assessments, loaded.treatments, instrument="PHQ9", as_of=as_of).set_index("kpi")
     assert f"Patients who started {k.loc['patients_started', 'period']}" in sample_text
-    shown = kpi_tiles.kpis_shown(k.reset_index(), 11).set_index("kpi")  # the tiles' rule: withheld is "—"
+    shown = kpi_tiles.kpis_shown(k.reset_index(), 11).set_index("kpi")  # the tiles' rule; withheld reads "withheld*"
     for kpi in ("series_completion", "assessment_completion", "response_rate", "remission_rate"):
         row = k.loc[kpi]
         if shown.loc[kpi, "change"] is None:
             # e.g. the sample's assessment completion before: 362 of 370, a complement of 8 (< 11)
-            assert f"{pct(row['value'])} — —" in sample_text or f"— {pct(row['previous'])} —" in sample_text, kpi
+            # (issue 20: a withheld value reads 'withheld*' with the footnote, never '—')
+            assert (
+                f"{pct(row['value'])} withheld* —" in sample_text
+                or f"withheld* {pct(row['previous'])} —" in sample_text
+            ), kpi
         else:
             assert f"{pct(row['value'])} {pct(row['previous'])} {100 * row['change']:+.1f} pts" in sample_text, kpi
     assert shown["change"].notna().sum() >= 3  # most of the sample's tiles are shown in full
@@ -494,10 +498,16 @@ def test_kpi_cells_withhold_a_share_whose_numerator_denominator_or_complement_is
         ]
     )
     cells = report.kpi_cells(k, 11).set_index("kpi")
-    assert cells.loc["patients_started", ["value", "previous", "change"]].tolist() == ["104", "<11", "—"]
+    # suppressed values carry the footnote marker (issue 20): '<11*', 'withheld*'
+    assert cells.loc["patients_started", ["value", "previous", "change"]].tolist() == ["104", "<11*", "—"]
     # 12 of 20: the 8 non-responders are a small complement, so the share is withheld (kpi_tiles.kpis_shown, the
     # dashboard's rule too); previous 5 of 40: small numerator
-    assert cells.loc["response_rate", ["value", "previous", "change", "of"]].tolist() == ["—", "—", "—", "20"]
+    assert cells.loc["response_rate", ["value", "previous", "change", "of"]].tolist() == [
+        "withheld*",
+        "withheld*",
+        "—",
+        "20",
+    ]
     assert cells.loc["remission_rate", ["value", "previous", "change"]].tolist() == ["27.5%", "50.0%", "-22.5 pts"]
 
 
@@ -515,8 +525,8 @@ def test_funnel_rows_give_counts_and_withhold_shares_of_small_counts():
         ("With a baseline", "38", "95.0%"),
         ("With a response assessment", "20", "52.6%"),
         ("Evaluable (baseline > 0)", "20", "100.0%"),
-        ("Responders", "<11", "—"),
-        ("Responders with follow-up", "<11", "—"),
+        ("Responders", "<11*", "—"),  # '<11' with the footnote marker (issue 20: suppressed cells explained)
+        ("Responders with follow-up", "<11*", "—"),
     ]
 
 

@@ -64,20 +64,27 @@ def table(
     already suppressed is passed with no counts);
     ``percent``: shares (fractions) shown as percentages; ``ci``: {share column: (lower, upper)} shown as one
     column; ``hide``: columns left off the screen (the downloads keep them).
-    The downloads hold the values as shown, each share's raw fraction in a column of its own, under the
-    provenance of the data, filters and card (:func:`downloads`).
+    The downloads hold the values as shown ('<11*', 'withheld*' and the footnote saying why), each share's raw
+    fraction in a column of its own, under the provenance of the data, filters and card (:func:`downloads`).
     Returns the suppressed table (the numbers shown and downloaded, before formatting)."""
-    shown = privacy.suppress_table(frame, counts, derived, session.threshold(), shares=shares, complements=complements)
+    thr = session.threshold()
+    shown = privacy.suppress_table(frame, counts, derived, thr, shares=shares, complements=complements)
+    shown = privacy.mark(shown, thr)  # '<11*' and 'withheld*', never blank, as in the downloads and the PDF
     view = shown.copy()
     for c in view.columns:
         if c in percent:
-            view[c] = view[c].map(lambda v: "" if formatting.missing(v) else formatting.percent(v))
+            view[c] = view[c].map(
+                lambda v: v if isinstance(v, str) else "" if formatting.missing(v) else formatting.percent(v)
+            )
         elif view[c].dtype == object:
             view[c] = view[c].map(_text)
     for c, (lo, hi) in (ci or {}).items():
         if c in percent:  # a share with its interval: '53.8% (47.9 to 59.6)'
             rates = zip(shown[c], shown[lo], shown[hi])
-            view[c] = ["" if formatting.missing(r) else formatting.rate_ci(r, a, b) for r, a, b in rates]
+            view[c] = [
+                r if isinstance(r, str) else "" if formatting.missing(r) else formatting.rate_ci(r, a, b)
+                for r, a, b in rates
+            ]
         else:  # values already written as text (e.g. days): '64 (53 to 69)'
             view[c] = [
                 (f"{v} ({a} to {b})" if a and b else v) if v else "" for v, a, b in zip(view[c], view[lo], view[hi])
@@ -86,6 +93,9 @@ def table(
     download = downloadable(view, shown, percent, ci, rename)
     view = view.drop(columns=[c for c in hide if c in view.columns])
     st.dataframe(view.rename(columns=rename or {}), hide_index=True, width="stretch")
+    if privacy.any_marked(shown):
+        st.caption(privacy.footnote(thr))
+    download = privacy.with_footnote(download, thr)
     shown = shown.rename(columns=rename or {})
     stem = name.lower().replace(" ", "_")
     downloads(download, name, f"{key or stem}", stem)
@@ -100,7 +110,9 @@ def downloadable(view: pd.DataFrame, shown: pd.DataFrame, percent=(), ci=None, r
         if c not in shown.columns:
             continue
         for raw in (c, *((ci or {}).get(c, ()))):
-            out[f"{raw} (fraction)"] = shown[raw].map(lambda v: None if formatting.missing(v) else float(v))
+            out[f"{raw} (fraction)"] = shown[raw].map(
+                lambda v: v if isinstance(v, str) else None if formatting.missing(v) else float(v)
+            )
     return out
 
 

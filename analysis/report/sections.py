@@ -22,14 +22,10 @@ from analysis.schema import (
     INFUSIONS,
     INSTRUMENT,
     PATIENTS,
-    REMISSION_LOWER,
     REMISSION_RATE,
-    REMISSION_UPPER,
     REMITTERS,
     RESPONDERS,
-    RESPONSE_LOWER,
     RESPONSE_RATE,
-    RESPONSE_UPPER,
     SCORE,
     SERIES_COMPLETION,
     SITE,
@@ -47,12 +43,18 @@ def kpi_cells(kpis: pd.DataFrame, threshold: int) -> pd.DataFrame:
     rows = []
     for k in kpis_shown(kpis, threshold).to_dict("records"):
         share = k["unit"] == "share"
-        if share:
-            value, previous = fmt.percent(k["value"]), fmt.percent(k["previous"])
+        if share:  # a share withheld beside its count reads 'withheld*' (the footnote says why), never '—'
+            value = privacy.marked(None) if k["value"] is None and k["n"] is not None else fmt.percent(k["value"])
+            previous = (
+                privacy.marked(None)
+                if k["previous"] is None and k["previous_n"] is not None
+                else fmt.percent(k["previous"])
+            )
             change = fmt.DASH if k["change"] is None else fmt.points(k["change"])
-            of = fmt.count(k["n"])
+            of = fmt.count(privacy.marked(k["n"], threshold))
         else:
-            value, previous = fmt.count(k["value"]), fmt.count(k["previous"])
+            value = fmt.count(privacy.marked(k["value"], threshold) if k["value"] is not None else None)
+            previous = fmt.count(privacy.marked(k["previous"], threshold) if k["previous"] is not None else None)
             change = fmt.DASH if k["change"] is None else f"{k['change']:+d}"
             of = ""
         rows.append(
@@ -69,21 +71,35 @@ def kpi_cells(kpis: pd.DataFrame, threshold: int) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["kpi", "label", "value", "previous", "change", "of", "note"])
 
 
-def funnel_rows(row: dict, threshold: int) -> list[tuple[str, str, str]]:
+def _n(v, threshold: int) -> str:
+    """A count of a suppressed table as the report writes it: '1,234', '<11*', 'withheld*'."""
+    return fmt.count(privacy.marked(v, threshold))
+
+
+def _grid(pdf, header, rows, threshold: int, also=(), **kw) -> None:
+    """A table, and under it the footnote of its suppressed values (analysis.privacy.footnote) if it (or the
+    rows ``also``, of a table above it on the page) has any."""
+    pdf.grid(header, rows, **kw)
+    if privacy.has_mark(rows) or privacy.has_mark(also):
+        pdf.para(privacy.footnote(threshold), size=7, colour=90)
+
+
+def funnel_rows(row: dict, threshold: int, shown: dict | None = None) -> list[tuple[str, str, str]]:
     """(stage, count as shown, share of the stage above) of one funnel row; a share is withheld when
-    either count is small."""
+    either count is hidden. ``shown``: the row as the rate tables show it (``Summary.suppressed_rates``, with
+    its complementary suppression); without it, the row's small counts only."""
     out, previous = [], None
     for key, name in fmt.FUNNEL_LABELS.items():
         if key not in row:
             continue
-        n = row[key]
+        n = shown[key] if shown is not None else privacy.show_count(row[key], threshold)
         share = ""
         if previous is not None:
-            if any(fmt.missing(v) or privacy.is_small(v, threshold) for v in (n, previous)) or previous == 0:
+            if any(v is None or isinstance(v, str) or fmt.missing(v) for v in (n, previous)) or previous == 0:
                 share = fmt.DASH
             else:
                 share = fmt.percent(float(n) / float(previous))
-        out.append((name, fmt.count(privacy.show_count(n, threshold)), share))
+        out.append((name, _n(n, threshold), share))
         previous = n
     return out
 
@@ -132,7 +148,8 @@ def title_page(pdf, r: ReportInputs, practice, filters, stamp, prov=None):
     pdf.para(
         "De-identified practice data: days are counted from each patient's first treatment and only start "
         "months are kept. Rates are over the evaluable patients with 95% confidence intervals. Counts "
-        f"from 1 to {t - 1} are shown as <{t} and anything derived from them is withheld (—)."
+        f"from 1 to {t - 1} are shown as <{t}* and anything they could be worked out from is withheld*; "
+        "a dash (—) is a value that does not exist."
         if t > 1
         else "De-identified practice data; small counts are not suppressed in this report.",
         size=8.5,
@@ -152,23 +169,23 @@ def title_page(pdf, r: ReportInputs, practice, filters, stamp, prov=None):
     )
     header = ["", str(period_now)] + ([str(previous), "Change"] if has_previous else []) + ["Out of"]
     rows = [[r.label, r.value] + ([r.previous, r.change] if has_previous else []) + [r.of] for r in cells.itertuples()]
-    pdf.grid(header, rows)
+    pdf.grid(header, rows)  # (its footnote is the one under the totals below, on the same page)
     caveats = sorted({f"{r.label}: {r.note}" for r in cells.itertuples() if r.note})
     pdf.notes(caveats, "Caveats")
 
     pdf.heading("All start months", level=2)
-    share = lambda s, n: f"{fmt.percent(s)} of {fmt.count(n)}" if not fmt.missing(s) else fmt.DASH  # noqa: E731
+    share = lambda s, n: f"{fmt.percent(s)} of {_n(n, t)}" if not fmt.missing(s) else privacy.marked(None)  # noqa: E731
     totals = [
-        ["Patients started", fmt.count(p[PATIENTS])],
-        ["Patients with scores", fmt.count(p["patients_with_scores"])],
+        ["Patients started", _n(p[PATIENTS], t)],
+        ["Patients with scores", _n(p["patients_with_scores"], t)],
         ["Scores kept", fmt.count(privacy.show_count(r.data.scores, t))],
     ]
     if p.get(INFUSIONS) is not None and not fmt.missing(p.get(INFUSIONS)):
         totals += [
             [
                 "Infusions (induction / booster / maintenance)",
-                f"{fmt.count(p['infusions'])} ({fmt.count(p['induction_infusions'])} / {fmt.count(p['boosters'])}"
-                f" / {fmt.count(p['maintenance'])})",
+                f"{_n(p['infusions'], t)} ({_n(p['induction_infusions'], t)} / {_n(p['boosters'], t)}"
+                f" / {_n(p['maintenance'], t)})",
             ],
             [
                 "Series completion (of patients who started a series)",
@@ -180,7 +197,7 @@ def title_page(pdf, r: ReportInputs, practice, filters, stamp, prov=None):
             totals.append(["Median induction infusions per patient", f"{float(p['median_infusions']):g}"])
     else:
         totals.append(["Infusions, series and assessment completion", "need a treatments file"])
-    pdf.grid(["", "Value"], totals)
+    _grid(pdf, ["", "Value"], totals, t, also=rows)
 
 
 def outcomes(pdf, summary, code, t):
@@ -190,8 +207,12 @@ def outcomes(pdf, summary, code, t):
     overall = summary.rates[(summary.rates[INSTRUMENT] == code) & (summary.rates[DIMENSION] == "overall")]
     if len(overall):
         row = overall.iloc[0].to_dict()
-        pdf.figure(charts.funnel_chart(row, code, t))
-        pdf.grid(["Stage", "Patients", "Share of the stage above"], [list(r) for r in funnel_rows(row, t)])
+        # the overall row as the tables by condition and site beside it withhold it (complementary suppression)
+        shown = rates[(rates[INSTRUMENT] == code) & (rates[DIMENSION] == "overall")].iloc[0].to_dict()
+        chart = charts.funnel_chart(row, code, t, shown)
+        pdf.figure(chart)
+        # (the footnote is in the chart's notes just above)
+        pdf.grid(["Stage", "Patients", "Share of the stage above"], [list(r) for r in funnel_rows(row, t, shown)])
     else:
         pdf.para(f"No {code} scores.")
 
@@ -204,15 +225,11 @@ def outcomes(pdf, summary, code, t):
     )
     part = rates[rates[DIMENSION].isin(["overall", CONDITION])]
     header = ["Instrument", "Condition", *RATE_HEADER]
-    pdf.grid(header, _rate_rows(part, with_instrument=True), align=["LEFT", "LEFT"] + ["RIGHT"] * 6, size=7.5)
+    _grid(pdf, header, _rate_rows(part, True, t), t, align=["LEFT", "LEFT"] + ["RIGHT"] * 6, size=7.5)
     by_site = rates[(rates[INSTRUMENT] == code) & (rates[DIMENSION] == SITE)]
     if len(by_site):
         pdf.heading(f"{code} response and remission by site", level=2)
-        pdf.grid(
-            ["Site", *RATE_HEADER],
-            _rate_rows(by_site, with_instrument=False),
-            size=7.5,
-        )
+        _grid(pdf, ["Site", *RATE_HEADER], _rate_rows(by_site, False, t), t, size=7.5)
     pdf.notes(summary.notes)
 
 
@@ -227,7 +244,12 @@ RATE_HEADER = [
 ]
 
 
-def _rate_rows(part: pd.DataFrame, with_instrument: bool) -> list[list[str]]:
+def _rate_rows(part: pd.DataFrame, with_instrument: bool, t: int) -> list[list[str]]:
+    def rate(r, k):  # withheld (None) reads 'withheld*'; a rate that does not exist (NaN) '—'
+        if r[f"{k}_rate"] is None:
+            return privacy.marked(None, t)
+        return fmt.rate_ci(r[f"{k}_rate"], r[f"{k}_lower"], r[f"{k}_upper"])
+
     rows = []
     for r in part.to_dict("records"):
         group = "All" if r[DIMENSION] == "overall" else charts.label(r[GROUP])
@@ -235,12 +257,12 @@ def _rate_rows(part: pd.DataFrame, with_instrument: bool) -> list[list[str]]:
             ([r[INSTRUMENT]] if with_instrument else [])
             + [
                 group,
-                fmt.count(r[PATIENTS]),
-                fmt.count(r[EVALUABLE]),
-                fmt.count(r[RESPONDERS]),
-                fmt.rate_ci(r[RESPONSE_RATE], r[RESPONSE_LOWER], r[RESPONSE_UPPER]),
-                fmt.count(r[REMITTERS]),
-                fmt.rate_ci(r[REMISSION_RATE], r[REMISSION_LOWER], r[REMISSION_UPPER]),
+                _n(r[PATIENTS], t),
+                _n(r[EVALUABLE], t),
+                _n(r[RESPONDERS], t),
+                rate(r, "response"),
+                _n(r[REMITTERS], t),
+                rate(r, "remission"),
             ]
         )
     return rows
