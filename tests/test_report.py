@@ -402,19 +402,18 @@ def test_data_quality_counts_rows_by_severity_and_problem_without_messages(plain
     assert "P-001" not in text and "P-002" not in text  # messages quote patient keys: not printed
 
 
-def test_without_chromium_the_command_line_still_writes_the_report(tiny, tmp_path, monkeypatch, capsys):
-    """Figures give a line each (no hang, no traceback); the rest of the report is there."""
+def test_without_chromium_the_command_line_still_writes_the_report(tmp_path, monkeypatch, capsys):
+    """Figures give a line each (no hang, no traceback); the rest of the report is there. (A practice large
+    enough for its figures to be drawn at the PDF's threshold of 11.)"""
     from analysis.__main__ import main
 
-    _, (a, t) = tiny
-    card = tmp_path / "open.json"
-    card.write_text(json.dumps({"suppression_threshold": 0}))
-    out = tmp_path / "tiny.pdf"
+    a, t = write_sample(tmp_path, patients=200, seed=7)
+    out = tmp_path / "practice.pdf"
     monkeypatch.setenv("BROWSER_PATH", str(tmp_path / "no-chromium"))
-    assert main(["report", str(a), str(t), "--definitions", str(card), "--out", str(out), "--json"]) == 0
+    assert main(["report", str(a), str(t), "--out", str(out), "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {"ok": True, "out": str(out)}
     text = " ".join(pages_text(out.read_bytes()))
-    assert text.count("[Figure not drawn: no Chromium found") == 3
+    assert text.count("[Figure not drawn: no Chromium found") >= 3
     assert "How long PHQ9 response lasts" in text
 
 
