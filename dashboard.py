@@ -18,6 +18,7 @@ pages = st.navigation(
         st.Page("pages/durability.py", title="Durability", icon=":material/timelapse:"),
         st.Page("pages/compare.py", title="Compare cohorts", icon=":material/compare_arrows:"),
         st.Page("pages/safety.py", title="Safety", icon=":material/health_and_safety:"),
+        st.Page("pages/measures.py", title="Quality measures", icon=":material/verified:"),
         st.Page("pages/data.py", title="Data", icon=":material/upload_file:"),
         st.Page("pages/methods.py", title="Methods", icon=":material/menu_book:"),
         *(
@@ -29,5 +30,6 @@ pages = st.navigation(
 )
 gate.account()
 session.sidebar()
+session.card_banner()  # a definition card changed from the default is named on every page
 session.frame_ran()
 pages.run()

@@ -153,8 +153,8 @@ def _safety(value) -> FrozenMap:
 
 
 def _knots(value, induction_end_day: int) -> tuple[int, ...] | None:
-    """The card's trajectory knots: different whole days, 0 or more, in order; None when they are just the end
-    of induction (the default, which then follows ``induction_end_day``)."""
+    """The card's trajectory knots: different whole days, 0 or more, in order; None when they are the default
+    (:func:`default_knots`, which then follows ``induction_end_day``)."""
     if value is None:
         return None
     if (
@@ -168,7 +168,14 @@ def _knots(value, induction_end_day: int) -> tuple[int, ...] | None:
             f"got {value!r}"
         )
     knots = tuple(sorted(int(k) for k in value))
-    return None if knots == (int(induction_end_day),) else knots
+    return None if knots == default_knots(int(induction_end_day)) else knots
+
+
+def default_knots(induction_end_day: int) -> tuple[int, ...]:
+    """The knots of a card that names none: day config.ACUTE_KNOT_DAY (the acute drop within hours of the first
+    infusion) and the end of induction, e.g. (1, 14); only the end of induction when it is that early."""
+    end = int(induction_end_day)
+    return (config.ACUTE_KNOT_DAY, end) if end > config.ACUTE_KNOT_DAY else (end,)
 
 
 @dataclass(frozen=True)
@@ -177,8 +184,8 @@ class Definitions:
 
     Defaults come from analysis/config.py and the instrument registry; ``response_drop`` and
     ``remission_max`` hold per-instrument overrides of the registry ({code: value}). ``knots``: the days where
-    the trajectory model's piecewise-linear time bends (:attr:`trajectory_knots`); None (the default) is one
-    knot at ``induction_end_day``, so the default card's knots are [14].
+    the trajectory model's piecewise-linear time bends (:attr:`trajectory_knots`); None (the default) is
+    :func:`default_knots`: day 1 and ``induction_end_day``, so the default card's knots are [1, 14].
     """
 
     baseline_window: tuple[int, int] = config.BASELINE_WINDOW
@@ -193,6 +200,11 @@ class Definitions:
     name: str = "default"
     knots: tuple[int, ...] | None = None
     safety: Mapping[str, float] = field(default_factory=FrozenMap)  # session safety overrides (SAFETY_DEFAULTS)
+    # --- quality measures (analysis.measures, DESIGN "Quality measures"): the window around 6 and 12 months is
+    # +/- measure_window_days (60, or 30), and the deciding score is the most recent in it or any score in it
+    # (the CCBHC reading); checked by _check_measure_settings, written by to_dict, in words in description
+    measure_window_days: int = 60
+    measure_score: str = "most_recent"
 
     def __post_init__(self):
         put = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen dataclass)
@@ -241,6 +253,7 @@ class Definitions:
         put("safety", _safety(self.safety))
         if not isinstance(self.name, str) or not self.name.strip():
             raise DataError(f"definition card: name must be a non-empty text; got {self.name!r}")
+        _check_measure_settings(self)
 
     def replace(self, **changes) -> Definitions:
         """A copy with some settings changed (validated like a loaded card)."""
@@ -251,8 +264,8 @@ class Definitions:
 
     @property
     def trajectory_knots(self) -> tuple[int, ...]:
-        """The knots in force: the card's ``knots``, or the end of induction when it names none."""
-        return self.knots if self.knots is not None else (self.induction_end_day,)
+        """The knots in force: the card's ``knots``, or :func:`default_knots` when it names none."""
+        return self.knots if self.knots is not None else default_knots(self.induction_end_day)
 
     def safety_threshold(self, name: str) -> float:
         """A session-safety threshold in force (the card's override or SAFETY_DEFAULTS)."""
@@ -289,6 +302,8 @@ class Definitions:
                 code: {"response_drop": self.response_threshold(code), "remission_max": self.remission_threshold(code)}
                 for code in instruments.registry()
             },
+            "measure_window_days": self.measure_window_days,
+            "measure_score": self.measure_score,
             "description": self.description(),
         }
 
@@ -321,7 +336,37 @@ class Definitions:
             f"Counts from 1 to {max(self.suppression_threshold - 1, 0)} are shown as <{self.suppression_threshold}."
             if self.suppression_threshold > 1
             else "Small counts are not suppressed.",
+            _measure_rule_in_words(self),
         ]
+
+
+# --- quality measures: the card's two settings, checked and in words -----------------------------------------
+MEASURE_WINDOW_DAYS = (60, 30)
+MEASURE_SCORES = ("most_recent", "any")
+
+
+def _check_measure_settings(d: Definitions) -> None:
+    if not _is_int(d.measure_window_days) or int(d.measure_window_days) not in MEASURE_WINDOW_DAYS:
+        raise DataError(
+            f"definition card: measure_window_days must be 60 (12 months +/- 60 days, as CMS159) or 30; "
+            f"got {d.measure_window_days!r}"
+        )
+    object.__setattr__(d, "measure_window_days", int(d.measure_window_days))
+    if d.measure_score not in MEASURE_SCORES:
+        raise DataError(
+            f"definition card: measure_score must be 'most_recent' (the most recent PHQ-9 in the window decides) "
+            f"or 'any' (any PHQ-9 in the window, the CCBHC reading); got {d.measure_score!r}"
+        )
+
+
+def _measure_rule_in_words(d: Definitions) -> str:
+    w = d.measure_window_days
+    score = "the most recent PHQ-9 in the window" if d.measure_score == "most_recent" else "any PHQ-9 in the window"
+    return (
+        f"Quality measures: index event = the first PHQ-9 above 9 of a patient with depression in the reporting "
+        f"period; windows 6 months (day {180 - w} to {180 + w}) and 12 months (day {365 - w} to {365 + w}) after "
+        f"it; {score} decides (remission: below 5; response: at most half the index score)."
+    )
 
 
 FIELDS = tuple(f.name for f in dataclasses.fields(Definitions))
@@ -407,3 +452,107 @@ def save_card(definitions: Definitions, path) -> Path:
     else:
         raise ValueError(f"a definition card is saved as .json or .yaml, not {path.suffix or 'no suffix'!r}: {path}")
     return path
+
+
+# --- how a card differs from the default card; its honest name; thresholds entered as percents (issue 20) -------
+
+DEFAULT_NAME = "default"
+EDITED = ", edited"
+
+
+def _days(window) -> str:
+    return f"days {window[0]} to {window[1]}"
+
+
+def _drop_text(v) -> str:
+    return f"a drop of at least {100 * float(v):g}%"
+
+
+def _remission_text(v) -> str:
+    return "no remission rule" if v is None else f"a score of at most {float(v):g}"
+
+
+def differences(definitions: Definitions, base: Definitions | None = None) -> list[str]:
+    """The settings of ``definitions`` that differ from ``base`` (the default card), in words with the default
+    beside each: ['PHQ9 response: a drop of at least 40% (default 50%)', ...]. Empty when they agree; the name
+    is not a setting. Settings added to the card later are listed by their name and values."""
+    base = base or Definitions()
+    out = []
+    words = {
+        "baseline_window": ("Baseline window", _days),
+        "response_window": ("Response assessment window", _days),
+        "confirm_loss": ("Loss of response confirmed by the next score", lambda v: "yes" if v else "no"),
+        "booster_handling": (
+            "Boosters",
+            {
+                "ignore": "do not stop the clock",
+                "censor": "censor at the first booster",
+                "event": "time to the first booster",
+            }.get,
+        ),
+        "induction_end_day": ("End of induction", lambda v: f"day {v}"),
+        "survival_days": ("Survival reported at days", lambda v: ", ".join(map(str, v))),
+        "suppression_threshold": ("Small-cell threshold", lambda v: f"counts under {v} hidden" if v > 1 else "off"),
+    }
+    for key in FIELDS:
+        if key in ("name", "response_drop", "remission_max"):
+            continue
+        if key == "knots":
+            mine, theirs = definitions.trajectory_knots, base.trajectory_knots
+            if mine != theirs:
+                out.append(
+                    f"Trajectory knots: days {', '.join(map(str, mine))} (default {', '.join(map(str, theirs))})"
+                )
+            continue
+        mine, theirs = getattr(definitions, key), getattr(base, key)
+        if mine != theirs:
+            label, fmt = words.get(key, (key.replace("_", " ").capitalize(), str))
+            out.append(f"{label}: {fmt(mine) or mine} (default {fmt(theirs) or theirs})")
+    for code in instruments.registry():
+        mine, theirs = definitions.response_threshold(code), base.response_threshold(code)
+        if mine != theirs:
+            out.append(f"{code} response: {_drop_text(mine)} (default {100 * float(theirs):g}%)")
+        mine, theirs = definitions.remission_threshold(code), base.remission_threshold(code)
+        if mine != theirs:
+            out.append(f"{code} remission: {_remission_text(mine)} (default {_remission_text(theirs)})")
+    return out
+
+
+def named(definitions: Definitions, previous: Definitions | None = None) -> Definitions:
+    """The card with a name that says whether it was changed: a card that differs from the default card but is
+    called 'default', or is called as the card ``previous`` it was edited from while its settings changed, is
+    renamed '<name>, edited' (e.g. 'default, edited'); a card 'default, edited' whose settings are the
+    default ones again is 'default'. Any other name a user chose is kept."""
+    name = definitions.name
+    changed = bool(differences(definitions))
+    if not changed and name == DEFAULT_NAME + EDITED:
+        return definitions.replace(name=DEFAULT_NAME)
+    if name.endswith(EDITED) or not changed and name == DEFAULT_NAME:
+        return definitions
+    if name == DEFAULT_NAME and changed:
+        return definitions.replace(name=DEFAULT_NAME + EDITED)
+    if previous is not None and name == previous.name and differences(definitions, previous):
+        return definitions.replace(name=name + EDITED)
+    return definitions
+
+
+def drop_from_percent(code: str, value) -> float:
+    """A response threshold entered as a percent drop (40 means 40%) as the card's fraction (0.4). A value
+    outside above-0-to-100, blank or below 1 (most likely a fraction typed where a percent is asked) is refused
+    with a DataError that says what to type; it is never clamped."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        raise DataError(f"{code} response threshold is blank: enter a percent drop from baseline, e.g. 50 for 50%.")
+    if not _is_number(value):
+        raise DataError(f"{code} response threshold must be a number of percent (50 means 50%); got {value!r}.")
+    v = float(value)
+    if not 0 < v <= 100:
+        raise DataError(
+            f"{code} response threshold must be a percent drop above 0 and at most 100 (50 means 50%); got {v:g}. "
+            "Nothing was changed."
+        )
+    if v < 1:
+        raise DataError(
+            f"{code} response threshold {v:g} means a drop of {v:g}%: thresholds are entered as percents, so type "
+            f"{100 * v:g} for {100 * v:g}%. Nothing was changed."
+        )
+    return round(v / 100, 10)

@@ -28,7 +28,7 @@ import pandas as pd
 
 from analysis import config, instruments, privacy
 from analysis import formatting as fmt
-from analysis.kpi_tiles import _check_months, _kpis
+from analysis.kpi_tiles import _check_months, _kpis, data_end
 from analysis.practice import (
     TREATMENT_COUNTS,
     _check_inputs,
@@ -288,10 +288,11 @@ def summary_and_kpis(
     months: int = 3,
     *,
     as_of: str | None = None,
+    mature: bool = True,
 ) -> tuple[Summary, pd.DataFrame]:
     """``(summary(assessments, treatments, definitions), kpis(assessments, treatments, definitions, instrument,
-    months, as_of=as_of))`` from one per-patient computation: what the overview page shows, in about the time
-    of one of them."""
+    months, as_of=as_of, mature=mature))`` from one per-patient computation: what the overview page shows, in
+    about the time of one of them."""
     _check_inputs(assessments, treatments)
     _check_months(months)
     code = instruments.get(instrument).code
@@ -299,7 +300,16 @@ def summary_and_kpis(
     per = _PerPatient(assessments, treatments, definitions)
     return (
         _summary(assessments, treatments, definitions, per),
-        _kpis(assessments, treatments, definitions, code, int(months), as_of, per),
+        _kpis(
+            assessments,
+            treatments,
+            definitions,
+            code,
+            int(months),
+            as_of,
+            per,
+            data_end(assessments, treatments) if mature else None,
+        ),
     )
 
 

@@ -38,6 +38,7 @@ TREATMENT_COLUMNS = (PATIENT_ID, DAY, KIND, ROUTE, DOSE)
 TREATMENT_REQUIRED = (PATIENT_ID, KIND)  # plus DAY or DATE
 
 KINDS = ("induction", "booster", "maintenance")
+
 ROUTES = ("IV", "IM", "intranasal", "oral", "esketamine")
 
 # --- allowed values ----------------------------------------------------------------------
@@ -220,3 +221,7 @@ VITALS_COLUMNS = (PATIENT_ID, DAY, MINUTE, SBP, DBP, HR, SPO2)
 
 # --- item-level PHQ-9 ----------------------------------------------------------------------------------------
 PHQ9_ITEM9 = "phq9_item9"  # thoughts of self-harm, 0-3, on the PHQ-9 assessment row
+
+# --- optional columns of real exports: present in a table only when a file holds them ----------------------------
+OPTIONAL_ASSESSMENT_COLUMNS = (PHQ9_ITEM9,)
+OPTIONAL_TREATMENT_COLUMNS = (DOSE_MG,)  # (also a monitoring column: the dose read from "Spravato 84mg")

@@ -337,6 +337,7 @@ def simulate(patients: int = 600, seed: int = 20261121, sites: int = 3, months: 
     )
     treatments = add_monitoring(treatments, patients_table, seed)
     assessments = add_phq9_item9(assessments, patients_table, seed)
+    assessments = with_long_follow_up(assessments, patients_table, seed)
     notes = (
         f"synthetic practice: {n} patients, {sites} sites, start months {month_labels[0]} to {month_labels[-1]}, seed {seed}",
         f"follow-up is censored at the extraction date {EXTRACT_DATE}: recent patients have short follow-up",
@@ -514,6 +515,83 @@ def add_phq9_item9(assessments: pd.DataFrame, patients: pd.DataFrame, seed: int)
     out = a.copy()
     out[S.PHQ9_ITEM9] = pd.array(np.where(kept, item9, np.nan), dtype="Int64")
     return out
+
+
+#: long follow-up (quality measures at 6 and 12 months): planned day and jitter of the visits around months 6,
+#: 9, 12 and 14; who is eligible (a PHQ-9 on or after this day), the share of them kept on, and visit attendance
+LONG_FOLLOW_UPS = ((190, 7), (274, 14), (365, 14), (426, 14))
+LONG_FOLLOW_UP_FROM_DAY = 84
+LONG_FOLLOW_UP_SHARE = 0.8
+LONG_FOLLOW_UP_ATTEND = 0.8
+
+
+def with_long_follow_up(assessments: pd.DataFrame, patients: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """``assessments`` with PHQ-9 follow-up to 14 months for part of the practice, for the quality measures.
+
+    Patients with a PHQ-9 on or after day ``LONG_FOLLOW_UP_FROM_DAY`` are kept on with probability
+    ``LONG_FOLLOW_UP_SHARE`` and scored around months 6, 9, 12 and 14 (``LONG_FOLLOW_UPS``; each visit attended
+    with probability ``LONG_FOLLOW_UP_ATTEND``), only after their last existing row (and after ``LAST_DAY``) and
+    only where the visit's date is on or before the extraction date. A score drifts from the patient's last
+    PHQ-9 towards a long-run level ``baseline * Uniform(0.05, 0.85)`` (time constant 90 days) plus noise.
+    Every value is drawn from a random stream of its own (``[seed, 18]``), so the rows and values of the rest
+    of the practice are exactly those without it; the new rows are placed after each patient's rows."""
+    rng = np.random.default_rng([int(seed), 18])
+    phq = assessments[assessments[S.INSTRUMENT] == "PHQ9"]
+    if phq.empty:
+        return assessments
+    ids = patients[S.PATIENT_ID].to_numpy()
+    n = len(ids)
+    pos = pd.Index(ids).get_indexer(phq[S.PATIENT_ID])
+    last_any = assessments.groupby(S.PATIENT_ID, sort=False)[S.DAY].max().reindex(ids).to_numpy()
+    last_phq_day = np.full(n, -1)
+    last_phq_score = np.zeros(n)
+    baseline = np.full(n, np.nan)
+    order = np.lexsort((phq[S.DAY].to_numpy(), pos))
+    p_sorted, d_sorted, s_sorted = pos[order], phq[S.DAY].to_numpy()[order], phq[S.SCORE].to_numpy()[order]
+    last_phq_day[p_sorted] = d_sorted  # the last write of each patient is its latest day
+    last_phq_score[p_sorted] = s_sorted
+    first = np.r_[True, p_sorted[1:] != p_sorted[:-1]]
+    baseline[p_sorted[first]] = s_sorted[first]
+    keep_on = rng.random(n) < LONG_FOLLOW_UP_SHARE
+    level = baseline * rng.uniform(0.05, 0.85, n)
+    start = pd.to_datetime(patients[S.START_MONTH].to_numpy() + "-01") + pd.to_timedelta(
+        patients["day_of_month"].to_numpy() - 1, unit="D"
+    )
+    admin_end = (pd.Timestamp(EXTRACT_DATE) - start).days.to_numpy()
+    k = len(LONG_FOLLOW_UPS)
+    day = np.column_stack([d + rng.integers(-j, j + 1, n) for d, j in LONG_FOLLOW_UPS])
+    attend = rng.random((n, k)) < LONG_FOLLOW_UP_ATTEND
+    noise = rng.standard_normal((n, k))
+    after = np.maximum(np.nan_to_num(last_any, nan=0), LAST_DAY)
+    mask = (
+        (keep_on & (last_phq_day >= LONG_FOLLOW_UP_FROM_DAY))[:, None]
+        & attend
+        & (day > after[:, None])
+        & (day <= admin_end[:, None])
+    )
+    drift = 1 - np.exp(-(day - last_phq_day[:, None]) / 90.0)
+    mean = last_phq_score[:, None] + (level - last_phq_score)[:, None] * drift
+    ins = instruments.get("PHQ9")
+    score = np.clip(np.rint(mean + NOISE_SD["PHQ9"] * noise), ins.min, ins.max)
+    pi, vi = np.nonzero(mask)
+    if len(pi) == 0:
+        return assessments
+    attrs = assessments.drop_duplicates(S.PATIENT_ID).set_index(S.PATIENT_ID)
+    new = pd.DataFrame(
+        {
+            S.PATIENT_ID: _strings(ids, pi),
+            S.INSTRUMENT: _strings(["PHQ9"], np.zeros(len(pi), int)),
+            S.SCORE: score[pi, vi].astype("int64"),
+            S.DAY: day[pi, vi].astype("int64"),
+        }
+    )
+    for col in assessments.columns:
+        if col not in new.columns:
+            new[col] = attrs[col].reindex(new[S.PATIENT_ID]).to_numpy() if col in S.PATIENT_ATTRIBUTES else pd.NA
+    out = pd.concat([assessments, new[list(assessments.columns)]], ignore_index=True)
+    rank = pd.Index(ids).get_indexer(out[S.PATIENT_ID])
+    out = out.iloc[np.argsort(rank, kind="stable")].reset_index(drop=True)
+    return out.astype(assessments.dtypes.to_dict())
 
 
 def write_sample(out_dir, patients: int = 600, seed: int = 20261121) -> list[Path]:

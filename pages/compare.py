@@ -23,16 +23,15 @@ if sel_a.patients == 0 or sel_b.patients == 0:
     st.warning("One cohort has no patients: widen its filters.")
     st.stop()
 
-cmp = cache.guard(cohorts.compare, sel_a, sel_b, instrument, defs)
+names = cohort_view.labels(sel_a, sel_b)  # what each cohort is, in the legends and tables
+cmp = cache.guard(cohorts.compare, sel_a, sel_b, instrument, defs, labels=names)
 st.subheader(f"{instrument} response and remission")
 cohort_view.summary(cmp)
-show.plot(
-    charts.rates_chart, cmp.rates, schema.COHORT, thr, f"{instrument} response and remission: cohort A vs cohort B"
-)
+show.plot(charts.rates_chart, cmp.rates, schema.COHORT, thr, f"{instrument} response and remission by cohort")
 cohort_view.rates_table(cmp, instrument)
 
 st.subheader("Trajectories")
-traj = cohort_view.trajectories(sel_a, sel_b, instrument, defs)
+traj = cohort_view.trajectories(sel_a, sel_b, instrument, defs, names)
 show.plot(
     charts.trajectory_chart,
     traj.observed,
@@ -46,5 +45,5 @@ show.plot(
 )
 st.subheader("How long response lasts")
 km, why_not = cohort_view.durability(sel_a, sel_b, instrument, defs)
-cohort_view.durability_comparison(km, why_not, instrument)
-show.notes([*sel_a.notes, *sel_b.notes, *cmp.notes, *traj.notes, *(km.notes if km is not None else ())])
+cohort_view.durability_comparison(km, why_not, instrument, names)
+show.notes(cohort_view.clinician_notes(sel_a.notes, sel_b.notes, cmp.notes, traj.notes, km.notes if km else ()))

@@ -2,13 +2,18 @@
 
 import streamlit as st
 
-from analysis import instruments, methods
-from ui import methods_view, session
+from analysis import card, instruments, methods
+from analysis.outcomes import Definitions
+from ui import methods_view, session, show
 
 session.ensure_frame()
 st.title("Methods and definitions")
+session.show_flash()  # (a card's threshold held at 11 says so here)
 defs = session.definitions()
-st.markdown(f"The **definition card in force** is *{defs.name}*. Every number on every page follows it.")
+st.markdown(f"The **definition card in force** is *{show.text(defs.name)}*. Every number on every page follows it.")
+if card.differences(defs) and st.button("Back to the default definitions", icon=":material/undo:"):
+    session.use_definitions(Definitions())
+    st.rerun()
 st.markdown("\n".join(f"- {line}" for line in defs.description()))
 
 with st.form("card"):

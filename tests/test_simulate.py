@@ -61,7 +61,8 @@ def assert_valid(p: Practice) -> None:
     assert set(t[S.PATIENT_ID]) >= set(a[S.PATIENT_ID])
     assert not t.duplicated([S.PATIENT_ID, S.DAY]).any()
     assert (t.groupby(S.PATIENT_ID)[S.DAY].min() == 0).all()  # day 0 is the first treatment
-    assert a[S.DAY].between(-7, 190).all()
+    assert a[S.DAY].between(-7, 440).all()  # the long follow-up (to 14 months) is PHQ-9 only:
+    assert a.loc[a[S.DAY] > 190, S.INSTRUMENT].eq("PHQ9").all()
 
 
 # --- determinism and shape --------------------------------------------------------------------

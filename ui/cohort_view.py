@@ -26,17 +26,24 @@ COHORT_NAMES = {
 }
 
 
+def labels(sel_a, sel_b) -> tuple[str, str]:
+    """What each cohort is, for legends and tables: 'A: Depression', 'B: Bipolar depression, age 25-34'."""
+    return f"A: {sel_a.description}", f"B: {sel_b.description}"
+
+
 def summary(cmp) -> None:
-    """Sizes of the two cohorts and the tests of their response and remission rates."""
+    """Sizes of the two cohorts (each with its filters in words) and the tests of their response and remission
+    rates."""
     thr = threshold()
     cols = st.columns(4)
-    for col, (_, s) in zip(cols, cmp.sizes.iterrows()):
+    for col, letter, (_, s) in zip(cols, "AB", cmp.sizes.iterrows()):
         col.metric(
-            f"Cohort {s['cohort']}: patients",
+            f"Cohort {letter}: patients",
             str(privacy.show_count(int(s[schema.PATIENTS]), thr)),
-            help=s["description"],
+            help=show.text(s["description"]),
             border=True,
         )
+        col.caption(show.text(s["description"]))
     rates = cmp.rates.set_index(schema.COHORT)
 
     def small(count):
@@ -85,30 +92,30 @@ def rates_table(cmp, instrument: str) -> None:
     )
 
 
-def combined(sel_a, sel_b) -> pd.DataFrame:
-    """The two cohorts' scores in one table with a 'cohort' column (A/B); patient ids are prefixed so that a
-    patient in both cohorts counts once in each."""
+def combined(sel_a, sel_b, names=("A", "B")) -> pd.DataFrame:
+    """The two cohorts' scores in one table with a 'cohort' column (``names``, A/B by default); patient ids are
+    prefixed so that a patient in both cohorts counts once in each."""
     return pd.concat(
         [
             s.assessments.assign(
                 cohort=c, **{schema.PATIENT_ID: c + ":" + s.assessments[schema.PATIENT_ID].astype(str)}
             )
-            for c, s in (("A", sel_a), ("B", sel_b))
+            for c, s in zip(names, (sel_a, sel_b))
         ],
         ignore_index=True,
     )
 
 
-def trajectories(sel_a, sel_b, instrument: str, defs):
-    """Trajectories of the two cohorts on one chart (analysis.trajectory grouped by cohort), cached by the
-    two selections (the combined table is built only when they are new)."""
-    return cache.guard(_trajectories, sel_a, sel_b, instrument, defs)
+def trajectories(sel_a, sel_b, instrument: str, defs, names=("A", "B")):
+    """Trajectories of the two cohorts on one chart (analysis.trajectory grouped by cohort, named ``names``),
+    cached by the two selections (the combined table is built only when they are new)."""
+    return cache.guard(_trajectories, sel_a, sel_b, instrument, defs, names)
 
 
-def _trajectories(sel_a, sel_b, instrument: str, defs):
+def _trajectories(sel_a, sel_b, instrument: str, defs, names=("A", "B")):
     from analysis import trajectory
 
-    return trajectory.trajectories(combined(sel_a, sel_b), instrument, by=schema.COHORT, definitions=defs)
+    return trajectory.trajectories(combined(sel_a, sel_b, names), instrument, by=schema.COHORT, definitions=defs)
 
 
 def durability(sel_a, sel_b, instrument: str, defs):
@@ -118,14 +125,18 @@ def durability(sel_a, sel_b, instrument: str, defs):
     try:
         return cache.cached(cohorts.compare_durability, sel_a, sel_b, instrument, defs), None
     except DataError as e:
-        return None, f"Durability cannot be compared: {e}"
+        return None, f"Durability cannot be compared: {show.text(e)}"
 
 
-def durability_comparison(km, why_not: str | None, instrument: str) -> None:
-    """The Kaplan-Meier curves of the two cohorts, and their hazard ratio and log-rank test in words (or why
-    they are withheld)."""
+def durability_comparison(km, why_not: str | None, instrument: str, names=("A", "B")) -> None:
+    """The Kaplan-Meier curves of the two cohorts (legends: ``names``), and their hazard ratio and log-rank
+    test in words (or why they are withheld)."""
     if km is not None and len(km.km.table):
-        show.plot(charts.km_chart, km.km.table, km.at_risk(), instrument, threshold())
+        rename = dict(zip(("A", "B"), names))
+        table = km.km.table.assign(group=km.km.table["group"].map(lambda g: rename.get(g, g)))
+        at_risk = km.at_risk()
+        at_risk = at_risk.assign(group=at_risk["group"].map(lambda g: rename.get(g, g)))
+        show.plot(charts.km_chart, table, at_risk, instrument, threshold())
     st.markdown(why_not or comparison_text(km))
     if not why_not and km.comparison_shown() is not None:
         checks = durability_view.model_checks_line(km.cox)
@@ -150,3 +161,18 @@ def comparison_text(res) -> str:
         f"{hr} Log-rank test: chi-square {c['chi2']:.2f} on {c['df']} df, "
         f"p = {p(c['logrank_p'])}. Above 1: cohort B loses response sooner."
     )
+
+
+#: notes a clinician comparing two cohorts does not need: the per-cohort models the page does not show, and
+#: what the page already says (the tests' names, the model's reference cohort)
+_NOT_FOR_THIS_PAGE = ("Cox model", "log-rank test not done", "model reference group", "see each test's notes")
+
+
+def clinician_notes(*groups) -> list[str]:
+    """The notes of the page's results that a clinician needs (who was left out and why, shared patients, a
+    missing rule), without those about models the page does not show; each once."""
+    out = []
+    for n in (str(n) for g in groups for n in g):
+        if not any(k.lower() in n.lower() for k in _NOT_FOR_THIS_PAGE) and n not in out:
+            out.append(n)
+    return out

@@ -9,9 +9,10 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from analysis import instruments
+from analysis import access, card, instruments
 from analysis.errors import DataError
-from analysis.outcomes import Definitions, save_card
+from analysis.outcomes import save_card
+from ui import gate
 
 FORMULAS = r"""
 - **Percent change** from baseline: $\Delta = (b - s) / b$, where $b$ is the baseline score and $s$ the response-assessment score.
@@ -50,19 +51,24 @@ def card_inputs(defs):
         }.get,
     )
     days = c3.text_input("Survival reported at days", ", ".join(str(d) for d in defs.survival_days))
+    lowest = 0 if gate.may_lower_threshold() else access.MIN_SHARED_THRESHOLD
     thr = c3.number_input(
         "Small-cell threshold (counts below it are hidden)",
-        value=defs.suppression_threshold,
-        min_value=0,
+        value=max(defs.suppression_threshold, lowest),
+        min_value=lowest,
         step=1,
-        help="11 by default, as in CMS policy. 0 or 1 turns suppression off.",
+        help=f"11 by default, as in CMS policy. Only an admin may set it lower (0 or 1 turns suppression off), and "
+        f"only on screen: downloads and the PDF never go below {access.MIN_SHARED_THRESHOLD}.",
     )
-    st.markdown("Per-instrument thresholds (leave as they are to use the registry's):")
+    st.markdown(
+        "Per-instrument thresholds (leave them as they are to use the registry's). The response threshold is a "
+        "**percent** drop from baseline: 40 means 40%."
+    )
     reg = instruments.registry()
     grid = pd.DataFrame(
         {
             "instrument": list(reg),
-            "response_drop": [defs.response_threshold(c) for c in reg],
+            "response_drop": [round(100 * defs.response_threshold(c), 6) for c in reg],
             "remission_max": [defs.remission_threshold(c) for c in reg],
         }
     )
@@ -73,24 +79,33 @@ def card_inputs(defs):
         key="thresholds",
         column_config={
             "response_drop": st.column_config.NumberColumn(
-                "Response: drop from baseline", min_value=0.0, max_value=1.0, step=0.05, format="%.2f"
+                "Response: drop from baseline (%)", step=5, format="%g%%", help="40 means a 40% drop"
             ),
-            "remission_max": st.column_config.NumberColumn("Remission: score at most"),
+            "remission_max": st.column_config.NumberColumn(
+                "Remission: score at most (points)", help="Empty: no remission rule"
+            ),
         },
     )
-    drops = {
-        r.instrument: float(r.response_drop)
-        for r in edited.itertuples()
-        if float(r.response_drop) != reg[r.instrument].response_drop
-    }
+    problems, drops = [], {}
+    for r in edited.itertuples():
+        try:
+            drop = card.drop_from_percent(r.instrument, None if pd.isna(r.response_drop) else r.response_drop)
+        except DataError as e:
+            problems.append(str(e))
+            continue
+        if drop != reg[r.instrument].response_drop:
+            drops[r.instrument] = drop
     remission = {
         r.instrument: (None if pd.isna(r.remission_max) else float(r.remission_max))
         for r in edited.itertuples()
         if (None if pd.isna(r.remission_max) else float(r.remission_max)) != reg[r.instrument].remission_max
     }
+    if problems:
+        st.error("These definitions cannot be used: " + " ".join(problems))
+        return None
     try:
         survival_days = tuple(int(x) for x in days.replace(";", ",").split(",") if x.strip())
-        return Definitions(
+        new = defs.replace(  # (a copy: settings this form does not show are kept)
             baseline_window=(int(b0), int(b1)),
             response_window=(int(r0), int(r1)),
             confirm_loss=confirm,
@@ -101,8 +116,9 @@ def card_inputs(defs):
             suppression_threshold=int(thr),
             response_drop=drops,
             remission_max=remission,
-            name=name,
+            name=name.strip() or defs.name,
         )
+        return card.named(new, defs)
     except (DataError, ValueError) as e:
         st.error(f"These definitions cannot be used: {e}")
         return None
@@ -122,6 +138,8 @@ def card_download(defs, where=st) -> None:
         f"definitions_{defs.name}.json",
         "application/json",
         icon=":material/download:",
+        on_click=gate.log_download,
+        args=("card", f"definitions_{defs.name}.json"),
     )
 
 

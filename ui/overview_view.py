@@ -10,7 +10,7 @@ from analysis import charts, formatting, report, schema
 from analysis.errors import DataError
 from analysis.kpi_tiles import kpis_shown
 from analysis.rates import suppress_rates
-from ui import cache, show
+from ui import cache, gate, session, show
 from ui.session import threshold
 
 #: the rates tables' column headings: the funnel and rate labels, a rate with its interval in one cell
@@ -53,28 +53,83 @@ def practice_line(summary, instrument: str) -> str:
 
 
 def kpi_tiles(kpis: pd.DataFrame) -> None:
-    """The period's heading and KPI tiles (analysis.kpi_tiles.kpis): value, change against the previous period,
-    as analysis.kpi_tiles.kpis_shown lets them be shown ('<11', withheld shares and changes as '—')."""
+    """The period's heading and KPI tiles (analysis.kpi_tiles.kpis): value, the counts behind it, the change
+    against the previous period, as analysis.kpi_tiles.kpis_shown lets them be shown ('<11', withheld shares and
+    changes as '—'). A change is coloured only when its test says it is beyond noise; a caption says which months
+    are compared and why the latest are left out."""
     period, previous = kpis["period"].iloc[0], kpis["previous_period"].iloc[0]
     st.subheader(f"Patients who started {period}" + (f", against {previous}" if isinstance(previous, str) else ""))
     per_row = 3
     cols = [c for _ in range(0, len(kpis), per_row) for c in st.columns(per_row)]
-    for col, k in zip(cols, kpis_shown(kpis, threshold()).to_dict("records")):
-        share = k["unit"] == "share"
-        if share:
-            value = formatting.percent(k["value"])
-            delta = None if k["change"] is None else formatting.points(k["change"])
-        else:
-            value = formatting.DASH if k["value"] is None else str(k["value"])
-            delta = None if k["change"] is None else f"{k['change']:+d}"
+    shown = kpis_shown(kpis, threshold())
+    for col, k in zip(cols, shown.to_dict("records")):
+        value, delta, counts, verdict = tile_text(k)
         help_ = f"{k['label']}: {k['period']}" + (
             f" vs {k['previous_period']}." if isinstance(k["previous_period"], str) else "."
         )
-        if share and k["n"] is not None:
-            help_ += f" Out of {k['n']}."
         if k["note"]:
             help_ += f" {k['note'][0].upper()}{k['note'][1:]}."
-        col.metric(formatting.LABELS.get(k["kpi"], k["label"]), value, delta, help=help_, border=True)
+        flat = delta is None or not k["beyond_noise"] or k["change"] == 0 or delta.lstrip("+-").startswith("0.0 ")
+        col.metric(
+            formatting.LABELS.get(k["kpi"], k["label"]),
+            value,
+            delta,
+            delta_color="normal" if not flat else "off",
+            delta_arrow="auto" if not flat else "off",
+            help=help_,
+            border=True,
+            delta_description=verdict or None,
+        )
+        if counts:
+            col.caption(counts)
+    st.caption(period_caption(shown))
+
+
+def tile_text(k: dict) -> tuple[str, str | None, str, str]:
+    """(value, change, the counts behind them, the change's test in words) of one row of kpis_shown."""
+    if k["unit"] == "share":
+        value = formatting.percent(k["value"])
+        delta = None if k["change"] is None else formatting.points(k["change"])
+        now = "" if k["n"] is None else f"{formatting.count(k['count'])} of {formatting.count(k['n'])}"
+        if k["n"] is not None and k["value"] is None:
+            now = f"withheld: a count under {threshold()} behind it (of {formatting.count(k['n'])})"
+        before = (
+            ""
+            if k["previous_n"] is None
+            else f"{formatting.count(k['previous_count'])} of {formatting.count(k['previous_n'])}"
+        )
+        if k["previous"] is not None and before:
+            before += f" ({formatting.percent(k['previous'])})"
+    else:
+        value = formatting.DASH if k["value"] is None else formatting.count(k["value"])
+        delta = None if k["change"] is None else f"{k['change']:+,d}"
+        now, before = "", "" if k["previous"] is None else formatting.count(k["previous"])
+    parts = [now] if now else []
+    if before:
+        parts.append(f"before: {before}")
+    verdict = ""
+    if k["p"] is not None:
+        verdict = "beyond noise" if k["beyond_noise"] else "within noise"
+        parts.append(f"{k['test']} p = {formatting.p_value(k['p'])}")
+    return value, delta, " · ".join(parts), verdict
+
+
+def period_caption(shown: pd.DataFrame) -> str:
+    """Which start months the tiles compare and why the latest are left out, and how a change is judged."""
+    k = shown.iloc[0]
+    out = []
+    if isinstance(k["left_out_from"], str):
+        out.append(
+            f"Complete start months only: the data end in {k['data_end_month']} (a month not yet complete), and "
+            f"patients who started in {k['left_out_from']} or later may still be inside their induction series or "
+            f"response window, so they are left out of this comparison (they count in the line above)."
+        )
+    out.append(
+        "A change is coloured only when it is beyond noise (p < 0.05): a two-proportion test for rates "
+        "(chi-square, or Fisher's exact test when counts are small), an exact binomial test for patients started; "
+        "infusions are never coloured (a patient's infusions are not independent)."
+    )
+    return " ".join(out)
 
 
 def monthly_and_funnel(summary, instrument: str) -> None:
@@ -114,9 +169,23 @@ def rate_tables(summary, instrument: str) -> None:
 
 
 def report_button(d, defs, instrument: str) -> None:
-    """'Prepare the PDF report', then its download: analysis.report laid out from the results of the cached calls
+    """The practice's name for the title (the setting OUTCOMES_PRACTICE_NAME, changeable here for this session),
+    'Prepare the PDF report', then its download: analysis.report laid out from the results of the cached calls
     the pages make (report.report_inputs through ui.cache.cached), for the data and filters in force."""
+    from analysis import provenance
+
+    default = provenance.practice_name(d.source if d.source == session.SAMPLE_NAME else "Your practice")
+    practice = st.text_input(
+        "Practice name on the report",
+        value=default,
+        key="practice_name",
+        max_chars=120,
+        help=f"Set it for everyone with the environment variable {provenance.PRACTICE_ENV} when starting the server.",
+    )
     if st.button("Prepare the PDF report", key="prepare_report"):
+        defs = defs.replace(
+            suppression_threshold=session.shared_threshold()
+        )  # (it leaves the practice: never below 11)
         try:
             inputs = report.report_inputs(
                 d.assessments,
@@ -128,13 +197,15 @@ def report_button(d, defs, instrument: str) -> None:
                 call=cache.cached,
             )
         except DataError as e:
-            st.warning(str(e))
+            st.warning(show.text(e))
             st.stop()
         st.download_button(
             "Download the PDF report",
-            report.build_report(inputs, practice=d.source, filters=d.filters),
+            report.build_report(inputs, practice=practice.strip() or default, filters=d.filters, data=d.source),
             file_name="outcomes_report.pdf",
             mime="application/pdf",
             key="report_pdf",
             type="primary",
+            on_click=gate.log_download,
+            args=("PDF", "outcomes_report.pdf"),
         )

@@ -10,17 +10,20 @@ import pandas as pd
 import streamlit as st
 
 from analysis import charts, formatting, privacy
-from ui import cache, session
+from ui import cache, gate, session
 
-#: Markdown's marks that text from the data must not carry into the page (links, code, emphasis, LaTeX, tables, HTML);
-#: the underscore is left as it is (it is only emphasis at the edge of a word, and file names are full of it)
-_MARKS = re.compile(r"([\\`*\[\]$~|<>])")
+#: Markdown's marks that text from the data must not carry into the page: links and images, code, emphasis, LaTeX,
+#: tables, HTML and its entities, headings, Streamlit's ':colour[...]'; an underscore only at the edge of a word
+#: (emphasis there; file names are full of inner ones); and what starts an autolink: '://', 'www.', '@'
+_MARKS = re.compile(r"[\\`*\[\]$~|<>&#{}!@]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])|:(?=//)|(?<=[Ww]{3})\.")
+_BREAKS = re.compile(r"[\r\n\u2028\u2029\x0b\x0c\x85]+")
 
 
 def text(value) -> str:
-    """Text from the data (a file, site or data set name, a message quoting a file) made safe for Markdown:
-    shown as written, never as formatting, links or formulas."""
-    return _MARKS.sub(r"\\\1", str(value))
+    """Text from the data or a user (a file, site, data set or card name, a message quoting one) made safe for
+    Markdown (st.markdown, captions, alerts, labels, help): shown as written, on one line, never as formatting,
+    a link, an image, HTML or a formula."""
+    return _MARKS.sub(r"\\\g<0>", _BREAKS.sub(" ", str(value)))
 
 
 def plot(func, *args, **kwargs) -> None:
@@ -61,7 +64,9 @@ def table(
     already suppressed is passed with no counts);
     ``percent``: shares (fractions) shown as percentages; ``ci``: {share column: (lower, upper)} shown as one
     column; ``hide``: columns left off the screen (the downloads keep them).
-    Returns the suppressed table (what was shown and what the downloads hold)."""
+    The downloads hold the values as shown, each share's raw fraction in a column of its own, under the
+    provenance of the data, filters and card (:func:`downloads`).
+    Returns the suppressed table (the numbers shown and downloaded, before formatting)."""
     shown = privacy.suppress_table(frame, counts, derived, session.threshold(), shares=shares, complements=complements)
     view = shown.copy()
     for c in view.columns:
@@ -78,28 +83,62 @@ def table(
                 (f"{v} ({a} to {b})" if a and b else v) if v else "" for v, a, b in zip(view[c], view[lo], view[hi])
             ]
         view = view.drop(columns=[lo, hi])
+    download = downloadable(view, shown, percent, ci, rename)
     view = view.drop(columns=[c for c in hide if c in view.columns])
     st.dataframe(view.rename(columns=rename or {}), hide_index=True, width="stretch")
     shown = shown.rename(columns=rename or {})
-    left, right, _ = st.columns([1, 1, 4])
     stem = name.lower().replace(" ", "_")
-    left.download_button(
-        "Download CSV",
-        privacy.to_csv_bytes(shown),
-        f"{stem}.csv",
-        "text/csv",
-        key=f"csv_{key or stem}",
-        icon=":material/download:",
-    )
-    right.download_button(
-        "Download Excel",
-        cache.cached(privacy.to_excel_bytes, shown, sheet=name),
-        f"{stem}.xlsx",
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        key=f"xlsx_{key or stem}",
-        icon=":material/download:",
-    )
+    downloads(download, name, f"{key or stem}", stem)
     return shown
+
+
+def downloadable(view: pd.DataFrame, shown: pd.DataFrame, percent=(), ci=None, rename=None) -> pd.DataFrame:
+    """The table a download holds: the values as on screen (percent with one decimal, a rate with its interval
+    in one cell, '<11'), hidden columns too, and each share's raw value (a fraction) in a column of its own."""
+    out = view.rename(columns=rename or {})
+    for c in percent:
+        if c not in shown.columns:
+            continue
+        for raw in (c, *((ci or {}).get(c, ()))):
+            out[f"{raw} (fraction)"] = shown[raw].map(lambda v: None if formatting.missing(v) else float(v))
+    return out
+
+
+def downloads(table: pd.DataFrame, name: str, key: str, stem: str | None = None) -> None:
+    """'Download CSV' and 'Download Excel' of ``table`` (already suppressed), each with the provenance of the
+    data, filters and definition card in force (analysis.provenance): the one place every table's downloads
+    are made."""
+    from analysis import provenance
+
+    stem = stem or name.lower().replace(" ", "_")
+    if session.threshold() < session.shared_threshold():  # (files leave the practice: never below 11)
+        st.caption(
+            f"No downloads while counts under {session.shared_threshold()} are shown: files leave the practice, "
+            f"so they are made at {session.shared_threshold()}. Set the threshold back on the Methods page to download."
+        )
+        return
+    prov = session.provenance()
+    with st.container(horizontal=True):
+        st.download_button(
+            "Download CSV",
+            provenance.csv_bytes(table, prov),
+            f"{stem}.csv",
+            "text/csv",
+            key=f"csv_{key}",
+            icon=":material/download:",
+            on_click=gate.log_download,
+            args=("CSV", f"{stem}.csv"),
+        )
+        st.download_button(
+            "Download Excel",
+            cache.cached(provenance.excel_bytes, table, prov, sheet=name),
+            f"{stem}.xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            key=f"xlsx_{key}",
+            icon=":material/download:",
+            on_click=gate.log_download,
+            args=("Excel", f"{stem}.xlsx"),
+        )
 
 
 def notes(items) -> None:

@@ -115,10 +115,11 @@ def conditions_scored(assessments: pd.DataFrame, instrument: str) -> list:
 def cohort_inputs(name: str, options: dict, d: Data, instrument: str, default_condition: int = 0) -> dict:
     """The filters of one cohort (keyword arguments of analysis.cohorts.select); empty = everyone.
 
-    By default cohort A is the condition with the most patients scored on the instrument, B the next."""
+    By default cohort A is the condition with the most patients scored on the instrument, B the next. Only
+    conditions with patients scored on the instrument are offered."""
     st.markdown(f"**Cohort {name}**")
-    conditions = options.get(schema.CONDITION, [])
     common = cache.cached(conditions_scored, d.assessments, instrument)
+    conditions = [c for c in options.get(schema.CONDITION, []) if c in common]
     default = [common[default_condition]] if len(common) > default_condition else []
     k = f"cohort_{name}"
     c1, c2 = st.columns(2)

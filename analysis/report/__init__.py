@@ -222,11 +222,17 @@ def _stamp(generated_at) -> tuple[_dt.datetime, str]:
     return utc, f"{utc:%Y-%m-%d %H:%M} UTC"
 
 
-def build_report(inputs: ReportInputs, *, practice="Your practice", filters="All patients", generated_at=None) -> bytes:
+def build_report(inputs: ReportInputs, *, practice=None, filters="All patients", generated_at=None, data=None) -> bytes:
     """The PDF report (bytes) of the results ``inputs`` (:func:`report_inputs`).
 
-    ``practice``, ``filters``: printed on the title page; ``generated_at``: a datetime (UTC; default now),
-    printed on every page."""
+    ``practice``: the practice's name, on the title (default the setting ``OUTCOMES_PRACTICE_NAME``, else "Your
+    practice"); ``filters``, ``data`` (the data set's name): printed on the title page with the rest of the
+    provenance (analysis.provenance: the card and its differences from the default card, the software version);
+    ``generated_at``: a datetime (UTC; default now), printed on every page. The PDF's title is the practice and
+    the period of start months."""
+    from analysis import provenance
+
+    practice = practice or provenance.practice_name("Your practice")
     if not isinstance(inputs, ReportInputs):
         raise TypeError(
             f"build_report takes the ReportInputs of report_inputs(assessments, ...), got {type(inputs).__name__}"
@@ -235,12 +241,13 @@ def build_report(inputs: ReportInputs, *, practice="Your practice", filters="All
     start_figure_server()  # Chromium starts in the background (at once when already started)
     r, t = inputs, inputs.threshold
     pdf = Pdf(practice, stamp, t)
-    pdf.set_title(pdf.text_safe(f"Outcomes report: {practice}"))
+    prov = provenance.make(data or "not named", filters, r.definitions, practice=practice, generated_at=when)
+    pdf.set_title(pdf.text_safe(f"{practice}: outcomes report, start months {sections.period_of(r.summary)}"))
     pdf.set_author(pdf.text_safe(practice))
     pdf.set_creator("Ketamine outcomes dashboard (analysis.report)")
     pdf.set_creation_date(when)
     pdf.add_page()
-    sections.title_page(pdf, r, practice, filters, stamp)
+    sections.title_page(pdf, r, practice, filters, stamp, prov)
     sections.outcomes(pdf, r.summary, r.instrument, t)
     sections.trajectories(pdf, r.trajectories, r.trajectories_error, r.instrument, r.definitions, t)
     sections.durability(pdf, r.durability, r.durability_overall, r.durability_error, r.instrument, r.definitions, t)

@@ -88,18 +88,39 @@ def funnel_rows(row: dict, threshold: int) -> list[tuple[str, str, str]]:
     return out
 
 
-def title_page(pdf, r: ReportInputs, practice, filters, stamp):
+def period_of(summary) -> str:
+    """The period of the report: its first to last start month ('2024-11 to 2026-10')."""
+    p = summary.suppressed_practice()
+    first, last = p.get("first_start_month"), p.get("last_start_month")
+    return f"{first} to {last}" if first and last and first != last else (first or "not known")
+
+
+def title_page(pdf, r: ReportInputs, practice, filters, stamp, prov=None):
+    """The title (the practice and the period), the provenance (data, filters, card and its differences from the
+    default card, software) and the key figures."""
     summary, kpis, code, t = r.summary, r.kpis, r.instrument, r.threshold
     p = summary.suppressed_practice()
+    period = period_of(summary)
     pdf.ln(18)
     pdf.para("Outcomes report", size=11, colour=90)
     pdf.heading(practice, level=0)
-    first, last = p.get("first_start_month"), p.get("last_start_month")
-    period = f"{first} to {last}" if first and last and first != last else (first or "not known")
+    pdf.para(f"Patients who started {period}", size=11, colour=60)
+    pdf.ln(2)
+    about = dict(prov.lines()) if prov is not None else {}
     lines = [
         ("Period (start months)", period),
+        *([("Data", about["Data"])] if "Data" in about else []),
         ("Patients", filters),
         ("Main instrument", f"{code}: {instruments.get(code).name}"),
+        *(
+            [
+                ("Definition card", about["Definition card"]),
+                ("Changed from default", about["Differences from the default card"]),
+                ("Software", about["Software"]),
+            ]
+            if prov is not None
+            else []
+        ),
         ("Generated", stamp),
     ]
     for k, v in lines:
@@ -347,6 +368,14 @@ def _day_label(day: int) -> str:
 def methods_section(pdf, defs, summary, traj, t):
     pdf.heading("Definitions and methods", level=1, need=80)
     pdf.heading(f"The definition card in force: '{defs.name}'", level=2)
+    from analysis.card import differences
+
+    changed = differences(defs)
+    if changed:
+        pdf.para("Changed from the default card:", size=8.5, style="B")
+        pdf.bullets(changed)
+    else:
+        pdf.para("The default card: no setting is changed.", size=8.5)
     pdf.bullets(defs.description())
     codes = list(summary.practice.get("instruments") or [])
     reg = instruments.registry()
