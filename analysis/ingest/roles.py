@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from analysis import schema as S
 from analysis.ingest import columns as C
 from analysis.ingest import values as values_
+from analysis.ingest.monitoring import MONITORING_SYNONYMS, SESSION_TARGETS
 from analysis.instruments import get, normalise_code
 from analysis.phi import header_key
 
@@ -159,7 +160,8 @@ def complete(raw, cols: C.Columns, role: str | None = None) -> list[str]:
 
 def _vitals_signals(names: list[str]) -> tuple[bool, bool]:
     keys = {header_key(n) for n in names}
-    minute = bool(keys & _VITALS_MINUTE) or any(k.startswith("minute") for k in keys)
+    session = {w for target in SESSION_TARGETS for w in MONITORING_SYNONYMS[target]}  # 'minutes to discharge'
+    minute = bool(keys & _VITALS_MINUTE) or any(k.startswith("minute") and k not in session for k in keys)
     vitals = sum(any(w == k or k.startswith(w + " ") for w in _VITALS_WORDS) for k in keys)
     return minute, vitals >= 2
 
