@@ -52,11 +52,15 @@ def test_the_safety_page_in_the_browser_equals_the_command_line(server, chromium
         assert page.locator(".js-plotly-plot").count() >= 2
         assert page.get_by_text("Flagged sessions", exact=True).count() == 1
         with page.expect_download() as info:
-            page.get_by_role("button", name="Download the session-monitoring record (CSV)").click()
+            page.locator(".st-key-csv_session_monitoring button").click()
         path = tmp_path / "session_monitoring.csv"
         info.value.save_as(path)
         lines = path.read_text(encoding="utf-8-sig").splitlines()
-        assert lines[0].startswith("patient_id,day,kind,route,infusion_number") and len(lines) == cli["sessions"] + 1
+        provenance = [line for line in lines if line.startswith("# ")]  # the download path's provenance lines
+        body = lines[len(provenance) :]
+        assert provenance and lines[: len(provenance)] == provenance
+        assert body[0].startswith("patient_id,day,kind,route,infusion_number") and len(body) == cli["sessions"] + 1
+        assert page.get_by_text("Dose and frequency", exact=True).count() == 1
         page.wait_for_selector(READY)
         screenshot(page, SHOTS / "safety.png")
     finally:

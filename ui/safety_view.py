@@ -205,14 +205,11 @@ def clinician_lists(res, treatments, definitions) -> None:
     flagged = res.flagged_sessions()
     st.caption(f"{len(flagged):,} sessions with at least one flag, by patient key and day.")
     st.dataframe(flagged, hide_index=True, width="stretch")
-    record = cache.cached(safety.monitoring_record, treatments, definitions)
-    st.download_button(
-        "Download the session-monitoring record (CSV)",
-        privacy.to_csv_bytes(record),
-        "session_monitoring.csv",
-        "text/csv",
-        key="session_monitoring_csv",
-        icon=":material/download:",
-        help="One row per session: the fields a monitoring form asks for, the rises and the flags. It holds patient "
-        "keys and days: keep it inside the practice.",
+    st.subheader("Session-monitoring record")
+    st.caption(
+        "One row per session: the fields a monitoring form asks for (dose, vitals before and at the worst point, "
+        "dissociation, sedation, adverse events, rescue medication, minutes to discharge), the rises and the flags. "
+        "It holds patient keys and days: keep it inside the practice."
     )
+    record = cache.cached(safety.monitoring_record, treatments, definitions)
+    show.downloads(record, "Session monitoring", key="session_monitoring", stem="session_monitoring", deferred=True)
