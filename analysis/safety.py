@@ -538,3 +538,11 @@ def monitoring_record(treatments: pd.DataFrame, definitions: Definitions | None 
     which = flags[names].fillna(False).astype(bool).to_numpy()
     out["flags"] = ["; ".join(FLAGS[k].lower() for k, on in zip(names, row) if on) for row in which]
     return out[list(RECORD_COLUMNS)]
+
+
+def session_safety(
+    assessments: pd.DataFrame | None, treatments: pd.DataFrame | None, definitions: Definitions | None = None
+) -> Safety:
+    """:func:`analyse` over every dimension: the one call the Safety page and the PDF report make (one cached
+    result for both)."""
+    return analyse(assessments, treatments, definitions=definitions)

@@ -23,7 +23,7 @@ if d.treatments is None:
     st.warning("Session safety needs a treatments file with the sessions' monitoring record; none was given.")
     st.stop()
 
-res = cache.guard(safety_view.results, d.assessments, d.treatments, defs)
+res = cache.guard(safety.session_safety, d.assessments, d.treatments, defs)  # (as the PDF report calls it)
 safety_view.headline(res)
 safety_view.rates_section(res, dimension, flags)
 

@@ -407,7 +407,7 @@ def test_without_chromium_the_command_line_still_writes_the_report(tiny, tmp_pat
     assert main(["report", str(a), str(t), "--definitions", str(card), "--out", str(out), "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {"ok": True, "out": str(out)}
     text = " ".join(pages_text(out.read_bytes()))
-    assert text.count("[Figure not drawn: no Chromium found") == 3
+    assert text.count("[Figure not drawn: no Chromium found") == 4  # (issue 17: the safety section's series curve)
     assert "How long PHQ9 response lasts" in text
 
 
@@ -553,7 +553,8 @@ def test_report_inputs_run_each_analysis_through_the_callers_call_and_keep_its_o
         return made[func.__name__]
 
     inputs = report.report_inputs(loaded.assessments, loaded.treatments, call=call)
-    assert set(made) == {"summary_and_kpis", "analyse", "trajectories"}
+    assert set(made) == {"summary_and_kpis", "analyse", "trajectories", "session_safety"}
+    assert inputs.safety is made["session_safety"]  # (issue 17: the safety section, the Safety page's object)
     assert (inputs.summary, inputs.kpis) == made["summary_and_kpis"]
     assert inputs.durability is made["analyse"] and inputs.trajectories is made["trajectories"]
     assert inputs.data.patients == 15 and inputs.data.scores == len(loaded.assessments)

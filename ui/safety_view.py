@@ -23,11 +23,6 @@ DIMENSIONS = {
 HEADLINE = ("surge", "severe_hypertension", "marked_dissociation", "adverse_event")
 
 
-def results(assessments, treatments, definitions):
-    """analysis.safety.analyse over every dimension (one analysis for the whole page)."""
-    return safety.analyse(assessments, treatments, definitions=definitions)
-
-
 def _rate(row) -> str:
     if row is None or row["per_100"] is None or pd.isna(row["per_100"]):
         return formatting.DASH

@@ -110,6 +110,9 @@ class ReportInputs:
     issues: pd.DataFrame | None = None
     rows_read: int | None = None
     notes: tuple[str, ...] = ()
+    # session safety (issue 17): ``safety.analyse`` of the treatments' monitoring record; None without one
+    safety: object = None
+    safety_error: str = ""
 
     @property
     def threshold(self) -> int:
@@ -152,7 +155,8 @@ def report_inputs(
     the instrument and ``defs`` the card: ``metrics.summary_and_kpis(assessments, treatments, defs,
     instrument=code)`` (plus ``as_of=`` when given), ``durability.analyse(assessments, treatments, code,
     by="condition", definitions=defs)`` and ``trajectory.trajectories(assessments, code, by="condition",
-    definitions=defs)``.
+    definitions=defs)``; with a treatments file holding a monitoring record also ``safety.session_safety(assessments,
+    treatments, defs)`` (issue 17).
     """
     from analysis import durability, metrics, trajectory
     from analysis.outcomes import Definitions
@@ -177,6 +181,7 @@ def report_inputs(
     else:
         dur_all, _ = _safely(call, durability.analyse, assessments, treatments, code, by=None, definitions=defs)
     traj, traj_error = _safely(call, trajectory.trajectories, assessments, code, by=CONDITION, definitions=defs)
+    safety_res, safety_error = _session_safety(call, assessments, treatments, defs)
     return ReportInputs(
         instrument=code,
         definitions=defs,
@@ -191,7 +196,22 @@ def report_inputs(
         issues=issues,
         rows_read=rows_read,
         notes=tuple(notes),
+        safety=safety_res,
+        safety_error=safety_error,
     )
+
+
+def _session_safety(call, assessments, treatments, defs) -> tuple[object, str]:
+    """(``safety.analyse`` of the treatments, "") when they hold a monitoring record; (None, why) otherwise."""
+    from analysis import safety
+    from analysis.schema import MONITORING_COLUMNS
+
+    kept = treatments is not None and any(
+        c in treatments.columns and treatments[c].notna().any() for c in MONITORING_COLUMNS
+    )
+    if not kept:
+        return None, "the treatments file holds no session monitoring record (vitals, dissociation, adverse events)."
+    return _safely(call, safety.session_safety, assessments, treatments, defs)
 
 
 def choose_instrument(assessments: pd.DataFrame, instrument: str | None) -> tuple[str | None, list[str]]:
@@ -251,6 +271,8 @@ def build_report(inputs: ReportInputs, *, practice=None, filters="All patients",
     sections.outcomes(pdf, r.summary, r.instrument, t)
     sections.trajectories(pdf, r.trajectories, r.trajectories_error, r.instrument, r.definitions, t)
     sections.durability(pdf, r.durability, r.durability_overall, r.durability_error, r.instrument, r.definitions, t)
+    if r.safety is not None:  # (a practice without a monitoring record gets no safety page)
+        sections.safety_section(pdf, r.safety, r.safety_error, t)
     sections.methods_section(pdf, r.definitions, r.summary, r.trajectories, t)
     sections.data_quality(pdf, r.data, r.issues, r.rows_read, t)
     return bytes(pdf.output())
