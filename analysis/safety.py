@@ -147,17 +147,22 @@ def _attributes(assessments: pd.DataFrame | None, patients: pd.Series) -> pd.Dat
     return first[cols]
 
 
-def _rate_rows(frame: pd.DataFrame, group: np.ndarray, dimension: str, flags=tuple(FLAGS)) -> list[dict]:
+def _rate_rows(
+    frame: pd.DataFrame, group: np.ndarray, dimension: str, flags=tuple(FLAGS), pcode: np.ndarray | None = None
+) -> list[dict]:
     """Per flag (boolean columns of ``frame``, NA: cannot be told) and group: sessions, events, per 100 with its
-    Wilson limits, and the same per patient."""
+    Wilson limits, and the same per patient. ``pcode``: the rows' patient codes when the caller has them."""
     rows = []
-    pcode, _ = pd.factorize(frame[S.PATIENT_ID])
+    pcode = pd.factorize(frame[S.PATIENT_ID])[0] if pcode is None else pcode
     gcode, labels = pd.factorize(pd.Series(group, dtype=object))
     m = len(labels)
 
-    def patients(mask):  # distinct patients per group among the rows of mask
-        key = np.unique(gcode[mask].astype(np.int64) * (pcode.max(initial=0) + 1) + pcode[mask])
-        return np.bincount(key // (pcode.max(initial=0) + 1), minlength=m)
+    npat = int(pcode.max(initial=0)) + 1
+
+    def patients(mask):  # distinct patients per group among the rows of mask (a seen-table: no sort)
+        seen = np.zeros(m * npat, dtype=bool)
+        seen[gcode[mask].astype(np.int64) * npat + pcode[mask]] = True
+        return seen.reshape(m, npat).sum(axis=1) if m else np.zeros(0, dtype=np.int64)
 
     for flag in flags:
         v = frame[flag]
@@ -420,15 +425,19 @@ def analyse(
     attrs = _attributes(assessments, flags[S.PATIENT_ID])
     for c in attrs.columns:
         flags[c] = flags[S.PATIENT_ID].map(attrs[c]).to_numpy()
-    rows = _rate_rows(flags, np.full(len(flags), S.OVERALL, dtype=object), S.OVERALL)
+    pcode = pd.factorize(flags[S.PATIENT_ID])[0]  # (once for every table of rates)
+    rows = _rate_rows(flags, np.full(len(flags), S.OVERALL, dtype=object), S.OVERALL, pcode=pcode)
     for dim in [by] if by else list(DIMENSIONS):
         values = flags[DIMENSIONS[dim]]
         if dim == dose_.INFUSION_NUMBER:  # 1-6 of the series, as whole numbers
-            group = np.array([int(v) if pd.notna(v) and v <= SERIES else None for v in values], dtype=object)
+            number = values.to_numpy(dtype=float, na_value=np.nan)
+            group = np.full(len(number), None, dtype=object)
+            inside = ~np.isnan(number) & (number <= SERIES)
+            group[inside] = number[inside].astype(int).tolist()
         else:
             group = values.astype(object).to_numpy()
         keep = pd.notna(group)
-        sub = _rate_rows(flags[keep].reset_index(drop=True), group[keep], dim)
+        sub = _rate_rows(flags[keep].reset_index(drop=True), group[keep], dim, pcode=pcode[keep])
         order = {g: i for i, g in enumerate(_group_order(pd.unique(group[keep])))}
         rows += sorted(sub, key=lambda r: (list(FLAGS).index(r["flag"]), order[r[S.GROUP]]))
     rates = pd.DataFrame(rows)
@@ -489,13 +498,16 @@ def _events(treatments: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
     if S.ADVERSE_EVENTS not in treatments.columns:
         return pd.DataFrame(columns=["flag", *RATE_COUNTS])
     t = treatments.sort_values([S.PATIENT_ID, S.DAY], kind="stable").reset_index(drop=True)
-    codes = t[S.ADVERSE_EVENTS].astype(object).fillna("").astype(str)
+    # each distinct cell split once (a practice writes few distinct combinations), then taken per session
+    cell, distinct = pd.factorize(t[S.ADVERSE_EVENTS].astype(object).fillna("").astype(str))
+    parts = [set(str(v).split(";")) for v in distinct]
     frame = flags[[S.PATIENT_ID]].copy()
     for code in S.ADVERSE_EVENT_CODES:
-        frame[code] = pd.array(codes.str.split(";").map(lambda xs, c=code: c in xs).to_numpy(), dtype="boolean")
-    rows = []
+        member = np.array([code in p for p in parts], dtype=bool)
+        frame[code] = pd.array(member[cell] if len(parts) else np.zeros(len(t), dtype=bool), dtype="boolean")
+    rows, pcode, overall = [], pd.factorize(frame[S.PATIENT_ID])[0], np.full(len(frame), S.OVERALL, dtype=object)
     for code in S.ADVERSE_EVENT_CODES:
-        got = _rate_rows(frame, np.full(len(frame), S.OVERALL, dtype=object), S.OVERALL, (code,))
+        got = _rate_rows(frame, overall, S.OVERALL, (code,), pcode=pcode)
         if got and got[0]["events"]:
             rows.append(got[0])
     return pd.DataFrame(rows)

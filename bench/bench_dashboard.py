@@ -44,6 +44,10 @@ sys.path.insert(0, str(ROOT))
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, streamlit_server  # noqa: E402
 from tests.test_browser import PAGES, READY  # noqa: E402
 
+PAGES = {
+    **PAGES,
+    "Safety": ("safety", "Session safety"),
+}  # (issue 17: the Safety page, not in the browser suite's list)
 COLD_TARGET, WARM_TARGET = 5.0, 1.0
 BUSY = "[data-testid='stSkeleton'], [data-testid='stSpinner']"
 
@@ -261,6 +265,11 @@ def page_calls(files: list[Path]):
         (),
         {},
     )
+    from analysis import dose_response, safety  # (issue 17: the Safety page's calls)
+
+    yield "Safety", "safety.session_safety", safety.session_safety, (a, t, defs), {}
+    yield "Safety", "dose_response.analyse", dose_response.analyse, (a, t, "PHQ9", defs), {}
+    yield "Safety", "safety.monitoring_record (clinicians)", safety.monitoring_record, (t, defs), {}
     yield "Data", "Loaded.to_json + to_text", lambda: (loaded.to_json(), loaded.to_text()), (), {}
 
 
