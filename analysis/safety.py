@@ -345,8 +345,7 @@ class Safety:
         """The sessions with at least one flag, by patient key and day, with the flags they have (clinicians)."""
         f = self.flags[self.flags["any_flag"].fillna(False).astype(bool)]
         names = [k for k in FLAGS if k != "any_flag"]
-        which = f[names].fillna(False).astype(bool)
-        flags = which.apply(lambda r: ", ".join(FLAGS[k].lower() for k in names if r[k]), axis=1) if len(f) else []
+        flags = _flag_words(f[names].fillna(False).astype(bool).to_numpy(), names, ", ")
         cols = [S.PATIENT_ID, S.DAY, S.KIND, S.ROUTE, dose_.INFUSION_NUMBER, SYSTOLIC_RISE, DIASTOLIC_RISE]
         return f[cols].assign(flags=flags).reset_index(drop=True)
 
@@ -513,6 +512,17 @@ def _events(treatments: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _flag_words(which: np.ndarray, names: list[str], sep: str) -> np.ndarray:
+    """Per row of the boolean matrix ``which`` (rows x flags ``names``) the words of its flags joined by ``sep``
+    ('' for none); each distinct combination written once."""
+    if not len(which):
+        return np.array([], dtype=object)
+    bits = 1 << np.arange(len(names), dtype=np.int64)
+    combos, row = np.unique(which.astype(np.int64) @ bits, return_inverse=True)  # each combination as one number
+    words = [sep.join(FLAGS[k].lower() for k, b in zip(names, bits) if c & b) for c in combos]
+    return np.array(words, dtype=object)[np.asarray(row).reshape(-1)]
+
+
 #: the session-monitoring export: one row per session, the fields a monitoring form asks for
 RECORD_COLUMNS = (
     S.PATIENT_ID,
@@ -547,8 +557,7 @@ def monitoring_record(treatments: pd.DataFrame, definitions: Definitions | None 
         if c not in out.columns and c != "flags":
             out[c] = t[c].to_numpy() if c in t.columns else np.nan
     names = [k for k in FLAGS if k != "any_flag"]
-    which = flags[names].fillna(False).astype(bool).to_numpy()
-    out["flags"] = ["; ".join(FLAGS[k].lower() for k, on in zip(names, row) if on) for row in which]
+    out["flags"] = _flag_words(flags[names].fillna(False).astype(bool).to_numpy(), names, "; ")
     return out[list(RECORD_COLUMNS)]
 
 

@@ -23,7 +23,7 @@ if d.treatments is None:
     st.warning("Session safety needs a treatments file with the sessions' monitoring record; none was given.")
     st.stop()
 
-res = cache.guard(safety.session_safety, d.assessments, d.treatments, defs)  # (as the PDF report calls it)
+res = cache.guard_shared(safety.session_safety, d.assessments, d.treatments, defs)  # (one row a session: shared)
 safety_view.headline(res)
 safety_view.rates_section(res, dimension, flags)
 

@@ -90,6 +90,8 @@ def test_a_clinician_sees_the_flagged_sessions_by_patient_key_and_day_and_the_ex
     # the export goes through ui/show's downloads (provenance, the download logged), made when clicked
     record = [b.proto for b in at.get("download_button") if b.proto.id.endswith("_session_monitoring")]
     assert [b.label for b in record] == ["Download CSV", "Download Excel"] and all(b.deferred_file_id for b in record)
+    listed = [b.proto for b in at.get("download_button") if b.proto.id.endswith("_flagged_sessions")]
+    assert len(listed) == 2 and all(b.deferred_file_id for b in listed)
 
 
 def test_a_manager_sees_no_patient_keys():

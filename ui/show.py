@@ -108,7 +108,7 @@ def downloads(table: pd.DataFrame, name: str, key: str, stem: str | None = None,
     """'Download CSV' and 'Download Excel' of ``table`` (already suppressed), each with the provenance of the
     data, filters and definition card in force (analysis.provenance): the one place every table's downloads
     are made. ``deferred``: the files are made when a button is clicked, not on every run (large tables, e.g.
-    one row per session)."""
+    one row per session); ``table`` may then be a function that makes the table (called on the click)."""
     from analysis import provenance
 
     stem = stem or name.lower().replace(" ", "_")
@@ -122,7 +122,7 @@ def downloads(table: pd.DataFrame, name: str, key: str, stem: str | None = None,
     with st.container(horizontal=True):
         st.download_button(
             "Download CSV",
-            (lambda: provenance.csv_bytes(table, prov)) if deferred else provenance.csv_bytes(table, prov),
+            (lambda: provenance.csv_bytes(_made(table), prov)) if deferred else provenance.csv_bytes(table, prov),
             f"{stem}.csv",
             "text/csv",
             key=f"csv_{key}",
@@ -132,7 +132,7 @@ def downloads(table: pd.DataFrame, name: str, key: str, stem: str | None = None,
         )
         st.download_button(
             "Download Excel",
-            (lambda: provenance.excel_bytes(table, prov, sheet=name))
+            (lambda: provenance.excel_bytes(_made(table), prov, sheet=name))
             if deferred
             else cache.cached(provenance.excel_bytes, table, prov, sheet=name),
             f"{stem}.xlsx",
@@ -142,6 +142,11 @@ def downloads(table: pd.DataFrame, name: str, key: str, stem: str | None = None,
             on_click=gate.log_download,
             args=("Excel", f"{stem}.xlsx"),
         )
+
+
+def _made(table):
+    """A deferred download's table: ``table`` itself, or what the function ``table`` makes."""
+    return table() if callable(table) else table
 
 
 def notes(items) -> None:
