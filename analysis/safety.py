@@ -462,7 +462,10 @@ def analyse(
         "Per 100 sessions: flagged sessions over the sessions where the flag can be told; per patient: patients with a "
         "flagged session over patients with a session where it can be told. Wilson 95% intervals."
     )
-    return Safety(flags, rates, by_number, bp_by_age, discharge, events, counts, patients, d, tuple(notes))
+    # a copy of the card: the result is shared read-only by the dashboard (ui/cache.py), which keys the objects in
+    # it after the call that made them; the caller's card must keep its own key
+    own = d.replace()
+    return Safety(flags, rates, by_number, bp_by_age, discharge, events, counts, patients, own, tuple(notes))
 
 
 def _discharge(extra: pd.DataFrame) -> pd.DataFrame:
