@@ -3,6 +3,7 @@ practice its tiles equal the command line's `safety --json`, the charts are draw
 session-monitoring download are there; saves docs/screenshots/safety.png."""
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -56,9 +57,10 @@ def test_the_safety_page_in_the_browser_equals_the_command_line(server, chromium
         path = tmp_path / "session_monitoring.csv"
         info.value.save_as(path)
         lines = path.read_text(encoding="utf-8-sig").splitlines()
-        provenance = [line for line in lines if line.startswith("# ")]  # the download path's provenance lines
-        body = lines[len(provenance) :]
-        assert provenance and lines[: len(provenance)] == provenance
+        # the download path's provenance lines first ('"# Provenance: N lines, then the table"'), then the table
+        head = re.fullmatch(r'"# Provenance: (\d+) lines, then the table"', lines[0])
+        assert head, lines[0]
+        body = lines[int(head.group(1)) :]
         assert body[0].startswith("patient_id,day,kind,route,infusion_number") and len(body) == cli["sessions"] + 1
         assert page.get_by_text("Dose and frequency", exact=True).count() == 1
         page.wait_for_selector(READY)
