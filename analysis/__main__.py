@@ -194,6 +194,17 @@ def cmd_safety(args) -> int:
     return 0
 
 
+def cmd_dose(args) -> int:
+    from analysis.dose_response import analyse
+
+    loaded = _load(args)
+    if not loaded.ok:
+        return _refuse(loaded, args.json)
+    result = analyse(loaded.assessments, loaded.treatments, args.instrument, definitions=_definitions(args))
+    _emit(result, args.json)
+    return 0
+
+
 def cmd_report(args) -> int:
     from analysis.report import write_report
 
@@ -298,6 +309,10 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("site", "start_month", "route", "dose_band", "infusion_number"),
         help="one grouping of the rates besides overall (default: all of them)",
     )
+    dr = data_command(
+        "dose", cmd_dose, "dose and frequency: response and durability by dose band and induction density"
+    )
+    dr.add_argument("--instrument", default="PHQ9", help="the instrument of response (default: PHQ9)")
     r = data_command("report", cmd_report, "the printable PDF report")
     r.add_argument("--out", required=True, metavar="PATH.pdf")
 

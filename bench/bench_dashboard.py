@@ -44,9 +44,10 @@ sys.path.insert(0, str(ROOT))
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, streamlit_server  # noqa: E402
 from tests.test_browser import PAGES, READY  # noqa: E402
 
-#: pages of issue 20 timed beside those of tests/test_browser.py (the worklist is shown: no sign-in is an admin)
+#: pages timed beside those of tests/test_browser.py (the worklist is shown: no sign-in is an admin)
 PAGES = {
     **PAGES,
+    "Safety": ("safety", "Session safety"),
     "Boosters": ("boosters", "Boosters after the induction series"),
     "Worklist": ("worklist", "Clinician's worklist"),
 }
@@ -281,6 +282,11 @@ def page_calls(files: list[Path]):
     )
     yield "Boosters", "boosters.interval_distribution", boosters.interval_distribution, (t, 11), {}
     yield "Worklist", "worklist.worklist", worklist.worklist, (a, t, "PHQ9", defs), {}
+    from analysis import dose_response, safety  # (issue 17: the Safety page's calls)
+
+    yield "Safety", "safety.session_safety", safety.session_safety, (a, t, defs), {}
+    yield "Safety", "dose_response.analyse", dose_response.analyse, (a, t, "PHQ9", defs), {}
+    yield "Safety", "safety.monitoring_record (clinicians)", safety.monitoring_record, (t, defs), {}
     yield "Data", "Loaded.to_json + to_text", lambda: (loaded.to_json(), loaded.to_text()), (), {}
     # --- the Quality measures page (issue 18): the index months, the default year, its CCBHC reading, the course
     from analysis import measures

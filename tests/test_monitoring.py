@@ -176,3 +176,13 @@ def test_the_sample_treatments_file_keeps_its_monitoring_record():
     assert np.allclose(t[S.SBP_PEAK].to_numpy(float), raw[S.SBP_PEAK].to_numpy(float), equal_nan=True)
     assert t[S.ADVERSE_EVENTS].fillna("").tolist() == raw[S.ADVERSE_EVENTS].fillna("").tolist()
     assert not loaded.issues["severity"].eq("warning").any()
+
+
+def test_a_session_file_with_minutes_to_discharge_and_vitals_is_treatments_not_a_vitals_file():
+    loaded = load(
+        b"patient_id,day,kind,sbp_pre,dbp_pre,sbp_peak,dbp_peak,minutes_to_discharge\n"
+        b"A1,0,induction,120,80,150,95,60\nB2,0,induction,130,85,140,90,45\n"
+    )
+    role = next(r for r in loaded.roles if r["file"] == "sessions.csv")
+    assert role["role"] == "treatments"
+    assert loaded.treatments.set_index(S.PATIENT_ID).loc["A1", S.MINUTES_TO_DISCHARGE] == 60

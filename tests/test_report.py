@@ -413,7 +413,7 @@ def test_without_chromium_the_command_line_still_writes_the_report(tmp_path, mon
     assert main(["report", str(a), str(t), "--out", str(out), "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {"ok": True, "out": str(out)}
     text = " ".join(pages_text(out.read_bytes()))
-    assert text.count("[Figure not drawn: no Chromium found") >= 3
+    assert text.count("[Figure not drawn: no Chromium found") >= 4  # (the safety section's series curve too)
     assert "How long PHQ9 response lasts" in text
 
 
@@ -565,8 +565,9 @@ def test_report_inputs_run_each_analysis_through_the_callers_call_and_keep_its_o
         return made[func.__name__]
 
     inputs = report.report_inputs(loaded.assessments, loaded.treatments, call=call)
-    assert set(made) == {"summary_and_kpis", "analyse", "trajectories", "quality_measures"}
+    assert set(made) == {"summary_and_kpis", "analyse", "trajectories", "quality_measures", "session_safety"}
     assert inputs.measures is made["quality_measures"]
+    assert inputs.safety is made["session_safety"]  # (the safety section, the Safety page's object)
     assert (inputs.summary, inputs.kpis) == made["summary_and_kpis"]
     assert inputs.durability is made["analyse"] and inputs.trajectories is made["trajectories"]
     assert inputs.data.patients == 15 and inputs.data.scores == len(loaded.assessments)

@@ -116,10 +116,11 @@ def downloadable(view: pd.DataFrame, shown: pd.DataFrame, percent=(), ci=None, r
     return out
 
 
-def downloads(table: pd.DataFrame, name: str, key: str, stem: str | None = None) -> None:
+def downloads(table: pd.DataFrame, name: str, key: str, stem: str | None = None, deferred: bool = False) -> None:
     """'Download CSV' and 'Download Excel' of ``table`` (already suppressed), each with the provenance of the
     data, filters and definition card in force (analysis.provenance): the one place every table's downloads
-    are made."""
+    are made. ``deferred``: the files are made when a button is clicked, not on every run (large tables, e.g.
+    one row per session); ``table`` may then be a function that makes the table (called on the click)."""
     from analysis import provenance
 
     stem = stem or name.lower().replace(" ", "_")
@@ -133,7 +134,7 @@ def downloads(table: pd.DataFrame, name: str, key: str, stem: str | None = None)
     with st.container(horizontal=True):
         st.download_button(
             "Download CSV",
-            provenance.csv_bytes(table, prov),
+            (lambda: provenance.csv_bytes(_made(table), prov)) if deferred else provenance.csv_bytes(table, prov),
             f"{stem}.csv",
             "text/csv",
             key=f"csv_{key}",
@@ -143,7 +144,9 @@ def downloads(table: pd.DataFrame, name: str, key: str, stem: str | None = None)
         )
         st.download_button(
             "Download Excel",
-            cache.cached(provenance.excel_bytes, table, prov, sheet=name),
+            (lambda: provenance.excel_bytes(_made(table), prov, sheet=name))
+            if deferred
+            else cache.cached(provenance.excel_bytes, table, prov, sheet=name),
             f"{stem}.xlsx",
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             key=f"xlsx_{key}",
@@ -151,6 +154,11 @@ def downloads(table: pd.DataFrame, name: str, key: str, stem: str | None = None)
             on_click=gate.log_download,
             args=("Excel", f"{stem}.xlsx"),
         )
+
+
+def _made(table):
+    """A deferred download's table: ``table`` itself, or what the function ``table`` makes."""
+    return table() if callable(table) else table
 
 
 def notes(items) -> None:

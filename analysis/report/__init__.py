@@ -114,6 +114,9 @@ class ReportInputs:
     # (``measures.default_period``: the year before the latest index year), or None with ``measures_error``
     measures: object = None
     measures_error: str = ""
+    # session safety (issue 17): ``safety.analyse`` of the treatments' monitoring record; None without one
+    safety: object = None
+    safety_error: str = ""
 
     @property
     def threshold(self) -> int:
@@ -156,7 +159,8 @@ def report_inputs(
     the instrument and ``defs`` the card: ``metrics.summary_and_kpis(assessments, treatments, defs,
     instrument=code)`` (plus ``as_of=`` when given), ``durability.analyse(assessments, treatments, code,
     by="condition", definitions=defs)`` and ``trajectory.trajectories(assessments, code, by="condition",
-    definitions=defs)``.
+    definitions=defs)``; with a treatments file holding a monitoring record also ``safety.session_safety(assessments,
+    treatments, defs)`` (issue 17).
     """
     from analysis import durability, metrics, trajectory
     from analysis.outcomes import Definitions
@@ -182,6 +186,7 @@ def report_inputs(
         dur_all, _ = _safely(call, durability.analyse, assessments, treatments, code, by=None, definitions=defs)
     traj, traj_error = _safely(call, trajectory.trajectories, assessments, code, by=CONDITION, definitions=defs)
     meas, meas_error = _measures(call, assessments, treatments, defs)
+    safety_res, safety_error = _session_safety(call, assessments, treatments, defs)
     return ReportInputs(
         instrument=code,
         definitions=defs,
@@ -198,6 +203,8 @@ def report_inputs(
         notes=tuple(notes),
         measures=meas,
         measures_error=meas_error,
+        safety=safety_res,
+        safety_error=safety_error,
     )
 
 
@@ -212,6 +219,19 @@ def _measures(call, assessments, treatments, defs):
     if lo is None:
         return None, "No patient with depression has a PHQ-9 above 9 placed in a calendar month."
     return _safely(call, measures.quality_measures, assessments, treatments, defs, lo, hi)
+
+
+def _session_safety(call, assessments, treatments, defs) -> tuple[object, str]:
+    """(``safety.analyse`` of the treatments, "") when they hold a monitoring record; (None, why) otherwise."""
+    from analysis import safety
+    from analysis.schema import MONITORING_COLUMNS
+
+    kept = treatments is not None and any(
+        c in treatments.columns and treatments[c].notna().any() for c in MONITORING_COLUMNS
+    )
+    if not kept:
+        return None, "the treatments file holds no session monitoring record (vitals, dissociation, adverse events)."
+    return _safely(call, safety.session_safety, assessments, treatments, defs)
 
 
 def choose_instrument(assessments: pd.DataFrame, instrument: str | None) -> tuple[str | None, list[str]]:
@@ -272,6 +292,8 @@ def build_report(inputs: ReportInputs, *, practice=None, filters="All patients",
     sections.trajectories(pdf, r.trajectories, r.trajectories_error, r.instrument, r.definitions, t)
     sections.durability(pdf, r.durability, r.durability_overall, r.durability_error, r.instrument, r.definitions, t)
     sections.measures_section(pdf, r.measures, r.measures_error, t)
+    if r.safety is not None:  # (a practice without a monitoring record gets no safety page)
+        sections.safety_section(pdf, r.safety, r.safety_error, t)
     sections.methods_section(pdf, r.definitions, r.summary, r.trajectories, t)
     sections.data_quality(pdf, r.data, r.issues, r.rows_read, t)
     return bytes(pdf.output())

@@ -543,3 +543,90 @@ def _measure_rate(r) -> str:
     if not fmt.missing(r["rate"]):
         return fmt.rate_ci(r["rate"], r["lower"], r["upper"])
     return f"{r['numerator']} met" if isinstance(r["numerator"], str) else fmt.DASH
+
+
+# --- session safety (issue 17) -----------------------------------------------------------------------------------
+def _per_100(value, lower, upper) -> str:
+    """'9.2 (8.2 to 10.4)' per 100 (sessions or patients); '—' when withheld or missing."""
+    if fmt.missing(value):
+        return fmt.DASH
+    if fmt.missing(lower) or fmt.missing(upper):
+        return f"{float(value):.1f}"
+    return f"{float(value):.1f} ({float(lower):.1f} to {float(upper):.1f})"
+
+
+def safety_section(pdf, res, error, t):
+    """Session safety (analysis.safety): the flags' rates per 100 sessions and per patient with their Wilson
+    intervals, the blood-pressure rise and dissociation over the series, and the PHQ-9 item 9 counts, at the report's
+    threshold ``t`` as every section (its callers hold it at the shared 11 for a PDF that leaves the practice:
+    analysis.access; only --not-for-sharing lowers it)."""
+    from analysis import safety_charts
+    from analysis.safety import FLAGS
+    from analysis.schema import OVERALL
+
+    pdf.add_page()
+    pdf.heading("Session safety", level=1)
+    if res is None:
+        pdf.para(f"Session safety is not available: {error}")
+        return
+    j = res.to_json(t)
+    pdf.para(
+        f"{fmt.count(j['sessions'])} sessions of {fmt.count(j['patients'])} patients. A flag's rate is over the "
+        "sessions (and patients) where it can be told from the monitoring record; Wilson 95% confidence intervals.",
+        size=8.5,
+        colour=70,
+    )
+    rates = j["rates"]
+    overall = rates[rates[DIMENSION] == OVERALL].set_index("flag")
+    rows = []
+    for flag, words in FLAGS.items():
+        if flag not in overall.index:
+            rows.append([words, fmt.DASH, fmt.DASH, "not recorded", fmt.DASH, fmt.DASH])
+            continue
+        r = overall.loc[flag]
+        rows.append(
+            [
+                words,
+                fmt.count(r["sessions"]),
+                fmt.count(r["events"]),
+                _per_100(r["per_100"], r["lower"], r["upper"]),
+                fmt.count(r["patients_flagged"]),
+                _per_100(r["patients_per_100"], r["patients_lower"], r["patients_upper"]),
+            ]
+        )
+    pdf.grid(
+        ["Flag", "Sessions told", "Flagged", "Per 100 sessions (95% CI)", "Patients flagged", "% of patients (95% CI)"],
+        rows,
+        align=["LEFT"] + ["RIGHT"] * 5,
+        size=7.5,
+    )
+    pdf.figure(safety_charts.series_chart(res.means_shown(res.by_infusion_number, t)))
+    pdf.heading("Suicidality: PHQ-9 item 9", level=2, need=30)
+    s = j["suicidality"]
+    if not s.get("kept"):
+        pdf.para("PHQ-9 item 9 is not in the data: suicidality cannot be told.", size=8.5)
+    else:
+        pdf.grid(
+            [
+                "Patients with item 9 at baseline",
+                ">= 1 at baseline",
+                "of them 0 at the latest",
+                "Emergent (0, then >= 1)",
+            ],
+            [
+                [
+                    fmt.count(s["with_item9"]),
+                    fmt.count(s["at_baseline"]),
+                    fmt.count(s["resolved"]),
+                    fmt.count(s["emergent"]),
+                ]
+            ],
+            align=["CENTER"] * 4,
+            size=7.5,
+        )
+        pdf.para(
+            "Emergent: item 9 (thoughts of self-harm) 0 at baseline and 1 or more at a later PHQ-9. The patients "
+            "themselves are listed for clinicians on the dashboard's Safety page, never in this report.",
+            size=8.5,
+        )
+    pdf.notes(j["notes"])
