@@ -158,5 +158,5 @@ def count(n) -> str:
 def definition_card(defs) -> None:
     """The definition card in force, in words and as JSON, in an expander."""
     with st.expander("The definition card in force"):
-        st.markdown("\n".join(f"- {line}" for line in defs.description()))
+        st.markdown("\n".join(f"- {text(line)}" for line in defs.description()))
         st.json(defs.to_dict(), expanded=False)
