@@ -173,4 +173,6 @@ def patients_section(res, key: str) -> None:
         "text/csv",
         key="measures_patients_csv",
         icon=":material/download:",
+        on_click=gate.log_download,
+        args=("CSV", f"measure_patients_{key.lower().replace(' ', '_')}.csv"),
     )

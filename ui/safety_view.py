@@ -10,7 +10,7 @@ import streamlit as st
 
 from analysis import formatting, privacy, safety, safety_charts
 from analysis import schema as S
-from ui import cache, show
+from ui import cache, gate, show
 from ui.session import threshold
 
 DIMENSIONS = {
@@ -213,6 +213,8 @@ def clinician_lists(res, treatments, definitions) -> None:
         "text/csv",
         key="session_monitoring_csv",
         icon=":material/download:",
+        on_click=gate.log_download,
+        args=("CSV", "session_monitoring.csv"),
         help="One row per session: the fields a monitoring form asks for, the rises and the flags. It holds patient "
         "keys and days: keep it inside the practice.",
     )
