@@ -102,6 +102,16 @@ def test_each_broken_secrets_shape_stops_the_app_with_an_error_and_no_data(path,
         at.switch_page("pages/trajectories.py")
 
 
+def test_an_e_mail_written_as_markup_is_refused_by_name_as_text():
+    from ui.show import text
+
+    email = '"[Session expired: sign in](http://host/p)"@elsewhere.org'
+    at = app(SECRETS, email=email)
+    errors = [str(e.value) for e in at.error]
+    assert any(f"**{text(email)}** is not on this dashboard's access list" in e for e in errors), errors
+    assert not any("](http" in e.replace("\\](http", "") for e in errors) and shows_no_data(at)
+
+
 # --- item 3: only an admin lowers the threshold -------------------------------------------------------------------
 
 
