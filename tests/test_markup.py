@@ -35,10 +35,12 @@ STRINGS = [s for s in (ATTACKS / "strings.txt").read_text(encoding="utf-8").spli
 PAGES = ["overview", "trajectories", "durability", "compare", "safety", "measures", "data", "methods", "audit"]
 
 #: markup from the attack strings that reached a page unescaped: a link or image, an HTML tag, a Streamlit
-#: directive, LaTeX, emphasis, code, strike-through or an autolink
+#: directive, emoji or icon (a colon right before a name: Streamlit reads those even when escaped), LaTeX,
+#: emphasis, code, strike-through or an autolink ('www.' and an e-mail's '@', escaped or not: Chromium shows
+#: both as links)
 LEAK = re.compile(
-    r"(?<!\\)\]\(http|(?<!\\)<(?:img|a|b)\b|(?<!\\):red\[|(?<!\\)\$x|(?<!\\)\*\*urgent|(?<!\\)`code|(?<!\\)~~gone"
-    r"|www\.host"
+    r"(?<!\\)\]\(http|(?<!\\)<(?:img|a|b)\b|:(?:red|skull|material)\b|(?<!\\)\$x|(?<!\\)\*\*urgent|(?<!\\)`code"
+    r"|(?<!\\)~~gone|www\\?\.host|e\\?@host"
 )
 #: element fields Streamlit shows as plain text (selectbox and multiselect options, a text input's value)
 PLAIN = {
@@ -62,7 +64,7 @@ def markdown_strings(at) -> list[tuple[str, str, str]]:
 
     def strings(kind, value, field=""):
         if isinstance(value, str):
-            if (kind, field) not in PLAIN:
+            if (kind, field) not in PLAIN and field != "icon":  # (icons are the dashboard's own)
                 out.append((kind, field, value))
         elif isinstance(value, dict):
             for k, v in value.items():
@@ -122,7 +124,8 @@ def attack_practice() -> tuple[bytes, bytes]:
     return a.to_csv(index=False).encode(), t.to_csv(index=False).encode()
 
 
-FILE_NAMES = (f"{STRINGS[0]} {STRINGS[3]}.csv", f"{STRINGS[5]}.csv")
+#: the uploaded files' names (an e-mail in a site would refuse the upload: a file name carries one)
+FILE_NAMES = (f"{STRINGS[0]} {STRINGS[3]}.csv", f"{STRINGS[5]} from alice@host.example.csv")
 CARD_NAME = f"{STRINGS[1]} {STRINGS[2]}"
 
 
@@ -160,8 +163,8 @@ def attacked(data_dir):
 def test_the_attack_strings_are_the_ones_the_issue_names_and_more():
     for s in ("![](http://host/b.png)", "[Session expired: sign in](http://host/p)", "<img src=x onerror=alert(1)>"):
         assert s in STRINGS
-    assert {":red[big]", "$x^2$"} <= set(STRINGS) and len(STRINGS) >= 8
-    for s in STRINGS:  # (the check below would see each of them, raw)
+    assert {":red[big]", "$x^2$"} <= set(STRINGS) and len(STRINGS) >= 9
+    for s in (*STRINGS, *FILE_NAMES):  # (the check below would see each of them, raw)
         assert LEAK.search(s), s
         assert not LEAK.search(text(s)), text(s)
 
