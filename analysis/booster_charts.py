@@ -10,7 +10,6 @@ import plotly.graph_objects as go
 
 from analysis import formatting as fmt
 from analysis.chart_style import OKABE_ITO, Chart, _layout
-from analysis.charts import _escaped
 
 #: what analysis.charts.km_chart says of the time to the first booster (its ``words``)
 BOOSTER_KM_WORDS = {
@@ -31,7 +30,6 @@ def _bin_label(lo: int, hi: int) -> str:
     return f"{lo}-{hi}"
 
 
-@_escaped
 def interval_chart(bins: pd.DataFrame, threshold: int) -> Chart:
     """Bars of the number of intervals between consecutive boosters per bin of days (``from_day``, ``to_day``,
     ``intervals``), each labelled with its count."""

@@ -16,7 +16,6 @@ Conventions:
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Mapping, Sequence
 
@@ -41,6 +40,7 @@ from analysis.chart_style import (
     _rgba,
     band_traces,
     colours,
+    escape_figure,
     label,
 )
 from analysis.config import SUPPRESSION_THRESHOLD
@@ -78,6 +78,7 @@ __all__ = [
     "OKABE_ITO",
     "Chart",
     "colours",
+    "escape_figure",
     "forest_chart",
     "funnel_chart",
     "km_chart",
@@ -88,48 +89,9 @@ __all__ = [
 ]
 
 
-# --- text from the data on a figure: shown as text ------------------------------------------------------------
-#: the trace fields whose strings plotly renders as (a little) HTML, and which hold text from the data
-_TEXT_FIELDS = ("name", "x", "y", "text", "hovertext", "customdata", "labels", "ids")
-
-
-def _plain_value(v):
-    if isinstance(v, str):  # (a '<' without a '>' or an '&' cannot start a tag or an entity: '<11' stays as it is)
-        return fmt.plain(v) if (">" in v or "&" in v) else v
-    if isinstance(v, (list, tuple)):
-        return type(v)(_plain_value(x) for x in v)
-    if hasattr(v, "dtype") and getattr(v.dtype, "kind", "") in "OUS":  # (numpy arrays of text)
-        return [_plain_value(x) for x in v.tolist()]
-    return v
-
-
-def escape_figure(fig: go.Figure) -> go.Figure:
-    """Every string a trace carries (names, category values, text, hover text, custom data) with '&', '<', '>' as
-    entities (formatting.plain): a site or group named with HTML shows as written, never as a link or a tag.
-    The charts' own markup lives in templates and layout, which this leaves alone."""
-    for trace in fig.data:
-        for f in _TEXT_FIELDS:
-            if f in trace and trace[f] is not None:
-                trace[f] = _plain_value(trace[f])
-    return fig
-
-
-def _escaped(factory):
-    """A chart factory whose figure shows text from the data as text (escape_figure), once, at the end."""
-
-    @functools.wraps(factory)
-    def wrapped(*args, **kwargs) -> Chart:
-        c = factory(*args, **kwargs)
-        escape_figure(c.figure)
-        return c
-
-    return wrapped
-
-
 # --- Overview --------------------------------------------------------------------------------------
 
 
-@_escaped
 def monthly_chart(
     by_month: pd.DataFrame, threshold: int = SUPPRESSION_THRESHOLD, shown: pd.DataFrame | None = None
 ) -> Chart:
@@ -220,7 +182,6 @@ def monthly_chart(
     return Chart(fig, caption, tuple(notes))
 
 
-@_escaped
 def funnel_chart(
     counts: Mapping, instrument: str, threshold: int = SUPPRESSION_THRESHOLD, shown: Mapping | None = None
 ) -> Chart:
@@ -281,7 +242,6 @@ def funnel_chart(
 # --- Durability -------------------------------------------------------------------------------------
 
 
-@_escaped
 def km_chart(
     table: pd.DataFrame,
     at_risk: pd.DataFrame | None = None,
@@ -414,7 +374,6 @@ KM_WORDS = {
 }
 
 
-@_escaped
 def forest_chart(
     params: pd.DataFrame, title: str = "Hazard of losing response (Cox model)", greyed: Mapping | None = None
 ) -> Chart:
@@ -557,7 +516,6 @@ def _forest_label(r) -> str:
 # --- Trajectories -----------------------------------------------------------------------------------
 
 
-@_escaped
 def trajectory_chart(
     observed: pd.DataFrame,
     predicted: pd.DataFrame | None = None,
@@ -736,7 +694,6 @@ def _last_visit_days(observed: pd.DataFrame) -> dict:
 # --- Compare cohorts / rates ---------------------------------------------------------------------------
 
 
-@_escaped
 def rates_chart(
     rates: pd.DataFrame,
     group: str = COHORT,

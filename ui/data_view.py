@@ -109,7 +109,7 @@ def counts(loaded, info: dict) -> None:
     c[1].metric("Score rows kept", formatting.count(info["rows_kept"]))
     c[2].metric("Treatment rows", "none" if loaded.treatments is None else formatting.count(len(loaded.treatments)))
     c[3].metric("Patients with scores", show.count(info["patients"]))
-    st.markdown(f"**Instruments found:** {', '.join(info['instruments']) or 'none'}")
+    st.markdown(f"**Instruments found:** {show.text(', '.join(info['instruments']) or 'none')}")
 
 
 def mapping_editor(loaded) -> None:

@@ -17,13 +17,18 @@ from ui import cache, gate, session
 #: (emphasis there; file names are full of inner ones); and what starts an autolink: '://', 'www.', '@'
 _MARKS = re.compile(r"[\\`*\[\]$~|<>&#{}!@]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])|:(?=//)|(?<=[Ww]{3})\.")
 _BREAKS = re.compile(r"[\r\n\u2028\u2029\x0b\x0c\x85]+")
+#: what Streamlit reads even when escaped (seen in Chromium): an emoji, icon or directive after a colon (':smile:',
+#: ':material/home:', ':red[...]') and an autolink at 'www.' or an e-mail's '@'. An invisible WORD JOINER
+#: (U+2060) after such a colon and before the '.' or '@' breaks them; the text reads as written.
+_JOINS = re.compile(r"(?<=:)(?=[A-Za-z])|(?<=[Ww]{3})(?=\\\.)|(?=\\@)")
+JOINER = "\u2060"
 
 
 def text(value) -> str:
     """Text from the data or a user (a file, site, data set or card name, a message quoting one) made safe for
     Markdown (st.markdown, captions, alerts, labels, help): shown as written, on one line, never as formatting,
-    a link, an image, HTML or a formula."""
-    return _MARKS.sub(r"\\\g<0>", _BREAKS.sub(" ", str(value)))
+    a link, an image, HTML, a formula, an emoji or an icon."""
+    return _JOINS.sub(JOINER, _MARKS.sub(r"\\\g<0>", _BREAKS.sub(" ", str(value))))
 
 
 def plot(func, *args, **kwargs) -> None:
@@ -178,5 +183,5 @@ def count(n) -> str:
 def definition_card(defs) -> None:
     """The definition card in force, in words and as JSON, in an expander."""
     with st.expander("The definition card in force"):
-        st.markdown("\n".join(f"- {line}" for line in defs.description()))
+        st.markdown("\n".join(f"- {text(line)}" for line in defs.description()))
         st.json(defs.to_dict(), expanded=False)
