@@ -9,6 +9,8 @@ data set). Issues without a ``fix`` column (a data set saved before fixes existe
 
 from __future__ import annotations
 
+import hashlib
+
 import pandas as pd
 import streamlit as st
 
@@ -207,10 +209,10 @@ def roles_editor(loaded) -> None:
         options = [ROLE_AUTO, *ROLES]
         current = before.get(ROLE_KEY + file, ROLE_AUTO)
         pick = c1.selectbox(
-            f"{file}",
+            show.text(file),
             options,
             index=options.index(current) if current in options else 0,
-            key=f"role_{i}_{file}",
+            key=f"role_{i}_{hashlib.sha256(file.encode()).hexdigest()[:12]}",  # (no data text in a key)
             disabled=saved,
             help="What the file holds. Leave it to the import, or choose it when the import got it wrong.",
         )
