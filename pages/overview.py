@@ -16,6 +16,7 @@ summary, kpis = cache.guard(metrics.summary_and_kpis, d.assessments, d.treatment
 
 st.markdown(overview_view.practice_line(summary, instrument))
 overview_view.kpi_tiles(kpis)
+overview_view.at_a_glance(summary, kpis, instrument)
 overview_view.monthly_and_funnel(summary, instrument)
 overview_view.rate_tables(summary, instrument)
 st.caption(

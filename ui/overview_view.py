@@ -100,6 +100,8 @@ def tile_text(k: dict) -> tuple[str, str | None, str, str]:
         )
         if k["previous"] is not None and before:
             before += f" ({formatting.percent(k['previous'])})"
+        elif k["previous_n"] is not None:
+            before = f"withheld (of {formatting.count(k['previous_n'])})"
     else:
         value = formatting.DASH if k["value"] is None else formatting.count(k["value"])
         delta = None if k["change"] is None else f"{k['change']:+,d}"
@@ -130,6 +132,46 @@ def period_caption(shown: pd.DataFrame) -> str:
         "infusions are never coloured (a patient's infusions are not independent)."
     )
     return " ".join(out)
+
+
+def at_a_glance(summary, kpis: pd.DataFrame, instrument: str) -> None:
+    """The manager's one table (analysis.manager): every condition with its main scale, response and remission
+    with counts and CIs; then the monthly trend of the instrument's response with its CIs."""
+    from analysis import manager
+
+    thr = threshold()
+    st.subheader("Every condition at a glance")
+    table = manager.condition_table(summary.rates, thr)
+    if len(table):
+        table = table.assign(**{schema.CONDITION: table[schema.CONDITION].map(charts.label)})
+        show.table(
+            table,
+            "conditions at a glance",
+            percent=schema.RATE_COLUMNS,
+            ci={
+                schema.RESPONSE_RATE: (schema.RESPONSE_LOWER, schema.RESPONSE_UPPER),
+                schema.REMISSION_RATE: (schema.REMISSION_LOWER, schema.REMISSION_UPPER),
+            },
+            rename={**RATE_NAMES, schema.CONDITION: "Condition", schema.INSTRUMENT: "Main scale"},
+            key="glance",
+        )
+        no_rule = sorted({c for c in table[schema.INSTRUMENT] if defs_remission(c) is None})
+        st.caption(
+            "Each condition on its main scale: the instrument most of its patients were scored on. Rates are over "
+            "the evaluable patients, with 95% Wilson confidence intervals."
+            + (f" {', '.join(no_rule)}: no remission rule, so no remission." if no_rule else "")
+        )
+    trend = manager.response_trend(summary.rates, instrument, thr)
+    if len(trend):
+        late = kpis["left_out_from"].iloc[0] if "left_out_from" in kpis.columns else None
+        show.plot(manager.response_trend_chart, trend, instrument, late if isinstance(late, str) else None)
+
+
+def defs_remission(code: str):
+    """The remission maximum of an instrument under the card in force (None: no remission rule)."""
+    from ui.session import definitions
+
+    return definitions().remission_threshold(code)
 
 
 def monthly_and_funnel(summary, instrument: str) -> None:
