@@ -17,6 +17,8 @@ pages = st.navigation(
         st.Page("pages/trajectories.py", title="Trajectories", icon=":material/show_chart:"),
         st.Page("pages/durability.py", title="Durability", icon=":material/timelapse:"),
         st.Page("pages/compare.py", title="Compare cohorts", icon=":material/compare_arrows:"),
+        st.Page("pages/safety.py", title="Safety", icon=":material/health_and_safety:"),
+        st.Page("pages/measures.py", title="Quality measures", icon=":material/verified:"),
         st.Page("pages/data.py", title="Data", icon=":material/upload_file:"),
         st.Page("pages/methods.py", title="Methods", icon=":material/menu_book:"),
         *(

@@ -79,6 +79,21 @@ def _overrides(pairs: list[str] | None) -> dict[str, str]:
     return out
 
 
+def _roles(pairs: list[str] | None) -> dict[str, str]:
+    """--role FILE=ROLE (assessments, treatments, vitals) as the import's role overrides (issue 16)."""
+    from analysis.ingest.roles import ROLE_KEY, ROLES
+
+    out = {}
+    for p in pairs or []:
+        file, _, role = p.partition("=")
+        if not role or role.strip() not in ROLES:
+            raise UsageError(
+                f"--role takes FILE=ROLE with ROLE one of {', '.join(ROLES)} (e.g. --role visits.csv=treatments), got {p!r}"
+            )
+        out[ROLE_KEY + Path(file.strip()).name] = role.strip()
+    return out
+
+
 def _check_files(paths: list[str]) -> None:
     for p in paths:
         if not Path(p).is_file():
@@ -89,7 +104,8 @@ def _load(args):
     from analysis.ingest import load_files
 
     _check_files(args.files)
-    loaded = load_files(args.files, overrides=_overrides(args.map), strict_dates=args.strict_dates)
+    overrides = {**_overrides(args.map), **_roles(getattr(args, "role", None))}
+    loaded = load_files(args.files, overrides=overrides, strict_dates=args.strict_dates)
     return loaded
 
 
@@ -99,7 +115,28 @@ def _definitions(args):
     d = load_card(args.definitions) if args.definitions else Definitions()
     if getattr(args, "boosters", None):
         d = d.replace(booster_handling=args.boosters)
-    return d
+    return _sharing_floor(d, args)
+
+
+def _sharing_floor(d, args):
+    """The card with the command line's threshold rule applied (analysis.access.cli_threshold): output may be
+    redirected and shared, so it never shows counts under 11 unless --not-for-sharing (never for the PDF)."""
+    from analysis.access import cli_threshold
+
+    requested, private = getattr(args, "threshold", None), getattr(args, "not_for_sharing", False)
+    if private and args.command == "report":
+        raise UsageError("--not-for-sharing does not apply to the PDF report: it leaves the practice (never under 11)")
+    if requested is not None and requested < 0:
+        raise UsageError("--threshold must be 0 or more")
+    from analysis.errors import DataError
+
+    try:
+        threshold, note = cli_threshold(d.suppression_threshold, requested, private)
+    except DataError as e:
+        raise UsageError(str(e)) from None
+    if note:
+        print(f"python -m analysis {args.command}: {note}", file=sys.stderr)
+    return d.replace(suppression_threshold=threshold)
 
 
 def _refuse(loaded, as_json: bool) -> int:
@@ -147,6 +184,16 @@ def cmd_trajectories(args) -> int:
     return 0
 
 
+def cmd_safety(args) -> int:
+    from analysis.safety import analyse
+
+    loaded = _load(args)
+    if not loaded.ok:
+        return _refuse(loaded, args.json)
+    _emit(analyse(loaded.assessments, loaded.treatments, by=args.by, definitions=_definitions(args)), args.json)
+    return 0
+
+
 def cmd_report(args) -> int:
     from analysis.report import write_report
 
@@ -155,6 +202,28 @@ def cmd_report(args) -> int:
         return _refuse(loaded, args.json)
     path = write_report(loaded, args.out, definitions=_definitions(args))
     print(json.dumps({"ok": True, "out": str(path)}) if args.json else f"report written to {path}")
+    return 0
+
+
+def cmd_measures(args) -> int:
+    from analysis.errors import DataError
+    from analysis.measures import check_month, quality_measures
+
+    for value, option in ((args.from_, "--from"), (args.to, "--to")):
+        try:
+            check_month(value, option)
+        except DataError as e:
+            raise UsageError(str(e)) from None
+    loaded = _load(args)
+    if not loaded.ok:
+        return _refuse(loaded, args.json)
+    result = quality_measures(
+        loaded.assessments, loaded.treatments, _definitions(args), period_from=args.from_, period_to=args.to
+    )
+    if args.json:
+        print(json.dumps(jsonable(result.to_json(patients=args.patients)), indent=2))
+    else:
+        print(result.to_text(patients=args.patients))
     return 0
 
 
@@ -185,9 +254,21 @@ def build_parser() -> argparse.ArgumentParser:
         c.add_argument("files", nargs="+", help="CSV files: assessments, and optionally treatments")
         c.add_argument("--json", action="store_true", help="machine-readable output")
         c.add_argument("--map", action="append", metavar="SOURCE=TARGET", help="map a column by hand (repeatable)")
+        c.add_argument("--role", action="append", metavar="FILE=ROLE", help="a file's role by hand (repeatable)")
         c.add_argument("--strict-dates", action="store_true", help="keep only the start year, not the month")
         if definitions:
             c.add_argument("--definitions", metavar="CARD", help="a definition card (JSON or YAML)")
+            c.add_argument(
+                "--threshold",
+                type=int,
+                metavar="N",
+                help="small-cell threshold (overrides the card's); under 11 only with --not-for-sharing",
+            )
+            c.add_argument(
+                "--not-for-sharing",
+                action="store_true",
+                help="allow a threshold under 11 (from --threshold or the card): output that stays in the practice",
+            )
         c.set_defaults(func=func)
         return c
 
@@ -207,8 +288,19 @@ def build_parser() -> argparse.ArgumentParser:
     t = data_command("trajectories", cmd_trajectories, "symptom trajectories (observed means, mixed model)")
     t.add_argument("--instrument", required=True)
     t.add_argument("--by", default=CONDITION, help="group column (default: condition)")
+    sf = data_command("safety", cmd_safety, "session safety: flags, rates per 100 sessions and per patient, item 9")
+    sf.add_argument(
+        "--by",
+        choices=("site", "start_month", "route", "dose_band", "infusion_number"),
+        help="one grouping of the rates besides overall (default: all of them)",
+    )
     r = data_command("report", cmd_report, "the printable PDF report")
     r.add_argument("--out", required=True, metavar="PATH.pdf")
+
+    m = data_command("measures", cmd_measures, "quality measures (MIPS 370/411, NQF 1884/1885, HEDIS DRR-E)")
+    m.add_argument("--from", dest="from_", metavar="YYYY-MM", help="first index month of the reporting period")
+    m.add_argument("--to", metavar="YYYY-MM", help="last index month of the reporting period")
+    m.add_argument("--patients", action="store_true", help="also the per-patient dispositions (for clinicians)")
 
     s = sub.add_parser("sample", help="write a realistic synthetic practice")
     s.add_argument("--patients", type=int, default=600)

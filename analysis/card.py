@@ -119,9 +119,42 @@ def _check_remission(code, v) -> float | None:
     return float(v)
 
 
+# --- session safety thresholds (issue 17; DESIGN "Session safety"): the card's ``safety`` holds overrides ----------
+#: the defaults: surge = a rise >= 40 systolic or >= 25 diastolic (the esketamine label's figure); severe >= 180/110;
+#: treatment-emergent >= 165/100 (a published IV series); SpO2 below 92; HR above 110; MOAA/S <= 2; CADSS >= 30 or
+#: CADSS-6 >= 12 (our default); discharge later than 120 minutes
+SAFETY_DEFAULTS = {
+    "surge_sbp_rise": 40.0,
+    "surge_dbp_rise": 25.0,
+    "severe_sbp": 180.0,
+    "severe_dbp": 110.0,
+    "emergent_sbp": 165.0,
+    "emergent_dbp": 100.0,
+    "desaturation_spo2_below": 92.0,
+    "tachycardia_hr_above": 110.0,
+    "deep_sedation_moaas_max": 2.0,
+    "dissociation_cadss_min": 30.0,
+    "dissociation_cadss6_min": 12.0,
+    "discharge_minutes_above": 120.0,
+}
+
+
+def _safety(value) -> FrozenMap:
+    """The card's safety overrides ({setting: number}), checked."""
+    if not isinstance(value, Mapping):
+        raise DataError(f"definition card: safety must map settings to numbers, got {value!r}")
+    for k, v in value.items():
+        if k not in SAFETY_DEFAULTS:
+            raise DataError(f"definition card: unknown safety setting {k!r}; available: {', '.join(SAFETY_DEFAULTS)}")
+        if not _is_number(v) or float(v) < 0:
+            raise DataError(f"definition card: safety.{k} must be a number, 0 or more; got {v!r}")
+    # (a saved card writes every threshold in force: those equal to the default are no override)
+    return FrozenMap({k: float(v) for k, v in value.items() if float(v) != SAFETY_DEFAULTS[k]})
+
+
 def _knots(value, induction_end_day: int) -> tuple[int, ...] | None:
-    """The card's trajectory knots: different whole days, 0 or more, in order; None when they are just the end
-    of induction (the default, which then follows ``induction_end_day``)."""
+    """The card's trajectory knots: different whole days, 0 or more, in order; None when they are the default
+    (:func:`default_knots`, which then follows ``induction_end_day``)."""
     if value is None:
         return None
     if (
@@ -135,7 +168,14 @@ def _knots(value, induction_end_day: int) -> tuple[int, ...] | None:
             f"got {value!r}"
         )
     knots = tuple(sorted(int(k) for k in value))
-    return None if knots == (int(induction_end_day),) else knots
+    return None if knots == default_knots(int(induction_end_day)) else knots
+
+
+def default_knots(induction_end_day: int) -> tuple[int, ...]:
+    """The knots of a card that names none: day config.ACUTE_KNOT_DAY (the acute drop within hours of the first
+    infusion) and the end of induction, e.g. (1, 14); only the end of induction when it is that early."""
+    end = int(induction_end_day)
+    return (config.ACUTE_KNOT_DAY, end) if end > config.ACUTE_KNOT_DAY else (end,)
 
 
 @dataclass(frozen=True)
@@ -144,8 +184,8 @@ class Definitions:
 
     Defaults come from analysis/config.py and the instrument registry; ``response_drop`` and
     ``remission_max`` hold per-instrument overrides of the registry ({code: value}). ``knots``: the days where
-    the trajectory model's piecewise-linear time bends (:attr:`trajectory_knots`); None (the default) is one
-    knot at ``induction_end_day``, so the default card's knots are [14].
+    the trajectory model's piecewise-linear time bends (:attr:`trajectory_knots`); None (the default) is
+    :func:`default_knots`: day 1 and ``induction_end_day``, so the default card's knots are [1, 14].
     """
 
     baseline_window: tuple[int, int] = config.BASELINE_WINDOW
@@ -159,6 +199,12 @@ class Definitions:
     remission_max: Mapping[str, float | None] = field(default_factory=FrozenMap)
     name: str = "default"
     knots: tuple[int, ...] | None = None
+    safety: Mapping[str, float] = field(default_factory=FrozenMap)  # session safety overrides (SAFETY_DEFAULTS)
+    # --- quality measures (analysis.measures, DESIGN "Quality measures"): the window around 6 and 12 months is
+    # +/- measure_window_days (60, or 30), and the deciding score is the most recent in it or any score in it
+    # (the CCBHC reading); checked by _check_measure_settings, written by to_dict, in words in description
+    measure_window_days: int = 60
+    measure_score: str = "most_recent"
 
     def __post_init__(self):
         put = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen dataclass)
@@ -204,8 +250,10 @@ class Definitions:
         put("suppression_threshold", int(self.suppression_threshold))
         put("response_drop", _overrides("response_drop", self.response_drop, _check_drop))
         put("remission_max", _overrides("remission_max", self.remission_max, _check_remission))
+        put("safety", _safety(self.safety))
         if not isinstance(self.name, str) or not self.name.strip():
             raise DataError(f"definition card: name must be a non-empty text; got {self.name!r}")
+        _check_measure_settings(self)
 
     def replace(self, **changes) -> Definitions:
         """A copy with some settings changed (validated like a loaded card)."""
@@ -216,8 +264,14 @@ class Definitions:
 
     @property
     def trajectory_knots(self) -> tuple[int, ...]:
-        """The knots in force: the card's ``knots``, or the end of induction when it names none."""
-        return self.knots if self.knots is not None else (self.induction_end_day,)
+        """The knots in force: the card's ``knots``, or :func:`default_knots` when it names none."""
+        return self.knots if self.knots is not None else default_knots(self.induction_end_day)
+
+    def safety_threshold(self, name: str) -> float:
+        """A session-safety threshold in force (the card's override or SAFETY_DEFAULTS)."""
+        if name not in SAFETY_DEFAULTS:
+            raise KeyError(f"unknown safety setting {name!r}; available: {', '.join(SAFETY_DEFAULTS)}")
+        return float(self.safety.get(name, SAFETY_DEFAULTS[name]))
 
     def response_threshold(self, code) -> float:
         """The relative drop from baseline that counts as response for this instrument."""
@@ -243,10 +297,13 @@ class Definitions:
             "suppression_threshold": self.suppression_threshold,
             "response_drop": dict(self.response_drop),
             "remission_max": dict(self.remission_max),
+            "safety": {k: self.safety_threshold(k) for k in SAFETY_DEFAULTS},
             "thresholds": {
                 code: {"response_drop": self.response_threshold(code), "remission_max": self.remission_threshold(code)}
                 for code in instruments.registry()
             },
+            "measure_window_days": self.measure_window_days,
+            "measure_score": self.measure_score,
             "description": self.description(),
         }
 
@@ -279,7 +336,37 @@ class Definitions:
             f"Counts from 1 to {max(self.suppression_threshold - 1, 0)} are shown as <{self.suppression_threshold}."
             if self.suppression_threshold > 1
             else "Small counts are not suppressed.",
+            _measure_rule_in_words(self),
         ]
+
+
+# --- quality measures: the card's two settings, checked and in words -----------------------------------------
+MEASURE_WINDOW_DAYS = (60, 30)
+MEASURE_SCORES = ("most_recent", "any")
+
+
+def _check_measure_settings(d: Definitions) -> None:
+    if not _is_int(d.measure_window_days) or int(d.measure_window_days) not in MEASURE_WINDOW_DAYS:
+        raise DataError(
+            f"definition card: measure_window_days must be 60 (12 months +/- 60 days, as CMS159) or 30; "
+            f"got {d.measure_window_days!r}"
+        )
+    object.__setattr__(d, "measure_window_days", int(d.measure_window_days))
+    if d.measure_score not in MEASURE_SCORES:
+        raise DataError(
+            f"definition card: measure_score must be 'most_recent' (the most recent PHQ-9 in the window decides) "
+            f"or 'any' (any PHQ-9 in the window, the CCBHC reading); got {d.measure_score!r}"
+        )
+
+
+def _measure_rule_in_words(d: Definitions) -> str:
+    w = d.measure_window_days
+    score = "the most recent PHQ-9 in the window" if d.measure_score == "most_recent" else "any PHQ-9 in the window"
+    return (
+        f"Quality measures: index event = the first PHQ-9 above 9 of a patient with depression in the reporting "
+        f"period; windows 6 months (day {180 - w} to {180 + w}) and 12 months (day {365 - w} to {365 + w}) after "
+        f"it; {score} decides (remission: below 5; response: at most half the index score)."
+    )
 
 
 FIELDS = tuple(f.name for f in dataclasses.fields(Definitions))

@@ -16,6 +16,7 @@ Conventions:
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 
@@ -78,9 +79,48 @@ __all__ = [
 ]
 
 
+# --- text from the data on a figure: shown as text ------------------------------------------------------------
+#: the trace fields whose strings plotly renders as (a little) HTML, and which hold text from the data
+_TEXT_FIELDS = ("name", "x", "y", "text", "hovertext", "customdata", "labels", "ids")
+
+
+def _plain_value(v):
+    if isinstance(v, str):  # (a '<' without a '>' or an '&' cannot start a tag or an entity: '<11' stays as it is)
+        return fmt.plain(v) if (">" in v or "&" in v) else v
+    if isinstance(v, (list, tuple)):
+        return type(v)(_plain_value(x) for x in v)
+    if hasattr(v, "dtype") and getattr(v.dtype, "kind", "") in "OUS":  # (numpy arrays of text)
+        return [_plain_value(x) for x in v.tolist()]
+    return v
+
+
+def escape_figure(fig: go.Figure) -> go.Figure:
+    """Every string a trace carries (names, category values, text, hover text, custom data) with '&', '<', '>' as
+    entities (formatting.plain): a site or group named with HTML shows as written, never as a link or a tag.
+    The charts' own markup lives in templates and layout, which this leaves alone."""
+    for trace in fig.data:
+        for f in _TEXT_FIELDS:
+            if f in trace and trace[f] is not None:
+                trace[f] = _plain_value(trace[f])
+    return fig
+
+
+def _escaped(factory):
+    """A chart factory whose figure shows text from the data as text (escape_figure), once, at the end."""
+
+    @functools.wraps(factory)
+    def wrapped(*args, **kwargs) -> Chart:
+        c = factory(*args, **kwargs)
+        escape_figure(c.figure)
+        return c
+
+    return wrapped
+
+
 # --- Overview --------------------------------------------------------------------------------------
 
 
+@_escaped
 def monthly_chart(by_month: pd.DataFrame, threshold: int = SUPPRESSION_THRESHOLD) -> Chart:
     """Patients started and infusions given per start month (two stacked panels sharing the month axis).
 
@@ -147,6 +187,7 @@ def monthly_chart(by_month: pd.DataFrame, threshold: int = SUPPRESSION_THRESHOLD
     return Chart(fig, caption, tuple(notes))
 
 
+@_escaped
 def funnel_chart(counts: Mapping, instrument: str, threshold: int = SUPPRESSION_THRESHOLD) -> Chart:
     """The outcome funnel: patients -> with baseline -> with response assessment -> evaluable ->
     responders -> with follow-up, each bar labelled with its count and its share of the bar above.
@@ -207,6 +248,7 @@ def funnel_chart(counts: Mapping, instrument: str, threshold: int = SUPPRESSION_
 # --- Durability -------------------------------------------------------------------------------------
 
 
+@_escaped
 def km_chart(
     table: pd.DataFrame,
     at_risk: pd.DataFrame | None = None,
@@ -287,6 +329,7 @@ def km_chart(
             type="category",
             categoryorder="array",
             categoryarray=order[::-1],
+            range=[-0.7, len(order) - 0.3],  # room above the top row and below the last: none is clipped
             showgrid=False,
             title_text="At risk",
             row=2,
@@ -315,11 +358,17 @@ def km_chart(
     return Chart(fig, caption, notes)
 
 
-def forest_chart(params: pd.DataFrame, title: str = "Hazard of losing response (Cox model)") -> Chart:
+@_escaped
+def forest_chart(
+    params: pd.DataFrame, title: str = "Hazard of losing response (Cox model)", greyed: Mapping | None = None
+) -> Chart:
     """Hazard ratios with 95% CIs on a log axis, one row per level vs its reference level.
 
     ``params``: term, covariate, level, reference, hr, lower, upper, p (CoxResult.params_shown()); a row whose
-    ``not_estimable`` holds a reason is named in a note ("not estimable (no events in site D)"), never drawn."""
+    ``not_estimable`` holds a reason is named in a note ("not estimable (no events in site D)"), never drawn.
+    ``greyed``: {term: reason} drawn in grey (e.g. too few events), the reason in its hover text. The log axis
+    has at least four labelled ticks."""
+    greyed = dict(greyed or {})
     p = params.copy()
     ok = p[["hr", "lower", "upper"]].apply(pd.to_numeric, errors="coerce")
     finite = ok.apply(lambda c: c.map(lambda v: v is not None and math.isfinite(v) and v > 0)).all(axis=1)
@@ -340,47 +389,104 @@ def forest_chart(params: pd.DataFrame, title: str = "Hazard of losing response (
     names = [row_label(r) for _, r in p.iterrows()]
     hover = [
         f"{n}: HR {h:.2f} (95% CI {lo:.2f} to {up:.2f}), p = {fmt.p_value(pv)}"
-        for n, h, lo, up, pv in zip(names, ok["hr"], ok["lower"], ok["upper"], p["p"].astype(float))
+        + (f"; greyed: {greyed[t]}" if t in greyed else "")
+        for n, t, h, lo, up, pv in zip(names, p["term"], ok["hr"], ok["lower"], ok["upper"], p["p"].astype(float))
     ]
-    fig = go.Figure(
-        go.Scatter(
-            x=ok["hr"],
-            y=names,
-            mode="markers",
-            marker=dict(size=10, color=OKABE_ITO["blue"], symbol="square"),
-            error_x=dict(
-                type="data",
-                symmetric=False,
-                array=ok["upper"] - ok["hr"],
-                arrayminus=ok["hr"] - ok["lower"],
-                color=OKABE_ITO["blue"],
-                thickness=2,
-            ),
-            text=hover,
-            hovertemplate="%{text}<extra></extra>",
-            showlegend=False,
+    grey = p["term"].isin(list(greyed)).to_numpy()
+    fig = go.Figure()
+    for mask, colour, name in ((~grey, OKABE_ITO["blue"], "hazard ratio"), (grey, "#B0B0B0", "greyed")):
+        if not mask.any():
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=ok["hr"][mask],
+                y=[n for n, m in zip(names, mask) if m],
+                mode="markers",
+                name=name,
+                marker=dict(size=10, color=colour, symbol="square"),
+                error_x=dict(
+                    type="data",
+                    symmetric=False,
+                    array=(ok["upper"] - ok["hr"])[mask],
+                    arrayminus=(ok["hr"] - ok["lower"])[mask],
+                    color=colour,
+                    thickness=2,
+                ),
+                text=[h for h, m in zip(hover, mask) if m],
+                hovertemplate="%{text}<extra></extra>",
+                showlegend=False,
+            )
         )
-    )
+    for n, t, h, lo, up in zip(names, p["term"], ok["hr"], ok["lower"], ok["upper"]):  # the numbers, right of the plot
+        fig.add_annotation(
+            xref="paper",
+            x=1.01,
+            y=n,
+            xanchor="left",
+            showarrow=False,
+            text=f"{h:.2f} ({lo:.2f} to {up:.2f})",
+            font=dict(size=12, color="#999999" if t in greyed else "#333333"),
+        )
     fig.add_vline(x=1, line_dash="dot", line_color=OKABE_ITO["grey"])
-    ticks = [
-        v
-        for v in (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50)
-        if len(ok) and ok["lower"].min() / 1.5 <= v <= ok["upper"].max() * 1.5
-    ] or [1]
+    lo_x = float(ok["lower"].min()) if len(ok) else 1.0
+    hi_x = float(ok["upper"].max()) if len(ok) else 1.0
+    ticks = _log_ticks(min(lo_x, 1.0), max(hi_x, 1.0))
     fig.update_xaxes(
         type="log",
         tickvals=ticks,
         ticktext=[f"{v:g}" for v in ticks],
+        range=[math.log10(min(ticks[0], lo_x / 1.15)), math.log10(max(ticks[-1], hi_x * 1.15))],
         minor=dict(showgrid=False),
         title_text="Hazard ratio (log scale; above 1 = response lost sooner)",
     )
     fig.update_yaxes(autorange="reversed", automargin=True)
     _layout(fig, title, height=max(300, 90 + 34 * len(names)))
+    fig.update_layout(margin=dict(r=150))  # room for the hazard ratios written beside the rows
+    if names:
+        fig.add_annotation(
+            xref="paper",
+            yref="paper",
+            x=1.01,
+            y=1.0,
+            xanchor="left",
+            yanchor="bottom",
+            showarrow=False,
+            text="<b>HR (95% CI)</b>",
+            font=dict(size=12),
+        )
     caption = (
         "Each square is a hazard ratio against the reference level named in its row, with its 95% "
-        "confidence interval; the dotted line at 1 means no difference."
+        "confidence interval (the numbers on the right); the dotted line at 1 means no difference"
+        + ("; grey squares rest on too few events." if greyed else ".")
     )
     return Chart(fig, caption, notes)
+
+
+#: the candidate ticks of a hazard-ratio axis, fine to coarse
+_HR_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5, 7, 10, 20, 50, 100)
+
+
+def _log_ticks(lo: float, hi: float, least: int = 4, most: int = 9) -> list[float]:
+    """Ticks of a log axis from ``lo`` to ``hi``: at least ``least`` (the range widened one tick at a time) and at
+    most ``most`` (thinned to 1-2-5 steps)."""
+    inside = [v for v in _HR_TICKS if lo <= v <= hi]
+    below = [v for v in _HR_TICKS if v < lo][::-1]
+    above = [v for v in _HR_TICKS if v > hi]
+    while len(inside) < least and (below or above):
+        if below:
+            inside.insert(0, below.pop(0))
+        if len(inside) < least and above:
+            inside.append(above.pop(0))
+    for step in ((1, 2, 5), (1,)):  # too many: 1-2-5 steps, then powers of ten
+        if len(inside) > most:
+            coarse = [v for v in inside if round(v / 10 ** math.floor(math.log10(v) + 1e-9), 6) in step]
+            inside = coarse if len(coarse) >= least else inside
+    return inside
+
+
+def forest_label(r) -> str:
+    """A forest row's name, as the plot and its table write it (see _forest_label)."""
+    return _forest_label(r)
 
 
 def _forest_label(r) -> str:
@@ -395,6 +501,7 @@ def _forest_label(r) -> str:
 # --- Trajectories -----------------------------------------------------------------------------------
 
 
+@_escaped
 def trajectory_chart(
     observed: pd.DataFrame,
     predicted: pd.DataFrame | None = None,
@@ -405,9 +512,14 @@ def trajectory_chart(
     measure: str = SCORE,
     threshold: int = SUPPRESSION_THRESHOLD,
     by: str = "",
+    cutoff: float | None = None,
 ) -> Chart:
     """Observed mean score by visit (markers, 95% CI bars), the mixed model's mean curves (lines, 95%
-    bands), optional individual patient lines, severity bands shaded and the end of induction marked.
+    bands), optional individual patient lines, severity bands shaded, the instrument's screening ``cutoff`` as
+    a dashed line and the end of induction marked.
+
+    Curves and patient lines stop at each group's last visit with a mean shown (that visit window's last day):
+    no line runs on past the data the page shows.
 
     ``observed``: group, day, n, mean, lower, upper; ``predicted``: group, day, mean, lower, upper;
     ``lines``: patient_id, group, day, score (or value); ``bands``: (label, lower, upper) of the instrument;
@@ -424,6 +536,11 @@ def trajectory_chart(
     if len(thin):
         notes = notes + (f"{len(thin)} visit mean(s) resting on fewer than {threshold} patients are not shown.",)
     obs = obs[obs[GROUP].isin(keep) & ~obs.index.isin(thin.index)]
+    last_shown = _last_visit_days(obs)
+    if predicted is not None and len(predicted):
+        predicted = predicted[predicted[DAY] <= predicted[GROUP].map(last_shown).fillna(-math.inf)]
+    if lines is not None and len(lines):
+        lines = lines[lines[DAY] <= lines[GROUP].map(last_shown).fillna(-math.inf)]
     cols = colours(keep)
     pct = measure != SCORE
     if pct:  # fractions in, percent on screen
@@ -441,6 +558,16 @@ def trajectory_chart(
                 showarrow=False,
                 font=dict(size=11, color="#666666"),
             )
+    if cutoff is not None and not pct:
+        fig.add_hline(
+            y=cutoff,
+            line_dash="dash",
+            line_color=OKABE_ITO["vermillion"],
+            line_width=1.5,
+            annotation_text=f"cut-off {cutoff:g}",
+            annotation_position="top left",
+            annotation_font=dict(size=12, color=OKABE_ITO["vermillion"]),
+        )
     if lines is not None and len(lines):
         value = SCORE if SCORE in lines else "value"
         if pct and PCT_CHANGE in lines:
@@ -472,7 +599,7 @@ def trajectory_chart(
                         name=f"{name} (model)",
                         line=dict(color=c, width=2.5, dash=_dash(g)),
                         legendgroup=name,
-                        hovertemplate=f"{name}, model: day %{{x:.0f}}, mean %{{y:.1f}}<extra></extra>",
+                        hovertemplate=f"{fmt.plain(name)}, model: day %{{x:.0f}}, mean %{{y:.1f}}<extra></extra>",
                     )
                 )
         o = obs[obs[GROUP] == g].sort_values(DAY)
@@ -518,8 +645,11 @@ def trajectory_chart(
         fig.update_yaxes(title_text=f"{instrument} score (lower is better)")
     fig.update_xaxes(title_text=DAY_AXIS)
     what = "improvement from baseline" if pct else SCORE
-    _layout(fig, f"{instrument} {what} over the course of treatment{', by ' + by if by else ''}".strip(), height=540)
-    fig.update_layout(margin=dict(r=130))
+    _layout(fig, f"{instrument} {what} over the course of treatment{', by ' + by if by else ''}".strip(), height=580)
+    # the legend under the axis: above the plot it runs into the title on a narrow screen
+    fig.update_layout(
+        margin=dict(r=130, b=110), legend=dict(orientation="h", yanchor="top", y=-0.16, xanchor="left", x=0)
+    )
     caption = (
         "Dots are observed means at each visit with 95% confidence intervals"
         + (
@@ -528,14 +658,29 @@ def trajectory_chart(
             else ""
         )
         + ("; grey bands are the instrument's severity ranges" if bands and not pct else "")
-        + "; the dashed vertical line marks the end of induction."
+        + (f"; the red dashed line is its screening cut-off ({cutoff:g})" if cutoff is not None and not pct else "")
+        + "; the dashed vertical line marks the end of induction; lines stop at the last visit with a mean shown."
     )
     return Chart(fig, caption, notes)
+
+
+def _last_visit_days(observed: pd.DataFrame) -> dict:
+    """Each group's last day with data on the chart: the last day of the window of its last visit shown
+    (config.VISIT_WINDOWS; a visit not in them: its own day)."""
+    from analysis.config import VISIT_WINDOWS
+
+    ends = {name: last for name, _, _, last in VISIT_WINDOWS}
+    if not len(observed):
+        return {}
+    last = observed.sort_values(DAY).groupby(GROUP, sort=False).tail(1)
+    visits = last["visit"] if "visit" in last else pd.Series(None, index=last.index)
+    return {g: float(ends.get(v, d)) for g, v, d in zip(last[GROUP], visits, last[DAY])}
 
 
 # --- Compare cohorts / rates ---------------------------------------------------------------------------
 
 
+@_escaped
 def rates_chart(
     rates: pd.DataFrame,
     group: str = COHORT,
@@ -575,7 +720,7 @@ def rates_chart(
                 insidetextanchor="start",
                 textfont=dict(color="white", size=15),
                 error_y=dict(type="data", symmetric=False, array=hi, arrayminus=lo, color="#333333"),
-                hovertemplate=f"{label(g)}, %{{x}}: %{{y:.1%}}<extra></extra>",
+                hovertemplate=f"{fmt.plain(label(g))}, %{{x}}: %{{y:.1%}}<extra></extra>",
             )
         )
     fig.update_layout(barmode=GROUP)

@@ -10,6 +10,9 @@ BASELINE_WINDOW = (-30, 0)
 RESPONSE_WINDOW = (14, 31)
 #: the end of the induction series: the knot of the piecewise-linear trajectory model
 INDUCTION_END_DAY = 14
+#: the trajectory model's first knot by default: ketamine acts within hours, so the first day's drop is a piece of
+#: its own (without it the model's line from day 0 to day 14 misses the baseline by ~2 PHQ-9 points on the sample)
+ACUTE_KNOT_DAY = 1
 #: survival reported at these days (4, 8 and 12 weeks)
 SURVIVAL_DAYS = (28, 56, 84)
 #: booster handling for durability: "ignore" | "censor" | "event"

@@ -39,6 +39,7 @@ import pandas as pd
 from analysis import instruments
 from analysis import schema as S
 from analysis.arrays import positions
+from analysis.boosters import BOOSTER_COLUMNS, booster_intervals  # noqa: F401 (BOOSTER_COLUMNS: the old name)
 from analysis.config import AT_RISK_STEP
 from analysis.cox_checks import PH_ALPHA
 from analysis.outcomes import (
@@ -64,7 +65,6 @@ COX_COVARIATES = (S.CONDITION, S.AGE_BAND, S.SEX, BASELINE_BAND, S.SITE)
 GROUP_COLUMNS = tuple(S.PATIENT_ATTRIBUTES) + (BASELINE_BAND, INDUCTION_COMPLETED)
 #: fewer events per Cox term than this earns a note
 EVENTS_PER_TERM = 10
-BOOSTER_COLUMNS = (S.GROUP, S.PATIENTS, "intervals", "median_days", "q1_days", "q3_days")
 RMEAN_DIFFERENCE_SHOWN = ("reference", "difference", "se", "lower", "upper", "p")
 
 
@@ -435,33 +435,50 @@ def _fit_cox(ep: pd.DataFrame, threshold: int) -> tuple[CoxResult | None, list[s
     return fit, notes
 
 
-def booster_intervals(treatments: pd.DataFrame | None, patients: pd.DataFrame, by: str | None) -> pd.DataFrame:
-    """Days between consecutive distinct booster days of a patient, pooled: row "all", then per group
-    (``patients`` maps patient_id to the group column ``by``). Empty without treatments."""
-    if treatments is None:
-        return pd.DataFrame(columns=list(BOOSTER_COLUMNS))
-    b = treatments.loc[treatments[S.KIND] == "booster", [S.PATIENT_ID, S.DAY]].copy()
-    b[S.DAY] = pd.to_numeric(b[S.DAY], errors="coerce")
-    b = b.dropna().drop_duplicates().sort_values([S.PATIENT_ID, S.DAY])
-    b["interval"] = b.groupby(S.PATIENT_ID)[S.DAY].diff()
-    iv = b.dropna(subset=["interval"])
-    groups = group_labels(patients.set_index(S.PATIENT_ID)[by]) if by else None
-    iv = iv.assign(group=iv[S.PATIENT_ID].map(groups).fillna("unknown") if by else "all")
+def cox_term_events(res: Durability) -> pd.DataFrame:
+    """Per Cox term (a level against its reference): ``events``, the losses of response among the episodes at that
+    level (exact: a page suppresses it), and ``reason``, why the term's hazard ratio is weak (None when it is not):
+    the model as a whole has fewer than EVENTS_PER_TERM events per term, or the level itself has fewer than
+    EVENTS_PER_TERM events. Empty without a Cox model."""
+    cols = ["term", "events", "reason"]
+    fit = res.cox
+    if fit is None or fit.params.empty:
+        return pd.DataFrame(columns=cols)
+    ep = res.episodes
+    terms = len(fit.params)
+    overall = fit.events < EVENTS_PER_TERM * terms
+    rows = []
+    for r in fit.params.to_dict("records"):
+        cov, level = r.get("covariate"), r.get("level")
+        if cov in ep.columns and level is not None and not pd.isna(level):
+            events = int(ep.loc[ep[cov].astype(object).map(str) == str(level), "event"].sum())
+        else:
+            events = int(fit.events)
+        reason = None
+        if events < EVENTS_PER_TERM:
+            reason = f"fewer than {EVENTS_PER_TERM} losses of response in this group"
+        elif overall:
+            reason = f"fewer than {EVENTS_PER_TERM} events per term in the model"
+        rows.append({"term": r["term"], "events": events, "reason": reason})
+    return pd.DataFrame(rows, columns=cols)
 
-    def row(name, x):
-        v = x["interval"].to_numpy(dtype=float)
-        q = np.percentile(v, [50, 25, 75]) if len(v) else [np.nan] * 3
-        return {
-            S.GROUP: name,
-            S.PATIENTS: int(x[S.PATIENT_ID].nunique()),
-            "intervals": len(v),
-            "median_days": q[0],
-            "q1_days": q[1],
-            "q3_days": q[2],
-        }
 
-    rows = [row("all", iv)] + ([row(g, x) for g, x in iv.groupby(S.GROUP, sort=True)] if by else [])
-    return pd.DataFrame(rows, columns=list(BOOSTER_COLUMNS))
+def events_per_term_line(res: Durability) -> str:
+    """'90 losses of response for 15 terms: 6.0 per term, fewer than the 10 per term a Cox model needs for
+    steady hazard ratios, so every hazard ratio is greyed as uncertain.' ('' when there are enough, or no model.)
+    The counts are the model's totals (never a group's)."""
+    fit = res.cox
+    if fit is None or fit.params.empty:
+        return ""
+    terms = len(fit.params)
+    if fit.events >= EVENTS_PER_TERM * terms:
+        return ""
+    events = show_count(fit.events, res.definitions.suppression_threshold)
+    return (
+        f"{events} losses of response for {terms} terms: fewer than the {EVENTS_PER_TERM} per term a Cox model needs "
+        "for steady hazard ratios, so every hazard ratio is greyed as uncertain (a rough guide to which factors "
+        "matter, not a measure of how much)."
+    )
 
 
 def analyse(

@@ -143,3 +143,10 @@ def hazard_ratio(hr, lower, upper) -> str:
 def points(change) -> str:
     """A change of a share in percentage points: 0.012 -> '+1.2 pts'; missing: '—'."""
     return DASH if missing(change) else f"{100 * float(change):+.1f} pts"
+
+
+def plain(text) -> str:
+    """Text from the data (a site, a group, a file name) made safe for plotly, which reads a few HTML tags and
+    entities in titles, legends, hover and tick labels: '&', '<' and '>' written as entities, so the text shows as
+    written and never as a link, a tag or another character."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

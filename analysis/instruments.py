@@ -32,6 +32,7 @@ class Instrument:
     safety_rule: str
     synonyms: tuple[str, ...]
     citation: str
+    cutoff: float | None = None  # a validated screening cut-off (a score at or above it screens positive)
 
     def band(self, score: float) -> str | None:
         """Severity band label of a score (None when the instrument has no validated bands)."""
@@ -80,6 +81,7 @@ def registry() -> dict[str, Instrument]:
             safety_rule=r["safety_rule"],
             synonyms=_split(r["synonyms"]),
             citation=r["citation"],
+            cutoff=_num(r.get("cutoff", "")),
         )
     return out
 

@@ -38,6 +38,7 @@ TREATMENT_COLUMNS = (PATIENT_ID, DAY, KIND, ROUTE, DOSE)
 TREATMENT_REQUIRED = (PATIENT_ID, KIND)  # plus DAY or DATE
 
 KINDS = ("induction", "booster", "maintenance")
+
 ROUTES = ("IV", "IM", "intranasal", "oral", "esketamine")
 
 # --- allowed values ----------------------------------------------------------------------
@@ -167,3 +168,60 @@ INFUSIONS = "infusions"
 SERIES_COMPLETION = "series_completion"
 ASSESSMENT_COMPLETION = "assessment_completion"
 KPIS = (PATIENTS_STARTED, INFUSIONS, SERIES_COMPLETION, ASSESSMENT_COMPLETION, RESPONSE_RATE, REMISSION_RATE)
+
+# --- session monitoring (issue 17; DESIGN "Canonical data": optional columns of a treatments row) ------------
+DOSE_MG = "dose_mg"  # mg per session (intranasal esketamine 56 / 84 mg; racemic intranasal)
+DURATION_MIN = "duration_min"
+SBP_PRE, DBP_PRE, HR_PRE, SPO2_PRE = "sbp_pre", "dbp_pre", "hr_pre", "spo2_pre"
+SBP_PEAK, DBP_PEAK, HR_PEAK, SPO2_MIN = "sbp_peak", "dbp_peak", "hr_peak", "spo2_min"
+CADSS = "cadss"  # CADSS total, 0-92
+CADSS6 = "cadss6"  # CADSS-6, 0-24 (the column name or the mapping says which of the two a file holds)
+MOAAS_MIN = "moaas_min"  # deepest sedation, MOAA/S 0-5 (5 = awake)
+ADVERSE_EVENTS = "adverse_events"  # ';'-separated codes of ADVERSE_EVENT_CODES ('' = none)
+RESCUE_MEDICATION = "rescue_medication"  # 'no', 'yes' or the medication's name
+MINUTES_TO_DISCHARGE = "minutes_to_discharge"
+VITALS_PRE = (SBP_PRE, DBP_PRE, HR_PRE, SPO2_PRE)
+VITALS_PEAK = (SBP_PEAK, DBP_PEAK, HR_PEAK, SPO2_MIN)
+#: the numeric monitoring columns with their plausible range (outside it: flagged like a score out of range)
+MONITORING_RANGES = {
+    DOSE_MG: (0, 1000),
+    DURATION_MIN: (0, 600),
+    SBP_PRE: (50, 260),
+    DBP_PRE: (20, 160),
+    HR_PRE: (20, 250),
+    SPO2_PRE: (50, 100),
+    SBP_PEAK: (50, 300),
+    DBP_PEAK: (20, 200),
+    HR_PEAK: (20, 250),
+    SPO2_MIN: (50, 100),
+    CADSS: (0, 92),
+    CADSS6: (0, 24),
+    MOAAS_MIN: (0, 5),
+    MINUTES_TO_DISCHARGE: (0, 1440),
+}
+MONITORING_COLUMNS = (*MONITORING_RANGES, ADVERSE_EVENTS, RESCUE_MEDICATION)
+#: adverse-event codes of DESIGN, and drowsiness (the commonest event of the published series; an addition)
+ADVERSE_EVENT_CODES = (
+    "nausea",
+    "vomiting",
+    "headache",
+    "dizziness",
+    "drowsiness",
+    "hypertension",
+    "tachycardia",
+    "desaturation",
+    "emergence_reaction",
+    "anxiety",
+    "other",
+)
+#: the long vitals file: one reading per row, minutes from the start of dosing
+MINUTE = "minute"
+SBP, DBP, HR, SPO2 = "sbp", "dbp", "hr", "spo2"
+VITALS_COLUMNS = (PATIENT_ID, DAY, MINUTE, SBP, DBP, HR, SPO2)
+
+# --- item-level PHQ-9 ----------------------------------------------------------------------------------------
+PHQ9_ITEM9 = "phq9_item9"  # thoughts of self-harm, 0-3, on the PHQ-9 assessment row
+
+# --- optional columns of real exports: present in a table only when a file holds them ----------------------------
+OPTIONAL_ASSESSMENT_COLUMNS = (PHQ9_ITEM9,)
+OPTIONAL_TREATMENT_COLUMNS = (DOSE_MG,)  # (also a monitoring column: the dose read from "Spravato 84mg")

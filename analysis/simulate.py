@@ -335,11 +335,263 @@ def simulate(patients: int = 600, seed: int = 20261121, sites: int = 3, months: 
         | {c: _strings(values, index) for c, (values, index) in attrs.items()}
         | {"day_of_month": day_of_month + 1, "induction_infusions": n_inf, "boosters": b_mask.sum(axis=1)}
     )
+    treatments = add_monitoring(treatments, patients_table, seed)
+    assessments = add_phq9_item9(assessments, patients_table, seed)
+    assessments = with_long_follow_up(assessments, patients_table, seed)
     notes = (
         f"synthetic practice: {n} patients, {sites} sites, start months {month_labels[0]} to {month_labels[-1]}, seed {seed}",
         f"follow-up is censored at the extraction date {EXTRACT_DATE}: recent patients have short follow-up",
     )
     return Practice(assessments, treatments, patients_table, int(seed), notes)
+
+
+# --- the monitoring record of every session and item 9 of the PHQ-9 (issue 17) ---------------------------------
+#: drawn from streams of their own (``[seed, 17]``, ``[seed, 17, 9]``), so the rows and values above never move
+MONITORING_STREAM = 17
+#: per patient: share with each adverse event at least once in the series (published ketamine series:
+#: drowsiness ~56%, dizziness ~45%, nausea ~13% of patients), and the chance per session when susceptible
+ADVERSE_EVENT_PATIENTS = {
+    "drowsiness": 0.56,
+    "dizziness": 0.45,
+    "nausea": 0.13,
+    "headache": 0.10,
+    "anxiety": 0.06,
+    "vomiting": 0.02,
+    "emergence_reaction": 0.02,
+}
+ADVERSE_EVENT_SESSION = 0.55
+#: mean peak rise (systolic, diastolic) mmHg at the first session of a 35-44-year-old; + per age band, and the
+#: fraction lost per later session of the series (the rise is smaller as the series goes on)
+BP_RISE = (17.0, 11.5)
+BP_RISE_PER_AGE_BAND = (2.2, 1.2)
+BP_RISE_SERIES_DROP = 0.05
+#: a site that records CADSS total (the first), the others CADSS-6; the last site keeps no CADSS at all
+ESKETAMINE_MG = (56.0, 84.0)
+INTRANASAL_MG = (50.0, 75.0, 100.0)
+
+
+def add_monitoring(treatments: pd.DataFrame, patients: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """``treatments`` with the monitoring record of every session (schema.MONITORING_COLUMNS), realistic from
+    published figures: mean peak rise about +16/+11 mmHg, larger with age and smaller over the series; surges
+    of >= 40/25 mmHg in about a tenth of patients; a peak of >= 180/110 in about 1% of sessions; drowsiness,
+    dizziness and nausea in about 56%, 45% and 13% of patients. Draws from the stream ``[seed, 17]`` only."""
+    rng = np.random.default_rng([int(seed), MONITORING_STREAM])
+    t = treatments
+    m = len(t)
+    info = patients.set_index(S.PATIENT_ID)
+    pid = pd.Categorical(t[S.PATIENT_ID], categories=info.index)
+    codes = pid.codes
+    n = len(info)
+    age_p = pd.Categorical(info[S.AGE_BAND], categories=S.AGE_BANDS).codes.astype(float)
+    age = age_p[codes]
+    sites = [s for s in SITE_NAMES if s in set(info[S.SITE])] or sorted(set(info[S.SITE]))
+    site = pd.Categorical(info[S.SITE], categories=sites).codes[codes]
+    route = t[S.ROUTE].to_numpy(dtype=object)
+    number = t.groupby(S.PATIENT_ID, sort=False).cumcount().to_numpy() + 1  # 1, 2, ... in day order
+    series = np.minimum(number, 6) - 1
+
+    # blood pressure and heart rate before dosing: a patient's own level and a session's noise
+    sbp0 = 117 + 2.5 * age_p + 9 * rng.standard_normal(n)
+    dbp0 = 72 + 0.8 * age_p + 5 * rng.standard_normal(n)
+    hr0 = 74 + 8 * rng.standard_normal(n)
+    sbp_pre = np.rint(sbp0[codes] + 6 * rng.standard_normal(m))
+    dbp_pre = np.rint(dbp0[codes] + 4 * rng.standard_normal(m))
+    hr_pre = np.rint(hr0[codes] + 6 * rng.standard_normal(m))
+    spo2_pre = np.clip(np.rint(98 + 0.8 * rng.standard_normal(m)), 94, 100)
+
+    # the rise at the worst point: larger with age, smaller over the series, a patient's own tendency
+    fade = 1 - BP_RISE_SERIES_DROP * series
+    lean = rng.standard_normal(n)[codes]
+    sys_mean = (BP_RISE[0] + BP_RISE_PER_AGE_BAND[0] * (age - 2)) * fade
+    dia_mean = (BP_RISE[1] + BP_RISE_PER_AGE_BAND[1] * (age - 2)) * fade
+    sys_rise = sys_mean + 6.5 * lean + 8 * rng.standard_normal(m)
+    dia_rise = dia_mean + 4.0 * lean + 5 * rng.standard_normal(m)
+    sbp_peak = np.maximum(sbp_pre, np.rint(sbp_pre + sys_rise))
+    dbp_peak = np.maximum(dbp_pre, np.rint(dbp_pre + dia_rise))
+    hr_peak = np.maximum(hr_pre, np.rint(hr_pre + 9 + 0.2 * sys_rise + 6 * rng.standard_normal(m)))
+    drop = np.abs(1 + 1.2 * rng.standard_normal(m)) + np.where(rng.random(m) < 0.006, rng.uniform(4, 9, m), 0)
+    spo2_min = np.clip(np.rint(spo2_pre - drop), 80, spo2_pre)
+
+    # dissociation and sedation: dose-related, smaller over the series
+    iv = np.isin(route, ["IV", "IM"])
+    dose = t[S.DOSE].to_numpy(dtype=float)
+    strength = np.where(iv, np.nan_to_num(dose, nan=0.5) / 0.5, 1.0) * (1 - 0.06 * series)
+    dissociate = np.exp(rng.standard_normal(n)[codes] * 0.45 + rng.standard_normal(m) * 0.35)
+    cadss_total = np.clip(np.rint(16 * strength * dissociate), 0, 92)
+    cadss_six = np.clip(np.rint(4.6 * strength * dissociate), 0, 24)
+    sites_n = len(sites)
+    keeps_total = site == 0
+    keeps_none = (site == sites_n - 1) & (sites_n > 2)
+    cadss = np.where(keeps_total, cadss_total, np.nan)
+    cadss6 = np.where(~keeps_total & ~keeps_none, cadss_six, np.nan)
+    moaas = np.clip(5 - rng.poisson(0.35 * strength, m), 0, 5).astype(float)
+
+    # adverse events: patients susceptible to each, then each session
+    events = np.full(m, "", dtype=object)
+    for code, share in ADVERSE_EVENT_PATIENTS.items():
+        prone = rng.random(n) < min(share * 1.15, 1.0)
+        happens = prone[codes] & (rng.random(m) < ADVERSE_EVENT_SESSION * (1 - 0.06 * series))
+        events = np.where(happens, np.where(events == "", code, events + ";" + code), events)
+    severe = (sbp_peak >= 180) | (dbp_peak >= 110)
+    events = np.where(
+        severe & (rng.random(m) < 0.7), np.where(events == "", "hypertension", events + ";hypertension"), events
+    )
+    desat = spo2_min < 92
+    events = np.where(desat, np.where(events == "", "desaturation", events + ";desaturation"), events)
+    rescue = np.full(m, "no", dtype=object)
+    nauseous = np.char.find(events.astype(str), "nausea") >= 0
+    rescue = np.where(nauseous & (rng.random(m) < 0.4), "ondansetron", rescue)
+    rescue = np.where(severe & (rng.random(m) < 0.5), "labetalol", rescue)
+    emergence = np.char.find(events.astype(str), "emergence") >= 0
+    rescue = np.where(emergence & (rng.random(m) < 0.6), "midazolam", rescue)
+
+    # timing and dose in mg
+    duration = np.where(
+        route == "IV",
+        np.rint(rng.uniform(40, 55, m)),
+        np.where(route == "IM", 1.0, np.where(route == "esketamine", 10.0, 5.0)),
+    )
+    slow = 1 + 0.4 * (moaas <= 2) + 0.3 * (events != "")
+    discharge = np.rint(np.clip(rng.lognormal(np.log(38), 0.38, m) * slow, 15, 300))
+    dose_mg = np.full(m, np.nan)
+    esk = route == "esketamine"
+    dose_mg[esk] = np.where(number[esk] <= 2, ESKETAMINE_MG[0], np.where(rng.random(esk.sum()) < 0.7, 84.0, 56.0))
+    nasal = route == "intranasal"
+    dose_mg[nasal] = np.array(INTRANASAL_MG)[np.minimum((number[nasal] - 1) // 2, 2)]
+
+    # a few blanks, as real records have
+    def blank(values, share):
+        return np.where(rng.random(m) < share, np.nan, values)
+
+    out = t.copy()
+    columns = {
+        S.DOSE_MG: dose_mg,
+        S.DURATION_MIN: duration,
+        S.SBP_PRE: blank(sbp_pre, 0.01),
+        S.DBP_PRE: None,
+        S.HR_PRE: blank(hr_pre, 0.02),
+        S.SPO2_PRE: blank(spo2_pre, 0.02),
+        S.SBP_PEAK: blank(sbp_peak, 0.01),
+        S.DBP_PEAK: None,
+        S.HR_PEAK: blank(hr_peak, 0.02),
+        S.SPO2_MIN: blank(spo2_min, 0.02),
+        S.CADSS: blank(cadss, 0.03),
+        S.CADSS6: blank(cadss6, 0.03),
+        S.MOAAS_MIN: blank(moaas, 0.03),
+        S.MINUTES_TO_DISCHARGE: blank(discharge, 0.02),
+    }
+    columns[S.DBP_PRE] = np.where(np.isnan(columns[S.SBP_PRE]), np.nan, dbp_pre)
+    columns[S.DBP_PEAK] = np.where(np.isnan(columns[S.SBP_PEAK]), np.nan, dbp_peak)
+    for c in S.MONITORING_RANGES:  # whole numbers but the dose in mg
+        values = np.asarray(columns[c], dtype=float)
+        out[c] = values if c == S.DOSE_MG else pd.array(np.where(np.isnan(values), None, values), dtype="Int64")
+    events = np.array([";".join(sorted(e.split(";"))) if e else None for e in events], dtype=object)
+    out[S.ADVERSE_EVENTS] = pd.array(events, dtype="str")  # codes in order; blank: none
+    out[S.RESCUE_MEDICATION] = pd.array(rescue.astype(str), dtype="str")
+    return out[list(S.TREATMENT_COLUMNS) + list(S.MONITORING_COLUMNS)]
+
+
+#: sites whose PHQ-9 is kept item by item (item 9 on the row): the first two
+ITEM9_SITES = 2
+
+
+def add_phq9_item9(assessments: pd.DataFrame, patients: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """``assessments`` with ``phq9_item9`` (0-3) on the PHQ-9 rows of the practice's first two sites (blank
+    elsewhere): consistent with the total (never above it, and the other eight items hold the rest, at most
+    24), more often >= 1 the higher the total, with a patient's own tendency (some answers emerge after a
+    baseline of 0). Draws from the stream ``[seed, 17, 9]`` only."""
+    rng = np.random.default_rng([int(seed), MONITORING_STREAM, 9])
+    a = assessments
+    sites = [s for s in SITE_NAMES if s in set(patients[S.SITE])] or sorted(set(patients[S.SITE]))
+    info = patients.set_index(S.PATIENT_ID)
+    codes = pd.Categorical(a[S.PATIENT_ID], categories=info.index).codes
+    tendency = rng.standard_normal(len(info))[codes] * 1.3
+    total = a[S.SCORE].to_numpy(dtype=float)
+    chance = 1 / (1 + np.exp(-(-4.2 + 0.22 * total + tendency)))
+    level = 1 + (rng.random(len(a)) < 0.18 + 0.2 * total / 27) + (rng.random(len(a)) < 0.05)
+    item9 = np.where(rng.random(len(a)) < chance, level, 0)
+    item9 = np.clip(item9, np.maximum(total - 24, 0), np.minimum(total, 3))
+    kept = (a[S.INSTRUMENT] == "PHQ9").to_numpy() & a[S.SITE].isin(sites[:ITEM9_SITES]).to_numpy()
+    out = a.copy()
+    out[S.PHQ9_ITEM9] = pd.array(np.where(kept, item9, np.nan), dtype="Int64")
+    return out
+
+
+#: long follow-up (quality measures at 6 and 12 months): planned day and jitter of the visits around months 6,
+#: 9, 12 and 14; who is eligible (a PHQ-9 on or after this day), the share of them kept on, and visit attendance
+LONG_FOLLOW_UPS = ((190, 7), (274, 14), (365, 14), (426, 14))
+LONG_FOLLOW_UP_FROM_DAY = 84
+LONG_FOLLOW_UP_SHARE = 0.8
+LONG_FOLLOW_UP_ATTEND = 0.8
+
+
+def with_long_follow_up(assessments: pd.DataFrame, patients: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """``assessments`` with PHQ-9 follow-up to 14 months for part of the practice, for the quality measures.
+
+    Patients with a PHQ-9 on or after day ``LONG_FOLLOW_UP_FROM_DAY`` are kept on with probability
+    ``LONG_FOLLOW_UP_SHARE`` and scored around months 6, 9, 12 and 14 (``LONG_FOLLOW_UPS``; each visit attended
+    with probability ``LONG_FOLLOW_UP_ATTEND``), only after their last existing row (and after ``LAST_DAY``) and
+    only where the visit's date is on or before the extraction date. A score drifts from the patient's last
+    PHQ-9 towards a long-run level ``baseline * Uniform(0.05, 0.85)`` (time constant 90 days) plus noise.
+    Every value is drawn from a random stream of its own (``[seed, 18]``), so the rows and values of the rest
+    of the practice are exactly those without it; the new rows are placed after each patient's rows."""
+    rng = np.random.default_rng([int(seed), 18])
+    phq = assessments[assessments[S.INSTRUMENT] == "PHQ9"]
+    if phq.empty:
+        return assessments
+    ids = patients[S.PATIENT_ID].to_numpy()
+    n = len(ids)
+    pos = pd.Index(ids).get_indexer(phq[S.PATIENT_ID])
+    last_any = assessments.groupby(S.PATIENT_ID, sort=False)[S.DAY].max().reindex(ids).to_numpy()
+    last_phq_day = np.full(n, -1)
+    last_phq_score = np.zeros(n)
+    baseline = np.full(n, np.nan)
+    order = np.lexsort((phq[S.DAY].to_numpy(), pos))
+    p_sorted, d_sorted, s_sorted = pos[order], phq[S.DAY].to_numpy()[order], phq[S.SCORE].to_numpy()[order]
+    last_phq_day[p_sorted] = d_sorted  # the last write of each patient is its latest day
+    last_phq_score[p_sorted] = s_sorted
+    first = np.r_[True, p_sorted[1:] != p_sorted[:-1]]
+    baseline[p_sorted[first]] = s_sorted[first]
+    keep_on = rng.random(n) < LONG_FOLLOW_UP_SHARE
+    level = baseline * rng.uniform(0.05, 0.85, n)
+    start = pd.to_datetime(patients[S.START_MONTH].to_numpy() + "-01") + pd.to_timedelta(
+        patients["day_of_month"].to_numpy() - 1, unit="D"
+    )
+    admin_end = (pd.Timestamp(EXTRACT_DATE) - start).days.to_numpy()
+    k = len(LONG_FOLLOW_UPS)
+    day = np.column_stack([d + rng.integers(-j, j + 1, n) for d, j in LONG_FOLLOW_UPS])
+    attend = rng.random((n, k)) < LONG_FOLLOW_UP_ATTEND
+    noise = rng.standard_normal((n, k))
+    after = np.maximum(np.nan_to_num(last_any, nan=0), LAST_DAY)
+    mask = (
+        (keep_on & (last_phq_day >= LONG_FOLLOW_UP_FROM_DAY))[:, None]
+        & attend
+        & (day > after[:, None])
+        & (day <= admin_end[:, None])
+    )
+    drift = 1 - np.exp(-(day - last_phq_day[:, None]) / 90.0)
+    mean = last_phq_score[:, None] + (level - last_phq_score)[:, None] * drift
+    ins = instruments.get("PHQ9")
+    score = np.clip(np.rint(mean + NOISE_SD["PHQ9"] * noise), ins.min, ins.max)
+    pi, vi = np.nonzero(mask)
+    if len(pi) == 0:
+        return assessments
+    attrs = assessments.drop_duplicates(S.PATIENT_ID).set_index(S.PATIENT_ID)
+    new = pd.DataFrame(
+        {
+            S.PATIENT_ID: _strings(ids, pi),
+            S.INSTRUMENT: _strings(["PHQ9"], np.zeros(len(pi), int)),
+            S.SCORE: score[pi, vi].astype("int64"),
+            S.DAY: day[pi, vi].astype("int64"),
+        }
+    )
+    for col in assessments.columns:
+        if col not in new.columns:
+            new[col] = attrs[col].reindex(new[S.PATIENT_ID]).to_numpy() if col in S.PATIENT_ATTRIBUTES else pd.NA
+    out = pd.concat([assessments, new[list(assessments.columns)]], ignore_index=True)
+    rank = pd.Index(ids).get_indexer(out[S.PATIENT_ID])
+    out = out.iloc[np.argsort(rank, kind="stable")].reset_index(drop=True)
+    return out.astype(assessments.dtypes.to_dict())
 
 
 def write_sample(out_dir, patients: int = 600, seed: int = 20261121) -> list[Path]:

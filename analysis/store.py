@@ -4,7 +4,8 @@ Model: one database file, ``<data dir>/outcomes.duckdb``; the data dir is ``$OUT
 ``./data``. Tables: ``datasets`` (one row per saved upload: name, content hash, upload time and user, row
 and patient counts, the column mapping used, the import's validation report), ``assessments`` and
 ``treatments`` (canonical columns of ``analysis.schema`` only, with the data set id and each row's position),
-``opens`` (who opened which data set, when) and ``audit`` (saves, renames, deletions, sign-ins).
+``opens`` (who opened which data set, when) and ``audit`` (sign-ins, uploads, opens, saves, renames, deletions
+and downloads, with the user and role: append-only and hash-chained, see analysis.audit).
 
 Assumptions and guarantees:
 
@@ -18,6 +19,11 @@ Assumptions and guarantees:
   by every ``Store`` on it; each call uses its own cursor and reads see the last committed state, so many
   Streamlit sessions (threads) read while one saves; a lock serialises the writes. A second process on the
   same directory gets a ``DataError`` saying so.
+* Faults end in a ``DataError`` with the reason, never a raw ``duckdb`` error: a full disk (nothing is changed),
+  a file of another program or with tables this program did not write, an unknown schema version, a damaged
+  block (the data sets that touch it are named by :meth:`Store.check`, cannot be opened, and can be deleted).
+* :meth:`Store.check` reads every row of every table (so DuckDB checks every block's checksum), recomputes each
+  data set's content hash and checks the audit log's hash chain.
 """
 
 from __future__ import annotations
@@ -35,28 +41,31 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from analysis import audit as audit_chain
+from analysis.audit import AUDIT_ACTIONS, AUDIT_COLUMNS, MAX_AUDIT_DETAIL, ChainCheck
 from analysis.config import DATA_DIR_ENV, DEFAULT_DATA_DIR, MAX_DATASET_NAME_LENGTH
 from analysis.errors import DataError
 from analysis.schema import (
-    ASSESSMENT_COLUMNS,
     DATE,
     DAY,
-    DOSE,
     INSTRUMENT,
     KIND,
     PATIENT_ID,
     SCORE,
-    TREATMENT_COLUMNS,
+)
+from analysis.store_schema import (  # noqa: F401 (SCHEMA_VERSION, NUMERIC_COLUMNS: part of this module's API)
+    _CHAIN_COLUMNS,
+    _TABLES,
+    ASSESSMENTS,
+    NUMERIC_COLUMNS,
+    SCHEMA_VERSION,
+    TREATMENTS,
+    _connect,
+    _fault,
+    migrate,
 )
 
 DB_FILE = "outcomes.duckdb"
-SCHEMA_VERSION = 2  # 2: datasets.issues_json (the validation report; NULL for data sets saved before)
-
-ASSESSMENTS = "assessments"
-TREATMENTS = "treatments"
-#: canonical columns stored as numbers (DOUBLE); every other canonical column is text
-NUMERIC_COLUMNS = (SCORE, DAY, DOSE)
-_TABLES = {ASSESSMENTS: ASSESSMENT_COLUMNS, TREATMENTS: TREATMENT_COLUMNS}
 _REQUIRED = {ASSESSMENTS: (PATIENT_ID, INSTRUMENT, SCORE, DAY), TREATMENTS: (PATIENT_ID, DAY, KIND)}
 _NA_TEXT = "\x00"  # stands for a missing text cell in the content hash
 
@@ -72,10 +81,21 @@ LIST_COLUMNS = (
     "content_hash",
     "last_opened_at",
 )
-#: columns of Store.audit_log()
-AUDIT_COLUMNS = ("at", "user", "action", "dataset_hash", "detail")
-AUDIT_ACTIONS = ("save", "rename", "delete", "open", "sign_in", "sign_in_refused", "sign_out")
-MAX_AUDIT_DETAIL = 1000
+__all__ = ["AUDIT_ACTIONS", "AUDIT_COLUMNS", "MAX_AUDIT_DETAIL", "Integrity", "Store", "content_hash"]
+
+
+@dataclass(frozen=True)
+class Integrity:
+    """What :meth:`Store.check` found: ``problems`` in words (empty: none), the ``damaged`` data sets
+    ({id: reason}) and the audit log's hash chain."""
+
+    problems: tuple[str, ...]
+    damaged: dict
+    chain: ChainCheck
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
 
 
 @dataclass(frozen=True)
@@ -229,49 +249,12 @@ class _Shared:
         self.write_lock = threading.RLock()
         self.cursor_lock = threading.Lock()
         self.users = 0
+        self.damaged: dict[int, str] = {}  # data sets found unreadable in this process: {id: reason}
 
 
 _SHARED: dict[Path, _Shared] = {}
 _SHARED_LOCK = threading.Lock()
 
-
-def _connect(path: Path) -> duckdb.DuckDBPyConnection:
-    try:
-        return duckdb.connect(str(path))
-    except duckdb.IOException as e:
-        if "lock" in str(e).lower():
-            raise DataError(
-                f"The saved data sets in {path.parent} are in use by another program ({e}). Only one dashboard "
-                f"server can use a data folder at a time: stop the other one, or set {DATA_DIR_ENV} to another folder."
-            ) from None
-        raise DataError(
-            f"Cannot open the saved data sets in {path}: {e}. If the file is damaged, move it elsewhere and restart."
-        ) from None
-    except duckdb.Error as e:
-        raise DataError(
-            f"{path} is not a readable data set database (is it damaged, or from another program?): {e}"
-        ) from None
-
-
-def _ddl_columns(table: str) -> str:
-    types = ", ".join(f'"{c}" {"DOUBLE" if c in NUMERIC_COLUMNS else "VARCHAR"}' for c in _TABLES[table])
-    return f"dataset_id BIGINT NOT NULL, row_no BIGINT NOT NULL, {types}"
-
-
-_DDL = [
-    "CREATE TABLE IF NOT EXISTS meta (key VARCHAR NOT NULL, value VARCHAR)",
-    "CREATE SEQUENCE IF NOT EXISTS dataset_ids START 1",
-    "CREATE SEQUENCE IF NOT EXISTS event_ids START 1",
-    """CREATE TABLE IF NOT EXISTS datasets (
-        id BIGINT NOT NULL, name VARCHAR NOT NULL, content_hash VARCHAR NOT NULL, uploaded_at TIMESTAMP NOT NULL,
-        uploaded_by VARCHAR, rows BIGINT NOT NULL, patients BIGINT NOT NULL, treatment_rows BIGINT,
-        rows_read BIGINT, mapping_json VARCHAR NOT NULL, columns_json VARCHAR NOT NULL, issues_json VARCHAR)""",
-    f"CREATE TABLE IF NOT EXISTS {ASSESSMENTS} ({_ddl_columns(ASSESSMENTS)})",
-    f"CREATE TABLE IF NOT EXISTS {TREATMENTS} ({_ddl_columns(TREATMENTS)})",
-    "CREATE TABLE IF NOT EXISTS opens (id BIGINT NOT NULL, dataset_id BIGINT NOT NULL, actor VARCHAR, opened_at TIMESTAMP NOT NULL)",
-    """CREATE TABLE IF NOT EXISTS audit (id BIGINT NOT NULL, logged_at TIMESTAMP NOT NULL, actor VARCHAR,
-        action VARCHAR NOT NULL, dataset_hash VARCHAR, detail VARCHAR)""",
-]
 
 _INFO_COLUMNS = (
     "id, name, content_hash, uploaded_at, uploaded_by, rows, patients, treatment_rows, rows_read, mapping_json, "
@@ -306,7 +289,10 @@ def _insert_frame(cur, table: str, dataset_id: int, df: pd.DataFrame) -> None:
             f"INSERT INTO {table} (dataset_id, row_no, {cols}) SELECT ?, _row_no, {cols} FROM _incoming", [dataset_id]
         )
     finally:
-        cur.unregister("_incoming")
+        try:
+            cur.unregister("_incoming")
+        except duckdb.Error:
+            pass  # (an aborted transaction, e.g. a full disk: the error above says why)
 
 
 class Store:
@@ -330,7 +316,7 @@ class Store:
             if shared is None:
                 shared = _Shared(_connect(self.path))
                 try:
-                    self._migrate(shared)
+                    migrate(shared.con, self.path)
                 except BaseException:
                     shared.con.close()
                     raise
@@ -341,60 +327,37 @@ class Store:
 
     # -- plumbing --
 
-    @staticmethod
-    def _migrate(shared: _Shared) -> None:
-        cur = shared.con.cursor()
-        try:
-            cur.begin()
-            for statement in _DDL:
-                cur.execute(statement)
-            row = _one(cur.execute("SELECT value FROM meta WHERE key = 'schema_version'"))
-            if row is None:
-                cur.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
-            elif int(row[0]) > SCHEMA_VERSION:
-                cur.rollback()
-                raise DataError(
-                    f"The saved data sets were written by a newer version (schema {row[0]}); update this program."
-                )
-            elif int(row[0]) < SCHEMA_VERSION:  # 1 -> 2: the validation report (none for the data sets already saved)
-                cur.execute("ALTER TABLE datasets ADD COLUMN IF NOT EXISTS issues_json VARCHAR")
-                cur.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)])
-            cur.commit()
-        finally:
-            cur.close()
-
     @contextmanager
-    def _cursor(self):
+    def _cursor(self, doing: str = "reading the saved data sets"):
+        """A cursor; a DuckDB error inside becomes a DataError saying what failed (e.g. a damaged block)."""
         if self._closed:
             raise RuntimeError("this Store is closed; create a new Store()")
         with self._shared.cursor_lock:
             cur = self._shared.con.cursor()
         try:
             yield cur
+        except duckdb.Error as e:
+            raise DataError(_fault(e, doing)) from None
         finally:
             with self._shared.cursor_lock:
                 cur.close()
 
     @contextmanager
-    def _transaction(self, write: bool):
-        """A cursor inside one transaction: committed on success, rolled back on any error."""
+    def _transaction(self, write: bool, doing: str = "writing to the saved data sets"):
+        """A cursor inside one transaction: committed on success, rolled back on any error; a DuckDB error (a full
+        disk, a damaged block) becomes a DataError saying what failed."""
         lock = self._shared.write_lock if write else nullcontext()
-        with lock, self._cursor() as cur:
+        with lock, self._cursor(doing) as cur:
             cur.begin()
             try:
                 yield cur
-            except duckdb.IOException as e:  # disk full, file not writable: the user's problem to fix
-                cur.rollback()
-                raise DataError(
-                    f"Could not write to the saved data sets in {self.data_dir} ({e}); nothing was changed."
-                ) from None
             except BaseException:
-                cur.rollback()
+                try:
+                    cur.rollback()
+                except duckdb.Error:
+                    pass  # (an aborted transaction: nothing of it was committed)
                 raise
-            try:
-                cur.commit()
-            except duckdb.Error as e:
-                raise DataError(f"Could not write to the saved data sets ({e}); nothing was changed.") from None
+            cur.commit()  # (a failed commit changes nothing: the _cursor above says why)
 
     def close(self) -> None:
         """Release this Store; the connection closes (and the file unlocks) when the last Store of it closes."""
@@ -422,18 +385,26 @@ class Store:
             raise DataError(f"Data set #{dataset_id} no longer exists (it may have been deleted); choose another one.")
         return _info(row)
 
-    def _audit(self, cur, user, action, dataset_hash, detail) -> None:
+    def _audit(self, cur, user, action, dataset_hash, detail, role=None) -> None:
+        """Append one entry, chained to the last (inside the caller's write transaction)."""
         if action not in AUDIT_ACTIONS:
             raise ValueError(f"unknown audit action {action!r}; allowed: {', '.join(AUDIT_ACTIONS)}")
         detail = None if detail is None else str(detail)[:MAX_AUDIT_DETAIL]
+        user, role = (None if v is None else str(v) for v in (user, role))
+        last = _one(cur.execute("SELECT hash FROM audit ORDER BY id DESC LIMIT 1"))
+        prev = audit_chain.GENESIS if last is None else str(last[0])
+        entry_id = int(cur.execute("SELECT nextval('event_ids')").fetchall()[0][0])
+        at = _now()
+        own = audit_chain.entry_hash(prev, entry_id, at, user, role, action, dataset_hash, detail)
         cur.execute(
-            "INSERT INTO audit VALUES (nextval('event_ids'), ?, ?, ?, ?, ?)",
-            [_now(), None if user is None else str(user), action, dataset_hash, detail],
+            "INSERT INTO audit (id, logged_at, actor, action, dataset_hash, detail, role, prev_hash, hash) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [entry_id, at, user, action, dataset_hash, detail, role, prev, own],
         )
 
     # -- data sets --
 
-    def save(self, name: str, loaded, mapping=None, user: str | None = None) -> DatasetInfo:
+    def save(self, name: str, loaded, mapping=None, user: str | None = None, role: str | None = None) -> DatasetInfo:
         """Save the canonical tables of a validated upload (``analysis.ingest.Loaded``) under ``name``.
 
         Same content already saved: nothing is stored; the existing entry comes back with a note.
@@ -456,7 +427,7 @@ class Store:
             }
         )
         rows_read = getattr(loaded, "rows_read", None)
-        with self._transaction(write=True) as cur:
+        with self._transaction(write=True, doing=f"saving '{name}'") as cur:
             row = _one(
                 cur.execute(
                     f"SELECT {_INFO_COLUMNS} FROM datasets WHERE content_hash = ? ORDER BY id LIMIT 1", [digest]
@@ -493,7 +464,7 @@ class Store:
                     issues_json,
                 ],
             )
-            self._audit(cur, user, "save", digest, f"#{dataset_id} '{name}': {len(a)} rows")
+            self._audit(cur, user, "save", digest, f"#{dataset_id} '{name}': {len(a)} rows", role)
             info = self._get(cur, dataset_id)
         return replace(info, created=True)
 
@@ -523,45 +494,77 @@ class Store:
         """
         with self._transaction(write=False) as cur:  # one snapshot: a concurrent delete cannot split it
             info = self._get(cur, dataset_id)
-            dtypes = json.loads(
-                cur.execute("SELECT columns_json FROM datasets WHERE id = ?", [dataset_id]).fetchall()[0][0]
-            )
-            tables = {}
-            for table in (ASSESSMENTS, TREATMENTS):
-                if dtypes[table] is None:
-                    tables[table] = None
-                    continue
-                cols = ", ".join(f'"{c}"' for c in dtypes[table])
-                df = cur.execute(f"SELECT {cols} FROM {table} WHERE dataset_id = ? ORDER BY row_no", [dataset_id]).df()
-                tables[table] = df.astype(dtypes[table]) if len(df.columns) else df
-        return tables[ASSESSMENTS], tables[TREATMENTS], info
+            try:
+                tables, dtypes = self._read(cur, dataset_id)
+            except (duckdb.Error, ValueError, TypeError, KeyError) as e:
+                reason = (
+                    _fault(e, f"reading data set #{dataset_id} '{info.name}'")
+                    if isinstance(e, duckdb.Error)
+                    else str(e)
+                )
+                self._shared.damaged[dataset_id] = reason
+                raise DataError(
+                    f"The saved data set '{info.name}' (#{dataset_id}) is damaged and cannot be opened: {reason} "
+                    "Delete it on the Data page and upload its files again."
+                ) from None
+        out = {t: None if df is None else (df.astype(dtypes[t]) if len(df.columns) else df) for t, df in tables.items()}
+        return out[ASSESSMENTS], out[TREATMENTS], info
 
-    def rename(self, dataset_id: int, new_name: str, user: str | None = None) -> DatasetInfo:
+    @staticmethod
+    def _read(cur, dataset_id: int) -> tuple[dict, dict]:
+        """({table: its rows of the data set, as stored (None: no such table)}, {table: saved dtypes})."""
+        dtypes = json.loads(
+            cur.execute("SELECT columns_json FROM datasets WHERE id = ?", [dataset_id]).fetchall()[0][0]
+        )
+        tables = {}
+        for table in (ASSESSMENTS, TREATMENTS):
+            if dtypes[table] is None:
+                tables[table] = None
+                continue
+            cols = ", ".join(f'"{c}"' for c in dtypes[table])
+            tables[table] = cur.execute(
+                f"SELECT {cols} FROM {table} WHERE dataset_id = ? ORDER BY row_no", [dataset_id]
+            ).df()
+        return tables, dtypes
+
+    def rename(self, dataset_id: int, new_name: str, user: str | None = None, role: str | None = None) -> DatasetInfo:
         """Give a data set a new name (validated like save's)."""
         new_name = check_name(new_name)
         with self._transaction(write=True) as cur:
             old = self._get(cur, dataset_id)
             cur.execute("UPDATE datasets SET name = ? WHERE id = ?", [new_name, dataset_id])
-            self._audit(cur, user, "rename", old.content_hash, f"#{dataset_id} '{old.name}' -> '{new_name}'")
+            self._audit(cur, user, "rename", old.content_hash, f"#{dataset_id} '{old.name}' -> '{new_name}'", role)
             return replace(old, name=new_name)
 
-    def delete(self, dataset_id: int, user: str | None = None) -> DatasetInfo:
-        """Delete a data set and its rows (the audit log keeps its hash and name)."""
-        with self._transaction(write=True) as cur:
-            old = self._get(cur, dataset_id)
-            for table in (ASSESSMENTS, TREATMENTS, "opens"):
-                cur.execute(f"DELETE FROM {table} WHERE dataset_id = ?", [dataset_id])
-            cur.execute("DELETE FROM datasets WHERE id = ?", [dataset_id])
-            self._audit(cur, user, "delete", old.content_hash, f"#{dataset_id} '{old.name}': {old.rows} rows")
+    def delete(self, dataset_id: int, user: str | None = None, role: str | None = None) -> DatasetInfo:
+        """Delete a data set and its rows (the audit log keeps its hash and name). A data set whose rows sit in a
+        damaged block is deleted too: its tables are rebuilt from every row that can still be read."""
+        if dataset_id in self._shared.damaged:
+            old = integrity.delete_damaged(self, dataset_id, user, role)
+            self._shared.damaged.pop(dataset_id, None)
             return old
+        try:
+            with self._transaction(write=True, doing="deleting the data set") as cur:
+                old = self._get(cur, dataset_id)
+                for table in (ASSESSMENTS, TREATMENTS, "opens"):
+                    cur.execute(f"DELETE FROM {table} WHERE dataset_id = ?", [dataset_id])
+                cur.execute("DELETE FROM datasets WHERE id = ?", [dataset_id])
+                self._audit(cur, user, "delete", old.content_hash, f"#{dataset_id} '{old.name}': {old.rows} rows", role)
+        except DataError as e:
+            if "damaged" not in str(e):
+                raise
+            old = integrity.delete_damaged(self, dataset_id, user, role)
+        self._shared.damaged.pop(dataset_id, None)
+        return old
 
     # -- last opened --
 
-    def mark_opened(self, dataset_id: int, user: str | None = None) -> None:
-        """Record that ``user`` opened the data set (what the dashboard opens on next time)."""
+    def mark_opened(self, dataset_id: int, user: str | None = None, role: str | None = None) -> None:
+        """Record that ``user`` opened the data set (what the dashboard opens on next time), in the audit log too."""
         with self._transaction(write=True) as cur:
-            self._get(cur, dataset_id)
+            info = self._get(cur, dataset_id)
             cur.execute("INSERT INTO opens VALUES (nextval('event_ids'), ?, ?, ?)", [dataset_id, user, _now()])
+            self._audit(cur, user, "open", info.content_hash, f"#{dataset_id} '{info.name}'", role)
 
     def last_opened(self, user: str | None = None) -> DatasetInfo | None:
         """The data set opened most recently (by ``user`` when given, else by anyone); None when none is left."""
@@ -579,15 +582,22 @@ class Store:
 
     # -- audit --
 
-    def audit(self, user: str | None, action: str, dataset_hash: str | None = None, detail: str | None = None) -> None:
-        """Append one entry to the audit log (action: one of AUDIT_ACTIONS). Saves, renames and deletions
-        are logged by the store itself; call this for sign-ins and refusals."""
-        with self._transaction(write=True) as cur:
-            self._audit(cur, user, action, dataset_hash, detail)
+    def audit(
+        self,
+        user: str | None,
+        action: str,
+        dataset_hash: str | None = None,
+        detail: str | None = None,
+        role: str | None = None,
+    ) -> None:
+        """Append one entry to the audit log (action: one of AUDIT_ACTIONS). Saves, renames, deletions and opens
+        are logged by the store itself; call this for sign-ins, refusals, uploads and downloads."""
+        with self._transaction(write=True, doing="writing the audit log") as cur:
+            self._audit(cur, user, action, dataset_hash, detail, role)
 
     def audit_log(self, limit: int | None = 1000) -> pd.DataFrame:
         """The audit log, newest first (columns AUDIT_COLUMNS; ``at`` in UTC)."""
-        sql = 'SELECT logged_at AS at, actor AS "user", action, dataset_hash, detail FROM audit ORDER BY id DESC'
+        sql = 'SELECT logged_at AS at, actor AS "user", role, action, dataset_hash, detail FROM audit ORDER BY id DESC'
         with self._cursor() as cur:
             df = cur.execute(
                 sql + (" LIMIT ?" if limit is not None else ""), [int(limit)] if limit is not None else []
@@ -595,21 +605,28 @@ class Store:
         df["at"] = pd.to_datetime(df["at"]).dt.tz_localize("UTC")
         return df[list(AUDIT_COLUMNS)]
 
-    # -- integrity --
+    # -- integrity (analysis.integrity) --
+
+    def check(self) -> Integrity:
+        """Read every row of every table (DuckDB checks each block's checksum as it reads it), recompute every
+        data set's content hash, and check the audit log's hash chain."""
+        result = integrity.check(self)
+        with _SHARED_LOCK:
+            self._shared.damaged = dict(result.damaged)
+        return result
 
     def verify(self) -> tuple[str, ...]:
-        """Problems found in the stored data (empty when none): rows without a data set, wrong row counts."""
-        problems = []
-        with self._transaction(write=False) as cur:
-            for table, count in ((ASSESSMENTS, "rows"), (TREATMENTS, "treatment_rows")):
-                orphans = cur.execute(
-                    f"SELECT count(*) FROM {table} t WHERE NOT EXISTS (SELECT 1 FROM datasets d WHERE d.id = t.dataset_id)"
-                ).fetchall()[0][0]
-                if orphans:
-                    problems.append(f"{orphans} {table} rows belong to no data set")
-                bad = cur.execute(
-                    f"""SELECT d.id, d.{count}, (SELECT count(*) FROM {table} t WHERE t.dataset_id = d.id)
-                        FROM datasets d WHERE d.{count} <> (SELECT count(*) FROM {table} t WHERE t.dataset_id = d.id)"""
-                ).fetchall()
-                problems += [f"data set #{i} should have {n} {table} rows but has {m}" for i, n, m in bad]
-        return tuple(problems)
+        """The problems :meth:`check` finds, in words (empty when none)."""
+        return self.check().problems
+
+    def damaged(self) -> dict[int, str]:
+        """{id: reason} of the data sets found damaged in this process (by :meth:`check` or a failed open)."""
+        return dict(self._shared.damaged)
+
+    def chain(self) -> ChainCheck:
+        """The audit log's hash chain, checked (intact, or the first broken entry)."""
+        with self._transaction(write=False, doing="reading the audit log") as cur:
+            return audit_chain.check_chain(cur.execute(f"SELECT {_CHAIN_COLUMNS} FROM audit ORDER BY id").fetchall())
+
+
+from analysis import integrity  # noqa: E402 (it uses Store's helpers above)

@@ -266,8 +266,9 @@ def trajectories(assessments: pd.DataFrame, instrument, by: str = CONDITION, def
     Model: ``score ~ group * (t1 + t2) + (1 + t1 | patient_id)``, REML (:func:`fit_lmm`), on the scores
     from the baseline window start to day config.TRAJECTORY_MAX_DAY, with t1 = min(max(day, 0), knot), the
     induction time (days before day 0 count as day 0: no treatment yet), and t2 = max(day - knot, 0), the
-    time after induction; knot = the card's induction_end_day (14). With more knots on the card (``knots``,
-    e.g. [14, 56]) time has one more piece per knot, t1 + t2 + t3 (:func:`time_columns`), so the curve can
+    time after induction; knot = the card's induction_end_day (14). The default card's knots are [1, 14]
+    (analysis.card.default_knots: the first day's acute drop is a piece of its own, so the model meets the
+    observed baseline). With more knots on the card (``knots``, e.g. [14, 56]) time has one more piece per knot, t1 + t2 + t3 (:func:`time_columns`), so the curve can
     follow a slow return of symptoms after induction. The random slope is on t1: patients
     differ most in how fast they respond during the series. Groups with fewer than
     config.TRAJECTORY_MIN_PATIENTS patients are left out of the model; when the data cannot carry a random
@@ -372,8 +373,11 @@ def trajectories(assessments: pd.DataFrame, instrument, by: str = CONDITION, def
     converged = bool(model is not None and model.converged)
     last_day = pd.Series(model_day).groupby(model_group).max()  # each group's last day with a score in the range
     last_day.index = [order[i] for i in last_day.index]
+    dense_to = defs.induction_end_day if defs.induction_end_day in knots else knots[0]
     predicted = (
-        _predicted(model, by, in_model, knots, last_day) if converged else pd.DataFrame(columns=PREDICTED_COLUMNS)
+        _predicted(model, by, in_model, knots, last_day, dense_to)
+        if converged
+        else pd.DataFrame(columns=PREDICTED_COLUMNS)
     )
     return Trajectories(
         instrument=code,
@@ -486,17 +490,20 @@ def _model(
     return None, "", notes, in_model  # pragma: no cover (the loop always returns)
 
 
-def _predicted(model: LmmResult, by: str, groups: list, knots: tuple[int, ...], last_day: pd.Series) -> pd.DataFrame:
-    """Model mean per group on a grid of days (every day to the first knot, then every 7 days, the later knots
-    and the group's last day with a score: no curve beyond a group's data), with a 95% normal band."""
+def _predicted(
+    model: LmmResult, by: str, groups: list, knots: tuple[int, ...], last_day: pd.Series, dense_to: int | None = None
+) -> pd.DataFrame:
+    """Model mean per group on a grid of days (every day to ``dense_to``, the end of induction when it is a knot,
+    else the first knot; then every 7 days, the knots and the group's last day with a score: no curve beyond a
+    group's data), with a 95% normal band."""
     name = _safe_name(by)
     out = []
     for g in groups:
         if g not in last_day.index:  # no score from the baseline window to TRAJECTORY_MAX_DAY: nothing to draw
             continue
         last = int(min(max(last_day[g], 0), config.TRAJECTORY_MAX_DAY))
-        knot = knots[0]
-        later = [k for k in knots[1:] if k <= last]
+        knot = knots[0] if dense_to is None else dense_to
+        later = [k for k in knots if k <= last]
         grid = np.unique(np.r_[np.arange(0, min(knot, last) + 1), np.arange(knot, last + 1, 7), later, last])
         grid = grid.astype(float)
         new = pd.DataFrame(

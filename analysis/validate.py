@@ -286,7 +286,7 @@ def drop_unknown_instruments(frame: pd.DataFrame, raw: pd.Series, log: IssueLog)
     ``frame[instrument]`` is the code or NA."""
     bad = frame[S.INSTRUMENT].isna().to_numpy()
     if bad.any():
-        names = pd.unique(raw[bad].astype(object).fillna("(blank)"))
+        spellings = len(pd.unique(raw[bad].astype(object).fillna(""))) if raw is not None else 1
         known = ", ".join(registry())
         log.add_rows(
             "warning",
@@ -294,7 +294,7 @@ def drop_unknown_instruments(frame: pd.DataFrame, raw: pd.Series, log: IssueLog)
             S.INSTRUMENT,
             frame[bad],
             lambda n, r: (
-                f"{n} row(s) name an instrument the analysis does not know: {quoted(names)} ({r}); "
+                f"{n} row(s) name an instrument the analysis does not know ({spellings} spelling(s); {r}); "
                 f"they were left out. Known instruments: {known}."
             ),
         )
@@ -333,7 +333,7 @@ def drop_bad_scores(
         "NON_NUMERIC_SCORE",
         S.SCORE,
         frame,
-        lambda n, r: f"{n} score(s) are not numbers ({quoted(bad_values)}) and were left out ({r}).",
+        lambda n, r: f"{n} score(s) are not one clean number and were left out ({r}).",
         where=text,
     )
     return keep(frame, reason == 0)
@@ -499,21 +499,15 @@ def resolve_conflicts(frame: pd.DataFrame, attributes: Iterable[str], log: Issue
             out = frame.copy()
         out[attr] = pd.Categorical.from_codes(new_codes, categories=cats)
         if len(conflicted):
-            names = frame[S.PATIENT_ID].cat.categories[conflicted]
-            detail = "; ".join(
-                f"{frame[S.PATIENT_ID].cat.categories[p]}: "
-                + ", ".join(str(cats[a]) for a in table.loc[table["p"] == p, "a"])
-                for p in conflicted[:5]
-            )
+            k = len(conflicted)
             rows_frame = frame[np.isin(pid, conflicted)]
             log.add_rows(
                 "warning",
                 "CONFLICTING_ATTRIBUTES",
                 attr,
                 rows_frame,
-                lambda n, r, names=names, detail=detail, attr=attr: (
-                    f"{len(names)} patient(s) have more than one {attr} "
-                    f"({detail}{'; ...' if len(names) > 5 else ''}). A patient's {attr} must be the same on every row: the "
+                lambda n, r, k=k, attr=attr: (
+                    f"{k} patient(s) have more than one {attr}. A patient's {attr} must be the same on every row: the "
                     f"most frequent value was kept (ties: the first seen). Rows involved: {r}."
                 ),
             )

@@ -6,7 +6,7 @@ from analysis import charts
 from ui import cache, durability_view, session, show, widgets
 
 d = session.data("How long response lasts")
-c1, c2, c3 = st.columns([2, 2, 3])
+c1, c2, c3 = st.columns([3.3, 2, 3])
 instrument = widgets.instrument_choice(d, where=c1)
 by = widgets.grouping_choice(d, where=c2)
 boosters = widgets.booster_choice(session.definitions().booster_handling, where=c3)

@@ -8,6 +8,7 @@ from ui import methods_view, session, show
 
 session.ensure_frame()
 st.title("Methods and definitions")
+session.show_flash()  # (a card's threshold held at 11 says so here)
 defs = session.definitions()
 st.markdown(f"The **definition card in force** is *{show.text(defs.name)}*. Every number on every page follows it.")
 if card.differences(defs) and st.button("Back to the default definitions", icon=":material/undo:"):

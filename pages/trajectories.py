@@ -7,11 +7,11 @@ from ui import cache, gate, session, show, trajectory_view, widgets
 
 d = session.data("Symptom trajectories")
 defs, thr = session.definitions(), session.threshold()
-c1, c2, c3, c4 = st.columns([2, 2, 2, 1.3], vertical_alignment="bottom")
+c1, c2, c3 = st.columns([3.3, 2.2, 2.5], vertical_alignment="bottom")
 instrument = widgets.instrument_choice(d, where=c1)
 by = widgets.attribute_choice(d, where=c2)
 measure = widgets.measure_choice(where=c3)
-lines = widgets.patient_lines_choice(access.can_view_patient_level(gate.role()), where=c4)
+lines = widgets.patient_lines_choice(access.can_view_patient_level(gate.role()))
 if instrument is None:
     st.warning("The data hold no scores.")
     st.stop()
@@ -34,7 +34,9 @@ show.plot(
     measure,
     thr,
     by=widgets.GROUPINGS[by].lower(),
+    cutoff=instruments.get(instrument).cutoff,
 )
+trajectory_view.patients_per_visit(observed, by)
 if res.model is not None:
     st.caption(trajectory_view.knots_caption(res.knots, defs.induction_end_day))
 

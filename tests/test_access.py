@@ -124,8 +124,8 @@ def test_managers_see_aggregates_and_the_audit_but_only_clinicians_see_patient_l
     assert [can_view_aggregate(r) for r in (MANAGER, CLINICIAN, None)] == [True, True, False]
     assert [can_view_patient_level(r) for r in (MANAGER, CLINICIAN, None)] == [False, True, False]
     assert [can_view_audit(r) for r in (MANAGER, CLINICIAN, None)] == [True, True, False]
-    with pytest.raises(ValueError, match="unknown role 'admin'"):
-        can_view_patient_level("admin")
+    with pytest.raises(ValueError, match="unknown role 'superuser'"):
+        can_view_patient_level("superuser")
 
 
 emails = st.emails()

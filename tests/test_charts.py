@@ -233,7 +233,7 @@ def test_trajectory_chart_draws_model_curves_with_bands_and_patient_lines_when_g
     )
     chart = charts.trajectory_chart(observed(), predicted, lines, instrument="PHQ9")
     model = traces(chart.figure, "Depression (model)")
-    assert list(model[0].y) == [18, 10, 9]
+    assert list(model[0].y) == [18, 10]  # the curve stops at the last visit shown (day 21's window ends on day 24)
     thin = [
         t for t in chart.figure.data if t.name is None and t.mode == "lines" and t.fill is None and t.line.width == 1
     ]
@@ -340,3 +340,30 @@ def test_no_chart_bar_ever_shows_a_count_between_one_and_the_threshold(counts, t
     shown = [y for y in bar.y if y is not None]
     assert not [y for y in shown if 0 < y < threshold]
     assert not [t for t in bar.text if t.isdigit() and 0 < int(t) < threshold]
+
+
+def test_trajectory_curves_and_patient_lines_stop_at_the_last_visit_shown():
+    """Week 8 rests on 5 patients (withheld): nothing is drawn past week 3's window (days 15-24)."""
+    predicted = pd.DataFrame(
+        {"group": ["depression"] * 4, "day": [0, 14, 24, 56], "mean": [18, 10, 9, 12], "lower": 0, "upper": 30}
+    )
+    lines = pd.DataFrame(
+        {"patient_id": ["P1"] * 3, "group": ["depression"] * 3, "day": [0, 22, 50], "score": [20, 10, 16]}
+    )
+    chart = charts.trajectory_chart(observed(), predicted, lines, instrument="PHQ9")
+    assert max(traces(chart.figure, "Depression (model)")[0].x) == 24
+    patient = [t for t in chart.figure.data if t.name is None and t.mode == "lines" and t.line.width == 1]
+    assert [list(t.x) for t in patient] == [[0, 22]]
+    assert "stop at the last visit" in chart.caption
+
+
+def test_trajectory_chart_draws_the_instruments_cut_off_on_the_score_view_only():
+    pcl5 = instruments.get("PCL5")
+    assert pcl5.cutoff == 33 and pcl5.band_ranges() == []  # PCL-5 has a cut-off and no validated bands
+    chart = charts.trajectory_chart(observed(), instrument="PCL5", cutoff=pcl5.cutoff)
+    cut = [s for s in chart.figure.layout.shapes if s.type == "line" and s.y0 == 33 and s.y1 == 33]
+    assert len(cut) == 1
+    assert any("cut-off 33" in a.text for a in chart.figure.layout.annotations)
+    assert "cut-off (33)" in chart.caption
+    pct = charts.trajectory_chart(observed(), instrument="PCL5", cutoff=33, measure="pct_change")
+    assert not [s for s in pct.figure.layout.shapes if s.type == "line" and s.y0 == 33]

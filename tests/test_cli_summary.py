@@ -48,7 +48,7 @@ def canonical(tmp_path):
 
 def test_summary_json_of_canonical_files_gives_the_hand_worked_numbers(canonical):
     a, t, card = canonical
-    p = run(a, t, "--json", "--definitions", card)
+    p = run(a, t, "--json", "--definitions", card, "--not-for-sharing")
     assert p.returncode == 0, p.stderr
     j = json.loads(p.stdout)
     assert set(j) >= {"definitions", "practice", "by_month", "by_instrument", "notes"}
@@ -72,7 +72,7 @@ def test_summary_json_suppresses_small_counts_by_default(canonical, capsys):
 
 def test_summary_without_json_prints_the_report(canonical, capsys):
     a, t, card = canonical
-    assert main(a, t, "--definitions", card) == 0
+    assert main(a, t, "--definitions", card, "--not-for-sharing") == 0
     out = capsys.readouterr().out
     assert "Practice summary" in out and "Series completion: 50.0%" in out
 
@@ -93,7 +93,7 @@ def test_summary_reads_a_vendor_export_with_dates(tmp_path, canonical):
     _, _, card = canonical
     f = tmp_path / "ehr_export.csv"
     f.write_text(VENDOR)
-    p = run(f, "--json", "--definitions", card)
+    p = run(f, "--json", "--definitions", card, "--not-for-sharing")
     assert p.returncode == 0, p.stderr
     j = json.loads(p.stdout)
     # V1 20 -> 8 (day 14): response; V2 10 -> 6 (day 20): no; V3 15 -> 3 (day 19): response and remission

@@ -46,7 +46,7 @@ def test_the_methods_paragraph_names_the_trajectory_knots_in_force():
     from analysis.card import Definitions
     from analysis.methods import methods_text
 
-    default = methods_text(Definitions(), ["PHQ9"], 11)
+    default = methods_text(Definitions(knots=[14]), ["PHQ9"], 11)  # one knot at the end of induction
     two = methods_text(Definitions(knots=(14, 56)), ["PHQ9"], 11)
     assert "knotted at day 14 (the end of induction)" in default
     assert "knotted at days 14 and 56" in two and "(the end of induction)" not in two

@@ -86,10 +86,10 @@ def save(at, name: str):
 # --- without sign-in -------------------------------------------------------------------------------------
 
 
-def test_without_auth_everyone_is_a_clinician_with_patient_lines_and_the_audit_log():
+def test_without_auth_everyone_is_an_admin_with_patient_lines_and_the_audit_log():
     at = app()
     assert not at.exception and not at.error
-    assert at.session_state["role"] == "clinician" and at.session_state["user_email"] is None
+    assert at.session_state["role"] == "admin" and at.session_state["user_email"] is None
     at.switch_page("pages/trajectories.py").run()
     assert [t.label for t in at.toggle] == ["Patient lines"]
     at.switch_page("pages/audit.py").run()
@@ -148,7 +148,7 @@ def test_a_manager_sees_the_aggregate_pages_but_no_patient_lines(data_dir):
     assert at.get("plotly_chart"), "the aggregate chart is still drawn"
     at.switch_page("pages/audit.py").run()
     shown = at.dataframe[0].value
-    assert list(shown.columns) == ["When (UTC)", "Who", "Action", "Data set hash", "Detail"]
+    assert list(shown.columns) == ["When (UTC)", "Who", "Role", "Action", "Data set hash", "Detail"]
     assert (shown["Who"].iloc[0], shown["Action"].iloc[0], shown["Detail"].iloc[0]) == (
         "Alice@Clinic.org",
         "sign in",
@@ -179,7 +179,7 @@ def test_a_malformed_access_list_lets_nobody_in():
 
 def test_with_auth_but_no_access_section_nobody_sees_data():
     at = app({"auth": AUTH}, email="alice@clinic.org")
-    assert texts(at, "title") == ["No access"] and shows_no_data(at)
+    assert any("[access] is missing" in e for e in texts(at, "error")) and shows_no_data(at)
 
 
 # --- saved data sets ----------------------------------------------------------------------------------------
@@ -195,7 +195,7 @@ def test_a_saved_upload_is_what_the_next_session_opens_with_the_same_numbers(dat
     tomorrow = app()  # a new session: no upload, the last data set opened
     assert any(c.startswith("Using **North clinic**") for c in texts(tomorrow, "caption"))
     assert tomorrow.metric[0].value == started
-    assert audit(data_dir)[0][:2] == (None, "save")
+    assert [a for _, a, _, _ in audit(data_dir)] == ["open", "open", "save", "upload"]  # (newest first)
 
 
 def test_a_saved_data_set_shows_the_validation_report_of_its_import(data_dir, tmp_path):
@@ -256,8 +256,8 @@ def test_a_saved_data_set_can_be_renamed_and_deleted_after_a_confirmation(data_d
     assert any("No saved data sets yet" in m for m in texts(at, "markdown"))
     assert any(c.startswith("Using **Sample practice") for c in texts(at, "caption")), "back on the sample"
     log = audit(data_dir)
-    assert [a for _, a, _, _ in log] == ["delete", "rename", "save"]
-    assert len({h for *_, h in log}) == 1 and len(log[0][3]) == 64, "one data set, named by its sha256"
+    assert [a for _, a, _, _ in log] == ["delete", "rename", "open", "save", "upload"]
+    assert len({h for *_, h in log[:-1]}) == 1 and len(log[0][3]) == 64, "one data set, named by its sha256"
 
 
 def test_when_another_server_holds_the_data_folder_the_sample_still_works_with_a_warning(data_dir):

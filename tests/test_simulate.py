@@ -44,10 +44,10 @@ def big() -> Practice:
 def assert_valid(p: Practice) -> None:
     """Every structural invariant of a simulated practice."""
     a, t = p.assessments, p.treatments
-    assert list(a.columns) == list(S.ASSESSMENT_COLUMNS)
-    assert list(t.columns) == list(S.TREATMENT_COLUMNS)
+    assert list(a.columns) == list(S.ASSESSMENT_COLUMNS) + [S.PHQ9_ITEM9]  # (item 9 where kept: issue 17)
+    assert list(t.columns) == list(S.TREATMENT_COLUMNS) + list(S.MONITORING_COLUMNS)  # (the monitoring record)
     assert a[S.SCORE].dtype == np.int64 and a[S.DAY].dtype == np.int64 and t[S.DAY].dtype == np.int64
-    assert not a.isna().any().any()
+    assert not a[list(S.ASSESSMENT_COLUMNS)].isna().any().any()
     for code, rows in a.groupby(S.INSTRUMENT):
         ins = instruments.get(code)
         assert rows[S.SCORE].between(ins.min, ins.max).all(), code
@@ -61,7 +61,8 @@ def assert_valid(p: Practice) -> None:
     assert set(t[S.PATIENT_ID]) >= set(a[S.PATIENT_ID])
     assert not t.duplicated([S.PATIENT_ID, S.DAY]).any()
     assert (t.groupby(S.PATIENT_ID)[S.DAY].min() == 0).all()  # day 0 is the first treatment
-    assert a[S.DAY].between(-7, 190).all()
+    assert a[S.DAY].between(-7, 440).all()  # the long follow-up (to 14 months) is PHQ-9 only:
+    assert a.loc[a[S.DAY] > 190, S.INSTRUMENT].eq("PHQ9").all()
 
 
 # --- determinism and shape --------------------------------------------------------------------

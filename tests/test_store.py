@@ -656,3 +656,273 @@ def test_a_practice_that_uploads_once_gets_the_same_numbers_after_a_restart(tmp_
     pd.testing.assert_frame_equal(t, loaded.treatments)
     assert reopened.mapping == loaded.mapping.to_dict("records")
     assert (reopened.rows, reopened.patients) == (len(loaded.assessments), loaded.assessments["patient_id"].nunique())
+
+
+# --- faults: damaged blocks, a full disk, files this program did not write ----------------------------------
+
+ATTACKS = ROOT / "tests" / "data" / "attacks" / "store"
+
+
+def _header(path: Path, key: str) -> str:
+    return next(
+        line.split(f"-- {key}: ", 1)[1].strip() for line in path.read_text().splitlines() if f"-- {key}: " in line
+    )
+
+
+def _blocks(path: Path, table: str) -> tuple[int, list[tuple[int, int]]]:
+    """(block size, [(block id, offset in the block) of each data segment of ``table``])."""
+    con = duckdb.connect(str(path), read_only=True)
+    block_size = con.execute("SELECT block_size FROM pragma_database_size()").fetchall()[0][0]
+    segments = con.execute(
+        f"SELECT block_id, block_offset FROM pragma_storage_info('{table}') "
+        "WHERE block_id >= 0 AND segment_type <> 'VALIDITY' ORDER BY block_id, block_offset"
+    ).fetchall()
+    con.close()
+    return block_size, segments
+
+
+def _damage(path: Path, block: int, offset: int, block_size: int) -> bool:
+    """Flip the bits of 64 bytes of one block (the file starts with three 4 KiB headers); False when they were
+    unused space (all zeros), which is left as it is."""
+    with open(path, "r+b") as f:
+        f.seek(3 * 4096 + block * block_size + offset)
+        before = f.read(64)
+        if before == bytes(64):
+            return False
+        f.seek(3 * 4096 + block * block_size + offset)
+        f.write(bytes(b ^ 0x5A for b in before))
+    return True
+
+
+def _damage_a_block_of(path: Path, table: str) -> int:
+    """Damage the first data segment of ``table``'s patient keys; the block's id."""
+    block_size, _ = _blocks(path, table)
+    con = duckdb.connect(str(path), read_only=True)
+    block, offset = con.execute(
+        f"SELECT block_id, block_offset FROM pragma_storage_info('{table}') WHERE column_name = 'patient_id' "
+        "AND block_id >= 0 AND segment_type = 'VARCHAR' ORDER BY block_id LIMIT 1"
+    ).fetchall()[0]
+    con.close()
+    assert _damage(path, block, offset + 100, block_size)
+    return block
+
+
+@pytest.mark.parametrize("attack", sorted(ATTACKS.glob("*.sql")), ids=lambda p: p.stem)
+def test_a_file_this_program_did_not_write_is_refused_with_a_clear_message_and_left_as_it_is(tmp_path, attack):
+    path = tmp_path / store_module.DB_FILE
+    if _header(attack, "on") == "store":
+        with Store(tmp_path) as s:
+            s.save("a", clinic())
+    con = duckdb.connect(str(path))
+    con.execute(attack.read_text())
+    before = sorted(r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall())
+    con.close()
+    with pytest.raises(DataError) as refused:
+        Store(tmp_path)
+    assert _header(attack, "expect") in str(refused.value)
+    con = duckdb.connect(str(path))
+    after = sorted(r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall())
+    con.close()
+    assert after == before, "nothing was created or dropped"
+
+
+def test_a_damaged_block_is_found_named_and_its_data_sets_can_be_deleted(tmp_path):
+    with Store(tmp_path) as s:
+        ids = [s.save(f"clinic {i}", Loaded(big(40_000, seed=i)), user="a@clinic.org").id for i in range(3)]
+        assert s.verify() == ()
+    _damage_a_block_of(tmp_path / store_module.DB_FILE, "assessments")
+    with Store(tmp_path) as s:  # the store still opens and lists its data sets
+        assert sorted(s.list()["id"]) == ids
+        found = s.check()
+        assert not found.ok and found.damaged, "a damaged block is found"
+        assert any(p.startswith("the assessments table is damaged") and "checksum" in p for p in found.problems)
+        assert all(f"data set #{i} 'clinic {i - 1}' is damaged" in " ".join(found.problems) for i in found.damaged)
+        assert "checksum" in " ".join(found.damaged.values())
+        first = min(found.damaged)
+        with pytest.raises(DataError, match=f"'clinic {first - 1}' \\(#{first}\\) is damaged and cannot be opened"):
+            s.open(first)
+        assert s.delete(first, user="b@clinic.org").id == first
+        entry = s.audit_log().iloc[0]
+        assert (entry["action"], entry["user"]) == ("delete", "b@clinic.org") and "damaged" in entry["detail"]
+        for left in s.check().damaged:  # those that shared the block are named, and deleted too
+            s.delete(left)
+        assert s.verify() == () and s.chain().intact
+        again = s.save("clinic again", Loaded(big(40_000, seed=0)))
+    with Store(tmp_path) as s:
+        assert s.verify() == ()
+        pd.testing.assert_frame_equal(s.open(again.id)[0], big(40_000, seed=0))
+
+
+def test_a_row_changed_with_another_duckdb_client_is_found_by_the_content_hash(tmp_path):
+    with Store(tmp_path) as s:
+        keep = s.save("keep", clinic())
+        changed = s.save("changed", clinic(shift=1.0))
+    con = duckdb.connect(str(tmp_path / store_module.DB_FILE))
+    con.execute("UPDATE assessments SET score = 27 WHERE dataset_id = ? AND row_no = 4", [changed.id])
+    con.close()
+    with Store(tmp_path) as s:
+        found = s.check()
+        assert found.problems == (
+            f"data set #{changed.id} 'changed' is damaged: its rows were changed after it was saved (the content hash "
+            "differs)",
+        )
+        assert list(found.damaged) == [changed.id] and s.damaged() == found.damaged
+        assert keep.id not in found.damaged
+
+
+FULL = duckdb.IOException('IO Error: Could not write file "outcomes.duckdb": No space left on device')
+
+
+def test_a_full_disk_during_a_save_ends_in_a_clear_message_and_loses_nothing(store, monkeypatch):
+    first = store.save("first", clinic())
+
+    def no_space(cur, table, dataset_id, df):
+        raise FULL  # (DuckDB's own exception type, as it raises it when a write fails)
+
+    monkeypatch.setattr(store_module, "_insert_frame", no_space)
+    with pytest.raises(DataError, match="The disk is full, so saving 'second' failed; nothing was changed"):
+        store.save("second", clinic(shift=1.0))
+    monkeypatch.undo()
+    assert store.list()["name"].tolist() == ["first"] and store.verify() == ()
+    pd.testing.assert_frame_equal(store.open(first.id)[0], clinic().assessments)
+    assert store.save("second", clinic(shift=1.0)).created, "the next save works"
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or sys.platform != "linux", reason="mounting a small tmpfs needs root on Linux")
+def test_a_really_full_disk_ends_in_a_clear_message_and_loses_nothing(tmp_path):
+    small = tmp_path / "small"
+    small.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1500k", "tmpfs", str(small)]).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        with Store(small) as s:
+            kept = s.save("small", clinic())
+            with pytest.raises(DataError, match="The disk is full"):
+                for i in range(10):
+                    s.save(f"big {i}", Loaded(big(200_000, seed=i)))
+            names = s.list()["name"].tolist()
+            assert "small" in names and s.verify() == ()
+        with Store(small) as s:
+            assert s.list()["name"].tolist() == names
+            pd.testing.assert_frame_equal(s.open(kept.id)[0], clinic().assessments)
+    finally:
+        subprocess.run(["umount", str(small)])
+
+
+# --- the audit log: append-only, hash-chained ---------------------------------------------------------------
+
+
+def _chained(store) -> list[tuple]:
+    with store._cursor() as cur:
+        return cur.execute(f"SELECT {store_module._CHAIN_COLUMNS} FROM audit ORDER BY id").fetchall()
+
+
+def test_every_audit_entry_carries_the_sha256_of_itself_and_the_entry_before(store):
+    import hashlib
+    import json
+
+    info = store.save("a", clinic(), user="alice@clinic.org", role="admin")
+    store.mark_opened(info.id, "bob@clinic.org", role="clinician")
+    store.audit("bob@clinic.org", "download", detail="CSV: funnel.csv", role="clinician")
+    rows = _chained(store)
+    assert [r[4] for r in rows] == ["save", "open", "download"]
+    prev = "0" * 64
+    for entry_id, at, user, role, action, digest, detail, prev_hash, own in rows:
+        canonical = json.dumps(
+            [entry_id, at.isoformat(timespec="microseconds"), user, role, action, digest, detail],
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        assert prev_hash == prev and own == hashlib.sha256((canonical + prev).encode()).hexdigest()
+        prev = own
+    chain = store.chain()
+    assert chain.intact and chain.entries == 3 and chain.head == prev
+    log = store.audit_log()
+    assert log[["user", "role", "action"]].values.tolist() == [
+        ["bob@clinic.org", "clinician", "download"],
+        ["bob@clinic.org", "clinician", "open"],
+        ["alice@clinic.org", "admin", "save"],
+    ]
+
+
+@pytest.mark.parametrize(
+    "tamper, broken, why",
+    [
+        ("UPDATE audit SET actor = 'mallory@x.org' WHERE id = {second}", "second", "was changed after it was written"),
+        ("UPDATE audit SET detail = 'nothing' WHERE id = {first}", "first", "was changed after it was written"),
+        ("DELETE FROM audit WHERE id = {second}", "third", "does not follow the entry before it"),
+        (  # a copy of an entry, hashes and all, replayed at the end
+            "INSERT INTO audit SELECT {fourth} + 1, logged_at, actor, action, dataset_hash, detail, role, "
+            "prev_hash, hash FROM audit WHERE id = {second}",
+            "replayed",
+            "does not follow the entry before it",
+        ),
+        ("UPDATE audit SET logged_at = logged_at + INTERVAL 1 DAY WHERE id = {third}", "third", "was changed"),
+    ],
+    ids=["who", "detail", "removed", "inserted", "time"],
+)
+def test_an_audit_log_edited_with_another_duckdb_client_names_the_first_broken_entry(tmp_path, tamper, broken, why):
+    with Store(tmp_path) as s:
+        info = s.save("a", clinic(), user="alice@clinic.org")
+        s.mark_opened(info.id, "bob@clinic.org")
+        s.audit("carol@clinic.org", "download", detail="PDF: outcomes_report.pdf")
+        s.audit("dora@clinic.org", "sign_in", detail="manager")
+        ids = dict(zip(("first", "second", "third", "fourth"), (r[0] for r in _chained(s))))
+    ids["replayed"] = ids["fourth"] + 1
+    con = duckdb.connect(str(tmp_path / store_module.DB_FILE))
+    con.execute(tamper.format(**ids))
+    con.close()
+    with Store(tmp_path) as s:
+        chain = s.chain()
+        assert not chain.intact and why in chain.problem
+        assert chain.broken_id == ids[broken]
+        assert f"entry #{chain.broken_id}" in chain.problem
+        assert any("hash chain is broken" in p for p in s.verify())
+
+
+def test_a_database_of_schema_2_gets_its_audit_entries_chained_in_their_order(tmp_path):
+    with Store(tmp_path) as s:
+        s.save("old", clinic(), user="alice@clinic.org")
+        s.audit("bob@clinic.org", "sign_in", detail="clinician")
+    con = duckdb.connect(str(tmp_path / "outcomes.duckdb"))  # back to schema 2, as the previous version wrote it
+    for column in ("role", "prev_hash", "hash"):
+        con.execute(f"ALTER TABLE audit DROP COLUMN {column}")
+    con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    con.close()
+    with Store(tmp_path) as s:
+        chain = s.chain()
+        assert chain.intact and chain.entries == 2 and s.verify() == ()
+        s.audit("carol@clinic.org", "sign_in", role="clinician")
+        assert s.chain().intact and s.audit_log()["action"].tolist() == ["sign_in", "sign_in", "save"]
+
+
+def test_the_store_offers_no_way_to_change_or_remove_audit_entries():
+    public = {name for name in dir(Store) if not name.startswith("_")}
+    assert {"audit", "audit_log", "chain"} <= public
+    assert not {n for n in public if "audit" in n and any(w in n for w in ("delete", "update", "clear", "edit"))}
+
+
+def test_damage_anywhere_in_the_blocks_of_the_saved_rows_is_found_by_check(tmp_path):
+    with Store(tmp_path / "clean") as s:
+        for i in range(3):
+            s.save(f"clinic {i}", Loaded(big(40_000, seed=i)))
+    clean = (tmp_path / "clean" / store_module.DB_FILE).read_bytes()
+    block_size, segments = _blocks(tmp_path / "clean" / store_module.DB_FILE, "assessments")
+    spots = [(b, off) for b in sorted({b for b, _ in segments}) for off in range(64, block_size, block_size // 8)]
+    spots += [(b, off + 100) for b, off in segments]  # and the start of every column's segment
+    tried = 0
+    for n, (block, offset) in enumerate(spots):
+        folder = tmp_path / f"copy{n}"
+        folder.mkdir()
+        (folder / store_module.DB_FILE).write_bytes(clean)
+        if not _damage(folder / store_module.DB_FILE, block, offset, block_size):
+            continue
+        tried += 1
+        try:
+            with Store(folder) as s:
+                found = s.check()
+        except DataError as e:  # (the store's own tables were hit: it says so, it does not open on damage)
+            assert "damaged" in str(e)
+            continue
+        assert not found.ok, f"damage in block {block} at {offset} went unnoticed"
+    assert tried >= 10

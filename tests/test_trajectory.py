@@ -66,7 +66,8 @@ def clinic():
 
 @pytest.fixture(scope="module")
 def clinic_traj(clinic):
-    return trajectories(clinic, "PHQ9")
+    # the golden fit (lmm_clinic.R) has one knot at day 14, the end of induction (the default card's knots are [1, 14])
+    return trajectories(clinic, "PHQ9", definitions=Definitions(knots=[14]))
 
 
 def row(table, group, visit):
@@ -210,19 +211,22 @@ def test_one_score_per_patient_gives_notes_not_a_crash():
 def test_two_scores_per_patient_fall_back_to_a_random_intercept():
     rows = [(f"P{i}", d, s, "depression") for i in range(12) for d, s in ((0, 18 + i % 5), (10 + 3 * i, 9 + i % 4))]
     t = trajectories(assessments(rows), "PHQ9")
-    assert t.converged
-    assert t.model_formula == "score ~ t1 + t2 + (1 | patient_id)"
-    assert t.fixed_effects["term"].tolist() == ["(Intercept)", "t1", "t2"]
+    assert t.converged  # (the default knots [1, 14]: three pieces of time)
+    assert t.model_formula == "score ~ t1 + t2 + t3 + (1 | patient_id)"
+    assert t.fixed_effects["term"].tolist() == ["(Intercept)", "t1", "t2", "t3"]
     assert any("random intercept only" in n for n in t.notes)
 
 
 def test_no_scores_after_induction_means_no_post_induction_slope():
     rng = np.random.default_rng(3)
     rows = [(f"P{i}", d, round(18 - d + i % 3 + rng.normal(0, 2)), "anxiety") for i in range(8) for d in (0, 4, 7, 11)]
-    t = trajectories(assessments(rows), "PHQ9")
+    t = trajectories(assessments(rows), "PHQ9", definitions=Definitions(knots=[14]))
     assert t.converged and t.model_formula.startswith("score ~ t1 +")
     assert "t2" not in t.fixed_effects["term"].tolist()
     assert any("no post-induction slope" in n for n in t.notes)
+    default = trajectories(assessments(rows), "PHQ9")  # knots [1, 14]: the piece after day 14 is left out
+    assert "t3" not in default.fixed_effects["term"].tolist()
+    assert any("no scores after day 14" in n for n in default.notes)
 
 
 def test_a_fit_that_did_not_converge_is_never_shown_as_one(clinic, monkeypatch):
@@ -346,7 +350,9 @@ def test_the_trajectories_command_prints_the_model_and_the_observed_means(clinic
 
     path = tmp_path / "clinic.csv"
     clinic.to_csv(path, index=False)
-    assert main(["trajectories", str(path), "--instrument", "PHQ9", "--json"]) == 0
+    card = tmp_path / "one_knot.json"  # the golden fit (lmm_clinic.R) has one knot at day 14
+    card.write_text('{"knots": [14]}')
+    assert main(["trajectories", str(path), "--instrument", "PHQ9", "--definitions", str(card), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["converged"] is True
     r = pd.read_csv(GOLDEN / "lmm_clinic_reml_fixef.csv").set_index("term")

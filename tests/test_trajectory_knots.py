@@ -1,4 +1,5 @@
-"""Trajectory knots as a card setting: the card's ``knots`` (default [14], the end of induction), the model's
+"""Trajectory knots as a card setting: the card's ``knots`` (default [1, 14]: the first day's acute drop and the end
+of induction; lmm_knots_default.R), the model's
 piecewise-linear time with two knots against lme4, and what the result says of the knots in force.
 
 Golden numbers: tests/data/golden/lmm_knots_*.csv, written by tests/data/golden/lmm_knots.R (R 4.2, lme4 1.1-31)
@@ -38,7 +39,7 @@ def two(knots_data):
 
 @pytest.fixture(scope="module")
 def one(knots_data):
-    return trajectories(knots_data, "PHQ9")
+    return trajectories(knots_data, "PHQ9", definitions=Definitions(knots=[14]))
 
 
 def golden(stem):
@@ -55,10 +56,24 @@ def rel(a, b):
 # --- the card ---------------------------------------------------------------------------------
 
 
-def test_the_default_card_has_one_knot_at_the_end_of_induction():
-    assert Definitions().trajectory_knots == (14,)
-    assert Definitions().to_dict()["knots"] == [14]
-    assert Definitions(induction_end_day=21).trajectory_knots == (21,)  # one knot follows the end of induction
+def test_the_default_card_has_a_knot_after_the_first_day_and_at_the_end_of_induction():
+    assert Definitions().trajectory_knots == (1, 14)
+    assert Definitions().to_dict()["knots"] == [1, 14]
+    assert Definitions(induction_end_day=21).trajectory_knots == (1, 21)  # follows the end of induction
+    assert Definitions(knots=[1, 14]) == Definitions()  # the default named is the default
+
+
+def test_the_default_knots_give_lme4s_fit(knots_data):
+    """The default card ([1, 14]) against lme4 (tests/data/golden/lmm_knots_default.R)."""
+    t = trajectories(knots_data, "PHQ9")
+    fixef = pd.read_csv(GOLDEN / "lmm_knots_1_14_reml_fixef.csv").set_index("term")
+    fit = pd.read_csv(GOLDEN / "lmm_knots_1_14_reml_fit.csv").set_index("quantity")["value"]
+    ours = t.fixed_effects.set_index("term")
+    assert t.knots == (1, 14) and t.model_formula == TWO_KNOTS and t.converged
+    assert list(ours.index) == list(fixef.index)
+    assert rel(ours["estimate"], fixef["estimate"]) < 1e-4
+    assert rel(ours["se"], fixef["se"]) < 1e-3
+    assert t.model.llf == pytest.approx(fit["loglik"], abs=1e-4)
 
 
 def test_knots_are_sorted_and_a_card_with_two_loads_back_equal(tmp_path):
@@ -68,7 +83,7 @@ def test_knots_are_sorted_and_a_card_with_two_loads_back_equal(tmp_path):
         assert load_card(save_card(d, tmp_path / f"card.{suffix}")) == d
     assert load_card("knots: [14, 56]\n").trajectory_knots == (14, 56)
     assert load_card(save_card(Definitions(), tmp_path / "default.json")) == Definitions()
-    assert Definitions(knots=[14]) == Definitions()
+    assert Definitions(knots=[1, 14]) == Definitions() and Definitions(knots=[14]) != Definitions()
 
 
 @pytest.mark.parametrize("bad", [[], [14, 14], [-1], [14.5], "14", [True]])

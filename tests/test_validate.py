@@ -1,5 +1,10 @@
 """analysis.validate: the issues table, the PHI guard and the row checks."""
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -69,14 +74,14 @@ def test_scores_outside_the_instrument_range_are_dropped_per_instrument():
     assert "outside its range 0-27" in t["message"].iloc[0]
 
 
-def test_bad_scores_are_dropped_and_the_values_named():
+def test_bad_scores_are_dropped_and_their_rows_named_never_their_values():
     lg = log()
     f = frame(patient_id=["A", "A", "A"], score=[np.nan, np.nan, 3])
     out = V.drop_bad_scores(f, np.array([1, 2, 0]), ["refused"], lg)
     assert out[S.SCORE].tolist() == [3]
     t = lg.table().set_index("code")
     assert t.loc["MISSING_SCORE", "rows"] == [2] and t.loc["NON_NUMERIC_SCORE", "rows"] == [3]
-    assert "'refused'" in t.loc["NON_NUMERIC_SCORE", "message"]
+    assert "refused" not in t.loc["NON_NUMERIC_SCORE", "message"] and "(row 3)" in t.loc["NON_NUMERIC_SCORE", "message"]
 
 
 def test_implausible_days_are_dropped_at_the_configured_limits():
@@ -94,13 +99,14 @@ def test_exact_duplicates_are_kept_once_and_near_duplicates_kept():
     assert lg.table()["rows"].iloc[0] == [3, 5]
 
 
-def test_conflicting_attributes_keep_the_most_frequent_value_and_name_the_patient():
+def test_conflicting_attributes_keep_the_most_frequent_value_and_name_the_rows_not_the_patient():
     lg = log()
     f = frame(patient_id=["A", "A", "A", "B"], site=["North", "South", "South", "North"])
     out = V.resolve_conflicts(f, [S.SITE], lg)
     assert out[S.SITE].tolist() == ["South", "South", "South", "North"]
     issue = lg.table().iloc[0]
-    assert issue["code"] == "CONFLICTING_ATTRIBUTES" and "A: " in issue["message"] and issue["rows"] == [2, 3, 4]
+    assert issue["code"] == "CONFLICTING_ATTRIBUTES" and issue["rows"] == [2, 3, 4]
+    assert "rows 2, 3, 4" in issue["message"] and not {"A:", "North", "South"} & set(issue["message"].split())
     assert f[S.SITE].tolist() == ["North", "South", "South", "North"]  # input untouched
 
 
@@ -305,3 +311,97 @@ def test_out_of_range_scores_inside_long_runs_of_one_instrument_are_found(bad_sc
         assert out is f and lg.table().empty
     else:
         assert len(out) == 119 and lg.table()["rows"].tolist() == [[bad_at + 2]]
+
+
+# --- issue 15: values never re-read, summary rows dropped --------------------------------------------
+ATTACKS = Path(__file__).parent / "data" / "attacks"
+
+
+@pytest.mark.parametrize(
+    "value,thousands,expected",
+    [
+        ("17", False, 17.0),
+        (" 17 ", False, 17.0),
+        ("12,5", False, 12.5),
+        ("0,750", False, 0.75),
+        ("-3", False, -3.0),
+        ("1,050", True, 1050.0),
+        ("3 1", False, None),
+        ("4_2", False, None),
+        ("2,000", False, None),  # a thousands separator or a decimal comma: not guessed
+        ("1\u00a0200", False, None),
+        ("1 2", True, None),
+        ("\uff11\uff12", False, None),  # full-width digits
+        ("\u0661\u0662", False, None),  # Arabic-Indic digits
+        ("1.2.3", False, None),
+        ("12-", False, None),
+        ("nan", False, None),
+        ("1,2,3", True, None),
+    ],
+)
+def test_a_value_is_one_clean_number_or_not_a_number(value, thousands, expected):
+    from analysis.ingest.values import number
+
+    x, reason = number(value, thousands=thousands)
+    assert (reason, x) == (0, expected) if expected is not None else (reason == 2 and np.isnan(x))
+
+
+def test_scores_and_days_that_are_not_one_clean_number_are_flagged_and_left_out():
+    from analysis.ingest import load_files
+
+    loaded = load_files(str(ATTACKS / "values" / "joined_numbers.csv"))
+    a = loaded.assessments
+    assert loaded.ok and sorted(a[S.SCORE]) == [13.0, 17.0, 18.0] and set(a[S.DAY]) == {0}
+    issues = loaded.issues.set_index("code")
+    assert issues.loc["NON_NUMERIC_SCORE", "rows"] == [3, 4, 6]
+    assert issues.loc["BAD_DAY", "rows"] == [7, 9]
+    for value in ("1 9", "2_2", "1,500", "2 8", "1_4"):
+        assert value not in loaded.to_text()
+
+
+def test_summary_rows_of_a_report_are_dropped_with_an_info_and_never_become_patients():
+    from analysis.ingest import load_files
+
+    loaded = load_files(str(ATTACKS / "values" / "summary_rows.csv"))
+    assert loaded.ok and set(loaded.assessments[S.PATIENT_ID]) == {"V-11", "V-12"}
+    issue = loaded.issues.set_index("code").loc["SUMMARY_ROWS"]
+    assert issue["severity"] == "info" and issue["rows"] == [6, 7, 8, 9] and "rows 6, 7, 8, 9" in issue["message"]
+    assert set(loaded.issues["code"]) == {"SUMMARY_ROWS"}
+
+
+@pytest.mark.parametrize(
+    "label,summary",
+    [
+        ("TOTALS", True),
+        ("Sub-total:", True),
+        ("Average of 3 patients", True),
+        ("avg", True),
+        ("Std Dev", True),
+        ("Count:", True),
+        ("n=14", True),
+        ("Gesamt", True),
+        ("Total Wellness Clinic", False),
+        ("Max Health Center", False),
+        ("P-0012", False),
+        ("Mean Street", False),
+    ],
+)
+def test_summary_labels_are_told_from_sites_and_keys(label, summary):
+    from analysis.ingest.frames import SUMMARY_LABEL
+
+    assert bool(SUMMARY_LABEL.match(label.casefold())) is summary
+
+
+@pytest.mark.parametrize("name", ["joined_numbers.csv", "summary_rows.csv"])
+def test_the_command_line_reads_the_values_attacks_without_a_traceback_or_a_value(name):
+    done = subprocess.run(
+        [sys.executable, "-m", "analysis", "validate", str(ATTACKS / "values" / name), "--json"],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parent.parent,
+        timeout=120,
+    )
+    assert done.returncode == 0 and "Traceback" not in done.stderr
+    out = json.loads(done.stdout)
+    assert out["ok"] and out["patients"] in (2, 3)
+    assert not any(v in m["message"] for m in out["issues"] for v in ("1 9", "2_2", "1,500", "Grand Total", "Mean"))

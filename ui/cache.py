@@ -163,7 +163,9 @@ def _guarded(call, func, args, kwargs):
     try:
         return call(func, *args, **kwargs)
     except DataError as e:
-        st.warning(str(e))
+        from ui.show import text  # (show imports this module)
+
+        st.warning(text(e))
         st.stop()
 
 

@@ -40,7 +40,7 @@ def summary(cmp) -> None:
         col.metric(
             f"Cohort {letter}: patients",
             str(privacy.show_count(int(s[schema.PATIENTS]), thr)),
-            help=s["description"],
+            help=show.text(s["description"]),
             border=True,
         )
         col.caption(show.text(s["description"]))
@@ -125,7 +125,7 @@ def durability(sel_a, sel_b, instrument: str, defs):
     try:
         return cache.cached(cohorts.compare_durability, sel_a, sel_b, instrument, defs), None
     except DataError as e:
-        return None, f"Durability cannot be compared: {e}"
+        return None, f"Durability cannot be compared: {show.text(e)}"
 
 
 def durability_comparison(km, why_not: str | None, instrument: str, names=("A", "B")) -> None:

@@ -80,7 +80,9 @@ def refusal(loaded) -> None:
         fix = fix_text(issue.get(FIX))
         if fix:
             lines.append(f"**To use these files:** {show.text(fix)}")
-    st.error("**These files were not used.**\n\n" + "\n\n".join(lines or session.errors(loaded)))
+    st.error(
+        "**These files were not used.**\n\n" + "\n\n".join(lines or [show.text(m) for m in session.errors(loaded)])
+    )
     fix_buttons(loaded)
     if issues["code"].astype(str).str.startswith("PHI").any():
         phi_explained()

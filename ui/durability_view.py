@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analysis import charts, formatting, schema
+from analysis import charts, formatting, privacy, schema
 from ui import show
 from ui.session import threshold
 from ui.widgets import GROUPINGS
@@ -23,19 +23,21 @@ def durability_results(assessments, treatments, instrument: str, by: str | None,
 
 
 def headline(overall, res) -> None:
-    """Tiles: responders followed, median durability, share still responding at the card's days, log-rank p; under
-    them the restricted mean durability and the groups' differences in it (rmean_caption)."""
+    """Tiles: responders followed of all responders (as the Overview counts responders), median durability, share
+    still responding at the card's days; under them the log-rank test in words (logrank_sentence) and the
+    restricted mean durability and the groups' differences in it (rmean_caption)."""
     from analysis.durability import horizon
 
     shown = overall.groups_shown()
     g = shown.iloc[0] if len(shown) else None
     days = overall.definitions.survival_days
-    cols = st.columns(2 + len(days) + 1)
+    cols = st.columns([1.7] + [1] * (1 + len(days)))
     small = g is None or isinstance(g["n"], str)
     cols[0].metric(
-        "Responders",
-        "0" if g is None else str(g["n"]),
-        help="Responders followed: responders with a score after their response assessment (the durability episodes).",
+        "Responders with follow-up",
+        followed_of_responders(overall),
+        help="Responders with a score after their response assessment (the durability episodes), of all responders "
+        "(the Overview's count). A responder with no later score cannot show how long response lasts.",
         border=True,
     )
     med = formatting.DASH if small or g["median"] is None else formatting.days(g["median"])
@@ -45,7 +47,7 @@ def headline(overall, res) -> None:
         else f"95% CI {formatting.days(g['median_lower'], unit=True)} to {formatting.days(g['median_upper'], unit=True)}"
     )
     cols[1].metric(
-        "Median (days)",
+        "Median days",
         med,
         help=f"Median durability: half of the responders still respond at this day. {ci}".strip(),
         border=True,
@@ -62,17 +64,38 @@ def headline(overall, res) -> None:
             else f"Still responding at day {day}; 95% CI {formatting.percent(g[f's{day}_lower'])} to {formatting.percent(g[f's{day}_upper'])}.",
             border=True,
         )
-    lr = res.logrank
-    p = formatting.DASH if lr is None else formatting.p_value(lr.p)
-    cols[-1].metric(
-        "Log-rank p",
-        p,
-        border=True,
-        help="Do the groups differ? "
-        + ("" if lr is None or pd.isna(lr.chi2) else f"Chi-square {lr.chi2:.2f} on {lr.df} df."),
-    )
+    sentence = logrank_sentence(res)
+    if sentence:
+        st.markdown(sentence)
     if g is not None:
         st.caption(rmean_caption(None if small else g, res.rmean_differences_shown(), horizon(res.definitions)))
+
+
+def followed_of_responders(res) -> str:
+    """'139 of 148': responders with follow-up of all responders (the funnel's counts, '<11' when small). When the
+    responders without follow-up are fewer than the threshold (but some), the total is left off, as the Overview's
+    funnel withholds that step: the two side by side would reveal the small difference."""
+    f = res.funnel_overall
+    if f is None or f.empty:
+        return "0"
+    row, thr = f.iloc[0], threshold()
+    followed, responders = int(row["with_follow_up"]), int(row["responders"])
+    if privacy.is_small(responders - followed, thr):
+        return show.count(followed)
+    return f"{show.count(followed)} of {show.count(responders)}"
+
+
+def logrank_sentence(res) -> str:
+    """The log-rank test in words: 'The curves of the conditions differ more than chance would explain (log-rank
+    p = 0.003).' or '... do not differ more than chance would explain (p = 0.74)'; '' without a test."""
+    lr = res.logrank
+    if lr is None or pd.isna(lr.p) or res.by is None:
+        return ""
+    what = GROUPINGS.get(res.by, "groups").lower()
+    p = formatting.p_value(lr.p)
+    if lr.p < 0.05:
+        return f"**The curves of the {what} groups differ more than chance would explain** (log-rank p = {p})."
+    return f"The curves of the {what} groups do not differ more than chance would explain (log-rank p = {p})."
 
 
 def rmean_caption(overall, diff: pd.DataFrame, tau: int) -> str:
@@ -121,8 +144,8 @@ def table(groups: pd.DataFrame, by: str, instrument: str) -> None:
     t = groups.assign(group=groups[schema.GROUP].map(charts.label))
     rename = {
         schema.GROUP: GROUPINGS.get(by, "Group"),
-        "n": "Responders followed",
-        "events": "Lost response",
+        "n": "Followed",
+        "events": "Lost",
         "median": "Median (days)",
         "median_lower": "Median 95% CI low",
         "median_upper": "Median 95% CI high",
@@ -130,7 +153,7 @@ def table(groups: pd.DataFrame, by: str, instrument: str) -> None:
     for d in days:
         rename |= {
             f"n{d}": f"At risk on day {d}",
-            f"s{d}": f"Still responding at day {d} (95% CI)",
+            f"s{d}": f"Day {d} (95% CI)",
             f"s{d}_lower": f"Day {d} 95% CI low",
             f"s{d}_upper": f"Day {d} 95% CI high",
         }
@@ -145,7 +168,7 @@ def table(groups: pd.DataFrame, by: str, instrument: str) -> None:
     show.table(
         t,
         f"{instrument} durability" + (f" by {by}" if by else ""),
-        hide=[f"n{d}" for d in days],
+        hide=[f"n{d}" for d in days] + ["rmean_se"],  # (the SE is in the caption above and in the downloads)
         percent=[c for c in t.columns if c.startswith("s") and c[1:2].isdigit()],
         ci={"median": ("median_lower", "median_upper"), **{f"s{d}": (f"s{d}_lower", f"s{d}_upper") for d in days}},
         rename=rename,
@@ -154,17 +177,53 @@ def table(groups: pd.DataFrame, by: str, instrument: str) -> None:
 
 
 def cox_section(res, instrument: str) -> None:
-    """The Cox model: the forest plot of its hazard ratios (a term that is not estimable named in a note, never
-    drawn), or why there is none."""
+    """The Cox model: the forest plot of its hazard ratios beside a table of the same numbers, terms resting on
+    too few events greyed with the reason in a line above (analysis.durability.cox_term_events), a term that is
+    not estimable named in a note, never drawn; or why there is none."""
+    from analysis.durability import cox_term_events, events_per_term_line
+
     if res.cox is None:
         st.info("The Cox model could not be fitted on these data (see the notes).")
         return
+    weak = cox_term_events(res)
+    reasons = {t: r for t, r in zip(weak["term"], weak["reason"]) if isinstance(r, str)}
+    line = events_per_term_line(res)
+    if line:
+        st.warning(line, icon=":material/info:")
+    elif reasons:
+        st.markdown(
+            f"**Greyed:** {len(reasons)} term(s) with fewer than 10 losses of response in their group: their hazard "
+            "ratios are uncertain."
+        )
+    params = res.cox.params_shown()
     show.plot(
-        charts.forest_chart, res.cox.params_shown(), f"Hazard of losing {instrument} response (Cox model, Efron ties)"
+        charts.forest_chart, params, f"Hazard of losing {instrument} response (Cox model, Efron ties)", greyed=reasons
+    )
+    st.markdown("**Hazard ratios** (the numbers of the plot)")
+    st.dataframe(
+        hazard_table(params, reasons if not line else {}),
+        hide_index=True,
+        width="stretch",
+        column_config={"Term": st.column_config.TextColumn(width="large"), "p": st.column_config.TextColumn(width=60)},
     )
     text = model_checks_line(res.cox)
     if text:
         st.markdown(text)
+
+
+def hazard_table(params: pd.DataFrame, reasons: dict) -> pd.DataFrame:
+    """The forest plot's numbers as text: term, HR (95% CI), p and a note (greyed: why; not estimable: why)."""
+    rows = []
+    for r in params.to_dict("records"):
+        why = r.get("not_estimable")
+        hr = r.get("hr")
+        if isinstance(why, str) or hr is None or pd.isna(hr):
+            value, p, note = formatting.DASH, formatting.DASH, f"not estimable ({why})" if why else "not estimable"
+        else:
+            value = f"{hr:.2f} ({r['lower']:.2f} to {r['upper']:.2f})"
+            p, note = formatting.p_value(r["p"]), reasons.get(r["term"], "")
+        rows.append({"Term": charts.forest_label(r), "HR (95% CI)": value, "p": p, "Note": note})
+    return pd.DataFrame(rows, columns=["Term", "HR (95% CI)", "p", "Note"])
 
 
 def model_checks_line(fit) -> str:

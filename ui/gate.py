@@ -1,9 +1,10 @@
 """The sign-in gate of the dashboard: the store of saved data sets, who the user is, and their role.
 
-Rules (analysis.access decides; this module only asks Streamlit): with an ``[auth]`` section in the secrets,
-users sign in with OpenID Connect (``st.login``) and get a role from the ``[access]`` list; anyone else sees
-a refusal and no data. Without ``[auth]`` there is no sign-in: everyone is a clinician, so the server must
-listen on this machine only. Every check fails closed: unreadable secrets or a bad access list stop the app.
+Rules (analysis.access decides; this module only asks Streamlit): with ``[auth]`` and ``[access]`` in the
+secrets, users sign in with OpenID Connect (``st.login``) and get a role from the ``[access]`` lists; anyone
+else sees a refusal and no data. Without either section there is no sign-in: whoever uses the dashboard is an
+admin, so the server must listen on this machine only. Every check fails closed: unreadable secrets, one
+section without the other, a misspelt or unknown section, key or type stop the app before any data.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from analysis import access
 from analysis.errors import DataError
 from analysis.store import Store
 
-ROLE, USER, SIGNED_IN = "role", "user_email", "_signed_in_as"
+ROLE, USER, SIGNED_IN, POLICY = "role", "user_email", "_signed_in_as", "_access_policy"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
@@ -60,10 +61,47 @@ def user() -> str | None:
     return st.session_state.get(USER)
 
 
+def policy() -> access.AccessList | None:
+    """The checked access list in force (None without sign-in)."""
+    return st.session_state.get(POLICY)
+
+
+def may_lower_threshold() -> bool:
+    """Whether this session's user may set the small-cell threshold below 11 on screen (analysis.access)."""
+    return role() is not None and access.can_lower_threshold(role(), policy())
+
+
+def log(action: str, detail: str | None = None, dataset_hash: str | None = None) -> None:
+    """One audit entry by this session's user and role (nothing when the store cannot be opened)."""
+    where = store(warn_in=st.sidebar)
+    if where is not None:
+        try:
+            where.audit(user(), action, dataset_hash=dataset_hash, detail=detail, role=role())
+        except DataError as e:
+            st.sidebar.warning(f"The audit log could not be written: {e}")
+
+
+def log_download(kind: str, file_name: str) -> None:
+    """on_click of every download button: the download is logged with the user and role."""
+    log("download", f"{kind}: {file_name}")
+
+
 def require() -> str:
     """The user's role; otherwise draws the sign-in screen or the refusal and stops the run (no data loaded)."""
     config = secrets()
-    if not access.auth_configured(config):
+    st.session_state[ROLE] = st.session_state[USER] = st.session_state[POLICY] = None
+    try:
+        checked = access.check_secrets(config)
+    except DataError as e:
+        lines = str(e).split("; ")
+        head = (
+            "The access list in secrets.toml is not valid, so nobody is let in and no data is shown."
+            if any("[access]" in line for line in lines)
+            else "Sign-in is not set up correctly in secrets.toml, so nobody is let in and no data is shown."
+        )
+        st.error(head + " Fix these and restart the dashboard:\n\n" + "\n".join(f"- {line}" for line in lines))
+        _stop()
+    if checked is None:
         address = st.get_option("server.address")
         if address not in LOCAL_HOSTS:
             st.error(
@@ -72,29 +110,21 @@ def require() -> str:
                 "or configure sign-in (README: Saved data sets and sign-in)."
             )
             _stop()
-        st.session_state[ROLE], st.session_state[USER] = access.CLINICIAN, None
-        return access.CLINICIAN
-    st.session_state[ROLE] = st.session_state[USER] = None
-    problems = access.auth_problems(config)
-    if problems:
-        st.error(
-            "Sign-in is switched on but not set up correctly in secrets.toml:\n\n"
-            + "\n".join(f"- {p}" for p in problems)
-        )
-        _stop()
+        st.session_state[ROLE] = access.ADMIN  # no sign-in: the person at this machine (README: Access)
+        return access.ADMIN
+    st.session_state[POLICY] = checked
     claims = st.user.to_dict()
     if claims.get("is_logged_in") is not True:
         st.session_state.pop(SIGNED_IN, None)
         _stop(_sign_in_screen)
     email = str(claims.get("email") or "").strip()
-    try:
-        granted = access.role_for_user(claims, config)
-    except DataError as e:
-        st.error(f"The access list in secrets.toml is not valid, so nobody is let in: {e}")
-        _stop()
+    granted = access.role_for_user(claims, checked)
     if st.session_state.get(SIGNED_IN) != email:  # once per session
         store().audit(
-            email or None, "sign_in" if granted else "sign_in_refused", detail=granted or "not on the access list"
+            email or None,
+            "sign_in" if granted else "sign_in_refused",
+            detail=granted or "not on the access list",
+            role=granted,
         )
         st.session_state[SIGNED_IN] = email
     if granted is None:
@@ -140,6 +170,6 @@ def _stop(screen=_nothing) -> None:
 
 def _sign_out_button(where, email: str) -> None:
     if where.button("Sign out", icon=":material/logout:"):
-        store().audit(email or None, "sign_out")
+        store().audit(email or None, "sign_out", role=role())
         st.session_state.pop(SIGNED_IN, None)
         st.logout()

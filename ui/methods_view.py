@@ -9,9 +9,10 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from analysis import card, instruments
+from analysis import access, card, instruments
 from analysis.errors import DataError
 from analysis.outcomes import save_card
+from ui import gate
 
 FORMULAS = r"""
 - **Percent change** from baseline: $\Delta = (b - s) / b$, where $b$ is the baseline score and $s$ the response-assessment score.
@@ -50,12 +51,14 @@ def card_inputs(defs):
         }.get,
     )
     days = c3.text_input("Survival reported at days", ", ".join(str(d) for d in defs.survival_days))
+    lowest = 0 if gate.may_lower_threshold() else access.MIN_SHARED_THRESHOLD
     thr = c3.number_input(
         "Small-cell threshold (counts below it are hidden)",
-        value=defs.suppression_threshold,
-        min_value=0,
+        value=max(defs.suppression_threshold, lowest),
+        min_value=lowest,
         step=1,
-        help="11 by default, as in CMS policy. 0 or 1 turns suppression off.",
+        help=f"11 by default, as in CMS policy. Only an admin may set it lower (0 or 1 turns suppression off), and "
+        f"only on screen: downloads and the PDF never go below {access.MIN_SHARED_THRESHOLD}.",
     )
     st.markdown(
         "Per-instrument thresholds (leave them as they are to use the registry's). The response threshold is a "
@@ -135,6 +138,8 @@ def card_download(defs, where=st) -> None:
         f"definitions_{defs.name}.json",
         "application/json",
         icon=":material/download:",
+        on_click=gate.log_download,
+        args=("card", f"definitions_{defs.name}.json"),
     )
 
 

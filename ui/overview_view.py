@@ -10,7 +10,7 @@ from analysis import charts, formatting, report, schema
 from analysis.errors import DataError
 from analysis.kpi_tiles import kpis_shown
 from analysis.rates import suppress_rates
-from ui import cache, session, show
+from ui import cache, gate, session, show
 from ui.session import threshold
 
 #: the rates tables' column headings: the funnel and rate labels, a rate with its interval in one cell
@@ -225,6 +225,9 @@ def report_button(d, defs, instrument: str) -> None:
         help=f"Set it for everyone with the environment variable {provenance.PRACTICE_ENV} when starting the server.",
     )
     if st.button("Prepare the PDF report", key="prepare_report"):
+        defs = defs.replace(
+            suppression_threshold=session.shared_threshold()
+        )  # (it leaves the practice: never below 11)
         try:
             inputs = report.report_inputs(
                 d.assessments,
@@ -236,7 +239,7 @@ def report_button(d, defs, instrument: str) -> None:
                 call=cache.cached,
             )
         except DataError as e:
-            st.warning(str(e))
+            st.warning(show.text(e))
             st.stop()
         st.download_button(
             "Download the PDF report",
@@ -245,4 +248,6 @@ def report_button(d, defs, instrument: str) -> None:
             mime="application/pdf",
             key="report_pdf",
             type="primary",
+            on_click=gate.log_download,
+            args=("PDF", "outcomes_report.pdf"),
         )

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from analysis import charts, privacy, schema
+from analysis import access, charts, privacy, schema
 from analysis.errors import DataError
 from ui import cache, gate, show
 
@@ -54,19 +54,29 @@ class Data:
 
 
 def definitions():
-    """The definition card in force in this session (defaults until the Methods page changes it)."""
+    """The definition card in force in this session (defaults until the Methods page changes it); its
+    small-cell threshold is never below 11 unless this user may lower it (analysis.access)."""
     from analysis.outcomes import Definitions
 
     if DEFINITIONS not in st.session_state:
         st.session_state[DEFINITIONS] = Definitions()
-    return st.session_state[DEFINITIONS]
+    defs = st.session_state[DEFINITIONS]
+    held, _ = access.screen_threshold(defs.suppression_threshold, gate.role(), gate.policy())
+    if held != defs.suppression_threshold:  # (a card set before the role was known, or by hand)
+        defs = st.session_state[DEFINITIONS] = defs.replace(suppression_threshold=held)
+    return defs
 
 
 def use_definitions(defs) -> None:
     """Make ``defs`` the definition card of every page in this session, named so that a changed card says so
-    (analysis.card.named: 'default, edited')."""
+    (analysis.card.named: 'default, edited'). A threshold under 11 from someone who may not lower it is held at
+    11, with a message (shown by :func:`show_flash`)."""
     from analysis import card
 
+    held, message = access.screen_threshold(defs.suppression_threshold, gate.role(), gate.policy())
+    if message:
+        defs = defs.replace(suppression_threshold=held)
+        flash("warning", message)
     st.session_state[DEFINITIONS] = card.named(defs)
 
 
@@ -98,8 +108,13 @@ def provenance():
 
 
 def threshold() -> int:
-    """The small-cell suppression threshold in force."""
+    """The small-cell suppression threshold in force on screen."""
     return definitions().suppression_threshold
+
+
+def shared_threshold() -> int:
+    """The threshold of what leaves the practice (downloads, the PDF): the screen's, but never below 11."""
+    return access.shared_threshold(threshold())
 
 
 # --- the data in force -----------------------------------------------------------------------------------------
@@ -142,7 +157,7 @@ def dataset_in_use() -> int | None:
 
 def use_saved(info) -> None:
     """Make a saved data set the one in use, and the one the dashboard opens on next time."""
-    gate.store().mark_opened(info.id, gate.user())
+    gate.store().mark_opened(info.id, gate.user(), gate.role())
     st.session_state.update({FILES: [], OVERRIDES: {}, DATASET: info.id})
 
 
@@ -170,15 +185,23 @@ def _saved_data():
     store = gate.store(warn_in=st.sidebar)
     if store is None:
         return None
-    if DATASET not in st.session_state:
-        last = store.last_opened(gate.user()) or store.last_opened()
+    fresh = DATASET not in st.session_state
+    if fresh:
+        try:
+            last = store.last_opened(gate.user()) or store.last_opened()
+        except DataError as e:  # (e.g. a damaged block: the Data page's check names it)
+            last = None
+            st.sidebar.warning(str(e))
         st.session_state[DATASET] = None if last is None else last.id
     dataset_id = st.session_state[DATASET]
     if dataset_id is None:
         return None
     try:
         info = store.info(dataset_id)
-        return cache.open_saved(store, info), info
+        opened = cache.open_saved(store, info), info
+        if fresh:  # (a new session opens it: logged like an Open)
+            gate.log("open", f"#{info.id} '{info.name}' (opened on start)", info.content_hash)
+        return opened
     except DataError as e:
         st.session_state[DATASET] = None
         st.sidebar.warning(str(e))
@@ -194,6 +217,8 @@ def _keep_files() -> None:
     st.session_state[FILES] = files
     st.session_state[_DIGEST] = (files, cache.files_digest(files))  # hashed once, not on every rerun
     st.session_state[OVERRIDES] = {}  # a mapping corrected by hand belongs to the files it was made for
+    if files:
+        gate.log("upload", ", ".join(f"{n} ({len(b):,} bytes)" for n, b in files))
 
 
 def _keep(widget_key: str, name: str) -> None:

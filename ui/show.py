@@ -10,17 +10,20 @@ import pandas as pd
 import streamlit as st
 
 from analysis import charts, formatting, privacy
-from ui import cache, session
+from ui import cache, gate, session
 
-#: Markdown's marks that text from the data must not carry into the page (links, code, emphasis, LaTeX, tables, HTML);
-#: the underscore is left as it is (it is only emphasis at the edge of a word, and file names are full of it)
-_MARKS = re.compile(r"([\\`*\[\]$~|<>])")
+#: Markdown's marks that text from the data must not carry into the page: links and images, code, emphasis, LaTeX,
+#: tables, HTML and its entities, headings, Streamlit's ':colour[...]'; an underscore only at the edge of a word
+#: (emphasis there; file names are full of inner ones); and what starts an autolink: '://', 'www.', '@'
+_MARKS = re.compile(r"[\\`*\[\]$~|<>&#{}!@]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])|:(?=//)|(?<=[Ww]{3})\.")
+_BREAKS = re.compile(r"[\r\n\u2028\u2029\x0b\x0c\x85]+")
 
 
 def text(value) -> str:
-    """Text from the data (a file, site or data set name, a message quoting a file) made safe for Markdown:
-    shown as written, never as formatting, links or formulas."""
-    return _MARKS.sub(r"\\\1", str(value))
+    """Text from the data or a user (a file, site, data set or card name, a message quoting one) made safe for
+    Markdown (st.markdown, captions, alerts, labels, help): shown as written, on one line, never as formatting,
+    a link, an image, HTML or a formula."""
+    return _MARKS.sub(r"\\\g<0>", _BREAKS.sub(" ", str(value)))
 
 
 def plot(func, *args, **kwargs) -> None:
@@ -108,6 +111,12 @@ def downloads(table: pd.DataFrame, name: str, key: str, stem: str | None = None)
     from analysis import provenance
 
     stem = stem or name.lower().replace(" ", "_")
+    if session.threshold() < session.shared_threshold():  # (files leave the practice: never below 11)
+        st.caption(
+            f"No downloads while counts under {session.shared_threshold()} are shown: files leave the practice, "
+            f"so they are made at {session.shared_threshold()}. Set the threshold back on the Methods page to download."
+        )
+        return
     prov = session.provenance()
     with st.container(horizontal=True):
         st.download_button(
@@ -117,6 +126,8 @@ def downloads(table: pd.DataFrame, name: str, key: str, stem: str | None = None)
             "text/csv",
             key=f"csv_{key}",
             icon=":material/download:",
+            on_click=gate.log_download,
+            args=("CSV", f"{stem}.csv"),
         )
         st.download_button(
             "Download Excel",
@@ -125,6 +136,8 @@ def downloads(table: pd.DataFrame, name: str, key: str, stem: str | None = None)
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             key=f"xlsx_{key}",
             icon=":material/download:",
+            on_click=gate.log_download,
+            args=("Excel", f"{stem}.xlsx"),
         )
 
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analysis import charts, schema
+from analysis import charts, privacy, schema
+from analysis.card import default_knots
 from analysis.trajectory import knots_in_words
 from ui import show
+from ui.session import threshold
 from ui.widgets import GROUPINGS
 
 PCT_CHANGE = "pct_change"
@@ -53,11 +55,40 @@ def observed_table(frame: pd.DataFrame, by: str, instrument: str, measure: str) 
     )
 
 
+def patients_per_visit(frame: pd.DataFrame, by: str) -> None:
+    """The number of patients behind each visit's mean, one row per group and one column per visit, under the
+    chart (counts from 1 to the threshold minus 1 shown as '<11')."""
+    if not len(frame):
+        return
+    thr = threshold()
+    t = frame.assign(
+        where=[str(int(d)) for d in frame[schema.DAY]],
+        shown=[privacy.show_count(int(n), thr) for n in frame["n"]],
+        name=frame[schema.GROUP].map(charts.label),
+    )
+    order = list(dict.fromkeys(t.sort_values(schema.DAY)["where"]))
+    wide = t.pivot_table(index="name", columns="where", values="shown", aggfunc="first", sort=False)
+    wide = (
+        wide.reindex(columns=order)
+        .fillna("0")
+        .reset_index()
+        .rename(columns={"name": f"{GROUPINGS.get(by, 'Group')} / day"})
+    )
+    st.markdown("**Patients per visit**, by day since the first infusion (the number behind each mean on the chart)")
+    st.dataframe(wide.astype(str), hide_index=True, width="stretch")
+
+
 def knots_caption(knots, induction_end_day: int) -> str:
     """Which knots the model's piecewise-linear time bends at, as the page says it under the chart."""
     days = knots_in_words(knots)
     if tuple(knots) == (induction_end_day,):
         return f"Model time bends at day {days}, the end of induction (the card's knots: [{days}])."
+    if tuple(knots) == default_knots(induction_end_day):
+        return (
+            f"Model time bends at days {days}: after the first day (ketamine acts within hours, so the first "
+            f"day's drop is a straight piece of its own) and at the end of induction (the card's knots, the "
+            f"default: [{', '.join(map(str, knots))}])."
+        )
     return f"Model time bends at days {days} (the card's knots: one more straight piece per knot)."
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from analysis import schema as S
+from analysis.ingest.monitoring import MONITORING_SYNONYMS
 from analysis.instruments import normalise_code
 from analysis.phi import header_key
 from analysis.validate import quoted
@@ -218,6 +219,7 @@ COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {
         "dose mg/kg",
     ),
 }
+COLUMN_SYNONYMS.update(MONITORING_SYNONYMS)  # a session's monitoring record and the vitals file: ingest/monitoring.py
 SYNONYM_INDEX = {
     header_key(s): (target, rank) for target, names in COLUMN_SYNONYMS.items() for rank, s in enumerate(names)
 }

@@ -134,12 +134,12 @@ def date_column(raw: TextTable, source: str, target: str) -> tuple[np.ndarray, n
         if e.mixed:
             raise Refused(
                 "MIXED_DATE_FORMATS",
-                f"Column '{source}' mixes day/month/year and month/day/year dates (e.g. '{e.example}'), so no date in "
+                f"Column '{source}' mixes day/month/year and month/day/year dates, so no date in "
                 "it can be trusted. Export the dates again in one format, preferably YYYY-MM-DD, and upload again.",
             ) from None
         raise Refused(
             "AMBIGUOUS_DATES",
-            f"Column '{source}' has dates such as '{e.example}' that read both as day/month/year and as "
+            f"Column '{source}' has dates that read both as day/month/year and as "
             "month/day/year, and no date in the file tells which; nothing was guessed. Export dates as YYYY-MM-DD, or "
             f"say which date format column '{source}' uses: day/month/year or month/day/year.",
             date_format_fix(source),

@@ -10,6 +10,7 @@ hand would solve it) and ``ok``. A refused upload keeps the mapping of its colum
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,10 +21,12 @@ import pyarrow as pa
 from analysis import phi
 from analysis import schema as S
 from analysis import validate as V
-from analysis.ingest import columnar
+from analysis.ingest import columnar, monitoring
 from analysis.ingest import columns as C
 from analysis.ingest import days as D
+from analysis.ingest import roles as R
 from analysis.ingest import values as values_
+from analysis.ingest import written as W
 from analysis.ingest.read import Refused, TextTable, drop_repeated_headers, is_text, open_file, source_bytes
 from analysis.instruments import normalise_code
 from analysis.validate import FILE, ROW, IssueLog, quoted, rows_text
@@ -40,6 +43,7 @@ class Loaded:
     rows_read: int
     files: tuple[str, ...]
     ok: bool
+    roles: tuple = ()  # per file read: {"file", "role", "why", "chosen"} (issue 16: roles by content)
 
     def to_json(self) -> dict:
         a = self.assessments
@@ -62,6 +66,7 @@ class Loaded:
             ],
             "mapping": self.mapping.to_dict("records"),
             "files": list(self.files),
+            "roles": [dict(r) for r in self.roles],
         }
 
     def to_text(self, phrase_fix=None) -> str:
@@ -79,6 +84,8 @@ class Loaded:
                 lines.append(f"Treatments: {len(self.treatments):,} sessions.")
         else:
             lines.append("Not usable: nothing was kept. What to fix:")
+        for r in self.roles:
+            lines.append(f"File '{r['file']}': {r['role'] or 'not recognised'} ({r['why']}).")
         used = self.mapping[self.mapping["how"] != "unused"]
         if len(used):
             lines.append("Columns: " + "; ".join(f"'{r.source}' -> {r.target} ({r.how})" for r in used.itertuples()))
@@ -107,21 +114,26 @@ def load_files(
         isinstance(sources, tuple) and len(sources) == 2 and isinstance(sources[1], (bytes, bytearray))
     ):
         sources = [sources]
-    overrides = dict(overrides or {})
+    overrides, chosen = R.chosen_roles(dict(overrides or {}))
     C.check_overrides(overrides)
+    found_roles: list[dict] = []
     fast = columnar.ENABLED if fast is None else fast
     log = IssueLog()
     mapping: list[dict] = []
     assessment_parts, treatment_parts, assessment_parsed, treatment_parsed = [], [], [], []
+    vitals_parts = []  # minute-by-minute vitals files (ingest/monitoring.py)
     rows_read, refused = 0, False
     seen_sources: set[str] = set()
     for fi, source in enumerate(sources):
         name, data = source_bytes(source)
         log.files.append(name)
         cols = None
+        role = R.Role(None)
         try:
-            frame, kind, n, cols, parsed = _load_one(name, data, fi, overrides, log, fast)
+            frame, kind, n, cols, parsed = _load_one(name, data, fi, overrides, log, fast, chosen.get(name), role)
         except Refused as e:
+            if role.why:
+                found_roles.append({"file": name, "role": role.role, "why": role.text(), "chosen": role.chosen})
             if e.code:  # (PHI refusals log their own issues)
                 column = e.fix["column"] if e.fix else None  # (the column to map by hand, where there is one)
                 log.add("error", e.code, f"{name}: {e.message}", column, fix=e.fix)
@@ -129,10 +141,21 @@ def load_files(
             mapping += e.columns.rows if getattr(e, "columns", None) is not None else []
             continue
         rows_read += n
+        found_roles.append({"file": name, "role": kind, "why": role.text(), "chosen": role.chosen})
         mapping += cols.rows
         seen_sources |= {r["source"].strip().lower() for r in cols.rows if r["how"] in ("override", "ignored")}
+        if kind == "vitals":
+            vitals_parts.append(frame)
+            continue
         (assessment_parts if kind == "assessments" else treatment_parts).append(frame)
         (assessment_parsed if kind == "assessments" else treatment_parsed).append(parsed)
+    for file in chosen:
+        if file not in log.files:
+            log.add(
+                "warning",
+                "ROLE_UNUSED",
+                f"The file '{file}' was given the role {chosen[file]}, but no file of that name was uploaded.",
+            )
     for src in overrides:
         if src.strip().lower() not in seen_sources and not refused:
             log.add(
@@ -159,11 +182,24 @@ def load_files(
         refused = True
     names = tuple(log.files)
     if refused or log.has_errors:
-        return Loaded(_empty_assessments(), None, log.table(), C.mapping_table(mapping), rows_read, names, False)
+        return Loaded(
+            _empty_assessments(),
+            None,
+            log.table(),
+            C.mapping_table(mapping),
+            rows_read,
+            names,
+            False,
+            tuple(found_roles),
+        )
 
     treat_raw = treatment_parts[0] if treatment_parts else None
+    if treat_raw is None and vitals_parts:
+        treat_raw = monitoring.sessions_as_treatments(vitals_parts, log)
     origins = D.origins(treat_raw)  # (each patient's first treatment: for the treatments' days and day 0)
     treat = D.treatment_days(treat_raw, origins, log) if treat_raw is not None else None
+    if treat is not None and vitals_parts:
+        treat = monitoring.merge_vitals(treat, vitals_parts, origins, log)
     frame = _concat(assessment_parts)
     resorted = len(assessment_parts) > 1 or any(r["how"] == "wide" for r in mapping)  # rows sorted back at the end
     parsed = assessment_parsed[0] if len(assessment_parsed) == 1 else {}
@@ -176,32 +212,45 @@ def load_files(
     frame = V.drop_duplicates(frame, present, log, grouped_by=grouped_by, fast=fast)
     frame = V.resolve_conflicts(frame, S.PATIENT_ATTRIBUTES, log, fast=fast)
     frame = frame.sort_values([FILE, ROW], kind="stable") if resorted else frame
-    assessments = _output(frame, S.ASSESSMENT_COLUMNS, {S.SCORE: "float64", S.DAY: "Int64"}, parsed, fast)
+    optional = tuple(c for c in S.OPTIONAL_ASSESSMENT_COLUMNS if c in frame.columns)  # (issue 16: item 9)
+    assessments = _output(
+        frame,
+        S.ASSESSMENT_COLUMNS + optional,
+        {S.SCORE: "float64", S.DAY: "Int64", S.PHQ9_ITEM9: "Int64"},
+        parsed,
+        fast,
+    )
     treatments = None
     if treat is not None:
-        numbers = {S.DAY: "Int64", S.DOSE: "float64"}
-        treatments = _output(treat, S.TREATMENT_COLUMNS, numbers, treatment_parsed[0], fast)
+        numbers = {S.DAY: "Int64", S.DOSE: "float64", S.DOSE_MG: "float64"}
+        optional = tuple(c for c in S.OPTIONAL_TREATMENT_COLUMNS if c in treat.columns)  # (dose in mg)
+        parsed_t = treatment_parsed[0] if treatment_parsed else {}
+        treatments = _output(treat, S.TREATMENT_COLUMNS + optional, numbers, parsed_t, fast)
+        treatments = monitoring.attach(treatments, treat)  # the monitoring columns the files held
     ok = len(assessments) > 0
     if not ok:
         log.add("error", "NO_ROWS_KEPT", "No usable scores are left after the checks below; fix them and upload again.")
         assessments, treatments = _empty_assessments(), None
-    return Loaded(assessments, treatments, log.table(), C.mapping_table(mapping), rows_read, names, ok)
+    return Loaded(
+        assessments, treatments, log.table(), C.mapping_table(mapping), rows_read, names, ok, tuple(found_roles)
+    )
 
 
-def _load_one(name: str, data, fi: int, overrides: dict[str, str], log: IssueLog, fast: bool):
+def _load_one(name: str, data, fi: int, overrides: dict[str, str], log: IssueLog, fast: bool, chosen=None, role=None):
     """Read, guard, map and reshape one file: (internal frame, "assessments"|"treatments", rows read, columns,
     {canonical text column: (column as parsed, codes, distinct values)} for the fast path's output). A refusal
-    after the columns were mapped carries them (``Refused.columns``)."""
+    after the columns were mapped carries them (``Refused.columns``). ``chosen``: the role the user chose;
+    ``role`` (a roles.Role) is filled with the role found and why."""
     reader = open_file(data)
     cols = C.map_columns(name, reader.names, overrides)
     try:
-        return _read_one(reader, cols, name, fi, log, fast)
+        return _read_one(reader, cols, name, fi, log, fast, chosen, role if role is not None else R.Role(None))
     except Refused as e:
         e.columns = cols
         raise
 
 
-def _read_one(reader, cols: C.Columns, name: str, fi: int, log: IssueLog, fast: bool):
+def _read_one(reader, cols: C.Columns, name: str, fi: int, log: IssueLog, fast: bool, chosen, role: R.Role):
     t = cols.target
     if cols.twice:
         message, fix = C.twice_message(cols.twice)
@@ -219,12 +268,33 @@ def _read_one(reader, cols: C.Columns, name: str, fi: int, log: IssueLog, fast: 
             None,
             repeated,
         )
+    label_columns = [
+        raw.table.column_names[0] if raw.table.column_names else None,
+        t.get(S.PATIENT_ID),
+        t.get(S.INSTRUMENT),
+    ]
+    footers = drop_summary_rows(raw, [c for c in dict.fromkeys(label_columns) if c is not None])
+    if footers:
+        log.add(
+            "info",
+            "SUMMARY_ROWS",
+            f"{name}: {len(footers)} row(s) are a report's summary lines (a total, average, mean, count or the "
+            f"like), not patients; they were left out ({rows_text(footers)}).",
+            None,
+            footers,
+        )
     exempt = [r["source"] for r in cols.rows if r["how"] == "override" and r["target"] != S.PATIENT_ID]
     phi_cols = phi.phi_columns(raw.table, exempt=exempt)
     phi_vals = phi.phi_values(raw.table, raw.rows, raw.dictionary)
-    if phi_cols or phi_vals:
+    phi_keys = phi.name_shaped_keys(raw, t[S.PATIENT_ID]) if S.PATIENT_ID in t else []
+    if phi_cols or phi_vals or phi_keys:
         phi.refuse_phi(log, name, phi_cols, phi_vals)
+        if phi_keys:
+            phi.refuse_name_keys(log, name, t[S.PATIENT_ID], phi_keys)
         raise Refused("", "")  # the issues are logged
+    said = R.complete(raw, cols, chosen)
+    found = R.decide(raw, cols, reader.names, chosen, said)
+    role.role, role.why, role.chosen = found.role, found.why, found.chosen
     for target, src in t.items():
         log.sources[(fi, S.DAY if target in C.DATE_TARGETS else target)] = src
         if target in C.DATE_TARGETS:
@@ -238,6 +308,22 @@ def _read_one(reader, cols: C.Columns, name: str, fi: int, log: IssueLog, fast: 
     has_date = S.DAY in t or cols.date_target is not None
     long_format = S.INSTRUMENT in t and S.SCORE in t
     read_rows = raw.table.num_rows + sum(w == "long" for _, w in raw.ragged)
+    if role.role == R.VITALS:  # (the hook of the vitals reader: analysis/ingest/monitoring.py)
+        raise Refused(
+            "VITALS_NOT_READ",
+            "This file holds minute-by-minute vitals (a minute column beside blood pressure, heart rate or SpO2); "
+            "this version does not read them. Leave it out, or choose another role for it if it is not vitals.",
+        )
+    if role.role == R.ASSESSMENTS and not (long_format or cols.wide):
+        missing = [(c, C.REQUIRED_WORDS[c]) for c in (S.PATIENT_ID, S.INSTRUMENT, S.SCORE) if c not in t]
+        _refuse_missing(missing + ([] if has_date else [(S.DATE, C.REQUIRED_WORDS[S.DATE])]), raw, cols, reader.names)
+    if role.role == R.TREATMENTS:
+        missing = [] if S.PATIENT_ID in t else [(S.PATIENT_ID, C.REQUIRED_WORDS[S.PATIENT_ID])]
+        missing += [] if has_date else [(S.DATE, C.REQUIRED_WORDS[S.DATE])]
+        if missing:
+            _refuse_missing(missing, raw, cols, reader.names)
+        parsed = _parsed_text(raw, t, S.TREATMENT_COLUMNS) if fast else {}
+        return _treatment_frame(raw, cols, fi, name, log), "treatments", read_rows, cols, parsed
     if long_format or cols.wide:
         missing = []
         if S.PATIENT_ID not in t:
@@ -249,12 +335,48 @@ def _read_one(reader, cols: C.Columns, name: str, fi: int, log: IssueLog, fast: 
             _refuse_missing(missing, raw, cols, reader.names)
         parsed = _parsed_text(raw, t, S.ASSESSMENT_COLUMNS) if fast else {}
         return _assessment_frame(raw, cols, fi, name, log), "assessments", read_rows, cols, parsed
-    if (S.KIND in t or S.DOSE in t) and S.PATIENT_ID in t and has_date:
+    if monitoring.is_vitals(t) and S.PATIENT_ID in t and has_date:  # the minute-by-minute vitals file
+        return monitoring.vitals_frame(raw, cols, fi, name, log), "vitals", read_rows, cols, {}
+    if (S.KIND in t or S.DOSE in t or monitoring.is_sessions(t)) and S.PATIENT_ID in t and has_date:
         parsed = _parsed_text(raw, t, S.TREATMENT_COLUMNS) if fast else {}
         return _treatment_frame(raw, cols, fi, name, log), "treatments", read_rows, cols, parsed
     required = ((S.PATIENT_ID, S.PATIENT_ID in t), (S.INSTRUMENT, S.INSTRUMENT in t), (S.SCORE, S.SCORE in t))
     missing = [(target, C.REQUIRED_WORDS[target]) for target, ok in required if not ok]
     _refuse_missing(missing + ([] if has_date else [(S.DATE, C.REQUIRED_WORDS[S.DATE])]), raw, cols, reader.names)
+
+
+#: a report's summary line, as its label cell says it (NFKC, case folded): 'Total', 'TOTAL (2 patients)', 'Average',
+#: 'Mean:', 'Count', 'Grand total', 'Sum of scores', 'N =', 'Gesamt', 'Promedio', 'Moyenne' ...
+SUMMARY_LABEL = re.compile(
+    r"(?:grand |sub[ -]?|overall )?(?:totals?|sum|sums|average|averages|avg|mean|means|median|count|counts|"
+    r"min|max|minimum|maximum|std|stdev|std dev|sd|standard deviation|summary|gesamt|summe|durchschnitt|"
+    r"mittelwert|promedio|media|moyenne|somme|totale|anzahl)"
+    r"(?:\s*[:=.]?\s*$|\s*[:=(]|\s+(?:of|for|score|scores|patients?|rows?|all|n)\b|\s+\d)"
+    r"|n\s*[:=]?\s*(?:\d+)?\s*$|all patients\b.*|\(?\d+ (?:patients|rows)\)?"
+)
+
+
+def drop_summary_rows(raw: TextTable, columns: list[str]) -> list[int]:
+    """Remove the rows whose label (in any of ``columns``: the first column, the patient key, the instrument) is a
+    report's summary line (SUMMARY_LABEL: a total, an average, a count), and return their spreadsheet rows. Looked
+    at on the distinct values of each column."""
+    mask = np.zeros(raw.table.num_rows, dtype=bool)
+    for name in columns:
+        if not is_text(raw.table[name]):
+            continue
+        codes, values = raw.distinct(name)
+        hits = [
+            i
+            for i, v in enumerate(values)
+            if v is not None and SUMMARY_LABEL.match(unicodedata.normalize("NFKC", str(v)).strip().casefold())
+        ]
+        if hits:
+            mask |= np.isin(codes, hits)
+    if not mask.any():
+        return []
+    rows = raw.rows[mask].tolist()
+    raw.keep(~mask)
+    return rows
 
 
 def _refuse_missing(missing: list[tuple[str, str]], raw: TextTable, cols: C.Columns, names: list[str]) -> None:
@@ -335,7 +457,7 @@ def _assessment_frame(raw: TextTable, cols: C.Columns, fi: int, file: str, log: 
         if bad or nonint.any():
             bad_day = (
                 (reason == 2) | nonint,
-                f"day value(s) are not whole numbers ({quoted(bad) if bad else 'fractions'})",
+                "day value(s) are not one whole number" + ("" if bad else " (fractions)"),
             )
             day = np.where(bad_day[0], np.nan, day)
         base[S.DAY] = day
@@ -343,11 +465,15 @@ def _assessment_frame(raw: TextTable, cols: C.Columns, fi: int, file: str, log: 
     if date_target:
         base[S.DATE], unreadable, bad = D.date_column(raw, t[date_target], date_target)
         if unreadable is not None:
-            bad_date = (unreadable, f"date(s) could not be read ({quoted(sorted(set(bad)))})")
+            bad_date = (unreadable, "date(s) could not be read")
     D.unreadable_days(base, bad_day, bad_date, t, date_target, raw.rows, log, file)
     parts = []
     if S.INSTRUMENT in t and S.SCORE in t:
         score, reason, bad = values_.numbers(raw, t[S.SCORE])
+        score, reason = W.scores_with_maximum(raw, t[S.SCORE], score, reason, instrument, log, file)
+        if bad and any(W.score_out_of(b) is not None for b in bad):  # (the values still unread)
+            codes_, distinct_ = raw.distinct(t[S.SCORE])
+            bad = sorted({str(distinct_[c]).strip() for c in np.unique(codes_[reason == 2]) if c >= 0})
         part = pd.DataFrame({**base, S.INSTRUMENT: instrument, S.SCORE: score}, copy=False)
         n = len(part)
         part = V.drop_missing_ids(part, log)
@@ -416,7 +542,12 @@ def _treatment_frame(raw: TextTable, cols: C.Columns, fi: int, file: str, log: I
         ROW: raw.rows,
         S.PATIENT_ID: values_.text_column(raw, t[S.PATIENT_ID]),
     }
-    if S.KIND in t:
+    words = S.KIND in t and W.is_session_text(raw.distinct(t[S.KIND])[1])
+    if words:  # sessions written in words: kind, and route and dose where no column of their own holds them
+        sessions = W.session_columns(raw, t[S.KIND], log, file)
+        data[S.KIND] = sessions[S.KIND]
+        data.update({c: sessions[c] for c in (S.ROUTE, S.DOSE, S.DOSE_MG) if c not in t and _any(sessions[c])})
+    elif S.KIND in t:
         data[S.KIND] = values_.kind_column(raw, t[S.KIND], log, file)
     else:
         data[S.KIND] = pd.Categorical(["induction"] * raw.table.num_rows)
@@ -435,7 +566,7 @@ def _treatment_frame(raw: TextTable, cols: C.Columns, fi: int, file: str, log: I
             log.add(
                 "warning",
                 "BAD_DOSE",
-                f"{file}: {len(rows)} dose(s) are not numbers ({quoted(bad)}); the sessions "
+                f"{file}: {len(rows)} dose(s) are not one clean number; the sessions "
                 f"were kept without a dose ({rows_text(rows)}).",
                 t[S.DOSE],
                 rows.tolist(),
@@ -445,10 +576,9 @@ def _treatment_frame(raw: TextTable, cols: C.Columns, fi: int, file: str, log: I
     date_target = cols.date_target
     if date_target:
         data[S.DATE], unreadable, bad = D.date_column(raw, t[date_target], date_target)
-        bad_date = (
-            None if unreadable is None else (unreadable, f"date(s) could not be read ({quoted(sorted(set(bad)))})")
-        )
+        bad_date = None if unreadable is None else (unreadable, "date(s) could not be read")
         D.unreadable_days(data, None, bad_date, t, date_target, raw.rows, log, file)
+    data.update(monitoring.session_columns(raw, t, log, file))  # the session's monitoring record, if kept
     frame = pd.DataFrame(data, copy=False)
     frame = V.drop_missing_ids(frame, log)
     no_kind = frame[S.KIND].isna().to_numpy()
@@ -461,6 +591,13 @@ def _treatment_frame(raw: TextTable, cols: C.Columns, fi: int, file: str, log: I
         where=no_kind,
     )
     return V.keep(frame, ~no_kind)
+
+
+def _any(values) -> bool:
+    """Whether a column read from words holds any value."""
+    if isinstance(values, pd.Categorical):
+        return bool((values.codes >= 0).any())
+    return bool(np.isfinite(values).any())
 
 
 def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:

@@ -4,7 +4,8 @@ ages -> age bands; sex, route, kind of treatment, condition; free text), and the
 Each rule is a plain function of one value, run once per distinct value of a column (a column's rows only point
 at its distinct values, :class:`analysis.ingest.read.TextTable`); a value no rule accepts is reported with the
 rows that hold it. Numbers: decimal commas are read ('12,5'); in a whole-number column of a comma-separated file
-'1,050' is 1050. Ages become age bands (over 89: "90+"); ages themselves are never kept.
+'1,050' is 1050; a value that is not one clean number ('2 1', '2_1', '1,000' elsewhere) is not a number, never
+re-read as another. Ages become age bands (over 89: "90+"); ages themselves are never kept.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from analysis import phi
 from analysis import schema as S
 from analysis.config import MAX_AGE_SHOWN
 from analysis.ingest.read import TextTable, is_text
-from analysis.validate import IssueLog, quoted, rows_text
+from analysis.validate import IssueLog, rows_text
 
 SEXES = {
     "f": "F",
@@ -167,27 +169,31 @@ def kind(k: str) -> str | None:
 # --- numbers --------------------------------------------------------------------------------------------------
 THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+")
 MG_PER_KG = re.compile(r"(?i)\s*mg\s*/\s*kg$")
+#: one clean number: ASCII digits, one decimal point or comma, an exponent; nothing else inside (no space, no
+#: underscore, no second number)
+CLEAN_NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+#: '1,000': a thousands separator or a decimal comma; which one cannot be told (outside ``thousands`` columns)
+AMBIGUOUS_COMMA = re.compile(r"[+-]?[1-9]\d{0,2},\d{3}", re.ASCII)
 
 
 def number(v, thousands: bool = False, unit: re.Pattern | None = None) -> tuple[float, int]:
-    """(value, reason): reason 0 a number, 1 empty, 2 not a number. Decimal commas accepted; with
+    """(value, reason): reason 0 a number, 1 empty, 2 not one clean number. Decimal commas accepted ('12,5'); with
     ``thousands`` (a whole-number column of a comma-separated file) a comma before exactly three digits
-    ('1,050') is a thousands separator instead; ``unit`` is a trailing unit removed first ('0.5 mg/kg')."""
+    ('1,050') is a thousands separator instead, elsewhere such a value ('1,000') is refused as ambiguous;
+    ``unit`` is a trailing unit removed first ('0.5 mg/kg'). A value is never re-read into another number:
+    '2 1', '2_1', '1 4', full-width or other non-ASCII digits are not numbers (reason 2)."""
     if v is None:
         return np.nan, 1
-    s = str(v).strip().replace("\u00a0", "").replace(" ", "")
+    s = str(v).strip()
     if s == "":
         return np.nan, 1
     if unit is not None:
-        s = unit.sub("", s)
+        s = unit.sub("", s).strip()
     if thousands and THOUSANDS.fullmatch(s):
         s = s.replace(",", "")
-    elif re.fullmatch(r"[+-]?\d+,\d+", s):
-        s = s.replace(",", ".")
-    try:
-        x = float(s)
-    except ValueError:
+    elif AMBIGUOUS_COMMA.fullmatch(s) or not CLEAN_NUMBER.fullmatch(s):
         return np.nan, 2
+    x = float(s.replace(",", "."))
     return (x, 0) if np.isfinite(x) else (np.nan, 2)
 
 
@@ -302,9 +308,8 @@ def coded_column(
         log.add(
             "warning",
             f"UNKNOWN_{what.upper().replace(' ', '_')}",
-            f"{file}: {what} value(s) "
-            f"{quoted(sorted({str(values[i]).strip() for i in unknown}))} are not one of {allowed}; left blank "
-            f"({rows_text(rows)}).",
+            f"{file}: {len(unknown)} {what} value(s) written in column '{source}' are not one of {allowed}; "
+            f"left blank ({rows_text(rows)}).",
             source,
             rows.tolist(),
         )
@@ -312,7 +317,9 @@ def coded_column(
 
 
 def route_column(raw: TextTable, source: str, log: IssueLog, file: str) -> pd.Categorical:
-    return coded_column(raw, source, route, {""}, "route", ", ".join(S.ROUTES), log, file)
+    from analysis.ingest.written import route_spelling  # (the spellings practices write: written.py)
+
+    return coded_column(raw, source, route_spelling, {""}, "route", ", ".join(S.ROUTES), log, file)
 
 
 def kind_column(raw: TextTable, source: str, log: IssueLog, file: str) -> pd.Categorical:
@@ -328,7 +335,7 @@ def condition_column(raw: TextTable, source: str, log: IssueLog, file: str) -> p
         log.add(
             "warning",
             "UNKNOWN_CONDITION",
-            f"{file}: condition(s) {quoted(sorted({str(values[i]).strip() for i in unknown}))} are not among "
+            f"{file}: {len(unknown)} condition(s) written in column '{source}' are not among "
             f"{', '.join(S.CONDITIONS)}; they were counted as 'other' ({rows_text(rows)}).",
             source,
             rows.tolist(),
@@ -338,6 +345,8 @@ def condition_column(raw: TextTable, source: str, log: IssueLog, file: str) -> p
 
 def patient_attributes(raw: TextTable, target: dict[str, str], log: IssueLog, file: str) -> dict[str, pd.Categorical]:
     """The patient attributes of a file (condition, site, sex, route, age band, start month), as categoricals."""
+    from analysis.ingest import written  # (the spellings practices write: written.py)
+
     out = {}
     t = target
     if S.CONDITION in t:
@@ -345,15 +354,43 @@ def patient_attributes(raw: TextTable, target: dict[str, str], log: IssueLog, fi
     if S.SITE in t:
         out[S.SITE] = text_column(raw, t[S.SITE])
     if S.SEX in t:
-        out[S.SEX] = coded_column(raw, t[S.SEX], sex, SEX_BLANK, "sex", ", ".join(S.SEXES), log, file)
+        out[S.SEX] = coded_column(
+            raw,
+            t[S.SEX],
+            written.sex_spelling,
+            SEX_BLANK | written.MORE_SEX_BLANKS,
+            "sex",
+            ", ".join(S.SEXES),
+            log,
+            file,
+        )
     if S.ROUTE in t:
         out[S.ROUTE] = route_column(raw, t[S.ROUTE], log, file)
     if S.AGE_BAND in t:
-        out[S.AGE_BAND] = coded_column(
-            raw, t[S.AGE_BAND], band_text, {""}, "age band", ", ".join(S.AGE_BANDS), log, file
-        )
+        out[S.AGE_BAND] = written.age_band_column(raw, t[S.AGE_BAND], log, file)
     elif "age" in t:
         out[S.AGE_BAND] = age_column(raw, t["age"], log, file)
     if S.START_MONTH in t:
-        out[S.START_MONTH] = text_column(raw, t[S.START_MONTH])
+        out[S.START_MONTH] = start_month_column(raw, t[S.START_MONTH], log, file)
     return out
+
+
+def start_month_column(raw: TextTable, source: str, log: IssueLog, file: str) -> pd.Categorical:
+    """Start months as 'YYYY-MM' (phi.start_month: a date gives its month, the date is dropped); any other value
+    (a date of birth, a name, a month outside the years of treatment) is left blank, never kept, with a warning
+    that quotes rows, not values."""
+    codes, values = raw.distinct(source)
+    months = [phi.start_month(v) for v in values]
+    bad = [i for i, (v, m) in enumerate(zip(values, months)) if m is None and clean_text(v) is not None]
+    if bad:
+        rows = raw.rows[np.isin(codes, bad)]
+        log.add(
+            "warning",
+            "BAD_START_MONTH",
+            f"{file}: {len(rows)} start month value(s) in column '{source}' are not a month (YYYY-MM, or a date whose "
+            f"month is certain) from {phi.FIRST_START_YEAR} to next year; they were left blank and not kept "
+            f"({rows_text(rows)}).",
+            source,
+            rows.tolist(),
+        )
+    return recode(codes, months)

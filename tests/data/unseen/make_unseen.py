@@ -409,15 +409,16 @@ def cases() -> list[dict]:
             )
         ],
         True,
-        2,
+        3,
         1,
         ["PHQ9"],
         "Issue 2 lists the score forms accepted (numbers, decimal commas, whitespace); anything else is "
-        "'non-numeric: row dropped with a warning listing the rows'. '9/27' (which also looks like a date), "
-        "'15 (moderately severe)' and a severity word are not plain numbers: rows 3-5 dropped, not guessed.",
-        codes=["NON_NUMERIC_SCORE"],
-        issue_rows={"NON_NUMERIC_SCORE": [3, 4, 5]},
-        rows=[["P-01", "PHQ9", 21, 0], ["P-01", "PHQ9", 6, 35]],
+        "'non-numeric: row dropped with a warning listing the rows'. Issue 16 accepts a score with its stated "
+        "maximum when the maximum is the instrument's ('9/27' of a PHQ-9: 9). '15 (moderately severe)' and a "
+        "severity word are not plain numbers: rows 4-5 dropped, not guessed.",
+        codes=["NON_NUMERIC_SCORE", "SCORE_OUT_OF"],
+        issue_rows={"NON_NUMERIC_SCORE": [4, 5]},
+        rows=[["P-01", "PHQ9", 21, 0], ["P-01", "PHQ9", 9, 14], ["P-01", "PHQ9", 6, 35]],
     )
 
     add(

@@ -1,0 +1,71 @@
+"""Dose and frequency of the sessions: dose per session (mg/kg, or mg for intranasal esketamine), dose bands,
+cumulative dose and dose changes within a patient, the infusion number within the induction series and the
+induction density (infusions in the first 14 and 21 days).
+
+Inputs are the canonical treatments table (schema.TREATMENT_COLUMNS with, where kept, ``dose_mg``); outputs are
+new tables, inputs are never changed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis import schema as S
+
+#: per-session dose bands: mg/kg (IV, IM) and mg (intranasal esketamine, racemic intranasal)
+MG_PER_KG_BANDS = ((0.5, "<0.5 mg/kg"), (0.75, "0.5-0.74 mg/kg"), (1.0, "0.75-0.99 mg/kg"), (np.inf, ">=1 mg/kg"))
+MG_BANDS = ((56, "<=56 mg"), (84, "57-84 mg"), (np.inf, ">84 mg"))
+UNKNOWN = "unknown"
+INFUSION_NUMBER = "infusion_number"  # 1, 2, ... of a patient's induction sessions in day order (boosters: NaN)
+DOSE_BAND = "dose_band"
+DENSITY_DAYS = (14, 21)
+
+
+def dose_band(mg_per_kg, mg) -> np.ndarray:
+    """The dose band of each session: by mg/kg where it is known (bands hold their lower edge: 0.5 is in
+    0.5-0.74), else by mg (bands hold their upper edge: 56 is in <=56), else 'unknown'."""
+    kg = np.asarray(mg_per_kg, dtype=float)
+    mg = np.asarray(mg, dtype=float)
+    out = np.full(len(kg), UNKNOWN, dtype=object)
+    for edges, values, side in ((MG_BANDS, mg, "left"), (MG_PER_KG_BANDS, kg, "right")):  # mg/kg wins
+        labels = np.array([label for _, label in edges], dtype=object)
+        at = np.searchsorted(np.array([e for e, _ in edges], dtype=float), values, side=side)
+        out = np.where(np.isnan(values), out, labels[np.minimum(at, len(labels) - 1)])
+    return out
+
+
+def session_doses(treatments: pd.DataFrame) -> pd.DataFrame:
+    """One row per treatment row, in patient and day order: patient_id, day, kind, route, the dose (mg/kg and mg),
+    its band, the infusion number (induction sessions 1, 2, ...), the cumulative dose so far (mg/kg and mg, of the
+    sessions with a known dose) and whether the dose changed from the patient's previous session with a dose."""
+    t = treatments.copy()
+    for c in (S.DOSE, S.DOSE_MG):
+        if c not in t.columns:
+            t[c] = np.nan
+    t = t.sort_values([S.PATIENT_ID, S.DAY], kind="stable").reset_index(drop=True)
+    kg, mg = t[S.DOSE].to_numpy(dtype=float), t[S.DOSE_MG].to_numpy(dtype=float)
+    induction = (t[S.KIND] == "induction").to_numpy()
+    number = t[induction].groupby(S.PATIENT_ID, sort=False).cumcount() + 1
+    out = t[[S.PATIENT_ID, S.DAY, S.KIND, S.ROUTE, S.DOSE, S.DOSE_MG]].copy()
+    out[DOSE_BAND] = dose_band(kg, mg)
+    out[INFUSION_NUMBER] = pd.array(np.full(len(t), np.nan), dtype="Float64")
+    out.loc[induction, INFUSION_NUMBER] = number.to_numpy(dtype=float)
+    pid = t[S.PATIENT_ID].to_numpy()
+    out["cumulative_mg_per_kg"] = pd.Series(np.nan_to_num(kg)).groupby(pid).cumsum().to_numpy()
+    out["cumulative_mg"] = pd.Series(np.nan_to_num(mg)).groupby(pid).cumsum().to_numpy()
+    dose = pd.Series(np.where(np.isnan(kg), mg, kg))
+    prev = dose.groupby(pid).ffill().groupby(pid).shift()  # the patient's last known dose before this session
+    out["dose_changed"] = (dose.notna() & prev.notna() & (dose != prev)).to_numpy()
+    return out
+
+
+def induction_density(treatments: pd.DataFrame) -> pd.DataFrame:
+    """Per patient: infusions (induction sessions) in the first 14 and 21 days (days 0-13 and 0-20)."""
+    ind = treatments[treatments[S.KIND] == "induction"]
+    day = pd.to_numeric(ind[S.DAY], errors="coerce")
+    out = pd.DataFrame(index=pd.Index(sorted(treatments[S.PATIENT_ID].dropna().unique()), name=S.PATIENT_ID))
+    for d in DENSITY_DAYS:
+        out[f"infusions_{d}d"] = ind[(day >= 0) & (day < d)].groupby(S.PATIENT_ID).size().reindex(out.index).fillna(0)
+        out[f"infusions_{d}d"] = out[f"infusions_{d}d"].astype("int64")
+    return out.reset_index()

@@ -1,0 +1,540 @@
+"""Session safety (DESIGN "Session safety"): per session the flags of the monitoring record, their rates per 100
+sessions and per patient with Wilson 95% CIs (overall and by site, start month, route, dose band and infusion number
+1-6 of the series), the blood-pressure rise by age band and over the series, time to discharge, adverse events by
+kind, and suicidality from PHQ-9 item 9 (at baseline, emergent, resolved).
+
+Rules: a flag's denominator is the sessions where it can be told (a blank measurement takes the session out of that
+flag's denominator only; a rise needs its pre and peak; a flag with two measures, e.g. systolic or diastolic, is
+known when either meets its threshold or both are measured); a blank adverse-events cell means none (when the
+file keeps adverse events at all). Per patient: patients with at least one flagged session over patients with at
+least one evaluable session. Thresholds are the definition card's ``safety`` settings (card.SAFETY_DEFAULTS).
+Rates are Wilson intervals as R ``prop.test(x, n, correct = FALSE)``; mean rises with t intervals as R ``t.test``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analysis import dose as dose_
+from analysis import privacy
+from analysis import schema as S
+from analysis.card import SAFETY_DEFAULTS, Definitions
+from analysis.errors import DataError
+from analysis.rates import rate_ci
+
+#: the flags, in the order they are shown, with their words
+FLAGS = {
+    "surge": "Hypertensive surge",
+    "severe_hypertension": "Severe hypertension",
+    "emergent_hypertension": "Treatment-emergent hypertension",
+    "desaturation": "Desaturation",
+    "tachycardia": "Tachycardia",
+    "deep_sedation": "Deep sedation",
+    "marked_dissociation": "Marked dissociation",
+    "adverse_event": "Any adverse event",
+    "rescue_medication": "Rescue medication",
+    "late_discharge": "Late discharge",
+    "any_flag": "Any of these",
+}
+#: the dimensions of the rates table (besides 'overall'), and the column of the session table each reads
+DIMENSIONS = {
+    S.SITE: S.SITE,
+    S.START_MONTH: S.START_MONTH,
+    S.ROUTE: S.ROUTE,
+    dose_.DOSE_BAND: dose_.DOSE_BAND,
+    dose_.INFUSION_NUMBER: dose_.INFUSION_NUMBER,
+}
+SERIES = 6  # infusion numbers 1-6 of the induction series
+RATE_COUNTS = ("sessions", "events", "patients", "patients_flagged")
+RATE_SHARES = {("per_100", "lower", "upper"): ("events", "sessions")} | {
+    ("patients_per_100", "patients_lower", "patients_upper"): ("patients_flagged", "patients")
+}
+RATE_COMPLEMENTS = (("events", "sessions"), ("patients_flagged", "patients"))
+SYSTOLIC_RISE, DIASTOLIC_RISE = "sbp_rise", "dbp_rise"
+SUICIDALITY = ("with_item9", "at_baseline", "emergent", "resolved")
+
+
+def _either(a_event, a_known, b_event, b_known):
+    """A flag of two measures: event when either meets its threshold; known when it is an event or both are known."""
+    event = (a_event & a_known) | (b_event & b_known)
+    return event, event | (a_known & b_known)
+
+
+def _col(t: pd.DataFrame, c: str) -> np.ndarray:
+    return t[c].to_numpy(dtype=float, na_value=np.nan) if c in t.columns else np.full(len(t), np.nan)
+
+
+def session_flags(treatments: pd.DataFrame, definitions: Definitions | None = None) -> pd.DataFrame:
+    """Per treatment row: patient, day, kind, route, dose band, infusion number, the rises and, per flag, its value
+    (True/False) or NA where it cannot be told."""
+    d = definitions or Definitions()
+    th = d.safety_threshold
+    doses = dose_.session_doses(treatments)
+    t = treatments.sort_values([S.PATIENT_ID, S.DAY], kind="stable").reset_index(drop=True)
+    sbp0, sbp1, dbp0, dbp1 = (_col(t, c) for c in (S.SBP_PRE, S.SBP_PEAK, S.DBP_PRE, S.DBP_PEAK))
+    rise_s, rise_d = sbp1 - sbp0, dbp1 - dbp0
+    ks, kd = ~np.isnan(rise_s), ~np.isnan(rise_d)
+    flags = {}
+    flags["surge"] = _either(rise_s >= th("surge_sbp_rise"), ks, rise_d >= th("surge_dbp_rise"), kd)
+    for name, key in (("severe_hypertension", "severe"), ("emergent_hypertension", "emergent")):
+        flags[name] = _either(sbp1 >= th(f"{key}_sbp"), ~np.isnan(sbp1), dbp1 >= th(f"{key}_dbp"), ~np.isnan(dbp1))
+    spo2, hr, moaas = _col(t, S.SPO2_MIN), _col(t, S.HR_PEAK), _col(t, S.MOAAS_MIN)
+    flags["desaturation"] = (spo2 < th("desaturation_spo2_below"), ~np.isnan(spo2))
+    flags["tachycardia"] = (hr > th("tachycardia_hr_above"), ~np.isnan(hr))
+    flags["deep_sedation"] = (moaas <= th("deep_sedation_moaas_max"), ~np.isnan(moaas))
+    cadss, cadss6 = _col(t, S.CADSS), _col(t, S.CADSS6)
+    flags["marked_dissociation"] = _either(
+        cadss >= th("dissociation_cadss_min"),
+        ~np.isnan(cadss),
+        cadss6 >= th("dissociation_cadss6_min"),
+        ~np.isnan(cadss6),
+    )
+    # (two measures of which a session has one: known when that one is measured)
+    flags["marked_dissociation"] = (flags["marked_dissociation"][0], ~np.isnan(cadss) | ~np.isnan(cadss6))
+    if S.ADVERSE_EVENTS in t.columns:
+        ae = t[S.ADVERSE_EVENTS].astype(object)
+        flags["adverse_event"] = (
+            ae.notna().to_numpy() & (ae.astype(str).str.strip() != "").to_numpy(),
+            np.ones(len(t), bool),
+        )
+    else:
+        flags["adverse_event"] = (np.zeros(len(t), bool), np.zeros(len(t), bool))
+    if S.RESCUE_MEDICATION in t.columns:
+        rescue = t[S.RESCUE_MEDICATION].astype(object)
+        known = rescue.notna().to_numpy() & (rescue.astype(str).str.strip() != "").to_numpy()
+        flags["rescue_medication"] = (known & (rescue.astype(str).str.strip().str.lower() != "no").to_numpy(), known)
+    else:
+        flags["rescue_medication"] = (np.zeros(len(t), bool), np.zeros(len(t), bool))
+    disch = _col(t, S.MINUTES_TO_DISCHARGE)
+    flags["late_discharge"] = (disch > th("discharge_minutes_above"), ~np.isnan(disch))
+    events = np.logical_or.reduce([e & k for e, k in flags.values()])
+    known = np.logical_or.reduce([k for _, k in flags.values()])
+    flags["any_flag"] = (events, known)
+
+    out = pd.DataFrame(
+        {
+            S.PATIENT_ID: t[S.PATIENT_ID].astype(str).to_numpy(),
+            S.DAY: t[S.DAY].to_numpy(dtype=float, na_value=np.nan),
+            S.KIND: t[S.KIND].astype(object).to_numpy(),
+            S.ROUTE: t[S.ROUTE].astype(object).fillna("unknown").to_numpy() if S.ROUTE in t else "unknown",
+            dose_.DOSE_BAND: doses[dose_.DOSE_BAND].to_numpy(),
+            dose_.INFUSION_NUMBER: doses[dose_.INFUSION_NUMBER].to_numpy(dtype=float, na_value=np.nan),
+            SYSTOLIC_RISE: rise_s,
+            DIASTOLIC_RISE: rise_d,
+        }
+    )
+    for name, (event, know) in flags.items():
+        out[name] = pd.array(np.where(know, event & know, False), dtype="boolean")
+        out.loc[~know, name] = pd.NA
+    return out
+
+
+def _attributes(assessments: pd.DataFrame | None, patients: pd.Series) -> pd.DataFrame:
+    """Per patient of ``patients``: site, start month, age band (first value in the assessments), or 'unknown'."""
+    cols = [S.SITE, S.START_MONTH, S.AGE_BAND]
+    if assessments is None or assessments.empty:
+        return pd.DataFrame({c: "unknown" for c in cols}, index=pd.Index(patients.unique(), name=S.PATIENT_ID))
+    a = assessments[[S.PATIENT_ID] + [c for c in cols if c in assessments.columns]].copy()
+    a[S.PATIENT_ID] = a[S.PATIENT_ID].astype(str)
+    first = a.drop_duplicates(S.PATIENT_ID).set_index(S.PATIENT_ID).reindex(patients.unique())
+    for c in cols:
+        first[c] = first[c].astype(object).fillna("unknown") if c in first.columns else "unknown"
+    return first[cols]
+
+
+def _rate_rows(frame: pd.DataFrame, group: np.ndarray, dimension: str, flags=tuple(FLAGS)) -> list[dict]:
+    """Per flag (boolean columns of ``frame``, NA: cannot be told) and group: sessions, events, per 100 with its
+    Wilson limits, and the same per patient."""
+    rows = []
+    pcode, _ = pd.factorize(frame[S.PATIENT_ID])
+    gcode, labels = pd.factorize(pd.Series(group, dtype=object))
+    m = len(labels)
+
+    def patients(mask):  # distinct patients per group among the rows of mask
+        key = np.unique(gcode[mask].astype(np.int64) * (pcode.max(initial=0) + 1) + pcode[mask])
+        return np.bincount(key // (pcode.max(initial=0) + 1), minlength=m)
+
+    for flag in flags:
+        v = frame[flag]
+        known = v.notna().to_numpy() & (gcode >= 0)
+        if not known.any():
+            continue
+        event = v.fillna(False).to_numpy(dtype=bool) & known
+        per = pd.DataFrame(
+            {
+                "sessions": np.bincount(gcode[known], minlength=m),
+                "events": np.bincount(gcode[event], minlength=m),
+                "patients": patients(known),
+                "patients_flagged": patients(event),
+            },
+            index=pd.Index(labels, dtype=object),
+        )
+        per = per[per["sessions"] > 0]
+        for g, r in per.iterrows():
+            n, x, pn, px = int(r["sessions"]), int(r["events"]), int(r["patients"]), int(r["patients_flagged"])
+            rate, lo, hi = rate_ci(x, n)
+            prate, plo, phi = rate_ci(px, pn)
+            rows.append(
+                {
+                    "flag": flag,
+                    S.DIMENSION: dimension,
+                    S.GROUP: g,
+                    "sessions": n,
+                    "events": x,
+                    "per_100": 100 * rate,
+                    "lower": 100 * lo,
+                    "upper": 100 * hi,
+                    "patients": pn,
+                    "patients_flagged": px,
+                    "patients_per_100": 100 * prate,
+                    "patients_lower": 100 * plo,
+                    "patients_upper": 100 * phi,
+                }
+            )
+    return rows
+
+
+def _group_order(values) -> list:
+    def key(v):
+        try:
+            return (0, float(v), "")
+        except (TypeError, ValueError):
+            return (1, 0.0, str(v))
+
+    return sorted(values, key=key)
+
+
+def _mean_ci(values: np.ndarray) -> tuple[int, float, float, float, float]:
+    """(n, mean, sd, lower, upper): the mean with its t 95% interval, as R t.test(x)$conf.int."""
+    v = values[~np.isnan(values)]
+    n = len(v)
+    if n == 0:
+        return 0, math.nan, math.nan, math.nan, math.nan
+    m = float(v.mean())
+    if n < 2:
+        return n, m, math.nan, math.nan, math.nan
+    sd = float(v.std(ddof=1))
+    half = stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n)
+    return n, m, sd, m - half, m + half
+
+
+def _means(frame: pd.DataFrame, by: str, columns: tuple[str, ...]) -> pd.DataFrame:
+    rows = []
+    for g in _group_order(pd.unique(frame[by].dropna())):
+        at = (frame[by] == g).to_numpy()
+        row = {S.GROUP: g, S.PATIENTS: int(frame.loc[at, S.PATIENT_ID].nunique())}
+        for c in columns:
+            n, m, sd, lo, hi = _mean_ci(frame.loc[at, c].to_numpy(dtype=float, na_value=np.nan))
+            row |= {f"{c}_n": n, f"{c}_mean": m, f"{c}_sd": sd, f"{c}_lower": lo, f"{c}_upper": hi}
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def suicidality(assessments: pd.DataFrame, definitions: Definitions | None = None) -> tuple[dict, pd.DataFrame]:
+    """PHQ-9 item 9 per patient: ({with_item9, at_baseline, emergent, resolved}, per-patient table).
+
+    Baseline item 9: that of the PHQ-9 baseline (the last score in the card's baseline window). At baseline: >= 1
+    there; emergent: 0 at baseline and >= 1 at a later PHQ-9; resolved: >= 1 at baseline and 0 at the last later
+    one. ``with_item9``: patients with an item 9 at baseline (the denominator of all three)."""
+    d = definitions or Definitions()
+    empty = pd.DataFrame(
+        columns=[
+            S.PATIENT_ID,
+            "baseline_item9",
+            "latest_item9",
+            "latest_day",
+            "max_later_item9",
+            "first_day_ge1",
+            "status",
+        ]
+    )
+    if S.PHQ9_ITEM9 not in assessments.columns:
+        return {k: 0 for k in SUICIDALITY} | {"kept": False}, empty
+    a = assessments[(assessments[S.INSTRUMENT] == "PHQ9") & assessments[S.PHQ9_ITEM9].notna()]
+    a = a[[S.PATIENT_ID, S.DAY, S.PHQ9_ITEM9]].dropna().astype({S.PATIENT_ID: str, S.DAY: float, S.PHQ9_ITEM9: float})
+    a = a.sort_values([S.PATIENT_ID, S.DAY], kind="stable")
+    lo, hi = d.baseline_window
+    base = a[(a[S.DAY] >= lo) & (a[S.DAY] <= hi)].groupby(S.PATIENT_ID).last()
+    later = a[a[S.DAY] > hi]
+    table = pd.DataFrame(index=base.index)
+    table["baseline_item9"] = base[S.PHQ9_ITEM9]
+    g = later.groupby(S.PATIENT_ID)
+    table["latest_item9"] = g[S.PHQ9_ITEM9].last()
+    table["latest_day"] = g[S.DAY].last()
+    table["max_later_item9"] = g[S.PHQ9_ITEM9].max()
+    table["first_day_ge1"] = later[later[S.PHQ9_ITEM9] >= 1].groupby(S.PATIENT_ID)[S.DAY].min()
+    b = table["baseline_item9"]
+    status = np.where(
+        b >= 1,
+        np.where(table["latest_item9"] == 0, "resolved", "at baseline"),
+        np.where(table["max_later_item9"] >= 1, "emergent", "none"),
+    )
+    table["status"] = status
+    counts = {
+        "with_item9": int(len(table)),
+        "at_baseline": int((b >= 1).sum()),
+        "emergent": int((status == "emergent").sum()),
+        "resolved": int((status == "resolved").sum()),
+        "kept": True,
+    }
+    order = {"emergent": 0, "at baseline": 1, "resolved": 2, "none": 3}
+    table = table.reset_index().sort_values(
+        ["status", "first_day_ge1", S.PATIENT_ID], key=lambda s: s.map(order) if s.name == "status" else s
+    )
+    return counts, table.reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Safety:
+    """Session safety of a practice. ``flags``: one row per session (patient key and day: for clinicians only);
+    ``rates``: per flag and group (dimension 'overall' and those asked for) sessions, events, per 100 with Wilson
+    95% limits, and the same per patient; ``by_infusion_number``: mean rises and dissociation by infusion 1-6 with t
+    intervals; ``bp_by_age``: mean rises by age band; ``discharge``: minutes to discharge by route; ``events``: each
+    adverse event's sessions and patients; ``suicidality`` counts and ``suicidality_patients``."""
+
+    flags: pd.DataFrame
+    rates: pd.DataFrame
+    by_infusion_number: pd.DataFrame
+    bp_by_age: pd.DataFrame
+    discharge: pd.DataFrame
+    events: pd.DataFrame
+    suicidality: dict
+    suicidality_patients: pd.DataFrame
+    definitions: Definitions
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def sessions(self) -> int:
+        return int(len(self.flags))
+
+    @property
+    def patients(self) -> int:
+        return int(self.flags[S.PATIENT_ID].nunique())
+
+    def threshold(self, threshold: int | None = None) -> int:
+        return self.definitions.suppression_threshold if threshold is None else int(threshold)
+
+    def rates_shown(self, threshold: int | None = None) -> pd.DataFrame:
+        """The rates table as it may be shown: counts 1-10 '<11', rates and limits resting on them withheld."""
+        return privacy.suppress_table(
+            self.rates, RATE_COUNTS, (), self.threshold(threshold), shares=RATE_SHARES, complements=RATE_COMPLEMENTS
+        )
+
+    def means_shown(self, table: pd.DataFrame, threshold: int | None = None) -> pd.DataFrame:
+        """A table of means (by infusion number, age band, route) with the means of groups under the threshold
+        withheld: their counts '<11', their means and limits empty."""
+        counts = [S.PATIENTS] + [c for c in table.columns if c.endswith("_n")]
+        derived = [c for c in table.columns if c not in counts and c != S.GROUP]
+        return privacy.suppress_table(table, counts, derived, self.threshold(threshold))
+
+    def suicidality_shown(self, threshold: int | None = None) -> dict:
+        thr = self.threshold(threshold)
+        return {k: privacy.show_count(v, thr) if k != "kept" else v for k, v in self.suicidality.items()}
+
+    def flagged_sessions(self) -> pd.DataFrame:
+        """The sessions with at least one flag, by patient key and day, with the flags they have (clinicians)."""
+        f = self.flags[self.flags["any_flag"].fillna(False).astype(bool)]
+        names = [k for k in FLAGS if k != "any_flag"]
+        which = f[names].fillna(False).astype(bool)
+        flags = which.apply(lambda r: ", ".join(FLAGS[k].lower() for k in names if r[k]), axis=1) if len(f) else []
+        cols = [S.PATIENT_ID, S.DAY, S.KIND, S.ROUTE, dose_.INFUSION_NUMBER, SYSTOLIC_RISE, DIASTOLIC_RISE]
+        return f[cols].assign(flags=flags).reset_index(drop=True)
+
+    def to_json(self, threshold: int | None = None) -> dict:
+        """Suppressed: every count 1-10 '<11' and what rests on it withheld (DESIGN Interfaces ``safety``)."""
+        thr = self.threshold(threshold)
+        return {
+            "sessions": privacy.show_count(self.sessions, thr),
+            "patients": privacy.show_count(self.patients, thr),
+            "rates": self.rates_shown(thr),
+            "by_infusion_number": self.means_shown(self.by_infusion_number, thr),
+            "bp_by_age": self.means_shown(self.bp_by_age, thr),
+            "discharge": self.means_shown(self.discharge, thr),
+            "events": privacy.suppress_table(
+                self.events, RATE_COUNTS, (), thr, shares=RATE_SHARES, complements=RATE_COMPLEMENTS
+            ),
+            "suicidality": self.suicidality_shown(thr),
+            "thresholds": {k: self.definitions.safety_threshold(k) for k in SAFETY_DEFAULTS},
+            "notes": list(self.notes),
+        }
+
+    def to_text(self, threshold: int | None = None) -> str:
+        j = self.to_json(threshold)
+        lines = [f"Session safety: {j['sessions']} sessions of {j['patients']} patients."]
+        rates = j["rates"]
+        for flag in FLAGS:
+            r = rates[(rates["flag"] == flag) & (rates[S.DIMENSION] == S.OVERALL)]
+            if r.empty:
+                lines.append(f"  {FLAGS[flag]}: not recorded.")
+                continue
+            r = r.iloc[0]
+            per = (
+                "withheld"
+                if r["per_100"] is None
+                else f"{r['per_100']:.1f} per 100 ({r['lower']:.1f}-{r['upper']:.1f})"
+            )
+            pp = (
+                "withheld"
+                if r["patients_per_100"] is None
+                else f"{r['patients_per_100']:.1f}% of patients ({r['patients_lower']:.1f}-{r['patients_upper']:.1f})"
+            )
+            lines.append(f"  {FLAGS[flag]}: {r['events']} of {r['sessions']} sessions, {per}; {pp}.")
+        s = j["suicidality"]
+        if s.get("kept"):
+            lines.append(
+                f"PHQ-9 item 9 (of {s['with_item9']} patients with it at baseline): >= 1 at baseline {s['at_baseline']}, "
+                f"emergent {s['emergent']}, resolved {s['resolved']}."
+            )
+        else:
+            lines.append("PHQ-9 item 9 is not in the data: suicidality cannot be told.")
+        lines += [f"Note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+def analyse(
+    assessments: pd.DataFrame | None,
+    treatments: pd.DataFrame | None,
+    by: str | None = None,
+    definitions: Definitions | None = None,
+) -> Safety:
+    """Session safety of the treatments' monitoring record (see the module docstring). ``by``: one dimension of
+    the rates table besides 'overall' (site, start_month, route, dose_band, infusion_number); None: all of them."""
+    d = definitions or Definitions()
+    if by is not None and by not in DIMENSIONS:
+        raise KeyError(f"safety by {by!r}: unknown grouping; use one of {', '.join(DIMENSIONS)}")
+    if treatments is None or treatments.empty:
+        raise DataError("Session safety needs a treatments file with the sessions' monitoring record; none was given.")
+    kept = [c for c in S.MONITORING_COLUMNS if c in treatments.columns and treatments[c].notna().any()]
+    notes = []
+    if not kept:
+        notes.append(
+            "The treatments hold no monitoring record (vitals, CADSS, MOAA/S, adverse events, rescue medication, "
+            "minutes to discharge): no flag can be told."
+        )
+    flags = session_flags(treatments, d)
+    attrs = _attributes(assessments, flags[S.PATIENT_ID])
+    for c in attrs.columns:
+        flags[c] = flags[S.PATIENT_ID].map(attrs[c]).to_numpy()
+    rows = _rate_rows(flags, np.full(len(flags), S.OVERALL, dtype=object), S.OVERALL)
+    for dim in [by] if by else list(DIMENSIONS):
+        values = flags[DIMENSIONS[dim]]
+        if dim == dose_.INFUSION_NUMBER:  # 1-6 of the series, as whole numbers
+            group = np.array([int(v) if pd.notna(v) and v <= SERIES else None for v in values], dtype=object)
+        else:
+            group = values.astype(object).to_numpy()
+        keep = pd.notna(group)
+        sub = _rate_rows(flags[keep].reset_index(drop=True), group[keep], dim)
+        order = {g: i for i, g in enumerate(_group_order(pd.unique(group[keep])))}
+        rows += sorted(sub, key=lambda r: (list(FLAGS).index(r["flag"]), order[r[S.GROUP]]))
+    rates = pd.DataFrame(rows)
+    series = flags[flags[dose_.INFUSION_NUMBER] <= SERIES].assign(
+        **{S.GROUP: lambda f: f[dose_.INFUSION_NUMBER].astype(int)}
+    )
+    by_number = _means(
+        series.assign(_n=series[dose_.INFUSION_NUMBER].astype(int)), "_n", (SYSTOLIC_RISE, DIASTOLIC_RISE)
+    )
+    dissoc = treatments.sort_values([S.PATIENT_ID, S.DAY], kind="stable").reset_index(drop=True)
+    extra = flags.assign(**{c: _col(dissoc, c) for c in (S.CADSS, S.CADSS6, S.MINUTES_TO_DISCHARGE)})
+    series_extra = extra[extra[dose_.INFUSION_NUMBER] <= SERIES]
+    if len(by_number):
+        cad = _means(series_extra.assign(_n=series_extra[dose_.INFUSION_NUMBER].astype(int)), "_n", (S.CADSS, S.CADSS6))
+        by_number = by_number.merge(cad.drop(columns=S.PATIENTS), on=S.GROUP, how="left")
+    bp_by_age = _means(flags, S.AGE_BAND, (SYSTOLIC_RISE, DIASTOLIC_RISE))
+    discharge = _discharge(extra)
+    events = _events(treatments, flags)
+    counts, patients = suicidality(assessments, d) if assessments is not None else suicidality(pd.DataFrame(), d)
+    if not counts.get("kept"):
+        notes.append("PHQ-9 item 9 is not in the data (phq9_item9): suicidality cannot be told.")
+    notes.append(
+        "Per 100 sessions: flagged sessions over the sessions where the flag can be told; per patient: patients with a "
+        "flagged session over patients with a session where it can be told. Wilson 95% intervals."
+    )
+    return Safety(flags, rates, by_number, bp_by_age, discharge, events, counts, patients, d, tuple(notes))
+
+
+def _discharge(extra: pd.DataFrame) -> pd.DataFrame:
+    """Minutes to discharge by route: n, mean with t interval, median, quartiles."""
+    rows = []
+    for g in _group_order(pd.unique(extra[S.ROUTE].dropna())):
+        at = extra[S.ROUTE] == g
+        v = extra.loc[at, S.MINUTES_TO_DISCHARGE].to_numpy(dtype=float)
+        v = v[~np.isnan(v)]
+        if not len(v):
+            continue
+        n, m, sd, lo, hi = _mean_ci(v)
+        q1, med, q3 = np.percentile(v, [25, 50, 75])
+        rows.append(
+            {
+                S.GROUP: g,
+                S.PATIENTS: int(extra.loc[at & extra[S.MINUTES_TO_DISCHARGE].notna(), S.PATIENT_ID].nunique()),
+                "minutes_n": n,
+                "minutes_mean": m,
+                "minutes_lower": lo,
+                "minutes_upper": hi,
+                "minutes_median": float(med),
+                "minutes_q1": float(q1),
+                "minutes_q3": float(q3),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _events(treatments: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
+    """Each adverse event: sessions and patients with it, over the sessions and patients with the record."""
+    if S.ADVERSE_EVENTS not in treatments.columns:
+        return pd.DataFrame(columns=["flag", *RATE_COUNTS])
+    t = treatments.sort_values([S.PATIENT_ID, S.DAY], kind="stable").reset_index(drop=True)
+    codes = t[S.ADVERSE_EVENTS].astype(object).fillna("").astype(str)
+    frame = flags[[S.PATIENT_ID]].copy()
+    for code in S.ADVERSE_EVENT_CODES:
+        frame[code] = pd.array(codes.str.split(";").map(lambda xs, c=code: c in xs).to_numpy(), dtype="boolean")
+    rows = []
+    for code in S.ADVERSE_EVENT_CODES:
+        got = _rate_rows(frame, np.full(len(frame), S.OVERALL, dtype=object), S.OVERALL, (code,))
+        if got and got[0]["events"]:
+            rows.append(got[0])
+    return pd.DataFrame(rows)
+
+
+#: the session-monitoring export: one row per session, the fields a monitoring form asks for
+RECORD_COLUMNS = (
+    S.PATIENT_ID,
+    S.DAY,
+    S.KIND,
+    S.ROUTE,
+    dose_.INFUSION_NUMBER,
+    S.DOSE,
+    S.DOSE_MG,
+    S.DURATION_MIN,
+    *S.VITALS_PRE,
+    *S.VITALS_PEAK,
+    SYSTOLIC_RISE,
+    DIASTOLIC_RISE,
+    S.CADSS,
+    S.CADSS6,
+    S.MOAAS_MIN,
+    S.ADVERSE_EVENTS,
+    S.RESCUE_MEDICATION,
+    S.MINUTES_TO_DISCHARGE,
+    "flags",
+)
+
+
+def monitoring_record(treatments: pd.DataFrame, definitions: Definitions | None = None) -> pd.DataFrame:
+    """The session-monitoring export (clinicians: patient keys and days): one row per session in patient and day
+    order with the monitoring form's fields (blank where not kept), the rises and the flags in words."""
+    flags = session_flags(treatments, definitions)
+    t = treatments.sort_values([S.PATIENT_ID, S.DAY], kind="stable").reset_index(drop=True)
+    out = flags[[S.PATIENT_ID, S.DAY, S.KIND, S.ROUTE, dose_.INFUSION_NUMBER, SYSTOLIC_RISE, DIASTOLIC_RISE]].copy()
+    for c in RECORD_COLUMNS:
+        if c not in out.columns and c != "flags":
+            out[c] = t[c].to_numpy() if c in t.columns else np.nan
+    names = [k for k in FLAGS if k != "any_flag"]
+    which = flags[names].fillna(False).astype(bool).to_numpy()
+    out["flags"] = ["; ".join(FLAGS[k].lower() for k, on in zip(names, row) if on) for row in which]
+    return out[list(RECORD_COLUMNS)]

@@ -1,0 +1,3 @@
+-- on: store
+-- expect: unknown schema version (none)
+DELETE FROM meta;

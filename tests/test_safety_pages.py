@@ -1,0 +1,94 @@
+"""The Safety page (pages/safety.py, ui/safety_view.py) with Streamlit's AppTest: managers see rates, trends and the
+series curves; clinicians also the flagged sessions by patient key and day and the session-monitoring export."""
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analysis.config import DATA_DIR_ENV
+from ui import gate
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_data"
+AUTH = {
+    "redirect_uri": "http://localhost:8501/oauth2callback",
+    "cookie_secret": "s" * 64,
+    "client_id": "dashboard",
+    "client_secret": "secret",
+    "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
+}
+SECRETS = {"auth": AUTH, "access": {"managers": ["@clinic.org"], "clinicians": ["carol@clinic.org"]}}
+
+pytestmark = pytest.mark.skipif(not (SAMPLE / "assessments.csv").exists(), reason="sample_data/ not generated yet")
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "data"))
+    gate._open_store.clear()
+    yield
+    gate._open_store.clear()
+
+
+def app(secrets=None, email=None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=180)
+    if secrets:
+        at.secrets = secrets
+        at.user = {"is_logged_in": True, "email": email, "email_verified": True}
+    at.run()
+    return at.switch_page("pages/safety.py").run()
+
+
+def texts(at, kind) -> list[str]:
+    return [str(e.value) for e in getattr(at, kind)]
+
+
+def test_the_safety_page_shows_rates_trends_and_the_series_on_the_sample():
+    import pandas as pd
+
+    from analysis import safety
+    from analysis.ingest import load_files
+
+    at = app()
+    assert not at.exception, [e.message for e in at.exception]
+    labels = [m.label for m in at.metric]
+    assert labels[0] == "Sessions" and "Hypertensive surge /100" in labels
+    assert at.metric[0].value == "2,708"
+    loaded = load_files([SAMPLE / "assessments.csv", SAMPLE / "treatments.csv"])
+    overall = safety.analyse(loaded.assessments, loaded.treatments).rates.set_index(["flag", "dimension"])
+    surge = next(m for m in at.metric if m.label == "Hypertensive surge /100")
+    assert surge.value == f"{overall.loc[('surge', 'overall'), 'per_100']:.1f}"
+    specs = [json.loads(e.proto.spec) for e in at.get("plotly_chart")]
+    titles = [s["layout"]["title"]["text"] for s in specs]
+    assert titles == ["Flagged sessions by site", "Blood-pressure rise and dissociation over the series"]
+    series = specs[1]["data"][0]
+    assert series["name"].startswith("Systolic") and len(series["x"]) == 6
+    assert series["y"][0] > series["y"][-1]  # the rise is smaller at the sixth infusion
+    at.selectbox(key="safety_by").set_value("start_month").run()
+    assert not at.exception
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert spec["layout"]["title"]["text"] == "Flagged sessions by start month"
+    months = {x for trace in spec["data"] for x in trace["x"]}
+    assert months and all(len(m) == 7 and m[4] == "-" for m in months)
+    assert isinstance(pd.DataFrame(at.dataframe[0].value), pd.DataFrame)
+
+
+def test_a_clinician_sees_the_flagged_sessions_by_patient_key_and_day_and_the_export():
+    at = app(SECRETS, email="carol@clinic.org")
+    assert not at.exception and at.session_state["role"] == "clinician"
+    frames = [d.value for d in at.dataframe]
+    flagged = next(f for f in frames if "flags" in f.columns)
+    assert {"patient_id", "day"} <= set(flagged.columns) and len(flagged) > 100
+    assert flagged["patient_id"].str.fullmatch(r"P\d{5}").all()
+    assert any(b.label.startswith("Download the session-monitoring record") for b in at.get("download_button"))
+
+
+def test_a_manager_sees_no_patient_keys():
+    at = app(SECRETS, email="alice@clinic.org")
+    assert not at.exception and at.session_state["role"] == "manager"
+    assert any("clinicians only" in c for c in texts(at, "caption"))
+    for frame in (d.value for d in at.dataframe):
+        assert "patient_id" not in frame.columns and "Patient key" not in frame.columns
+    assert not any("session-monitoring" in b.label for b in at.get("download_button"))
