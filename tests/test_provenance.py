@@ -37,6 +37,20 @@ def test_windows_boosters_and_suppression_are_listed_in_words():
     ]
 
 
+def test_safety_and_quality_measure_settings_are_listed_in_words_each_with_its_default():
+    d = Definitions(safety={"surge_sbp_rise": 30, "desaturation_spo2_below": 90}, measure_window_days=30)
+    assert card.differences(d) == [
+        "Safety surge sbp rise: 30 (default 40)",
+        "Safety desaturation spo2 below: 90 (default 92)",
+        "Quality-measure windows: +/- 30 days (default +/- 60 days)",
+    ]
+    assert card.differences(Definitions(safety={"surge_sbp_rise": 40})) == []  # the default, written out
+    assert card.differences(Definitions(measure_score="any")) == [
+        "Quality-measure score: any PHQ-9 in the window (default the most recent PHQ-9 in the window)"
+    ]
+    assert card.named(d).name == "default, edited"
+
+
 def test_a_changed_card_called_default_is_named_default_edited_and_back():
     edited = card.named(Definitions(response_drop={"PHQ9": 0.4}))
     assert edited.name == "default, edited"

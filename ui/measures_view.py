@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analysis import access, formatting, measures, measures_charts, metrics, privacy, schema
+from analysis import access, formatting, measures, measures_charts, metrics, schema
 from analysis.card import MEASURE_SCORES
 from ui import cache, gate, show
 
@@ -166,11 +166,9 @@ def patients_section(res, key: str) -> None:
         f"**{due}** patient(s) have an open window without a PHQ-9 yet: a score before the window closes still counts."
     )
     st.dataframe(p.rename(columns=PATIENT_NAMES), hide_index=True, width="stretch")
-    st.download_button(
+    show.csv_download(
+        p.rename(columns=PATIENT_NAMES),
         "Download the patient list (CSV)",
-        privacy.to_csv_bytes(p.rename(columns=PATIENT_NAMES)),
         f"measure_patients_{key.lower().replace(' ', '_')}.csv",
-        "text/csv",
         key="measures_patients_csv",
-        icon=":material/download:",
     )

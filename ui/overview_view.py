@@ -18,6 +18,7 @@ RATE_NAMES = {
     **formatting.LABELS,
     schema.RESPONSE_RATE: formatting.ci_label(schema.RESPONSE_RATE),
     schema.REMISSION_RATE: formatting.ci_label(schema.REMISSION_RATE),
+    schema.WITH_FOLLOW_UP: "Followed up",  # (short: the tables fit 1280 px; the page's caption says what it is)
 }
 
 
@@ -161,10 +162,39 @@ def at_a_glance(summary, kpis: pd.DataFrame, instrument: str) -> None:
             "the evaluable patients, with 95% Wilson confidence intervals."
             + (f" {', '.join(no_rule)}: no remission rule, so no remission." if no_rule else "")
         )
-    trend = manager.response_trend(summary.rates, instrument, thr)
-    if len(trend):
-        late = kpis["left_out_from"].iloc[0] if "left_out_from" in kpis.columns else None
-        show.plot(manager.response_trend_chart, trend, instrument, late if isinstance(late, str) else None)
+    trend_by_period(summary, kpis, instrument)
+
+
+def trend_by_period(summary, kpis: pd.DataFrame, instrument: str) -> None:
+    """The instrument's response by start month, or by quarter when fewer than half of the months have enough
+    patients to show a rate (the user can switch); the counts behind each point in a table under the chart."""
+    from analysis import manager
+
+    thr = threshold()
+    monthly = manager.response_trend(summary.rates, instrument, thr, by="month")
+    if not len(monthly):
+        return
+    shown = pd.to_numeric(monthly[schema.RESPONSE_RATE], errors="coerce").notna().mean()
+    st.subheader(f"{instrument} response over time")
+    by = st.segmented_control(
+        "Patients grouped by their start",
+        ["month", "quarter"],
+        default="month" if shown >= 0.5 else "quarter",
+        format_func=lambda b: f"by {b}",
+        key="trend_by",
+        help="A month alone often holds too few patients to show a rate; a quarter gathers three months.",
+    )
+    trend = monthly if (by or "month") == "month" else manager.response_trend(summary.rates, instrument, thr)
+    late = kpis["left_out_from"].iloc[0] if "left_out_from" in kpis.columns else None
+    show.plot(manager.response_trend_chart, trend, instrument, late if isinstance(late, str) else None)
+    show.table(
+        trend.drop(columns=[schema.START_MONTH]),
+        f"{instrument} response by start {by or 'month'}",
+        percent=(schema.RESPONSE_RATE,),
+        ci={schema.RESPONSE_RATE: (schema.RESPONSE_LOWER, schema.RESPONSE_UPPER)},
+        rename={**RATE_NAMES, "months": f"Start {by or 'month'}"},
+        key="trend_table",
+    )
 
 
 def defs_remission(code: str):

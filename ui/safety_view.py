@@ -206,13 +206,11 @@ def clinician_lists(res, treatments, definitions) -> None:
     st.caption(f"{len(flagged):,} sessions with at least one flag, by patient key and day.")
     st.dataframe(flagged, hide_index=True, width="stretch")
     record = cache.cached(safety.monitoring_record, treatments, definitions)
-    st.download_button(
+    show.csv_download(
+        record,
         "Download the session-monitoring record (CSV)",
-        privacy.to_csv_bytes(record),
         "session_monitoring.csv",
-        "text/csv",
         key="session_monitoring_csv",
-        icon=":material/download:",
         help="One row per session: the fields a monitoring form asks for, the rises and the flags. It holds patient "
         "keys and days: keep it inside the practice.",
     )

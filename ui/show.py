@@ -160,3 +160,22 @@ def definition_card(defs) -> None:
     with st.expander("The definition card in force"):
         st.markdown("\n".join(f"- {line}" for line in defs.description()))
         st.json(defs.to_dict(), expanded=False)
+
+
+def csv_download(table: pd.DataFrame, label: str, file_name: str, key: str, help: str | None = None) -> None:
+    """One CSV download of a patient-level list (clinicians only: the caller checks the role) under the
+    provenance of the data, filters and card in force, logged as every download (ui.gate.log_download). No small-
+    cell rule applies: the rows are patients, not counts."""
+    from analysis import provenance
+
+    st.download_button(
+        label,
+        provenance.csv_bytes(table, session.provenance()),
+        file_name,
+        "text/csv",
+        key=key,
+        icon=":material/download:",
+        help=help,
+        on_click=gate.log_download,
+        args=("CSV", file_name),
+    )
