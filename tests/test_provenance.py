@@ -123,3 +123,35 @@ def test_the_practice_name_is_a_setting(monkeypatch):
     assert provenance.practice_name("fallback") == "Lakeside Ketamine"
     monkeypatch.setenv(provenance.PRACTICE_ENV, " ")
     assert provenance.practice_name("fallback") == "fallback"
+
+
+def test_numbers_with_decimals_are_rounded_as_on_screen_and_kept_raw_in_a_column_of_their_own():
+    from ui import show
+
+    shown = pd.DataFrame(
+        {
+            "site": ["Lakeside", "Northside"],
+            "sessions": [699, 1046],  # whole numbers: as they are
+            "per_100": [3.918722, 10.0143],
+            "lower": [0.054321, 2.7],
+            "p": [0.0004, 0.2345],
+            "minutes": [44.0, 40.0],  # whole, though floats: as they are
+        }
+    )
+    assert [c for c in shown.columns if show.fractional(shown[c])] == ["per_100", "lower", "p"]
+    assert [show.number(v) for v in (3.918722, 10.0143, 0.054321, 0.0, -12.04)] == [
+        "3.9",
+        "10.0",
+        "0.0543",
+        "0.0",
+        "-12.0",
+    ]
+    assert show.is_p_value("p") and show.is_p_value("log-rank p") and not show.is_p_value("per_100")
+    assert [show.number(v, p=True) for v in (0.0004, 0.2345)] == ["< 0.001", "0.234"]
+    view = shown.copy()
+    for c in ("per_100", "lower", "p"):
+        view[c] = [show.number(v, show.is_p_value(c)) for v in shown[c]]
+    out = show.downloadable(view, shown, rename={"per_100": "Per 100"}, raw=["per_100", "lower", "p"])
+    assert out["Per 100"].tolist() == ["3.9", "10.0"] and out["Per 100 (raw)"].tolist() == [3.918722, 10.0143]
+    assert out["p"].tolist() == ["< 0.001", "0.234"] and out["p (raw)"].tolist() == [0.0004, 0.2345]
+    assert out["minutes"].tolist() == [44.0, 40.0] and "minutes (raw)" not in out.columns

@@ -86,10 +86,11 @@ def rates_table(cmp, instrument: str) -> None:
             schema.RESPONSE_RATE: (schema.RESPONSE_LOWER, schema.RESPONSE_UPPER),
             schema.REMISSION_RATE: (schema.REMISSION_LOWER, schema.REMISSION_UPPER),
         },
-        rename=COHORT_NAMES,
+        rename={**COHORT_NAMES, schema.WITH_FOLLOW_UP: "Followed up"},  # (short: the table fits 1280 px)
         key="cohort_rates",
         hide=(schema.WITH_BASELINE, schema.WITH_RESPONSE_ASSESSMENT, "description"),
     )
+    st.caption("Followed up: responders with a later score, whose durability can be measured.")
 
 
 def combined(sel_a, sel_b, names=("A", "B")) -> pd.DataFrame:
