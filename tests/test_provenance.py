@@ -136,9 +136,10 @@ def test_numbers_with_decimals_are_rounded_as_on_screen_and_kept_raw_in_a_column
             "lower": [0.054321, 2.7],
             "p": [0.0004, 0.2345],
             "minutes": [44.0, 40.0],  # whole, though floats: as they are
+            "suppressed": pd.Series(["<11", 2.345678], dtype=object),  # beside '<11': rounded too
         }
     )
-    assert [c for c in shown.columns if show.fractional(shown[c])] == ["per_100", "lower", "p"]
+    assert [c for c in shown.columns if show.fractional(shown[c])] == ["per_100", "lower", "p", "suppressed"]
     assert [show.number(v) for v in (3.918722, 10.0143, 0.054321, 0.0, -12.04)] == [
         "3.9",
         "10.0",
@@ -155,3 +156,14 @@ def test_numbers_with_decimals_are_rounded_as_on_screen_and_kept_raw_in_a_column
     assert out["Per 100"].tolist() == ["3.9", "10.0"] and out["Per 100 (raw)"].tolist() == [3.918722, 10.0143]
     assert out["p"].tolist() == ["< 0.001", "0.234"] and out["p (raw)"].tolist() == [0.0004, 0.2345]
     assert out["minutes"].tolist() == [44.0, 40.0] and "minutes (raw)" not in out.columns
+
+
+def test_a_rounded_column_beside_suppressed_cells_keeps_them_and_its_raw_column_leaves_them_empty():
+    from ui import show
+
+    shown = pd.DataFrame({"rate": pd.Series(["<11", 2.345678, None], dtype=object)})
+    view = shown.assign(rate=["<11", show.number(2.345678), ""])
+    out = show.downloadable(view, shown, raw=["rate"])
+    assert out["rate"].tolist() == ["<11", "2.3", ""]
+    raw = out["rate (raw)"]
+    assert pd.isna(raw.iloc[0]) and raw.iloc[1] == 2.345678 and pd.isna(raw.iloc[2])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -78,7 +79,9 @@ def table(
     raw = [c for c in view.columns if c not in handled and fractional(shown[c])]
     for c in raw:  # other numbers with decimals: 1 decimal (3 significant digits under 1), p values as p values
         p = is_p_value(c)
-        view[c] = shown[c].map(lambda v, p=p: "" if formatting.missing(v) else number(v, p))
+        view[c] = shown[c].map(
+            lambda v, p=p: v if isinstance(v, str) else "" if formatting.missing(v) else number(v, p)
+        )
     for c, (lo, hi) in (ci or {}).items():
         if c in percent:  # a share with its interval: '53.8% (47.9 to 59.6)'
             rates = zip(shown[c], shown[lo], shown[hi])
@@ -108,17 +111,19 @@ def downloadable(view: pd.DataFrame, shown: pd.DataFrame, percent=(), ci=None, r
         for r in (c, *((ci or {}).get(c, ()))):
             out[f"{r} (fraction)"] = shown[r].map(lambda v: None if formatting.missing(v) else float(v))
     for c in raw:
-        out[f"{(rename or {}).get(c, c)} (raw)"] = shown[c].map(lambda v: None if formatting.missing(v) else float(v))
+        out[f"{(rename or {}).get(c, c)} (raw)"] = shown[c].map(
+            lambda v: None if isinstance(v, str) or formatting.missing(v) else float(v)
+        )
     return out
 
 
 def fractional(column: pd.Series) -> bool:
-    """Whether a column holds numbers (floats) of which at least one is not whole: those are rounded on screen."""
-    if column.dtype.kind != "f":
+    """Whether a column holds numbers (floats, possibly beside '<11' or withheld cells) of which at least one is
+    not whole: those are rounded on screen."""
+    if column.dtype.kind not in "fO":
         return False
-    v = column.dropna()
-    v = v[v.map(lambda x: x == x and abs(x) != float("inf"))]
-    return bool(len(v)) and bool((v != v.round()).any())
+    v = [float(x) for x in column if isinstance(x, (float, np.floating)) and x == x and abs(x) != float("inf")]
+    return any(x != round(x) for x in v)
 
 
 def is_p_value(name) -> bool:
