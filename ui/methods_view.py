@@ -169,11 +169,11 @@ def registry_view() -> pd.DataFrame:
     return pd.DataFrame(
         {
             "Code": t["code"],
-            "Name": t["name"],
+            "Name": [str(n).split(" (")[0] for n in t["name"]],  # (the bracketed part: the citations below)
             "Range": [f"{lo}-{hi}" for lo, hi in zip(t["min"], t["max"])],
-            "Response": ["—" if blank(v) else f"drop of at least {100 * float(v):g}%" for v in t["response_drop"]],
-            "Remission": ["none" if blank(v) else f"score at most {v}" for v in t["remission_max"]],
-            "Severity bands from": ["none" if blank(v) else str(v).replace(";", ", ") for v in t["band_cuts"]],
+            "Response": ["—" if blank(v) else f"≥ {100 * float(v):g}% drop" for v in t["response_drop"]],
+            "Remission": ["none" if blank(v) else f"≤ {v}" for v in t["remission_max"]],
+            "Bands": ["none" if blank(v) else str(v).replace(";", ", ") for v in t["band_cuts"]],
             "MCID": ["—" if blank(v) else str(v) for v in t["mcid"]],
             "Cut-off": ["—" if blank(v) else str(v) for v in t["cutoff"]],
         }
