@@ -9,16 +9,26 @@ from pathlib import Path
 import duckdb
 
 from analysis import audit as audit_chain
+from analysis import schema as S
 from analysis.config import DATA_DIR_ENV
 from analysis.errors import DataError
-from analysis.schema import ASSESSMENT_COLUMNS, DAY, DOSE, SCORE, TREATMENT_COLUMNS
 
-SCHEMA_VERSION = 3  # 2: datasets.issues_json (the validation report); 3: audit role and hash chain
+#: 2: datasets.issues_json (the validation report); 3: audit role and hash chain; 4: the optional columns of
+#: real exports (PHQ-9 item 9; a session's dose in mg and its monitoring record)
+SCHEMA_VERSION = 4
 ASSESSMENTS = "assessments"
 TREATMENTS = "treatments"
 #: canonical columns stored as numbers (DOUBLE); every other canonical column is text
-NUMERIC_COLUMNS = (SCORE, DAY, DOSE)
-_TABLES = {ASSESSMENTS: ASSESSMENT_COLUMNS, TREATMENTS: TREATMENT_COLUMNS}
+NUMERIC_COLUMNS = (S.SCORE, S.DAY, S.DOSE, S.PHQ9_ITEM9, *S.MONITORING_RANGES)
+#: every column a table may hold: the canonical ones, then the optional ones (stored only when a file had them)
+_TABLES = {
+    ASSESSMENTS: S.ASSESSMENT_COLUMNS + S.OPTIONAL_ASSESSMENT_COLUMNS,
+    TREATMENTS: S.TREATMENT_COLUMNS + tuple(c for c in S.MONITORING_COLUMNS if c not in S.TREATMENT_COLUMNS),
+}
+_OPTIONAL = {
+    ASSESSMENTS: S.OPTIONAL_ASSESSMENT_COLUMNS,
+    TREATMENTS: _TABLES[TREATMENTS][len(S.TREATMENT_COLUMNS) :],
+}
 
 
 def _connect(path: Path) -> duckdb.DuckDBPyConnection:
@@ -39,8 +49,12 @@ def _connect(path: Path) -> duckdb.DuckDBPyConnection:
         ) from None
 
 
+def _type(column: str) -> str:
+    return "DOUBLE" if column in NUMERIC_COLUMNS else "VARCHAR"
+
+
 def _ddl_columns(table: str) -> str:
-    types = ", ".join(f'"{c}" {"DOUBLE" if c in NUMERIC_COLUMNS else "VARCHAR"}' for c in _TABLES[table])
+    types = ", ".join(f'"{c}" {_type(c)}' for c in _TABLES[table])
     return f"dataset_id BIGINT NOT NULL, row_no BIGINT NOT NULL, {types}"
 
 
@@ -65,8 +79,8 @@ _OWN_TABLES = {
         "id", "name", "content_hash", "uploaded_at", "uploaded_by", "rows", "patients", "treatment_rows",
         "rows_read", "mapping_json", "columns_json", "issues_json",
     ),
-    ASSESSMENTS: ("dataset_id", "row_no", *ASSESSMENT_COLUMNS),
-    TREATMENTS: ("dataset_id", "row_no", *TREATMENT_COLUMNS),
+    ASSESSMENTS: ("dataset_id", "row_no", *_TABLES[ASSESSMENTS]),
+    TREATMENTS: ("dataset_id", "row_no", *_TABLES[TREATMENTS]),
     "opens": ("id", "dataset_id", "actor", "opened_at"),
     "audit": ("id", "logged_at", "actor", "action", "dataset_hash", "detail", "role", "prev_hash", "hash"),
 }  # fmt: skip
@@ -157,14 +171,20 @@ def _check_tables(cur, path: Path) -> None:
 
 def _upgrade(cur) -> None:
     """1 -> 2: the validation report (none for the data sets already saved); 2 -> 3: the audit log's role and
-    hash chain (the entries already written are chained now, in their order)."""
+    hash chain (the entries already written are chained now, in their order); 3 -> 4: the optional columns
+    (empty for the data sets already saved)."""
     cur.execute("ALTER TABLE datasets ADD COLUMN IF NOT EXISTS issues_json VARCHAR")
+    audit_columns = _tables(cur).get("audit", ())
     for column in ("role", "prev_hash", "hash"):
         cur.execute(f"ALTER TABLE audit ADD COLUMN IF NOT EXISTS {column} VARCHAR")
-    prev = audit_chain.GENESIS
-    rows = cur.execute("SELECT id, logged_at, actor, role, action, dataset_hash, detail FROM audit ORDER BY id")
-    for entry_id, at, user, role, action, digest, detail in rows.fetchall():
-        own = audit_chain.entry_hash(prev, entry_id, at, user, role, action, digest, detail)
-        cur.execute("UPDATE audit SET prev_hash = ?, hash = ? WHERE id = ?", [prev, own, entry_id])
-        prev = own
+    if "hash" not in audit_columns:  # (schema 1 or 2: chain the entries written before)
+        prev = audit_chain.GENESIS
+        rows = cur.execute("SELECT id, logged_at, actor, role, action, dataset_hash, detail FROM audit ORDER BY id")
+        for entry_id, at, user, role, action, digest, detail in rows.fetchall():
+            own = audit_chain.entry_hash(prev, entry_id, at, user, role, action, digest, detail)
+            cur.execute("UPDATE audit SET prev_hash = ?, hash = ? WHERE id = ?", [prev, own, entry_id])
+            prev = own
+    for table, columns in _OPTIONAL.items():
+        for c in columns:
+            cur.execute(f'ALTER TABLE {table} ADD COLUMN IF NOT EXISTS "{c}" {_type(c)}')
     cur.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)])

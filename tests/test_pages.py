@@ -114,7 +114,10 @@ def test_durability_page_draws_one_curve_per_condition_in_its_fixed_colour(sampl
     km = next(s for s in plotly_specs(at) if "still responding" in s["layout"]["title"]["text"])
     curves = {t["name"]: t["line"]["color"] for t in km["data"] if t.get("name")}
     assert curves["Depression"] == charts.CONDITION_COLOURS["depression"]
-    assert [m.label for m in at.metric][:2] == ["Responders", "Median (days)"]
+    assert [m.label for m in at.metric][:2] == [
+        "Responders with follow-up",
+        "Median days",
+    ]  # (issue 20: tiles say what they count)
 
 
 def test_a_filter_chosen_in_the_sidebar_survives_a_change_of_page():

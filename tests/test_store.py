@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis import store as store_module
+from analysis import store_schema
 from analysis.config import DATA_DIR_ENV, MAX_DATASET_NAME_LENGTH
 from analysis.errors import DataError
 from analysis.schema import CONDITION, DATE, DAY, DOSE, INSTRUMENT, KIND, PATIENT_ID, SCORE, SITE
@@ -894,6 +895,29 @@ def test_a_database_of_schema_2_gets_its_audit_entries_chained_in_their_order(tm
         assert chain.intact and chain.entries == 2 and s.verify() == ()
         s.audit("carol@clinic.org", "sign_in", role="clinician")
         assert s.chain().intact and s.audit_log()["action"].tolist() == ["sign_in", "sign_in", "save"]
+
+
+def test_a_database_of_schema_3_gains_the_optional_columns_and_keeps_its_data_sets(tmp_path):
+    from analysis.ingest import load_files
+
+    with Store(tmp_path) as s:
+        old = s.save("old", clinic(), user="alice@clinic.org")
+    con = duckdb.connect(str(tmp_path / "outcomes.duckdb"))  # back to schema 3, as the previous version wrote it
+    for table, columns in store_schema._OPTIONAL.items():
+        for c in columns:
+            con.execute(f'ALTER TABLE {table} DROP COLUMN "{c}"')
+    con.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    con.close()
+    sample = load_files([str(ROOT / "sample_data" / "assessments.csv"), str(ROOT / "sample_data" / "treatments.csv")])
+    assert {"sbp_peak", "cadss", "adverse_events"} <= set(sample.treatments)
+    with Store(tmp_path) as s:
+        a, _, _ = s.open(old.id)
+        pd.testing.assert_frame_equal(a, clinic().assessments)
+        new = s.save("sample", sample)
+        a, t, _ = s.open(new.id)
+        assert s.verify() == () and s.chain().intact
+    pd.testing.assert_frame_equal(a, sample.assessments)
+    pd.testing.assert_frame_equal(t, sample.treatments)
 
 
 def test_the_store_offers_no_way_to_change_or_remove_audit_entries():

@@ -308,12 +308,13 @@ def _read_one(reader, cols: C.Columns, name: str, fi: int, log: IssueLog, fast: 
     has_date = S.DAY in t or cols.date_target is not None
     long_format = S.INSTRUMENT in t and S.SCORE in t
     read_rows = raw.table.num_rows + sum(w == "long" for _, w in raw.ragged)
-    if role.role == R.VITALS:  # (the hook of the vitals reader: analysis/ingest/monitoring.py)
-        raise Refused(
-            "VITALS_NOT_READ",
-            "This file holds minute-by-minute vitals (a minute column beside blood pressure, heart rate or SpO2); "
-            "this version does not read them. Leave it out, or choose another role for it if it is not vitals.",
-        )
+    if role.role == R.VITALS:  # the minute-by-minute vitals file (analysis/ingest/monitoring.py)
+        missing = [(S.PATIENT_ID, C.REQUIRED_WORDS[S.PATIENT_ID])] if S.PATIENT_ID not in t else []
+        missing += [] if has_date else [(S.DATE, C.REQUIRED_WORDS[S.DATE])]
+        missing += [] if S.MINUTE in t else [(S.MINUTE, "the minutes from the start of dosing (e.g. 'Minute')")]
+        if missing:
+            _refuse_missing(missing, raw, cols, reader.names)
+        return monitoring.vitals_frame(raw, cols, fi, name, log), "vitals", read_rows, cols, {}
     if role.role == R.ASSESSMENTS and not (long_format or cols.wide):
         missing = [(c, C.REQUIRED_WORDS[c]) for c in (S.PATIENT_ID, S.INSTRUMENT, S.SCORE) if c not in t]
         _refuse_missing(missing + ([] if has_date else [(S.DATE, C.REQUIRED_WORDS[S.DATE])]), raw, cols, reader.names)

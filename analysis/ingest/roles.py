@@ -159,7 +159,7 @@ def complete(raw, cols: C.Columns, role: str | None = None) -> list[str]:
 
 def _vitals_signals(names: list[str]) -> tuple[bool, bool]:
     keys = {header_key(n) for n in names}
-    minute = bool(keys & _VITALS_MINUTE) or any(k.startswith("minute") for k in keys)
+    minute = bool(keys & _VITALS_MINUTE)  # ('minutes to discharge' is a session's column, not a minute)
     vitals = sum(any(w == k or k.startswith(w + " ") for w in _VITALS_WORDS) for k in keys)
     return minute, vitals >= 2
 
@@ -176,7 +176,7 @@ def decide(raw, cols: C.Columns, names: list[str], chosen: str | None = None, sa
         return "its values" if t.get(target) in found_by_values else "its name"
 
     minute, vitals = _vitals_signals(names)
-    if minute and vitals and not (S.INSTRUMENT in t and S.SCORE in t):
+    if minute and vitals and S.KIND not in t and not (S.INSTRUMENT in t and S.SCORE in t):
         return Role(VITALS, ["a minute column beside blood pressure, heart rate or SpO2 columns"])
     points = {ASSESSMENTS: [], TREATMENTS: []}
     if S.INSTRUMENT in t and S.SCORE in t:
