@@ -17,10 +17,16 @@ pages = st.navigation(
         st.Page("pages/trajectories.py", title="Trajectories", icon=":material/show_chart:"),
         st.Page("pages/durability.py", title="Durability", icon=":material/timelapse:"),
         st.Page("pages/compare.py", title="Compare cohorts", icon=":material/compare_arrows:"),
+        st.Page("pages/boosters.py", title="Boosters", icon=":material/vaccines:"),
         st.Page("pages/safety.py", title="Safety", icon=":material/health_and_safety:"),
         st.Page("pages/measures.py", title="Quality measures", icon=":material/verified:"),
         st.Page("pages/data.py", title="Data", icon=":material/upload_file:"),
         st.Page("pages/methods.py", title="Methods", icon=":material/menu_book:"),
+        *(
+            [st.Page("pages/worklist.py", title="Worklist", icon=":material/checklist:")]
+            if access.can_view_patient_level(role)
+            else []
+        ),
         *(
             [st.Page("pages/audit.py", title="Audit log", icon=":material/history:")]
             if access.can_view_audit(role)

@@ -194,6 +194,17 @@ def cmd_safety(args) -> int:
     return 0
 
 
+def cmd_dose(args) -> int:
+    from analysis.dose_response import analyse
+
+    loaded = _load(args)
+    if not loaded.ok:
+        return _refuse(loaded, args.json)
+    result = analyse(loaded.assessments, loaded.treatments, args.instrument, definitions=_definitions(args))
+    _emit(result, args.json)
+    return 0
+
+
 def cmd_report(args) -> int:
     from analysis.report import write_report
 
@@ -237,6 +248,10 @@ def cmd_sample(args) -> int:
     paths = write_sample(args.out, patients=args.patients, seed=args.seed)
     if args.vendor_export:
         paths.append(write_vendor_export(args.out, patients=args.patients, seed=args.seed))
+    if args.exports:  # (issue 16: the practice as an Excel workbook, FHIR and item by item)
+        from analysis.simulate import write_exports
+
+        paths += write_exports(Path(args.out) / "exports", patients=args.patients, seed=args.seed)
     print(
         json.dumps({"ok": True, "files": [str(p) for p in paths]})
         if args.json
@@ -294,6 +309,10 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("site", "start_month", "route", "dose_band", "infusion_number"),
         help="one grouping of the rates besides overall (default: all of them)",
     )
+    dr = data_command(
+        "dose", cmd_dose, "dose and frequency: response and durability by dose band and induction density"
+    )
+    dr.add_argument("--instrument", default="PHQ9", help="the instrument of response (default: PHQ9)")
     r = data_command("report", cmd_report, "the printable PDF report")
     r.add_argument("--out", required=True, metavar="PATH.pdf")
 
@@ -310,6 +329,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--vendor-export",
         action="store_true",
         help="also write vendor_export.csv: the first 60 patients as a messy EHR export",
+    )
+    s.add_argument(
+        "--exports",
+        action="store_true",
+        help="also write exports/: the practice as an Excel workbook, a FHIR Bundle and bulk NDJSON, item by item",
     )
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_sample)

@@ -27,6 +27,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis import schema as S
+from analysis.config import SUPPRESSION_THRESHOLD
 from analysis.outcomes import Definitions, group_labels
 from analysis.privacy import show_count, suppress_table
 from analysis.survival import KaplanMeier, kaplan_meier
@@ -37,6 +38,8 @@ BEFORE_DAYS = 14
 AFTER_DAYS = 14
 #: days in a year, for patient-years
 YEAR_DAYS = 365.25
+#: the width in days of the bars of the distribution of days between boosters (merged until none is small)
+INTERVAL_BIN_DAYS = 14
 #: the days at which the share still without a booster is given
 WITHOUT_BOOSTER_DAYS = (28, 56, 84, 182)
 BOOSTER_COLUMNS = (S.GROUP, S.PATIENTS, "intervals", "median_days", "q1_days", "q3_days")
@@ -62,11 +65,7 @@ def booster_intervals(treatments: pd.DataFrame | None, patients: pd.DataFrame, b
     default type 7). Empty without treatments."""
     if treatments is None:
         return pd.DataFrame(columns=list(BOOSTER_COLUMNS))
-    b = treatments.loc[treatments[S.KIND] == "booster", [S.PATIENT_ID, S.DAY]].copy()
-    b[S.DAY] = pd.to_numeric(b[S.DAY], errors="coerce")
-    b = b.dropna().drop_duplicates().sort_values([S.PATIENT_ID, S.DAY])
-    b["interval"] = b.groupby(S.PATIENT_ID)[S.DAY].diff()
-    iv = b.dropna(subset=["interval"])
+    iv = _intervals(treatments)
     groups = group_labels(patients.set_index(S.PATIENT_ID)[by]) if by else None
     iv = iv.assign(group=iv[S.PATIENT_ID].map(groups).fillna("unknown") if by else "all")
 
@@ -84,6 +83,44 @@ def booster_intervals(treatments: pd.DataFrame | None, patients: pd.DataFrame, b
 
     rows = [row("all", iv)] + ([row(g, x) for g, x in iv.groupby(S.GROUP, sort=True)] if by else [])
     return pd.DataFrame(rows, columns=list(BOOSTER_COLUMNS))
+
+
+def _intervals(treatments: pd.DataFrame) -> pd.DataFrame:
+    """Each interval between consecutive distinct booster days of a patient: patient_id, day (the later booster),
+    interval (days)."""
+    b = treatments.loc[treatments[S.KIND] == "booster", [S.PATIENT_ID, S.DAY]].copy()
+    b[S.DAY] = pd.to_numeric(b[S.DAY], errors="coerce")
+    b = b.dropna().drop_duplicates().sort_values([S.PATIENT_ID, S.DAY])
+    b["interval"] = b.groupby(S.PATIENT_ID)[S.DAY].diff()
+    return b.dropna(subset=["interval"])
+
+
+def interval_distribution(
+    treatments: pd.DataFrame | None, threshold: int = SUPPRESSION_THRESHOLD, bin_days: int = INTERVAL_BIN_DAYS
+) -> pd.DataFrame:
+    """The distribution of the days between consecutive boosters (all patients): from_day, to_day (inclusive),
+    intervals. Bins are ``bin_days`` wide, and neighbouring bins are merged (from the shortest intervals up) until
+    each holds at least ``threshold`` intervals, the last leftover joining the bin before it: no bin is a small
+    count, and none can be found by subtracting the others from the total. Empty when there are fewer than
+    ``threshold`` intervals in all (or no treatments)."""
+    cols = ["from_day", "to_day", "intervals"]
+    if treatments is None or not len(treatments):
+        return pd.DataFrame(columns=cols)
+    v = _intervals(treatments)["interval"].to_numpy(dtype=float)
+    if len(v) < threshold:
+        return pd.DataFrame(columns=cols)
+    edges = np.arange(0, v.max() + bin_days + 1, bin_days)
+    counts, _ = np.histogram(v, bins=edges)
+    rows: list[list] = []
+    start, n = 0, 0
+    for i, c in enumerate(counts):
+        n += int(c)
+        if n >= threshold:
+            rows.append([int(edges[start]), int(edges[i + 1]) - 1, n])
+            start, n = i + 1, 0
+    if n:  # the leftover (fewer than threshold) joins the last bin
+        rows[-1][1], rows[-1][2] = int(edges[-1]) - 1, rows[-1][2] + n
+    return pd.DataFrame(rows, columns=cols)
 
 
 def poisson_ci(count: int, exposure: float, level: float = 0.95) -> tuple[float, float]:
@@ -264,7 +301,7 @@ def analyse(
     p["years"] = (p["last"] - p["origin"]) / YEAR_DAYS
     p[S.GROUP] = groups_of.reindex(p.index).fillna("unknown")
     p = p.reset_index().rename(columns={"index": S.PATIENT_ID})
-    without = int((~t[S.PATIENT_ID].drop_duplicates().isin(origin.index)).sum())
+    without = len(set(t[S.PATIENT_ID].unique()) - set(origin.index))  # (sets: isin on Arrow strings is slow)
     if without:
         notes.append(
             f"{show_count(without, d.suppression_threshold)} patients with sessions but no induction session are "

@@ -408,6 +408,13 @@ def _from_mapping(data) -> Definitions:
     return d
 
 
+def _names_a_file(text: str) -> bool:
+    try:
+        return Path(text).is_file()
+    except OSError:  # (e.g. a name too long for the file system: text, not a file)
+        return False
+
+
 def load_card(path_or_text) -> Definitions:
     """A definition card from a JSON or YAML file (a Path, or a str naming a .json/.yaml/.yml or existing
     file) or from the card's text. Unknown keys or bad values: DataError saying which."""
@@ -417,7 +424,8 @@ def load_card(path_or_text) -> Definitions:
     elif (
         isinstance(path_or_text, str)
         and "\n" not in path_or_text
-        and (Path(path_or_text).suffix.lower() in (".json", ".yaml", ".yml") or Path(path_or_text).is_file())
+        and not path_or_text.lstrip().startswith("{")  # (a card on one line: JSON text, never a file's name)
+        and (Path(path_or_text).suffix.lower() in (".json", ".yaml", ".yml") or _names_a_file(path_or_text))
     ):
         path = Path(path_or_text)
     else:

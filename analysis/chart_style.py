@@ -1,6 +1,8 @@
 """The look the charts share: the colour-blind-safe Okabe-Ito palette with one fixed colour per condition, the
 cohorts' line styles, group labels, the layout of every figure, the :class:`Chart` a factory returns, and which
-groups are large enough to draw (small-cell suppression). The factories are in ``analysis.charts``.
+groups are large enough to draw (small-cell suppression), and text from the data on a figure shown as text
+(:func:`escape_figure`, applied by every :class:`Chart` when it is made). The factories are in ``analysis.charts``,
+``analysis.safety_charts`` and ``analysis.measures_charts``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import plotly.graph_objects as go
 
-from analysis import schema
+from analysis import formatting, schema
 from analysis.privacy import is_small
 
 #: Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision deficiency
@@ -63,13 +65,58 @@ DAY_AXIS = "Days since the first infusion"
 FONT = dict(family="Source Sans Pro, Arial, sans-serif", size=14)
 
 
+# --- text from the data on a figure: shown as text ------------------------------------------------------------
+#: the trace fields that hold text from the data: shown by plotly as (a little) HTML, or (legend groups) matched
+#: with the names
+_TEXT_FIELDS = ("name", "legendgroup", "x", "y", "text", "hovertext", "customdata", "labels", "ids")
+
+
+def _plain_value(v):
+    if isinstance(v, str):  # (a '<' without a '>' or an '&' cannot start a tag or an entity: '<11' stays as it is)
+        return formatting.plain(v) if (">" in v or "&" in v) else v
+    if isinstance(v, (list, tuple)):
+        return type(v)(_plain_value(x) for x in v)
+    if hasattr(v, "dtype") and getattr(v.dtype, "kind", "") in "OUS":  # (numpy arrays of text)
+        return [_plain_value(x) for x in v.tolist()]
+    return v
+
+
+def escape_figure(fig: go.Figure) -> go.Figure:
+    """Every string a trace carries (names, category values, text, hover text, custom data) with '&', '<', '>' as
+    entities (formatting.plain): a site or group named with HTML shows as written, never as a link or a tag. The
+    annotations placed at a category (x or y) and the axes' category orders and tick labels follow their
+    categories. The charts' own markup lives in hover
+    templates, titles and annotations' text, which this leaves alone: text from the data goes there only through
+    formatting.plain. Once per figure (a second call changes nothing)."""
+    if getattr(fig, "_text_escaped", False):
+        return fig
+    for trace in fig.data:
+        for f in _TEXT_FIELDS:
+            if f in trace and trace[f] is not None:
+                trace[f] = _plain_value(trace[f])
+    for a in fig.layout.annotations:
+        for f in ("x", "y"):
+            if isinstance(a[f], str):
+                a[f] = _plain_value(a[f])
+    for axis in [k for k in fig.layout.to_plotly_json() if k.startswith(("xaxis", "yaxis"))]:
+        for f in ("categoryarray", "tickvals", "ticktext"):  # (the categories in order, ticks named by them)
+            if fig.layout[axis][f] is not None:
+                fig.layout[axis][f] = _plain_value(fig.layout[axis][f])
+    fig._text_escaped = True
+    return fig
+
+
 @dataclass(frozen=True)
 class Chart:
-    """A figure, the sentence that explains it, and caveats (groups not drawn, ...)."""
+    """A figure, the sentence that explains it, and caveats (groups not drawn, ...). Made, it shows the text from
+    the data on its figure as text (:func:`escape_figure`): every factory returns one, so no chart can forget it."""
 
     figure: go.Figure
     caption: str
     notes: tuple[str, ...] = field(default=())
+
+    def __post_init__(self):
+        escape_figure(self.figure)
 
 
 def label(group) -> str:

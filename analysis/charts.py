@@ -16,7 +16,6 @@ Conventions:
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Mapping, Sequence
 
@@ -41,10 +40,20 @@ from analysis.chart_style import (
     _rgba,
     band_traces,
     colours,
+    escape_figure,
     label,
 )
 from analysis.config import SUPPRESSION_THRESHOLD
-from analysis.privacy import is_small, show_count, small_label, suppress_table
+from analysis.privacy import (
+    MARK,
+    WITHHELD_TEXT,
+    footnote,
+    is_small,
+    show_count,
+    small_label,
+    suppress_table,
+    why_withheld,
+)
 from analysis.schema import (
     COHORT,
     DAY,
@@ -69,6 +78,7 @@ __all__ = [
     "OKABE_ITO",
     "Chart",
     "colours",
+    "escape_figure",
     "forest_chart",
     "funnel_chart",
     "km_chart",
@@ -79,54 +89,24 @@ __all__ = [
 ]
 
 
-# --- text from the data on a figure: shown as text ------------------------------------------------------------
-#: the trace fields whose strings plotly renders as (a little) HTML, and which hold text from the data
-_TEXT_FIELDS = ("name", "x", "y", "text", "hovertext", "customdata", "labels", "ids")
-
-
-def _plain_value(v):
-    if isinstance(v, str):  # (a '<' without a '>' or an '&' cannot start a tag or an entity: '<11' stays as it is)
-        return fmt.plain(v) if (">" in v or "&" in v) else v
-    if isinstance(v, (list, tuple)):
-        return type(v)(_plain_value(x) for x in v)
-    if hasattr(v, "dtype") and getattr(v.dtype, "kind", "") in "OUS":  # (numpy arrays of text)
-        return [_plain_value(x) for x in v.tolist()]
-    return v
-
-
-def escape_figure(fig: go.Figure) -> go.Figure:
-    """Every string a trace carries (names, category values, text, hover text, custom data) with '&', '<', '>' as
-    entities (formatting.plain): a site or group named with HTML shows as written, never as a link or a tag.
-    The charts' own markup lives in templates and layout, which this leaves alone."""
-    for trace in fig.data:
-        for f in _TEXT_FIELDS:
-            if f in trace and trace[f] is not None:
-                trace[f] = _plain_value(trace[f])
-    return fig
-
-
-def _escaped(factory):
-    """A chart factory whose figure shows text from the data as text (escape_figure), once, at the end."""
-
-    @functools.wraps(factory)
-    def wrapped(*args, **kwargs) -> Chart:
-        c = factory(*args, **kwargs)
-        escape_figure(c.figure)
-        return c
-
-    return wrapped
-
-
 # --- Overview --------------------------------------------------------------------------------------
 
 
-@_escaped
-def monthly_chart(by_month: pd.DataFrame, threshold: int = SUPPRESSION_THRESHOLD) -> Chart:
+def monthly_chart(
+    by_month: pd.DataFrame, threshold: int = SUPPRESSION_THRESHOLD, shown: pd.DataFrame | None = None
+) -> Chart:
     """Patients started and infusions given per start month (two stacked panels sharing the month axis).
 
     ``by_month``: start_month, patients_started, infusions (infusions may be all missing without a
-    treatments file). Months with 1 to threshold-1 patients are shown as '<11' with no bar."""
+    treatments file). Months with 1 to threshold-1 patients are shown as '<11*' with no bar. ``shown``: the
+    table as it may be shown (``Summary.suppressed_by_month``, suppressed beside the practice's totals): a
+    count it withholds is written 'withheld*' with no bar."""
     t = by_month.sort_values(schema.START_MONTH)
+    hidden_in = (
+        None
+        if shown is None
+        else shown.set_index(shown[schema.START_MONTH].astype(str)).reindex(t[schema.START_MONTH].astype(str))
+    )
     months = t[schema.START_MONTH].astype(str).tolist()
     # YYYY-MM start months on a date axis (readable ticks every few months); other labels as categories
     dated = all(len(m) == 7 and m[4] == "-" for m in months)
@@ -147,8 +127,17 @@ def monthly_chart(by_month: pd.DataFrame, threshold: int = SUPPRESSION_THRESHOLD
     for row, (col, name, colour) in enumerate(series, start=1):
         values = t[col].tolist()
         small = [is_small(v, threshold) for v in values]
+        withheld = [False] * len(values) if hidden_in is None else [v is None for v in hidden_in[col].tolist()]
+        small = [s or w for s, w in zip(small, withheld)]
         shown = [None if s or pd.isna(v) else float(v) for v, s in zip(values, small)]
-        text = [small_label(threshold) if s else ("" if pd.isna(v) else f"{int(v)}") for v, s in zip(values, small)]
+        text = [
+            f"{WITHHELD_TEXT}{MARK}"
+            if w
+            else f"{small_label(threshold)}{MARK}"
+            if s
+            else ("" if pd.isna(v) else f"{int(v)}")
+            for v, s, w in zip(values, small, withheld)
+        ]
         # numbers on the bars only where they fit; otherwise in the hover text (and '<11' always written)
         label_all = len(months) <= 12
         fig.add_trace(
@@ -170,7 +159,13 @@ def monthly_chart(by_month: pd.DataFrame, threshold: int = SUPPRESSION_THRESHOLD
         )
         if any(small):
             notes.append(
-                f"{name}: months with fewer than {threshold} are shown as {small_label(threshold)} without a bar."
+                f"{name}: months with fewer than {threshold} are shown as {small_label(threshold)}{MARK} without a "
+                "bar"
+                + (
+                    f"; a month {WITHHELD_TEXT}{MARK} would reveal one by subtraction from the total."
+                    if any(withheld)
+                    else "."
+                )
             )
     if dated:
         fig.update_xaxes(
@@ -187,19 +182,23 @@ def monthly_chart(by_month: pd.DataFrame, threshold: int = SUPPRESSION_THRESHOLD
     return Chart(fig, caption, tuple(notes))
 
 
-@_escaped
-def funnel_chart(counts: Mapping, instrument: str, threshold: int = SUPPRESSION_THRESHOLD) -> Chart:
+def funnel_chart(
+    counts: Mapping, instrument: str, threshold: int = SUPPRESSION_THRESHOLD, shown: Mapping | None = None
+) -> Chart:
     """The outcome funnel: patients -> with baseline -> with response assessment -> evaluable ->
     responders -> with follow-up, each bar labelled with its count and its share of the bar above.
 
     Suppressed as analysis.privacy.suppress_table with the funnel's complements: a small count is shown as
-    '<11' and a count whose difference from the bar above is small is withheld (no bar, no number)."""
+    '<11*' and a count whose difference from the bar above is small is withheld ('withheld*', no bar), each
+    withheld step with a note saying why. ``shown``: the row as its table shows it (e.g. the overall row of
+    ``Summary.suppressed_rates``, suppressed beside its groups), so that chart and table withhold the same."""
     from analysis.outcomes import FUNNEL_COMPLEMENTS
 
     keys = [k for k in fmt.FUNNEL_LABELS if k in counts]
-    shown = suppress_table(
-        pd.DataFrame([{k: counts[k] for k in keys}]), keys, (), threshold, complements=FUNNEL_COMPLEMENTS
-    ).iloc[0]
+    if shown is None:
+        shown = suppress_table(
+            pd.DataFrame([{k: counts[k] for k in keys}]), keys, (), threshold, complements=FUNNEL_COMPLEMENTS
+        ).iloc[0]
     names, values, text = [], [], []
     previous = None
     withheld = False
@@ -211,7 +210,7 @@ def funnel_chart(counts: Mapping, instrument: str, threshold: int = SUPPRESSION_
         names.append(name)
         values.append(0 if hidden else int(n))
         share = "" if hidden or previous is None or previous == 0 else f" · {fmt.percent(n / previous, 0)}"
-        text.append(str(v) if isinstance(v, str) else "withheld" if hidden else f"{int(n)}{share}")
+        text.append(f"{v}{MARK}" if isinstance(v, str) else f"{WITHHELD_TEXT}{MARK}" if hidden else f"{int(n)}{share}")
         withheld |= v is None
         previous = None if hidden else n
     fig = go.Figure(
@@ -234,45 +233,42 @@ def funnel_chart(counts: Mapping, instrument: str, threshold: int = SUPPRESSION_
         "Each bar keeps the patients of the bar above who pass one more step, with its count and its share "
         "of the bar above; response and remission rates are over the evaluable patients."
     )
-    notes = (
-        (
-            f"A step whose difference from the step above is under {threshold} is withheld, so that the "
-            "difference cannot be worked out.",
-        )
-        if withheld
-        else ()
-    )
+    why = why_withheld(counts, {k: shown[k] for k in keys}, fmt.FUNNEL_LABELS, threshold)
+    hidden_any = withheld or any(isinstance(shown[k], str) for k in keys)
+    notes = (*why.values(), footnote(threshold)) if hidden_any else ()
     return Chart(fig, caption, notes)
 
 
 # --- Durability -------------------------------------------------------------------------------------
 
 
-@_escaped
 def km_chart(
     table: pd.DataFrame,
     at_risk: pd.DataFrame | None = None,
     instrument: str = "",
     threshold: int = SUPPRESSION_THRESHOLD,
+    words: Mapping | None = None,
 ) -> Chart:
     """Kaplan-Meier step curves of 'still responding' with pointwise 95% CI bands, per group, and the
-    number at risk under the chart.
+    number at risk under the chart. ``words`` replaces what the chart says of its curves (keys of
+    KM_WORDS: title, y, x, state, caption, who), e.g. for the time to the first booster (analysis.booster_charts.BOOSTER_KM_WORDS).
 
     ``table``: group, time, n_risk, n_event, survival, lower, upper (one row per event/censoring time, as
     R survfit's summary, censoring times included, so that each curve ends at its group's last follow-up).
     ``at_risk``: group, day, n_risk (from KaplanMeier.survival_at). A group whose size (the number at risk
     at its first time) is under the threshold is not drawn, and each curve stops before the first time
     with fewer than threshold responders at risk."""
+    w = {**KM_WORDS, **(words or {})}
     t = table.sort_values([GROUP, "time"]) if GROUP in table else table.assign(group="all").sort_values("time")
     sizes = {g: int(d["n_risk"].iloc[0]) for g, d in t.groupby(GROUP, sort=False)} if len(t) else {}
-    keep, notes = _drawn_groups(sizes, threshold, RESPONDERS)
+    keep, notes = _drawn_groups(sizes, threshold, w["who"])
     cols = colours(keep)
     rows = 2 if at_risk is not None and len(keep) else 1
     fig = make_subplots(
         rows=rows,
         cols=1,
         shared_xaxes=True,
-        row_heights=[0.78, 0.22][:rows] if rows == 2 else None,
+        row_heights=[1 - _risk_share(len(keep)), _risk_share(len(keep))] if rows == 2 else None,
         vertical_spacing=0.1,
     )
     truncated = []
@@ -290,7 +286,7 @@ def km_chart(
             fig.add_trace(trace, row=1, col=1)
         nrisk = [sizes[g]] + d["n_risk"].tolist()
         hover = [
-            f"{name}: day {xi:.0f}, {fmt.percent(si, 0)} still responding (95% CI {fmt.percent(low, 0)} to {fmt.percent(h, 0)}), "
+            f"{name}: day {xi:.0f}, {fmt.percent(si, 0)} {w['state']} (95% CI {fmt.percent(low, 0)} to {fmt.percent(h, 0)}), "
             f"{show_count(r, threshold)} at risk"
             for xi, si, low, h, r in zip(x, s, lo, hi, nrisk)
         ]
@@ -308,7 +304,7 @@ def km_chart(
             row=1,
             col=1,
         )
-    fig.update_yaxes(title_text="Still responding", tickformat=".0%", range=[0, 1.04], row=1, col=1)
+    fig.update_yaxes(title_text=w["y"], tickformat=".0%", range=[0, 1.04], row=1, col=1)
     if rows == 2:
         r = at_risk[at_risk[GROUP].isin(keep)]
         order = [label(g) for g in keep]
@@ -338,27 +334,46 @@ def km_chart(
         fig.update_xaxes(showgrid=False, zeroline=False, row=2, col=1)
         days = sorted(r[DAY].unique().tolist())
         fig.update_xaxes(tickvals=days, row=1, col=1)
-        fig.update_xaxes(tickvals=days, title_text="Days since the response assessment", row=2, col=1)
+        fig.update_xaxes(tickvals=days, title_text=w["x"], row=2, col=1)
     else:
-        fig.update_xaxes(title_text="Days since the response assessment", row=1, col=1)
+        fig.update_xaxes(title_text=w["x"], row=1, col=1)
     if truncated:
         notes = notes + (
-            f"Curves stop where fewer than {threshold} responders remain at risk ({', '.join(truncated)}), "
+            f"Curves stop where fewer than {threshold} {w['who']} remain at risk ({', '.join(truncated)}), "
             "so that no step reveals a small number.",
         )
     if not keep:
-        notes = notes + ("No group has enough responders with follow-up to draw a curve.",)
-    title = f"How long response lasts{', ' + instrument if instrument else ''}: share of responders still responding"
-    _layout(fig, title, height=560 if rows == 2 else 460)
-    caption = (
+        notes = notes + (f"No group has enough {w['who']} to draw a curve.",)
+    title = (
+        w["title"]
+        if words and "title" in words
+        else (f"How long response lasts{', ' + instrument if instrument else ''}: share of responders still responding")
+    )
+    _layout(fig, title, height=(560 + 18 * max(0, len(keep) - 2)) if rows == 2 else 460)
+    return Chart(fig, w["caption"], notes)
+
+
+def _risk_share(groups: int) -> float:
+    """The share of a Kaplan-Meier figure's height given to its at-risk rows: 0.22 for up to two groups, more
+    for each further group (the figure grows by as much), so that the rows stay apart."""
+    extra = 18 * max(0, groups - 2)
+    return (0.22 * 560 + extra) / (560 + extra)
+
+
+#: what km_chart says of its curves (durability of response)
+KM_WORDS = {
+    "who": RESPONDERS,
+    "state": "still responding",
+    "y": "Still responding",
+    "x": "Days since the response assessment",
+    "caption": (
         "Kaplan-Meier estimate of the share of responders still responding, counted from the response "
         "assessment; shaded bands are 95% confidence intervals; the row under the chart is the number "
         "still followed and responding at each day."
-    )
-    return Chart(fig, caption, notes)
+    ),
+}
 
 
-@_escaped
 def forest_chart(
     params: pd.DataFrame, title: str = "Hazard of losing response (Cox model)", greyed: Mapping | None = None
 ) -> Chart:
@@ -501,7 +516,6 @@ def _forest_label(r) -> str:
 # --- Trajectories -----------------------------------------------------------------------------------
 
 
-@_escaped
 def trajectory_chart(
     observed: pd.DataFrame,
     predicted: pd.DataFrame | None = None,
@@ -680,7 +694,6 @@ def _last_visit_days(observed: pd.DataFrame) -> dict:
 # --- Compare cohorts / rates ---------------------------------------------------------------------------
 
 
-@_escaped
 def rates_chart(
     rates: pd.DataFrame,
     group: str = COHORT,
@@ -691,8 +704,13 @@ def rates_chart(
 
     ``rates``: <group>, evaluable, responders, response_rate, response_lower, response_upper, remitters,
     remission_rate, remission_lower, remission_upper.
-    A group with fewer evaluable patients than the threshold, or a small numerator, is not drawn."""
+    A rate is drawn only where the table shows it: suppressed as analysis.rates.suppress_rates (a small count,
+    or a count whose difference from the step before is small, withholds the rates resting on it)."""
+    from analysis.outcomes import FUNNEL_COMPLEMENTS, FUNNEL_COUNTS
+
     r = rates
+    shown = suppress_table(rates, FUNNEL_COUNTS, (), threshold, shares=schema.RATES, complements=FUNNEL_COMPLEMENTS)
+    shown = shown.set_index(shown[group])
     fig = go.Figure()
     notes = []
     measures = [("response", RESPONDERS, "Response"), ("remission", REMITTERS, "Remission")]
@@ -705,6 +723,12 @@ def rates_chart(
                 continue
             if is_small(row.get(EVALUABLE), threshold) or is_small(row.get(count), threshold):
                 notes.append(f"{label(g)}, {name.lower()}: fewer than {threshold} patients, so not shown.")
+                continue
+            if shown.loc[g, f"{key}_rate"] is None:  # withheld in the table (complementary suppression)
+                notes.append(
+                    f"{label(g)}, {name.lower()}: {WITHHELD_TEXT}, as in the table (fewer than {threshold} patients "
+                    "between two of its counts), so not shown."
+                )
                 continue
             xs.append(name), ys.append(float(rate))
             lo.append(float(rate) - float(row[f"{key}_lower"])), hi.append(float(row[f"{key}_upper"]) - float(rate))

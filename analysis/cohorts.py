@@ -32,7 +32,7 @@ from analysis import instruments
 from analysis.arrays import arrow_text, first_per, isin, run_numbers
 from analysis.config import SUPPRESSION_THRESHOLD
 from analysis.outcomes import BASELINE_BAND, FUNNEL_COUNTS, Coded, baseline_bands, coded_funnel, patient_outcomes
-from analysis.privacy import is_small, show_count
+from analysis.privacy import cohorts_too_close, is_small, show_count
 from analysis.rates import RateComparison, add_rates, compare_rates
 from analysis.schema import (
     AGE_BAND,
@@ -370,8 +370,12 @@ class CohortComparison:
     remission_test: RateComparison
     notes: tuple[str, ...]
     definitions: object = None
+    #: why the two cohorts may not be shown side by side (analysis.privacy.cohorts_too_close), None when they may
+    withheld: str | None = None
 
     def to_json(self) -> dict:
+        if self.withheld is not None:
+            return {INSTRUMENT: self.instrument, "withheld": self.withheld}
         return {
             INSTRUMENT: self.instrument,
             "sizes": self.sizes,
@@ -435,7 +439,15 @@ def compare(a: Selection, b: Selection, instrument, definitions=None, labels=("A
             "values are not reliable."
         )
     notes.append(f"Response: {response.test}; remission: {remission.test} (see each test's notes).")
-    return CohortComparison(code, pd.DataFrame(sizes), rates, response, remission, tuple(notes), definitions)
+    withheld = cohorts_too_close(_scored(a, code), _scored(b, code), _threshold(definitions))
+    return CohortComparison(code, pd.DataFrame(sizes), rates, response, remission, tuple(notes), definitions, withheld)
+
+
+def _scored(s: Selection, code: str) -> set:
+    """The patients of a selection with a score of the instrument (those its counts are of)."""
+    t = s.assessments
+    spelling = {v: instruments.normalise_code(v) for v in t[INSTRUMENT].dropna().unique()}
+    return set(t.loc[t[INSTRUMENT].map(spelling) == code, PATIENT_ID].astype(str))
 
 
 @dataclass(frozen=True)
@@ -522,6 +534,8 @@ def compare_durability(a: Selection, b: Selection, instrument, definitions=None)
     withheld = None
     if fit is None or any(is_small(n, threshold) for n in sizes.values()):
         withheld = "Too few responders with follow-up (or no loss of response) in a cohort to compare durability."
+    elif cohorts_too_close(_scored(a, code), _scored(b, code), threshold):  # (the curves too: nothing shown)
+        withheld = cohorts_too_close(_scored(a, code), _scored(b, code), threshold)
     elif set(a.patient_ids) & set(b.patient_ids):
         notes.append("The cohorts share patients: the hazard ratio and log-rank test assume separate groups.")
     return CohortDurability(code, ep, km, lr, fit, withheld, tuple(notes), definitions)

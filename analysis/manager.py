@@ -47,16 +47,21 @@ def condition_table(rates: pd.DataFrame, threshold: int = SUPPRESSION_THRESHOLD)
     95% CIs, suppressed by ``analysis.rates.suppress_rates`` ('<11'; rates on small counts withheld as None).
     Conditions are ordered by their number of patients, most first."""
     _check(rates)
+    rates = rates.reset_index(drop=True)
+    # the rows as the whole table may show them (analysis.rates.suppress_rates: a count hidden in one row is not
+    # left to be worked out from the overall row or the other groups), picked by their real patient counts
+    shown_all = suppress_rates(rates, threshold)
     by = rates[rates[schema.DIMENSION] == schema.CONDITION]
     order = {c: i for i, c in enumerate(instruments.registry())}
     rows = []
     for condition, part in by.groupby(schema.GROUP, sort=False):
         part = part.assign(_order=part[schema.INSTRUMENT].map(lambda c: order.get(c, len(order))))
-        best = part.sort_values([schema.PATIENTS, "_order"], ascending=[False, True]).iloc[0]
-        rows.append({**best.to_dict(), schema.CONDITION: condition})
-    table = pd.DataFrame(rows, columns=[*CONDITION_COLUMNS, schema.WITH_BASELINE, schema.WITH_RESPONSE_ASSESSMENT])
-    table = table.sort_values(schema.PATIENTS, ascending=False, kind="stable").reset_index(drop=True)
-    shown = suppress_rates(table, threshold)[list(CONDITION_COLUMNS)]
+        best = part.sort_values([schema.PATIENTS, "_order"], ascending=[False, True]).index[0]
+        rows.append(
+            (int(rates.loc[best, schema.PATIENTS]), {**shown_all.loc[best].to_dict(), schema.CONDITION: condition})
+        )
+    rows.sort(key=lambda r: -r[0])  # most patients first (stable: ties keep their order)
+    shown = pd.DataFrame([r for _, r in rows], columns=list(CONDITION_COLUMNS))
     for c in (schema.PATIENTS, schema.EVALUABLE, schema.RESPONDERS, schema.REMITTERS):  # whole numbers, '<11'
         shown[c] = shown[c].astype(object).map(lambda v: v if isinstance(v, str) or pd.isna(v) else int(v))
     return shown

@@ -27,12 +27,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analysis import instruments, privacy
+from analysis import privacy
+from analysis.arrays import first_rows
 from analysis.card import Definitions
 from analysis.errors import DataError
-from analysis.outcomes import instrument_scores
+from analysis.outcomes import Coded
 from analysis.rates import rate_ci
-from analysis.schema import CONDITION, DAY, INSTRUMENT, PATIENT_ID, SITE, START_MONTH
+from analysis.schema import CONDITION, DAY, INSTRUMENT, PATIENT_ID, SCORE, SITE, START_MONTH
 
 #: dispositions, in the order of the funnel
 EXCLUDED, NOT_REACHED, NO_SCORE, NOT_MET, MET = "excluded", "not reached", "no score in window", "not met", "met"
@@ -72,15 +73,47 @@ class MeasureSpec:
 
 
 MEASURES = (
-    MeasureSpec("MIPS 370", "Depression remission at 12 months", "CMS159, MIPS 370, NQF 0710", 12, "remission"),
-    MeasureSpec("MIPS 411", "Depression remission at 6 months", "MIPS 411, NQF 0711, CCBHC DEP-REM-6", 6, "remission"),
-    MeasureSpec("NQF 1884", "Depression response at 6 months", "NQF 1884", 6, "response"),
-    MeasureSpec("NQF 1885", "Depression response at 12 months", "NQF 1885", 12, "response"),
-    MeasureSpec("DRR-E follow-up", "Depression follow-up (PHQ-9 at 4-8 months)", "HEDIS DRR-E", 6, "follow_up"),
-    MeasureSpec("DRR-E remission", "Depression remission (HEDIS)", "HEDIS DRR-E", 6, "remission"),
-    MeasureSpec("DRR-E response", "Depression response (HEDIS)", "HEDIS DRR-E", 6, "response"),
+    MeasureSpec("MIPS 370", "Remission at 12 months", "CMS159, MIPS 370, NQF 0710", 12, "remission"),
+    MeasureSpec("MIPS 411", "Remission at 6 months", "MIPS 411, NQF 0711, CCBHC DEP-REM-6", 6, "remission"),
+    MeasureSpec("NQF 1884", "Response at 6 months", "NQF 1884", 6, "response"),
+    MeasureSpec("NQF 1885", "Response at 12 months", "NQF 1885", 12, "response"),
+    MeasureSpec("DRR-E follow-up", "Follow-up PHQ-9 at 4-8 months", "HEDIS DRR-E", 6, "follow_up"),
+    MeasureSpec("DRR-E remission", "Remission at 4-8 months", "HEDIS DRR-E", 6, "remission"),
+    MeasureSpec("DRR-E response", "Response at 4-8 months", "HEDIS DRR-E", 6, "response"),
 )
 SPECS = {m.key: m for m in MEASURES}
+
+#: what each program asks for, in terms of the measures computed here: (program, what it asks, where it is)
+READINGS = (
+    (
+        "CMS MIPS 370 / 411 (CMS159, NQF 0710 / 0711)",
+        "remission (PHQ-9 below 5) 12 and 6 months after the index event, +/- 60 days, the most recent PHQ-9 "
+        "in the window deciding",
+        "the MIPS 370 and MIPS 411 rows with the default card",
+    ),
+    (
+        "NQF 1884 / 1885",
+        "response (PHQ-9 at most half the index score) at 6 and 12 months",
+        "the NQF 1884 and NQF 1885 rows",
+    ),
+    (
+        "HEDIS DRR-E",
+        "a PHQ-9 4-8 months after the index event (follow-up), and remission and response on the most recent one",
+        "the three DRR-E rows (days 120-240)",
+    ),
+    (
+        "CCBHC DEP-REM-6",
+        "remission at 6 months (+/- 60 days), a PHQ-9 below 5 at any time in the window counting",
+        "the MIPS 411 row read with 'any PHQ-9 in the window' (the card's measure_score = any)",
+    ),
+    (
+        "Joint Commission CTS.03.01.09",
+        "no rate: outcomes measured with a standardised instrument, aggregated and evaluated across the "
+        "population served",
+        "the PHQ-9 is the instrument; the measure table with its trends by index month and by site is the "
+        "aggregation; the practice's written review of them is the evaluation",
+    ),
+)
 
 #: the measure table's count columns; eligible = excluded + not_reached + denominator and
 #: denominator = numerator + not_met + no_score (the sums that complementary suppression protects)
@@ -125,6 +158,7 @@ class MeasuresResult:
     score_rule: str
     threshold: int
     notes: tuple[str, ...] = field(default_factory=tuple)
+    _shown: dict = field(default_factory=dict, compare=False, repr=False)  # (threshold -> shown(), made once)
 
     def shown(self, threshold: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         """(measures, by_month, by_site) as they may be shown together: counts from 1 to threshold - 1 as
@@ -132,7 +166,9 @@ class MeasuresResult:
         parts, denominator = its parts) would otherwise be worked out by subtraction, and the rate and its
         interval withheld where the numerator or the denominator is."""
         thr = self.threshold if threshold is None else int(threshold)
-        return suppress(self.measures, [self.by_month, self.by_site], thr)
+        if thr not in self._shown:
+            self._shown[thr] = suppress(self.measures, [self.by_month, self.by_site], thr)
+        return tuple(t.copy() for t in self._shown[thr])
 
     def to_json(self, patients: bool = False) -> dict:
         table, by_month, by_site = self.shown()
@@ -201,60 +237,113 @@ def _origins(start_months: pd.Series) -> pd.Series:
     return out
 
 
-def _months(calendar_days: pd.Series) -> pd.Series:
-    stamps = pd.Timestamp("1970-01-01") + pd.to_timedelta(calendar_days, unit="D")
-    return stamps.dt.strftime("%Y-%m")
+def _months(calendar_days) -> np.ndarray:
+    """'YYYY-MM' of calendar days (days since 1970-01-01; finite), each distinct month written once."""
+    months = np.datetime64("1970-01-01", "D") + np.floor(np.asarray(calendar_days, float)).astype("timedelta64[D]")
+    distinct, where = np.unique(months.astype("datetime64[M]"), return_inverse=True)
+    return np.array([str(m) for m in distinct], dtype=object)[where.reshape(-1)]
 
 
-def _patients(assessments: pd.DataFrame) -> pd.DataFrame:
-    cols = [c for c in (CONDITION, SITE, START_MONTH) if c in assessments.columns]
-    p = assessments[[PATIENT_ID] + cols].dropna(subset=[PATIENT_ID]).groupby(PATIENT_ID, sort=True).first()
+def _codes(keys: pd.Series, among: pd.Index) -> np.ndarray:
+    """The position of each key in ``among`` (-1: missing or not there), each distinct key hashed once."""
+    codes, distinct = pd.factorize(keys)
+    where = np.append(among.get_indexer(distinct), -1)
+    return where[codes]  # (code -1, a missing key, takes the appended -1)
+
+
+def _first_per(codes: np.ndarray, values: pd.Series, n: int) -> np.ndarray:
+    """Per code 0..n-1, the first value that is not missing (None where none is), as groupby().first()."""
+    out = np.full(n, None, dtype=object)
+    first = first_rows(codes, n, values.notna().to_numpy())
+    found = np.flatnonzero(first >= 0)
+    out[found] = values.iloc[first[found]].to_numpy(dtype=object)
+    return out
+
+
+def _patients(assessments: pd.DataFrame, codes: np.ndarray, keys) -> pd.DataFrame:
+    """One row per patient, in patient_id order (``keys``, each assessment row's position in them ``codes``):
+    patient_id, condition, site, start_month and origin (the calendar day of the start month's first day)."""
+    n = len(keys)
+    p = pd.DataFrame({PATIENT_ID: np.asarray(keys, dtype=object)})
     for c in (CONDITION, SITE, START_MONTH):
-        if c not in p.columns:
-            p[c] = pd.NA
-    p["origin"] = _origins(p[START_MONTH])
+        p[c] = _first_per(codes, assessments[c], n) if c in assessments.columns else None
+    months = pd.Series(pd.unique(p[START_MONTH].dropna()), dtype=object)
+    origin = dict(zip(months, _origins(months)))
+    p["origin"] = p[START_MONTH].map(origin).astype(float)
     return p
 
 
-def _data_end(assessments, treatments, patients) -> float:
+def _data_end(assessments, treatments, patients, codes) -> float:
     """The latest calendar day of any score or treatment (NaN when no row has a start month)."""
+    origin = np.append(patients["origin"].to_numpy(dtype=float), np.nan)  # (code -1: no origin)
     days = []
-    for frame in (assessments, treatments):
+    for frame, rows in ((assessments, codes), (treatments, None)):
         if frame is None or frame.empty or DAY not in frame.columns or PATIENT_ID not in frame.columns:
             continue
-        origin = patients["origin"].reindex(frame[PATIENT_ID]).to_numpy()
-        days.append(origin + pd.to_numeric(frame[DAY], errors="coerce").to_numpy(dtype=float))
+        rows = _codes(frame[PATIENT_ID], pd.Index(patients[PATIENT_ID])) if rows is None else rows
+        days.append(origin[rows] + pd.to_numeric(frame[DAY], errors="coerce").to_numpy(dtype=float, na_value=np.nan))
     values = np.concatenate(days) if days else np.array([])
     values = values[np.isfinite(values)]
     return float(values.max()) if len(values) else np.nan
 
 
-def _index_events(phq: pd.DataFrame, patients: pd.DataFrame, lo: str | None, hi: str | None) -> pd.DataFrame:
-    s = phq.join(patients[["origin", CONDITION, SITE]], on=PATIENT_ID)
-    s = s[s["origin"].notna() & (s["score"] > INDEX_ABOVE + TOLERANCE)]
-    s = s.assign(index_month=_months(s["origin"] + s[DAY]))
+def _texts(labels, codes=None):
+    """Text labels as a pandas text array, or the labels picked by integer ``codes`` (each label converted once:
+    a column of 10^5 rows is not converted string by string)."""
+    labels = pd.array(np.asarray(labels, dtype=object))
+    return labels if codes is None else labels.take(np.asarray(codes, dtype=int))
+
+
+def _index_events(phq: dict, patients: pd.DataFrame, lo: str | None, hi: str | None) -> pd.DataFrame:
+    """Per patient with depression (or bipolar depression, to be excluded) the first PHQ-9 above 9 whose
+    calendar month is in [lo, hi]: a frame indexed by the patient's position, in patient_id order."""
+    code, day, score = phq["code"], phq["day"], phq["score"]
+    origin = np.append(patients["origin"].to_numpy(dtype=float), np.nan)[code]
+    condition = np.append(patients[CONDITION].to_numpy(dtype=object), None)[code]
+    keep = np.isfinite(origin) & (score > INDEX_ABOVE + TOLERANCE) & pd.Series(condition).isin([DEPRESSION, BIPOLAR])
+    rows = np.flatnonzero(keep.to_numpy())
+    month = _months(origin[rows] + day[rows])
+    inside = np.ones(len(rows), dtype=bool)
     if lo is not None:
-        s = s[s["index_month"] >= lo]
+        inside &= month >= lo
     if hi is not None:
-        s = s[s["index_month"] <= hi]
-    s = s[s[CONDITION].isin([DEPRESSION, BIPOLAR])]
-    first = s.sort_values([PATIENT_ID, DAY], kind="stable").drop_duplicates(PATIENT_ID)
-    return first.rename(columns={DAY: "index_day", "score": "index_score"}).set_index(PATIENT_ID)
+        inside &= month <= hi
+    rows, month = rows[inside], month[inside]
+    order = np.lexsort((day[rows], code[rows]))  # by patient, then day
+    rows, month = rows[order], month[order]
+    who, first = np.unique(code[rows], return_index=True)
+    p = patients.iloc[who]
+    return pd.DataFrame(
+        {
+            PATIENT_ID: p[PATIENT_ID].array,
+            CONDITION: p[CONDITION].array,
+            SITE: p[SITE].array,
+            "origin": p["origin"].to_numpy(),
+            "index_day": day[rows[first]],
+            "index_score": score[rows[first]],
+            "index_month": _texts(month[first]),
+        },
+        index=pd.Index(who, name="code"),
+    )
 
 
-def _window_scores(phq: pd.DataFrame, index: pd.DataFrame, window: tuple[int, int]) -> pd.DataFrame:
+def _window_scores(phq: dict, index: pd.DataFrame, window: tuple[int, int], n: int) -> pd.DataFrame:
     """Per index patient: the last score in the window (day, score), the first score in it, and the first that
     is a remission and a response."""
-    j = phq.join(index[["index_day", "index_score"]], on=PATIENT_ID, how="inner").reset_index(drop=True)
-    rel = j[DAY] - j["index_day"]
-    w = j[(rel >= window[0]) & (rel <= window[1])].sort_values([PATIENT_ID, DAY], kind="stable")
-    g = w.groupby(PATIENT_ID, sort=True)
+    index_day, index_score = np.full(n + 1, np.nan), np.full(n + 1, np.nan)
+    index_day[index.index], index_score[index.index] = index["index_day"], index["index_score"]
+    code, day, score = phq["code"], phq["day"], phq["score"]
+    rel = day - index_day[code]
+    rows = np.flatnonzero((rel >= window[0]) & (rel <= window[1]))
+    rows = rows[np.lexsort((day[rows], code[rows]))]
+    w = pd.DataFrame({"code": code[rows], DAY: day[rows], "score": score[rows], "index_score": index_score[code[rows]]})
+    g = w.groupby("code", sort=True)
     out = pd.DataFrame(index=index.index)
     out["last_day"], out["last_score"] = g[DAY].last(), g["score"].last()
     out["first_day"], out["first_score"] = g[DAY].first(), g["score"].first()
-    remit = w[w["score"] < REMISSION_BELOW - TOLERANCE].groupby(PATIENT_ID)
+    remit = w[w["score"] < REMISSION_BELOW - TOLERANCE].groupby("code")
     out["remit_day"], out["remit_score"] = remit[DAY].first(), remit["score"].first()
-    resp = w[w["score"] <= RESPONSE_SHARE * w["index_score"] + TOLERANCE].groupby(PATIENT_ID)
+    resp = w[w["score"] <= RESPONSE_SHARE * w["index_score"] + TOLERANCE].groupby("code")
     out["resp_day"], out["resp_score"] = resp[DAY].first(), resp["score"].first()
     return out
 
@@ -278,31 +367,27 @@ def _dispositions(spec: MeasureSpec, index, scores, data_end: float, half: int, 
     excluded = index[CONDITION].eq(BIPOLAR).to_numpy()
     not_reached = (data_end < start + hi).to_numpy() if np.isfinite(data_end) else np.ones(len(index), bool)
     has, met = has.to_numpy(), met.fillna(False).to_numpy(dtype=bool)
-    disposition = np.select(
-        [excluded, not_reached, ~has, met], [EXCLUDED, NOT_REACHED, NO_SCORE, MET], default=NOT_MET
-    ).astype(object)
-    decided = (disposition == MET) | (disposition == NOT_MET)
+    disposition = np.select([excluded, not_reached, ~has, met], [0, 1, 2, 3], default=4)
+    decided = disposition >= 3
     use_first = (rule == "any") & met
     deciding_day = np.where(use_first, first_day, scores["last_day"])
     deciding_score = np.where(use_first, first_score, scores["last_score"])
-    state = np.where(
-        ~not_reached, "closed", np.where(data_end >= (start + lo).to_numpy(), "open", "not yet open")
-    ).astype(object)
+    state = np.where(~not_reached, 1, np.where(data_end >= (start + lo).to_numpy(), 2, 3))  # closed, open, not yet
     out = pd.DataFrame(
         {
-            PATIENT_ID: index.index.to_numpy(),
-            "measure": spec.key,
-            SITE: index[SITE].to_numpy(),
-            "index_month": index["index_month"].to_numpy(),
+            PATIENT_ID: index[PATIENT_ID].array,
+            "measure": _texts([spec.key], np.zeros(len(index), dtype=int)),
+            SITE: index[SITE].array,
+            "index_month": index["index_month"].array,
             "index_day": index["index_day"].to_numpy(),
             "index_score": index["index_score"].to_numpy(),
             "window_from_day": (index["index_day"] + lo).to_numpy(),
             "window_to_day": (index["index_day"] + hi).to_numpy(),
-            "disposition": disposition,
+            "disposition": _texts([EXCLUDED, NOT_REACHED, NO_SCORE, MET, NOT_MET], disposition),
             "deciding_day": np.where(decided, deciding_day, np.nan),
             "deciding_score": np.where(decided, deciding_score, np.nan),
-            "window_state": np.where(excluded, "", state),
-            "due": ~excluded & (state == "open") & ~has,
+            "window_state": _texts(["", "closed", "open", "not yet open"], np.where(excluded, 0, state)),
+            "due": ~excluded & (state == 2) & ~has,
         }
     )
     return out
@@ -345,26 +430,33 @@ def _count_rows(patients: pd.DataFrame, by: str | None, half: int) -> pd.DataFra
     return pd.DataFrame(rows, columns=cols)
 
 
-def quality_measures(
-    assessments: pd.DataFrame,
-    treatments: pd.DataFrame | None = None,
-    definitions: Definitions | None = None,
-    period_from: str | None = None,
-    period_to: str | None = None,
-) -> MeasuresResult:
-    """The quality measures (``MEASURES``) of the reporting period [period_from, period_to] (index months
-    'YYYY-MM', either open), with the card's window (+/- ``measure_window_days``) and score rule."""
-    d = definitions or Definitions()
-    lo, hi = check_month(period_from, "the first index month"), check_month(period_to, "the last index month")
-    if lo and hi and lo > hi:
-        raise DataError(f"the reporting period runs from {lo} to {hi}: the first month must not be after the last")
+@dataclass(frozen=True)
+class Prepared:
+    """What every reporting period of one data set shares, computed once by :func:`prepare`: ``patients`` (one
+    row per patient in patient_id order: condition, site, start month, calendar origin), ``phq`` (the PHQ-9
+    scores as arrays: each row's patient position, day, score; same-day scores averaged), the ``data_end``
+    (calendar day) and the ``notes`` about the data. Read only."""
+
+    patients: pd.DataFrame
+    phq: dict
+    data_end: float
+    notes: tuple[str, ...]
+
+
+def prepare(assessments: pd.DataFrame, treatments: pd.DataFrame | None = None) -> Prepared:
+    """The data's part of the measures (:class:`Prepared`), for several calls of :func:`quality_measures` on
+    the same data (a page's periods and variants)."""
     for col in (PATIENT_ID, DAY):
         if col not in assessments.columns:
             raise DataError(f"assessments have no {col} column; the quality measures need patient_id, day and score")
-    half, rule, thr = d.measure_window_days, d.measure_score, d.suppression_threshold
     notes = []
-    patients = _patients(assessments)
-    if not patients[START_MONTH].astype("string").str.match(MONTH.pattern).fillna(False).any():
+    coded = Coded(assessments) if all(c in assessments.columns for c in (INSTRUMENT, SCORE)) else None
+    if coded is not None:  # (the patient codes and PHQ-9 scores as the outcomes read them, coded once)
+        codes, keys = coded.patient, coded.ids
+    else:
+        codes, keys = pd.factorize(assessments[PATIENT_ID], sort=True)
+    patients = _patients(assessments, codes, keys)
+    if not patients["origin"].notna().any():
         notes.append(
             "No start month (YYYY-MM) in the data: index months, the reporting period and the data end cannot be "
             "placed in the calendar, so no patient can be counted."
@@ -373,24 +465,40 @@ def quality_measures(
         notes.append("Patients without a start month (YYYY-MM) are left out: their index month cannot be placed.")
     if assessments[CONDITION].isna().all() if CONDITION in assessments.columns else True:
         notes.append("No condition in the data: no patient can be identified as having depression.")
-    phq = pd.DataFrame(
-        {PATIENT_ID: pd.Series(dtype=object), DAY: pd.Series(dtype=float), "score": pd.Series(dtype=float)}
-    )
-    has_phq = INSTRUMENT in assessments.columns and (
-        assessments[INSTRUMENT].dropna().astype(str).map(instruments.normalise_code).eq("PHQ9").any()
-    )
-    if has_phq:
-        phq = instrument_scores(assessments, "PHQ9")[[PATIENT_ID, DAY, "score"]]
+    phq = {"code": np.zeros(0, dtype=np.intp), "day": np.zeros(0), "score": np.zeros(0)}
+    if coded is not None and "PHQ9" in coded.lookup:  # (same-day scores averaged, as everywhere)
+        phq = dict(zip(("code", "day", "score"), coded.score_arrays("PHQ9")))
     else:
         notes.append("No PHQ-9 scores in the data: the measures are all about the PHQ-9.")
-    data_end = _data_end(assessments, treatments, patients)
+    return Prepared(patients, phq, _data_end(assessments, treatments, patients, codes), tuple(notes))
+
+
+def quality_measures(
+    assessments: pd.DataFrame,
+    treatments: pd.DataFrame | None = None,
+    definitions: Definitions | None = None,
+    period_from: str | None = None,
+    period_to: str | None = None,
+    *,
+    prepared: Prepared | None = None,
+) -> MeasuresResult:
+    """The quality measures (``MEASURES``) of the reporting period [period_from, period_to] (index months
+    'YYYY-MM', either open), with the card's window (+/- ``measure_window_days``) and score rule.
+    ``prepared``: :func:`prepare` of the same assessments and treatments, when the caller has it."""
+    d = definitions or Definitions()
+    lo, hi = check_month(period_from, "the first index month"), check_month(period_to, "the last index month")
+    if lo and hi and lo > hi:
+        raise DataError(f"the reporting period runs from {lo} to {hi}: the first month must not be after the last")
+    prep = prepare(assessments, treatments) if prepared is None else prepared
+    half, rule, thr = d.measure_window_days, d.measure_score, d.suppression_threshold
+    patients, phq, data_end, notes = prep.patients, prep.phq, prep.data_end, list(prep.notes)
     index = _index_events(phq, patients, lo, hi)
     frames = []
     cache = {}
     for spec in MEASURES:
         window = spec.window(half)
         if window not in cache:
-            cache[window] = _window_scores(phq, index, window)
+            cache[window] = _window_scores(phq, index, window, len(patients))
         frames.append(_dispositions(spec, index, cache[window], data_end, half, rule))
     per_patient = pd.concat(frames, ignore_index=True)[list(PATIENT_COLUMNS)]
     per_patient["due"] = per_patient["due"].astype(bool)
@@ -404,8 +512,8 @@ def quality_measures(
     )
     if len(index) == 0:
         notes.append("No patient with depression has a PHQ-9 above 9 in the reporting period.")
-    data_end_month = None if not np.isfinite(data_end) else _months(pd.Series([data_end])).iloc[0]
-    return MeasuresResult(
+    data_end_month = None if not np.isfinite(data_end) else _months([data_end])[0]
+    result = MeasuresResult(
         measures=_count_rows(per_patient, None, half),
         by_month=_count_rows(per_patient, "index_month", half),
         by_site=_count_rows(per_patient, SITE, half),
@@ -417,6 +525,8 @@ def quality_measures(
         threshold=thr,
         notes=tuple(notes),
     )
+    result.shown()  # (made once here, so that every copy of a cached result has it)
+    return result
 
 
 # --- what may be shown ------------------------------------------------------------------------------------
@@ -424,54 +534,66 @@ def quality_measures(
 
 def suppress(measures: pd.DataFrame, groupings: list[pd.DataFrame], threshold: int) -> tuple[pd.DataFrame, ...]:
     """The measure table and its group tables (by month, by site: each partitions the overall row) as they may
-    be shown on one screen: small counts as '<11' (``privacy.show_count``), and complementary suppression on
-    every sum (a row's eligible = excluded + not_reached + denominator and denominator = numerator + not_met +
-    no_score; a measure's overall count = the sum of its groups): where exactly one term of a sum is hidden,
-    the smallest other term is withheld too, until no hidden count can be worked out by subtraction. Rates
-    and intervals are withheld where the numerator or the denominator is hidden."""
+    be shown on one screen, by the one rule of analysis.privacy (``suppress_table``): small counts as '<11',
+    and complementary suppression on every sum (a row's eligible = excluded + not_reached + denominator and
+    denominator = numerator + not_met + no_score; a measure's overall count = the sum of its groups) until no
+    hidden count can be worked out from what is shown. Rates and intervals are withheld where the numerator or
+    the denominator is hidden."""
     tables = [measures.reset_index(drop=True)] + [g.reset_index(drop=True) for g in groupings]
-    values = {(t, i, c): tables[t].at[i, c] for t in range(len(tables)) for i in tables[t].index for c in COUNTS}
-    hidden = {k for k, v in values.items() if privacy.is_small(v, threshold)}
-    sums = []
-    for t, table in enumerate(tables):
-        for i in table.index:
-            sums += [((t, i, total), [(t, i, p) for p in parts]) for total, parts in SUMS]
-    for t in range(1, len(tables)):
-        for i, m in enumerate(tables[0]["measure"]):
-            rows = tables[t].index[tables[t]["measure"] == m]
+    stacked = pd.concat([t.assign(_part=k) for k, t in enumerate(tables)], ignore_index=True)
+    blocks = []
+    for i in stacked.index[stacked["_part"] == 0]:
+        m = stacked.at[i, "measure"]
+        for k in range(1, len(tables)):
+            rows = stacked.index[(stacked["_part"] == k) & (stacked["measure"] == m)]
             if len(rows):
-                sums += [((0, i, c), [(t, r, c) for r in rows]) for c in COUNTS]
-    changed = True
-    while changed:
-        changed = False
-        for total, parts in sums:
-            terms = [total] + parts
-            if sum(k in hidden for k in terms) != 1:
-                continue
-            visible = [k for k in parts if k not in hidden]
-            nonzero = [k for k in visible if values[k] != 0]
-            pick = min(nonzero, key=lambda k: values[k]) if nonzero else (total if total not in hidden else None)
-            if pick is None and visible:
-                pick = visible[0]
-            if pick is not None:
-                hidden.add(pick)
-                changed = True
+                blocks.append((int(i), [int(r) for r in rows]))
+    shown = privacy.suppress_table(
+        stacked,
+        COUNTS,
+        (),
+        threshold,
+        shares={("rate", "lower", "upper"): ("numerator", "denominator")},
+        blocks=blocks,
+        sums=[(total, list(parts)) for total, parts in SUMS],
+    )
     out = []
-    for t, table in enumerate(tables):
-        shown = table.copy()
+    for k, table in enumerate(tables):
+        part = shown[shown["_part"] == k].drop(columns="_part").reset_index(drop=True)
         for c in COUNTS + ("rate", "lower", "upper"):
-            shown[c] = shown[c].astype(object)
-        for i in shown.index:
-            for c in COUNTS:
-                if (t, i, c) in hidden:
-                    shown.at[i, c] = privacy.show_count(values[(t, i, c)], threshold)
-                    if not privacy.is_small(values[(t, i, c)], threshold):
-                        shown.at[i, c] = None
-            if (t, i, "numerator") in hidden or (t, i, "denominator") in hidden:
-                for c in ("rate", "lower", "upper"):
-                    shown.at[i, c] = None
-        out.append(shown)
+            part[c] = part[c].astype(object)
+        out.append(part[list(table.columns)])
     return tuple(out)
+
+
+def index_months(result: MeasuresResult) -> list[str]:
+    """The index months of a result's patients, in order (of a result over every month: all there are)."""
+    return sorted(set(result.patients["index_month"].dropna()))
+
+
+def index_months_of(prepared: Prepared) -> list[str]:
+    """Every index month of the data (:func:`prepare`), in order: ``index_months`` of the measures over all
+    months, without computing them."""
+    return sorted(set(_index_events(prepared.phq, prepared.patients, None, None)["index_month"]))
+
+
+def default_period(months: list[str]) -> tuple[str | None, str | None]:
+    """The reporting period shown first: the calendar year before the latest index year (its 6-month windows
+    have mostly closed by the data end), or the only year there is; (None, None) without index months."""
+    years = sorted({m[:4] for m in months}, reverse=True)
+    if not years:
+        return None, None
+    year = years[min(1, len(years) - 1)]
+    return f"{year}-01", f"{year}-12"
+
+
+#: why the ketamine course's response and remission (Overview) differ from the 6- and 12-month measures
+WHY_COURSE_DIFFERS = (
+    "the course figures read the first PHQ-9 two to four weeks after the first infusion, among patients with a "
+    "baseline and that score; the measures read the PHQ-9 6 or 12 months after the first PHQ-9 above 9, when "
+    "the effect of an induction series has often faded, and their denominator counts every patient whose "
+    "window has closed, a patient without a score in it as not met."
+)
 
 
 def patient_list(result: MeasuresResult, measure: str | None = None, due_only: bool = False) -> pd.DataFrame:

@@ -102,6 +102,12 @@ def disposition_funnel(row: Mapping, threshold: int) -> Chart:
     return Chart(fig, caption, notes)
 
 
+def drawn_groups(groups: pd.DataFrame, measure: str) -> int:
+    """How many groups of ``measure`` have a rate that may be drawn (not withheld, a denominator above 0)."""
+    g = groups[groups["measure"] == measure]
+    return sum(not _hidden(v) for v in g["rate"])
+
+
 def trend_chart(groups: pd.DataFrame, measure: str, by: str) -> Chart:
     """A measure's rate with its 95% interval per index month (a line) or per site (points); a group whose
     rate is withheld has no mark."""

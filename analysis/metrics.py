@@ -30,7 +30,6 @@ from analysis import config, instruments, privacy
 from analysis import formatting as fmt
 from analysis.kpi_tiles import _check_months, _kpis, data_end
 from analysis.practice import (
-    TREATMENT_COUNTS,
     _check_inputs,
     _definitions,
     _PerPatient,
@@ -103,6 +102,17 @@ RATES_COLUMNS = (
 DIMENSIONS = {"overall": None, CONDITION: CONDITION, SITE: SITE, START_MONTH: START_MONTH}
 
 
+def _plain(v):
+    """A suppressed cell as the JSON and the pages take it: '<11', None (withheld) or a whole number."""
+    if v is None or isinstance(v, str):
+        return v
+    return None if pd.isna(v) else int(v)
+
+
+def _hidden(row, columns) -> bool:
+    return any(row[c] is None or isinstance(row[c], str) for c in columns)
+
+
 @dataclass(frozen=True)
 class Summary:
     """Practice metrics and, per instrument and dimension, the funnel with response and remission rates.
@@ -127,45 +137,95 @@ class Summary:
         return int(getattr(self.definitions, "suppression_threshold", config.SUPPRESSION_THRESHOLD))
 
     def suppressed_rates(self) -> pd.DataFrame:
-        """``rates`` as it may be shown (see :func:`suppress_rates`)."""
-        return suppress_rates(self.rates, self.threshold)
+        """``rates`` as it may be shown (see :func:`suppress_rates`); worked out once per summary (a page asks
+        several times), a copy each time."""
+        if "_rates_shown" not in self.__dict__:  # (a frozen dataclass: the cache bypasses __setattr__)
+            self.__dict__["_rates_shown"] = suppress_rates(self.rates, self.threshold)
+        return self.__dict__["_rates_shown"].copy()
 
     def suppressed_by_month(self) -> pd.DataFrame:
-        """``by_month`` as it may be shown: small counts '<11', shares from a small count withheld."""
-        counts = (
-            PATIENTS_STARTED,
-            INFUSIONS,
-            "induction_started",
-            "series_completed",
-            "boosters",
-            "infusions_dated",
-            "infusions_with_score",
-        )
+        """``by_month`` as it may be shown: small counts '<11', shares from a small count withheld, and counts
+        withheld beside them so that none can be worked out from the practice's totals (:meth:`_suppressed`)."""
+        return self._suppressed()[1]
+
+    def suppressed_practice(self) -> dict:
+        """``practice`` as it may be shown: as :meth:`suppressed_by_month`, its totals suppressed beside the
+        months, beside each other (patients with scores of all patients) and beside their parts (infusions of
+        each kind, patients by number of infusions)."""
+        return self._suppressed()[0]
+
+    def _suppressed(self) -> tuple[dict, pd.DataFrame]:
+        """The practice's totals and the months in one table for analysis.privacy.suppress_table: the practice
+        (row 0) the total of the months, so that a month's '<11' cannot be had by subtraction, nor a total's."""
+        if "_practice_shown" not in self.__dict__:
+            self.__dict__["_practice_shown"] = self._suppress_practice()
+        p, months = self.__dict__["_practice_shown"]
+        return dict(p), months.copy()
+
+    def _suppress_practice(self) -> tuple[dict, pd.DataFrame]:
+        t = self.threshold
+        months = self.by_month
+        month_counts = [
+            c
+            for c in (
+                PATIENTS_STARTED,
+                INFUSIONS,
+                "induction_started",
+                "series_completed",
+                "boosters",
+                "infusions_dated",
+                "infusions_with_score",
+            )
+            if c in months.columns
+        ]
+        bins = {f"infusions_per_patient {k}": v for k, v in (self.practice.get("infusions_per_patient") or {}).items()}
+        own = ["patients_with_scores", "assessments", "induction_infusions", "maintenance", *bins]
+        total = {c: self.practice.get(PATIENTS if c == PATIENTS_STARTED else c) for c in month_counts}
+        total.update({c: self.practice.get(c) for c in own if c not in bins}, **bins)
+        table = pd.concat([pd.DataFrame([total]), months], ignore_index=True)
+        counts = [*month_counts, *own]
+        for c in counts:
+            table[c] = pd.to_numeric(table[c], errors="coerce") if c in table.columns else np.nan
         shares = {
             (SERIES_COMPLETION,): ("series_completed", "induction_started"),
             (ASSESSMENT_COMPLETION,): ("infusions_with_score", "infusions_dated"),
         }
-        complements = [(num, den) for num, den in shares.values()]
-        return privacy.suppress_table(self.by_month, counts, (), self.threshold, shares=shares, complements=complements)
-
-    def suppressed_practice(self) -> dict:
-        t = self.threshold
+        chain = [
+            ("series_completed", "induction_started"),
+            ("infusions_with_score", "infusions_dated"),
+            ("induction_started", PATIENTS_STARTED),
+            ("patients_with_scores", PATIENTS_STARTED),
+        ]
+        sums = [(INFUSIONS, ["induction_infusions", "boosters", "maintenance"]), ("induction_started", list(bins))]
+        shown = privacy.suppress_table(
+            table,
+            counts,
+            (),
+            t,
+            shares=shares,
+            complements=chain,
+            blocks=[(0, list(range(1, len(table))))] if len(table) > 1 else [],
+            sums=sums if bins else sums[:1],
+        )
+        by_month = shown.iloc[1:][list(months.columns)].reset_index(drop=True)
+        row = shown.iloc[0]
         out = dict(self.practice)
-        for k in (PATIENTS, "patients_with_scores", "assessments", *TREATMENT_COUNTS):
-            out[k] = privacy.show_count(out.get(k), t)
-        for share, num, den in (
-            (SERIES_COMPLETION, "series_completed", "induction_started"),
-            (ASSESSMENT_COMPLETION, "infusions_with_score", "infusions_dated"),
-        ):
-            if privacy.is_small(self.practice.get(num), t) or privacy.is_small(self.practice.get(den), t):
+        for c in (*month_counts, *own):
+            if c in bins:
+                continue
+            key = PATIENTS if c == PATIENTS_STARTED else c
+            if key in out and out[key] is not None:
+                out[key] = _plain(row[c])
+        for (share,), basis in shares.items():
+            if share in out and _hidden(row, basis):
                 out[share] = None
         if privacy.is_small(self.practice.get("induction_started"), t):
             out["median_infusions"] = None
-        if out.get("infusions_per_patient"):
+        if bins:
             out["infusions_per_patient"] = {
-                k: privacy.show_count(v, t) for k, v in out["infusions_per_patient"].items()
+                k: _plain(row[f"infusions_per_patient {k}"]) for k in self.practice["infusions_per_patient"]
             }
-        return out
+        return out, by_month
 
     def to_json(self) -> dict:
         rates = self.suppressed_rates()

@@ -21,7 +21,10 @@ from scipy import stats
 from analysis import config, privacy
 from analysis.outcomes import FUNNEL_COMPLEMENTS, FUNNEL_COUNTS
 from analysis.schema import (
+    DIMENSION,
     EVALUABLE,
+    INSTRUMENT,
+    OVERALL,
     RATES,
     REMITTERS,
     RESPONDERS,
@@ -175,8 +178,38 @@ def add_rates(table: pd.DataFrame, remission: bool = True) -> pd.DataFrame:
     return out
 
 
+def rate_blocks(rates: pd.DataFrame, key: str = INSTRUMENT) -> list[tuple[int, list[int]]]:
+    """The margins of a rates table, by row position: per ``key`` (the instrument; a safety flag), when there is
+    such a column, the "overall" row beside the groups of each other dimension (condition, site, start month);
+    without a dimension column, none. (analysis.privacy.protect uses a margin only where its sums hold.)"""
+    if DIMENSION not in rates.columns:
+        return []
+    keys = rates[key].astype(str).tolist() if key in rates.columns else [""] * len(rates)
+    dims = rates[DIMENSION].astype(str).tolist()
+    blocks = []
+    for key in dict.fromkeys(keys):
+        rows = [i for i, k in enumerate(keys) if k == key]
+        total = [i for i in rows if dims[i] == OVERALL]
+        if len(total) != 1:
+            continue
+        for dim in dict.fromkeys(dims[i] for i in rows if dims[i] != OVERALL):
+            blocks.append((total[0], [i for i in rows if dims[i] == dim]))
+    return blocks
+
+
 def suppress_rates(rates: pd.DataFrame, threshold: int = config.SUPPRESSION_THRESHOLD) -> pd.DataFrame:
     """A rates table (funnel counts, response_* and remission_* columns) as it may be shown: funnel counts
-    from 1 to threshold - 1 become '<11'; the response rate and its CI are withheld where responders or
-    evaluable is small, the remission rate and CI where remitters or evaluable is small."""
-    return privacy.suppress_table(rates, FUNNEL_COUNTS, (), threshold, shares=RATES, complements=FUNNEL_COMPLEMENTS)
+    from 1 to threshold - 1 become '<11'; a step of the funnel whose difference from the step before is small
+    is withheld, and so is a second count beside every hidden one in its funnel and in its margin (the overall
+    row beside the groups of a dimension: :func:`rate_blocks`; analysis.privacy.protect), so that no hidden
+    count can be worked out by subtraction; the response rate and its CI are withheld where responders or
+    evaluable is hidden, the remission rate and CI where remitters or evaluable is hidden."""
+    return privacy.suppress_table(
+        rates,
+        FUNNEL_COUNTS,
+        (),
+        threshold,
+        shares=RATES,
+        complements=FUNNEL_COMPLEMENTS,
+        blocks=rate_blocks(rates.reset_index(drop=True)),
+    )

@@ -147,17 +147,22 @@ def _attributes(assessments: pd.DataFrame | None, patients: pd.Series) -> pd.Dat
     return first[cols]
 
 
-def _rate_rows(frame: pd.DataFrame, group: np.ndarray, dimension: str, flags=tuple(FLAGS)) -> list[dict]:
+def _rate_rows(
+    frame: pd.DataFrame, group: np.ndarray, dimension: str, flags=tuple(FLAGS), pcode: np.ndarray | None = None
+) -> list[dict]:
     """Per flag (boolean columns of ``frame``, NA: cannot be told) and group: sessions, events, per 100 with its
-    Wilson limits, and the same per patient."""
+    Wilson limits, and the same per patient. ``pcode``: the rows' patient codes when the caller has them."""
     rows = []
-    pcode, _ = pd.factorize(frame[S.PATIENT_ID])
+    pcode = pd.factorize(frame[S.PATIENT_ID])[0] if pcode is None else pcode
     gcode, labels = pd.factorize(pd.Series(group, dtype=object))
     m = len(labels)
 
-    def patients(mask):  # distinct patients per group among the rows of mask
-        key = np.unique(gcode[mask].astype(np.int64) * (pcode.max(initial=0) + 1) + pcode[mask])
-        return np.bincount(key // (pcode.max(initial=0) + 1), minlength=m)
+    npat = int(pcode.max(initial=0)) + 1
+
+    def patients(mask):  # distinct patients per group among the rows of mask (a seen-table: no sort)
+        seen = np.zeros(m * npat, dtype=bool)
+        seen[gcode[mask].astype(np.int64) * npat + pcode[mask]] = True
+        return seen.reshape(m, npat).sum(axis=1) if m else np.zeros(0, dtype=np.int64)
 
     for flag in flags:
         v = frame[flag]
@@ -320,9 +325,20 @@ class Safety:
         return self.definitions.suppression_threshold if threshold is None else int(threshold)
 
     def rates_shown(self, threshold: int | None = None) -> pd.DataFrame:
-        """The rates table as it may be shown: counts 1-10 '<11', rates and limits resting on them withheld."""
+        """The rates table as it may be shown: counts 1-10 '<11', rates and limits resting on them withheld, and
+        complementary suppression beside each flag's overall row (analysis.rates.rate_blocks), so that no hidden
+        count of a site or month can be worked out from the overall and the other groups."""
+        from analysis.rates import rate_blocks
+
+        rates = self.rates
         return privacy.suppress_table(
-            self.rates, RATE_COUNTS, (), self.threshold(threshold), shares=RATE_SHARES, complements=RATE_COMPLEMENTS
+            rates,
+            RATE_COUNTS,
+            (),
+            self.threshold(threshold),
+            shares=RATE_SHARES,
+            complements=RATE_COMPLEMENTS,
+            blocks=rate_blocks(rates.reset_index(drop=True), key="flag"),
         )
 
     def means_shown(self, table: pd.DataFrame, threshold: int | None = None) -> pd.DataFrame:
@@ -340,8 +356,7 @@ class Safety:
         """The sessions with at least one flag, by patient key and day, with the flags they have (clinicians)."""
         f = self.flags[self.flags["any_flag"].fillna(False).astype(bool)]
         names = [k for k in FLAGS if k != "any_flag"]
-        which = f[names].fillna(False).astype(bool)
-        flags = which.apply(lambda r: ", ".join(FLAGS[k].lower() for k in names if r[k]), axis=1) if len(f) else []
+        flags = _flag_words(f[names].fillna(False).astype(bool).to_numpy(), names, ", ")
         cols = [S.PATIENT_ID, S.DAY, S.KIND, S.ROUTE, dose_.INFUSION_NUMBER, SYSTOLIC_RISE, DIASTOLIC_RISE]
         return f[cols].assign(flags=flags).reset_index(drop=True)
 
@@ -420,15 +435,19 @@ def analyse(
     attrs = _attributes(assessments, flags[S.PATIENT_ID])
     for c in attrs.columns:
         flags[c] = flags[S.PATIENT_ID].map(attrs[c]).to_numpy()
-    rows = _rate_rows(flags, np.full(len(flags), S.OVERALL, dtype=object), S.OVERALL)
+    pcode = pd.factorize(flags[S.PATIENT_ID])[0]  # (once for every table of rates)
+    rows = _rate_rows(flags, np.full(len(flags), S.OVERALL, dtype=object), S.OVERALL, pcode=pcode)
     for dim in [by] if by else list(DIMENSIONS):
         values = flags[DIMENSIONS[dim]]
         if dim == dose_.INFUSION_NUMBER:  # 1-6 of the series, as whole numbers
-            group = np.array([int(v) if pd.notna(v) and v <= SERIES else None for v in values], dtype=object)
+            number = values.to_numpy(dtype=float, na_value=np.nan)
+            group = np.full(len(number), None, dtype=object)
+            inside = ~np.isnan(number) & (number <= SERIES)
+            group[inside] = number[inside].astype(int).tolist()
         else:
             group = values.astype(object).to_numpy()
         keep = pd.notna(group)
-        sub = _rate_rows(flags[keep].reset_index(drop=True), group[keep], dim)
+        sub = _rate_rows(flags[keep].reset_index(drop=True), group[keep], dim, pcode=pcode[keep])
         order = {g: i for i, g in enumerate(_group_order(pd.unique(group[keep])))}
         rows += sorted(sub, key=lambda r: (list(FLAGS).index(r["flag"]), order[r[S.GROUP]]))
     rates = pd.DataFrame(rows)
@@ -454,7 +473,10 @@ def analyse(
         "Per 100 sessions: flagged sessions over the sessions where the flag can be told; per patient: patients with a "
         "flagged session over patients with a session where it can be told. Wilson 95% intervals."
     )
-    return Safety(flags, rates, by_number, bp_by_age, discharge, events, counts, patients, d, tuple(notes))
+    # a copy of the card: the result is shared read-only by the dashboard (ui/cache.py), which keys the objects in
+    # it after the call that made them; the caller's card must keep its own key
+    own = d.replace()
+    return Safety(flags, rates, by_number, bp_by_age, discharge, events, counts, patients, own, tuple(notes))
 
 
 def _discharge(extra: pd.DataFrame) -> pd.DataFrame:
@@ -489,16 +511,30 @@ def _events(treatments: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
     if S.ADVERSE_EVENTS not in treatments.columns:
         return pd.DataFrame(columns=["flag", *RATE_COUNTS])
     t = treatments.sort_values([S.PATIENT_ID, S.DAY], kind="stable").reset_index(drop=True)
-    codes = t[S.ADVERSE_EVENTS].astype(object).fillna("").astype(str)
+    # each distinct cell split once (a practice writes few distinct combinations), then taken per session
+    cell, distinct = pd.factorize(t[S.ADVERSE_EVENTS].astype(object).fillna("").astype(str))
+    parts = [set(str(v).split(";")) for v in distinct]
     frame = flags[[S.PATIENT_ID]].copy()
     for code in S.ADVERSE_EVENT_CODES:
-        frame[code] = pd.array(codes.str.split(";").map(lambda xs, c=code: c in xs).to_numpy(), dtype="boolean")
-    rows = []
+        member = np.array([code in p for p in parts], dtype=bool)
+        frame[code] = pd.array(member[cell] if len(parts) else np.zeros(len(t), dtype=bool), dtype="boolean")
+    rows, pcode, overall = [], pd.factorize(frame[S.PATIENT_ID])[0], np.full(len(frame), S.OVERALL, dtype=object)
     for code in S.ADVERSE_EVENT_CODES:
-        got = _rate_rows(frame, np.full(len(frame), S.OVERALL, dtype=object), S.OVERALL, (code,))
+        got = _rate_rows(frame, overall, S.OVERALL, (code,), pcode=pcode)
         if got and got[0]["events"]:
             rows.append(got[0])
     return pd.DataFrame(rows)
+
+
+def _flag_words(which: np.ndarray, names: list[str], sep: str) -> np.ndarray:
+    """Per row of the boolean matrix ``which`` (rows x flags ``names``) the words of its flags joined by ``sep``
+    ('' for none); each distinct combination written once."""
+    if not len(which):
+        return np.array([], dtype=object)
+    bits = 1 << np.arange(len(names), dtype=np.int64)
+    combos, row = np.unique(which.astype(np.int64) @ bits, return_inverse=True)  # each combination as one number
+    words = [sep.join(FLAGS[k].lower() for k, b in zip(names, bits) if c & b) for c in combos]
+    return np.array(words, dtype=object)[np.asarray(row).reshape(-1)]
 
 
 #: the session-monitoring export: one row per session, the fields a monitoring form asks for
@@ -535,6 +571,13 @@ def monitoring_record(treatments: pd.DataFrame, definitions: Definitions | None 
         if c not in out.columns and c != "flags":
             out[c] = t[c].to_numpy() if c in t.columns else np.nan
     names = [k for k in FLAGS if k != "any_flag"]
-    which = flags[names].fillna(False).astype(bool).to_numpy()
-    out["flags"] = ["; ".join(FLAGS[k].lower() for k, on in zip(names, row) if on) for row in which]
+    out["flags"] = _flag_words(flags[names].fillna(False).astype(bool).to_numpy(), names, "; ")
     return out[list(RECORD_COLUMNS)]
+
+
+def session_safety(
+    assessments: pd.DataFrame | None, treatments: pd.DataFrame | None, definitions: Definitions | None = None
+) -> Safety:
+    """:func:`analyse` over every dimension: the one call the Safety page and the PDF report make (one cached
+    result for both)."""
+    return analyse(assessments, treatments, definitions=definitions)

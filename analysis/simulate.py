@@ -672,3 +672,11 @@ def write_vendor_export(out_dir, patients: int = 600, seed: int = 20261121, firs
     path = out / "vendor_export.csv"
     vendor_export(simulate(patients=patients, seed=seed), first=first).to_csv(path, index=False)
     return path
+
+
+def write_exports(out_dir, patients: int = 600, seed: int = 20261121) -> list[Path]:
+    """Write the practice of ``simulate(patients, seed)`` as EHRs export it (issue 16) into ``out_dir``: an Excel
+    workbook, a FHIR R4 Bundle, a FHIR bulk export (NDJSON) and an item-level CSV (analysis/sample_exports.py)."""
+    from analysis import sample_exports
+
+    return sample_exports.write(simulate(patients=patients, seed=seed), out_dir, seed)

@@ -77,13 +77,34 @@ class Trajectories:
         out.loc[out[GROUP].isin(small), ["mean", "lower", "upper"]] = None
         return out
 
+    def fixed_effects_shown(self) -> pd.DataFrame:
+        """The fixed effects as they may be shown (``FIXED_COLUMNS``): the terms of a group of fewer patients than
+        the threshold withheld (estimate and SE None), since with the other terms they rebuild the curve the
+        chart withholds; every term when that group is the model's reference (the intercept and time terms are
+        its curve). A term is a group's when it names ``by`` and the group (``conditionptsd``, ``...:t1``)."""
+        fe = self.fixed_effects[FIXED_COLUMNS].copy()
+        g = self.groups
+        small = [str(x) for x in g.loc[g[PATIENTS].map(lambda n: privacy.is_small(n, self._threshold)), GROUP]]
+        if fe.empty or not small:
+            return fe
+        values = [c for c in FIXED_COLUMNS if c != "term"]
+        fe[values] = fe[values].astype(object)
+        in_model = [str(x) for x in g.loc[g["in_model"].astype(bool), GROUP]] if "in_model" in g else []
+        if in_model and in_model[0] in small:
+            fe.loc[:, values] = None
+            return fe
+        names = [re.compile(rf"(^|:){re.escape(str(self.by))}{re.escape(x)}($|:)") for x in small]
+        mask = fe["term"].map(lambda t: any(n.search(str(t)) for n in names)).to_numpy(dtype=bool)
+        fe.loc[mask, values] = None
+        return fe
+
     def to_json(self) -> dict:
         """Plain, small-cell-suppressed output of the command line (DESIGN "Interfaces")."""
         m = self.model
         return {
             INSTRUMENT: self.instrument,
             "by": self.by,
-            "fixed_effects": self.fixed_effects[FIXED_COLUMNS].to_dict("records"),
+            "fixed_effects": self.fixed_effects_shown().to_dict("records"),
             "converged": bool(self.converged),
             "model": None
             if m is None
@@ -128,7 +149,9 @@ class Trajectories:
                 else f"knots at days {knots_in_words(self.knots)}"
             )
             lines.append(f"Time is piecewise linear with {where}.")
-            fe = self.fixed_effects[FIXED_COLUMNS].to_string(index=False, float_format=lambda v: f"{v:.4f}")
+            fe = privacy.mark(self.fixed_effects_shown(), self._threshold).to_string(
+                index=False, float_format=lambda v: f"{v:.4f}"
+            )
             lines += ["", "Fixed effects:", fe]
         obs = self._safe_observed(self.observed).drop(columns="sd")
         lines += [

@@ -44,6 +44,14 @@ sys.path.insert(0, str(ROOT))
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, streamlit_server  # noqa: E402
 from tests.test_browser import PAGES, READY  # noqa: E402
 
+#: pages timed beside those of tests/test_browser.py (the worklist is shown: no sign-in is an admin)
+PAGES = {
+    **PAGES,
+    "Safety": ("safety", "Session safety"),
+    "Boosters": ("boosters", "Boosters after the induction series"),
+    "Worklist": ("worklist", "Clinician's worklist"),
+}
+
 COLD_TARGET, WARM_TARGET = 5.0, 1.0
 BUSY = "[data-testid='stSkeleton'], [data-testid='stSpinner']"
 
@@ -75,8 +83,9 @@ def visit(page, link: str, timeout_ms: float) -> float:
     return time.perf_counter() - start
 
 
-def run_browser(files: list[Path], timeout_s: float) -> dict:
-    """Upload ``files`` in a fresh server and time every page cold and warm; the server's peak memory."""
+def run_browser(files: list[Path], timeout_s: float, pages=None) -> dict:
+    """Upload ``files`` in a fresh server and time every page (or the Overview and ``pages``) cold and warm; the
+    server's peak memory."""
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
@@ -113,11 +122,12 @@ def run_browser(files: list[Path], timeout_s: float) -> dict:
                     return time.perf_counter() - start
 
                 timed("cold", "Overview", upload)
-                for link in PAGES:
+                links = [link for link in PAGES if pages is None or link in ("Overview", *pages)]
+                for link in links:
                     if link != "Overview":
                         timed("cold", link, lambda: visit(page, link, timeout_ms))
                     print(f"    cold {link:<16} {fmt(out['cold'][link])}", flush=True)
-                for link in PAGES:
+                for link in links:
                     timed("warm", link, lambda: visit(page, link, timeout_ms))
                     print(f"    warm {link:<16} {fmt(out['warm'][link])}", flush=True)
             finally:
@@ -158,7 +168,7 @@ def markdown(results: dict, sizes: dict) -> str:
     cols = list(results)
     head = "| page | " + " | ".join(f"{n:,} patients cold | warm" for n in cols) + " |"
     lines += [head, "|---|" + "---:|---:|" * len(cols)]
-    for link in PAGES:
+    for link in [link for link in PAGES if any(link in results[n]["cold"] for n in cols)]:
         cells = []
         for n in cols:
             r = results[n]
@@ -261,7 +271,34 @@ def page_calls(files: list[Path]):
         (),
         {},
     )
+    from analysis import boosters, worklist
+
+    yield (
+        "Boosters",
+        "boosters.analyse by condition",
+        boosters.analyse,
+        (a, t, "PHQ9", "condition", defs),
+        {},
+    )
+    yield "Boosters", "boosters.interval_distribution", boosters.interval_distribution, (t, 11), {}
+    yield "Worklist", "worklist.worklist", worklist.worklist, (a, t, "PHQ9", defs), {}
+    from analysis import dose_response, safety  # (issue 17: the Safety page's calls)
+
+    yield "Safety", "safety.session_safety", safety.session_safety, (a, t, defs), {}
+    yield "Safety", "dose_response.analyse", dose_response.analyse, (a, t, "PHQ9", defs), {}
+    yield "Safety", "safety.monitoring_record (clinicians)", safety.monitoring_record, (t, defs), {}
     yield "Data", "Loaded.to_json + to_text", lambda: (loaded.to_json(), loaded.to_text()), (), {}
+    # --- the Quality measures page (issue 18): the index months, the default year, its CCBHC reading, the course
+    from analysis import measures
+
+    prep = measures.prepare(a, t)
+    lo, hi = measures.default_period(measures.index_months_of(prep))
+    yield "Quality measures", "measures.prepare", measures.prepare, (a, t), {}
+    yield "Quality measures", "measures.index_months_of", measures.index_months_of, (prep,), {}
+    args, any_score = (a, t, defs, lo, hi), (a, t, defs.replace(measure_score="any"), lo, hi)
+    yield "Quality measures", "measures.quality_measures (year)", measures.quality_measures, args, {"prepared": prep}
+    yield "Quality measures", "quality_measures (CCBHC)", measures.quality_measures, any_score, {"prepared": prep}
+    yield "Quality measures", "metrics.summary", metrics.summary, (a, t, defs), {}
 
 
 #: the calls whose results ui/cache.py keeps once with st.cache_resource (no pickle, no unpickle)
@@ -338,6 +375,7 @@ def main(argv=None) -> int:
     ap.add_argument("--timeout", type=float, default=600, help="seconds allowed for one page")
     ap.add_argument("--profile", action="store_true", help="profile the pages' analysis calls on the largest size")
     ap.add_argument("--no-browser", action="store_true", help="skip the browser timings (with --profile)")
+    ap.add_argument("--pages", nargs="+", choices=list(PAGES), help="only these pages (and the Overview)")
     ap.add_argument("--profile-out", type=Path, default=ROOT / "bench" / "out" / "dashboard_profile.txt")
     args = ap.parse_args(argv)
     if not args.no_browser and not Path(CHROMIUM).exists():
@@ -352,7 +390,7 @@ def main(argv=None) -> int:
                     f"{n:,} patients ({sizes[n][0] / 1e6:.1f} MB of assessments): a fresh server, upload, every page",
                     flush=True,
                 )
-                results[n] = run_browser(files[n], args.timeout)
+                results[n] = run_browser(files[n], args.timeout, args.pages)
                 print(f"    server peak memory {results[n]['peak_mb']:,.0f} MB", flush=True)
             text = markdown(results, sizes)
             print("\n" + text)

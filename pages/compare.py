@@ -25,6 +25,9 @@ if sel_a.patients == 0 or sel_b.patients == 0:
 
 names = cohort_view.labels(sel_a, sel_b)  # what each cohort is, in the legends and tables
 cmp = cache.guard(cohorts.compare, sel_a, sel_b, instrument, defs, labels=names)
+if cmp.withheld:  # cohorts too close to be shown side by side (analysis.privacy.cohorts_too_close)
+    st.warning(cmp.withheld)
+    st.stop()
 st.subheader(f"{instrument} response and remission")
 cohort_view.summary(cmp)
 show.plot(charts.rates_chart, cmp.rates, schema.COHORT, thr, f"{instrument} response and remission by cohort")

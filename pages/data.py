@@ -7,8 +7,9 @@ from ui import data_view, saved_view, session, show
 session.data("Your data", need_ok=False)
 loaded, saved = session.loaded(), session.saved()
 st.markdown(
-    "Upload your EHR export with the **file picker in the sidebar**: one or more CSV files of scores "
-    "(one row per completed scale), plus a treatments file (one row per infusion) if you have one. "
+    "Upload your EHR export with the **file picker in the sidebar**: CSV files, Excel workbooks (.xlsx) or a FHIR "
+    "export (.json, .ndjson) of scores (one row per completed scale, or item by item), plus the treatments (one "
+    "row per infusion) if you have them. Each file's role is decided from what it holds, and you can change it. "
     "Column names may be your EHR's own: they are matched to the names below, and you can correct the "
     "match here. Without an upload the dashboard shows a synthetic sample practice."
 )
@@ -28,6 +29,8 @@ elif session.uploaded() and loaded.ok:
 st.subheader("Saved data sets")
 saved_view.saved_list()
 
+st.subheader("What each file holds")
+data_view.roles_editor(loaded)
 st.subheader("Column mapping")
 st.caption(
     "How each column of your files was read. Change a **target** and press *Apply* to correct it; "

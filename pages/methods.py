@@ -14,7 +14,7 @@ st.markdown(f"The **definition card in force** is *{show.text(defs.name)}*. Ever
 if card.differences(defs) and st.button("Back to the default definitions", icon=":material/undo:"):
     session.use_definitions(Definitions())
     st.rerun()
-st.markdown("\n".join(f"- {line}" for line in defs.description()))
+st.markdown("\n".join(f"- {show.text(line)}" for line in defs.description()))
 
 with st.form("card"):
     st.subheader("Change the definitions")

@@ -109,3 +109,45 @@ def test_without_a_treatments_file_the_tables_are_empty_with_a_note():
     r = boosters.analyse(a, None, "PHQ9")
     assert r.groups.empty and r.intervals.empty and r.scores.empty
     assert any("treatments file" in n for n in r.notes)
+
+
+def _boosters_every(gaps: list[int]) -> pd.DataFrame:
+    """One patient per gap, each with two boosters ``gap`` days apart (one interval of that many days)."""
+    rows = []
+    for i, gap in enumerate(gaps):
+        pid = f"P{i:03d}"
+        rows += [(pid, 0, "induction"), (pid, 30, "booster"), (pid, 30 + gap, "booster")]
+    return pd.DataFrame(rows, columns=["patient_id", "day", "kind"])
+
+
+def test_interval_distribution_merges_bins_until_none_is_small():
+    # 12 intervals in days 0-13, 5 in 14-27, 8 in 28-41, 3 in 70-83: the 14-27 bin (5) is small, so it is joined
+    # with 28-41 (13); the 3 at 70-83 are a leftover joining the bin before them
+    gaps = [7] * 12 + [20] * 5 + [30] * 8 + [75] * 3
+    d = boosters.interval_distribution(_boosters_every(gaps), threshold=11)
+    assert d.values.tolist() == [[0, 13, 12], [14, 83, 16]]
+    assert d["intervals"].sum() == len(gaps)
+    assert (d["intervals"] >= 11).all()
+    assert d["intervals"].tolist() == [12, 16]
+
+
+def test_interval_distribution_of_ample_bins_keeps_two_week_bins():
+    gaps = [5] * 11 + [15] * 11 + [40] * 20
+    d = boosters.interval_distribution(_boosters_every(gaps), threshold=11)
+    assert d.values.tolist() == [[0, 13, 11], [14, 27, 11], [28, 41, 20]]
+
+
+def test_interval_distribution_with_fewer_intervals_than_the_threshold_is_empty():
+    assert boosters.interval_distribution(_boosters_every([10] * 10), threshold=11).empty
+    assert len(boosters.interval_distribution(_boosters_every([10] * 11), threshold=11)) == 1
+    assert boosters.interval_distribution(None).empty
+
+
+def test_the_interval_chart_draws_each_bin_with_its_count_and_says_when_withheld():
+    from analysis import booster_charts
+
+    c = booster_charts.interval_chart(boosters.interval_distribution(_boosters_every([5] * 11 + [40] * 20)), 11)
+    bar = c.figure.data[0]
+    assert list(bar.x) == ["0-13", "14-41"] and list(bar.y) == [11, 20]
+    empty = booster_charts.interval_chart(boosters.interval_distribution(_boosters_every([5] * 3)), 11)
+    assert not empty.figure.data and "Fewer than 11 intervals" in empty.notes[0]

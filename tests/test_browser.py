@@ -7,8 +7,11 @@ warm render times (target under 2 s; printed, not asserted).
 Screenshots go to build/screenshots/ (ignored by git), so that running the tests leaves `git status` clean; with
 UPDATE_SCREENSHOTS=1 in the environment they replace the README's pictures in docs/screenshots/."""
 
+import csv
+import io
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -214,3 +217,49 @@ def test_a_file_with_identifiers_is_refused_and_explained(server, chromium, tmp_
         screenshot(page, SHOTS / "data_refused.png")
     finally:
         context.close()
+
+
+def test_the_measures_page_shows_the_command_lines_numbers_for_a_year_and_the_due_patients(page, tmp_path):
+    """The Quality measures page for the default year (the one before the latest index year): the measure
+    table's denominators equal `python -m analysis measures --from YYYY-01 --to YYYY-12`, the patient list (a
+    clinician without sign-in) is there, and the measure table downloads."""
+    visit(page, "Quality measures")
+    text = main_text(page)
+    year = re.search(r"Index events from (\d{4})-01 to (\d{4})-12", text).group(1)
+    assert year == "2025"  # the sample's index years are 2024 to 2026: the one before the latest
+    want = result(cli("measures", "--from", f"{year}-01", "--to", f"{year}-12"))
+    by_key = {m["measure"]: m for m in want["measures"]}
+    for label, key in (("6 months", "NQF 1884"), ("12 months", "NQF 1885")):  # the table beside the course
+        assert re.search(rf"{label} \({key} / MIPS \d+\).*\t{by_key[key]['denominator']}\t", text), (key, text)
+    assert "Patients behind the measure" in text
+    for program in ("CMS MIPS 370 / 411", "HEDIS DRR-E", "CCBHC DEP-REM-6", "Joint Commission CTS.03.01.09"):
+        assert program in text  # which row answers which program
+    assert "Why they differ:" in text and "when the effect of an induction series has often faded" in text
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download CSV").first.click()
+    lines = Path(download.value.path()).read_text(encoding="utf-8-sig").splitlines()
+    head = next(i for i, x in enumerate(lines) if x.startswith("Measure,"))
+    assert head > 0 and "Provenance" in lines[0]  # (the table under its provenance lines)
+    rows = list(csv.DictReader(io.StringIO("\n".join(lines[head:]))))
+    assert [r["Measure"] for r in rows] == [m["measure"] for m in want["measures"]]
+    assert [r["Denominator"] for r in rows] == [str(m["denominator"]) for m in want["measures"]]
+    # the due list: only the patients with an open window and no PHQ-9 yet, as many as the page says
+    due = int(re.search(r"(\d+) patient\(s\) have an open window for MIPS 370 without a PHQ-9 yet", text).group(1))
+    assert due > 0
+
+    def patient_list() -> list[dict]:
+        with page.expect_download() as download:
+            page.get_by_role("button", name="Download the patient list (CSV)").click()
+        return provenance.read_csv(download.value.path())[1].to_dict("records")  # (under its provenance lines)
+
+    listed = patient_list()  # (the list opens on the patients due)
+    assert len(listed) == due and {r["Due for a PHQ-9 now"] for r in listed} == {"True"}
+    assert {r["Window at the data end"] for r in listed} == {"open"} and {r["Measure"] for r in listed} == {"MIPS 370"}
+    page.get_by_text("Only patients due for a PHQ-9 in an open window").click()
+    settle(page)
+    everyone = patient_list()
+    assert len(everyone) == by_key["MIPS 370"]["eligible"] > len(listed)  # every index event of the year
+    page.get_by_text("Only patients due for a PHQ-9 in an open window").click()
+    settle(page)
+    screenshot(page, tmp_path / "measures.png")
+    screenshot(page, SHOTS / "measures.png")

@@ -274,9 +274,22 @@ def test_monthly_chart_hides_small_months_behind_less_than_threshold():
     )
     chart = charts.monthly_chart(by_month)
     starts, infusions = chart.figure.data
-    assert list(starts.y) == [25, None, 0] and list(starts.text) == ["25", "<11", "0"]
+    # a small month reads '<11*' (the footnote marker, issue 20)
+    assert list(starts.y) == [25, None, 0] and list(starts.text) == ["25", "<11*", "0"]
     assert list(infusions.y) == [120, 30, 0]
     assert chart.notes and "<11" in chart.notes[0]
+
+
+def test_monthly_chart_withholds_a_month_its_shown_table_withholds():
+    """Beside the practice's total, one small month would be recovered from the others: the month its table
+    (Summary.suppressed_by_month) withholds reads 'withheld*' with no bar, as in the table."""
+    by_month = pd.DataFrame(
+        {"start_month": ["2025-01", "2025-02", "2025-03"], "patients_started": [25, 7, 30], "infusions": [120, 30, 99]}
+    )
+    shown = by_month.astype(object)
+    shown.loc[1, "patients_started"], shown.loc[0, "patients_started"] = "<11", None
+    starts = charts.monthly_chart(by_month, 11, shown).figure.data[0]
+    assert list(starts.text) == ["withheld*", "<11*", "30"] and list(starts.y) == [None, None, 30]
 
 
 def test_monthly_chart_without_treatments_has_one_panel():
@@ -297,9 +310,9 @@ def test_funnel_chart_labels_each_step_with_count_and_share_and_suppresses_small
     chart = charts.funnel_chart(counts, "PHQ9")
     bar = chart.figure.data[0]
     assert list(bar.x) == [100, 85, 45, 0, 24, 0]
-    assert bar.text[1] == "85 · 85%" and bar.text[-1] == "<11"
-    # 44 evaluable of 45 would reveal 1 patient without an evaluable baseline: withheld
-    assert bar.text[3] == "withheld" and chart.notes
+    assert bar.text[1] == "85 · 85%" and bar.text[-1] == "<11*"
+    # 44 evaluable of 45 would reveal 1 patient without an evaluable baseline: withheld, with the reason
+    assert bar.text[3] == "withheld*" and any("differs from 'With a response assessment'" in n for n in chart.notes)
     assert "PHQ9" in chart.figure.layout.title.text
 
 
@@ -367,3 +380,23 @@ def test_trajectory_chart_draws_the_instruments_cut_off_on_the_score_view_only()
     assert "cut-off (33)" in chart.caption
     pct = charts.trajectory_chart(observed(), instrument="PCL5", cutoff=33, measure="pct_change")
     assert not [s for s in pct.figure.layout.shapes if s.type == "line" and s.y0 == 33]
+
+
+def test_km_chart_gives_each_further_group_its_own_room_in_the_at_risk_rows():
+    from analysis.durability import at_risk
+    from analysis.survival import kaplan_meier
+
+    def figure(groups: int):
+        n = 30
+        g = pd.Series([f"g{i}" for i in range(groups) for _ in range(n)])
+        time = pd.Series([float(d) for _ in range(groups) for d in range(1, n + 1)])
+        km = kaplan_meier(time, pd.Series([1] * len(time)), g)
+        return charts.km_chart(km.table, at_risk(km), threshold=1).figure
+
+    two, five = figure(2), figure(5)
+    assert five.layout.height - two.layout.height == 3 * 18
+    rows = lambda f: f.layout.yaxis2.domain[1] - f.layout.yaxis2.domain[0]  # noqa: E731
+    px_per_group = lambda f, k: rows(f) * f.layout.height / k  # noqa: E731
+    # at least 25 px a row with five groups (a fixed share gave 22 px, rows nearly touching at 14 px text)
+    assert px_per_group(five, 5) >= 25 and px_per_group(two, 2) >= 25
+    assert rows(five) > rows(two)

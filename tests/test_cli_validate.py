@@ -61,7 +61,7 @@ def test_the_text_report_says_usable_and_names_the_mapping(capsys, good):
 
 
 def test_a_refused_file_exits_1_with_its_message_in_the_text_report(capsys):
-    code, out, err = run(capsys, BAD / "excel_saved_as.csv")
+    code, out, err = run(capsys, BAD / "old_excel_saved_as.csv")
     assert code == 1
     assert "File > Save As > CSV UTF-8" in out
     assert "Traceback" not in err

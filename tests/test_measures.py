@@ -134,8 +134,8 @@ def _derivable(tables, threshold=11):
     measures, *groups = tables
     bad = []
 
-    def hidden(v):
-        return v is None or isinstance(v, str)
+    def hidden(v):  # (a row of only text and None comes out of iterrows as strings with NaN: pandas' string inference)
+        return v is None or isinstance(v, str) or (isinstance(v, float) and v != v)
 
     for t in tables:
         for _, row in t.iterrows():

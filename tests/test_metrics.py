@@ -333,8 +333,9 @@ def test_json_shows_exact_numbers_when_the_card_turns_suppression_off():
 def test_a_rate_is_withheld_only_when_its_own_counts_are_small():
     t = pd.DataFrame(
         {
-            "patients": [40, 40],
-            "with_baseline": [40, 40],
+            # 45 -> 30 (was 40 -> 30: a step of 10 that reveals a small count, now withheld with evaluable)
+            "patients": [45, 45],
+            "with_baseline": [45, 45],
             "with_response_assessment": [30, 30],
             "evaluable": [30, 30],
             "responders": [15, 5],

@@ -130,3 +130,39 @@ def test_an_issues_table_with_fixes_has_a_content_key_that_changes_with_a_fix():
     other = issues.assign(fix=[{"column": "Visit Date", "targets": ["date_mdy"]}])
     assert cache.content_key(issues) == cache.content_key(issues.copy())
     assert cache.content_key(other) != cache.content_key(issues)
+
+
+SCORES_CSV = (
+    b"Patient ID,Measure,Total Score,Date\nA1,PHQ-9,20,2024-01-02\nA1,PHQ-9,8,2024-01-20\n"
+    b"B2,PHQ-9,18,2024-01-03\nB2,PHQ-9,6,2024-01-22\n"
+)
+VISITS_CSV = (
+    b"Patient ID,Date,Service\nA1,2024-01-02,Ketamine IV Infusion - Induction #1\n"
+    b"A1,2024-01-04,Ketamine IV Infusion - Induction #2\nB2,2024-01-03,Spravato 84mg\n"
+)
+
+
+def test_the_data_page_says_each_files_role_and_why_and_the_user_can_change_it():
+    root = Path(__file__).resolve().parents[1]
+    at = AppTest.from_file(str(root / "dashboard.py"), default_timeout=120).run()
+    at.file_uploader(key="upload").set_value(
+        [("scores.csv", SCORES_CSV, "text/csv"), ("visits.csv", VISITS_CSV, "text/csv")]
+    ).run()
+    at.switch_page("pages/data.py").run()
+    assert not at.exception
+    captions = [str(c.value) for c in at.caption]
+    assert "Read as treatments: sessions in 'Service' (by its values); dated sessions per patient." in captions
+    assert any(c.startswith("Read as assessments: instrument in 'Measure'") for c in captions)
+    visits = next(s for s in at.selectbox if s.label == "visits.csv")
+    assert visits.value == data_view.ROLE_AUTO and "treatments" in visits.options
+    visits.set_value("assessments").run()
+    next(b for b in at.button if b.label == "Use these roles").click().run()
+    assert not at.exception
+    assert "Read as assessments: chosen by hand." in [str(c.value) for c in at.caption]
+    assert "visits.csv: The columns the analysis needs were not found" in " ".join(str(e.value) for e in at.error)
+    next(s for s in at.selectbox if s.label == "visits.csv").set_value(data_view.ROLE_AUTO).run()
+    next(b for b in at.button if b.label == "Use these roles").click().run()
+    assert not at.error and at.session_state["_data"] is not None
+    assert "Read as treatments: sessions in 'Service' (by its values); dated sessions per patient." in [
+        str(c.value) for c in at.caption
+    ]

@@ -135,7 +135,7 @@ def test_the_command_line_writes_an_a4_pdf_with_numbered_pages(sample):
     assert pdf.startswith(b"%PDF-")
     assert "report written to" in printed
     reader = pypdf.PdfReader(io.BytesIO(pdf))
-    assert 5 <= len(reader.pages) <= 8
+    assert 7 <= len(reader.pages) <= 11  # (with the quality measures and session safety sections)
     for page in reader.pages:
         assert (float(page.mediabox.width), float(page.mediabox.height)) == pytest.approx(A4, abs=0.5)
     for i, text in enumerate(pages, start=1):
@@ -171,12 +171,16 @@ def test_the_kpis_are_the_dashboards_tiles(sample, sample_text, as_of):
     loaded = sample[2]
     k = kpi_tiles.kpis(loaded.assessments, loaded.treatments, instrument="PHQ9", as_of=as_of).set_index("kpi")
     assert f"Patients who started {k.loc['patients_started', 'period']}" in sample_text
-    shown = kpi_tiles.kpis_shown(k.reset_index(), 11).set_index("kpi")  # the tiles' rule: withheld is "—"
+    shown = kpi_tiles.kpis_shown(k.reset_index(), 11).set_index("kpi")  # the tiles' rule; withheld reads "withheld*"
     for kpi in ("series_completion", "assessment_completion", "response_rate", "remission_rate"):
         row = k.loc[kpi]
         if shown.loc[kpi, "change"] is None:
             # e.g. the sample's assessment completion before: 362 of 370, a complement of 8 (< 11)
-            assert f"{pct(row['value'])} — —" in sample_text or f"— {pct(row['previous'])} —" in sample_text, kpi
+            # (issue 20: a withheld value reads 'withheld*' with the footnote, never '—')
+            assert (
+                f"{pct(row['value'])} withheld* —" in sample_text
+                or f"withheld* {pct(row['previous'])} —" in sample_text
+            ), kpi
         else:
             assert f"{pct(row['value'])} {pct(row['previous'])} {100 * row['change']:+.1f} pts" in sample_text, kpi
     assert shown["change"].notna().sum() >= 3  # most of the sample's tiles are shown in full
@@ -332,7 +336,10 @@ def test_with_suppression_off_the_same_shares_are_printed(tiny):
     text = " ".join(pages_text(pdf))
     shown = small_shares(loaded, card)
     assert len(shown) >= 5 and all(s in text for s in shown)
-    assert "<11" not in text and "small counts not suppressed" in text
+    # (the quality measures keep the shared threshold, 11, whatever the card says: the section after them is
+    # compared from its own heading on)
+    rest = text.split("Quality measures (MIPS")[0] + text.split("Definitions and methods", 1)[1]
+    assert "<11" not in rest and "small counts not suppressed" in text
     # the methods paragraph follows the card in force
     for words in (
         "definition card 'strict'",
@@ -395,19 +402,18 @@ def test_data_quality_counts_rows_by_severity_and_problem_without_messages(plain
     assert "P-001" not in text and "P-002" not in text  # messages quote patient keys: not printed
 
 
-def test_without_chromium_the_command_line_still_writes_the_report(tiny, tmp_path, monkeypatch, capsys):
-    """Figures give a line each (no hang, no traceback); the rest of the report is there."""
+def test_without_chromium_the_command_line_still_writes_the_report(tmp_path, monkeypatch, capsys):
+    """Figures give a line each (no hang, no traceback); the rest of the report is there. (A practice large
+    enough for its figures to be drawn at the PDF's threshold of 11.)"""
     from analysis.__main__ import main
 
-    _, (a, t) = tiny
-    card = tmp_path / "open.json"
-    card.write_text(json.dumps({"suppression_threshold": 0}))
-    out = tmp_path / "tiny.pdf"
+    a, t = write_sample(tmp_path, patients=200, seed=7)
+    out = tmp_path / "practice.pdf"
     monkeypatch.setenv("BROWSER_PATH", str(tmp_path / "no-chromium"))
-    assert main(["report", str(a), str(t), "--definitions", str(card), "--out", str(out), "--json"]) == 0
+    assert main(["report", str(a), str(t), "--out", str(out), "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {"ok": True, "out": str(out)}
     text = " ".join(pages_text(out.read_bytes()))
-    assert text.count("[Figure not drawn: no Chromium found") == 3
+    assert text.count("[Figure not drawn: no Chromium found") >= 4  # (the safety section's series curve too)
     assert "How long PHQ9 response lasts" in text
 
 
@@ -491,10 +497,16 @@ def test_kpi_cells_withhold_a_share_whose_numerator_denominator_or_complement_is
         ]
     )
     cells = report.kpi_cells(k, 11).set_index("kpi")
-    assert cells.loc["patients_started", ["value", "previous", "change"]].tolist() == ["104", "<11", "—"]
+    # suppressed values carry the footnote marker (issue 20): '<11*', 'withheld*'
+    assert cells.loc["patients_started", ["value", "previous", "change"]].tolist() == ["104", "<11*", "—"]
     # 12 of 20: the 8 non-responders are a small complement, so the share is withheld (kpi_tiles.kpis_shown, the
     # dashboard's rule too); previous 5 of 40: small numerator
-    assert cells.loc["response_rate", ["value", "previous", "change", "of"]].tolist() == ["—", "—", "—", "20"]
+    assert cells.loc["response_rate", ["value", "previous", "change", "of"]].tolist() == [
+        "withheld*",
+        "withheld*",
+        "—",
+        "20",
+    ]
     assert cells.loc["remission_rate", ["value", "previous", "change"]].tolist() == ["27.5%", "50.0%", "-22.5 pts"]
 
 
@@ -512,8 +524,8 @@ def test_funnel_rows_give_counts_and_withhold_shares_of_small_counts():
         ("With a baseline", "38", "95.0%"),
         ("With a response assessment", "20", "52.6%"),
         ("Evaluable (baseline > 0)", "20", "100.0%"),
-        ("Responders", "<11", "—"),
-        ("Responders with follow-up", "<11", "—"),
+        ("Responders", "<11*", "—"),  # '<11' with the footnote marker (issue 20: suppressed cells explained)
+        ("Responders with follow-up", "<11*", "—"),
     ]
 
 
@@ -553,7 +565,9 @@ def test_report_inputs_run_each_analysis_through_the_callers_call_and_keep_its_o
         return made[func.__name__]
 
     inputs = report.report_inputs(loaded.assessments, loaded.treatments, call=call)
-    assert set(made) == {"summary_and_kpis", "analyse", "trajectories"}
+    assert set(made) == {"summary_and_kpis", "analyse", "trajectories", "quality_measures", "session_safety"}
+    assert inputs.measures is made["quality_measures"]
+    assert inputs.safety is made["session_safety"]  # (the safety section, the Safety page's object)
     assert (inputs.summary, inputs.kpis) == made["summary_and_kpis"]
     assert inputs.durability is made["analyse"] and inputs.trajectories is made["trajectories"]
     assert inputs.data.patients == 15 and inputs.data.scores == len(loaded.assessments)

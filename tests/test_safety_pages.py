@@ -62,7 +62,12 @@ def test_the_safety_page_shows_rates_trends_and_the_series_on_the_sample():
     assert surge.value == f"{overall.loc[('surge', 'overall'), 'per_100']:.1f}"
     specs = [json.loads(e.proto.spec) for e in at.get("plotly_chart")]
     titles = [s["layout"]["title"]["text"] for s in specs]
-    assert titles == ["Flagged sessions by site", "Blood-pressure rise and dissociation over the series"]
+    assert titles == [
+        "Flagged sessions by site",
+        "Blood-pressure rise and dissociation over the series",
+        "How long response lasts, PHQ9: share of responders still responding",
+        "Hazard of losing PHQ9 response by dose band and induction density",
+    ]
     series = specs[1]["data"][0]
     assert series["name"].startswith("Systolic") and len(series["x"]) == 6
     assert series["y"][0] > series["y"][-1]  # the rise is smaller at the sixth infusion
@@ -82,7 +87,11 @@ def test_a_clinician_sees_the_flagged_sessions_by_patient_key_and_day_and_the_ex
     flagged = next(f for f in frames if "flags" in f.columns)
     assert {"patient_id", "day"} <= set(flagged.columns) and len(flagged) > 100
     assert flagged["patient_id"].str.fullmatch(r"P\d{5}").all()
-    assert any(b.label.startswith("Download the session-monitoring record") for b in at.get("download_button"))
+    # the export goes through ui/show's downloads (provenance, the download logged), made when clicked
+    record = [b.proto for b in at.get("download_button") if b.proto.id.endswith("_session_monitoring")]
+    assert [b.label for b in record] == ["Download CSV", "Download Excel"] and all(b.deferred_file_id for b in record)
+    listed = [b.proto for b in at.get("download_button") if b.proto.id.endswith("_flagged_sessions")]
+    assert len(listed) == 2 and all(b.deferred_file_id for b in listed)
 
 
 def test_a_manager_sees_no_patient_keys():
@@ -91,4 +100,32 @@ def test_a_manager_sees_no_patient_keys():
     assert any("clinicians only" in c for c in texts(at, "caption"))
     for frame in (d.value for d in at.dataframe):
         assert "patient_id" not in frame.columns and "Patient key" not in frame.columns
-    assert not any("session-monitoring" in b.label for b in at.get("download_button"))
+    assert not any("session_monitoring" in b.proto.id for b in at.get("download_button"))
+    assert at.get("download_button")  # (the rate tables' downloads are there)
+
+
+def test_dose_and_frequency_shows_response_durability_and_the_first_infusion_as_the_analysis_gives_them():
+    import pandas as pd
+
+    from analysis import dose_response
+    from analysis.ingest import load_files
+
+    at = app()
+    assert not at.exception, [e.message for e in at.exception]
+    loaded = load_files([SAMPLE / "assessments.csv", SAMPLE / "treatments.csv"])
+    res = dose_response.analyse(loaded.assessments, loaded.treatments, "PHQ9")
+    frames = [pd.DataFrame(d.value) for d in at.dataframe]
+    by_band = next(f for f in frames if "Dose band" in f.columns)
+    want = res.response_shown()
+    want = want[want["grouping"] == "dose_band"]
+    assert by_band["Dose band"].tolist() == want["group"].tolist()
+    assert by_band["Evaluable"].astype(str).tolist() == [str(v) for v in want["evaluable"]]
+    first = next(f for f in frames if "At the first infusion" in f.columns)
+    o = res.logit.params.set_index("term").loc["marked_dissociation"]
+    assert first.iloc[1, 1] == f"{o['odds_ratio']:.2f} ({o['lower']:.2f} to {o['upper']:.2f})"
+    assert any("not proof that either causes response" in str(c.value) for c in at.caption)
+    at.radio(key="dose_by").set_value("induction_density").run()
+    assert not at.exception
+    frames = [pd.DataFrame(d.value) for d in at.dataframe]
+    density = next(f for f in frames if "Induction density" in f.columns)
+    assert density["Induction density"].tolist() == ["1-3 in 14 days", "4-5 in 14 days", "6+ in 14 days"]

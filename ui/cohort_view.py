@@ -150,10 +150,10 @@ def comparison_text(res) -> str:
     they are withheld."""
     c = res.comparison_shown()
     if c is None:
-        return res.withheld or ""
+        return show.text(res.withheld or "")
     p = formatting.p_value
     hr = (
-        f"**Hazard ratio of losing response, B vs A: not estimable** ({c['not_estimable']}; Cox model, Efron ties)."
+        f"**Hazard ratio of losing response, B vs A: not estimable** ({show.text(c['not_estimable'])}; Cox model, Efron ties)."
         if c["hr"] is None
         else f"**Hazard ratio of losing response, B vs A: {c['hr']:.2f}** (95% CI {c['lower']:.2f} to "
         f"{c['upper']:.2f}, p = {p(c['p'])}; Cox model, Efron ties)."

@@ -109,7 +109,7 @@ def counts(loaded, info: dict) -> None:
     c[1].metric("Score rows kept", formatting.count(info["rows_kept"]))
     c[2].metric("Treatment rows", "none" if loaded.treatments is None else formatting.count(len(loaded.treatments)))
     c[3].metric("Patients with scores", show.count(info["patients"]))
-    st.markdown(f"**Instruments found:** {', '.join(info['instruments']) or 'none'}")
+    st.markdown(f"**Instruments found:** {show.text(', '.join(info['instruments']) or 'none')}")
 
 
 def mapping_editor(loaded) -> None:
@@ -184,3 +184,41 @@ def phi_explained() -> None:
 def report(loaded) -> tuple[dict, str]:
     """The import's report as JSON and text (cached)."""
     return cache.cached(load_report, loaded)
+
+
+#: the choice of a file's role that leaves it to the import (decided from what the file holds)
+ROLE_AUTO = "decided from its content"
+
+
+def roles_editor(loaded) -> None:
+    """Which role each file got (assessments, treatments, vitals) and why, with a selectbox per file to choose
+    another (an override of the import: roles.ROLE_KEY + file name); read only for a saved data set."""
+    from analysis.ingest.roles import ROLE_KEY, ROLES
+
+    found = {r["file"]: r for r in getattr(loaded, "roles", ())}
+    if not found:
+        st.write("No file was read far enough to say what it holds.")
+        return
+    saved = session.saved() is not None
+    before = session.overrides()
+    chosen = dict(before)
+    for i, (file, r) in enumerate(found.items()):
+        c1, c2 = st.columns([2, 3])
+        options = [ROLE_AUTO, *ROLES]
+        current = before.get(ROLE_KEY + file, ROLE_AUTO)
+        pick = c1.selectbox(
+            f"{file}",
+            options,
+            index=options.index(current) if current in options else 0,
+            key=f"role_{i}_{file}",
+            disabled=saved,
+            help="What the file holds. Leave it to the import, or choose it when the import got it wrong.",
+        )
+        c2.caption(show.text(f"Read as {r['role'] or 'nothing (not recognised)'}: {r['why']}."))
+        if pick == ROLE_AUTO:
+            chosen.pop(ROLE_KEY + file, None)
+        else:
+            chosen[ROLE_KEY + file] = pick
+    if not saved and st.button("Use these roles", disabled=chosen == before, key="roles_apply"):
+        session.use_overrides(chosen)
+        st.rerun()

@@ -68,7 +68,8 @@ def headline(overall, res) -> None:
     if sentence:
         st.markdown(sentence)
     if g is not None:
-        st.caption(rmean_caption(None if small else g, res.rmean_differences_shown(), horizon(res.definitions)))
+        groups = res.groups_shown() if res.by else None
+        st.caption(rmean_caption(None if small else g, res.rmean_differences_shown(), horizon(res.definitions), groups))
 
 
 def followed_of_responders(res) -> str:
@@ -98,16 +99,21 @@ def logrank_sentence(res) -> str:
     return f"The curves of the {what} groups do not differ more than chance would explain (log-rank p = {p})."
 
 
-def rmean_caption(overall, diff: pd.DataFrame, tau: int) -> str:
+def rmean_caption(overall, diff: pd.DataFrame, tau: int, groups: pd.DataFrame | None = None) -> str:
     """'Restricted mean durability to day 84: 53.6 days (SE 2.3) on average within the first 84 days; PTSD 5.8
     days more than Depression (95% CI -4.6 to 16.2; p = 0.27).' from the overall row of
-    Durability.groups_shown() (None: withheld) and Durability.rmean_differences_shown(); withheld values say so.
+    Durability.groups_shown() (None: withheld) and Durability.rmean_differences_shown(), each group's own (``groups``:
+    the grouped Durability.groups_shown()) between them; withheld values say so.
     The restricted mean exists when the median is not reached."""
     v = None if overall is None else overall["rmean"]
     if v is None or pd.isna(v):
         parts = [f"withheld overall (fewer than {threshold()})"]
     else:
         parts = [f"**{v:.1f} days** (SE {overall['rmean_se']:.1f}) on average within the first {tau} days"]
+    for r in (groups if groups is not None else pd.DataFrame()).to_dict("records"):
+        m = r.get("rmean")
+        name = show.text(charts.label(r[schema.GROUP]))
+        parts.append(f"{name} withheld" if m is None or pd.isna(m) else f"{name} {m:.1f} days (SE {r['rmean_se']:.1f})")
     for r in diff.to_dict("records"):
         name, ref = show.text(charts.label(r[schema.GROUP])), show.text(charts.label(r["reference"]))
         if r["difference"] is None or pd.isna(r["difference"]):
@@ -168,7 +174,8 @@ def table(groups: pd.DataFrame, by: str, instrument: str) -> None:
     show.table(
         t,
         f"{instrument} durability" + (f" by {by}" if by else ""),
-        hide=[f"n{d}" for d in days] + ["rmean_se"],  # (the SE is in the caption above and in the downloads)
+        # (the restricted means and their SE are in the caption above and in the downloads: the table fits 1280 px)
+        hide=[f"n{d}" for d in days] + ["rmean", "rmean_se"],
         percent=[c for c in t.columns if c.startswith("s") and c[1:2].isdigit()],
         ci={"median": ("median_lower", "median_upper"), **{f"s{d}": (f"s{d}_lower", f"s{d}_upper") for d in days}},
         rename=rename,
@@ -200,12 +207,8 @@ def cox_section(res, instrument: str) -> None:
         charts.forest_chart, params, f"Hazard of losing {instrument} response (Cox model, Efron ties)", greyed=reasons
     )
     st.markdown("**Hazard ratios** (the numbers of the plot)")
-    st.dataframe(
-        hazard_table(params, reasons if not line else {}),
-        hide_index=True,
-        width="stretch",
-        column_config={"Term": st.column_config.TextColumn(width="large"), "p": st.column_config.TextColumn(width=60)},
-    )
+    table = hazard_table(params, reasons if not line else {})
+    st.table(table.map(show.text), hide_index=True)  # (every row in view, notes wrapped; cells as plain text)
     text = model_checks_line(res.cox)
     if text:
         st.markdown(text)

@@ -130,9 +130,12 @@ def require() -> str:
     if granted is None:
 
         def refusal():
+            from ui.show import text  # (ui.show imports this module)
+
             st.title("No access")
             st.error(
-                f"**{email or 'This account'}** is not on this dashboard's access list, so no data is shown. "
+                f"**{text(email) if email else 'This account'}** is not on this dashboard's access list, so no data "
+                "is shown. "
                 "Ask the practice manager to add you, then sign in again."
             )
             _sign_out_button(st, email)
@@ -146,7 +149,9 @@ def account() -> None:
     """Who is signed in, and Sign out, in the sidebar (nothing without sign-in). Call it after st.navigation."""
     email = user()
     if email:
-        st.sidebar.caption(f"Signed in as **{email}** ({role()})")
+        from ui.show import text  # (ui.show imports this module)
+
+        st.sidebar.caption(f"Signed in as **{text(email)}** ({role()})")
         _sign_out_button(st.sidebar, email)
 
 

@@ -26,30 +26,24 @@ TABLE_NAMES = {
     "no_score": "No score in window",
     "rate": "Rate (95% CI)",
 }
-PATIENT_NAMES = {
+PATIENT_NAMES = {  # (in the order of the list on screen; the measure is picked above it)
     schema.PATIENT_ID: "Patient",
-    "measure": "Measure",
-    schema.SITE: "Site",
+    "disposition": "Disposition",
     "index_month": "Index month",
     "index_day": "Index day",
     "index_score": "Index PHQ-9",
-    "window_from_day": "Window from day",
-    "window_to_day": "Window to day",
-    "disposition": "Disposition",
     "deciding_day": "Deciding score's day",
     "deciding_score": "Deciding PHQ-9",
+    "window_from_day": "Window from day",
+    "window_to_day": "Window to day",
     "window_state": "Window at the data end",
     "due": "Due for a PHQ-9 now",
+    schema.SITE: "Site",
+    "measure": "Measure",
 }
 
 
-def index_months(d, defs) -> list[str]:
-    """The index months present in the data (every patient's first PHQ-9 above 9 and later ones)."""
-    res = cache.guard(measures.quality_measures, d.assessments, d.treatments, defs)
-    return sorted(set(res.patients["index_month"].dropna()))
-
-
-def inputs(d, defs):
+def inputs(prep, defs):
     """Reporting period and the card's two measure settings (defaulting to the card): (from, to, definitions)."""
     c1, c2, c3, c4 = st.columns([1.2, 2.4, 2.2, 1.4])
     how = c1.radio("Reporting period", ("Year", "Month range"), key="measures_period_kind")
@@ -64,13 +58,13 @@ def inputs(d, defs):
         "Window", (60, 30), index=(60, 30).index(defs.measure_window_days), format_func=lambda w: f"+/- {w} days"
     )
     defs = defs.replace(measure_score=rule, measure_window_days=width)
-    months = index_months(d, defs)
+    months = cache.guard(measures.index_months_of, prep)
     if not months:
         return None, None, defs
     if how == "Year":
         years = sorted({m[:4] for m in months}, reverse=True)
-        # default: the year before the latest (whose 6-month windows have mostly closed)
-        year = c2.selectbox("Index year", years, index=min(1, len(years) - 1), key="measures_year")
+        first = measures.default_period(months)[0][:4]
+        year = c2.selectbox("Index year", years, index=years.index(first), key="measures_year")
         return f"{year}-01", f"{year}-12", defs
     lo, hi = c2.select_slider("Index months", options=months, value=(months[0], months[-1]), key="measures_months")
     return lo, hi, defs
@@ -95,10 +89,63 @@ def definitions_in_words(res) -> None:
         st.markdown("\n".join(lines))
 
 
+#: the measure table's columns on screen and in its downloads: what a submission needs first
+TABLE_ORDER = ("measure", "name", "denominator", "numerator", "rate", "lower", "upper", "not_met", "no_score")
+TABLE_ORDER += ("excluded", "not_reached", "eligible", "window")
+
+
 def measure_table(res) -> pd.DataFrame:
     """The measure table as shown (suppressed jointly with the trends), with its CSV and Excel downloads."""
-    table, _, _ = res.shown()
-    return show.table(table, "quality measures", percent=("rate",), ci={"rate": ("lower", "upper")}, rename=TABLE_NAMES)
+    table = res.shown()[0][list(TABLE_ORDER)]
+    shown = show.table(
+        table, "quality measures", percent=("rate",), ci={"rate": ("lower", "upper")}, rename=TABLE_NAMES
+    )
+    st.caption(
+        "Denominator = met + not met + no score in the window; index events = denominator + excluded + window "
+        f"not yet closed. A blank cell is withheld so that a count under {res.threshold} cannot be worked out "
+        "from the others on this page."
+    )
+    return shown
+
+
+def rate_in_words(row) -> str:
+    """A suppressed measure row's rate with its interval, or why there is none ('<11 met', 'withheld', 'no
+    denominator yet')."""
+    if not formatting.missing(row["rate"]):
+        return formatting.rate_ci(row["rate"], row["lower"], row["upper"])
+    if isinstance(row["numerator"], str):
+        return f"{row['numerator']} met"
+    return "no denominator yet" if row["denominator"] == 0 else "withheld"
+
+
+def readings(res, ccbhc) -> None:
+    """Which row answers which program (analysis.measures.READINGS), with this period's figures; ``ccbhc``:
+    the same period read with any PHQ-9 in the window (the CCBHC reading)."""
+    table = res.shown()[0].set_index("measure")
+    rates = {k: rate_in_words(table.loc[k]) for k in table.index}
+    any_row = ccbhc.shown()[0].set_index("measure").loc["MIPS 411"]
+    figures = (
+        f"MIPS 370: {rates['MIPS 370']}; MIPS 411: {rates['MIPS 411']}",
+        f"NQF 1884: {rates['NQF 1884']}; NQF 1885: {rates['NQF 1885']}",
+        f"follow-up {rates['DRR-E follow-up']}; remission {rates['DRR-E remission']}; response "
+        f"{rates['DRR-E response']}",
+        f"{rate_in_words(any_row)} (+/- {ccbhc.window_days} days)",
+        "the table above, the trends below",
+    )
+    lines = ["| Program | What it asks | Here | This period |", "|---|---|---|---|"]
+    lines += [f"| {p} | {what} | {where} | {f} |" for (p, what, where), f in zip(measures.READINGS, figures)]
+    st.markdown("\n".join(lines))
+    variant = (
+        ""
+        if (res.window_days, res.score_rule) == (60, "most_recent")
+        else (
+            f" This period is read with the variant picked above (+/- {res.window_days} days, "
+            f"{SCORE_RULES[res.score_rule].lower()}), not the programs' own definitions (the CCBHC figure is read as CCBHC reads it)."
+        )
+    )
+    st.caption(
+        f"A rate is withheld where its numerator or denominator is under {res.threshold} or would reveal one." + variant
+    )
 
 
 def pick_measure() -> str:
@@ -113,8 +160,23 @@ def funnel_and_trends(res, key: str, threshold: int) -> None:
     with left:
         show.chart(measures_charts.disposition_funnel(row, threshold))
     with right:
-        show.chart(measures_charts.trend_chart(by_site, key, "site"))
-    show.chart(measures_charts.trend_chart(by_month, key, "month"))
+        _trend(by_site, key, "site", threshold)
+    _trend(by_month, key, "month", threshold)
+
+
+def _trend(groups, key: str, by: str, threshold: int) -> None:
+    """A trend chart, or a line saying why there is none (no group whose rate may be shown)."""
+    c = measures_charts.trend_chart(groups, key, by)
+    if measures_charts.drawn_groups(groups, key):
+        show.chart(c)
+        return
+    word = "site" if by == "site" else "index month"
+    st.markdown(f"**{key} by {word}**")
+    st.info(
+        f"No {word} has a rate that may be shown for {key} in this period: each has a numerator or a "
+        f"denominator under {threshold}, or no closed window yet. A longer period (Month range) gathers more "
+        "patients per group."
+    )
 
 
 def course_beside_measures(d, defs, res) -> None:
@@ -128,8 +190,7 @@ def course_beside_measures(d, defs, res) -> None:
         return formatting.rate_ci(r[f"{k}_rate"], r[f"{k}_lower"], r[f"{k}_upper"]) if len(row) else "—"
 
     def m(key):
-        t = table.loc[key]
-        return formatting.rate_ci(t["rate"], t["lower"], t["upper"]), show.text(t["denominator"])
+        return rate_in_words(table.loc[key]), formatting.count(table.loc[key, "denominator"])
 
     r = row.iloc[0] if len(row) else None
     lo, hi = defs.response_window
@@ -146,12 +207,7 @@ def course_beside_measures(d, defs, res) -> None:
             f"| {label} ({resp} / {remit}) | {table.loc[resp, 'window']} after the index event | {den} | {rr} | {rm} |"
         )
     st.markdown("\n".join(lines))
-    st.caption(
-        "Why they differ: the course figures read the first PHQ-9 two to four weeks after the first infusion, "
-        "among patients with a baseline and that score; the measures read the PHQ-9 6 or 12 months after the "
-        "first PHQ-9 above 9, when the effect of an induction series has often faded, and their denominator "
-        "counts every patient whose window has closed, a patient without a score in it as not met."
-    )
+    st.markdown(f"**Why they differ:** {measures.WHY_COURSE_DIFFERS}")
 
 
 def patients_section(res, key: str) -> None:
@@ -159,15 +215,22 @@ def patients_section(res, key: str) -> None:
     if not access.can_view_patient_level(gate.role()):
         st.info("The patients behind each measure are shown to clinicians only.")
         return
-    due_only = st.toggle("Only patients due for a PHQ-9 in an open window", key="measures_due")
+    due_only = st.toggle("Only patients due for a PHQ-9 in an open window", value=True, key="measures_due")
     p = measures.patient_list(res, key, due_only=due_only)
     due = int(measures.patient_list(res, key, due_only=True).shape[0])
     st.markdown(
-        f"**{due}** patient(s) have an open window without a PHQ-9 yet: a score before the window closes still counts."
+        f"**{due}** patient(s) have an open window for {key} without a PHQ-9 yet: a score before the window "
+        "closes still counts. Days are counted from each patient's first treatment (day 0)."
     )
-    st.dataframe(p.rename(columns=PATIENT_NAMES), hide_index=True, width="stretch")
+    view = p[[c for c in PATIENT_NAMES if c != "measure"]].copy()
+    for c in view.columns:  # days and scores as whole numbers where they are, a missing one as a dash
+        v = view[c]
+        if v.dtype.kind == "f" and ((v % 1 == 0) | v.isna()).all():
+            v = v.astype("Int64")
+        view[c] = v.astype(object).where(v.notna(), formatting.DASH)
+    st.dataframe(view.rename(columns=PATIENT_NAMES), hide_index=True, width="stretch")
     show.csv_download(
-        p.rename(columns=PATIENT_NAMES),
+        p[list(PATIENT_NAMES)].rename(columns=PATIENT_NAMES),
         "Download the patient list (CSV)",
         f"measure_patients_{key.lower().replace(' ', '_')}.csv",
         key="measures_patients_csv",

@@ -13,6 +13,7 @@ from analysis import access, card, instruments
 from analysis.errors import DataError
 from analysis.outcomes import save_card
 from ui import gate
+from ui.show import text
 
 FORMULAS = r"""
 - **Percent change** from baseline: $\Delta = (b - s) / b$, where $b$ is the baseline score and $s$ the response-assessment score.
@@ -101,7 +102,7 @@ def card_inputs(defs):
         if (None if pd.isna(r.remission_max) else float(r.remission_max)) != reg[r.instrument].remission_max
     }
     if problems:
-        st.error("These definitions cannot be used: " + " ".join(problems))
+        st.error("These definitions cannot be used: " + text(" ".join(problems)))
         return None
     try:
         survival_days = tuple(int(x) for x in days.replace(";", ",").split(",") if x.strip())
@@ -120,7 +121,7 @@ def card_inputs(defs):
         )
         return card.named(new, defs)
     except (DataError, ValueError) as e:
-        st.error(f"These definitions cannot be used: {e}")
+        st.error(f"These definitions cannot be used: {text(e)}")
         return None
 
 
@@ -153,7 +154,7 @@ def card_upload(where=st):
         try:
             return load_card(card.getvalue().decode("utf-8-sig"))
         except (DataError, UnicodeDecodeError) as e:
-            where.error(f"This card cannot be used: {e}")
+            where.error(f"This card cannot be used: {text(e)}")
     return None
 
 

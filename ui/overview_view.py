@@ -6,10 +6,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analysis import charts, formatting, report, schema
+from analysis import charts, formatting, privacy, report, schema
 from analysis.errors import DataError
 from analysis.kpi_tiles import kpis_shown
-from analysis.rates import suppress_rates
 from ui import cache, gate, session, show
 from ui.session import threshold
 
@@ -63,8 +62,10 @@ def kpi_tiles(kpis: pd.DataFrame) -> None:
     per_row = 3
     cols = [c for _ in range(0, len(kpis), per_row) for c in st.columns(per_row)]
     shown = kpis_shown(kpis, threshold())
+    marked = False
     for col, k in zip(cols, shown.to_dict("records")):
         value, delta, counts, verdict = tile_text(k)
+        marked |= value.endswith(privacy.MARK)
         help_ = f"{k['label']}: {k['period']}" + (
             f" vs {k['previous_period']}." if isinstance(k["previous_period"], str) else "."
         )
@@ -84,6 +85,8 @@ def kpi_tiles(kpis: pd.DataFrame) -> None:
         if counts:
             col.caption(counts)
     st.caption(period_caption(shown))
+    if marked:
+        st.caption(privacy.footnote(threshold()))
 
 
 def tile_text(k: dict) -> tuple[str, str | None, str, str]:
@@ -92,7 +95,8 @@ def tile_text(k: dict) -> tuple[str, str | None, str, str]:
         value = formatting.percent(k["value"])
         delta = None if k["change"] is None else formatting.points(k["change"])
         now = "" if k["n"] is None else f"{formatting.count(k['count'])} of {formatting.count(k['n'])}"
-        if k["n"] is not None and k["value"] is None:
+        if k["n"] is not None and k["value"] is None:  # withheld, never blank (the footnote says why)
+            value = privacy.marked(None)
             now = f"withheld: a count under {threshold()} behind it (of {formatting.count(k['n'])})"
         before = (
             ""
@@ -104,7 +108,7 @@ def tile_text(k: dict) -> tuple[str, str | None, str, str]:
         elif k["previous_n"] is not None:
             before = f"withheld (of {formatting.count(k['previous_n'])})"
     else:
-        value = formatting.DASH if k["value"] is None else formatting.count(k["value"])
+        value = formatting.DASH if k["value"] is None else formatting.count(privacy.marked(k["value"], threshold()))
         delta = None if k["change"] is None else f"{k['change']:+,d}"
         now, before = "", "" if k["previous"] is None else formatting.count(k["previous"])
     parts = [now] if now else []
@@ -209,17 +213,21 @@ def monthly_and_funnel(summary, instrument: str) -> None:
     thr = threshold()
     left, right = st.columns(2, gap="large")
     with left:
-        show.plot(charts.monthly_chart, summary.by_month, thr)
+        show.plot(charts.monthly_chart, summary.by_month, thr, summary.suppressed_by_month())
     rates = summary.rates[summary.rates[schema.INSTRUMENT] == instrument]
     overall = rates[rates[schema.DIMENSION] == schema.OVERALL]
+    shown = summary.suppressed_rates()  # the overall row as the tables by group withhold it
+    shown = shown[(shown[schema.INSTRUMENT] == instrument) & (shown[schema.DIMENSION] == schema.OVERALL)]
     with right:
         if len(overall):
-            show.plot(charts.funnel_chart, overall.iloc[0].to_dict(), instrument, thr)
+            show.plot(charts.funnel_chart, overall.iloc[0].to_dict(), instrument, thr, shown.iloc[0].to_dict())
 
 
 def rate_tables(summary, instrument: str) -> None:
-    """Response and remission by condition and by site, suppressed (analysis.rates.suppress_rates)."""
-    rates = summary.rates[summary.rates[schema.INSTRUMENT] == instrument]
+    """Response and remission by condition and by site, suppressed with the overall row beside them
+    (Summary.suppressed_rates: a hidden count cannot be worked out from the total and the other groups)."""
+    rates = summary.suppressed_rates()
+    rates = rates[rates[schema.INSTRUMENT] == instrument]
     columns = [schema.GROUP, *schema.FUNNEL_COUNTS, *schema.RATE_COLUMNS]
     for dimension, title in ((schema.CONDITION, "By condition"), (schema.SITE, "By site")):
         part = rates[rates[schema.DIMENSION] == dimension][columns]
@@ -228,7 +236,7 @@ def rate_tables(summary, instrument: str) -> None:
             if dimension == schema.CONDITION:
                 part = part.assign(group=part[schema.GROUP].map(charts.label))
             show.table(
-                suppress_rates(part, threshold()),
+                part,
                 f"{instrument} {title}",
                 percent=schema.RATE_COLUMNS,
                 ci={

@@ -21,11 +21,7 @@ DIMENSIONS = {
     "infusion_number": "Infusion number (1-6)",
 }
 HEADLINE = ("surge", "severe_hypertension", "marked_dissociation", "adverse_event")
-
-
-def results(assessments, treatments, definitions):
-    """analysis.safety.analyse over every dimension (one analysis for the whole page)."""
-    return safety.analyse(assessments, treatments, definitions=definitions)
+FLAGGED_ON_SCREEN = 1000  # rows of the flagged sessions drawn on screen (the download holds them all)
 
 
 def _rate(row) -> str:
@@ -202,15 +198,24 @@ def clinician_lists(res, treatments, definitions) -> None:
             width="stretch",
         )
     st.subheader("Flagged sessions")
-    flagged = res.flagged_sessions()
-    st.caption(f"{len(flagged):,} sessions with at least one flag, by patient key and day.")
-    st.dataframe(flagged, hide_index=True, width="stretch")
-    record = cache.cached(safety.monitoring_record, treatments, definitions)
-    show.csv_download(
-        record,
-        "Download the session-monitoring record (CSV)",
-        "session_monitoring.csv",
-        key="session_monitoring_csv",
-        help="One row per session: the fields a monitoring form asks for, the rises and the flags. It holds patient "
-        "keys and days: keep it inside the practice.",
+    flagged = cache.cached(safety.Safety.flagged_sessions, res)
+    shown = flagged.head(FLAGGED_ON_SCREEN)
+    st.caption(
+        f"{len(flagged):,} sessions with at least one flag, by patient key and day"
+        + (f"; the first {len(shown):,} on screen, all of them in the download." if len(shown) < len(flagged) else ".")
+    )
+    st.dataframe(shown, hide_index=True, width="stretch")
+    show.downloads(flagged, "Flagged sessions", key="flagged_sessions", stem="flagged_sessions", deferred=True)
+    st.subheader("Session-monitoring record")
+    st.caption(
+        "One row per session: the fields a monitoring form asks for (dose, vitals before and at the worst point, "
+        "dissociation, sedation, adverse events, rescue medication, minutes to discharge), the rises and the flags. "
+        "It holds patient keys and days: keep it inside the practice."
+    )
+    show.downloads(
+        lambda: safety.monitoring_record(treatments, definitions),  # (made on the click: one row per session)
+        "Session monitoring",
+        key="session_monitoring",
+        stem="session_monitoring",
+        deferred=True,
     )

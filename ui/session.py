@@ -191,7 +191,7 @@ def _saved_data():
             last = store.last_opened(gate.user()) or store.last_opened()
         except DataError as e:  # (e.g. a damaged block: the Data page's check names it)
             last = None
-            st.sidebar.warning(str(e))
+            st.sidebar.warning(show.text(e))
         st.session_state[DATASET] = None if last is None else last.id
     dataset_id = st.session_state[DATASET]
     if dataset_id is None:
@@ -204,7 +204,7 @@ def _saved_data():
         return opened
     except DataError as e:
         st.session_state[DATASET] = None
-        st.sidebar.warning(str(e))
+        st.sidebar.warning(show.text(e))
         return None
 
 
@@ -238,8 +238,8 @@ def sidebar() -> None:
     sb = st.sidebar
     sb.markdown("### Data")
     sb.file_uploader(
-        "Upload your export (CSV): assessments, plus treatments if you have them",
-        type=["csv", "tsv", "txt"],
+        "Upload your export (CSV, Excel, FHIR): assessments, plus treatments if you have them",
+        type=["csv", "tsv", "txt", "xlsx", "json", "ndjson"],
         accept_multiple_files=True,
         key=UPLOAD,
         on_change=_keep_files,

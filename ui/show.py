@@ -18,13 +18,18 @@ from ui import cache, gate, session
 #: (emphasis there; file names are full of inner ones); and what starts an autolink: '://', 'www.', '@'
 _MARKS = re.compile(r"[\\`*\[\]$~|<>&#{}!@]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])|:(?=//)|(?<=[Ww]{3})\.")
 _BREAKS = re.compile(r"[\r\n\u2028\u2029\x0b\x0c\x85]+")
+#: what Streamlit reads even when escaped (seen in Chromium): an emoji, icon or directive after a colon (':smile:',
+#: ':material/home:', ':red[...]') and an autolink at 'www.' or an e-mail's '@'. An invisible WORD JOINER
+#: (U+2060) after such a colon and before the '.' or '@' breaks them; the text reads as written.
+_JOINS = re.compile(r"(?<=:)(?=[A-Za-z])|(?<=[Ww]{3})(?=\\\.)|(?=\\@)")
+JOINER = "\u2060"
 
 
 def text(value) -> str:
     """Text from the data or a user (a file, site, data set or card name, a message quoting one) made safe for
     Markdown (st.markdown, captions, alerts, labels, help): shown as written, on one line, never as formatting,
-    a link, an image, HTML or a formula."""
-    return _MARKS.sub(r"\\\g<0>", _BREAKS.sub(" ", str(value)))
+    a link, an image, HTML, a formula, an emoji or an icon."""
+    return _JOINS.sub(JOINER, _MARKS.sub(r"\\\g<0>", _BREAKS.sub(" ", str(value))))
 
 
 def plot(func, *args, **kwargs) -> None:
@@ -65,14 +70,18 @@ def table(
     already suppressed is passed with no counts);
     ``percent``: shares (fractions) shown as percentages; ``ci``: {share column: (lower, upper)} shown as one
     column; ``hide``: columns left off the screen (the downloads keep them).
-    The downloads hold the values as shown, each share's raw fraction in a column of its own, under the
-    provenance of the data, filters and card (:func:`downloads`).
+    The downloads hold the values as shown ('<11*', 'withheld*' and the footnote saying why), each share's raw
+    fraction in a column of its own, under the provenance of the data, filters and card (:func:`downloads`).
     Returns the suppressed table (the numbers shown and downloaded, before formatting)."""
-    shown = privacy.suppress_table(frame, counts, derived, session.threshold(), shares=shares, complements=complements)
+    thr = session.threshold()
+    shown = privacy.suppress_table(frame, counts, derived, thr, shares=shares, complements=complements)
+    shown = privacy.mark(shown, thr)  # '<11*' and 'withheld*', never blank, as in the downloads and the PDF
     view = shown.copy()
     for c in view.columns:
         if c in percent:
-            view[c] = view[c].map(lambda v: "" if formatting.missing(v) else formatting.percent(v))
+            view[c] = view[c].map(
+                lambda v: v if isinstance(v, str) else "" if formatting.missing(v) else formatting.percent(v)
+            )
         elif view[c].dtype == object:
             view[c] = view[c].map(_text)
     handled = {*percent, *(x for c, pair in (ci or {}).items() for x in (c, *pair))}
@@ -85,7 +94,10 @@ def table(
     for c, (lo, hi) in (ci or {}).items():
         if c in percent:  # a share with its interval: '53.8% (47.9 to 59.6)'
             rates = zip(shown[c], shown[lo], shown[hi])
-            view[c] = ["" if formatting.missing(r) else formatting.rate_ci(r, a, b) for r, a, b in rates]
+            view[c] = [
+                r if isinstance(r, str) else "" if formatting.missing(r) else formatting.rate_ci(r, a, b)
+                for r, a, b in rates
+            ]
         else:  # values already written as text (e.g. days): '64 (53 to 69)'
             view[c] = [
                 (f"{v} ({a} to {b})" if a and b else v) if v else "" for v, a, b in zip(view[c], view[lo], view[hi])
@@ -94,6 +106,9 @@ def table(
     download = downloadable(view, shown, percent, ci, rename, raw)
     view = view.drop(columns=[c for c in hide if c in view.columns])
     st.dataframe(view.rename(columns=rename or {}), hide_index=True, width="stretch")
+    if privacy.any_marked(shown):
+        st.caption(privacy.footnote(thr))
+    download = privacy.with_footnote(download, thr)
     shown = shown.rename(columns=rename or {})
     stem = name.lower().replace(" ", "_")
     downloads(download, name, f"{key or stem}", stem)
@@ -109,7 +124,9 @@ def downloadable(view: pd.DataFrame, shown: pd.DataFrame, percent=(), ci=None, r
         if c not in shown.columns:
             continue
         for r in (c, *((ci or {}).get(c, ()))):
-            out[f"{r} (fraction)"] = shown[r].map(lambda v: None if formatting.missing(v) else float(v))
+            out[f"{r} (fraction)"] = shown[r].map(
+                lambda v: v if isinstance(v, str) else None if formatting.missing(v) else float(v)
+            )
     for c in raw:
         out[f"{(rename or {}).get(c, c)} (raw)"] = shown[c].map(
             lambda v: None if isinstance(v, str) or formatting.missing(v) else float(v)
@@ -143,10 +160,11 @@ def number(v, p: bool = False) -> str:
     return f"{v:.1f}" if abs(v) >= 1 or v == 0 else f"{v:.3g}"
 
 
-def downloads(table: pd.DataFrame, name: str, key: str, stem: str | None = None) -> None:
+def downloads(table: pd.DataFrame, name: str, key: str, stem: str | None = None, deferred: bool = False) -> None:
     """'Download CSV' and 'Download Excel' of ``table`` (already suppressed), each with the provenance of the
     data, filters and definition card in force (analysis.provenance): the one place every table's downloads
-    are made."""
+    are made. ``deferred``: the files are made when a button is clicked, not on every run (large tables, e.g.
+    one row per session); ``table`` may then be a function that makes the table (called on the click)."""
     from analysis import provenance
 
     stem = stem or name.lower().replace(" ", "_")
@@ -160,7 +178,7 @@ def downloads(table: pd.DataFrame, name: str, key: str, stem: str | None = None)
     with st.container(horizontal=True):
         st.download_button(
             "Download CSV",
-            provenance.csv_bytes(table, prov),
+            (lambda: provenance.csv_bytes(_made(table), prov)) if deferred else provenance.csv_bytes(table, prov),
             f"{stem}.csv",
             "text/csv",
             key=f"csv_{key}",
@@ -170,7 +188,9 @@ def downloads(table: pd.DataFrame, name: str, key: str, stem: str | None = None)
         )
         st.download_button(
             "Download Excel",
-            cache.cached(provenance.excel_bytes, table, prov, sheet=name),
+            (lambda: provenance.excel_bytes(_made(table), prov, sheet=name))
+            if deferred
+            else cache.cached(provenance.excel_bytes, table, prov, sheet=name),
             f"{stem}.xlsx",
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             key=f"xlsx_{key}",
@@ -178,6 +198,11 @@ def downloads(table: pd.DataFrame, name: str, key: str, stem: str | None = None)
             on_click=gate.log_download,
             args=("Excel", f"{stem}.xlsx"),
         )
+
+
+def _made(table):
+    """A deferred download's table: ``table`` itself, or what the function ``table`` makes."""
+    return table() if callable(table) else table
 
 
 def notes(items) -> None:
@@ -197,7 +222,7 @@ def count(n) -> str:
 def definition_card(defs) -> None:
     """The definition card in force, in words and as JSON, in an expander."""
     with st.expander("The definition card in force"):
-        st.markdown("\n".join(f"- {line}" for line in defs.description()))
+        st.markdown("\n".join(f"- {text(line)}" for line in defs.description()))
         st.json(defs.to_dict(), expanded=False)
 
 

@@ -75,7 +75,7 @@ def patients_per_visit(frame: pd.DataFrame, by: str) -> None:
         .rename(columns={"name": f"{GROUPINGS.get(by, 'Group')} / day"})
     )
     st.markdown("**Patients per visit**, by day since the first infusion (the number behind each mean on the chart)")
-    st.dataframe(wide.astype(str), hide_index=True, width="stretch")
+    st.table(wide.astype(str).map(show.text), hide_index=True)  # (wraps: fits 1280 px; cells as plain text)
 
 
 def knots_caption(knots, induction_end_day: int) -> str:
@@ -115,4 +115,12 @@ def fixed_effects(res, by: str, instrument: str, knots) -> None:
         )
         if res.model_formula:
             st.caption(f"Fitted as `{res.model_formula}`.")
-        st.dataframe(res.fixed_effects.round(4), hide_index=True)
+        fe = privacy.mark(res.fixed_effects_shown(), threshold())  # a small group's terms: 'withheld*'
+        for c in ("estimate", "se"):
+            fe[c] = fe[c].map(lambda v: v if isinstance(v, str) else f"{v:.4f}")
+        st.dataframe(fe, hide_index=True)
+        if privacy.any_marked(fe):
+            st.caption(
+                f"{privacy.MARK} withheld: the terms of a group of fewer than {threshold()} patients, which would "
+                "rebuild the curve the chart withholds."
+            )

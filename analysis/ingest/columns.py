@@ -207,6 +207,7 @@ COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {
         "phase",
         "treatment phase",
     ),
+    S.PHQ9_ITEM9: ("phq9_item9", "phq9 item9"),  # (issue 16; 'PHQ9_9' is an item column: items.py)
     S.DOSE: (
         "dose mg per kg",
         "dose_mg_per_kg",

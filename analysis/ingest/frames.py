@@ -24,7 +24,9 @@ from analysis import validate as V
 from analysis.ingest import columnar, monitoring
 from analysis.ingest import columns as C
 from analysis.ingest import days as D
+from analysis.ingest import items as items_
 from analysis.ingest import roles as R
+from analysis.ingest import sources as sources_
 from analysis.ingest import values as values_
 from analysis.ingest import written as W
 from analysis.ingest.read import Refused, TextTable, drop_repeated_headers, is_text, open_file, source_bytes
@@ -124,31 +126,40 @@ def load_files(
     vitals_parts = []  # minute-by-minute vitals files (ingest/monitoring.py)
     rows_read, refused = 0, False
     seen_sources: set[str] = set()
-    for fi, source in enumerate(sources):
-        name, data = source_bytes(source)
-        log.files.append(name)
-        cols = None
-        role = R.Role(None)
-        try:
-            frame, kind, n, cols, parsed = _load_one(name, data, fi, overrides, log, fast, chosen.get(name), role)
-        except Refused as e:
-            if role.why:
-                found_roles.append({"file": name, "role": role.role, "why": role.text(), "chosen": role.chosen})
-            if e.code:  # (PHI refusals log their own issues)
-                column = e.fix["column"] if e.fix else None  # (the column to map by hand, where there is one)
-                log.add("error", e.code, f"{name}: {e.message}", column, fix=e.fix)
-            refused = True
-            mapping += e.columns.rows if getattr(e, "columns", None) is not None else []
-            continue
-        rows_read += n
-        found_roles.append({"file": name, "role": kind, "why": role.text(), "chosen": role.chosen})
-        mapping += cols.rows
-        seen_sources |= {r["source"].strip().lower() for r in cols.rows if r["how"] in ("override", "ignored")}
-        if kind == "vitals":
-            vitals_parts.append(frame)
-            continue
-        (assessment_parts if kind == "assessments" else treatment_parts).append(frame)
-        (assessment_parsed if kind == "assessments" else treatment_parsed).append(parsed)
+    for parts in sources_.parts([source_bytes(source) for source in sources], log):
+        for name, opener in parts:
+            fi = len(log.files)
+            log.files.append(name)
+            cols = None
+            role = R.Role(None)
+            try:
+                frame, kind, n, cols, parsed = _load_one(name, opener, fi, overrides, log, fast, chosen.get(name), role)
+            except Refused as e:
+                if role.why:
+                    found_roles.append({"file": name, "role": role.role, "why": role.text(), "chosen": role.chosen})
+                mapping += e.columns.rows if getattr(e, "columns", None) is not None else []
+                if len(parts) > 1 and role.role is None and e.code in ("MISSING_COLUMNS", "NO_DATA_ROWS"):
+                    log.add(  # (a workbook's notes or summary sheet: the other sheets are read)
+                        "info",
+                        "SHEET_LEFT_OUT",
+                        f"{name}: the sheet holds no scores and no sessions (its columns are not a patient key "
+                        "with an instrument and a score, or with dated sessions); it was left out.",
+                    )
+                    continue
+                if e.code:  # (PHI refusals log their own issues)
+                    column = e.fix["column"] if e.fix else None  # (the column to map by hand, where there is one)
+                    log.add("error", e.code, f"{name}: {e.message}", column, fix=e.fix)
+                refused = True
+                continue
+            rows_read += n
+            found_roles.append({"file": name, "role": kind, "why": role.text(), "chosen": role.chosen})
+            mapping += cols.rows
+            seen_sources |= {r["source"].strip().lower() for r in cols.rows if r["how"] in ("override", "ignored")}
+            if kind == "vitals":
+                vitals_parts.append(frame)
+                continue
+            (assessment_parts if kind == "assessments" else treatment_parts).append(frame)
+            (assessment_parsed if kind == "assessments" else treatment_parsed).append(parsed)
     for file in chosen:
         if file not in log.files:
             log.add(
@@ -241,7 +252,7 @@ def _load_one(name: str, data, fi: int, overrides: dict[str, str], log: IssueLog
     {canonical text column: (column as parsed, codes, distinct values)} for the fast path's output). A refusal
     after the columns were mapped carries them (``Refused.columns``). ``chosen``: the role the user chose;
     ``role`` (a roles.Role) is filled with the role found and why."""
-    reader = open_file(data)
+    reader = data() if callable(data) else open_file(data)
     cols = C.map_columns(name, reader.names, overrides)
     try:
         return _read_one(reader, cols, name, fi, log, fast, chosen, role if role is not None else R.Role(None))
@@ -292,8 +303,16 @@ def _read_one(reader, cols: C.Columns, name: str, fi: int, log: IssueLog, fast: 
         if phi_keys:
             phi.refuse_name_keys(log, name, t[S.PATIENT_ID], phi_keys)
         raise Refused("", "")  # the issues are logged
-    said = R.complete(raw, cols, chosen)
+    said = []
+    found_items = items_.find(raw, cols) if chosen in (None, R.ASSESSMENTS) else None
+    read_rows = raw.table.num_rows + sum(w == "long" for _, w in raw.ragged)
+    if found_items is not None:  # item-level scales: summed to their totals first (items.py)
+        raw, cols = items_.summed(raw, cols, found_items, log, name)
+        t = cols.target
+    said += R.complete(raw, cols, chosen)
     found = R.decide(raw, cols, reader.names, chosen, said)
+    if found_items is not None and not found.chosen:
+        found.why = [items_.why(found_items)]
     role.role, role.why, role.chosen = found.role, found.why, found.chosen
     for target, src in t.items():
         log.sources[(fi, S.DAY if target in C.DATE_TARGETS else target)] = src
@@ -307,7 +326,6 @@ def _read_one(reader, cols: C.Columns, name: str, fi: int, log: IssueLog, fast: 
     _report_layout(reader, raw, name, log)
     has_date = S.DAY in t or cols.date_target is not None
     long_format = S.INSTRUMENT in t and S.SCORE in t
-    read_rows = raw.table.num_rows + sum(w == "long" for _, w in raw.ragged)
     if role.role == R.VITALS:  # the minute-by-minute vitals file (analysis/ingest/monitoring.py)
         missing = [(S.PATIENT_ID, C.REQUIRED_WORDS[S.PATIENT_ID])] if S.PATIENT_ID not in t else []
         missing += [] if has_date else [(S.DATE, C.REQUIRED_WORDS[S.DATE])]
@@ -475,7 +493,8 @@ def _assessment_frame(raw: TextTable, cols: C.Columns, fi: int, file: str, log: 
         if bad and any(W.score_out_of(b) is not None for b in bad):  # (the values still unread)
             codes_, distinct_ = raw.distinct(t[S.SCORE])
             bad = sorted({str(distinct_[c]).strip() for c in np.unique(codes_[reason == 2]) if c >= 0})
-        part = pd.DataFrame({**base, S.INSTRUMENT: instrument, S.SCORE: score}, copy=False)
+        item9 = {S.PHQ9_ITEM9: values_.numbers(raw, t[S.PHQ9_ITEM9])[0]} if S.PHQ9_ITEM9 in t else {}
+        part = pd.DataFrame({**base, S.INSTRUMENT: instrument, S.SCORE: score, **item9}, copy=False)
         n = len(part)
         part = V.drop_missing_ids(part, log)
         kept = part.index.to_numpy() if len(part) < n else None  # the raw rows left (None: all)

@@ -27,7 +27,7 @@ import pandas as pd
 from analysis import schema as S
 from analysis.ingest import values as values_
 from analysis.ingest.read import TextTable
-from analysis.validate import FILE, ROW, IssueLog, quoted, rows_text
+from analysis.validate import FILE, ROW, IssueLog, rows_text
 
 #: a whole blood pressure in one column ('128/82'): split into systolic and diastolic
 BP_PRE, BP_PEAK, BP = "bp_pre", "bp_peak", "bp"
@@ -187,11 +187,10 @@ def _flag_range(
     lo, hi = limits
     out = (values < lo) | (values > hi)
     if out.any():
-        bad = sorted({f"{v:g}" for v in values[out]})
         log.add(
             "warning",
             "MONITORING_OUT_OF_RANGE",
-            f"{file}: {int(out.sum())} {target} value(s) are outside {lo:g}-{hi:g} ({quoted(bad)}); the sessions were "
+            f"{file}: {int(out.sum())} {target} value(s) are outside {lo:g}-{hi:g}; the sessions were "
             f"kept without them ({rows_text(rows[out])}).",
             source,
             rows[out].tolist(),
@@ -207,7 +206,7 @@ def _numbers(raw: TextTable, source: str, target: str, limits, log: IssueLog, fi
         log.add(
             "warning",
             "BAD_MONITORING_VALUE",
-            f"{file}: {len(rows)} {target} value(s) are not numbers ({quoted(bad)}); the sessions were kept without "
+            f"{file}: {len(rows)} {target} value(s) are not numbers; the sessions were kept without "
             f"them ({rows_text(rows)}).",
             source,
             rows.tolist(),
@@ -227,12 +226,11 @@ def _split_bp(raw: TextTable, source: str, pair, ranges, log: IssueLog, file: st
     reason = np.array([p[2] for p in parsed], dtype=np.int8)[codes]
     if (reason == 2).any():
         rows = raw.rows[reason == 2]
-        bad = sorted({str(distinct[c]).strip() for c in codes[reason == 2]})
         log.add(
             "warning",
             "BAD_BLOOD_PRESSURE",
-            f"{file}: {len(rows)} blood pressure(s) are not written as systolic/diastolic, e.g. 128/82 "
-            f"({quoted(bad)}); the sessions were kept without them ({rows_text(rows)}).",
+            f"{file}: {len(rows)} blood pressure(s) are not written as systolic/diastolic, e.g. 128/82; "
+            f"the sessions were kept without them ({rows_text(rows)}).",
             source,
             rows.tolist(),
         )
@@ -251,14 +249,15 @@ def session_columns(raw: TextTable, target: dict[str, str], log: IssueLog, file:
     if S.ADVERSE_EVENTS in target:
         parsed = [event_codes(v) for v in _text(raw, target[S.ADVERSE_EVENTS])]
         out[S.ADVERSE_EVENTS] = pd.array([p[0] for p in parsed], dtype="str")
-        unknown = sorted({w for p in parsed for w in p[1]})
-        if unknown:
+        unknown = raw.rows[np.array([bool(p[1]) for p in parsed], dtype=bool)]
+        if len(unknown):  # (the rows, never the words: a free-text cell may name someone)
             log.add(
                 "info",
                 "ADVERSE_EVENT_OTHER",
-                f"{file}: adverse events not among the known codes were counted as 'other' ({quoted(unknown)}); the "
-                f"codes are {', '.join(S.ADVERSE_EVENT_CODES)}.",
+                f"{file}: adverse events not among the known codes were counted as 'other' ({rows_text(unknown)}); "
+                f"the codes are {', '.join(S.ADVERSE_EVENT_CODES)}.",
                 target[S.ADVERSE_EVENTS],
+                unknown.tolist(),
             )
     if S.RESCUE_MEDICATION in target:
         out[S.RESCUE_MEDICATION] = pd.array([rescue_value(v) for v in _text(raw, target[S.RESCUE_MEDICATION])], "str")
@@ -301,10 +300,8 @@ def vitals_frame(raw: TextTable, cols, fi: int, file: str, log: IssueLog) -> pd.
     if S.DAY in target:
         data[S.DAY] = values_.numbers(raw, target[S.DAY], thousands=raw.delimiter == "comma")[0]
     if cols.date_target:
-        data[S.DATE], unreadable, bad = D.date_column(raw, target[cols.date_target], cols.date_target)
-        bad_date = (
-            None if unreadable is None else (unreadable, f"date(s) could not be read ({quoted(sorted(set(bad)))})")
-        )
+        data[S.DATE], unreadable, _ = D.date_column(raw, target[cols.date_target], cols.date_target)
+        bad_date = None if unreadable is None else (unreadable, "date(s) could not be read")
         D.unreadable_days(data, None, bad_date, target, cols.date_target, raw.rows, log, file)
     frame = pd.DataFrame(data, copy=False)
     no_minute = np.isnan(frame[S.MINUTE].to_numpy(dtype=float))

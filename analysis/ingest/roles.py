@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 
 from analysis import schema as S
 from analysis.ingest import columns as C
+from analysis.ingest import monitoring
 from analysis.ingest import values as values_
 from analysis.instruments import get, normalise_code
-from analysis.phi import header_key
 
 ASSESSMENTS, TREATMENTS, VITALS = "assessments", "treatments", "vitals"
 ROLES = (ASSESSMENTS, TREATMENTS, VITALS)
@@ -37,8 +37,6 @@ TREATMENT_WORDS = re.compile(
     r"(?i)\b(?:infusions?|infused|ketamine|esketamine|spravato|ketalar|booster|boost|induction|maintenance|"
     r"iv|im|intranasal|nasal|troche|lozenge|\d+(?:[.,]\d+)?\s*mg(?:\s*/\s*kg)?|mg/kg|dose|session|series)\b"
 )
-_VITALS_MINUTE = {"minute", "minutes", "min", "time min", "minutes from dosing", "minute from start", "elapsed min"}
-_VITALS_WORDS = {"sbp", "dbp", "systolic", "diastolic", "hr", "heart rate", "pulse", "spo2", "o2 sat", "bp"}
 
 
 @dataclass
@@ -104,8 +102,17 @@ def sessions_by_values(raw, name: str) -> bool:
     ) >= 0.6 * len(values)
 
 
+#: a date with the month's name: '14-Mar-2025', '14 March 2025', 'Mar 14, 2025'
+_NAMED_MONTH_DATE = re.compile(
+    r"\s*(\d{1,2}[-/ ]?[A-Za-z]{3,9}\.?[-/ ,]+\d{2,4}|[A-Za-z]{3,9}\.? \d{1,2},? \d{4})([ T].*)?\s*"
+)
+
+
 def dates_by_values(raw, name: str) -> bool:
-    return _fits(_distinct_text(raw, name), lambda v: C._DATE_SHAPE.fullmatch(v) is not None)
+    return _fits(
+        _distinct_text(raw, name),
+        lambda v: C._DATE_SHAPE.fullmatch(v) is not None or _NAMED_MONTH_DATE.fullmatch(v) is not None,
+    )
 
 
 def _unused(cols: C.Columns) -> list[str]:
@@ -123,7 +130,8 @@ def _use(cols: C.Columns, source: str, target: str) -> None:
 def complete(raw, cols: C.Columns, role: str | None = None) -> list[str]:
     """Map the columns only their values name: an instrument column (values such as PHQ-9), its score column
     (numbers inside the instruments' ranges) and a sessions column (values such as 'Ketamine IV Infusion'),
-    changing ``cols`` in place; for a file chosen or found to hold treatments, a date column by its values too.
+    changing ``cols`` in place; for a file chosen or found to hold treatments, a date column by its values too,
+    and for a file of scores the one column whose values are all dates ('completed_at': 2025-01-06 09:15).
     The sentences saying so."""
     t, said = cols.target, []
     unused = _unused(cols)
@@ -147,21 +155,13 @@ def complete(raw, cols: C.Columns, role: str | None = None) -> list[str]:
                 _use(cols, name, S.KIND)
                 said.append(f"the values of '{name}' name treatment sessions")
                 break
-    if role == TREATMENTS or (S.KIND in t and not long_format and not cols.wide):
+    if role == TREATMENTS or (S.KIND in t and not long_format and not cols.wide) or long_format:
         if S.DAY not in t and cols.date_target is None:
-            for name in _unused(cols):
-                if dates_by_values(raw, name):
-                    _use(cols, name, S.DATE)
-                    said.append(f"the values of '{name}' are dates")
-                    break
+            dated = [n for n in _unused(cols) if dates_by_values(raw, n)]
+            if len(dated) == 1 or (dated and not long_format):
+                _use(cols, dated[0], S.DATE)
+                said.append(f"the values of '{dated[0]}' are dates")
     return said
-
-
-def _vitals_signals(names: list[str]) -> tuple[bool, bool]:
-    keys = {header_key(n) for n in names}
-    minute = bool(keys & _VITALS_MINUTE)  # ('minutes to discharge' is a session's column, not a minute)
-    vitals = sum(any(w == k or k.startswith(w + " ") for w in _VITALS_WORDS) for k in keys)
-    return minute, vitals >= 2
 
 
 def decide(raw, cols: C.Columns, names: list[str], chosen: str | None = None, said: list[str] = ()) -> Role:
@@ -175,9 +175,8 @@ def decide(raw, cols: C.Columns, names: list[str], chosen: str | None = None, sa
     def how(target):
         return "its values" if t.get(target) in found_by_values else "its name"
 
-    minute, vitals = _vitals_signals(names)
-    if minute and vitals and S.KIND not in t and not (S.INSTRUMENT in t and S.SCORE in t):
-        return Role(VITALS, ["a minute column beside blood pressure, heart rate or SpO2 columns"])
+    if monitoring.is_vitals(t) and S.KIND not in t and not (S.INSTRUMENT in t and S.SCORE in t):
+        return Role(VITALS, [f"minutes in '{t[S.MINUTE]}' beside blood pressure, heart rate or SpO2 columns"])
     points = {ASSESSMENTS: [], TREATMENTS: []}
     if S.INSTRUMENT in t and S.SCORE in t:
         points[ASSESSMENTS].append(
@@ -190,6 +189,8 @@ def decide(raw, cols: C.Columns, names: list[str], chosen: str | None = None, sa
         points[TREATMENTS].append(f"sessions in '{t[S.KIND]}' (by {how(S.KIND)})")
     if S.DOSE in t:
         points[TREATMENTS].append(f"doses in '{t[S.DOSE]}'")
+    if monitoring.is_sessions(t):
+        points[TREATMENTS].append("a session monitoring record (vitals before and during dosing, dissociation, ...)")
     if S.ROUTE in t and points[TREATMENTS]:
         points[TREATMENTS].append(f"routes in '{t[S.ROUTE]}'")
     if points[ASSESSMENTS]:

@@ -93,7 +93,7 @@ def age_band_column(raw: TextTable, source: str, log: IssueLog, file: str) -> pd
         log.add(
             "warning",
             "UNKNOWN_AGE_BAND",
-            f"{file}: age band value(s) {quoted(sorted({str(values[i]).strip() for i in unknown}))} are not age "
+            f"{file}: {len(rows)} age band value(s) are not age "
             f"bands (such as 18-24, 65+, 60 and over, Under 25); left blank ({rows_text(rows)}).",
             source,
             rows.tolist(),
@@ -300,7 +300,7 @@ def scores_with_maximum(raw: TextTable, source: str, score: np.ndarray, reason: 
             accepted.append(row)
         else:
             mismatched.append(row)
-            said.add(f"{values[value_code].strip()} ({code if code == code and code else 'no instrument'})")
+            said.add(code if code == code and code else "no instrument")
     if accepted:
         log.add(
             "info",
@@ -315,7 +315,7 @@ def scores_with_maximum(raw: TextTable, source: str, score: np.ndarray, reason: 
             "warning",
             "SCORE_MAXIMUM_MISMATCH",
             f"{file}: {len(mismatched)} score(s) state a maximum that is not their instrument's "
-            f"({quoted(sorted(said))}); another version of the form or a typing slip: they were not read. Check "
+            f"({', '.join(sorted(said))}); another version of the form or a typing slip: they were not read. Check "
             f"the instrument of these rows ({rows_text(rows)}).",
             source,
             rows.tolist(),

@@ -110,6 +110,13 @@ class ReportInputs:
     issues: pd.DataFrame | None = None
     rows_read: int | None = None
     notes: tuple[str, ...] = ()
+    # --- quality measures (issue 18): ``measures.quality_measures`` of the default reporting period
+    # (``measures.default_period``: the year before the latest index year), or None with ``measures_error``
+    measures: object = None
+    measures_error: str = ""
+    # session safety (issue 17): ``safety.analyse`` of the treatments' monitoring record; None without one
+    safety: object = None
+    safety_error: str = ""
 
     @property
     def threshold(self) -> int:
@@ -152,7 +159,8 @@ def report_inputs(
     the instrument and ``defs`` the card: ``metrics.summary_and_kpis(assessments, treatments, defs,
     instrument=code)`` (plus ``as_of=`` when given), ``durability.analyse(assessments, treatments, code,
     by="condition", definitions=defs)`` and ``trajectory.trajectories(assessments, code, by="condition",
-    definitions=defs)``.
+    definitions=defs)``; with a treatments file holding a monitoring record also ``safety.session_safety(assessments,
+    treatments, defs)`` (issue 17).
     """
     from analysis import durability, metrics, trajectory
     from analysis.outcomes import Definitions
@@ -177,6 +185,8 @@ def report_inputs(
     else:
         dur_all, _ = _safely(call, durability.analyse, assessments, treatments, code, by=None, definitions=defs)
     traj, traj_error = _safely(call, trajectory.trajectories, assessments, code, by=CONDITION, definitions=defs)
+    meas, meas_error = _measures(call, assessments, treatments, defs)
+    safety_res, safety_error = _session_safety(call, assessments, treatments, defs)
     return ReportInputs(
         instrument=code,
         definitions=defs,
@@ -191,7 +201,37 @@ def report_inputs(
         issues=issues,
         rows_read=rows_read,
         notes=tuple(notes),
+        measures=meas,
+        measures_error=meas_error,
+        safety=safety_res,
+        safety_error=safety_error,
     )
+
+
+def _measures(call, assessments, treatments, defs):
+    """(the quality measures of the default reporting period, "") or (None, why not)."""
+    from analysis import measures
+
+    every, error = _safely(call, measures.quality_measures, assessments, treatments, defs)
+    if every is None:
+        return None, error
+    lo, hi = measures.default_period(measures.index_months(every))
+    if lo is None:
+        return None, "No patient with depression has a PHQ-9 above 9 placed in a calendar month."
+    return _safely(call, measures.quality_measures, assessments, treatments, defs, lo, hi)
+
+
+def _session_safety(call, assessments, treatments, defs) -> tuple[object, str]:
+    """(``safety.analyse`` of the treatments, "") when they hold a monitoring record; (None, why) otherwise."""
+    from analysis import safety
+    from analysis.schema import MONITORING_COLUMNS
+
+    kept = treatments is not None and any(
+        c in treatments.columns and treatments[c].notna().any() for c in MONITORING_COLUMNS
+    )
+    if not kept:
+        return None, "the treatments file holds no session monitoring record (vitals, dissociation, adverse events)."
+    return _safely(call, safety.session_safety, assessments, treatments, defs)
 
 
 def choose_instrument(assessments: pd.DataFrame, instrument: str | None) -> tuple[str | None, list[str]]:
@@ -251,6 +291,9 @@ def build_report(inputs: ReportInputs, *, practice=None, filters="All patients",
     sections.outcomes(pdf, r.summary, r.instrument, t)
     sections.trajectories(pdf, r.trajectories, r.trajectories_error, r.instrument, r.definitions, t)
     sections.durability(pdf, r.durability, r.durability_overall, r.durability_error, r.instrument, r.definitions, t)
+    sections.measures_section(pdf, r.measures, r.measures_error, t)
+    if r.safety is not None:  # (a practice without a monitoring record gets no safety page)
+        sections.safety_section(pdf, r.safety, r.safety_error, t)
     sections.methods_section(pdf, r.definitions, r.summary, r.trajectories, t)
     sections.data_quality(pdf, r.data, r.issues, r.rows_read, t)
     return bytes(pdf.output())

@@ -22,14 +22,10 @@ from analysis.schema import (
     INFUSIONS,
     INSTRUMENT,
     PATIENTS,
-    REMISSION_LOWER,
     REMISSION_RATE,
-    REMISSION_UPPER,
     REMITTERS,
     RESPONDERS,
-    RESPONSE_LOWER,
     RESPONSE_RATE,
-    RESPONSE_UPPER,
     SCORE,
     SERIES_COMPLETION,
     SITE,
@@ -47,12 +43,18 @@ def kpi_cells(kpis: pd.DataFrame, threshold: int) -> pd.DataFrame:
     rows = []
     for k in kpis_shown(kpis, threshold).to_dict("records"):
         share = k["unit"] == "share"
-        if share:
-            value, previous = fmt.percent(k["value"]), fmt.percent(k["previous"])
+        if share:  # a share withheld beside its count reads 'withheld*' (the footnote says why), never '—'
+            value = privacy.marked(None) if k["value"] is None and k["n"] is not None else fmt.percent(k["value"])
+            previous = (
+                privacy.marked(None)
+                if k["previous"] is None and k["previous_n"] is not None
+                else fmt.percent(k["previous"])
+            )
             change = fmt.DASH if k["change"] is None else fmt.points(k["change"])
-            of = fmt.count(k["n"])
+            of = fmt.count(privacy.marked(k["n"], threshold))
         else:
-            value, previous = fmt.count(k["value"]), fmt.count(k["previous"])
+            value = fmt.count(privacy.marked(k["value"], threshold) if k["value"] is not None else None)
+            previous = fmt.count(privacy.marked(k["previous"], threshold) if k["previous"] is not None else None)
             change = fmt.DASH if k["change"] is None else f"{k['change']:+d}"
             of = ""
         rows.append(
@@ -69,21 +71,35 @@ def kpi_cells(kpis: pd.DataFrame, threshold: int) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["kpi", "label", "value", "previous", "change", "of", "note"])
 
 
-def funnel_rows(row: dict, threshold: int) -> list[tuple[str, str, str]]:
+def _n(v, threshold: int) -> str:
+    """A count of a suppressed table as the report writes it: '1,234', '<11*', 'withheld*'."""
+    return fmt.count(privacy.marked(v, threshold))
+
+
+def _grid(pdf, header, rows, threshold: int, also=(), **kw) -> None:
+    """A table, and under it the footnote of its suppressed values (analysis.privacy.footnote) if it (or the
+    rows ``also``, of a table above it on the page) has any."""
+    pdf.grid(header, rows, **kw)
+    if privacy.has_mark(rows) or privacy.has_mark(also):
+        pdf.para(privacy.footnote(threshold), size=7, colour=90)
+
+
+def funnel_rows(row: dict, threshold: int, shown: dict | None = None) -> list[tuple[str, str, str]]:
     """(stage, count as shown, share of the stage above) of one funnel row; a share is withheld when
-    either count is small."""
+    either count is hidden. ``shown``: the row as the rate tables show it (``Summary.suppressed_rates``, with
+    its complementary suppression); without it, the row's small counts only."""
     out, previous = [], None
     for key, name in fmt.FUNNEL_LABELS.items():
         if key not in row:
             continue
-        n = row[key]
+        n = shown[key] if shown is not None else privacy.show_count(row[key], threshold)
         share = ""
         if previous is not None:
-            if any(fmt.missing(v) or privacy.is_small(v, threshold) for v in (n, previous)) or previous == 0:
+            if any(v is None or isinstance(v, str) or fmt.missing(v) for v in (n, previous)) or previous == 0:
                 share = fmt.DASH
             else:
                 share = fmt.percent(float(n) / float(previous))
-        out.append((name, fmt.count(privacy.show_count(n, threshold)), share))
+        out.append((name, _n(n, threshold), share))
         previous = n
     return out
 
@@ -132,7 +148,8 @@ def title_page(pdf, r: ReportInputs, practice, filters, stamp, prov=None):
     pdf.para(
         "De-identified practice data: days are counted from each patient's first treatment and only start "
         "months are kept. Rates are over the evaluable patients with 95% confidence intervals. Counts "
-        f"from 1 to {t - 1} are shown as <{t} and anything derived from them is withheld (—)."
+        f"from 1 to {t - 1} are shown as <{t}* and anything they could be worked out from is withheld*; "
+        "a dash (—) is a value that does not exist."
         if t > 1
         else "De-identified practice data; small counts are not suppressed in this report.",
         size=8.5,
@@ -152,23 +169,23 @@ def title_page(pdf, r: ReportInputs, practice, filters, stamp, prov=None):
     )
     header = ["", str(period_now)] + ([str(previous), "Change"] if has_previous else []) + ["Out of"]
     rows = [[r.label, r.value] + ([r.previous, r.change] if has_previous else []) + [r.of] for r in cells.itertuples()]
-    pdf.grid(header, rows)
+    pdf.grid(header, rows)  # (its footnote is the one under the totals below, on the same page)
     caveats = sorted({f"{r.label}: {r.note}" for r in cells.itertuples() if r.note})
     pdf.notes(caveats, "Caveats")
 
     pdf.heading("All start months", level=2)
-    share = lambda s, n: f"{fmt.percent(s)} of {fmt.count(n)}" if not fmt.missing(s) else fmt.DASH  # noqa: E731
+    share = lambda s, n: f"{fmt.percent(s)} of {_n(n, t)}" if not fmt.missing(s) else privacy.marked(None)  # noqa: E731
     totals = [
-        ["Patients started", fmt.count(p[PATIENTS])],
-        ["Patients with scores", fmt.count(p["patients_with_scores"])],
+        ["Patients started", _n(p[PATIENTS], t)],
+        ["Patients with scores", _n(p["patients_with_scores"], t)],
         ["Scores kept", fmt.count(privacy.show_count(r.data.scores, t))],
     ]
     if p.get(INFUSIONS) is not None and not fmt.missing(p.get(INFUSIONS)):
         totals += [
             [
                 "Infusions (induction / booster / maintenance)",
-                f"{fmt.count(p['infusions'])} ({fmt.count(p['induction_infusions'])} / {fmt.count(p['boosters'])}"
-                f" / {fmt.count(p['maintenance'])})",
+                f"{_n(p['infusions'], t)} ({_n(p['induction_infusions'], t)} / {_n(p['boosters'], t)}"
+                f" / {_n(p['maintenance'], t)})",
             ],
             [
                 "Series completion (of patients who started a series)",
@@ -180,7 +197,7 @@ def title_page(pdf, r: ReportInputs, practice, filters, stamp, prov=None):
             totals.append(["Median induction infusions per patient", f"{float(p['median_infusions']):g}"])
     else:
         totals.append(["Infusions, series and assessment completion", "need a treatments file"])
-    pdf.grid(["", "Value"], totals)
+    _grid(pdf, ["", "Value"], totals, t, also=rows)
 
 
 def outcomes(pdf, summary, code, t):
@@ -190,8 +207,12 @@ def outcomes(pdf, summary, code, t):
     overall = summary.rates[(summary.rates[INSTRUMENT] == code) & (summary.rates[DIMENSION] == "overall")]
     if len(overall):
         row = overall.iloc[0].to_dict()
-        pdf.figure(charts.funnel_chart(row, code, t))
-        pdf.grid(["Stage", "Patients", "Share of the stage above"], [list(r) for r in funnel_rows(row, t)])
+        # the overall row as the tables by condition and site beside it withhold it (complementary suppression)
+        shown = rates[(rates[INSTRUMENT] == code) & (rates[DIMENSION] == "overall")].iloc[0].to_dict()
+        chart = charts.funnel_chart(row, code, t, shown)
+        pdf.figure(chart)
+        # (the footnote is in the chart's notes just above)
+        pdf.grid(["Stage", "Patients", "Share of the stage above"], [list(r) for r in funnel_rows(row, t, shown)])
     else:
         pdf.para(f"No {code} scores.")
 
@@ -204,15 +225,11 @@ def outcomes(pdf, summary, code, t):
     )
     part = rates[rates[DIMENSION].isin(["overall", CONDITION])]
     header = ["Instrument", "Condition", *RATE_HEADER]
-    pdf.grid(header, _rate_rows(part, with_instrument=True), align=["LEFT", "LEFT"] + ["RIGHT"] * 6, size=7.5)
+    _grid(pdf, header, _rate_rows(part, True, t), t, align=["LEFT", "LEFT"] + ["RIGHT"] * 6, size=7.5)
     by_site = rates[(rates[INSTRUMENT] == code) & (rates[DIMENSION] == SITE)]
     if len(by_site):
         pdf.heading(f"{code} response and remission by site", level=2)
-        pdf.grid(
-            ["Site", *RATE_HEADER],
-            _rate_rows(by_site, with_instrument=False),
-            size=7.5,
-        )
+        _grid(pdf, ["Site", *RATE_HEADER], _rate_rows(by_site, False, t), t, size=7.5)
     pdf.notes(summary.notes)
 
 
@@ -227,7 +244,12 @@ RATE_HEADER = [
 ]
 
 
-def _rate_rows(part: pd.DataFrame, with_instrument: bool) -> list[list[str]]:
+def _rate_rows(part: pd.DataFrame, with_instrument: bool, t: int) -> list[list[str]]:
+    def rate(r, k):  # withheld (None) reads 'withheld*'; a rate that does not exist (NaN) '—'
+        if r[f"{k}_rate"] is None:
+            return privacy.marked(None, t)
+        return fmt.rate_ci(r[f"{k}_rate"], r[f"{k}_lower"], r[f"{k}_upper"])
+
     rows = []
     for r in part.to_dict("records"):
         group = "All" if r[DIMENSION] == "overall" else charts.label(r[GROUP])
@@ -235,12 +257,12 @@ def _rate_rows(part: pd.DataFrame, with_instrument: bool) -> list[list[str]]:
             ([r[INSTRUMENT]] if with_instrument else [])
             + [
                 group,
-                fmt.count(r[PATIENTS]),
-                fmt.count(r[EVALUABLE]),
-                fmt.count(r[RESPONDERS]),
-                fmt.rate_ci(r[RESPONSE_RATE], r[RESPONSE_LOWER], r[RESPONSE_UPPER]),
-                fmt.count(r[REMITTERS]),
-                fmt.rate_ci(r[REMISSION_RATE], r[REMISSION_LOWER], r[REMISSION_UPPER]),
+                _n(r[PATIENTS], t),
+                _n(r[EVALUABLE], t),
+                _n(r[RESPONDERS], t),
+                rate(r, "response"),
+                _n(r[REMITTERS], t),
+                rate(r, "remission"),
             ]
         )
     return rows
@@ -449,3 +471,162 @@ def data_quality(pdf, data: DataFacts, issues, rows_read, t):
         align=["LEFT", "LEFT", "LEFT", "RIGHT"],
         size=7.5,
     )
+
+
+# --- quality measures (issue 18) ---------------------------------------------------------------------------------
+
+
+def measures_section(pdf, res, error, t):
+    """The quality measures of a reporting period (analysis.measures): the measure table, which row answers
+    which program, the rates by site, and why the course's rates differ. Suppressed as on the Quality measures
+    page (the table and its groups together), never under the shared threshold."""
+    from analysis import access, measures
+
+    t = access.shared_threshold(t)  # (the PDF leaves the practice)
+    pdf.heading("Quality measures (MIPS, NQF, HEDIS, CCBHC)", level=1, need=80)
+    if res is None:
+        pdf.para(f"No quality measures: {error}", size=9, colour=70)
+        return
+    table, _, by_site = res.shown(t)
+    lo, hi = res.period
+    rule = "the most recent PHQ-9" if res.score_rule == "most_recent" else "any PHQ-9"
+    pdf.para(
+        f"Index events from {lo} to {hi} (the first PHQ-9 above 9 of a patient with depression in those months); "
+        f"the data end in {res.data_end_month}. Windows of +/- {res.window_days} days around 6 and 12 months, "
+        f"{rule} in the window deciding. Denominator = met + not met + no score in the window; index events = "
+        "denominator + excluded (bipolar) + window not yet closed. Rates with 95% Wilson intervals.",
+        size=8.5,
+        colour=70,
+    )
+    header = ["Measure", "Window", "Denominator", "Met", "Rate (95% CI)", "Not met", "No score"]
+    header += ["Excluded", "Not yet closed", "Index events"]
+    rows = [
+        [
+            f"{r['measure']}: {r['name']}",
+            r["window"].replace("days ", ""),
+            *(fmt.count(r[c]) for c in ("denominator", "numerator")),
+            _measure_rate(r),
+            *(fmt.count(r[c]) for c in ("not_met", "no_score", "excluded", "not_reached", "eligible")),
+        ]
+        for r in table.to_dict("records")
+    ]
+    pdf.grid(header, rows, align=["LEFT"] + ["RIGHT"] * 9, size=7)
+    pdf.para(
+        f"A count under {t} is shown as <{t}; a blank ('—') is withheld so that it cannot be worked out from the "
+        "others in this report.",
+        size=7.5,
+        colour=90,
+    )
+    pdf.heading("Which row answers which program", level=2)
+    pdf.bullets([f"{p}: {what}. Here: {where}." for p, what, where in measures.READINGS], size=8)
+    pdf.heading("Why the course's response and remission differ", level=2)
+    pdf.para(measures.WHY_COURSE_DIFFERS[0].upper() + measures.WHY_COURSE_DIFFERS[1:], size=8.5)
+    shown = by_site[[not fmt.missing(v) for v in by_site["rate"]]]
+    pdf.heading("Rates by site", level=2)
+    if len(shown):
+        rows = [
+            [r["measure"], charts.label(r["group"]), fmt.count(r["denominator"]), _measure_rate(r)]
+            for r in shown.to_dict("records")
+        ]
+        pdf.grid(["Measure", "Site", "Denominator", "Rate (95% CI)"], rows, align=["LEFT", "LEFT", "RIGHT", "RIGHT"])
+    left_out = len(by_site) - len(shown)
+    if left_out or not len(shown):
+        pdf.para(
+            f"{left_out} measure and site pair(s) not listed: no denominator yet, or a count under {t}.",
+            size=7.5,
+            colour=90,
+        )
+    pdf.notes(res.notes)
+
+
+def _measure_rate(r) -> str:
+    if not fmt.missing(r["rate"]):
+        return fmt.rate_ci(r["rate"], r["lower"], r["upper"])
+    return f"{r['numerator']} met" if isinstance(r["numerator"], str) else fmt.DASH
+
+
+# --- session safety (issue 17) -----------------------------------------------------------------------------------
+def _per_100(value, lower, upper) -> str:
+    """'9.2 (8.2 to 10.4)' per 100 (sessions or patients); '—' when withheld or missing."""
+    if fmt.missing(value):
+        return fmt.DASH
+    if fmt.missing(lower) or fmt.missing(upper):
+        return f"{float(value):.1f}"
+    return f"{float(value):.1f} ({float(lower):.1f} to {float(upper):.1f})"
+
+
+def safety_section(pdf, res, error, t):
+    """Session safety (analysis.safety): the flags' rates per 100 sessions and per patient with their Wilson
+    intervals, the blood-pressure rise and dissociation over the series, and the PHQ-9 item 9 counts, at the report's
+    threshold ``t`` as every section (its callers hold it at the shared 11 for a PDF that leaves the practice:
+    analysis.access; only --not-for-sharing lowers it)."""
+    from analysis import safety_charts
+    from analysis.safety import FLAGS
+    from analysis.schema import OVERALL
+
+    pdf.add_page()
+    pdf.heading("Session safety", level=1)
+    if res is None:
+        pdf.para(f"Session safety is not available: {error}")
+        return
+    j = res.to_json(t)
+    pdf.para(
+        f"{fmt.count(j['sessions'])} sessions of {fmt.count(j['patients'])} patients. A flag's rate is over the "
+        "sessions (and patients) where it can be told from the monitoring record; Wilson 95% confidence intervals.",
+        size=8.5,
+        colour=70,
+    )
+    rates = j["rates"]
+    overall = rates[rates[DIMENSION] == OVERALL].set_index("flag")
+    rows = []
+    for flag, words in FLAGS.items():
+        if flag not in overall.index:
+            rows.append([words, fmt.DASH, fmt.DASH, "not recorded", fmt.DASH, fmt.DASH])
+            continue
+        r = overall.loc[flag]
+        rows.append(
+            [
+                words,
+                fmt.count(r["sessions"]),
+                fmt.count(r["events"]),
+                _per_100(r["per_100"], r["lower"], r["upper"]),
+                fmt.count(r["patients_flagged"]),
+                _per_100(r["patients_per_100"], r["patients_lower"], r["patients_upper"]),
+            ]
+        )
+    pdf.grid(
+        ["Flag", "Sessions told", "Flagged", "Per 100 sessions (95% CI)", "Patients flagged", "% of patients (95% CI)"],
+        rows,
+        align=["LEFT"] + ["RIGHT"] * 5,
+        size=7.5,
+    )
+    pdf.figure(safety_charts.series_chart(res.means_shown(res.by_infusion_number, t)))
+    pdf.heading("Suicidality: PHQ-9 item 9", level=2, need=30)
+    s = j["suicidality"]
+    if not s.get("kept"):
+        pdf.para("PHQ-9 item 9 is not in the data: suicidality cannot be told.", size=8.5)
+    else:
+        pdf.grid(
+            [
+                "Patients with item 9 at baseline",
+                ">= 1 at baseline",
+                "of them 0 at the latest",
+                "Emergent (0, then >= 1)",
+            ],
+            [
+                [
+                    fmt.count(s["with_item9"]),
+                    fmt.count(s["at_baseline"]),
+                    fmt.count(s["resolved"]),
+                    fmt.count(s["emergent"]),
+                ]
+            ],
+            align=["CENTER"] * 4,
+            size=7.5,
+        )
+        pdf.para(
+            "Emergent: item 9 (thoughts of self-harm) 0 at baseline and 1 or more at a later PHQ-9. The patients "
+            "themselves are listed for clinicians on the dashboard's Safety page, never in this report.",
+            size=8.5,
+        )
+    pdf.notes(j["notes"])

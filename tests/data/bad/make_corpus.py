@@ -146,7 +146,8 @@ def cases() -> list[dict]:
     add("whitespace_only.csv", b"\r\n\r\n   \n", False, 0, ["EMPTY_FILE"])
     add("header_only.csv", (HEADER + "\r\n").encode(), False, 0, ["NO_DATA_ROWS"])
     add("binary_junk.csv", bytes(rnd.randrange(256) for _ in range(4096)), False, 0, ["BINARY_FILE"])
-    add("excel_saved_as.csv", xlsx_bytes(), False, 0, ["EXCEL_FILE"])
+    add("excel_saved_as.csv", xlsx_bytes(), True, 4)  # (a workbook is read whatever its name: issue 16)
+    add("old_excel_saved_as.csv", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504), False, 0, ["EXCEL_FILE"])
     add(
         "pdf_saved_as.csv",
         b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n",

@@ -522,14 +522,15 @@ def cases() -> list[dict]:
                 ),
             )
         ],
-        False,
-        0,
-        0,
-        [],
-        "REDCap-style item columns phq9_1..phq9_9 and no total: there is no total score to import (the "
-        "importer does not score questionnaires), and the items must not be read as a wide file with visits "
-        "1..9 (that would invent 18 PHQ-9 totals of 0-3). Refused, saying that a total score is missing.",
-        words=["score"],
+        True,
+        2,
+        1,
+        ["PHQ9"],
+        "REDCap-style item columns phq9_1..phq9_9 and no total: the items must not be read as a wide file with "
+        "visits 1..9 (that would invent 18 PHQ-9 totals of 0-3). Issue 16 scores item-level scales: the nine "
+        "items are summed to the total (21 and 8), item 9 kept as phq9_item9.",
+        codes=["ITEMS_SUMMED"],
+        rows=[["P-01", "PHQ9", 21, 0], ["P-01", "PHQ9", 8, 14]],
     )
 
     # ---- treatments as vendors write them ----------------------------------------------------------------
