@@ -63,7 +63,8 @@ def condition_table(rates: pd.DataFrame, threshold: int = SUPPRESSION_THRESHOLD)
     rows.sort(key=lambda r: -r[0])  # most patients first (stable: ties keep their order)
     shown = pd.DataFrame([r for _, r in rows], columns=list(CONDITION_COLUMNS))
     for c in (schema.PATIENTS, schema.EVALUABLE, schema.RESPONDERS, schema.REMITTERS):  # whole numbers, '<11'
-        shown[c] = shown[c].astype(object).map(lambda v: v if isinstance(v, str) or pd.isna(v) else int(v))
+        values = [v if isinstance(v, str) else None if pd.isna(v) else int(v) for v in shown[c]]
+        shown[c] = pd.Series(values, index=shown.index, dtype=object)
     return shown
 
 
