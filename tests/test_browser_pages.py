@@ -200,7 +200,9 @@ def formatted_problems(name: str, table) -> list[str]:
     with more than 3 decimals outside its raw column, a raw column that is not a number."""
     out = []
     for column in table.columns:
-        values = [v for v in table[column] if v not in ("", "<11", "—", "withheld")]
+        suppressed = ("", "—", "not reached")  # and '<11*', 'withheld*' and the footnote row ('* <11: ...')
+        values = [v for v in table[column] if v not in suppressed and "<" not in v and "withheld" not in v]
+        values = [v for v in values if not v.startswith("* ")]
         if column.endswith((" (fraction)", " (raw)")):
             out += [f"{column}: {v!r} is not a number" for v in values if not re.fullmatch(r"-?[\d.e+-]+", v)]
             continue
