@@ -136,6 +136,7 @@ def test_upload_visit_every_page_check_numbers_download_and_screenshot(page, tmp
             button.click()
         files[dl.value.suggested_filename] = tmp_path / dl.value.suggested_filename
         dl.value.save_as(files[dl.value.suggested_filename])
+        settle(page)  # (a download's click reruns the page: the next button waits for it)
     assert "phq9_by_condition.csv" in files, sorted(files)
     prov, table = provenance.read_csv(files["phq9_by_condition.csv"])
     assert prov["Data"] == "assessments.csv, treatments.csv"
