@@ -501,9 +501,20 @@ def differences(definitions: Definitions, base: Definitions | None = None) -> li
         "induction_end_day": ("End of induction", lambda v: f"day {v}"),
         "survival_days": ("Survival reported at days", lambda v: ", ".join(map(str, v))),
         "suppression_threshold": ("Small-cell threshold", lambda v: f"counts under {v} hidden" if v > 1 else "off"),
+        "measure_window_days": ("Quality-measure windows", lambda v: f"+/- {v} days"),
+        "measure_score": (
+            "Quality-measure score",
+            {"most_recent": "the most recent PHQ-9 in the window", "any": "any PHQ-9 in the window"}.get,
+        ),
     }
     for key in FIELDS:
         if key in ("name", "response_drop", "remission_max"):
+            continue
+        if key == "safety":  # each safety threshold that differs, by its name
+            for name in SAFETY_DEFAULTS:
+                mine, theirs = definitions.safety_threshold(name), base.safety_threshold(name)
+                if mine != theirs:
+                    out.append(f"Safety {name.replace('_', ' ')}: {mine:g} (default {theirs:g})")
             continue
         if key == "knots":
             mine, theirs = definitions.trajectory_knots, base.trajectory_knots

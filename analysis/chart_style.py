@@ -49,6 +49,15 @@ GROUP_PALETTE = tuple(
 )
 #: the two cohorts of the Compare page: black solid and vermillion dashed (readable in grey print too)
 COHORT_STYLE = {"A": (OKABE_ITO["black"], "solid"), "B": (OKABE_ITO["vermillion"], "dash")}
+
+
+def _cohort(group):
+    """'A' or 'B' for a cohort named 'A'/'B' or described 'A: Depression' (its style), else None."""
+    if isinstance(group, str) and (group in COHORT_STYLE or group[:3] in ("A: ", "B: ")):
+        return group[0]
+    return None
+
+
 #: shading of severity bands, mildest to most severe (light greys, so that coloured curves stay readable)
 BAND_SHADES = ("#FFFFFF", "#F4F4F4", "#E9E9E9", "#DEDEDE", "#D3D3D3")
 
@@ -124,12 +133,12 @@ def label(group) -> str:
 def colours(groups: Iterable) -> dict:
     """Colour of each group: a condition's fixed colour, cohorts 'A'/'B' their own, others by sorted order."""
     groups = list(dict.fromkeys(groups))
-    out, others = {}, sorted((g for g in groups if g not in CONDITION_COLOURS and g not in COHORT_STYLE), key=str)
+    out, others = {}, sorted((g for g in groups if g not in CONDITION_COLOURS and _cohort(g) is None), key=str)
     for g in groups:
         if g in CONDITION_COLOURS:
             out[g] = CONDITION_COLOURS[g]
-        elif g in COHORT_STYLE:
-            out[g] = COHORT_STYLE[g][0]
+        elif _cohort(g) is not None:
+            out[g] = COHORT_STYLE[_cohort(g)][0]
     for i, g in enumerate(others):
         out[g] = GROUP_PALETTE[i % len(GROUP_PALETTE)]
     return out
@@ -142,7 +151,7 @@ def _rgba(hex_colour: str, alpha: float) -> str:
 
 
 def _dash(group) -> str:
-    return COHORT_STYLE[group][1] if group in COHORT_STYLE else "solid"
+    return COHORT_STYLE[_cohort(group)][1] if _cohort(group) is not None else "solid"
 
 
 def _layout(fig: go.Figure, title: str, height: int = 480) -> go.Figure:

@@ -438,7 +438,10 @@ def with_footnote(table: pd.DataFrame, threshold: int = SUPPRESSION_THRESHOLD) -
     suppressed."""
     if table.empty or not any_marked(table):
         return table
-    row = pd.DataFrame([{table.columns[0]: footnote(threshold)}], columns=table.columns)
+    # (the other cells '' rather than missing: a missing cell would turn a column of whole numbers into floats)
+    row = pd.DataFrame(
+        [{**dict.fromkeys(table.columns, ""), table.columns[0]: footnote(threshold)}], columns=table.columns
+    )
     return pd.concat([table.astype(object), row.astype(object)], ignore_index=True)
 
 

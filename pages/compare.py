@@ -35,16 +35,20 @@ cohort_view.rates_table(cmp, instrument)
 
 st.subheader("Trajectories")
 traj = cohort_view.trajectories(sel_a, sel_b, instrument, defs, names)
-show.plot(
-    charts.trajectory_chart,
-    traj.observed,
-    traj.predicted if traj.converged else None,
-    None,
-    instruments.get(instrument).band_ranges(),
-    defs.induction_end_day,
-    instrument,
-    threshold=thr,
-    by=schema.COHORT,
+show.chart(
+    cohort_view.legend_below(
+        cache.chart(
+            charts.trajectory_chart,
+            traj.observed,
+            traj.predicted if traj.converged else None,
+            None,
+            instruments.get(instrument).band_ranges(),
+            defs.induction_end_day,
+            instrument,
+            threshold=thr,
+            by=schema.COHORT,
+        )
+    )
 )
 st.subheader("How long response lasts")
 km, why_not = cohort_view.durability(sel_a, sel_b, instrument, defs)

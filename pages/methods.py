@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from analysis import card, instruments, methods
+from analysis import card, methods
 from analysis.outcomes import Definitions
 from ui import methods_view, session, show
 
@@ -31,7 +31,7 @@ if loaded_card is not None:
     st.rerun()
 
 st.subheader("Instrument registry")
-st.dataframe(instruments.registry_table(), hide_index=True, width="stretch")
+st.dataframe(methods_view.registry_view(), hide_index=True, width="stretch")
 st.subheader("Formulas")
 st.markdown(methods_view.FORMULAS)
 st.subheader("Citations")

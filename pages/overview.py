@@ -16,11 +16,13 @@ summary, kpis = cache.guard(metrics.summary_and_kpis, d.assessments, d.treatment
 
 st.markdown(overview_view.practice_line(summary, instrument))
 overview_view.kpi_tiles(kpis)
+overview_view.at_a_glance(summary, kpis, instrument)
 overview_view.monthly_and_funnel(summary, instrument)
 overview_view.rate_tables(summary, instrument)
 st.caption(
     "Rates are over the evaluable patients (a baseline above 0 and a response assessment), with 95% "
-    "Wilson confidence intervals. Months are start months: the month of each patient's first infusion."
+    "Wilson confidence intervals. Followed up: responders with a later score, whose durability can be measured. "
+    "Months are start months: the month of each patient's first infusion."
 )
 show.notes(summary.notes)
 

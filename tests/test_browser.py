@@ -1,12 +1,16 @@
 """The real app in Chromium: `streamlit run dashboard.py`, driven by Playwright (see tests/conftest.py).
 
 Uploads the sample CSVs through the file input, visits every page, checks that the key numbers on the page
-equal the command line's JSON on the same files, downloads a table, saves a screenshot of every page to
-docs/screenshots/ and prints warm render times (target under 2 s; printed, not asserted)."""
+equal the command line's JSON on the same files, downloads a table, saves a screenshot of every page and prints
+warm render times (target under 2 s; printed, not asserted).
+
+Screenshots go to build/screenshots/ (ignored by git), so that running the tests leaves `git status` clean; with
+UPDATE_SCREENSHOTS=1 in the environment they replace the README's pictures in docs/screenshots/."""
 
 import csv
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -15,18 +19,23 @@ from pathlib import Path
 
 import pytest
 
+from analysis import formatting, provenance
+
 ROOT = Path(__file__).resolve().parents[1]
 FILES = [ROOT / "sample_data" / "assessments.csv", ROOT / "sample_data" / "treatments.csv"]
-SHOTS = ROOT / "docs" / "screenshots"
+#: where screenshots go: build/screenshots (untracked) unless UPDATE_SCREENSHOTS=1 asks for the README's pictures
+SHOTS = ROOT / ("docs" if os.environ.get("UPDATE_SCREENSHOTS") == "1" else "build") / "screenshots"
 #: sidebar link text -> (screenshot name, the page's title)
 PAGES = {
     "Overview": ("overview", "Practice overview"),
     "Trajectories": ("trajectories", "Symptom trajectories"),
     "Durability": ("durability", "How long response lasts"),
     "Compare cohorts": ("compare", "Compare two cohorts"),
+    "Safety": ("safety", "Session safety"),
+    "Quality measures": ("measures", "Quality measures"),
     "Data": ("data", "Your data"),
     "Methods": ("methods", "Methods and definitions"),
-    "Quality measures": ("measures", "Quality measures"),
+    "Audit log": ("audit", "Audit log"),
 }
 READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
@@ -120,14 +129,19 @@ def test_upload_visit_every_page_check_numbers_download_and_screenshot(page, tmp
     )
     assert f"remission {pct(phq9['remission_rate'])}" in text and f"of {phq9['evaluable']} evaluable" in text
 
-    # download the by-condition table and check its numbers
-    with page.expect_download() as dl:
-        page.get_by_test_id("stDownloadButton").filter(has_text="Download CSV").first.click()
-    path = tmp_path / dl.value.suggested_filename
-    dl.value.save_as(path)
-    rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+    # download the by-condition table (under its provenance lines) and check its numbers
+    files = {}
+    for button in page.get_by_test_id("stDownloadButton").filter(has_text="Download CSV").all():
+        with page.expect_download() as dl:
+            button.click()
+        files[dl.value.suggested_filename] = tmp_path / dl.value.suggested_filename
+        dl.value.save_as(files[dl.value.suggested_filename])
+        settle(page)  # (a download's click reruns the page: the next button waits for it)
+    assert "phq9_by_condition.csv" in files, sorted(files)
+    prov, table = provenance.read_csv(files["phq9_by_condition.csv"])
+    assert prov["Data"] == "assessments.csv, treatments.csv"
+    rows = [r for r in table.to_dict("records") if not r["Condition"].startswith("* ")]  # (not the footnote)
     by_condition = summary["by_instrument"]["PHQ9"]["by_condition"]
-    assert dl.value.suggested_filename == "phq9_by_condition.csv"
     assert {r["Condition"] for r in rows} == {"Depression", "Bipolar depression"} and len(rows) == len(by_condition)
     names = {"Depression": "depression", "Bipolar depression": "bipolar_depression"}
     for row in rows:  # the same counts as the command line, small ones suppressed the same way ("<11")
@@ -138,13 +152,19 @@ def test_upload_visit_every_page_check_numbers_download_and_screenshot(page, tmp
             ("Responders", "responders"),
             ("Remitters", "remitters"),
         ):
-            assert row[column] == str(expected[key]), (row["Condition"], column)
+            cell = row[column].rstrip("*")  # ('<11*', 'withheld*': marked, the footnote says why)
+            assert cell == ("withheld" if expected[key] is None else str(expected[key])), (row["Condition"], column)
         for column, key in (("Response (95% CI)", "response_rate"), ("Remission (95% CI)", "remission_rate")):
             if expected[key] is None:
-                assert row[column] == "", "a rate resting on a small count is withheld in the download"
-            else:
-                assert float(row[column]) == pytest.approx(expected[key])
-    assert any(r["Remitters"] == "<11" for r in rows), "the sample has a small cell to check"
+                assert "%" not in row[column], "a rate resting on a small count is withheld in the download"
+                assert not row[f"{key} (fraction)"].replace(".", "").isdigit()
+            else:  # as on screen, '53.8% (47.4 to 60.0)', and the raw fraction in a column of its own
+                what = key.split("_")[0]
+                assert row[column] == formatting.rate_ci(
+                    expected[key], expected[f"{what}_lower"], expected[f"{what}_upper"]
+                )
+                assert float(row[f"{key} (fraction)"]) == pytest.approx(expected[key])
+    assert any(r["Remitters"].startswith("<11") for r in rows), "the sample has a small cell to check"
 
     # every page: first visit (cold), screenshot
     for link, (name, _) in PAGES.items():
@@ -232,7 +252,7 @@ def test_the_measures_page_shows_the_command_lines_numbers_for_a_year_and_the_du
     def patient_list() -> list[dict]:
         with page.expect_download() as download:
             page.get_by_role("button", name="Download the patient list (CSV)").click()
-        return list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))
+        return provenance.read_csv(download.value.path())[1].to_dict("records")  # (under its provenance lines)
 
     listed = patient_list()  # (the list opens on the patients due)
     assert len(listed) == due and {r["Due for a PHQ-9 now"] for r in listed} == {"True"}

@@ -37,6 +37,20 @@ def test_windows_boosters_and_suppression_are_listed_in_words():
     ]
 
 
+def test_safety_and_quality_measure_settings_are_listed_in_words_each_with_its_default():
+    d = Definitions(safety={"surge_sbp_rise": 30, "desaturation_spo2_below": 90}, measure_window_days=30)
+    assert card.differences(d) == [
+        "Safety surge sbp rise: 30 (default 40)",
+        "Safety desaturation spo2 below: 90 (default 92)",
+        "Quality-measure windows: +/- 30 days (default +/- 60 days)",
+    ]
+    assert card.differences(Definitions(safety={"surge_sbp_rise": 40})) == []  # the default, written out
+    assert card.differences(Definitions(measure_score="any")) == [
+        "Quality-measure score: any PHQ-9 in the window (default the most recent PHQ-9 in the window)"
+    ]
+    assert card.named(d).name == "default, edited"
+
+
 def test_a_changed_card_called_default_is_named_default_edited_and_back():
     edited = card.named(Definitions(response_drop={"PHQ9": 0.4}))
     assert edited.name == "default, edited"
@@ -109,3 +123,47 @@ def test_the_practice_name_is_a_setting(monkeypatch):
     assert provenance.practice_name("fallback") == "Lakeside Ketamine"
     monkeypatch.setenv(provenance.PRACTICE_ENV, " ")
     assert provenance.practice_name("fallback") == "fallback"
+
+
+def test_numbers_with_decimals_are_rounded_as_on_screen_and_kept_raw_in_a_column_of_their_own():
+    from ui import show
+
+    shown = pd.DataFrame(
+        {
+            "site": ["Lakeside", "Northside"],
+            "sessions": [699, 1046],  # whole numbers: as they are
+            "per_100": [3.918722, 10.0143],
+            "lower": [0.054321, 2.7],
+            "p": [0.0004, 0.2345],
+            "minutes": [44.0, 40.0],  # whole, though floats: as they are
+            "suppressed": pd.Series(["<11", 2.345678], dtype=object),  # beside '<11': rounded too
+        }
+    )
+    assert [c for c in shown.columns if show.fractional(shown[c])] == ["per_100", "lower", "p", "suppressed"]
+    assert [show.number(v) for v in (3.918722, 10.0143, 0.054321, 0.0, -12.04)] == [
+        "3.9",
+        "10.0",
+        "0.0543",
+        "0.0",
+        "-12.0",
+    ]
+    assert show.is_p_value("p") and show.is_p_value("log-rank p") and not show.is_p_value("per_100")
+    assert [show.number(v, p=True) for v in (0.0004, 0.2345)] == ["< 0.001", "0.234"]
+    view = shown.copy()
+    for c in ("per_100", "lower", "p"):
+        view[c] = [show.number(v, show.is_p_value(c)) for v in shown[c]]
+    out = show.downloadable(view, shown, rename={"per_100": "Per 100"}, raw=["per_100", "lower", "p"])
+    assert out["Per 100"].tolist() == ["3.9", "10.0"] and out["Per 100 (raw)"].tolist() == [3.918722, 10.0143]
+    assert out["p"].tolist() == ["< 0.001", "0.234"] and out["p (raw)"].tolist() == [0.0004, 0.2345]
+    assert out["minutes"].tolist() == [44.0, 40.0] and "minutes (raw)" not in out.columns
+
+
+def test_a_rounded_column_beside_suppressed_cells_keeps_them_and_its_raw_column_leaves_them_empty():
+    from ui import show
+
+    shown = pd.DataFrame({"rate": pd.Series(["<11", 2.345678, None], dtype=object)})
+    view = shown.assign(rate=["<11", show.number(2.345678), ""])
+    out = show.downloadable(view, shown, raw=["rate"])
+    assert out["rate"].tolist() == ["<11", "2.3", ""]
+    raw = out["rate (raw)"]
+    assert pd.isna(raw.iloc[0]) and raw.iloc[1] == 2.345678 and pd.isna(raw.iloc[2])

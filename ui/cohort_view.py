@@ -86,10 +86,11 @@ def rates_table(cmp, instrument: str) -> None:
             schema.RESPONSE_RATE: (schema.RESPONSE_LOWER, schema.RESPONSE_UPPER),
             schema.REMISSION_RATE: (schema.REMISSION_LOWER, schema.REMISSION_UPPER),
         },
-        rename=COHORT_NAMES,
+        rename={**COHORT_NAMES, schema.WITH_FOLLOW_UP: "Followed up"},  # (short: the table fits 1280 px)
         key="cohort_rates",
-        hide=(schema.WITH_BASELINE, schema.WITH_RESPONSE_ASSESSMENT),
+        hide=(schema.WITH_BASELINE, schema.WITH_RESPONSE_ASSESSMENT, "description"),
     )
+    st.caption("Followed up: responders with a later score, whose durability can be measured.")
 
 
 def combined(sel_a, sel_b, names=("A", "B")) -> pd.DataFrame:
@@ -161,6 +162,19 @@ def comparison_text(res) -> str:
         f"{hr} Log-rank test: chi-square {c['chi2']:.2f} on {c['df']} df, "
         f"p = {p(c['logrank_p'])}. Above 1: cohort B loses response sooner."
     )
+
+
+def legend_below(c: charts.Chart) -> charts.Chart:
+    """A copy of a chart with its legend under the plot: the cohorts' descriptions are too long to sit beside
+    the title."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure(c.figure)
+    fig.update_layout(
+        legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0),
+        margin=dict(b=max(fig.layout.margin.b or 0, 110)),
+    )
+    return charts.Chart(fig, c.caption, c.notes)
 
 
 #: notes a clinician comparing two cohorts does not need: the per-cohort models the page does not show, and

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analysis import access, formatting, measures, measures_charts, metrics, privacy, schema
+from analysis import access, formatting, measures, measures_charts, metrics, schema
 from analysis.card import MEASURE_SCORES
 from ui import cache, gate, show
 
@@ -229,13 +229,9 @@ def patients_section(res, key: str) -> None:
             v = v.astype("Int64")
         view[c] = v.astype(object).where(v.notna(), formatting.DASH)
     st.dataframe(view.rename(columns=PATIENT_NAMES), hide_index=True, width="stretch")
-    st.download_button(
+    show.csv_download(
+        p[list(PATIENT_NAMES)].rename(columns=PATIENT_NAMES),
         "Download the patient list (CSV)",
-        cache.cached(privacy.to_csv_bytes, p[list(PATIENT_NAMES)].rename(columns=PATIENT_NAMES)),
         f"measure_patients_{key.lower().replace(' ', '_')}.csv",
-        "text/csv",
         key="measures_patients_csv",
-        icon=":material/download:",
-        on_click=gate.log_download,
-        args=("CSV", f"measure_patients_{key.lower().replace(' ', '_')}.csv"),
     )

@@ -156,3 +156,26 @@ def card_upload(where=st):
         except (DataError, UnicodeDecodeError) as e:
             where.error(f"This card cannot be used: {text(e)}")
     return None
+
+
+def registry_view() -> pd.DataFrame:
+    """The instrument registry as a reader needs it, narrow enough for a 1280 px screen: code, name, range,
+    response and remission rules in words, severity bands, MCID and screening cut-off (the synonyms are the
+    importer's business; the citations are listed under the page)."""
+    t = instruments.registry_table()
+
+    def blank(v) -> bool:
+        return v is None or (isinstance(v, float) and v != v) or str(v).strip() in ("", "nan", "None")
+
+    return pd.DataFrame(
+        {
+            "Code": t["code"],
+            "Name": [str(n).split(" (")[0] for n in t["name"]],  # (the bracketed part: the citations below)
+            "Range": [f"{lo}-{hi}" for lo, hi in zip(t["min"], t["max"])],
+            "Response": ["—" if blank(v) else f"≥ {100 * float(v):g}% drop" for v in t["response_drop"]],
+            "Remission": ["none" if blank(v) else f"≤ {v}" for v in t["remission_max"]],
+            "Bands": ["none" if blank(v) else str(v).replace(";", ", ") for v in t["band_cuts"]],
+            "MCID": ["—" if blank(v) else str(v) for v in t["mcid"]],
+            "Cut-off": ["—" if blank(v) else str(v) for v in t["cutoff"]],
+        }
+    )

@@ -17,6 +17,7 @@ RATE_NAMES = {
     **formatting.LABELS,
     schema.RESPONSE_RATE: formatting.ci_label(schema.RESPONSE_RATE),
     schema.REMISSION_RATE: formatting.ci_label(schema.REMISSION_RATE),
+    schema.WITH_FOLLOW_UP: "Followed up",  # (short: the tables fit 1280 px; the page's caption says what it is)
 }
 
 
@@ -104,6 +105,8 @@ def tile_text(k: dict) -> tuple[str, str | None, str, str]:
         )
         if k["previous"] is not None and before:
             before += f" ({formatting.percent(k['previous'])})"
+        elif k["previous_n"] is not None:
+            before = f"withheld (of {formatting.count(k['previous_n'])})"
     else:
         value = formatting.DASH if k["value"] is None else formatting.count(privacy.marked(k["value"], threshold()))
         delta = None if k["change"] is None else f"{k['change']:+,d}"
@@ -134,6 +137,75 @@ def period_caption(shown: pd.DataFrame) -> str:
         "infusions are never coloured (a patient's infusions are not independent)."
     )
     return " ".join(out)
+
+
+def at_a_glance(summary, kpis: pd.DataFrame, instrument: str) -> None:
+    """The manager's one table (analysis.manager): every condition with its main scale, response and remission
+    with counts and CIs; then the monthly trend of the instrument's response with its CIs."""
+    from analysis import manager
+
+    thr = threshold()
+    st.subheader("Every condition at a glance")
+    table = manager.condition_table(summary.rates, thr)
+    if len(table):
+        table = table.assign(**{schema.CONDITION: table[schema.CONDITION].map(charts.label)})
+        show.table(
+            table,
+            "conditions at a glance",
+            percent=schema.RATE_COLUMNS,
+            ci={
+                schema.RESPONSE_RATE: (schema.RESPONSE_LOWER, schema.RESPONSE_UPPER),
+                schema.REMISSION_RATE: (schema.REMISSION_LOWER, schema.REMISSION_UPPER),
+            },
+            rename={**RATE_NAMES, schema.CONDITION: "Condition", schema.INSTRUMENT: "Main scale"},
+            key="glance",
+        )
+        no_rule = sorted({c for c in table[schema.INSTRUMENT] if defs_remission(c) is None})
+        st.caption(
+            "Each condition on its main scale: the instrument most of its patients were scored on. Rates are over "
+            "the evaluable patients, with 95% Wilson confidence intervals."
+            + (f" {', '.join(no_rule)}: no remission rule, so no remission." if no_rule else "")
+        )
+    trend_by_period(summary, kpis, instrument)
+
+
+def trend_by_period(summary, kpis: pd.DataFrame, instrument: str) -> None:
+    """The instrument's response by start month, or by quarter when fewer than half of the months have enough
+    patients to show a rate (the user can switch); the counts behind each point in a table under the chart."""
+    from analysis import manager
+
+    thr = threshold()
+    monthly = manager.response_trend(summary.rates, instrument, thr, by="month")
+    if not len(monthly):
+        return
+    shown = pd.to_numeric(monthly[schema.RESPONSE_RATE], errors="coerce").notna().mean()
+    st.subheader(f"{instrument} response over time")
+    by = st.segmented_control(
+        "Patients grouped by their start",
+        ["month", "quarter"],
+        default="month" if shown >= 0.5 else "quarter",
+        format_func=lambda b: f"by {b}",
+        key="trend_by",
+        help="A month alone often holds too few patients to show a rate; a quarter gathers three months.",
+    )
+    trend = monthly if (by or "month") == "month" else manager.response_trend(summary.rates, instrument, thr)
+    late = kpis["left_out_from"].iloc[0] if "left_out_from" in kpis.columns else None
+    show.plot(manager.response_trend_chart, trend, instrument, late if isinstance(late, str) else None)
+    show.table(
+        trend.drop(columns=[schema.START_MONTH]),
+        f"{instrument} response by start {by or 'month'}",
+        percent=(schema.RESPONSE_RATE,),
+        ci={schema.RESPONSE_RATE: (schema.RESPONSE_LOWER, schema.RESPONSE_UPPER)},
+        rename={**RATE_NAMES, "months": f"Start {by or 'month'}"},
+        key="trend_table",
+    )
+
+
+def defs_remission(code: str):
+    """The remission maximum of an instrument under the card in force (None: no remission rule)."""
+    from ui.session import definitions
+
+    return definitions().remission_threshold(code)
 
 
 def monthly_and_funnel(summary, instrument: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -83,6 +84,13 @@ def table(
             )
         elif view[c].dtype == object:
             view[c] = view[c].map(_text)
+    handled = {*percent, *(x for c, pair in (ci or {}).items() for x in (c, *pair))}
+    raw = [c for c in view.columns if c not in handled and fractional(shown[c])]
+    for c in raw:  # other numbers with decimals: 1 decimal (3 significant digits under 1), p values as p values
+        p = is_p_value(c)
+        view[c] = shown[c].map(
+            lambda v, p=p: v if isinstance(v, str) else "" if formatting.missing(v) else number(v, p)
+        )
     for c, (lo, hi) in (ci or {}).items():
         if c in percent:  # a share with its interval: '53.8% (47.9 to 59.6)'
             rates = zip(shown[c], shown[lo], shown[hi])
@@ -95,7 +103,7 @@ def table(
                 (f"{v} ({a} to {b})" if a and b else v) if v else "" for v, a, b in zip(view[c], view[lo], view[hi])
             ]
         view = view.drop(columns=[lo, hi])
-    download = downloadable(view, shown, percent, ci, rename)
+    download = downloadable(view, shown, percent, ci, rename, raw)
     view = view.drop(columns=[c for c in hide if c in view.columns])
     st.dataframe(view.rename(columns=rename or {}), hide_index=True, width="stretch")
     if privacy.any_marked(shown):
@@ -107,18 +115,49 @@ def table(
     return shown
 
 
-def downloadable(view: pd.DataFrame, shown: pd.DataFrame, percent=(), ci=None, rename=None) -> pd.DataFrame:
+def downloadable(view: pd.DataFrame, shown: pd.DataFrame, percent=(), ci=None, rename=None, raw=()) -> pd.DataFrame:
     """The table a download holds: the values as on screen (percent with one decimal, a rate with its interval
-    in one cell, '<11'), hidden columns too, and each share's raw value (a fraction) in a column of its own."""
+    in one cell, '<11', other numbers rounded as shown), hidden columns too, and each share's raw value (a
+    fraction) and each rounded number's (``raw``: '<column> (raw)') in a column of its own."""
     out = view.rename(columns=rename or {})
     for c in percent:
         if c not in shown.columns:
             continue
-        for raw in (c, *((ci or {}).get(c, ()))):
-            out[f"{raw} (fraction)"] = shown[raw].map(
+        for r in (c, *((ci or {}).get(c, ()))):
+            out[f"{r} (fraction)"] = shown[r].map(
                 lambda v: v if isinstance(v, str) else None if formatting.missing(v) else float(v)
             )
+    for c in raw:
+        out[f"{(rename or {}).get(c, c)} (raw)"] = shown[c].map(
+            lambda v: None if isinstance(v, str) or formatting.missing(v) else float(v)
+        )
     return out
+
+
+def fractional(column: pd.Series) -> bool:
+    """Whether a column holds numbers (floats, possibly beside '<11' or withheld cells) of which at least one is
+    not whole: those are rounded on screen."""
+    if column.dtype.kind not in "fO":
+        return False
+    v = [float(x) for x in column if isinstance(x, (float, np.floating)) and x == x and abs(x) != float("inf")]
+    return any(x != round(x) for x in v)
+
+
+def is_p_value(name) -> bool:
+    """A column of p values by its name ('p', 'p_value', 'log-rank p', 'p (chi-square)')."""
+    n = str(name).lower().replace("_", " ").strip()
+    return n in ("p", "p value", "pvalue") or n.endswith(" p") or n.startswith("p ")
+
+
+def number(v, p: bool = False) -> str:
+    """A number as shown: 1 decimal ('3.9', '-12.0'), 3 significant digits under 1 in size ('0.0542'), a p value
+    as formatting.p_value."""
+    v = float(v)
+    if p:
+        return formatting.p_value(v)
+    if v != v or abs(v) == float("inf"):
+        return str(v)
+    return f"{v:.1f}" if abs(v) >= 1 or v == 0 else f"{v:.3g}"
 
 
 def downloads(table: pd.DataFrame, name: str, key: str, stem: str | None = None, deferred: bool = False) -> None:
@@ -185,3 +224,22 @@ def definition_card(defs) -> None:
     with st.expander("The definition card in force"):
         st.markdown("\n".join(f"- {text(line)}" for line in defs.description()))
         st.json(defs.to_dict(), expanded=False)
+
+
+def csv_download(table: pd.DataFrame, label: str, file_name: str, key: str, help: str | None = None) -> None:
+    """One CSV download of a patient-level list (clinicians only: the caller checks the role) under the
+    provenance of the data, filters and card in force, logged as every download (ui.gate.log_download). No small-
+    cell rule applies: the rows are patients, not counts."""
+    from analysis import provenance
+
+    st.download_button(
+        label,
+        provenance.csv_bytes(table, session.provenance()),
+        file_name,
+        "text/csv",
+        key=key,
+        icon=":material/download:",
+        help=help,
+        on_click=gate.log_download,
+        args=("CSV", file_name),
+    )
