@@ -38,6 +38,8 @@ log = log.assign(
     user=log["user"].fillna("(no sign-in)"),
     role=log["role"].fillna(formatting.DASH),
     action=log["action"].str.replace("_", " "),
+    dataset_hash=log["dataset_hash"].fillna(formatting.DASH),  # (an empty cell of text, not a withheld value)
+    detail=log["detail"].fillna(""),
 )
 show.table(
     log,

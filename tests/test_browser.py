@@ -7,8 +7,6 @@ warm render times (target under 2 s; printed, not asserted).
 Screenshots go to build/screenshots/ (ignored by git), so that running the tests leaves `git status` clean; with
 UPDATE_SCREENSHOTS=1 in the environment they replace the README's pictures in docs/screenshots/."""
 
-import csv
-import io
 import json
 import os
 import re
@@ -239,10 +237,9 @@ def test_the_measures_page_shows_the_command_lines_numbers_for_a_year_and_the_du
     assert "Why they differ:" in text and "when the effect of an induction series has often faded" in text
     with page.expect_download() as download:
         page.get_by_role("button", name="Download CSV").first.click()
-    lines = Path(download.value.path()).read_text(encoding="utf-8-sig").splitlines()
-    head = next(i for i, x in enumerate(lines) if x.startswith("Measure,"))
-    assert head > 0 and "Provenance" in lines[0]  # (the table under its provenance lines)
-    rows = list(csv.DictReader(io.StringIO("\n".join(lines[head:]))))
+    fields, table = provenance.read_csv(download.value.path())
+    assert fields  # (the table under its provenance lines)
+    rows = [r for r in table.to_dict("records") if not r["Measure"].startswith("* ")]  # (not the footnote)
     assert [r["Measure"] for r in rows] == [m["measure"] for m in want["measures"]]
     assert [r["Denominator"] for r in rows] == [str(m["denominator"]) for m in want["measures"]]
     # the due list: only the patients with an open window and no PHQ-9 yet, as many as the page says

@@ -1,6 +1,6 @@
 """The Safety page in Chromium (`streamlit run dashboard.py`, Playwright; see tests/conftest.py): on the sample
 practice its tiles equal the command line's `safety --json`, the charts are drawn, the clinician's list and the
-session-monitoring download are there; saves docs/screenshots/safety.png."""
+session-monitoring download are there; saves a screenshot (safety.png, where tests/test_browser.py saves them)."""
 
 import json
 import re
@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_browser import READY, screenshot, settle
+from tests.test_browser import READY, SHOTS, screenshot, settle
 
 ROOT = Path(__file__).resolve().parents[1]
 FILES = [ROOT / "sample_data" / "assessments.csv", ROOT / "sample_data" / "treatments.csv"]
-SHOTS = ROOT / "docs" / "screenshots"
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(not FILES[0].exists(), reason="sample_data/ not generated yet")]
 
