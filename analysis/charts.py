@@ -23,8 +23,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from analysis import coxph, schema
 from analysis import formatting as fmt
-from analysis import schema
 from analysis.chart_style import (
     BAND_SHADES,
     COHORT_STYLE,
@@ -271,13 +271,14 @@ def km_chart(
         row_heights=[1 - _risk_share(len(keep)), _risk_share(len(keep))] if rows == 2 else None,
         vertical_spacing=0.1,
     )
-    truncated = []
+    truncated, last = [], 0.0
     for g in keep:
         d = t[t[GROUP] == g]
         if threshold > 1 and (d["n_risk"] < threshold).any():
             truncated.append(label(g))
             d = d[d["n_risk"] >= threshold]
         x = [0.0] + d["time"].astype(float).tolist()
+        last = max(last, x[-1])
         s = [1.0] + d["survival"].astype(float).tolist()
         lo = [1.0] + d["lower"].astype(float).tolist()
         hi = [1.0] + d["upper"].astype(float).tolist()
@@ -307,6 +308,9 @@ def km_chart(
     fig.update_yaxes(title_text=w["y"], tickformat=".0%", range=[0, 1.04], row=1, col=1)
     if rows == 2:
         r = at_risk[at_risk[GROUP].isin(keep)]
+        beyond = r.loc[r[DAY] >= last, DAY]  # the axis ends at the first at-risk day past the drawn curves
+        if len(beyond):
+            r = r[r[DAY] <= beyond.min()]
         order = [label(g) for g in keep]
         fig.add_trace(
             go.Scatter(
@@ -380,18 +384,19 @@ def forest_chart(
     """Hazard ratios with 95% CIs on a log axis, one row per level vs its reference level.
 
     ``params``: term, covariate, level, reference, hr, lower, upper, p (CoxResult.params_shown()); a row whose
-    ``not_estimable`` holds a reason is named in a note ("not estimable (no events in site D)"), never drawn.
+    ``not_estimable`` or ``withheld`` holds a reason is named in a note ("not estimable (no events in site D)"),
+    never drawn.
     ``greyed``: {term: reason} drawn in grey (e.g. too few events), the reason in its hover text. The log axis
     has at least four labelled ticks."""
     greyed = dict(greyed or {})
     p = params.copy()
     ok = p[["hr", "lower", "upper"]].apply(pd.to_numeric, errors="coerce")
     finite = ok.apply(lambda c: c.map(lambda v: v is not None and math.isfinite(v) and v > 0)).all(axis=1)
-    reason = p["not_estimable"] if "not_estimable" in p else pd.Series(None, index=p.index, dtype=object)
+    reason = pd.Series([coxph.not_shown(r) for r in p.to_dict("records")], index=p.index, dtype=object)
     named = reason.map(lambda v: isinstance(v, str))
     finite &= ~named
     notes = tuple(
-        f"{_forest_label(r)}: not estimable ({why}); no hazard ratio, not drawn."
+        f"{_forest_label(r)}: {why}; no hazard ratio, not drawn."
         for (_, r), why in zip(p[named].iterrows(), reason[named])
     )
     if (~finite & ~named).any():

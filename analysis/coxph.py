@@ -44,15 +44,38 @@ class CoxResult:
     ph_test: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: R concordance(fit): c, se, concordant, discordant, tied_x (analysis.cox_checks.concordance)
     concordance: dict = field(default_factory=dict)
+    #: term of a level -> (subjects at the level, subjects at its reference level)
+    level_sizes: dict = field(default_factory=dict)
 
-    def params_shown(self) -> pd.DataFrame:
-        """``params`` as they may be shown: a term that is not estimable keeps its row with hr, lower, upper
-        and p missing (NaN) and the reason in the column ``not_estimable`` ("no events in site D"); an
-        estimable term has ``not_estimable`` None. The engine's ``params`` keep R's numbers."""
+    def params_shown(self, threshold: int = 0) -> pd.DataFrame:
+        """``params`` as they may be shown. A term that is not estimable keeps its row with coef, se, hr, lower,
+        upper, z and p missing (NaN) and the reason in the column ``not_estimable`` ("no events in site D"); so
+        does a term comparing groups of which one has fewer than ``threshold`` subjects (small-cell suppression:
+        its hazard ratio would describe a handful of patients), the reason in the column ``withheld`` ("fewer
+        than 11 patients in age band 18-24"). Both columns are None for a term shown; :func:`not_shown` words
+        either. The engine's ``params`` keep R's numbers."""
         p = self.params.copy()
         p["not_estimable"] = [self.not_estimable.get(t) for t in p["term"]]
-        p.loc[p["not_estimable"].notna(), ["hr", "lower", "upper", "p"]] = np.nan
+        withheld = []
+        for r in p.to_dict("records"):
+            level, reference = self.level_sizes.get(r["term"], (threshold, threshold))
+            small = r["level"] if level < threshold else r["reference"] if reference < threshold else None
+            what = str(r["covariate"]).replace("_", " ")
+            withheld.append(None if small is None else f"fewer than {threshold} patients in {what} {small}")
+        p["withheld"] = withheld
+        hidden = p["not_estimable"].notna() | p["withheld"].notna()
+        p.loc[hidden, ["coef", "se", "hr", "lower", "upper", "z", "p"]] = np.nan
         return p
+
+
+def not_shown(row) -> str | None:
+    """Why a row of :meth:`CoxResult.params_shown` has no hazard ratio, in words ("not estimable (no events in
+    site D)", "withheld (fewer than 11 patients in age band 18-24)"); None when it has one."""
+    if isinstance(row.get("not_estimable"), str):
+        return f"not estimable ({row['not_estimable']})"
+    if isinstance(row.get("withheld"), str):
+        return f"withheld ({row['withheld']})"
+    return None
 
 
 @dataclass(frozen=True)
@@ -307,6 +330,7 @@ def cox(
     notes += design_notes
     n, events = len(t), int(e.sum())
     params = _empty_params()
+    level_sizes = _level_sizes(terms, x)
 
     def result(params, loglik, converged, iterations=0, cov=None, not_estimable=None, checks=(None, None)):
         return CoxResult(
@@ -321,6 +345,7 @@ def cox(
             not_estimable=dict(not_estimable or {}),
             ph_test=pd.DataFrame() if checks[0] is None else checks[0],
             concordance=dict(checks[1] or {}),
+            level_sizes=level_sizes,
         )
 
     if n == 0:
@@ -385,6 +410,16 @@ def cox(
     loglik = (fit["loglik0"], fit["loglik"])
     checks = _checks(t, e, x, beta, sing, terms)
     return result(params[list(COX_COLUMNS)], loglik, bool(fit["converged"]), fit["iter"], cov, not_estimable, checks)
+
+
+def _level_sizes(terms: list[dict], x: np.ndarray) -> dict[str, tuple[int, int]]:
+    """Per term of a categorical covariate: (subjects at its level, subjects at the covariate's reference)."""
+    out = {}
+    for cov in dict.fromkeys(tm["covariate"] for tm in terms if tm["level"] is not None):
+        cols = [j for j, tm in enumerate(terms) if tm["covariate"] == cov]
+        reference = int((x[:, cols] == 0).all(axis=1).sum())
+        out.update({terms[j]["term"]: (int(x[:, j].sum()), reference) for j in cols})
+    return out
 
 
 def _checks(time, event, x, beta, sing, terms) -> tuple[pd.DataFrame, dict]:

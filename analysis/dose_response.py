@@ -36,8 +36,8 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
+from analysis import coxph, instruments, privacy
 from analysis import dose as dose_
-from analysis import instruments, privacy
 from analysis import schema as S
 from analysis.boosters import booster_intervals
 from analysis.durability import Durability, _grouped, _most_common, cox_checks_json
@@ -171,18 +171,10 @@ class DoseResponse:
         if self.cox is None or self.cox.params.empty:
             return pd.DataFrame(columns=cols)
         thr = self.threshold(threshold)
-        p = self.cox.params_shown()
-        size = {c: self.cox_data[c].value_counts() for c in GROUPINGS if c in self.cox_data.columns}
-        p["episodes"] = [int(size[c].get(lv, 0)) for c, lv in zip(p["covariate"], p["level"])]
-        small = [
-            size[c].get(lv, 0) < thr or size[c].get(r, 0) < thr
-            for c, lv, r in zip(p["covariate"], p["level"], p["reference"])
-        ]
-        p = p.astype({k: object for k in ("hr", "lower", "upper", "p")})
-        p.loc[small, ["hr", "lower", "upper", "p"]] = None
-        p.loc[small, "not_estimable"] = p.loc[small, "not_estimable"].fillna(f"withheld: a group under {thr}")
-        p["episodes"] = [privacy.show_count(v, thr) for v in p["episodes"]]
-        return p[cols].where(p[cols].notna(), None)
+        p = self.cox.params_shown(thr)
+        p["episodes"] = [privacy.show_count(self.cox.level_sizes[t][0], thr) for t in p["term"]]
+        p["not_estimable"] = [coxph.not_shown(r) for r in p.to_dict("records")]
+        return p[cols].astype(object).where(p[cols].notna(), None)
 
     def logit_shown(self, threshold: int | None = None) -> dict | None:
         """The logistic model as it may be shown: None without one; its odds ratios withheld when the patients,

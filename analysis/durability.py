@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analysis import instruments
+from analysis import coxph, instruments
 from analysis import schema as S
 from analysis.arrays import positions
 from analysis.boosters import BOOSTER_COLUMNS, booster_intervals  # noqa: F401 (BOOSTER_COLUMNS: the old name)
@@ -162,8 +162,8 @@ class Durability:
             []
             if self.cox is None
             else [
-                {k: r[k] for k in ("term", "hr", "lower", "upper", "p")}
-                for r in self.cox.params_shown().to_dict("records")
+                {k: r[k] for k in ("term", "hr", "lower", "upper", "p")}  # (withheld or not estimable: None)
+                for r in self.cox.params_shown(self._threshold()).to_dict("records")
             ]
         )
         t = self._threshold()
@@ -226,10 +226,10 @@ class Durability:
         ]
         if self.cox is not None and len(self.cox.params):
             lines += ["", "Cox model (Efron ties), hazard ratio of loss of response (95% CI), p:"]
-            for r in self.cox.params_shown().to_dict("records"):
+            for r in self.cox.params_shown(self._threshold()).to_dict("records"):
                 lines.append(
-                    f"  {r['term']} (vs {r['reference']}): not estimable ({r['not_estimable']})"
-                    if isinstance(r["not_estimable"], str)
+                    f"  {r['term']} (vs {r['reference']}): {coxph.not_shown(r)}"
+                    if coxph.not_shown(r)
                     else f"  {r['term']} (vs {r['reference']}): {num(r['hr'], '{:.3f}')} "
                     f"({num(r['lower'], '{:.3f}')} to {num(r['upper'], '{:.3f}')}), p = {num(r['p'], '{:.4g}')}"
                 )

@@ -100,6 +100,15 @@ def test_km_chart_number_at_risk_row_shows_small_counts_as_less_than_threshold()
     assert list(row.x) == [0, 28, 56]
 
 
+def test_km_chart_axis_ends_at_the_first_at_risk_day_past_the_drawn_curves():
+    # the curve stops at day 30 (fewer than 11 at risk after it); at-risk days run to 392
+    risk = pd.DataFrame({"group": ["depression"] * 5, "day": [0, 28, 56, 84, 392], "n_risk": [20, 15, 8, 3, 0]})
+    chart = charts.km_chart(km_table(), risk)
+    row = [t for t in chart.figure.data if t.mode == "text"][0]
+    assert list(row.x) == [0, 28, 56] and list(row.text) == ["20", "15", "<11"]
+    assert list(chart.figure.layout.xaxis2.tickvals) == [0, 28, 56]
+
+
 def test_km_chart_with_a_lower_threshold_draws_the_small_group():
     chart = charts.km_chart(km_table(), at_risk(), threshold=3)
     assert {"Depression", "OCD"} <= {t.name for t in chart.figure.data}

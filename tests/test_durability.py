@@ -565,3 +565,15 @@ def test_the_durability_page_shows_the_restricted_mean_and_differences_under_the
     (line,) = [c.value for c in at.caption if c.value.startswith("Restricted mean durability to day 84: ")]
     assert "on average within the first 84 days" in line  # the sample practice's overall restricted mean
     assert "Depression 52.6 days (SE " in line  # each group's own (left off the table so that it fits 1280 px)
+
+
+def test_a_cox_term_of_a_group_under_the_threshold_is_withheld_in_the_json_and_the_text():
+    a, t = sample_practice()
+    res = D.analyse(a, t, "PHQ9")
+    assert res.cox.level_sizes["age_band=18-24"][0] < 11 <= res.cox.level_sizes["age_band=25-34"][0]
+    cox = {r["term"]: r for r in res.to_json()["cox"]}
+    assert all(cox["age_band=18-24"][k] is None for k in ("hr", "lower", "upper", "p"))
+    assert cox["age_band=25-34"]["hr"] > 0
+    assert "age_band=18-24 (vs 35-44): withheld (fewer than 11 patients in age band 18-24)" in res.to_text()
+    lower = D.analyse(a, t, "PHQ9", definitions=Definitions(suppression_threshold=5))
+    assert {r["term"]: r for r in lower.to_json()["cox"]}["age_band=18-24"]["hr"] > 0  # (10 patients: over 5)

@@ -22,7 +22,7 @@ import pandas as pd
 import pypdf
 import pytest
 
-from analysis import durability, kpi_tiles, metrics, privacy, report
+from analysis import coxph, durability, kpi_tiles, metrics, privacy, report
 from analysis.errors import DataError
 from analysis.ingest import load_files
 from analysis.outcomes import Definitions
@@ -213,9 +213,17 @@ def test_the_durability_numbers_are_the_analysis(sample, sample_text):
                 assert rate(r[f"s{d}"], r[f"s{d}_lower"], r[f"s{d}_upper"]) in sample_text
     assert withheld > 0  # the sample has a condition with few responders left at 12 weeks
     assert f"chi-square {by.logrank.chi2:.2f} on {by.logrank.df} df, p = {by.logrank.p:.3f}" in sample_text
-    for r in by.cox.params.to_dict("records"):
-        if all(math.isfinite(r[c]) for c in ("hr", "lower", "upper")):
+    exact = by.cox.params.set_index("term")
+    small = 0
+    for r in by.cox.params_shown(11).to_dict("records"):
+        e = exact.loc[r["term"]]
+        if isinstance(r["withheld"], str):  # a group under 11: its hazard ratio is not printed, the reason is
+            small += 1
+            assert coxph.not_shown(r) in sample_text, r["term"]  # (or 'not estimable (...)' when it is that too)
+            assert f"{e['hr']:.2f} ({e['lower']:.2f} to {e['upper']:.2f})" not in sample_text, r["term"]
+        elif all(math.isfinite(r[c]) for c in ("hr", "lower", "upper")):
             assert f"{r['hr']:.2f} ({r['lower']:.2f} to {r['upper']:.2f})" in sample_text, r["term"]
+    assert small > 0  # the sample has small age bands
 
 
 def test_the_cox_models_checks_and_its_terms_that_are_not_estimable_are_printed(sample, sample_text):

@@ -60,6 +60,12 @@ def test_the_safety_page_shows_rates_trends_and_the_series_on_the_sample():
     overall = safety.analyse(loaded.assessments, loaded.treatments).rates.set_index(["flag", "dimension"])
     surge = next(m for m in at.metric if m.label == "Hypertensive surge /100")
     assert surge.value == f"{overall.loc[('surge', 'overall'), 'per_100']:.1f}"
+    rates = pd.DataFrame(at.dataframe[0].value).set_index(["Flag", "Site"])  # each rate with its interval, one cell
+    want = safety.analyse(loaded.assessments, loaded.treatments).rates.set_index(["flag", "dimension", "group"])
+    north = want.loc[("surge", "site", "Northside")]
+    cell = rates.loc[("Hypertensive surge", "Northside"), "Per 100 sessions (95% CI)"]
+    assert cell == f"{north['per_100']:.1f} ({north['lower']:.1f} to {north['upper']:.1f})"
+    assert "Lower" not in rates.columns and rates.loc[("Severe hypertension", "Northside"), "Flagged"] == "<11*"
     specs = [json.loads(e.proto.spec) for e in at.get("plotly_chart")]
     titles = [s["layout"]["title"]["text"] for s in specs]
     assert titles == [

@@ -193,6 +193,30 @@ def test_a_level_without_events_is_not_estimable_and_shown_without_hazard_ratio(
     assert any(n.startswith("site=D not estimable (no events in site D)") for n in fit.notes)
 
 
+def test_a_term_comparing_a_group_under_the_threshold_is_withheld_with_its_reason():
+    # sites: A 30 patients (the reference), B 14, C 6; a hazard ratio of C would describe six patients
+    rng = np.random.default_rng(7)
+    d = pd.DataFrame(
+        {"t": rng.integers(1, 200, 50), "e": rng.integers(0, 2, 50), "site": ["A"] * 30 + ["B"] * 14 + ["C"] * 6}
+    )
+    fit = cox(d, "t", "e", ["site"])
+    assert fit.level_sizes == {"site=B": (14, 30), "site=C": (6, 30)}
+    shown = fit.params_shown(11).set_index("term")
+    assert shown.loc["site=C", "withheld"] == "fewer than 11 patients in site C"
+    assert shown.loc["site=C", ["coef", "se", "hr", "lower", "upper", "z", "p"]].isna().all()
+    assert coxph.not_shown(shown.loc["site=C"].to_dict()) == "withheld (fewer than 11 patients in site C)"
+    assert shown.loc["site=B", "hr"] == fit.params.set_index("term").loc["site=B", "hr"]  # 14 and 30: shown
+    assert coxph.not_shown(shown.loc["site=B"].to_dict()) is None
+    assert fit.params_shown(15).loc[:, "withheld"].tolist() == [
+        "fewer than 15 patients in site B",
+        "fewer than 15 patients in site C",
+    ]
+    assert fit.params_shown()["hr"].notna().all()  # (no threshold: every estimable term)
+    # a small reference withholds every term of its covariate
+    small_ref = cox(d.assign(site=d["site"].map({"A": "B", "B": "C", "C": "A"})), "t", "e", ["site"])
+    assert small_ref.params_shown(11)["withheld"].tolist() == ["fewer than 11 patients in site A"] * 2
+
+
 def test_a_reference_level_without_events_makes_the_other_levels_not_estimable():
     d = pd.DataFrame({"t": [1, 2, 3, 4, 5, 6, 7], "e": [1, 1, 0, 1, 0, 0, 0], "g": list("bccbaaa")})
     fit = cox(d, "t", "e", ["g"])

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analysis import charts, formatting, privacy, schema
+from analysis import charts, coxph, formatting, privacy, schema
 from ui import show
 from ui.session import threshold
 from ui.widgets import GROUPINGS
@@ -202,7 +202,7 @@ def cox_section(res, instrument: str) -> None:
             f"**Greyed:** {len(reasons)} term(s) with fewer than 10 losses of response in their group: their hazard "
             "ratios are uncertain."
         )
-    params = res.cox.params_shown()
+    params = res.cox.params_shown(res.definitions.suppression_threshold)
     show.plot(
         charts.forest_chart, params, f"Hazard of losing {instrument} response (Cox model, Efron ties)", greyed=reasons
     )
@@ -215,13 +215,14 @@ def cox_section(res, instrument: str) -> None:
 
 
 def hazard_table(params: pd.DataFrame, reasons: dict) -> pd.DataFrame:
-    """The forest plot's numbers as text: term, HR (95% CI), p and a note (greyed: why; not estimable: why)."""
+    """The forest plot's numbers as text: term, HR (95% CI), p and a note (greyed, not estimable or withheld:
+    why)."""
     rows = []
     for r in params.to_dict("records"):
-        why = r.get("not_estimable")
+        why = coxph.not_shown(r)
         hr = r.get("hr")
-        if isinstance(why, str) or hr is None or pd.isna(hr):
-            value, p, note = formatting.DASH, formatting.DASH, f"not estimable ({why})" if why else "not estimable"
+        if why or hr is None or pd.isna(hr):
+            value, p, note = formatting.DASH, formatting.DASH, why or "not estimable"
         else:
             value = f"{hr:.2f} ({r['lower']:.2f} to {r['upper']:.2f})"
             p, note = formatting.p_value(r["p"]), reasons.get(r["term"], "")

@@ -35,7 +35,7 @@ def headline(res) -> None:
     thr = threshold()
     rates = res.rates_shown(thr)
     overall = rates[rates[S.DIMENSION] == S.OVERALL].set_index("flag")
-    cols = st.columns(2 + len(HEADLINE))
+    cols = [c for _ in range(2) for c in st.columns(3)]  # two rows of three: the labels are read whole
     cols[0].metric("Sessions", show.count(res.sessions), border=True, help="Sessions in the treatments file.")
     for col, flag in zip(cols[1:], HEADLINE):
         row = overall.loc[flag] if flag in overall.index else None
@@ -77,15 +77,16 @@ def rates_section(res, dimension: str, flags: list[str]) -> None:
             S.GROUP: DIMENSIONS[dimension],
             "sessions": "Sessions (told)",
             "events": "Flagged",
-            "per_100": "Per 100",
+            "per_100": "Per 100 sessions (95% CI)",
             "lower": "Lower",
             "upper": "Upper",
             "patients": "Patients (told)",
             "patients_flagged": "Patients flagged",
-            "patients_per_100": "Patients %",
+            "patients_per_100": "% of patients (95% CI)",
             "patients_lower": "Patients lower",
             "patients_upper": "Patients upper",
         },
+        ci={"per_100": ("lower", "upper"), "patients_per_100": ("patients_lower", "patients_upper")},
         key=f"safety_rates_{dimension}",
     )
 

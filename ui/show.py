@@ -51,6 +51,12 @@ def _text(v) -> str:
     return "" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
 
 
+def _with_interval(value: str, lower: str, upper: str) -> str:
+    """'64 (53 to 69)'; the value alone when the interval is missing or withheld."""
+    whole = all(x and not x.endswith(privacy.MARK) for x in (value, lower, upper))
+    return f"{value} ({lower} to {upper})" if whole else value
+
+
 def table(
     frame: pd.DataFrame,
     name: str,
@@ -84,9 +90,9 @@ def table(
             )
         elif view[c].dtype == object:
             view[c] = view[c].map(_text)
-    handled = {*percent, *(x for c, pair in (ci or {}).items() for x in (c, *pair))}
+    handled = {*percent, *(x for c, pair in (ci or {}).items() if c in percent for x in (c, *pair))}
     raw = [c for c in view.columns if c not in handled and fractional(shown[c])]
-    for c in raw:  # other numbers with decimals: 1 decimal (3 significant digits under 1), p values as p values
+    for c in raw:  # other numbers with decimals (intervals' too): 1 decimal (3 significant digits under 1), p values
         p = is_p_value(c)
         view[c] = shown[c].map(
             lambda v, p=p: v if isinstance(v, str) else "" if formatting.missing(v) else number(v, p)
@@ -98,10 +104,9 @@ def table(
                 r if isinstance(r, str) else "" if formatting.missing(r) else formatting.rate_ci(r, a, b)
                 for r, a, b in rates
             ]
-        else:  # values already written as text (e.g. days): '64 (53 to 69)'
-            view[c] = [
-                (f"{v} ({a} to {b})" if a and b else v) if v else "" for v, a, b in zip(view[c], view[lo], view[hi])
-            ]
+        else:  # numbers rounded above, or values already written as text (e.g. days): '64 (53 to 69)'
+            cells = (map(_text, view[x]) for x in (c, lo, hi))
+            view[c] = [_with_interval(v, a, b) for v, a, b in zip(*cells)]
         view = view.drop(columns=[lo, hi])
     download = downloadable(view, shown, percent, ci, rename, raw)
     view = view.drop(columns=[c for c in hide if c in view.columns])

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from analysis import charts, instruments, methods, privacy
+from analysis import charts, coxph, instruments, methods, privacy
 from analysis import formatting as fmt
 from analysis.schema import (
     ASSESSMENT_COMPLETION,
@@ -349,13 +349,12 @@ def durability(pdf, res, overall, error, code, defs, t):
             size=8.5,
         )
         rows = []
-        for r in fit.params_shown().to_dict("records"):
+        for r in fit.params_shown(t).to_dict("records"):
             covariate = str(r.get("covariate") or r["term"]).replace("_", " ").capitalize()
             level = charts.label(r["level"]) if not fmt.missing(r.get("level")) else ""
             reference = charts.label(r["reference"]) if not fmt.missing(r.get("reference")) else ""
             hr = fmt.hazard_ratio(r["hr"], r["lower"], r["upper"])
-            if not fmt.missing(r["not_estimable"]):
-                hr = f"not estimable ({r['not_estimable']})"
+            hr = coxph.not_shown(r) or hr
             rows.append([covariate, level, reference, hr, fmt.p_value(r["p"])])
         pdf.grid(
             ["Covariate", "Level", "Against", "Hazard ratio (95% CI)", "p"],
