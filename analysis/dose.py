@@ -35,29 +35,42 @@ def dose_band(mg_per_kg, mg) -> np.ndarray:
     return out
 
 
+def in_session_order(treatments: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """The treatment rows in patient and day order (as a stable ``sort_values([patient_id, day])``), and each
+    row's patient as a code 0, 1, ... in that order (for grouping by patient without comparing keys again)."""
+    codes = pd.factorize(treatments[S.PATIENT_ID], sort=True)[0]
+    order = np.lexsort((treatments[S.DAY].to_numpy(dtype=float, na_value=np.nan), codes))
+    return treatments.take(order).reset_index(drop=True), codes[order]
+
+
 def session_doses(treatments: pd.DataFrame) -> pd.DataFrame:
     """One row per treatment row, in patient and day order: patient_id, day, kind, route, the dose (mg/kg and mg),
     its band, the infusion number (induction sessions 1, 2, ...), the cumulative dose so far (mg/kg and mg, of the
     sessions with a known dose) and whether the dose changed from the patient's previous session with a dose."""
-    t = treatments.copy()
-    for c in (S.DOSE, S.DOSE_MG):
-        if c not in t.columns:
-            t[c] = np.nan
-    t = t.sort_values([S.PATIENT_ID, S.DAY], kind="stable").reset_index(drop=True)
-    kg, mg = t[S.DOSE].to_numpy(dtype=float), t[S.DOSE_MG].to_numpy(dtype=float)
+    return doses_in_order(*in_session_order(treatments))
+
+
+def doses_in_order(t: pd.DataFrame, pid: np.ndarray) -> pd.DataFrame:
+    """:func:`session_doses` of treatments already in session order, with their patient codes
+    (:func:`in_session_order`)."""
+    kg, mg = (_numbers(t, c) for c in (S.DOSE, S.DOSE_MG))
     induction = (t[S.KIND] == "induction").to_numpy()
-    number = t[induction].groupby(S.PATIENT_ID, sort=False).cumcount() + 1
-    out = t[[S.PATIENT_ID, S.DAY, S.KIND, S.ROUTE, S.DOSE, S.DOSE_MG]].copy()
+    out = pd.DataFrame({c: t[c].to_numpy() for c in (S.PATIENT_ID, S.DAY, S.KIND, S.ROUTE)})
+    out[S.DOSE], out[S.DOSE_MG] = kg, mg
     out[DOSE_BAND] = dose_band(kg, mg)
-    out[INFUSION_NUMBER] = pd.array(np.full(len(t), np.nan), dtype="Float64")
-    out.loc[induction, INFUSION_NUMBER] = number.to_numpy(dtype=float)
-    pid = t[S.PATIENT_ID].to_numpy()
+    number = np.full(len(t), np.nan)
+    number[induction] = pd.Series(pid[induction]).groupby(pid[induction], sort=False).cumcount().to_numpy() + 1
+    out[INFUSION_NUMBER] = pd.array(number, dtype="Float64")
     out["cumulative_mg_per_kg"] = pd.Series(np.nan_to_num(kg)).groupby(pid).cumsum().to_numpy()
     out["cumulative_mg"] = pd.Series(np.nan_to_num(mg)).groupby(pid).cumsum().to_numpy()
     dose = pd.Series(np.where(np.isnan(kg), mg, kg))
     prev = dose.groupby(pid).ffill().groupby(pid).shift()  # the patient's last known dose before this session
     out["dose_changed"] = (dose.notna() & prev.notna() & (dose != prev)).to_numpy()
     return out
+
+
+def _numbers(t: pd.DataFrame, c: str) -> np.ndarray:
+    return t[c].to_numpy(dtype=float, na_value=np.nan) if c in t.columns else np.full(len(t), np.nan)
 
 
 def induction_density(treatments: pd.DataFrame) -> pd.DataFrame:

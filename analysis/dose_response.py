@@ -82,18 +82,19 @@ def _density_band(n14) -> np.ndarray:
     return np.where(n >= 1, out, dose_.UNKNOWN)
 
 
-def patient_table(treatments: pd.DataFrame, definitions: Definitions | None = None) -> pd.DataFrame:
+def patient_table(
+    treatments: pd.DataFrame, definitions: Definitions | None = None, flags: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """One row per patient of the treatments: dose band, infusions in 14 and 21 days, density band, and the first
-    infusion's systolic rise (per 10 mmHg) and marked dissociation (1/0, NaN where it cannot be told)."""
-    d = definitions or Definitions()
-    doses = dose_.session_doses(treatments)
-    ind = doses[doses[S.KIND] == "induction"]
+    infusion's systolic rise (per 10 mmHg) and marked dissociation (1/0, NaN where it cannot be told). ``flags``:
+    analysis.safety.session_flags of the treatments and definitions, when the caller has it."""
+    flags = session_flags(treatments, definitions or Definitions()) if flags is None else flags
+    ind = flags[flags[S.KIND] == "induction"]
     med = ind.groupby(S.PATIENT_ID)[[S.DOSE, S.DOSE_MG]].median()
-    out = dose_.induction_density(treatments).set_index(S.PATIENT_ID)
+    out = dose_.induction_density(flags).set_index(S.PATIENT_ID)
     med = med.reindex(out.index)
     out[dose_.DOSE_BAND] = dose_.dose_band(med[S.DOSE].to_numpy(float), med[S.DOSE_MG].to_numpy(float))
     out[DENSITY] = _density_band(out["infusions_14d"])
-    flags = session_flags(treatments, d)
     first = flags[flags[dose_.INFUSION_NUMBER] == 1].drop_duplicates(S.PATIENT_ID).set_index(S.PATIENT_ID)
     out[SBP_RISE_10] = first[SYSTOLIC_RISE].reindex(out.index).astype(float) / 10
     out[DISSOCIATION] = first["marked_dissociation"].reindex(out.index).astype("Float64").astype(float)
@@ -307,9 +308,14 @@ def _cox(ep: pd.DataFrame) -> tuple[CoxResult | None, pd.DataFrame, list[str]]:
 
 
 def analyse(
-    assessments: pd.DataFrame, treatments: pd.DataFrame | None, instrument, definitions: Definitions | None = None
+    assessments: pd.DataFrame,
+    treatments: pd.DataFrame | None,
+    instrument,
+    definitions: Definitions | None = None,
+    flags: pd.DataFrame | None = None,
 ) -> DoseResponse:
-    """Dose and frequency against response and durability on ``instrument`` (see the module docstring)."""
+    """Dose and frequency against response and durability on ``instrument`` (see the module docstring). ``flags``:
+    analysis.safety.session_flags of the treatments and definitions, when the caller has it."""
     d = definitions or Definitions()
     code = instruments.get(instrument).code
     if treatments is None or treatments.empty:
@@ -320,7 +326,7 @@ def analyse(
     outcomes = patient_outcomes(assessments, code, d, coded=coded)
     if outcomes.empty:
         raise DataError(f"No {code} scores in the data: response by dose cannot be told.")
-    pt = patient_table(treatments, d).set_index(S.PATIENT_ID)
+    pt = patient_table(treatments, d, flags).set_index(S.PATIENT_ID)
     for c in (dose_.DOSE_BAND, DENSITY):
         outcomes[c] = group_labels(outcomes[S.PATIENT_ID].map(pt[c]).replace({dose_.UNKNOWN: None}))
     for c in (SBP_RISE_10, DISSOCIATION):

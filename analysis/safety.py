@@ -70,12 +70,14 @@ def _col(t: pd.DataFrame, c: str) -> np.ndarray:
 
 
 def session_flags(treatments: pd.DataFrame, definitions: Definitions | None = None) -> pd.DataFrame:
-    """Per treatment row: patient, day, kind, route, dose band, infusion number, the rises and, per flag, its value
-    (True/False) or NA where it cannot be told."""
+    """Per treatment row, in patient and day order: patient, day, kind, route, dose (mg/kg and mg), dose band,
+    infusion number, the rises, CADSS, CADSS-6, minutes to discharge and, per flag, its value (True/False) or NA
+    where it cannot be told. The one session table that :func:`analyse`, :func:`monitoring_record` and
+    analysis.dose_response read (each takes it ready-made as ``flags``, so that the dashboard makes it once)."""
     d = definitions or Definitions()
     th = d.safety_threshold
-    doses = dose_.session_doses(treatments)
-    t = treatments.sort_values([S.PATIENT_ID, S.DAY], kind="stable").reset_index(drop=True)
+    t, pid = dose_.in_session_order(treatments)
+    doses = dose_.doses_in_order(t, pid)
     sbp0, sbp1, dbp0, dbp1 = (_col(t, c) for c in (S.SBP_PRE, S.SBP_PEAK, S.DBP_PRE, S.DBP_PEAK))
     rise_s, rise_d = sbp1 - sbp0, dbp1 - dbp0
     ks, kd = ~np.isnan(rise_s), ~np.isnan(rise_d)
@@ -122,20 +124,28 @@ def session_flags(treatments: pd.DataFrame, definitions: Definitions | None = No
             S.DAY: t[S.DAY].to_numpy(dtype=float, na_value=np.nan),
             S.KIND: t[S.KIND].astype(object).to_numpy(),
             S.ROUTE: t[S.ROUTE].astype(object).fillna("unknown").to_numpy() if S.ROUTE in t else "unknown",
+            S.DOSE: doses[S.DOSE].to_numpy(),
+            S.DOSE_MG: doses[S.DOSE_MG].to_numpy(),
             dose_.DOSE_BAND: doses[dose_.DOSE_BAND].to_numpy(),
             dose_.INFUSION_NUMBER: doses[dose_.INFUSION_NUMBER].to_numpy(dtype=float, na_value=np.nan),
             SYSTOLIC_RISE: rise_s,
             DIASTOLIC_RISE: rise_d,
+            S.CADSS: cadss,
+            S.CADSS6: cadss6,
+            S.MINUTES_TO_DISCHARGE: disch,
         }
     )
+    if S.ADVERSE_EVENTS in t.columns:
+        out[S.ADVERSE_EVENTS] = t[S.ADVERSE_EVENTS].to_numpy()
     for name, (event, know) in flags.items():
         out[name] = pd.array(np.where(know, event & know, False), dtype="boolean")
         out.loc[~know, name] = pd.NA
     return out
 
 
-def _attributes(assessments: pd.DataFrame | None, patients: pd.Series) -> pd.DataFrame:
-    """Per patient of ``patients``: site, start month, age band (first value in the assessments), or 'unknown'."""
+def _attributes(assessments: pd.DataFrame | None, patients: pd.Index) -> pd.DataFrame:
+    """Per patient of ``patients`` (distinct keys), in their order: site, start month, age band (first value in the
+    assessments), or 'unknown'."""
     cols = [S.SITE, S.START_MONTH, S.AGE_BAND]
     if assessments is None or assessments.empty:
         return pd.DataFrame({c: "unknown" for c in cols}, index=pd.Index(patients.unique(), name=S.PATIENT_ID))
@@ -147,13 +157,21 @@ def _attributes(assessments: pd.DataFrame | None, patients: pd.Series) -> pd.Dat
     return first[cols]
 
 
+def _flag_arrays(frame: pd.DataFrame, names) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per flag of ``names`` (boolean columns of ``frame``, NA: cannot be told): (event, known) as arrays."""
+    out = {}
+    for name in names:
+        known = frame[name].notna().to_numpy()
+        out[name] = (frame[name].fillna(False).to_numpy(dtype=bool) & known, known)
+    return out
+
+
 def _rate_rows(
-    frame: pd.DataFrame, group: np.ndarray, dimension: str, flags=tuple(FLAGS), pcode: np.ndarray | None = None
+    flags: dict[str, tuple[np.ndarray, np.ndarray]], group: np.ndarray, dimension: str, pcode: np.ndarray
 ) -> list[dict]:
-    """Per flag (boolean columns of ``frame``, NA: cannot be told) and group: sessions, events, per 100 with its
-    Wilson limits, and the same per patient. ``pcode``: the rows' patient codes when the caller has them."""
+    """Per flag (:func:`_flag_arrays`) and group: sessions, events, per 100 with its Wilson limits, and the same per
+    patient. ``pcode``: each row's patient as a code 0, 1, ..."""
     rows = []
-    pcode = pd.factorize(frame[S.PATIENT_ID])[0] if pcode is None else pcode
     gcode, labels = pd.factorize(pd.Series(group, dtype=object))
     m = len(labels)
 
@@ -164,12 +182,11 @@ def _rate_rows(
         seen[gcode[mask].astype(np.int64) * npat + pcode[mask]] = True
         return seen.reshape(m, npat).sum(axis=1) if m else np.zeros(0, dtype=np.int64)
 
-    for flag in flags:
-        v = frame[flag]
-        known = v.notna().to_numpy() & (gcode >= 0)
+    for flag, (event, known) in flags.items():
+        known = known & (gcode >= 0)
         if not known.any():
             continue
-        event = v.fillna(False).to_numpy(dtype=bool) & known
+        event = event & known
         per = pd.DataFrame(
             {
                 "sessions": np.bincount(gcode[known], minlength=m),
@@ -416,9 +433,11 @@ def analyse(
     treatments: pd.DataFrame | None,
     by: str | None = None,
     definitions: Definitions | None = None,
+    flags: pd.DataFrame | None = None,
 ) -> Safety:
     """Session safety of the treatments' monitoring record (see the module docstring). ``by``: one dimension of
-    the rates table besides 'overall' (site, start_month, route, dose_band, infusion_number); None: all of them."""
+    the rates table besides 'overall' (site, start_month, route, dose_band, infusion_number); None: all of them.
+    ``flags``: :func:`session_flags` of the treatments and definitions, when the caller has it."""
     d = definitions or Definitions()
     if by is not None and by not in DIMENSIONS:
         raise KeyError(f"safety by {by!r}: unknown grouping; use one of {', '.join(DIMENSIONS)}")
@@ -431,12 +450,12 @@ def analyse(
             "The treatments hold no monitoring record (vitals, CADSS, MOAA/S, adverse events, rescue medication, "
             "minutes to discharge): no flag can be told."
         )
-    flags = session_flags(treatments, d)
-    attrs = _attributes(assessments, flags[S.PATIENT_ID])
-    for c in attrs.columns:
-        flags[c] = flags[S.PATIENT_ID].map(attrs[c]).to_numpy()
-    pcode = pd.factorize(flags[S.PATIENT_ID])[0]  # (once for every table of rates)
-    rows = _rate_rows(flags, np.full(len(flags), S.OVERALL, dtype=object), S.OVERALL, pcode=pcode)
+    flags = session_flags(treatments, d) if flags is None else flags
+    pcode, patients = pd.factorize(flags[S.PATIENT_ID])  # (once for every table of rates)
+    attrs = _attributes(assessments, patients)
+    flags = flags.assign(**{c: attrs[c].to_numpy()[pcode] for c in attrs.columns})
+    arrays = _flag_arrays(flags, FLAGS)
+    rows = _rate_rows(arrays, np.full(len(flags), S.OVERALL, dtype=object), S.OVERALL, pcode)
     for dim in [by] if by else list(DIMENSIONS):
         values = flags[DIMENSIONS[dim]]
         if dim == dose_.INFUSION_NUMBER:  # 1-6 of the series, as whole numbers
@@ -447,7 +466,7 @@ def analyse(
         else:
             group = values.astype(object).to_numpy()
         keep = pd.notna(group)
-        sub = _rate_rows(flags[keep].reset_index(drop=True), group[keep], dim, pcode=pcode[keep])
+        sub = _rate_rows({f: (e[keep], k[keep]) for f, (e, k) in arrays.items()}, group[keep], dim, pcode[keep])
         order = {g: i for i, g in enumerate(_group_order(pd.unique(group[keep])))}
         rows += sorted(sub, key=lambda r: (list(FLAGS).index(r["flag"]), order[r[S.GROUP]]))
     rates = pd.DataFrame(rows)
@@ -457,15 +476,13 @@ def analyse(
     by_number = _means(
         series.assign(_n=series[dose_.INFUSION_NUMBER].astype(int)), "_n", (SYSTOLIC_RISE, DIASTOLIC_RISE)
     )
-    dissoc = treatments.sort_values([S.PATIENT_ID, S.DAY], kind="stable").reset_index(drop=True)
-    extra = flags.assign(**{c: _col(dissoc, c) for c in (S.CADSS, S.CADSS6, S.MINUTES_TO_DISCHARGE)})
-    series_extra = extra[extra[dose_.INFUSION_NUMBER] <= SERIES]
+    series_extra = flags[flags[dose_.INFUSION_NUMBER] <= SERIES]
     if len(by_number):
         cad = _means(series_extra.assign(_n=series_extra[dose_.INFUSION_NUMBER].astype(int)), "_n", (S.CADSS, S.CADSS6))
         by_number = by_number.merge(cad.drop(columns=S.PATIENTS), on=S.GROUP, how="left")
     bp_by_age = _means(flags, S.AGE_BAND, (SYSTOLIC_RISE, DIASTOLIC_RISE))
-    discharge = _discharge(extra)
-    events = _events(treatments, flags)
+    discharge = _discharge(flags)
+    events = _events(flags, pcode)
     counts, patients = suicidality(assessments, d) if assessments is not None else suicidality(pd.DataFrame(), d)
     if not counts.get("kept"):
         notes.append("PHQ-9 item 9 is not in the data (phq9_item9): suicidality cannot be told.")
@@ -506,21 +523,19 @@ def _discharge(extra: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _events(treatments: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
-    """Each adverse event: sessions and patients with it, over the sessions and patients with the record."""
-    if S.ADVERSE_EVENTS not in treatments.columns:
+def _events(flags: pd.DataFrame, pcode: np.ndarray) -> pd.DataFrame:
+    """Each adverse event: sessions and patients with it, over the sessions and patients with the record.
+    ``pcode``: each session's patient as a code."""
+    if S.ADVERSE_EVENTS not in flags.columns:
         return pd.DataFrame(columns=["flag", *RATE_COUNTS])
-    t = treatments.sort_values([S.PATIENT_ID, S.DAY], kind="stable").reset_index(drop=True)
     # each distinct cell split once (a practice writes few distinct combinations), then taken per session
-    cell, distinct = pd.factorize(t[S.ADVERSE_EVENTS].astype(object).fillna("").astype(str))
+    cell, distinct = pd.factorize(flags[S.ADVERSE_EVENTS].astype(object).fillna("").astype(str))
     parts = [set(str(v).split(";")) for v in distinct]
-    frame = flags[[S.PATIENT_ID]].copy()
+    every, overall = np.ones(len(flags), dtype=bool), np.full(len(flags), S.OVERALL, dtype=object)
+    rows = []
     for code in S.ADVERSE_EVENT_CODES:
         member = np.array([code in p for p in parts], dtype=bool)
-        frame[code] = pd.array(member[cell] if len(parts) else np.zeros(len(t), dtype=bool), dtype="boolean")
-    rows, pcode, overall = [], pd.factorize(frame[S.PATIENT_ID])[0], np.full(len(frame), S.OVERALL, dtype=object)
-    for code in S.ADVERSE_EVENT_CODES:
-        got = _rate_rows(frame, overall, S.OVERALL, (code,), pcode=pcode)
+        got = _rate_rows({code: (member[cell], every)}, overall, S.OVERALL, pcode)
         if got and got[0]["events"]:
             rows.append(got[0])
     return pd.DataFrame(rows)
@@ -561,11 +576,14 @@ RECORD_COLUMNS = (
 )
 
 
-def monitoring_record(treatments: pd.DataFrame, definitions: Definitions | None = None) -> pd.DataFrame:
+def monitoring_record(
+    treatments: pd.DataFrame, definitions: Definitions | None = None, flags: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """The session-monitoring export (clinicians: patient keys and days): one row per session in patient and day
-    order with the monitoring form's fields (blank where not kept), the rises and the flags in words."""
-    flags = session_flags(treatments, definitions)
-    t = treatments.sort_values([S.PATIENT_ID, S.DAY], kind="stable").reset_index(drop=True)
+    order with the monitoring form's fields (blank where not kept), the rises and the flags in words. ``flags``:
+    :func:`session_flags` of the treatments and definitions, when the caller has it."""
+    flags = session_flags(treatments, definitions) if flags is None else flags
+    t = dose_.in_session_order(treatments)[0]
     out = flags[[S.PATIENT_ID, S.DAY, S.KIND, S.ROUTE, dose_.INFUSION_NUMBER, SYSTOLIC_RISE, DIASTOLIC_RISE]].copy()
     for c in RECORD_COLUMNS:
         if c not in out.columns and c != "flags":
@@ -576,8 +594,11 @@ def monitoring_record(treatments: pd.DataFrame, definitions: Definitions | None 
 
 
 def session_safety(
-    assessments: pd.DataFrame | None, treatments: pd.DataFrame | None, definitions: Definitions | None = None
+    assessments: pd.DataFrame | None,
+    treatments: pd.DataFrame | None,
+    definitions: Definitions | None = None,
+    flags: pd.DataFrame | None = None,
 ) -> Safety:
     """:func:`analyse` over every dimension: the one call the Safety page and the PDF report make (one cached
     result for both)."""
-    return analyse(assessments, treatments, definitions=definitions)
+    return analyse(assessments, treatments, definitions=definitions, flags=flags)

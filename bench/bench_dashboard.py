@@ -285,8 +285,9 @@ def page_calls(files: list[Path]):
     from analysis import dose_response, safety  # (issue 17: the Safety page's calls)
 
     yield "Safety", "safety.session_safety", safety.session_safety, (a, t, defs), {}
-    yield "Safety", "dose_response.analyse", dose_response.analyse, (a, t, "PHQ9", defs), {}
-    yield "Safety", "safety.monitoring_record (clinicians)", safety.monitoring_record, (t, defs), {}
+    flags = safety.session_safety(a, t, defs).flags  # (the page hands the result's session table on)
+    yield "Safety", "dose_response.analyse", dose_response.analyse, (a, t, "PHQ9", defs), {"flags": flags}
+    yield "Safety", "safety.monitoring_record (on a click)", safety.monitoring_record, (t, defs, flags), {}
     yield "Data", "Loaded.to_json + to_text", lambda: (loaded.to_json(), loaded.to_text()), (), {}
     # --- the Quality measures page (issue 18): the index months, the default year, its CCBHC reading, the course
     from analysis import measures

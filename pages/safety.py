@@ -46,7 +46,9 @@ instrument = widgets.instrument_choice(d, key="dose_instrument", where=c5)
 grouping = c6.radio(
     "By", list(dose_view.GROUPINGS), format_func=dose_view.GROUPINGS.get, key="dose_by", horizontal=True
 )
-dose, why = dose_view.results(d.assessments, d.treatments, instrument, defs) if instrument else (None, "No scores.")
+dose, why = (
+    dose_view.results(d.assessments, d.treatments, instrument, defs, res.flags) if instrument else (None, "No scores.")
+)
 if dose is None:
     st.info(show.text(why))
 else:

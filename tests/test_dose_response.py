@@ -163,3 +163,14 @@ def test_a_card_with_a_higher_dissociation_threshold_changes_the_first_infusion_
     card = Definitions(safety={"dissociation_cadss_min": 60, "dissociation_cadss6_min": 24})
     res = dr.analyse(loaded.assessments, loaded.treatments, "PHQ9", definitions=card)
     assert res.patients["marked_dissociation"].eq(1).sum() < 11
+
+
+def test_the_safety_results_session_table_handed_on_gives_the_same_answers(loaded, result):
+    from analysis import safety
+
+    flags = safety.session_safety(loaded.assessments, loaded.treatments).flags  # (as the Safety page passes it)
+    again = dr.analyse(loaded.assessments, loaded.treatments, "PHQ9", flags=flags)
+    assert again.to_text() == result.to_text()
+    pd.testing.assert_frame_equal(again.patients, result.patients)
+    mine = safety.monitoring_record(loaded.treatments, flags=flags)
+    pd.testing.assert_frame_equal(mine, safety.monitoring_record(loaded.treatments))

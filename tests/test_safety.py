@@ -257,3 +257,25 @@ def test_the_result_holds_its_own_copy_of_the_card_so_a_shared_result_never_reke
     card = Definitions(safety={"severe_sbp": 170})
     res = safety.session_safety(loaded.assessments, loaded.treatments, card)
     assert res.definitions == card and res.definitions is not card
+
+
+def test_sessions_come_in_patient_and_day_order_as_a_stable_sort_would_give_them():
+    rng = np.random.default_rng(3)
+    n = 400
+    t = pd.DataFrame(
+        {
+            "patient_id": rng.choice(["P10", "P2", "P1", "Q", "p1"], n),
+            "day": np.where(rng.random(n) < 0.1, np.nan, rng.integers(-3, 30, n).astype(float)),
+            "kind": rng.choice(["induction", "booster"], n),
+            "route": "IV",
+            "dose_mg_per_kg": rng.choice([0.5, 0.75, np.nan], n),
+            "row": np.arange(n),  # (ties of patient and day keep the file's order)
+        }
+    )
+    ordered, codes = dose.in_session_order(t)
+    want = t.sort_values(["patient_id", "day"], kind="stable").reset_index(drop=True)
+    pd.testing.assert_frame_equal(ordered, want)
+    assert (np.diff(codes) >= 0).all() and len(set(codes)) == 5
+    doses = dose.session_doses(t.sample(frac=1, random_state=1))
+    again = dose.session_doses(t)
+    assert list(doses["patient_id"]) == list(want["patient_id"]) and doses["day"].equals(again["day"])

@@ -214,7 +214,7 @@ def clinician_lists(res, treatments, definitions) -> None:
         "It holds patient keys and days: keep it inside the practice."
     )
     show.downloads(
-        lambda: safety.monitoring_record(treatments, definitions),  # (made on the click: one row per session)
+        lambda: safety.monitoring_record(treatments, definitions, res.flags),  # (made on the click)
         "Session monitoring",
         key="session_monitoring",
         stem="session_monitoring",
