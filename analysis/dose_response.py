@@ -166,15 +166,18 @@ class DoseResponse:
         )
 
     def cox_shown(self, threshold: int | None = None) -> pd.DataFrame:
-        """The Cox terms: hazard ratio of loss of response vs the reference; withheld (None) where the level or its
-        reference has fewer episodes than the threshold, or the term is not estimable (with its reason)."""
-        cols = ["term", "covariate", "level", "reference", "episodes", "hr", "lower", "upper", "p", "not_estimable"]
+        """The Cox terms: hazard ratio of loss of response vs the reference; None where the level or its reference
+        has fewer episodes than the threshold (the reason under ``withheld``) or the term is not estimable (the
+        reason under ``not_estimable``), as analysis.coxph.CoxResult.params_shown."""
+        cols = [
+            *("term", "covariate", "level", "reference", "episodes", "hr", "lower", "upper", "p"),
+            *("not_estimable", "withheld"),
+        ]
         if self.cox is None or self.cox.params.empty:
             return pd.DataFrame(columns=cols)
         thr = self.threshold(threshold)
         p = self.cox.params_shown(thr)
         p["episodes"] = [privacy.show_count(self.cox.level_sizes[t][0], thr) for t in p["term"]]
-        p["not_estimable"] = [coxph.not_shown(r) for r in p.to_dict("records")]
         return p[cols].astype(object).where(p[cols].notna(), None)
 
     def logit_shown(self, threshold: int | None = None) -> dict | None:
@@ -256,7 +259,7 @@ class DoseResponse:
         for r in j["cox"].to_dict("records"):
             what = f"  {r['term']} (vs {r['reference']})"
             lines.append(
-                f"{what}: {r['not_estimable']}"
+                f"{what}: {coxph.not_shown(r)}"
                 if r["hr"] is None
                 else f"{what}: {r['hr']:.2f} ({r['lower']:.2f} to {r['upper']:.2f}), p = {r['p']:.4g}"
             )

@@ -29,13 +29,10 @@ safety_view.rates_section(res, dimension, flags)
 
 st.subheader("Does the series get easier?")
 safety_view.series_section(res)
-c3, c4 = st.columns(2)
-with c3:
-    st.markdown("**Blood-pressure rise by age band**")
-    safety_view.bp_by_age(res)
-with c4:
-    st.markdown("**Minutes to discharge by route**")
-    safety_view.discharge(res)
+st.markdown("**Blood-pressure rise by age band**")
+safety_view.bp_by_age(res)
+st.markdown("**Minutes to discharge by route**")
+safety_view.discharge(res)
 st.subheader("Adverse events")
 safety_view.events(res)
 st.subheader("Suicidality (PHQ-9 item 9)")

@@ -53,7 +53,7 @@ OVERFLOW_JS = """() => {
   }
   for (const df of main.querySelectorAll("[data-testid='stDataFrame']")) {
     const sc = df.querySelector('.dvn-scroller');
-    if (sc && sc.scrollWidth > sc.clientWidth + 1) out.push('a table scrolls sideways: ' + df.innerText.slice(0, 60));
+    if (sc && sc.scrollWidth > sc.clientWidth + 1) out.push('a table scrolls sideways, headed ' + (df.getAttribute('aria-label') || [...df.querySelectorAll('[role=columnheader]')].map(h => h.innerText).join('|')).slice(0, 120));
   }
   for (const m of main.querySelectorAll("[data-testid='stMetricValue']")) {
     const t = m.querySelector('div') || m;
@@ -255,8 +255,8 @@ def test_no_page_has_anything_cut_off_or_overflowing_sideways(server, chromium, 
         for link in PAGES:
             go(page, link)
             time.sleep(0.8)  # (plotly's transitions)
+            screenshot(page, SHOTS / f"{link.lower().replace(' ', '_')}_{width}.png")  # (before: shows a failure)
             assert page.evaluate(OVERFLOW_JS) == [], (link, width)
-            screenshot(page, SHOTS / f"{link.lower().replace(' ', '_')}_{width}.png")
     finally:
         context.close()
     after = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True).stdout

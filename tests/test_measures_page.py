@@ -4,6 +4,7 @@ beside the measures with why they differ, and the patient list for clinicians on
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -75,6 +76,19 @@ def test_the_page_reads_each_program_off_the_default_years_measures(sample):
     assert "have an open window for MIPS 370 without a PHQ-9 yet" in text  # a clinician (no sign-in)
     due = measures.patient_list(res, "MIPS 370", due_only=True)
     assert f"**{len(due)}** patient(s)" in text and len(due) > 0
+    frames = [pd.DataFrame(d.value) for d in at.dataframe]
+    submission, events = (f for f in frames if "Measure" in f.columns)  # (the two tabs of the measure table)
+    assert list(submission.columns) == [
+        *("Measure", "Name", "Denominator", "Met", "Rate (95% CI)", "Not met", "No score in window"),
+    ]
+    assert {"Index events", "Excluded", "Window not yet closed", "Window after the index event"} <= set(events)
+    assert str(submission.set_index("Measure").loc["NQF 1884", "Denominator"]) == str(
+        table.loc["NQF 1884", "denominator"]
+    )
+    listed = next(f for f in frames if "Patient" in f.columns)
+    first = due.iloc[0]
+    assert len(listed) == len(due) and set(listed["At the data end"]) == {"open"}
+    assert listed["Index PHQ-9"].iloc[0] == f"{first['index_score']:.0f} (day {first['index_day']:.0f})"
 
 
 def test_the_site_trend_that_has_nothing_to_draw_says_why():

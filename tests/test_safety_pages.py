@@ -63,7 +63,7 @@ def test_the_safety_page_shows_rates_trends_and_the_series_on_the_sample():
     rates = pd.DataFrame(at.dataframe[0].value).set_index(["Flag", "Site"])  # each rate with its interval, one cell
     want = safety.analyse(loaded.assessments, loaded.treatments).rates.set_index(["flag", "dimension", "group"])
     north = want.loc[("surge", "site", "Northside")]
-    cell = rates.loc[("Hypertensive surge", "Northside"), "Per 100 sessions (95% CI)"]
+    cell = rates.loc[("Hypertensive surge", "Northside"), "Per 100 (95% CI)"]
     assert cell == f"{north['per_100']:.1f} ({north['lower']:.1f} to {north['upper']:.1f})"
     assert "Lower" not in rates.columns and rates.loc[("Severe hypertension", "Northside"), "Flagged"] == "<11*"
     specs = [json.loads(e.proto.spec) for e in at.get("plotly_chart")]
@@ -90,9 +90,9 @@ def test_a_clinician_sees_the_flagged_sessions_by_patient_key_and_day_and_the_ex
     at = app(SECRETS, email="carol@clinic.org")
     assert not at.exception and at.session_state["role"] == "clinician"
     frames = [d.value for d in at.dataframe]
-    flagged = next(f for f in frames if "flags" in f.columns)
-    assert {"patient_id", "day"} <= set(flagged.columns) and len(flagged) > 100
-    assert flagged["patient_id"].str.fullmatch(r"P\d{5}").all()
+    flagged = next(f for f in frames if "Flags" in f.columns)
+    assert {"Patient key", "Day"} <= set(flagged.columns) and len(flagged) > 100
+    assert flagged["Patient key"].str.fullmatch(r"P\d{5}").all()
     # the export goes through ui/show's downloads (provenance, the download logged), made when clicked
     record = [b.proto for b in at.get("download_button") if b.proto.id.endswith("_session_monitoring")]
     assert [b.label for b in record] == ["Download CSV", "Download Excel"] and all(b.deferred_file_id for b in record)

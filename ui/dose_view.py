@@ -62,7 +62,7 @@ def cox(res) -> None:
     show.plot(
         charts.forest_chart, params, f"Hazard of losing {res.instrument} response by dose band and induction density"
     )
-    st.dataframe(durability_view.hazard_table(params, {}), hide_index=True, width="stretch")
+    st.table(durability_view.hazard_table(params, {}).map(show.text), hide_index=True)  # (notes wrapped)
     line = durability_view.model_checks_line(res.cox)
     if line:
         st.caption(line)

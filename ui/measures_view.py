@@ -21,7 +21,7 @@ TABLE_NAMES = {
     "excluded": "Excluded",
     "not_reached": "Window not yet closed",
     "denominator": "Denominator",
-    "numerator": "Numerator (met)",
+    "numerator": "Met",
     "not_met": "Not met",
     "no_score": "No score in window",
     "rate": "Rate (95% CI)",
@@ -95,15 +95,26 @@ TABLE_ORDER += ("excluded", "not_reached", "eligible", "window")
 
 
 def measure_table(res) -> pd.DataFrame:
-    """The measure table as shown (suppressed jointly with the trends), with its CSV and Excel downloads."""
+    """The measure table as shown (suppressed jointly with the trends), with its CSV and Excel downloads: on
+    screen in two tabs (what a submission reports; how the index events were counted), each download whole."""
     table = res.shown()[0][list(TABLE_ORDER)]
-    shown = show.table(
-        table, "quality measures", percent=("rate",), ci={"rate": ("lower", "upper")}, rename=TABLE_NAMES
-    )
+    submission, events = st.tabs(["What a submission reports", "How the index events were counted"])
+    hidden = {"submission": ("eligible", "excluded", "not_reached", "window"), "events": TABLE_ORDER[4:9]}
+    for tab, key in ((submission, "submission"), (events, "events")):
+        with tab:
+            shown = show.table(
+                table,
+                "quality measures",
+                percent=("rate",),
+                ci={"rate": ("lower", "upper")},
+                rename=TABLE_NAMES,
+                hide=hidden[key],
+                key=f"quality_measures_{key}",
+            )
     st.caption(
         "Denominator = met + not met + no score in the window; index events = denominator + excluded + window "
-        f"not yet closed. A blank cell is withheld so that a count under {res.threshold} cannot be worked out "
-        "from the others on this page."
+        f"not yet closed. A count under {res.threshold} reads '<{res.threshold}', and a value from which one could "
+        "be worked out 'withheld'."
     )
     return shown
 
@@ -210,6 +221,30 @@ def course_beside_measures(d, defs, res) -> None:
     st.markdown(f"**Why they differ:** {measures.WHY_COURSE_DIFFERS}")
 
 
+def patients_on_screen(p: pd.DataFrame) -> pd.DataFrame:
+    """The patient list as read on screen: a score with its day in one cell, the window as 'from to to' (the
+    download keeps every column apart)."""
+
+    def whole(v) -> str:
+        return formatting.DASH if formatting.missing(v) else f"{float(v):.0f}"
+
+    def with_day(score, day) -> str:
+        return formatting.DASH if formatting.missing(score) else f"{whole(score)} (day {whole(day)})"
+
+    return pd.DataFrame(
+        {
+            "Patient": p[schema.PATIENT_ID].to_numpy(),
+            "Disposition": p["disposition"].to_numpy(),
+            "Index PHQ-9": [with_day(s, d) for s, d in zip(p["index_score"], p["index_day"])],
+            "Deciding PHQ-9": [with_day(s, d) for s, d in zip(p["deciding_score"], p["deciding_day"])],
+            "Window, days": [f"{whole(a)} to {whole(b)}" for a, b in zip(p["window_from_day"], p["window_to_day"])],
+            "At the data end": p["window_state"].to_numpy(),
+            "Due now": p["due"].to_numpy(),
+            "Site": p[schema.SITE].astype(object).fillna(formatting.DASH).to_numpy(),
+        }
+    )
+
+
 def patients_section(res, key: str) -> None:
     """For clinicians: the patients behind the chosen measure, who is due now, and the list's CSV."""
     if not access.can_view_patient_level(gate.role()):
@@ -222,13 +257,7 @@ def patients_section(res, key: str) -> None:
         f"**{due}** patient(s) have an open window for {key} without a PHQ-9 yet: a score before the window "
         "closes still counts. Days are counted from each patient's first treatment (day 0)."
     )
-    view = p[[c for c in PATIENT_NAMES if c != "measure"]].copy()
-    for c in view.columns:  # days and scores as whole numbers where they are, a missing one as a dash
-        v = view[c]
-        if v.dtype.kind == "f" and ((v % 1 == 0) | v.isna()).all():
-            v = v.astype("Int64")
-        view[c] = v.astype(object).where(v.notna(), formatting.DASH)
-    st.dataframe(view.rename(columns=PATIENT_NAMES), hide_index=True, width="stretch")
+    st.dataframe(patients_on_screen(p), hide_index=True, width="stretch")
     show.csv_download(
         p[list(PATIENT_NAMES)].rename(columns=PATIENT_NAMES),
         "Download the patient list (CSV)",

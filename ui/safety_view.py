@@ -22,6 +22,17 @@ DIMENSIONS = {
 }
 HEADLINE = ("surge", "severe_hypertension", "marked_dissociation", "adverse_event")
 FLAGGED_ON_SCREEN = 1000  # rows of the flagged sessions drawn on screen (the download holds them all)
+#: the flagged sessions' columns as headed on screen and in their download
+FLAGGED_NAMES = {
+    S.PATIENT_ID: "Patient key",
+    S.DAY: "Day",
+    S.KIND: "Kind",
+    S.ROUTE: "Route",
+    "infusion_number": "Infusion number",
+    "sbp_rise": "Systolic rise",
+    "dbp_rise": "Diastolic rise",
+    "flags": "Flags",
+}
 
 
 def _rate(row) -> str:
@@ -69,36 +80,50 @@ def rates_section(res, dimension: str, flags: list[str]) -> None:
     show.plot(safety_charts.flag_rates_chart, shown, flags, dimension)
     table = shown[shown[S.DIMENSION] == dimension].copy()
     table["flag"] = table["flag"].map(safety.FLAGS)
+    per_session, per_patient = st.tabs(["Per 100 sessions", "Per patient"])  # (side by side: too wide to read)
+    patients, sessions = ("patients", "patients_flagged", "patients_per_100"), ("sessions", "events", "per_100")
+    for tab, hide, key in ((per_session, patients, "sessions"), (per_patient, sessions, "patients")):
+        with tab:
+            _rates_table(table, dimension, hide, key)
+
+
+def _rates_table(table: pd.DataFrame, dimension: str, hide: tuple, key: str) -> None:
     show.table(
         table.drop(columns=[S.DIMENSION]),
         f"safety_rates_by_{dimension}",
+        hide=hide,
         rename={
             "flag": "Flag",
             S.GROUP: DIMENSIONS[dimension],
-            "sessions": "Sessions (told)",
+            "sessions": "Sessions",
             "events": "Flagged",
-            "per_100": "Per 100 sessions (95% CI)",
+            "per_100": "Per 100 (95% CI)",
             "lower": "Lower",
             "upper": "Upper",
-            "patients": "Patients (told)",
+            "patients": "Patients",
             "patients_flagged": "Patients flagged",
-            "patients_per_100": "% of patients (95% CI)",
+            "patients_per_100": "% patients (95% CI)",
             "patients_lower": "Patients lower",
             "patients_upper": "Patients upper",
         },
         ci={"per_100": ("lower", "upper"), "patients_per_100": ("patients_lower", "patients_upper")},
-        key=f"safety_rates_{dimension}",
+        key=f"safety_rates_{dimension}_{key}",
     )
 
 
-def _means_table(res, table: pd.DataFrame, name: str, group: str, columns: dict) -> None:
+def _means_table(res, table: pd.DataFrame, name: str, group: str, sessions: str, columns: dict) -> None:
+    """A table of means (analysis.safety.Safety.means_shown): its groups, patients, ``sessions`` (the count
+    column) and ``columns`` {heading: (value, lower, upper)}, each value with its interval in one cell."""
     shown = res.means_shown(table, threshold())
-    keep = [S.GROUP, S.PATIENTS] + [c for c in columns if c in shown.columns]
-    view = shown[keep].copy()
-    for c in columns:
-        if c in view.columns and not c.endswith("_n"):
-            view[c] = view[c].map(lambda v: "" if formatting.missing(v) else f"{float(v):.1f}")
-    show.table(view, name, rename={S.GROUP: group, S.PATIENTS: "Patients", **columns}, key=name)
+    values = {v: heading for heading, (v, _, _) in columns.items()}
+    keep = [S.GROUP, S.PATIENTS, sessions, *(c for triple in columns.values() for c in triple)]
+    show.table(
+        shown[keep],
+        name,
+        rename={S.GROUP: group, S.PATIENTS: "Patients", sessions: "Sessions", **values},
+        ci={v: (lo, hi) for v, lo, hi in columns.values()},
+        key=name,
+    )
 
 
 def series_section(res) -> None:
@@ -106,37 +131,28 @@ def series_section(res) -> None:
 
 
 def bp_by_age(res) -> None:
-    cols = {
-        "sbp_rise_n": "Sessions",
-        "sbp_rise_mean": "Systolic rise",
-        "sbp_rise_lower": "Lower",
-        "sbp_rise_upper": "Upper",
-        "dbp_rise_mean": "Diastolic rise",
-        "dbp_rise_lower": "Lower ",
-        "dbp_rise_upper": "Upper ",
+    columns = {
+        "Systolic rise, mmHg (95% CI)": ("sbp_rise_mean", "sbp_rise_lower", "sbp_rise_upper"),
+        "Diastolic rise, mmHg (95% CI)": ("dbp_rise_mean", "dbp_rise_lower", "dbp_rise_upper"),
     }
-    _means_table(res, res.bp_by_age, "bp_rise_by_age_band", "Age band", cols)
+    _means_table(res, res.bp_by_age, "bp_rise_by_age_band", "Age band", "sbp_rise_n", columns)
 
 
 def discharge(res) -> None:
-    cols = {
-        "minutes_n": "Sessions",
-        "minutes_median": "Median minutes",
-        "minutes_q1": "Q1",
-        "minutes_q3": "Q3",
-        "minutes_mean": "Mean",
-        "minutes_lower": "Lower",
-        "minutes_upper": "Upper",
+    columns = {
+        "Median minutes (quartiles)": ("minutes_median", "minutes_q1", "minutes_q3"),
+        "Mean minutes (95% CI)": ("minutes_mean", "minutes_lower", "minutes_upper"),
     }
-    _means_table(res, res.discharge, "minutes_to_discharge_by_route", "Route", cols)
+    _means_table(res, res.discharge, "minutes_to_discharge_by_route", "Route", "minutes_n", columns)
 
 
 def events(res) -> None:
     if res.events.empty:
         st.caption("The data keep no adverse events.")
         return
+    events = res.events.assign(flag=res.events["flag"].str.replace("_", " ").str.capitalize())
     table = privacy.suppress_table(
-        res.events.drop(columns=[S.DIMENSION, S.GROUP]),
+        events.drop(columns=[S.DIMENSION, S.GROUP]),
         safety.RATE_COUNTS,
         (),
         threshold(),
@@ -150,17 +166,22 @@ def events(res) -> None:
             "flag": "Adverse event",
             "sessions": "Sessions",
             "events": "With it",
-            "per_100": "Per 100",
+            "per_100": "Per 100 sessions (95% CI)",
             "lower": "Lower",
             "upper": "Upper",
             "patients": "Patients",
             "patients_flagged": "Patients with it",
-            "patients_per_100": "Patients %",
+            "patients_per_100": "% of patients (95% CI)",
             "patients_lower": "Patients lower",
             "patients_upper": "Patients upper",
         },
+        ci={"per_100": ("lower", "upper"), "patients_per_100": ("patients_lower", "patients_upper")},
         key="adverse_events",
     )
+
+
+def _whole(v) -> str:
+    return formatting.DASH if formatting.missing(v) else f"{float(v):.0f}"
 
 
 def suicidality(res) -> None:
@@ -199,13 +220,16 @@ def clinician_lists(res, treatments, definitions) -> None:
             width="stretch",
         )
     st.subheader("Flagged sessions")
-    flagged = cache.cached(safety.Safety.flagged_sessions, res)
+    flagged = cache.cached(safety.Safety.flagged_sessions, res).rename(columns=FLAGGED_NAMES)
     shown = flagged.head(FLAGGED_ON_SCREEN)
     st.caption(
         f"{len(flagged):,} sessions with at least one flag, by patient key and day"
         + (f"; the first {len(shown):,} on screen, all of them in the download." if len(shown) < len(flagged) else ".")
     )
-    st.dataframe(shown, hide_index=True, width="stretch")
+    rise = shown["Systolic rise"].map(_whole) + "/" + shown["Diastolic rise"].map(_whole)
+    on_screen = shown.drop(columns=["Systolic rise", "Diastolic rise"]).rename(columns={"Infusion number": "Infusion"})
+    on_screen.insert(on_screen.columns.get_loc("Flags"), "BP rise, mmHg", rise.to_numpy())
+    st.dataframe(on_screen, hide_index=True, width="stretch")
     show.downloads(flagged, "Flagged sessions", key="flagged_sessions", stem="flagged_sessions", deferred=True)
     st.subheader("Session-monitoring record")
     st.caption(
