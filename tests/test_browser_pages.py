@@ -14,6 +14,7 @@ import time
 
 import pandas as pd
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from analysis import formatting, metrics, provenance
 from tests.test_browser import FILES, ROOT, SHOTS, main_text, screenshot, settle
@@ -82,6 +83,20 @@ def summary_json() -> dict:
     return json.loads(out.stdout)
 
 
+def download(page, button):
+    """Click a download button; the download. A click that lands while the page is rerunning from the previous
+    download (the button is being drawn again) starts none: the page is let settle and the button clicked again."""
+    for attempt in (1, 2):
+        try:
+            with page.expect_download(timeout=30_000) as dl:
+                button.click()
+            return dl
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+            settle(page)
+
+
 def csv_downloads(page, tmp_path) -> dict:
     """Every 'Download CSV' button in view clicked: {file name: path}. (A tab not open holds the same table's
     download as the open one: Safety's rates per session and per patient, the measures' two views.)"""
@@ -90,8 +105,7 @@ def csv_downloads(page, tmp_path) -> dict:
     for i in range(buttons.count()):
         if not buttons.nth(i).is_visible():
             continue
-        with page.expect_download() as dl:
-            buttons.nth(i).click()
+        dl = download(page, buttons.nth(i))
         path = tmp_path / dl.value.suggested_filename
         dl.value.save_as(path)
         files[dl.value.suggested_filename] = path
