@@ -333,6 +333,9 @@ NOT_NAMES = frozenset(
 )
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*", re.UNICODE)
 _HEXISH = re.compile(r"[0-9a-f]{6,}|[0-9A-F]{6,}")
+#: a key of ASCII letters and digits (and - _) with a digit: never name-shaped by the rules below (with a digit, a
+#: name needs two words side by side, apart only by spaces, commas or full stops); most pseudonyms look so
+_CODE = re.compile(r"[A-Za-z0-9_-]*[0-9][A-Za-z0-9_-]*")
 
 
 def name_shaped(value) -> bool:
@@ -341,9 +344,13 @@ def name_shaped(value) -> bool:
     'Patient 12', 'A', 'PABC' are not. Without a digit, two words (other than KEY_WORDS), or one word of two or more
     letters written as a name is (not in capitals or as hexadecimal, which are codes and hashes: 'SMITH' alone
     passes); with digits, two words side by side, one of two or more letters ('Smith John 12', 'J. Smith 1961')."""
-    if value is None:
+    if value is None or _CODE.fullmatch(str(value)):
         return False
-    v = _fold_value(str(value)).strip()
+    return _name_shaped_by_rules(str(value))
+
+
+def _name_shaped_by_rules(value: str) -> bool:
+    v = _fold_value(value).strip()
     folded = " ".join(re.sub(r"[^\w]+", " ", v.casefold()).split())
     if not v or folded in NOT_NAMES:
         return False

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from analysis import phi
 from analysis import schema as S
@@ -368,3 +370,8 @@ def test_a_refusal_names_rows_and_columns_only():
     issue = lg.table().iloc[0]
     assert issue["code"] == "PHI_NAME_KEYS" and issue["rows"] == [2, 5] and issue["column"] == "Client ID"
     assert "rows 2, 5" in issue["message"] and "Nothing from this file was kept." in issue["message"]
+
+
+@given(st.from_regex(phi._CODE, fullmatch=True))
+def test_a_key_of_letters_and_digits_is_never_name_shaped_so_it_skips_the_rules(key):
+    assert not phi._name_shaped_by_rules(key) and not phi.name_shaped(key)

@@ -214,11 +214,6 @@ def _numbers(raw: TextTable, source: str, target: str, limits, log: IssueLog, fi
     return _flag_range(values, target, limits, source, raw.rows, log, file)
 
 
-def _text(raw: TextTable, source: str) -> list:
-    codes, distinct = raw.distinct(source)
-    return [None if c < 0 else distinct[c] for c in codes]
-
-
 def _split_bp(raw: TextTable, source: str, pair, ranges, log: IssueLog, file: str) -> dict[str, np.ndarray]:
     codes, distinct = raw.distinct(source)
     parsed = [_bp(v) for v in distinct] + [(np.nan, np.nan, 1)]
@@ -247,9 +242,9 @@ def session_columns(raw: TextTable, target: dict[str, str], log: IssueLog, file:
         if c in target:
             out[c] = _numbers(raw, target[c], c, limits, log, file)
     if S.ADVERSE_EVENTS in target:
-        parsed = [event_codes(v) for v in _text(raw, target[S.ADVERSE_EVENTS])]
-        out[S.ADVERSE_EVENTS] = pd.array([p[0] for p in parsed], dtype="str")
-        unknown = raw.rows[np.array([bool(p[1]) for p in parsed], dtype=bool)]
+        codes, parsed = _per_distinct(raw, target[S.ADVERSE_EVENTS], event_codes)
+        out[S.ADVERSE_EVENTS] = pd.array(np.array([p[0] for p in parsed], dtype=object)[codes], dtype="str")
+        unknown = raw.rows[np.array([bool(p[1]) for p in parsed], dtype=bool)[codes]]
         if len(unknown):  # (the rows, never the words: a free-text cell may name someone)
             log.add(
                 "info",
@@ -260,8 +255,17 @@ def session_columns(raw: TextTable, target: dict[str, str], log: IssueLog, file:
                 unknown.tolist(),
             )
     if S.RESCUE_MEDICATION in target:
-        out[S.RESCUE_MEDICATION] = pd.array([rescue_value(v) for v in _text(raw, target[S.RESCUE_MEDICATION])], "str")
+        codes, parsed = _per_distinct(raw, target[S.RESCUE_MEDICATION], rescue_value)
+        out[S.RESCUE_MEDICATION] = pd.array(np.array(parsed, dtype=object)[codes], dtype="str")
     return out
+
+
+def _per_distinct(raw: TextTable, source: str, parse) -> tuple[np.ndarray, list]:
+    """``parse`` of each distinct cell of ``source`` (a practice writes few distinct event lists), and each row's
+    index into them: (codes, parsed values; the last one is a blank cell's)."""
+    codes, distinct = raw.distinct(source)
+    parsed = [parse(v) for v in distinct] + [parse(None)]
+    return np.where(codes < 0, len(distinct), codes), parsed
 
 
 def attach(treatments: pd.DataFrame, internal: pd.DataFrame) -> pd.DataFrame:
