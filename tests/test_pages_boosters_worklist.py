@@ -115,3 +115,16 @@ def test_a_manager_has_no_worklist_in_the_page_list_and_is_refused_on_it():
     assert not page.exception
     assert [i.value for i in page.info] == ["The worklist names patients: it is shown to clinicians only."]
     assert not page.table and not page.dataframe and not page.metric and not page.get("download_button")
+
+
+def test_a_long_worklist_shows_its_most_urgent_rows_and_says_the_downloads_hold_all(monkeypatch):
+    from ui import worklist_view
+
+    monkeypatch.setattr(worklist_view, "ON_SCREEN", 5)
+    at = app("carol@clinic.org")
+    at.switch_page("pages/worklist.py").run()
+    loaded = at.session_state["_loaded"]
+    want = worklist.worklist(loaded.assessments, loaded.treatments, "PHQ9")
+    assert at.table[0].value["Patient key"].tolist() == want["patient_id"].head(5).tolist()
+    captions = [str(c.value) for c in at.caption]
+    assert any(c.startswith(f"The 5 most urgent of {len(want):,} patients are on screen") for c in captions), captions

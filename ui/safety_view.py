@@ -44,7 +44,7 @@ def _rate(row) -> str:
 def headline(res) -> None:
     """Tiles: sessions, then per 100 sessions of the headline flags, and emergent item-9 answers."""
     thr = threshold()
-    rates = res.rates_shown(thr)
+    rates = cache.cached(safety.Safety.rates_shown, res, thr)  # (complementary suppression: once per data)
     overall = rates[rates[S.DIMENSION] == S.OVERALL].set_index("flag")
     cols = [c for _ in range(2) for c in st.columns(3)]  # two rows of three: the labels are read whole
     cols[0].metric("Sessions", show.count(res.sessions), border=True, help="Sessions in the treatments file.")
@@ -76,7 +76,7 @@ def headline(res) -> None:
 def rates_section(res, dimension: str, flags: list[str]) -> None:
     """The chart of the chosen flags by ``dimension`` and the table of every flag by it."""
     thr = threshold()
-    shown = res.rates_shown(thr)
+    shown = cache.cached(safety.Safety.rates_shown, res, thr)
     show.plot(safety_charts.flag_rates_chart, shown, flags, dimension)
     table = shown[shown[S.DIMENSION] == dimension].copy()
     table["flag"] = table["flag"].map(safety.FLAGS)

@@ -24,6 +24,8 @@ RENAME = {
     "latest_score": "Latest score",
     "latest_day": "Latest score (day)",
 }
+#: rows of the worklist drawn on screen (an HTML table: every row is drawn), the most urgent; the downloads hold all
+ON_SCREEN = 300
 #: the columns on screen (a table that wraps its text, so the reasons are read whole)
 SCREEN = ("priority", S.PATIENT_ID, "kind_words", "reason", "day_now", "last_seen_day")
 TILES = {
@@ -66,9 +68,18 @@ def listing(table: pd.DataFrame, instrument: str) -> None:
     t = table.assign(kind_words=table["kind"].map(worklist.KIND_WORDS))
     t = t[["priority", S.PATIENT_ID, "kind_words", "reason"] + list(worklist.COLUMNS[4:])]
     download = t.rename(columns=RENAME)
-    screen = download[[RENAME[c] for c in SCREEN]].copy()
+    screen = download[[RENAME[c] for c in SCREEN]].head(ON_SCREEN).copy()
     for c in screen.columns:  # (st.table renders Markdown: every cell as plain text)
         screen[c] = ["" if pd.isna(v) else show.text(f"{v:g}" if isinstance(v, float) else v) for v in screen[c]]
     st.table(screen, hide_index=True)
-    st.caption("The downloads add each patient's condition, site, baseline and latest score.")
+    more = len(download) > ON_SCREEN
+    st.caption(
+        (
+            f"The {ON_SCREEN:,} most urgent of {len(download):,} patients are on screen; the downloads hold every "
+            "one, with "
+            if more
+            else "The downloads add "
+        )
+        + "each patient's condition, site, baseline and latest score."
+    )
     show.downloads(download, f"worklist {instrument}", "worklist", "worklist")
