@@ -82,4 +82,4 @@ def listing(table: pd.DataFrame, instrument: str) -> None:
         )
         + "each patient's condition, site, baseline and latest score."
     )
-    show.downloads(download, f"worklist {instrument}", "worklist", "worklist")
+    show.downloads(download, f"worklist {instrument}", "worklist", "worklist", deferred=True)  # (made on the click)
