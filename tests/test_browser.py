@@ -248,7 +248,6 @@ def test_the_measures_page_shows_the_command_lines_numbers_for_a_year_and_the_du
     assert len(everyone) == by_key["MIPS 370"]["eligible"] > len(listed)  # every index event of the year
     page.get_by_text("Only patients due for a PHQ-9 in an open window").click()
     settle(page)
-    screenshot(page, tmp_path / "measures.png")
     screenshot(page, SHOTS / "measures.png")
 
 
