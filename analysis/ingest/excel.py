@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from analysis.ingest.read import Refused, TextTable, head_bytes
+from analysis.ingest.read import Refused, TextTable, _unique_names, head_bytes
 
 #: a workbook's file name and a sheet's name: "book.xlsx [Scores]"
 SHEET_NAME = "{book} [{sheet}]"
@@ -76,20 +76,6 @@ def cell_text(v) -> str | None:
     return text if text.strip() else None
 
 
-def _unique(names: list) -> list[str]:
-    seen: dict[str, int] = {}
-    out = []
-    for i, n in enumerate(names):
-        n = (str(n).strip() if n is not None else "") or f"column {i + 1}"
-        if n in seen:
-            seen[n] += 1
-            n = f"{n}.{seen[n]}"
-        else:
-            seen[n] = 0
-        out.append(n)
-    return out
-
-
 def sheet_reader(cells: list[tuple]) -> TableReader | None:
     """The reader of one sheet's cell values (rows of tuples, as openpyxl gives them); None for a sheet
     without data (no row with two filled cells)."""
@@ -105,7 +91,12 @@ def sheet_reader(cells: list[tuple]) -> TableReader | None:
     header = [rows[header_at][j] if j < len(rows[header_at]) else None for j in used]
     body = [(i, r) for i, r in enumerate(rows[header_at + 1 :], start=header_at + 2) if any(v is not None for v in r)]
     columns = [[r[j] if j < len(r) else None for _, r in body] for j in used]
-    return TableReader(_unique(header), columns, np.array([i for i, _ in body], dtype=np.int32), skip=header_at)
+    return TableReader(
+        _unique_names(["" if n is None else n for n in header]),
+        columns,
+        np.array([i for i, _ in body], dtype=np.int32),
+        skip=header_at,
+    )
 
 
 def sheets(book: str, data, left_out: list[str] | None = None) -> list[tuple[str, TableReader]]:
