@@ -45,6 +45,29 @@ def saved_data_sets_in_a_temporary_folder(tmp_path_factory):
         os.environ[DATA_DIR_ENV] = before
 
 
+#: a sign-in configuration for AppTest (its provider is never called: AppTest sets the user itself)
+AUTH = {
+    "redirect_uri": "http://localhost:8501/oauth2callback",
+    "cookie_secret": "s" * 64,
+    "client_id": "dashboard",
+    "client_secret": "secret",
+    "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
+}
+ACCESS = {"managers": ["@clinic.org"], "clinicians": ["carol@clinic.org"]}
+SECRETS = {"auth": AUTH, "access": ACCESS}
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    """An empty data folder for one test (the dashboard's store is opened anew on it); its path."""
+    from ui import gate
+
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "data"))
+    gate._open_store.clear()
+    yield tmp_path / "data"
+    gate._open_store.clear()
+
+
 @contextmanager
 def streamlit_server(data_dir: Path, *args: str, port: int | None = None, env: dict | None = None):
     """`streamlit run dashboard.py ARGS` on 127.0.0.1 (a free port unless given) with its saved data sets in

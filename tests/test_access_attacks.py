@@ -13,32 +13,19 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analysis import access
-from analysis.config import DATA_DIR_ENV
 from analysis.errors import DataError
 from analysis.outcomes import Definitions
 from analysis.store import Store
+from tests.conftest import SECRETS
 from ui import gate
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRETS_ATTACKS = sorted((ROOT / "tests" / "data" / "attacks" / "access").glob("*.toml"))
-AUTH = {
-    "redirect_uri": "http://localhost:8501/oauth2callback",
-    "cookie_secret": "s" * 64,
-    "client_id": "dashboard",
-    "client_secret": "secret",
-    "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
-}
-SECRETS = {"auth": AUTH, "access": {"managers": ["@clinic.org"], "clinicians": ["carol@clinic.org"]}}
 
-pytestmark = pytest.mark.skipif(not (ROOT / "sample_data" / "assessments.csv").exists(), reason="no sample_data/")
-
-
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "data"))
-    gate._open_store.clear()
-    yield tmp_path / "data"
-    gate._open_store.clear()
+pytestmark = [
+    pytest.mark.skipif(not (ROOT / "sample_data" / "assessments.csv").exists(), reason="no sample_data/"),
+    pytest.mark.usefixtures("data_dir"),
+]
 
 
 def app(secrets=None, email=None) -> AppTest:

@@ -11,35 +11,20 @@ import pytest
 from streamlit import config
 from streamlit.testing.v1 import AppTest
 
-from analysis.config import DATA_DIR_ENV
 from analysis.store import Store
+from tests.conftest import ACCESS, AUTH, SECRETS
 from ui import gate
 from ui.show import text
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
 FILES = [SAMPLE / "assessments.csv", SAMPLE / "treatments.csv"]
-AUTH = {
-    "redirect_uri": "http://localhost:8501/oauth2callback",
-    "cookie_secret": "s" * 64,
-    "client_id": "dashboard",
-    "client_secret": "secret",
-    "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
-}
-ACCESS = {"managers": ["@clinic.org"], "clinicians": ["carol@clinic.org"]}
-SECRETS = {"auth": AUTH, "access": ACCESS}
 DATA_PAGES = ["pages/overview.py", "pages/trajectories.py", "pages/durability.py", "pages/data.py"]
 
-pytestmark = pytest.mark.skipif(not FILES[0].exists(), reason="sample_data/ not generated yet")
-
-
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch):
-    """Every test starts with an empty data folder (the server's store is re-opened on it)."""
-    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "data"))
-    gate._open_store.clear()
-    yield tmp_path / "data"
-    gate._open_store.clear()
+pytestmark = [
+    pytest.mark.skipif(not FILES[0].exists(), reason="sample_data/ not generated yet"),
+    pytest.mark.usefixtures("data_dir"),
+]
 
 
 def app(secrets=None, email=None, logged_in=True, verified=True) -> AppTest:

@@ -7,29 +7,15 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis.config import DATA_DIR_ENV
-from ui import gate
+from tests.conftest import SECRETS
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
-AUTH = {
-    "redirect_uri": "http://localhost:8501/oauth2callback",
-    "cookie_secret": "s" * 64,
-    "client_id": "dashboard",
-    "client_secret": "secret",
-    "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
-}
-SECRETS = {"auth": AUTH, "access": {"managers": ["@clinic.org"], "clinicians": ["carol@clinic.org"]}}
 
-pytestmark = pytest.mark.skipif(not (SAMPLE / "assessments.csv").exists(), reason="sample_data/ not generated yet")
-
-
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "data"))
-    gate._open_store.clear()
-    yield
-    gate._open_store.clear()
+pytestmark = [
+    pytest.mark.skipif(not (SAMPLE / "assessments.csv").exists(), reason="sample_data/ not generated yet"),
+    pytest.mark.usefixtures("data_dir"),
+]
 
 
 def app(secrets=None, email=None) -> AppTest:
