@@ -53,7 +53,7 @@ def session_doses(treatments: pd.DataFrame) -> pd.DataFrame:
 def doses_in_order(t: pd.DataFrame, pid: np.ndarray) -> pd.DataFrame:
     """:func:`session_doses` of treatments already in session order, with their patient codes
     (:func:`in_session_order`)."""
-    kg, mg = (_numbers(t, c) for c in (S.DOSE, S.DOSE_MG))
+    kg, mg = (numbers(t, c) for c in (S.DOSE, S.DOSE_MG))
     induction = (t[S.KIND] == "induction").to_numpy()
     out = pd.DataFrame({c: t[c].to_numpy() for c in (S.PATIENT_ID, S.DAY, S.KIND, S.ROUTE)})
     out[S.DOSE], out[S.DOSE_MG] = kg, mg
@@ -69,7 +69,8 @@ def doses_in_order(t: pd.DataFrame, pid: np.ndarray) -> pd.DataFrame:
     return out
 
 
-def _numbers(t: pd.DataFrame, c: str) -> np.ndarray:
+def numbers(t: pd.DataFrame, c: str) -> np.ndarray:
+    """Column ``c`` of ``t`` as floats (missing: NaN); all NaN when the file did not keep it."""
     return t[c].to_numpy(dtype=float, na_value=np.nan) if c in t.columns else np.full(len(t), np.nan)
 
 

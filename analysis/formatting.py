@@ -95,6 +95,11 @@ def count(v) -> str:
     return DASH if missing(v) else f"{int(v):,}"
 
 
+def whole(v) -> str:
+    """A number rounded to a whole one, without separators (a day, a score, mmHg): '-7', '19'; missing: '—'."""
+    return DASH if missing(v) else f"{float(v):.0f}"
+
+
 def percent(v, digits: int = 1) -> str:
     """A share (a fraction) as percent: 0.548 -> '54.8%' (``digits`` decimals); missing: '—'."""
     return DASH if missing(v) else f"{100 * float(v):.{digits}f}%"

@@ -65,10 +65,6 @@ def _either(a_event, a_known, b_event, b_known):
     return event, event | (a_known & b_known)
 
 
-def _col(t: pd.DataFrame, c: str) -> np.ndarray:
-    return t[c].to_numpy(dtype=float, na_value=np.nan) if c in t.columns else np.full(len(t), np.nan)
-
-
 def session_flags(treatments: pd.DataFrame, definitions: Definitions | None = None) -> pd.DataFrame:
     """Per treatment row, in patient and day order: patient, day, kind, route, dose (mg/kg and mg), dose band,
     infusion number, the rises, CADSS, CADSS-6, minutes to discharge and, per flag, its value (True/False) or NA
@@ -78,18 +74,18 @@ def session_flags(treatments: pd.DataFrame, definitions: Definitions | None = No
     th = d.safety_threshold
     t, pid = dose_.in_session_order(treatments)
     doses = dose_.doses_in_order(t, pid)
-    sbp0, sbp1, dbp0, dbp1 = (_col(t, c) for c in (S.SBP_PRE, S.SBP_PEAK, S.DBP_PRE, S.DBP_PEAK))
+    sbp0, sbp1, dbp0, dbp1 = (dose_.numbers(t, c) for c in (S.SBP_PRE, S.SBP_PEAK, S.DBP_PRE, S.DBP_PEAK))
     rise_s, rise_d = sbp1 - sbp0, dbp1 - dbp0
     ks, kd = ~np.isnan(rise_s), ~np.isnan(rise_d)
     flags = {}
     flags["surge"] = _either(rise_s >= th("surge_sbp_rise"), ks, rise_d >= th("surge_dbp_rise"), kd)
     for name, key in (("severe_hypertension", "severe"), ("emergent_hypertension", "emergent")):
         flags[name] = _either(sbp1 >= th(f"{key}_sbp"), ~np.isnan(sbp1), dbp1 >= th(f"{key}_dbp"), ~np.isnan(dbp1))
-    spo2, hr, moaas = _col(t, S.SPO2_MIN), _col(t, S.HR_PEAK), _col(t, S.MOAAS_MIN)
+    spo2, hr, moaas = dose_.numbers(t, S.SPO2_MIN), dose_.numbers(t, S.HR_PEAK), dose_.numbers(t, S.MOAAS_MIN)
     flags["desaturation"] = (spo2 < th("desaturation_spo2_below"), ~np.isnan(spo2))
     flags["tachycardia"] = (hr > th("tachycardia_hr_above"), ~np.isnan(hr))
     flags["deep_sedation"] = (moaas <= th("deep_sedation_moaas_max"), ~np.isnan(moaas))
-    cadss, cadss6 = _col(t, S.CADSS), _col(t, S.CADSS6)
+    cadss, cadss6 = dose_.numbers(t, S.CADSS), dose_.numbers(t, S.CADSS6)
     flags["marked_dissociation"] = _either(
         cadss >= th("dissociation_cadss_min"),
         ~np.isnan(cadss),
@@ -112,7 +108,7 @@ def session_flags(treatments: pd.DataFrame, definitions: Definitions | None = No
         flags["rescue_medication"] = (known & (rescue.astype(str).str.strip().str.lower() != "no").to_numpy(), known)
     else:
         flags["rescue_medication"] = (np.zeros(len(t), bool), np.zeros(len(t), bool))
-    disch = _col(t, S.MINUTES_TO_DISCHARGE)
+    disch = dose_.numbers(t, S.MINUTES_TO_DISCHARGE)
     flags["late_discharge"] = (disch > th("discharge_minutes_above"), ~np.isnan(disch))
     events = np.logical_or.reduce([e & k for e, k in flags.values()])
     known = np.logical_or.reduce([k for _, k in flags.values()])

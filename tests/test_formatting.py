@@ -20,12 +20,14 @@ def test_numbers_are_formatted_as_the_dashboard_prints_them():
     assert fmt.hazard_ratio(8.8e-07, 0.0, float("inf")) == "not estimable"
     assert fmt.hazard_ratio(2.671191, 1.465611, 4.868457) == "2.67 (1.47 to 4.87)"
     assert fmt.count("<11") == "<11" and fmt.count(2708) == "2,708"
+    assert fmt.whole(-7.0) == "-7" and fmt.whole(19.6) == "20" and fmt.whole(1234) == "1234"
 
 
 @pytest.mark.parametrize("nothing", [None, pd.NA, float("nan"), np.nan, pd.NaT])
 def test_every_kind_of_missing_value_prints_as_a_dash_or_not_reached(nothing):
     assert fmt.missing(nothing)
     assert fmt.count(nothing) == fmt.percent(nothing) == fmt.p_value(nothing) == fmt.points(nothing) == fmt.DASH
+    assert fmt.whole(nothing) == fmt.DASH
     assert fmt.rate_ci(nothing, 0.1, 0.2) == fmt.DASH
     assert fmt.days(nothing) == fmt.days(nothing, unit=True) == "not reached"
     assert fmt.hazard_ratio(nothing, 1, 2) == "not estimable"

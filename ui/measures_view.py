@@ -225,11 +225,10 @@ def patients_on_screen(p: pd.DataFrame) -> pd.DataFrame:
     """The patient list as read on screen: a score with its day in one cell, the window as 'from to to' (the
     download keeps every column apart)."""
 
-    def whole(v) -> str:
-        return formatting.DASH if formatting.missing(v) else f"{float(v):.0f}"
-
     def with_day(score, day) -> str:
-        return formatting.DASH if formatting.missing(score) else f"{whole(score)} (day {whole(day)})"
+        return (
+            formatting.DASH if formatting.missing(score) else f"{formatting.whole(score)} (day {formatting.whole(day)})"
+        )
 
     return pd.DataFrame(
         {
@@ -237,7 +236,10 @@ def patients_on_screen(p: pd.DataFrame) -> pd.DataFrame:
             "Disposition": p["disposition"].to_numpy(),
             "Index PHQ-9": [with_day(s, d) for s, d in zip(p["index_score"], p["index_day"])],
             "Deciding PHQ-9": [with_day(s, d) for s, d in zip(p["deciding_score"], p["deciding_day"])],
-            "Window, days": [f"{whole(a)} to {whole(b)}" for a, b in zip(p["window_from_day"], p["window_to_day"])],
+            "Window, days": [
+                f"{formatting.whole(a)} to {formatting.whole(b)}"
+                for a, b in zip(p["window_from_day"], p["window_to_day"])
+            ],
             "At the data end": p["window_state"].to_numpy(),
             "Due now": p["due"].to_numpy(),
             "Site": p[schema.SITE].astype(object).fillna(formatting.DASH).to_numpy(),

@@ -180,10 +180,6 @@ def events(res) -> None:
     )
 
 
-def _whole(v) -> str:
-    return formatting.DASH if formatting.missing(v) else f"{float(v):.0f}"
-
-
 def suicidality(res) -> None:
     """Counts for everyone allowed to see the page; the patients, emergent answers first, for clinicians."""
     s = res.suicidality_shown(threshold())
@@ -226,7 +222,7 @@ def clinician_lists(res, treatments, definitions) -> None:
         f"{len(flagged):,} sessions with at least one flag, by patient key and day"
         + (f"; the first {len(shown):,} on screen, all of them in the download." if len(shown) < len(flagged) else ".")
     )
-    rise = shown["Systolic rise"].map(_whole) + "/" + shown["Diastolic rise"].map(_whole)
+    rise = shown["Systolic rise"].map(formatting.whole) + "/" + shown["Diastolic rise"].map(formatting.whole)
     on_screen = shown.drop(columns=["Systolic rise", "Diastolic rise"]).rename(columns={"Infusion number": "Infusion"})
     on_screen.insert(on_screen.columns.get_loc("Flags"), "BP rise, mmHg", rise.to_numpy())
     st.dataframe(on_screen, hide_index=True, width="stretch")
