@@ -55,7 +55,7 @@ def doses_in_order(t: pd.DataFrame, pid: np.ndarray) -> pd.DataFrame:
     (:func:`in_session_order`)."""
     kg, mg = (numbers(t, c) for c in (S.DOSE, S.DOSE_MG))
     induction = (t[S.KIND] == "induction").to_numpy()
-    out = pd.DataFrame({c: t[c].to_numpy() for c in (S.PATIENT_ID, S.DAY, S.KIND, S.ROUTE)})
+    out = pd.DataFrame({c: t[c].array for c in (S.PATIENT_ID, S.DAY, S.KIND, S.ROUTE)})
     out[S.DOSE], out[S.DOSE_MG] = kg, mg
     out[DOSE_BAND] = dose_band(kg, mg)
     number = np.full(len(t), np.nan)
@@ -75,11 +75,12 @@ def numbers(t: pd.DataFrame, c: str) -> np.ndarray:
 
 
 def induction_density(treatments: pd.DataFrame) -> pd.DataFrame:
-    """Per patient: infusions (induction sessions) in the first 14 and 21 days (days 0-13 and 0-20)."""
-    ind = treatments[treatments[S.KIND] == "induction"]
-    day = pd.to_numeric(ind[S.DAY], errors="coerce")
-    out = pd.DataFrame(index=pd.Index(sorted(treatments[S.PATIENT_ID].dropna().unique()), name=S.PATIENT_ID))
+    """Per patient, in key order: infusions (induction sessions) in the first 14 and 21 days (days 0-13 and 0-20)."""
+    codes, keys = pd.factorize(treatments[S.PATIENT_ID], sort=True)
+    ind = (treatments[S.KIND] == "induction").to_numpy(dtype=bool, na_value=False) & (codes >= 0)
+    day = pd.to_numeric(treatments[S.DAY], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    out = pd.DataFrame({S.PATIENT_ID: keys})
     for d in DENSITY_DAYS:
-        out[f"infusions_{d}d"] = ind[(day >= 0) & (day < d)].groupby(S.PATIENT_ID).size().reindex(out.index).fillna(0)
-        out[f"infusions_{d}d"] = out[f"infusions_{d}d"].astype("int64")
-    return out.reset_index()
+        within = ind & (day >= 0) & (day < d)
+        out[f"infusions_{d}d"] = np.bincount(codes[within], minlength=len(keys)).astype("int64")
+    return out

@@ -89,16 +89,23 @@ def patient_table(
     infusion's systolic rise (per 10 mmHg) and marked dissociation (1/0, NaN where it cannot be told). ``flags``:
     analysis.safety.session_flags of the treatments and definitions, when the caller has it."""
     flags = session_flags(treatments, definitions or Definitions()) if flags is None else flags
-    ind = flags[flags[S.KIND] == "induction"]
-    med = ind.groupby(S.PATIENT_ID)[[S.DOSE, S.DOSE_MG]].median()
-    out = dose_.induction_density(flags).set_index(S.PATIENT_ID)
-    med = med.reindex(out.index)
+    out = dose_.induction_density(flags)
+    codes = pd.Index(out[S.PATIENT_ID]).get_indexer(flags[S.PATIENT_ID])  # each session's row of ``out``
+    n = len(out)
+    ind = (flags[S.KIND] == "induction").to_numpy(dtype=bool, na_value=False)
+    doses = pd.DataFrame({c: dose_.numbers(flags, c) for c in (S.DOSE, S.DOSE_MG)})
+    med = doses[ind].groupby(codes[ind]).median().reindex(range(n))  # the median induction dose
     out[dose_.DOSE_BAND] = dose_.dose_band(med[S.DOSE].to_numpy(float), med[S.DOSE_MG].to_numpy(float))
     out[DENSITY] = _density_band(out["infusions_14d"])
-    first = flags[flags[dose_.INFUSION_NUMBER] == 1].drop_duplicates(S.PATIENT_ID).set_index(S.PATIENT_ID)
-    out[SBP_RISE_10] = first[SYSTOLIC_RISE].reindex(out.index).astype(float) / 10
-    out[DISSOCIATION] = first["marked_dissociation"].reindex(out.index).astype("Float64").astype(float)
-    return out.reset_index()
+    firsts = np.flatnonzero(dose_.numbers(flags, dose_.INFUSION_NUMBER) == 1)
+    patient, at = np.unique(codes[firsts], return_index=True)  # each patient's first infusion 1 (in session order)
+    for column, values in (
+        (SBP_RISE_10, dose_.numbers(flags, SYSTOLIC_RISE) / 10),
+        (DISSOCIATION, dose_.numbers(flags, "marked_dissociation")),
+    ):
+        out[column] = np.full(n, np.nan)
+        out.loc[patient, column] = values[firsts[at]]  # (``out`` is indexed 0, 1, ...: its rows)
+    return out
 
 
 @dataclass(frozen=True)
@@ -329,15 +336,16 @@ def analyse(
     outcomes = patient_outcomes(assessments, code, d, coded=coded)
     if outcomes.empty:
         raise DataError(f"No {code} scores in the data: response by dose cannot be told.")
-    pt = patient_table(treatments, d, flags).set_index(S.PATIENT_ID)
+    pt = patient_table(treatments, d, flags).set_index(S.PATIENT_ID).reindex(outcomes[S.PATIENT_ID])
     for c in (dose_.DOSE_BAND, DENSITY):
-        outcomes[c] = group_labels(outcomes[S.PATIENT_ID].map(pt[c]).replace({dose_.UNKNOWN: None}))
+        outcomes[c] = group_labels(pd.Series(pt[c].to_numpy(), index=outcomes.index).replace({dose_.UNKNOWN: None}))
     for c in (SBP_RISE_10, DISSOCIATION):
-        outcomes[c] = outcomes[S.PATIENT_ID].map(pt[c]).astype(float)
+        outcomes[c] = pt[c].to_numpy(dtype=float)
     response = _response_rows(outcomes)
     ep, ep_notes = episodes_with_notes(assessments, treatments, code, d, outcomes=outcomes, coded=coded)
+    row = pd.Index(outcomes[S.PATIENT_ID]).get_indexer(ep[S.PATIENT_ID])  # each episode's patient in ``outcomes``
     for c in GROUPINGS:
-        ep[c] = ep[S.PATIENT_ID].map(outcomes.set_index(S.PATIENT_ID)[c]).fillna(dose_.UNKNOWN).astype(str)
+        ep[c] = np.where(row >= 0, outcomes[c].to_numpy(dtype=object)[row], dose_.UNKNOWN)
     fit, cox_data, cox_notes = _cox(ep)
     funnel_all = funnel_from_outcomes(outcomes, None)
     durability = {}

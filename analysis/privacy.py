@@ -172,6 +172,25 @@ def _propagate(lo: np.ndarray, hi: np.ndarray, sums: list[tuple[int, list[int]]]
     lo[:], hi[:] = low, high
 
 
+def _independent_rows(n_rows: int, row_blocks) -> list[list[int]]:
+    """The rows of a table in groups that no block ties to each other (each block's total with its groups)."""
+    root = list(range(n_rows))
+
+    def find(r):
+        while root[r] != r:
+            root[r] = root[root[r]]
+            r = root[r]
+        return r
+
+    for total, groups in row_blocks:
+        for g in groups:
+            root[find(g)] = find(total)
+    parts: dict[int, list[int]] = {}
+    for r in range(n_rows):
+        parts.setdefault(find(r), []).append(r)
+    return list(parts.values())
+
+
 def protect(
     values,
     row_blocks=(),
@@ -193,6 +212,14 @@ def protect(
     n_rows, n_cols = v.shape
     state = np.full(v.shape, SHOWN, dtype=np.int8)
     if threshold <= 1 or v.size == 0:
+        return state
+    row_blocks = [(total, list(groups)) for total, groups in row_blocks]
+    parts = _independent_rows(n_rows, row_blocks)
+    if len(parts) > 1:  # rows tied by no block share no sum: each part is protected on its own
+        for rows in parts:
+            at = {r: i for i, r in enumerate(rows)}
+            blocks = [(at[t], [at[g] for g in groups]) for t, groups in row_blocks if t in at]
+            state[rows] = protect(v[rows], blocks, chain, threshold, col_blocks)
         return state
     exists = ~np.isnan(v)
     val = np.where(exists, v, 0.0)

@@ -65,6 +65,12 @@ def _either(a_event, a_known, b_event, b_known):
     return event, event | (a_known & b_known)
 
 
+def _written(column: pd.Series) -> np.ndarray:
+    """Whether each cell of a text column holds something other than blanks."""
+    text = column.astype("str").str.strip()
+    return (text.notna() & (text != "")).to_numpy(dtype=bool)
+
+
 def session_flags(treatments: pd.DataFrame, definitions: Definitions | None = None) -> pd.DataFrame:
     """Per treatment row, in patient and day order: patient, day, kind, route, dose (mg/kg and mg), dose band,
     infusion number, the rises, CADSS, CADSS-6, minutes to discharge and, per flag, its value (True/False) or NA
@@ -95,17 +101,13 @@ def session_flags(treatments: pd.DataFrame, definitions: Definitions | None = No
     # (two measures of which a session has one: known when that one is measured)
     flags["marked_dissociation"] = (flags["marked_dissociation"][0], ~np.isnan(cadss) | ~np.isnan(cadss6))
     if S.ADVERSE_EVENTS in t.columns:
-        ae = t[S.ADVERSE_EVENTS].astype(object)
-        flags["adverse_event"] = (
-            ae.notna().to_numpy() & (ae.astype(str).str.strip() != "").to_numpy(),
-            np.ones(len(t), bool),
-        )
+        flags["adverse_event"] = (_written(t[S.ADVERSE_EVENTS]), np.ones(len(t), bool))
     else:
         flags["adverse_event"] = (np.zeros(len(t), bool), np.zeros(len(t), bool))
     if S.RESCUE_MEDICATION in t.columns:
-        rescue = t[S.RESCUE_MEDICATION].astype(object)
-        known = rescue.notna().to_numpy() & (rescue.astype(str).str.strip() != "").to_numpy()
-        flags["rescue_medication"] = (known & (rescue.astype(str).str.strip().str.lower() != "no").to_numpy(), known)
+        rescue = t[S.RESCUE_MEDICATION]
+        known = _written(rescue)
+        flags["rescue_medication"] = (known & (rescue.astype("str").str.strip().str.lower() != "no").to_numpy(), known)
     else:
         flags["rescue_medication"] = (np.zeros(len(t), bool), np.zeros(len(t), bool))
     disch = dose_.numbers(t, S.MINUTES_TO_DISCHARGE)
@@ -116,10 +118,10 @@ def session_flags(treatments: pd.DataFrame, definitions: Definitions | None = No
 
     out = pd.DataFrame(
         {
-            S.PATIENT_ID: t[S.PATIENT_ID].astype(str).to_numpy(),
+            S.PATIENT_ID: t[S.PATIENT_ID].astype("str").array,
             S.DAY: t[S.DAY].to_numpy(dtype=float, na_value=np.nan),
-            S.KIND: t[S.KIND].astype(object).to_numpy(),
-            S.ROUTE: t[S.ROUTE].astype(object).fillna("unknown").to_numpy() if S.ROUTE in t else "unknown",
+            S.KIND: t[S.KIND].array,
+            S.ROUTE: t[S.ROUTE].fillna("unknown").array if S.ROUTE in t else "unknown",
             S.DOSE: doses[S.DOSE].to_numpy(),
             S.DOSE_MG: doses[S.DOSE_MG].to_numpy(),
             dose_.DOSE_BAND: doses[dose_.DOSE_BAND].to_numpy(),
@@ -132,7 +134,7 @@ def session_flags(treatments: pd.DataFrame, definitions: Definitions | None = No
         }
     )
     if S.ADVERSE_EVENTS in t.columns:
-        out[S.ADVERSE_EVENTS] = t[S.ADVERSE_EVENTS].to_numpy()
+        out[S.ADVERSE_EVENTS] = t[S.ADVERSE_EVENTS].array
     for name, (event, know) in flags.items():
         out[name] = pd.array(np.where(know, event & know, False), dtype="boolean")
         out.loc[~know, name] = pd.NA
@@ -163,45 +165,39 @@ def _flag_arrays(frame: pd.DataFrame, names) -> dict[str, tuple[np.ndarray, np.n
 
 
 def _rate_rows(
-    flags: dict[str, tuple[np.ndarray, np.ndarray]], group: np.ndarray, dimension: str, pcode: np.ndarray
+    flags: dict[str, tuple[np.ndarray, np.ndarray]], gcode: np.ndarray, labels, dimension: str, pcode: np.ndarray
 ) -> list[dict]:
     """Per flag (:func:`_flag_arrays`) and group: sessions, events, per 100 with its Wilson limits, and the same per
-    patient. ``pcode``: each row's patient as a code 0, 1, ..."""
-    rows = []
-    gcode, labels = pd.factorize(pd.Series(group, dtype=object))
+    patient. ``gcode``: each row's group as a position in ``labels`` (-1: in none); ``pcode``: each row's patient
+    as a code 0, 1, ..."""
     m = len(labels)
-
     npat = int(pcode.max(initial=0)) + 1
+    # each (group, patient) pair once: a group's distinct patients among some rows are its distinct pairs there
+    pair, pairs = pd.factorize(gcode.astype(np.int64) * npat + pcode)
+    pair_group = pairs // npat
 
-    def patients(mask):  # distinct patients per group among the rows of mask (a seen-table: no sort)
-        seen = np.zeros(m * npat, dtype=bool)
-        seen[gcode[mask].astype(np.int64) * npat + pcode[mask]] = True
-        return seen.reshape(m, npat).sum(axis=1) if m else np.zeros(0, dtype=np.int64)
+    def patients(mask):
+        seen = np.zeros(len(pairs), dtype=bool)
+        seen[pair[mask]] = True
+        return np.bincount(pair_group[seen], minlength=m)
 
+    rows = []
     for flag, (event, known) in flags.items():
         known = known & (gcode >= 0)
         if not known.any():
             continue
         event = event & known
-        per = pd.DataFrame(
-            {
-                "sessions": np.bincount(gcode[known], minlength=m),
-                "events": np.bincount(gcode[event], minlength=m),
-                "patients": patients(known),
-                "patients_flagged": patients(event),
-            },
-            index=pd.Index(labels, dtype=object),
-        )
-        per = per[per["sessions"] > 0]
-        for g, r in per.iterrows():
-            n, x, pn, px = int(r["sessions"]), int(r["events"]), int(r["patients"]), int(r["patients_flagged"])
+        sessions, events = np.bincount(gcode[known], minlength=m), np.bincount(gcode[event], minlength=m)
+        people, flagged = patients(known), patients(event)
+        for i in np.flatnonzero(sessions):
+            n, x, pn, px = int(sessions[i]), int(events[i]), int(people[i]), int(flagged[i])
             rate, lo, hi = rate_ci(x, n)
             prate, plo, phi = rate_ci(px, pn)
             rows.append(
                 {
                     "flag": flag,
                     S.DIMENSION: dimension,
-                    S.GROUP: g,
+                    S.GROUP: labels[i],
                     "sessions": n,
                     "events": x,
                     "per_100": 100 * rate,
@@ -241,13 +237,17 @@ def _mean_ci(values: np.ndarray) -> tuple[int, float, float, float, float]:
     return n, m, sd, m - half, m + half
 
 
-def _means(frame: pd.DataFrame, by: str, columns: tuple[str, ...]) -> pd.DataFrame:
+def _means(group: np.ndarray, pcode: np.ndarray, values: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Per group (``group``: each row's, missing: in none) its patients and, per column of ``values`` (floats,
+    NaN: not kept), n, mean, sd and the t 95% limits (:func:`_mean_ci`). ``pcode``: each row's patient as a code."""
+    codes, labels = pd.factorize(group)
+    position = {g: i for i, g in enumerate(labels)}
     rows = []
-    for g in _group_order(pd.unique(frame[by].dropna())):
-        at = (frame[by] == g).to_numpy()
-        row = {S.GROUP: g, S.PATIENTS: int(frame.loc[at, S.PATIENT_ID].nunique())}
-        for c in columns:
-            n, m, sd, lo, hi = _mean_ci(frame.loc[at, c].to_numpy(dtype=float, na_value=np.nan))
+    for g in _group_order(labels):
+        at = codes == position[g]
+        row = {S.GROUP: g, S.PATIENTS: int(np.count_nonzero(np.bincount(pcode[at])))}
+        for c, v in values.items():
+            n, m, sd, lo, hi = _mean_ci(v[at])
             row |= {f"{c}_n": n, f"{c}_mean": m, f"{c}_sd": sd, f"{c}_lower": lo, f"{c}_upper": hi}
         rows.append(row)
     return pd.DataFrame(rows)
@@ -273,8 +273,9 @@ def suicidality(assessments: pd.DataFrame, definitions: Definitions | None = Non
     )
     if S.PHQ9_ITEM9 not in assessments.columns:
         return {k: 0 for k in SUICIDALITY} | {"kept": False}, empty
-    a = assessments[(assessments[S.INSTRUMENT] == "PHQ9") & assessments[S.PHQ9_ITEM9].notna()]
-    a = a[[S.PATIENT_ID, S.DAY, S.PHQ9_ITEM9]].dropna().astype({S.PATIENT_ID: str, S.DAY: float, S.PHQ9_ITEM9: float})
+    kept = (assessments[S.INSTRUMENT] == "PHQ9") & assessments[S.PHQ9_ITEM9].notna()
+    a = assessments.loc[kept, [S.PATIENT_ID, S.DAY, S.PHQ9_ITEM9]].dropna()
+    a = a.astype({S.PATIENT_ID: str, S.DAY: float, S.PHQ9_ITEM9: float})
     a = a.sort_values([S.PATIENT_ID, S.DAY], kind="stable")
     lo, hi = d.baseline_window
     base = a[(a[S.DAY] >= lo) & (a[S.DAY] <= hi)].groupby(S.PATIENT_ID).last()
@@ -451,32 +452,29 @@ def analyse(
     attrs = _attributes(assessments, patients)
     flags = flags.assign(**{c: attrs[c].to_numpy()[pcode] for c in attrs.columns})
     arrays = _flag_arrays(flags, FLAGS)
-    rows = _rate_rows(arrays, np.full(len(flags), S.OVERALL, dtype=object), S.OVERALL, pcode)
+    rows = _rate_rows(arrays, np.zeros(len(flags), dtype=np.int64), [S.OVERALL], S.OVERALL, pcode)
+    number = flags[dose_.INFUSION_NUMBER].to_numpy(dtype=float, na_value=np.nan)
+    in_series = pd.array(np.where(number <= SERIES, number, np.nan), dtype="Int64")  # 1-6 of the series
     for dim in [by] if by else list(DIMENSIONS):
-        values = flags[DIMENSIONS[dim]]
-        if dim == dose_.INFUSION_NUMBER:  # 1-6 of the series, as whole numbers
-            number = values.to_numpy(dtype=float, na_value=np.nan)
-            group = np.full(len(number), None, dtype=object)
-            inside = ~np.isnan(number) & (number <= SERIES)
-            group[inside] = number[inside].astype(int).tolist()
+        if dim == dose_.INFUSION_NUMBER:
+            gcode, labels = pd.factorize(in_series)
+            labels = [int(v) for v in labels]
+        elif DIMENSIONS[dim] in attrs.columns:  # a patient's attribute: coded once per patient
+            codes, labels = pd.factorize(attrs[DIMENSIONS[dim]])
+            gcode = codes[pcode]
         else:
-            group = values.astype(object).to_numpy()
-        keep = pd.notna(group)
-        sub = _rate_rows({f: (e[keep], k[keep]) for f, (e, k) in arrays.items()}, group[keep], dim, pcode[keep])
-        order = {g: i for i, g in enumerate(_group_order(pd.unique(group[keep])))}
+            gcode, labels = pd.factorize(flags[DIMENSIONS[dim]])
+        labels = list(labels)
+        order = {g: i for i, g in enumerate(_group_order(labels))}
+        sub = _rate_rows(arrays, gcode, labels, dim, pcode)
         rows += sorted(sub, key=lambda r: (list(FLAGS).index(r["flag"]), order[r[S.GROUP]]))
     rates = pd.DataFrame(rows)
-    series = flags[flags[dose_.INFUSION_NUMBER] <= SERIES].assign(
-        **{S.GROUP: lambda f: f[dose_.INFUSION_NUMBER].astype(int)}
-    )
-    by_number = _means(
-        series.assign(_n=series[dose_.INFUSION_NUMBER].astype(int)), "_n", (SYSTOLIC_RISE, DIASTOLIC_RISE)
-    )
-    series_extra = flags[flags[dose_.INFUSION_NUMBER] <= SERIES]
+    rises = {c: flags[c].to_numpy(dtype=float, na_value=np.nan) for c in (SYSTOLIC_RISE, DIASTOLIC_RISE)}
+    by_number = _means(in_series, pcode, rises)
     if len(by_number):
-        cad = _means(series_extra.assign(_n=series_extra[dose_.INFUSION_NUMBER].astype(int)), "_n", (S.CADSS, S.CADSS6))
-        by_number = by_number.merge(cad.drop(columns=S.PATIENTS), on=S.GROUP, how="left")
-    bp_by_age = _means(flags, S.AGE_BAND, (SYSTOLIC_RISE, DIASTOLIC_RISE))
+        cad = {c: flags[c].to_numpy(dtype=float, na_value=np.nan) for c in (S.CADSS, S.CADSS6)}
+        by_number = by_number.merge(_means(in_series, pcode, cad).drop(columns=S.PATIENTS), on=S.GROUP, how="left")
+    bp_by_age = _means(flags[S.AGE_BAND].to_numpy(dtype=object), pcode, rises)
     discharge = _discharge(flags)
     events = _events(flags, pcode)
     counts, patients = suicidality(assessments, d) if assessments is not None else suicidality(pd.DataFrame(), d)
@@ -527,14 +525,10 @@ def _events(flags: pd.DataFrame, pcode: np.ndarray) -> pd.DataFrame:
     # each distinct cell split once (a practice writes few distinct combinations), then taken per session
     cell, distinct = pd.factorize(flags[S.ADVERSE_EVENTS].astype(object).fillna("").astype(str))
     parts = [set(str(v).split(";")) for v in distinct]
-    every, overall = np.ones(len(flags), dtype=bool), np.full(len(flags), S.OVERALL, dtype=object)
-    rows = []
-    for code in S.ADVERSE_EVENT_CODES:
-        member = np.array([code in p for p in parts], dtype=bool)
-        got = _rate_rows({code: (member[cell], every)}, overall, S.OVERALL, pcode)
-        if got and got[0]["events"]:
-            rows.append(got[0])
-    return pd.DataFrame(rows)
+    every = np.ones(len(flags), dtype=bool)
+    members = {code: (np.array([code in p for p in parts], dtype=bool)[cell], every) for code in S.ADVERSE_EVENT_CODES}
+    rows = _rate_rows(members, np.zeros(len(flags), dtype=np.int64), [S.OVERALL], S.OVERALL, pcode)
+    return pd.DataFrame([r for r in rows if r["events"]])
 
 
 def _flag_words(which: np.ndarray, names: list[str], sep: str) -> np.ndarray:
