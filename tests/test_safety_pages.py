@@ -86,6 +86,34 @@ def test_a_clinician_sees_the_flagged_sessions_by_patient_key_and_day_and_the_ex
     assert len(listed) == 2 and all(b.deferred_file_id for b in listed)
 
 
+def test_long_patient_lists_are_cut_on_screen_and_say_so_beside_their_downloads(monkeypatch):
+    import pandas as pd
+
+    from analysis import safety
+    from analysis.ingest import load_files
+    from ui import safety_view
+
+    monkeypatch.setattr(safety_view, "ON_SCREEN", 5)
+    at = app(SECRETS, email="carol@clinic.org")
+    assert not at.exception, [e.message for e in at.exception]
+    loaded = load_files([SAMPLE / "assessments.csv", SAMPLE / "treatments.csv"])
+    res = safety.analyse(loaded.assessments, loaded.treatments)
+    to_call = res.suicidality_patients[res.suicidality_patients["status"] != "none"]
+    frames = [pd.DataFrame(d.value) for d in at.dataframe]
+    item9 = next(f for f in frames if "Item 9 at baseline" in f.columns)
+    flagged = next(f for f in frames if "Flags" in f.columns)
+    assert item9["Patient key"].tolist() == to_call[safety.S.PATIENT_ID].head(5).tolist()  # emergent first
+    assert len(flagged) == 5 < len(res.flagged_sessions())
+    captions = texts(at, "caption")
+    assert any(
+        c.startswith(f"{len(to_call):,} patients with item 9 at 1 or more") and "the first 5 on screen" in c
+        for c in captions
+    )
+    assert any(c.startswith(f"{len(res.flagged_sessions()):,} sessions with at least one flag") for c in captions)
+    listed = [b.proto for b in at.get("download_button") if b.proto.id.endswith("_item9_patients")]
+    assert len(listed) == 2 and all(b.deferred_file_id for b in listed)  # (made on the click, with every row)
+
+
 def test_a_manager_sees_no_patient_keys():
     at = app(SECRETS, email="alice@clinic.org")
     assert not at.exception and at.session_state["role"] == "manager"
