@@ -90,3 +90,17 @@ def test_a_manager_sees_the_measures_but_not_the_patients():
     assert "without a PHQ-9 yet" not in markdown(at)
     clinician = app(SECRETS, "carol@clinic.org")
     assert "without a PHQ-9 yet" in markdown(clinician)
+
+
+def test_a_long_patient_list_is_cut_on_screen_and_says_how_long_it_is(monkeypatch, sample):
+    from ui import show
+
+    monkeypatch.setattr(show, "ROWS_ON_SCREEN", 3)
+    at = app(SECRETS, "carol@clinic.org")
+    assert not at.exception, [e.message for e in at.exception]
+    at.toggle(key="measures_due").set_value(False).run()  # every index event of the year, not only those due
+    listed = next(pd.DataFrame(d.value) for d in at.dataframe if "Disposition" in pd.DataFrame(d.value).columns)
+    captions = [str(c.value) for c in at.caption]
+    note = next(c for c in captions if " patients in the list" in c)
+    total = int(note.split(" patients")[0].replace(",", ""))
+    assert len(listed) == 3 < total and note.endswith("; the first 3 on screen, all of them in the download.")

@@ -91,9 +91,9 @@ def test_long_patient_lists_are_cut_on_screen_and_say_so_beside_their_downloads(
 
     from analysis import safety
     from analysis.ingest import load_files
-    from ui import safety_view
+    from ui import show
 
-    monkeypatch.setattr(safety_view, "ON_SCREEN", 5)
+    monkeypatch.setattr(show, "ROWS_ON_SCREEN", 5)
     at = app(SECRETS, email="carol@clinic.org")
     assert not at.exception, [e.message for e in at.exception]
     loaded = load_files([SAMPLE / "assessments.csv", SAMPLE / "treatments.csv"])

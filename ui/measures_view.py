@@ -259,7 +259,9 @@ def patients_section(res, key: str) -> None:
         f"**{due}** patient(s) have an open window for {key} without a PHQ-9 yet: a score before the window "
         "closes still counts. Days are counted from each patient's first treatment (day 0)."
     )
-    st.dataframe(patients_on_screen(p), hide_index=True, width="stretch")
+    shown, note = show.first_rows(p)
+    st.dataframe(patients_on_screen(shown), hide_index=True, width="stretch")
+    st.caption(f"{len(p):,} patients in the list" + note)
     show.csv_download(
         p[list(PATIENT_NAMES)].rename(columns=PATIENT_NAMES),
         "Download the patient list (CSV)",

@@ -21,7 +21,6 @@ DIMENSIONS = {
     "infusion_number": "Infusion number (1-6)",
 }
 HEADLINE = ("surge", "severe_hypertension", "marked_dissociation", "adverse_event")
-ON_SCREEN = 1000  # rows of a patient-level list drawn on screen (its download holds them all)
 #: the flagged sessions' columns as headed on screen and in their download
 FLAGGED_NAMES = {
     S.PATIENT_ID: "Patient key",
@@ -205,28 +204,23 @@ ITEM9_NAMES = {
 }
 
 
-def _on_screen(shown: pd.DataFrame, table: pd.DataFrame) -> str:
-    """The end of a list's caption: how much of it is on screen."""
-    return f"; the first {len(shown):,} on screen, all of them in the download." if len(shown) < len(table) else "."
-
-
 def clinician_lists(res, treatments, definitions) -> None:
     """Patient-level lists (clinicians only): item-9 answers (emergent first), flagged sessions, the export."""
     table = res.suicidality_patients
     if res.suicidality.get("kept"):
         st.subheader("Patients to call: PHQ-9 item 9")
         to_call = table[table["status"] != "none"].rename(columns=ITEM9_NAMES)
-        shown = to_call.head(ON_SCREEN)
+        shown, note = show.first_rows(to_call)
         st.caption(
             f"{len(to_call):,} patients with item 9 at 1 or more: emergent answers first (0 at baseline, 1 or more "
-            "later), then those with 1 or more at baseline" + _on_screen(shown, to_call)
+            "later), then those with 1 or more at baseline" + note
         )
         st.dataframe(shown, hide_index=True, width="stretch")
         show.downloads(to_call, "Patients to call", key="item9_patients", stem="patients_to_call_item9", deferred=True)
     st.subheader("Flagged sessions")
     flagged = cache.cached(safety.Safety.flagged_sessions, res).rename(columns=FLAGGED_NAMES)
-    shown = flagged.head(ON_SCREEN)
-    st.caption(f"{len(flagged):,} sessions with at least one flag, by patient key and day" + _on_screen(shown, flagged))
+    shown, note = show.first_rows(flagged)
+    st.caption(f"{len(flagged):,} sessions with at least one flag, by patient key and day" + note)
     rise = shown["Systolic rise"].map(formatting.whole) + "/" + shown["Diastolic rise"].map(formatting.whole)
     on_screen = shown.drop(columns=["Systolic rise", "Diastolic rise"]).rename(columns={"Infusion number": "Infusion"})
     on_screen.insert(on_screen.columns.get_loc("Flags"), "BP rise, mmHg", rise.to_numpy())

@@ -25,6 +25,17 @@ _JOINS = re.compile(r"(?<=:)(?=[A-Za-z])|(?<=[Ww]{3})(?=\\\.)|(?=\\@)")
 JOINER = "\u2060"
 
 
+#: rows of a long patient-level list drawn on screen (st.dataframe): the most urgent first; its download holds all
+ROWS_ON_SCREEN = 1000
+
+
+def first_rows(table: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The rows of a long list drawn on screen, and the end of its caption saying how many of them that is."""
+    shown = table.head(ROWS_ON_SCREEN)
+    note = f"; the first {len(shown):,} on screen, all of them in the download." if len(shown) < len(table) else "."
+    return shown, note
+
+
 def text(value) -> str:
     """Text from the data or a user (a file, site, data set or card name, a message quoting one) made safe for
     Markdown (st.markdown, captions, alerts, labels, help): shown as written, on one line, never as formatting,

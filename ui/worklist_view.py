@@ -25,7 +25,7 @@ RENAME = {
     "latest_day": "Latest score (day)",
 }
 #: rows of the worklist drawn on screen (an HTML table: every row is drawn), the most urgent; the downloads hold all
-ON_SCREEN = 300
+ON_SCREEN = 100
 #: the columns on screen (a table that wraps its text, so the reasons are read whole)
 SCREEN = ("priority", S.PATIENT_ID, "kind_words", "reason", "day_now", "last_seen_day")
 TILES = {
