@@ -446,8 +446,9 @@ def compare(a: Selection, b: Selection, instrument, definitions=None, labels=("A
 def _scored(s: Selection, code: str) -> set:
     """The patients of a selection with a score of the instrument (those its counts are of)."""
     t = s.assessments
-    spelling = {v: instruments.normalise_code(v) for v in t[INSTRUMENT].dropna().unique()}
-    return set(t.loc[t[INSTRUMENT].map(spelling) == code, PATIENT_ID].astype(str))
+    kinds, spellings = pd.factorize(t[INSTRUMENT])
+    wanted = [i for i, v in enumerate(spellings) if instruments.normalise_code(v) == code]
+    return set(t.loc[np.isin(kinds, wanted), PATIENT_ID].astype(str).unique().tolist())
 
 
 @dataclass(frozen=True)
@@ -508,8 +509,8 @@ def compare_durability(a: Selection, b: Selection, instrument, definitions=None)
     """Kaplan-Meier curves of cohorts ``a`` ("A") and ``b`` ("B"), the log-rank test and the Cox hazard ratio
     of B vs A on their pooled durability episodes. Raises DataError when a cohort has no score of the
     instrument (as analysis.durability.analyse)."""
-    from analysis.durability import analyse
-    from analysis.outcomes import Definitions
+    from analysis.outcomes import Definitions, patient_outcomes
+    from analysis.response_episodes import episodes_with_notes
     from analysis.survival import cox, kaplan_meier, logrank
 
     for name, s in (("a", a), ("b", b)):
@@ -517,16 +518,18 @@ def compare_durability(a: Selection, b: Selection, instrument, definitions=None)
             raise TypeError(f"{name} must be a Selection from cohorts.select(), got {type(s).__name__}")
     definitions = definitions or Definitions()
     threshold = _threshold(definitions)
-    res = {
-        c: analyse(s.assessments, s.treatments, instrument, by=None, definitions=definitions)
-        for c, s in (("A", a), ("B", b))
-    }
-    code = res["A"].instrument
-    ep = pd.concat([r.episodes[["time", "event"]].assign(**{COHORT: c}) for c, r in res.items()], ignore_index=True)
+    code = instruments.get(instrument).code
+    episodes, notes = {}, []
+    for c, s in (("A", a), ("B", b)):  # each cohort's durability episodes (as analysis.durability.analyse has them)
+        coded = Coded(s.assessments)
+        outcomes = patient_outcomes(s.assessments, code, definitions, coded=coded)  # (DataError: no scores)
+        episodes[c], ep_notes = episodes_with_notes(s.assessments, s.treatments, code, definitions, outcomes, coded)
+        notes += [f"Cohort {c}: {n}" for n in ep_notes]
+    ep = pd.concat([e[["time", "event"]].assign(**{COHORT: c}) for c, e in episodes.items()], ignore_index=True)
     ep = ep[[COHORT, "time", "event"]].astype({"time": "float64"})
     km = kaplan_meier(ep["time"], ep["event"], ep[COHORT])
-    notes = [f"Cohort {c}: {n}" for c, r in res.items() for n in r.notes]
-    sizes = {c: len(r.episodes) for c, r in res.items()}
+    notes += list(km.notes)
+    sizes = {c: len(e) for c, e in episodes.items()}
     lr = fit = None
     if min(sizes.values()) > 0 and ep["event"].sum() > 0:
         lr = logrank(ep["time"], ep["event"], ep[COHORT])
@@ -534,8 +537,8 @@ def compare_durability(a: Selection, b: Selection, instrument, definitions=None)
     withheld = None
     if fit is None or any(is_small(n, threshold) for n in sizes.values()):
         withheld = "Too few responders with follow-up (or no loss of response) in a cohort to compare durability."
-    elif cohorts_too_close(_scored(a, code), _scored(b, code), threshold):  # (the curves too: nothing shown)
-        withheld = cohorts_too_close(_scored(a, code), _scored(b, code), threshold)
+    elif too_close := cohorts_too_close(_scored(a, code), _scored(b, code), threshold):  # (the curves too)
+        withheld = too_close
     elif set(a.patient_ids) & set(b.patient_ids):
         notes.append("The cohorts share patients: the hazard ratio and log-rank test assume separate groups.")
     return CohortDurability(code, ep, km, lr, fit, withheld, tuple(notes), definitions)
