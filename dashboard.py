@@ -19,6 +19,7 @@ pages = st.navigation(
         st.Page("pages/compare.py", title="Compare cohorts", icon=":material/compare_arrows:"),
         st.Page("pages/boosters.py", title="Boosters", icon=":material/vaccines:"),
         st.Page("pages/safety.py", title="Safety", icon=":material/health_and_safety:"),
+        st.Page("pages/dose.py", title="Dose and frequency", icon=":material/medication:"),
         st.Page("pages/measures.py", title="Quality measures", icon=":material/verified:"),
         st.Page("pages/data.py", title="Data", icon=":material/upload_file:"),
         st.Page("pages/methods.py", title="Methods", icon=":material/menu_book:"),

@@ -282,11 +282,12 @@ def page_calls(files: list[Path]):
     )
     yield "Boosters", "boosters.interval_distribution", boosters.interval_distribution, (t, 11), {}
     yield "Worklist", "worklist.worklist", worklist.worklist, (a, t, "PHQ9", defs), {}
-    from analysis import dose_response, safety  # (issue 17: the Safety page's calls)
+    from analysis import dose_response, safety  # (issue 17: the Safety and Dose and frequency pages' calls)
 
-    yield "Safety", "safety.session_safety", safety.session_safety, (a, t, defs), {}
-    flags = safety.session_safety(a, t, defs).flags  # (the page hands the result's session table on)
-    yield "Safety", "dose_response.analyse", dose_response.analyse, (a, t, "PHQ9", defs), {"flags": flags}
+    yield "Safety", "safety.session_flags", safety.session_flags, (t, defs), {}
+    flags = safety.session_flags(t, defs)  # (made once, shared by both pages)
+    yield "Safety", "safety.session_safety", safety.session_safety, (a, t, defs), {"flags": flags}
+    yield "Dose and frequency", "dose_response.analyse", dose_response.analyse, (a, t, "PHQ9", defs), {"flags": flags}
     yield "Safety", "safety.monitoring_record (on a click)", safety.monitoring_record, (t, defs, flags), {}
     yield "Data", "Loaded.to_json + to_text", lambda: (loaded.to_json(), loaded.to_text()), (), {}
     # --- the Quality measures page (issue 18): the index months, the default year, its CCBHC reading, the course

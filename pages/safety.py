@@ -4,7 +4,7 @@ call about suicidal thoughts."""
 import streamlit as st
 
 from analysis import access, safety
-from ui import cache, dose_view, gate, safety_view, session, show, widgets
+from ui import cache, gate, safety_view, session, show
 
 d = session.data("Session safety")
 defs = session.definitions()
@@ -23,12 +23,18 @@ if d.treatments is None:
     st.warning("Session safety needs a treatments file with the sessions' monitoring record; none was given.")
     st.stop()
 
-res = cache.guard_shared(safety.session_safety, d.assessments, d.treatments, defs)  # (one row a session: shared)
+sessions = cache.guard_shared(safety.session_flags, d.treatments, defs)  # (one row a session: shared with Dose)
+res = cache.guard_shared(safety.session_safety, d.assessments, d.treatments, defs, flags=sessions)
 safety_view.headline(res)
 safety_view.rates_section(res, dimension, flags)
 
 st.subheader("Does the series get easier?")
 safety_view.series_section(res)
+st.page_link(
+    "pages/dose.py",
+    label="Dose and frequency against response and durability: the Dose and frequency page",
+    icon=":material/medication:",
+)
 st.markdown("**Blood-pressure rise by age band**")
 safety_view.bp_by_age(res)
 st.markdown("**Minutes to discharge by route**")
@@ -37,27 +43,9 @@ st.subheader("Adverse events")
 safety_view.events(res)
 st.subheader("Suicidality (PHQ-9 item 9)")
 safety_view.suicidality(res)
-st.subheader("Dose and frequency")
-c5, c6 = st.columns([3, 2])
-instrument = widgets.instrument_choice(d, key="dose_instrument", where=c5)
-grouping = c6.radio(
-    "By", list(dose_view.GROUPINGS), format_func=dose_view.GROUPINGS.get, key="dose_by", horizontal=True
-)
-dose, why = (
-    dose_view.results(d.assessments, d.treatments, instrument, defs, res.flags) if instrument else (None, "No scores.")
-)
-if dose is None:
-    st.info(show.text(why))
-else:
-    st.markdown(f"**Response on {instrument}**")
-    dose_view.response_table(dose, grouping)
-    dose_view.durability(dose, grouping)
-    dose_view.cox(dose)
-    st.markdown("**Blood-pressure rise and dissociation at the first infusion, and response**")
-    dose_view.first_infusion(dose)
 if access.can_view_patient_level(gate.role()):
     safety_view.clinician_lists(res, d.treatments, defs)
 else:
     st.caption("The lists of flagged sessions and of patients to call are shown to clinicians only.")
 show.definition_card(defs)
-show.notes(res.notes + (dose.notes if dose is not None else ()))
+show.notes(res.notes)

@@ -30,6 +30,7 @@ PAGES = {
     "Durability": ("durability", "How long response lasts"),
     "Compare cohorts": ("compare", "Compare two cohorts"),
     "Safety": ("safety", "Session safety"),
+    "Dose and frequency": ("dose", "Dose and frequency"),
     "Quality measures": ("measures", "Quality measures"),
     "Data": ("data", "Your data"),
     "Methods": ("methods", "Methods and definitions"),

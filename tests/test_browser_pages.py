@@ -30,6 +30,7 @@ PAGES = {
     "Boosters": "Boosters after the induction series",
     "Worklist": "Clinician's worklist",
     "Safety": "Session safety",
+    "Dose and frequency": "Dose and frequency",
     "Quality measures": "Quality measures",
     "Data": "Your data",
     "Methods": "Methods and definitions",

@@ -18,13 +18,13 @@ pytestmark = [
 ]
 
 
-def app(secrets=None, email=None) -> AppTest:
+def app(secrets=None, email=None, page="pages/safety.py") -> AppTest:
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=180)
     if secrets:
         at.secrets = secrets
         at.user = {"is_logged_in": True, "email": email, "email_verified": True}
     at.run()
-    return at.switch_page("pages/safety.py").run()
+    return at.switch_page(page).run()
 
 
 def texts(at, kind) -> list[str]:
@@ -54,12 +54,7 @@ def test_the_safety_page_shows_rates_trends_and_the_series_on_the_sample():
     assert "Lower" not in rates.columns and rates.loc[("Severe hypertension", "Northside"), "Flagged"] == "<11*"
     specs = [json.loads(e.proto.spec) for e in at.get("plotly_chart")]
     titles = [s["layout"]["title"]["text"] for s in specs]
-    assert titles == [
-        "Flagged sessions by site",
-        "Blood-pressure rise and dissociation over the series",
-        "How long response lasts, PHQ9: share of responders still responding",
-        "Hazard of losing PHQ9 response by dose band and induction density",
-    ]
+    assert titles == ["Flagged sessions by site", "Blood-pressure rise and dissociation over the series"]
     series = specs[1]["data"][0]
     assert series["name"].startswith("Systolic") and len(series["x"]) == 6
     assert series["y"][0] > series["y"][-1]  # the rise is smaller at the sixth infusion
@@ -130,8 +125,14 @@ def test_dose_and_frequency_shows_response_durability_and_the_first_infusion_as_
     from analysis import dose_response
     from analysis.ingest import load_files
 
-    at = app()
+    at = app(page="pages/dose.py")
     assert not at.exception, [e.message for e in at.exception]
+    assert [t.value for t in at.title] == ["Dose and frequency"]
+    titles = [json.loads(e.proto.spec)["layout"]["title"]["text"] for e in at.get("plotly_chart")]
+    assert titles == [
+        "How long response lasts, PHQ9: share of responders still responding",
+        "Hazard of losing PHQ9 response by dose band and induction density",
+    ]
     loaded = load_files([SAMPLE / "assessments.csv", SAMPLE / "treatments.csv"])
     res = dose_response.analyse(loaded.assessments, loaded.treatments, "PHQ9")
     frames = [pd.DataFrame(d.value) for d in at.dataframe]

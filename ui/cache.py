@@ -136,8 +136,8 @@ def cached(func, *args, **kwargs):
 
 
 #: a selection of 100,000 patients holds about 150 MB: room for the frame's selection and Compare's two
-#: cohorts, twice; and the Safety page's session flags (issue 17)
-@st.cache_resource(max_entries=7, show_spinner="Calculating...")
+#: cohorts, twice; and the session table with the Safety result made from it (one frame's columns shared by both)
+@st.cache_resource(max_entries=8, show_spinner="Calculating...")
 def _shared(key: str, _func, _args: tuple, _kwargs: dict):
     return _adopt(_func(*_args, **_kwargs), key)
 

@@ -18,7 +18,7 @@ GROUPINGS = dose_response.GROUPINGS
 
 def results(assessments, treatments, instrument: str, definitions, flags=None):
     """(analysis.dose_response.analyse, cached; None) or (None, why) when the data cannot answer. ``flags``: the
-    session table of the Safety result (analysis.safety.session_flags), so that it is not made again."""
+    session table (analysis.safety.session_flags, shared with the Safety page), so that it is not made again."""
     try:
         return cache.cached(dose_response.analyse, assessments, treatments, instrument, definitions, flags=flags), None
     except DataError as e:
