@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from analysis import formatting, provenance
 
@@ -65,6 +66,20 @@ def settle(page, title: str | None = None, timeout: float = 120_000) -> None:
     page.wait_for_selector(READY, timeout=timeout)
     page.wait_for_function("!document.querySelector(\"[data-testid='stSkeleton']\")", timeout=timeout)
     page.wait_for_selector(READY, timeout=timeout)
+
+
+def download(page, button):
+    """Click a download button; the download. A click that lands while the page is rerunning from the previous
+    download (the button is being drawn again) starts none: the page is let settle and the button clicked again."""
+    for attempt in (1, 2):
+        try:
+            with page.expect_download(timeout=30_000) as dl:
+                button.click()
+            return dl
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+            settle(page)
 
 
 def visit(page, link: str) -> float:

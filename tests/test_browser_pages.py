@@ -14,10 +14,9 @@ import time
 
 import pandas as pd
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from analysis import formatting, metrics, provenance
-from tests.test_browser import FILES, ROOT, SHOTS, main_text, screenshot, settle
+from tests.test_browser import FILES, ROOT, SHOTS, download, main_text, screenshot, settle
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(not FILES[0].exists(), reason="sample_data/ not generated yet")]
 
@@ -82,20 +81,6 @@ def summary_json() -> dict:
     )
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
-
-
-def download(page, button):
-    """Click a download button; the download. A click that lands while the page is rerunning from the previous
-    download (the button is being drawn again) starts none: the page is let settle and the button clicked again."""
-    for attempt in (1, 2):
-        try:
-            with page.expect_download(timeout=30_000) as dl:
-                button.click()
-            return dl
-        except PlaywrightTimeout:
-            if attempt == 2:
-                raise
-            settle(page)
 
 
 def csv_downloads(page, tmp_path) -> dict:
