@@ -135,6 +135,17 @@ def cached(func, *args, **kwargs):
     return _cached(_key(func, args, kwargs), func, args, kwargs)
 
 
+@st.cache_data(max_entries=128, show_spinner=False)
+def _screen(key: str, _func, _args: tuple, _kwargs: dict):
+    return _func(*_args, **_kwargs)
+
+
+def for_screen(func, *args, **kwargs):
+    """As ``cached``, for a table laid out for the screen (ui.show.table): small, kept in a cache of its own so
+    that the many tables of the pages never push an analysis out of ``cached``'s."""
+    return _screen(_key(func, args, kwargs), func, args, kwargs)
+
+
 #: a selection of 100,000 patients holds about 150 MB: room for the frame's selection and Compare's two
 #: cohorts, twice; and the session table with the Safety result made from it (one frame's columns shared by both)
 @st.cache_resource(max_entries=8, show_spinner="Calculating...")

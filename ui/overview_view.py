@@ -146,7 +146,7 @@ def at_a_glance(summary, kpis: pd.DataFrame, instrument: str) -> None:
 
     thr = threshold()
     st.subheader("Every condition at a glance")
-    table = manager.condition_table(summary.rates, thr)
+    table = cache.cached(manager.condition_table, summary.rates, thr)
     if len(table):
         table = table.assign(**{schema.CONDITION: table[schema.CONDITION].map(charts.label)})
         show.table(
@@ -175,7 +175,7 @@ def trend_by_period(summary, kpis: pd.DataFrame, instrument: str) -> None:
     from analysis import manager
 
     thr = threshold()
-    monthly = manager.response_trend(summary.rates, instrument, thr, by="month")
+    monthly = cache.cached(manager.response_trend, summary.rates, instrument, thr, by="month")
     if not len(monthly):
         return
     shown = pd.to_numeric(monthly[schema.RESPONSE_RATE], errors="coerce").notna().mean()
@@ -188,7 +188,9 @@ def trend_by_period(summary, kpis: pd.DataFrame, instrument: str) -> None:
         key="trend_by",
         help="A month alone often holds too few patients to show a rate; a quarter gathers three months.",
     )
-    trend = monthly if (by or "month") == "month" else manager.response_trend(summary.rates, instrument, thr)
+    trend = (
+        monthly if (by or "month") == "month" else cache.cached(manager.response_trend, summary.rates, instrument, thr)
+    )
     late = kpis["left_out_from"].iloc[0] if "left_out_from" in kpis.columns else None
     show.plot(manager.response_trend_chart, trend, instrument, late if isinstance(late, str) else None)
     show.table(

@@ -91,6 +91,20 @@ def table(
     fraction in a column of its own, under the provenance of the data, filters and card (:func:`downloads`).
     Returns the suppressed table (the numbers shown and downloaded, before formatting)."""
     thr = session.threshold()
+    view, download, shown = cache.for_screen(
+        _laid_out, frame, thr, counts, derived, percent, ci, rename, hide, shares, complements
+    )
+    st.dataframe(view, hide_index=True, width="stretch")
+    if privacy.any_marked(shown):
+        st.caption(privacy.footnote(thr))
+    stem = name.lower().replace(" ", "_")
+    downloads(download, name, f"{key or stem}", stem)
+    return shown
+
+
+def _laid_out(frame, thr, counts, derived, percent, ci, rename, hide, shares, complements):
+    """:func:`table`'s work without Streamlit (cached there): (the table on screen, the download's table, the
+    suppressed table renamed)."""
     shown = privacy.suppress_table(frame, counts, derived, thr, shares=shares, complements=complements)
     shown = privacy.mark(shown, thr)  # '<11*' and 'withheld*', never blank, as in the downloads and the PDF
     view = shown.copy()
@@ -119,16 +133,9 @@ def table(
             cells = (map(_text, view[x]) for x in (c, lo, hi))
             view[c] = [_with_interval(v, a, b) for v, a, b in zip(*cells)]
         view = view.drop(columns=[lo, hi])
-    download = downloadable(view, shown, percent, ci, rename, raw)
-    view = view.drop(columns=[c for c in hide if c in view.columns])
-    st.dataframe(view.rename(columns=rename or {}), hide_index=True, width="stretch")
-    if privacy.any_marked(shown):
-        st.caption(privacy.footnote(thr))
-    download = privacy.with_footnote(download, thr)
-    shown = shown.rename(columns=rename or {})
-    stem = name.lower().replace(" ", "_")
-    downloads(download, name, f"{key or stem}", stem)
-    return shown
+    download = privacy.with_footnote(downloadable(view, shown, percent, ci, rename, raw), thr)
+    view = view.drop(columns=[c for c in hide if c in view.columns]).rename(columns=rename or {})
+    return view, download, shown.rename(columns=rename or {})
 
 
 def downloadable(view: pd.DataFrame, shown: pd.DataFrame, percent=(), ci=None, rename=None, raw=()) -> pd.DataFrame:
