@@ -94,11 +94,12 @@ def rates_table(cmp, instrument: str) -> None:
 
 
 def combined(sel_a, sel_b, names=("A", "B")) -> pd.DataFrame:
-    """The two cohorts' scores in one table with a 'cohort' column (``names``, A/B by default); patient ids are
-    prefixed so that a patient in both cohorts counts once in each."""
+    """The two cohorts' scores (patient, instrument, day, score) in one table with a 'cohort' column (``names``,
+    A/B by default); patient ids are prefixed so that a patient in both cohorts counts once in each."""
+    columns = [schema.PATIENT_ID, schema.INSTRUMENT, schema.SCORE, schema.DAY]
     return pd.concat(
         [
-            s.assessments.assign(
+            s.assessments[columns].assign(
                 cohort=c, **{schema.PATIENT_ID: c + ":" + s.assessments[schema.PATIENT_ID].astype(str)}
             )
             for c, s in zip(names, (sel_a, sel_b))
