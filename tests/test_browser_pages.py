@@ -186,14 +186,22 @@ def test_the_overview_tiles_colour_only_changes_beyond_noise_and_show_their_coun
     assert "left out of this comparison" in text and "complete start months only" in text.lower()
 
 
+def use_card(page, path, card: dict) -> None:
+    """On the Methods page: load the card ``card`` from the file ``path`` (each call a file of its own name, so
+    that the upload is seen to have arrived) and use it."""
+    path.write_text(json.dumps(card))
+    page.get_by_test_id("stMain").get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(path))
+    page.get_by_text(path.name).first.wait_for(timeout=60_000)
+    settle(page, PAGES["Methods"])
+    page.get_by_role("button", name="Use the loaded card").click()
+    settle(page, PAGES["Methods"])
+
+
 def test_a_changed_card_is_named_on_every_page_in_every_download_and_in_the_pdf(browser_page, tmp_path):
     page = browser_page
     go(page, "Methods")
-    card = tmp_path / "my_card.json"
-    card.write_text(json.dumps({"name": "default", "response_drop": {"PHQ9": 0.4}}))
-    page.get_by_test_id("stMain").get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(card))
-    page.get_by_role("button", name="Use the loaded card").click()
-    settle(page, PAGES["Methods"])
+    use_card(page, tmp_path / "my_card.json", {"name": "default", "response_drop": {"PHQ9": 0.4}})
+    page.get_by_test_id("stAlert").filter(has_text="Definitions changed").first.wait_for(timeout=60_000)
     bad = []
     for link in PAGES:
         go(page, link)
@@ -219,10 +227,10 @@ def test_a_changed_card_is_named_on_every_page_in_every_download_and_in_the_pdf(
     assert "at least 40%" in flat and "default 50%" in flat, flat[:1500]
     # back to the default card: no banner
     go(page, "Methods")
-    card.write_text(json.dumps({"name": "default"}))
-    page.get_by_test_id("stMain").get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(card))
-    page.get_by_role("button", name="Use the loaded card").click()
-    settle(page, PAGES["Methods"])
+    use_card(page, tmp_path / "default_card.json", {"name": "default"})
+    page.get_by_test_id("stAlert").filter(has_text="Definitions changed").first.wait_for(
+        state="detached", timeout=60_000
+    )
     go(page, "Overview")
     assert not page.get_by_test_id("stAlert").filter(has_text="Definitions changed").count()
 
