@@ -35,10 +35,15 @@ def dose_band(mg_per_kg, mg) -> np.ndarray:
     return out
 
 
+def patient_codes(treatments: pd.DataFrame) -> tuple[np.ndarray, pd.Index]:
+    """Each row's patient as a code 0, 1, ... (-1: no key) and the keys in sorted order (code i is key i)."""
+    return pd.factorize(treatments[S.PATIENT_ID], sort=True)
+
+
 def in_session_order(treatments: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     """The treatment rows in patient and day order (as a stable ``sort_values([patient_id, day])``), and each
     row's patient as a code 0, 1, ... in that order (for grouping by patient without comparing keys again)."""
-    codes = pd.factorize(treatments[S.PATIENT_ID], sort=True)[0]
+    codes = patient_codes(treatments)[0]
     order = np.lexsort((treatments[S.DAY].to_numpy(dtype=float, na_value=np.nan), codes))
     return treatments.take(order).reset_index(drop=True), codes[order]
 
@@ -76,7 +81,7 @@ def numbers(t: pd.DataFrame, c: str) -> np.ndarray:
 
 def induction_density(treatments: pd.DataFrame) -> pd.DataFrame:
     """Per patient, in key order: infusions (induction sessions) in the first 14 and 21 days (days 0-13 and 0-20)."""
-    codes, keys = pd.factorize(treatments[S.PATIENT_ID], sort=True)
+    codes, keys = patient_codes(treatments)
     ind = (treatments[S.KIND] == "induction").to_numpy(dtype=bool, na_value=False) & (codes >= 0)
     day = pd.to_numeric(treatments[S.DAY], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     out = pd.DataFrame({S.PATIENT_ID: keys})

@@ -90,7 +90,7 @@ def patient_table(
     analysis.safety.session_flags of the treatments and definitions, when the caller has it."""
     flags = session_flags(treatments, definitions or Definitions()) if flags is None else flags
     out = dose_.induction_density(flags)
-    codes = pd.Index(out[S.PATIENT_ID]).get_indexer(flags[S.PATIENT_ID])  # each session's row of ``out``
+    codes = dose_.patient_codes(flags)[0]  # each session's row of ``out`` (its patients in key order)
     n = len(out)
     ind = (flags[S.KIND] == "induction").to_numpy(dtype=bool, na_value=False)
     doses = pd.DataFrame({c: dose_.numbers(flags, c) for c in (S.DOSE, S.DOSE_MG)})
