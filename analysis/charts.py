@@ -672,7 +672,8 @@ def trajectory_chart(
     caption = (
         "Dots are observed means at each visit with 95% confidence intervals"
         + (
-            "; lines and shaded bands are the mixed model's mean curves with 95% bands"
+            "; lines and shaded bands are the mixed model's mean of everyone who started (patients who stopped "
+            "coming included) with 95% bands"
             if predicted is not None and len(predicted)
             else ""
         )

@@ -56,6 +56,9 @@ class LmmResult:
     #: lme4's convergence measure at the returned theta, max |H^-1 g| (0 when every parameter is on a bound):
     #: below GRADIENT_TOLERANCE for a converged fit, and below POLISH_TOLERANCE when the optimum is exact
     scaled_gradient: float = math.nan
+    #: each group's conditional modes (lme4's ``ranef``), groups x (intercept[, slope]), groups in the sorted
+    #: order of their values
+    random_effects: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def deviance(self) -> float:
@@ -444,6 +447,8 @@ def fit_lmm(data: pd.DataFrame, formula: str, group: str, slope: str | None = No
             "effects stand, but the data do not support this random-effects structure."
         )
     fixed = pd.DataFrame({"term": names, "estimate": beta, "se": se, "t": beta / se})
+    slope_values = None if slope is None else z_slope * k
+    modes = _conditional_modes(lam, y - x @ beta, slope_values, codes, n_groups)
     return LmmResult(
         fixed_effects=fixed,
         vcov=pd.DataFrame(vcov, index=names, columns=names),
@@ -461,4 +466,22 @@ def fit_lmm(data: pd.DataFrame, formula: str, group: str, slope: str | None = No
         notes=tuple(notes),
         design=xframe.model_spec,
         scaled_gradient=scaled_gradient,
+        random_effects=modes,
     )
+
+
+def _conditional_modes(lam: np.ndarray, residual: np.ndarray, slope, codes: np.ndarray, n_groups: int) -> np.ndarray:
+    """Each group's conditional modes b_i = Lambda u_i, u_i = (Lambda' Z_i'Z_i Lambda + I)^-1 Lambda' Z_i' r_i
+    (r = y - X beta), as lme4's ``ranef``: groups x q, from the per-group sums of Z_i'Z_i and Z_i'r."""
+    q = lam.shape[0]
+    ztz = np.empty((n_groups, q, q))
+    ztr = np.empty((n_groups, q))
+    ztz[:, 0, 0] = np.bincount(codes, minlength=n_groups)
+    ztr[:, 0] = np.bincount(codes, weights=residual, minlength=n_groups)
+    if q == 2:
+        ztz[:, 0, 1] = ztz[:, 1, 0] = np.bincount(codes, weights=slope, minlength=n_groups)
+        ztz[:, 1, 1] = np.bincount(codes, weights=slope * slope, minlength=n_groups)
+        ztr[:, 1] = np.bincount(codes, weights=slope * residual, minlength=n_groups)
+    m = lam.T @ ztz @ lam + np.eye(q)
+    u = np.linalg.solve(m, (ztr @ lam)[..., None])[..., 0]
+    return u @ lam.T

@@ -93,6 +93,9 @@ def methods_text(definitions, codes, threshold: int, converged: bool | None = No
         f"against its most common level. Trajectories are observed mean scores per visit window with t-based 95% "
         f"intervals and a linear mixed model (REML, as lme4::lmer) with a random intercept and slope per "
         f"patient and fixed effects of group × piecewise-linear time, knotted at {_knots(definitions)}.{model} "
+        f"Its fit was checked at each visit: the mean of its predictions for the patients scored there (fixed "
+        f"effects plus each patient's conditional modes, as lme4's ranef) against the observed mean's 95% interval; "
+        f"its curve is the mean of everyone who started, patients who stopped coming included. "
         f"Two or more scores of one instrument on "
         f"the same day are replaced by their mean. {suppression}"
     )

@@ -32,6 +32,19 @@ OBSERVED_COLUMNS = [GROUP, "visit", DAY, "n", "mean", "sd", "lower", "upper"]
 PREDICTED_COLUMNS = [GROUP, DAY, "mean", "lower", "upper"]
 LINE_COLUMNS = [PATIENT_ID, GROUP, DAY, SCORE, PCT_CHANGE]
 FIXED_COLUMNS = ["term", "estimate", "se"]
+FIT_CHECK_COLUMNS = [
+    GROUP,
+    "visit",
+    DAY,
+    "n",
+    "mean",
+    "lower",
+    "upper",
+    "model_all",
+    "model_scored",
+    "model_all_inside",
+    "model_scored_inside",
+]
 #: seed of the sample of individual lines
 LINES_SEED = 20261121
 
@@ -61,6 +74,7 @@ class Trajectories:
     model: LmmResult | None = None
     model_formula: str = ""
     knots: tuple[int, ...] = (config.INDUCTION_END_DAY,)  # the days where the model's time bends
+    fit_check: pd.DataFrame | None = None  # per visit: observed mean and CI, the model of everyone and of those scored
 
     @property
     def _threshold(self) -> int:
@@ -98,6 +112,17 @@ class Trajectories:
         fe.loc[mask, values] = None
         return fe
 
+    def fit_check_shown(self) -> pd.DataFrame:
+        """The fit check (``fit_check``) with small cells suppressed (a visit of fewer patients than the
+        threshold keeps its count as a suppressed cell and loses its means)."""
+        check = self.fit_check if self.fit_check is not None else pd.DataFrame(columns=FIT_CHECK_COLUMNS)
+        return privacy.suppress_table(
+            check.drop(columns=["model_all_inside", "model_scored_inside"]),
+            counts=["n"],
+            derived=["mean", "lower", "upper", "model_all", "model_scored"],
+            threshold=self._threshold,
+        )
+
     def to_json(self) -> dict:
         """Plain, small-cell-suppressed output of the command line (DESIGN "Interfaces")."""
         m = self.model
@@ -124,6 +149,7 @@ class Trajectories:
             "observed": self._safe_observed(self.observed).drop(columns="sd").to_dict("records"),
             "observed_pct_change": self._safe_observed(self.observed_pct).drop(columns="sd").to_dict("records"),
             "predicted": self._safe_predicted().to_dict("records"),
+            "fit_check": self.fit_check_shown().to_dict("records"),
             "notes": list(self.notes),
             "definitions": _definitions_dict(self.definitions),
         }
@@ -339,6 +365,7 @@ def trajectories(assessments: pd.DataFrame, instrument, by: str = CONDITION, def
     visit_value = np.r_[base_values[has], values[later]]
     visit_base = np.r_[base_values[has], base_values[run[later]]]
     cells = np.r_[run_group[has] * len(windows), row_group[later] * len(windows) + visit]
+    visit_rows = np.r_[base[has], later]  # the score behind each of those values
     observed = _summarise(visit_value, cells, windows, order)
     positive = visit_base > 0
     pct_change = (visit_base[positive] - visit_value[positive]) / visit_base[positive]
@@ -402,6 +429,10 @@ def trajectories(assessments: pd.DataFrame, instrument, by: str = CONDITION, def
         if converged
         else pd.DataFrame(columns=PREDICTED_COLUMNS)
     )
+    fit_check = pd.DataFrame(columns=FIT_CHECK_COLUMNS)
+    if converged:
+        scored = _scored_means(model, by, in_model, order, knots, visit_rows, cells, row_group, days, patient, in_range)
+        fit_check = _fit_check(observed, predicted, scored, order, windows)
     return Trajectories(
         instrument=code,
         by=by,
@@ -417,7 +448,25 @@ def trajectories(assessments: pd.DataFrame, instrument, by: str = CONDITION, def
         model=model,
         model_formula=formula,
         knots=knots,
+        fit_check=fit_check,
     )
+
+
+def _fit_check(observed, predicted, scored: pd.Series, order: list, windows: pd.DataFrame) -> pd.DataFrame:
+    """Per modelled group and visit: the observed mean and its CI beside the model's mean of everyone (the
+    curve, at the visit's day) and its mean of the patients scored at the visit (:func:`_scored_means`), with
+    whether each lies within the observed CI."""
+    cell = pd.Index([str(g) for g in order]).get_indexer(observed[GROUP]) * len(windows) + pd.Index(
+        windows["visit"]
+    ).get_indexer(observed["visit"])
+    out = observed[[GROUP, "visit", DAY, "n", "mean", "lower", "upper"]].assign(
+        model_scored=scored.reindex(cell).to_numpy()
+    )
+    curve = predicted[[GROUP, DAY, "mean"]].rename(columns={"mean": "model_all"}).astype({DAY: "int64"})
+    out = out.merge(curve, on=[GROUP, DAY], how="inner").dropna(subset=["model_scored"])
+    for c in ("model_all", "model_scored"):
+        out[f"{c}_inside"] = (out[c] >= out["lower"]) & (out[c] <= out["upper"])
+    return out[FIT_CHECK_COLUMNS].reset_index(drop=True)
 
 
 def _model(
@@ -511,6 +560,36 @@ def _model(
             notes.append(f"model reference group: {in_model[0]} (the other {by} terms are differences from it).")
         return fit, f"{formula} + {random}", notes + list(fit.notes), in_model
     return None, "", notes, in_model  # pragma: no cover (the loop always returns)
+
+
+def _scored_means(
+    model: LmmResult, by: str, in_model: list, order: list, knots, rows, cells, group, day, patient, model_rows
+) -> pd.Series:
+    """The model's mean for the patients scored in each visit cell: the mean over the cell's rows (``rows``, their
+    ``cells`` as in :func:`_summarise`) of the fixed part at the row's group and day plus the patient's
+    conditional modes (``model.random_effects``), for rows of a modelled group from the baseline window start
+    to TRAJECTORY_MAX_DAY; indexed by cell. Beside the observed mean it checks the model's fit on the patients
+    actually scored, whoever stopped coming."""
+    position = pd.Index(in_model).get_indexer(np.asarray(order, dtype=object))[group[rows]]
+    used = (position >= 0) & np.isin(rows, model_rows)
+    rows, cells, position = rows[used], cells[used], position[used]
+    # the fixed part on the distinct (group, day) pairs, then read back per row
+    day_codes, distinct_days = pd.factorize(day[rows])
+    pair_codes, pairs = pd.factorize(position * len(distinct_days) + day_codes)
+    pair_group, pair_day = pairs // len(distinct_days), distinct_days[pairs % len(distinct_days)]
+    new = pd.DataFrame(
+        {
+            _safe_name(by): pd.Categorical.from_codes(pair_group, categories=in_model),
+            **time_columns(pd.Series(pair_day, dtype=float), knots),
+        }
+    )
+    fixed = model.predict_fixed(new)["fit"].to_numpy()[pair_codes]
+    modelled = np.unique(patient[model_rows])  # the model's patients, in the order of its random effects
+    b = model.random_effects[np.searchsorted(modelled, patient[rows])]
+    value = fixed + b[:, 0]
+    if b.shape[1] == 2:
+        value += b[:, 1] * time_columns(pd.Series(day[rows], dtype=float), knots)["t1"]
+    return pd.Series(value).groupby(cells).mean()
 
 
 def _predicted(

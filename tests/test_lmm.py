@@ -375,3 +375,21 @@ def test_rescaling_the_slope_variable_rescales_its_coefficients_and_keeps_the_li
     assert fe_s.loc["t1", "estimate"] == pytest.approx(fe_b.loc["t1", "estimate"] / k, rel=1e-4, abs=1e-8)
     assert fe_s.loc["(Intercept)", "estimate"] == pytest.approx(fe_b.loc["(Intercept)", "estimate"], rel=1e-5)
     assert scaled.cov_re.iloc[1, 1] == pytest.approx(base.cov_re.iloc[1, 1] / k**2, rel=1e-3, abs=1e-8)
+
+
+# --- conditional modes (lme4's ranef; tests/data/golden/lmm_ranef.R) ------------------------------
+
+
+def ranef_gap(fit, stem) -> float:
+    """Largest difference between our conditional modes and lme4's, relative to their spread (per column)."""
+    r = pd.read_csv(GOLDEN / f"{stem}_ranef.csv")
+    ours = fit.random_effects
+    theirs = r.drop(columns="group").to_numpy()
+    assert ours.shape == theirs.shape
+    return float(np.max(np.abs(ours - theirs) / theirs.std(axis=0)))
+
+
+@pytest.mark.parametrize(("stem", "slope"), [("lmm_sleepstudy", "Days"), ("lmm_sleepstudy_intercept", None)])
+def test_conditional_modes_equal_lme4s_ranef(sleep, stem, slope):
+    fit = fit_lmm(sleep, "Reaction ~ Days", "Subject", slope=slope)
+    assert ranef_gap(fit, stem) < 1e-4  # (groups in the sorted order of their ids, as R's factor levels)
