@@ -43,10 +43,13 @@ def main_text(page) -> str:
     return page.get_by_test_id("stMain").inner_text()
 
 
-def test_trajectories_show_pcl5_cut_off_and_patients_per_visit(server, chromium):
+def test_trajectories_show_the_model_check_pcl5_cut_off_and_patients_per_visit(server, chromium):
     context, page = open_page(chromium, server, 1280)
     try:
         visit(page, "Trajectories")
+        said = main_text(page)  # the model check under the chart, PHQ-9 by condition
+        assert "Model check: for the patients scored at each visit" in said and "at 28 of 28 visits" in said
+        assert "outside the CI at 7 visits (Depression: infusion 3," in said
         page.get_by_test_id("stSelectbox").filter(has_text="Instrument").click()
         page.get_by_role("option", name="PCL5: PTSD Checklist for DSM-5").click()
         page.wait_for_selector(READY)
@@ -55,6 +58,7 @@ def test_trajectories_show_pcl5_cut_off_and_patients_per_visit(server, chromium)
         chart = page.get_by_test_id("stPlotlyChart").first
         assert "cut-off 33" in chart.inner_text()
         assert "Patients per visit" in main_text(page) or "patients per visit" in main_text(page).lower()
+        assert "at 14 of 14 visits. The curve, the mean of everyone who started, is within it" in main_text(page)
     finally:
         context.close()
 
