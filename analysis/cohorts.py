@@ -446,9 +446,15 @@ def compare(a: Selection, b: Selection, instrument, definitions=None, labels=("A
 def _scored(s: Selection, code: str) -> set:
     """The patients of a selection with a score of the instrument (those its counts are of)."""
     t = s.assessments
-    kinds, spellings = pd.factorize(t[INSTRUMENT])
+    return set(t.loc[instrument_rows(t, code), PATIENT_ID].astype(str).unique().tolist())
+
+
+def instrument_rows(assessments: pd.DataFrame, code: str) -> np.ndarray:
+    """Which rows of the assessments are of the instrument ``code`` (a registry code), whatever their spelling:
+    each distinct spelling is read once."""
+    kinds, spellings = pd.factorize(assessments[INSTRUMENT])
     wanted = [i for i, v in enumerate(spellings) if instruments.normalise_code(v) == code]
-    return set(t.loc[np.isin(kinds, wanted), PATIENT_ID].astype(str).unique().tolist())
+    return np.isin(kinds, wanted)
 
 
 @dataclass(frozen=True)

@@ -97,12 +97,13 @@ def _group_codes(values: pd.Series) -> tuple[np.ndarray, int]:
     return codes, len(uniques)
 
 
-def _full_rank_columns(x: np.ndarray, tol: float = 1e-7) -> list[int]:
-    """Indices of the columns kept when each column whose part not explained by the columns kept before
-    it is below ``tol`` of its length is dropped, left to right (lme4's rank check, tolerance 1e-7)."""
-    xtx = x.T @ x
+def _full_rank_columns(xt: np.ndarray, tol: float = 1e-7) -> list[int]:
+    """Indices of the columns of X (the rows of ``xt`` = X') kept when each column whose part not explained by
+    the columns kept before it is below ``tol`` of its length is dropped, left to right (lme4's rank check,
+    tolerance 1e-7)."""
+    xtx = xt @ xt.T
     keep: list[int] = []
-    for j in range(x.shape[1]):
+    for j in range(xt.shape[0]):
         norm2 = xtx[j, j]
         if norm2 <= 0:
             continue
@@ -128,12 +129,14 @@ class _Deviance:
     polish of the optimum needs.
     """
 
-    def __init__(self, x, y, z_slope, codes, n_groups, reml):
-        self.n, self.p = x.shape
+    def __init__(self, ut, z_slope, codes, n_groups, reml):
+        """``ut``: U' = [X | y]', one row per column of X and y last (long rows: fast elementwise work); it is
+        centred in place and kept, for :meth:`residuals`."""
+        self.p, self.n = ut.shape[0] - 1, ut.shape[1]
         self.q = 1 if z_slope is None else 2
         self.reml = reml
-        x, y = self._centre(x, y)
-        ut = np.vstack([x.T, y])  # U', one row per column of U
+        self._centre(ut)
+        self.ut = ut
         self.utu = ut @ ut.T
         self.s00 = np.bincount(codes, minlength=n_groups).astype(float)
         self.u0 = group_sums(codes, n_groups, ut)  # (Z0'U)' per group (Z0 = 1): (p+1) x groups
@@ -141,24 +144,32 @@ class _Deviance:
             s = z_slope
             self.s01 = np.bincount(codes, weights=s, minlength=n_groups)
             self.s11 = np.bincount(codes, weights=s * s, minlength=n_groups)
-            self.u1 = group_sums(codes, n_groups, ut * s)  # (Z1'U)' per group
+            self.u1 = np.vstack([np.bincount(codes, weights=row * s, minlength=n_groups) for row in ut])  # (Z1'U)'
         self.w = np.empty((self.p + 1, self.q * n_groups))  # W' = [W_0' | W_1'], the groups' rows side by side
         self.scratch = np.empty((self.p + 1, n_groups))
         self.memo: dict[bytes, float] = {}
 
-    def _centre(self, x, y):
-        """X and y centred on an intercept column (if any); sets ``back`` (beta = back @ beta_c + shift)."""
-        self.back, self.shift = np.eye(self.p), np.zeros(self.p)
-        ones = np.flatnonzero(np.all(x == 1.0, axis=0)) if len(x) else []
-        if not len(ones):
-            return x, y
-        j = int(ones[0])
-        m = x.mean(axis=0)
+    def _centre(self, ut):
+        """The rows of X and y centred in place on an intercept row (if any); sets ``back`` (beta = back @ beta_c
+        + shift)."""
+        p = self.p
+        self.back, self.shift = np.eye(p), np.zeros(p)
+        ones = [j for j in range(p) if np.all(ut[j] == 1.0)] if self.n else []
+        if not ones:
+            return
+        j = ones[0]
+        m = ut[:p].mean(axis=1)
         m[j] = 0.0
-        c = float(y.mean())
+        c = float(ut[p].mean())
         self.back[j] -= m  # A^-1 = I - e_j m'
         self.shift[j] = c
-        return x - m, y - c
+        ut[:p] -= m[:, None]
+        ut[p] -= c
+
+    def residuals(self, beta) -> np.ndarray:
+        """y - X beta (from the centred rows: the same residuals)."""
+        beta_c = np.linalg.solve(self.back, beta - self.shift)
+        return self.ut[self.p] - beta_c @ self.ut[: self.p]
 
     def solve(self, theta, with_inverse=False):
         """(deviance, beta, r2, inverse of X'V^-1 X or None) at theta (V relative to sigma^2)."""
@@ -394,21 +405,24 @@ def fit_lmm(data: pd.DataFrame, formula: str, group: str, slope: str | None = No
 
     codes, n_groups = _group_codes(frame[group])
     mm = formulaic.model_matrix(parsed, frame, na_action="ignore")
-    y = mm.lhs.to_numpy(dtype=float).ravel()
     xframe = mm.rhs
     names = [_r_name(c) for c in xframe.columns]
-    x = xframe.to_numpy(dtype=float)
-    n, q = len(y), 1 if slope is None else 2
+    n, q = len(xframe), 1 if slope is None else 2
     if n == 0:
         raise DataError("no complete rows to fit the mixed model")
-    keep = _full_rank_columns(x)
-    if len(keep) < x.shape[1]:
-        dropped = [names[j] for j in range(x.shape[1]) if j not in keep]
+    # U' = [X | y]': one row per column of X (R's order), y last
+    ut = np.empty((xframe.shape[1] + 1, n))
+    for j, column in enumerate(xframe.columns):
+        ut[j] = xframe[column].to_numpy(dtype=float)
+    ut[-1] = mm.lhs.to_numpy(dtype=float).ravel()
+    keep = _full_rank_columns(ut[:-1])
+    if len(keep) < len(names):
+        dropped = [names[j] for j in range(len(names)) if j not in keep]
         notes.append(
             f"fixed-effect model matrix is rank deficient: dropped {', '.join(dropped)} (no data to estimate it)."
         )
-        x, names = x[:, keep], [names[j] for j in keep]
-    p = x.shape[1]
+        ut, names = ut[[*keep, len(names)]], [names[j] for j in keep]
+    p = len(names)
     if n <= q * n_groups:
         raise DataError(
             f"too few observations for the random effects: {n} observations for {q * n_groups} random "
@@ -425,7 +439,7 @@ def fit_lmm(data: pd.DataFrame, formula: str, group: str, slope: str | None = No
         z_slope = frame[slope].to_numpy(dtype=float)
         k = float(np.sqrt(np.mean(z_slope**2))) or 1.0
         z_slope = z_slope / k
-    dev = _Deviance(x, y, z_slope, codes, n_groups, reml)
+    dev = _Deviance(ut, z_slope, codes, n_groups, reml)
     start = np.array([1.0]) if q == 1 else np.array([1.0, 0.0, 1.0])
     bounds = [(0.0, None)] if q == 1 else [(0.0, None), (None, None), (0.0, None)]
     theta_scaled, converged, optimizer, opt_notes = _optimise(dev, start, bounds)
@@ -448,7 +462,7 @@ def fit_lmm(data: pd.DataFrame, formula: str, group: str, slope: str | None = No
         )
     fixed = pd.DataFrame({"term": names, "estimate": beta, "se": se, "t": beta / se})
     slope_values = None if slope is None else z_slope * k
-    modes = _conditional_modes(lam, y - x @ beta, slope_values, codes, n_groups)
+    modes = _conditional_modes(lam, dev.residuals(beta), slope_values, codes, n_groups)
     return LmmResult(
         fixed_effects=fixed,
         vcov=pd.DataFrame(vcov, index=names, columns=names),

@@ -151,9 +151,9 @@ def _oxboys_deviance(oxboys, reml=True):
     """The profiled deviance of Oxboys in the optimiser's theta (age scaled to unit root-mean-square), and k."""
     age = oxboys["age"].to_numpy(dtype=float)
     k = float(np.sqrt(np.mean(age**2)))
-    x = np.c_[np.ones(len(age)), age]
+    ut = np.vstack([np.ones(len(age)), age, oxboys["height"].to_numpy(dtype=float)])  # [X | y]'
     codes, groups = lmm._group_codes(oxboys["Subject"])
-    return lmm._Deviance(x, oxboys["height"].to_numpy(dtype=float), age / k, codes, groups, reml), k
+    return lmm._Deviance(ut, age / k, codes, groups, reml), k
 
 
 def test_the_newton_polish_takes_oxboys_from_an_early_stop_to_the_optimum(oxboys):

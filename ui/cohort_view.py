@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analysis import charts, formatting, privacy, schema
+from analysis import charts, cohorts, formatting, instruments, privacy, schema
 from analysis.errors import DataError
 from analysis.outcomes import FUNNEL_COMPLEMENTS, FUNNEL_COUNTS
 from ui import cache, durability_view, show
@@ -93,19 +93,16 @@ def rates_table(cmp, instrument: str) -> None:
     st.caption("Followed up: responders with a later score, whose durability can be measured.")
 
 
-def combined(sel_a, sel_b, names=("A", "B")) -> pd.DataFrame:
-    """The two cohorts' scores (patient, instrument, day, score) in one table with a 'cohort' column (``names``,
-    A/B by default); patient ids are prefixed so that a patient in both cohorts counts once in each."""
+def combined(sel_a, sel_b, instrument: str, names=("A", "B")) -> pd.DataFrame:
+    """The two cohorts' scores of one instrument (patient, instrument, day, score) in one table with a 'cohort'
+    column (``names``, A/B by default); patient ids are prefixed so that a patient in both cohorts counts once
+    in each."""
     columns = [schema.PATIENT_ID, schema.INSTRUMENT, schema.SCORE, schema.DAY]
-    return pd.concat(
-        [
-            s.assessments[columns].assign(
-                cohort=c, **{schema.PATIENT_ID: c + ":" + s.assessments[schema.PATIENT_ID].astype(str)}
-            )
-            for c, s in zip(names, (sel_a, sel_b))
-        ],
-        ignore_index=True,
-    )
+    parts = []
+    for c, s in zip(names, (sel_a, sel_b)):
+        scores = s.assessments.loc[cohorts.instrument_rows(s.assessments, instrument), columns]
+        parts.append(scores.assign(cohort=c, **{schema.PATIENT_ID: c + ":" + scores[schema.PATIENT_ID].astype(str)}))
+    return pd.concat(parts, ignore_index=True)
 
 
 def trajectories(sel_a, sel_b, instrument: str, defs, names=("A", "B")):
@@ -117,13 +114,12 @@ def trajectories(sel_a, sel_b, instrument: str, defs, names=("A", "B")):
 def _trajectories(sel_a, sel_b, instrument: str, defs, names=("A", "B")):
     from analysis import trajectory
 
-    return trajectory.trajectories(combined(sel_a, sel_b, names), instrument, by=schema.COHORT, definitions=defs)
+    code = instruments.get(instrument).code
+    return trajectory.trajectories(combined(sel_a, sel_b, code, names), code, by=schema.COHORT, definitions=defs)
 
 
 def durability(sel_a, sel_b, instrument: str, defs):
     """(analysis.cohorts.compare_durability, cached; None) or (None, why) when the data cannot answer."""
-    from analysis import cohorts
-
     try:
         return cache.cached(cohorts.compare_durability, sel_a, sel_b, instrument, defs), None
     except DataError as e:
