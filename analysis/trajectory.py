@@ -570,9 +570,10 @@ def _scored_means(
     conditional modes (``model.random_effects``), for rows of a modelled group from the baseline window start
     to TRAJECTORY_MAX_DAY; indexed by cell. Beside the observed mean it checks the model's fit on the patients
     actually scored, whoever stopped coming."""
-    position = pd.Index(in_model).get_indexer(np.asarray(order, dtype=object))[group[rows]]
-    used = (position >= 0) & np.isin(rows, model_rows)
-    rows, cells, position = rows[used], cells[used], position[used]
+    positions = pd.Index(in_model).get_indexer(np.asarray(order, dtype=object))  # each group's (-1: left out)
+    model_rows = model_rows[positions[group[model_rows]] >= 0]  # the rows the model was fitted on
+    used = np.isin(rows, model_rows)
+    rows, cells, position = rows[used], cells[used], positions[group[rows[used]]]
     # the fixed part on the distinct (group, day) pairs, then read back per row
     day_codes, distinct_days = pd.factorize(day[rows])
     pair_codes, pairs = pd.factorize(position * len(distinct_days) + day_codes)

@@ -413,3 +413,18 @@ def test_small_counts_in_the_notes_show_as_less_than_11():
     assert "1 patients without a condition are shown as 'unknown'." in exact
     assert any(n.startswith("1 of 5 patients have no baseline") for n in exact)
     assert any(n.startswith("1 scores before day -30 or after day") for n in exact)
+
+
+def test_the_fit_check_of_a_model_that_leaves_a_small_group_out(clinic):
+    """Chronic pain cut to 3 patients is left out of the model (fewer than TRAJECTORY_MIN_PATIENTS): the other
+    groups' check is that of the model fitted without it, patient by patient, and the small group has none."""
+    pain = clinic[clinic["condition"] == "chronic_pain"]["patient_id"].unique()
+    cut = clinic[~clinic["patient_id"].isin(pain[3:])]
+    cut = cut.assign(patient_id=cut["patient_id"].where(~cut["patient_id"].isin(pain), "A" + cut["patient_id"]))
+    assert cut["patient_id"].min().startswith("A")  # (the left-out patients' ids sort before the others')
+    without = clinic[~clinic["patient_id"].isin(pain)]
+    knots = Definitions(knots=[14])
+    small, none = trajectories(cut, "PHQ9", definitions=knots), trajectories(without, "PHQ9", definitions=knots)
+    assert not small.groups.set_index("group").loc["chronic_pain", "in_model"]
+    assert "chronic_pain" not in set(small.fit_check["group"])
+    pd.testing.assert_frame_equal(small.fit_check, none.fit_check, rtol=1e-6)
