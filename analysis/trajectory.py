@@ -17,6 +17,7 @@ from scipy import stats
 
 from analysis import config, instruments, privacy
 from analysis.arrays import first_rows, isin, pick, run_starts
+from analysis.chart_style import label
 from analysis.errors import DataError
 from analysis.lmm import LmmResult, fit_lmm
 from analysis.outcomes import Coded, Definitions, baseline_rows, check_group_column, group_labels
@@ -121,6 +122,34 @@ class Trajectories:
             counts=["n"],
             derived=["mean", "lower", "upper", "model_all", "model_scored"],
             threshold=self._threshold,
+        )
+
+    def fit_check_words(self) -> str:
+        """The model check in words (plain text), as the page and the report say it under the chart; visits of
+        fewer patients than the threshold are left out, as on the chart. Empty without a converged model."""
+        check = self.fit_check
+        if check is None or not len(check):
+            return ""
+        check = check[[not privacy.is_small(int(n), self._threshold) for n in check["n"]]]
+        if not len(check):
+            return ""
+        met = int(check["model_scored_inside"].sum())
+        words = (
+            f"for the patients scored at each visit, the model's mean is within the observed 95% CI at {met} of "
+            f"{len(check)} visits."
+        )
+        off = check[~check["model_all_inside"]]
+        if not len(off):
+            return words + " The curve, the mean of everyone who started, is within it at every visit."
+        where = "; ".join(f"{label(g)} at {', '.join(v)}" for g, v in off.groupby(GROUP, sort=False)["visit"])
+        words += f" The curve, the mean of everyone who started, is outside the CI at {len(off)} visits ({where})"
+        above = int((off["model_all"] > off["upper"]).sum())
+        if not above:
+            return words + "."
+        some = f"all {above}" if above == len(off) else f"{above} of them"
+        return words + (
+            f", above the observed mean at {some}: at those visits the patients still being scored are doing "
+            "better than the model expects of everyone who started, including those who stopped coming."
         )
 
     def to_json(self) -> dict:

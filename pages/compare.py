@@ -3,7 +3,7 @@
 import streamlit as st
 
 from analysis import charts, cohorts, instruments, schema
-from ui import cache, cohort_view, session, show, widgets
+from ui import cache, cohort_view, session, show, trajectory_view, widgets
 
 d = session.data("Compare two cohorts")
 defs, thr = session.definitions(), session.threshold()
@@ -50,6 +50,8 @@ show.chart(
         )
     )
 )
+if traj.converged:
+    st.caption(trajectory_view.fit_caption(traj))
 st.subheader("How long response lasts")
 km, why_not = cohort_view.durability(sel_a, sel_b, instrument, defs)
 cohort_view.durability_comparison(km, why_not, instrument, names)

@@ -40,7 +40,7 @@ trajectory_view.patients_per_visit(observed, by)
 if res.model is not None:
     st.caption(trajectory_view.knots_caption(res.knots, defs.induction_end_day))
 if measure == "score" and res.converged:
-    st.caption(trajectory_view.fit_caption(res, thr))
+    st.caption(trajectory_view.fit_caption(res))
 
 st.subheader("Observed means by visit")
 trajectory_view.observed_table(observed, by, instrument, measure)

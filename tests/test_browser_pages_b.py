@@ -49,7 +49,7 @@ def test_trajectories_show_the_model_check_pcl5_cut_off_and_patients_per_visit(s
         visit(page, "Trajectories")
         said = main_text(page)  # the model check under the chart, PHQ-9 by condition
         assert "Model check: for the patients scored at each visit" in said and "at 28 of 28 visits" in said
-        assert "outside the CI at 7 visits (Depression: infusion 3," in said
+        assert "outside the CI at 7 visits (Depression at infusion 3," in said
         page.get_by_test_id("stSelectbox").filter(has_text="Instrument").click()
         page.get_by_role("option", name="PCL5: PTSD Checklist for DSM-5").click()
         page.wait_for_selector(READY)

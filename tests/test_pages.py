@@ -3,6 +3,7 @@ export, and on bad uploads (a clear st.error, never an exception)."""
 
 import io
 import json
+import re
 from pathlib import Path
 
 import openpyxl
@@ -308,6 +309,9 @@ def test_compare_shows_the_cox_models_checks_beside_its_hazard_ratio():
     checks = [c.value for c in at.caption if c.value.startswith("**Model checks:**")]
     assert hazard and len(checks) == 1
     assert "concordance (Harrell's C)" in checks[0] and "cox.zph" in checks[0]
+    # the cohorts' trajectory model, checked at every visit as on the Trajectories page
+    fit = [c.value for c in at.caption if c.value.startswith("**Model check**: for the patients scored at each visit")]
+    assert len(fit) == 1 and re.search(r"within the observed 95% CI at (\d+) of \1 visits", fit[0]), fit
 
 
 # --- caching of ui.cache: content keys once per frame object, shared results reused ----------------------------

@@ -584,3 +584,14 @@ def test_report_inputs_run_each_analysis_through_the_callers_call_and_keep_its_o
 def test_build_report_takes_the_report_inputs_and_says_so():
     with pytest.raises(TypeError, match="ReportInputs of report_inputs"):
         report.build_report(pd.DataFrame())
+
+
+def test_the_trajectory_page_says_the_model_check_as_the_dashboard(sample, sample_text):
+    from analysis import trajectory
+    from analysis.outcomes import Definitions
+
+    loaded = sample[2]
+    res = trajectory.trajectories(loaded.assessments, "PHQ9", by="condition", definitions=Definitions())
+    words = res.fit_check_words()
+    assert words.startswith("for the patients scored at each visit, the model's mean is within the observed 95% CI")
+    assert f"Model check: {words}" in sample_text

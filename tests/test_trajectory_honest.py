@@ -80,7 +80,7 @@ def test_the_page_says_what_the_check_found_under_the_chart():
     said = [c.value for c in at.caption if c.value.startswith("**Model check**")]
     assert said == [
         "**Model check**: for the patients scored at each visit, the model's mean is within the observed 95% CI at "
-        "28 of 28 visits. The curve, the mean of everyone who started, is outside the CI at 7 visits (Depression: "
+        "28 of 28 visits. The curve, the mean of everyone who started, is outside the CI at 7 visits (Depression at "
         "infusion 3, infusion 4, infusion 5, infusion 6, week 6, week 8, week 24), above the observed mean at all "
         "7: at those visits the patients still being scored are doing better than the model expects of everyone "
         "who started, including those who stopped coming."

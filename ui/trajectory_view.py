@@ -92,38 +92,11 @@ def knots_caption(knots, induction_end_day: int) -> str:
     return f"Model time bends at days {days} (the card's knots: one more straight piece per knot)."
 
 
-def fit_caption(res, thr: int) -> str:
-    """The model check in words, under the chart (visits of fewer patients than the threshold left out, as on
-    the chart): at how many visits the model's mean for the patients scored there is within the observed
-    mean's 95% CI, and where the curve, the mean of everyone who started, is not. Group names are from the
-    data: made safe for Markdown."""
-    check = res.fit_check
-    if check is None or not len(check):
-        return ""
-    check = check[[not privacy.is_small(int(n), thr) for n in check["n"]]]
-    if not len(check):
-        return ""
-    met = int(check["model_scored_inside"].sum())
-    words = (
-        f"**Model check**: for the patients scored at each visit, the model's mean is within the observed 95% CI "
-        f"at {met} of {len(check)} visits."
-    )
-    off = check[~check["model_all_inside"]]
-    if not len(off):
-        return words + " The curve, the mean of everyone who started, is within it at every visit."
-    where = "; ".join(
-        f"{show.text(charts.label(g))}: {', '.join(visits)}"
-        for g, visits in off.groupby(schema.GROUP, sort=False)["visit"]
-    )
-    words += f" The curve, the mean of everyone who started, is outside the CI at {len(off)} visits ({where})"
-    above = int((off["model_all"] > off["upper"]).sum())
-    if not above:
-        return words + "."
-    return words + (
-        f", above the observed mean at {'all ' if above == len(off) else ''}{above}{'' if above == len(off) else ' of them'}: "
-        "at those visits the patients still being scored are doing better than the model expects of everyone who "
-        "started, including those who stopped coming."
-    )
+def fit_caption(res) -> str:
+    """The model check under the chart (:meth:`analysis.trajectory.Trajectories.fit_check_words`; group names
+    are from the data: made safe for Markdown)."""
+    words = res.fit_check_words()
+    return f"**Model check**: {show.text(words)}" if words else ""
 
 
 def convergence(res) -> str:
