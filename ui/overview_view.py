@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analysis import charts, formatting, privacy, report, schema
+from analysis import charts, formatting, privacy, schema
 from analysis.errors import DataError
 from analysis.kpi_tiles import kpis_shown
 from ui import cache, gate, session, show
@@ -265,6 +265,8 @@ def report_button(d, defs, instrument: str) -> None:
         help=f"Set it for everyone with the environment variable {provenance.PRACTICE_ENV} when starting the server.",
     )
     if st.button("Prepare the PDF report", key="prepare_report"):
+        from analysis import report  # (the PDF library takes ~0.6 s to import: only when a report is asked for)
+
         defs = defs.replace(
             suppression_threshold=session.shared_threshold()
         )  # (it leaves the practice: never below 11)
