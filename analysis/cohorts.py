@@ -322,7 +322,7 @@ def select(
     # the rows of the chosen patients (patients only in the treatments have none in the assessments)
     rows = isin(assessments[PATIENT_ID], chosen) if run is None else np.r_[keep, False][run]
     a = _rows(assessments, rows)
-    t = treatments[isin(treatments[PATIENT_ID], chosen)] if treatments is not None else None
+    t = _rows(treatments, isin(treatments[PATIENT_ID], chosen)) if treatments is not None else None
     if not ids:
         notes.append("No patient matches these filters.")
     return Selection(a, t, len(ids), _describe(f, code), f, tuple(notes), code, tuple(ids))
