@@ -50,8 +50,7 @@ show.chart(
         )
     )
 )
-if traj.converged:
-    st.caption(trajectory_view.fit_caption(traj))
+trajectory_view.fit_check(traj)
 st.subheader("How long response lasts")
 km, why_not = cohort_view.durability(sel_a, sel_b, instrument, defs)
 cohort_view.durability_comparison(km, why_not, instrument, names)

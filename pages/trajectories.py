@@ -39,8 +39,8 @@ show.plot(
 trajectory_view.patients_per_visit(observed, by)
 if res.model is not None:
     st.caption(trajectory_view.knots_caption(res.knots, defs.induction_end_day))
-if measure == "score" and res.converged:
-    st.caption(trajectory_view.fit_caption(res))
+if measure == "score":
+    trajectory_view.fit_check(res)
 
 st.subheader("Observed means by visit")
 trajectory_view.observed_table(observed, by, instrument, measure)

@@ -92,11 +92,12 @@ def knots_caption(knots, induction_end_day: int) -> str:
     return f"Model time bends at days {days} (the card's knots: one more straight piece per knot)."
 
 
-def fit_caption(res) -> str:
+def fit_check(res) -> None:
     """The model check under the chart (:meth:`analysis.trajectory.Trajectories.fit_check_words`; group names
-    are from the data: made safe for Markdown)."""
+    are from the data: made safe for Markdown); nothing without a converged model."""
     words = res.fit_check_words()
-    return f"**Model check**: {show.text(words)}" if words else ""
+    if words:
+        st.caption(f"**Model check**: {show.text(words)}")
 
 
 def convergence(res) -> str:

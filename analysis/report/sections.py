@@ -288,8 +288,9 @@ def trajectories(pdf, traj, error, code, defs, t):
         )
     else:
         pdf.para(f"Mixed model (REML): {traj.model_formula}; converged.", size=8)
-        if traj.fit_check_words():
-            pdf.para(f"Model check: {traj.fit_check_words()}", size=8)
+        words = traj.fit_check_words()
+        if words:
+            pdf.para(f"Model check: {words}", size=8)
     pdf.notes(traj.notes)
 
 
