@@ -68,17 +68,19 @@ def settle(page, title: str | None = None, timeout: float = 120_000) -> None:
     page.wait_for_selector(READY, timeout=timeout)
 
 
-def download(page, button):
-    """Click a download button; the download. A click that lands while the page is rerunning from the previous
-    download (the button is being drawn again) starts none: the page is let settle and the button clicked again."""
-    for attempt in (1, 2):
+def download(page, button, attempts: int = 3):
+    """Click a download button; the download. A click that lands while the page is rerunning (from the previous
+    download's audit entry, or from this button's own first click) starts none: the rerun is given time to begin,
+    the page is let settle and the button clicked again."""
+    for attempt in range(1, attempts + 1):
         try:
             with page.expect_download(timeout=30_000) as dl:
                 button.click()
             return dl
         except PlaywrightTimeout:
-            if attempt == 2:
+            if attempt == attempts:
                 raise
+            page.wait_for_timeout(1_000)
             settle(page)
 
 
