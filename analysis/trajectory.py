@@ -214,6 +214,9 @@ class Trajectories:
             "Observed mean score by visit (95% CI):",
             obs.to_string(index=False, float_format=lambda v: f"{v:.1f}") if not obs.empty else "(none)",
         ]
+        words = self.fit_check_words()
+        if words:
+            lines += ["", f"Model check: {words}"]
         if self.notes:
             lines += ["", "Notes:"] + [f"- {n}" for n in self.notes]
         return "\n".join(lines)

@@ -73,6 +73,15 @@ def test_the_check_catches_a_model_of_the_wrong_shape():
     assert {"pre", "infusion 2"} <= set(missed["visit"])
 
 
+def test_the_command_line_says_the_check_as_the_page():
+    a = pd.read_csv(SAMPLE / "assessments.csv")
+    text = trajectory.trajectories(a, "PCL5").to_text()
+    assert (
+        "Model check: for the patients scored at each visit, the model's mean is within the observed 95% CI at 14 of "
+        "14 visits." in text
+    )
+
+
 def test_the_page_says_what_the_check_found_under_the_chart():
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=180).run()
     at.switch_page("pages/trajectories.py").run()
