@@ -131,12 +131,11 @@ class _Deviance:
 
     def __init__(self, ut, z_slope, codes, n_groups, reml):
         """``ut``: U' = [X | y]', one row per column of X and y last (long rows: fast elementwise work); it is
-        centred in place and kept, for :meth:`residuals`."""
+        centred in place."""
         self.p, self.n = ut.shape[0] - 1, ut.shape[1]
         self.q = 1 if z_slope is None else 2
         self.reml = reml
         self._centre(ut)
-        self.ut = ut
         self.utu = ut @ ut.T
         self.s00 = np.bincount(codes, minlength=n_groups).astype(float)
         self.u0 = group_sums(codes, n_groups, ut)  # (Z0'U)' per group (Z0 = 1): (p+1) x groups
@@ -166,10 +165,21 @@ class _Deviance:
         ut[:p] -= m[:, None]
         ut[p] -= c
 
-    def residuals(self, beta) -> np.ndarray:
-        """y - X beta (from the centred rows: the same residuals)."""
-        beta_c = np.linalg.solve(self.back, beta - self.shift)
-        return self.ut[self.p] - beta_c @ self.ut[: self.p]
+    def conditional_modes(self, lam: np.ndarray, beta) -> np.ndarray:
+        """Each group's conditional modes at ``lam`` (Lambda, on this object's slope) and ``beta``, as lme4's
+        ``ranef``: b_i = Lambda u_i, u_i = (Lambda' Z_i'Z_i Lambda + I)^-1 Lambda' Z_i'r_i with r = y - X beta;
+        groups x q, from the per-group sums (Z_i'r_i = Z_i'U_i [-beta_c, 1], the centred rows giving the same
+        residuals)."""
+        q, g = self.q, len(self.s00)
+        coef = np.r_[-np.linalg.solve(self.back, beta - self.shift), 1.0]
+        ztz, ztr = np.empty((g, q, q)), np.empty((g, q))
+        ztz[:, 0, 0], ztr[:, 0] = self.s00, coef @ self.u0
+        if q == 2:
+            ztz[:, 0, 1] = ztz[:, 1, 0] = self.s01
+            ztz[:, 1, 1], ztr[:, 1] = self.s11, coef @ self.u1
+        m = lam.T @ ztz @ lam + np.eye(q)
+        u = np.linalg.solve(m, (ztr @ lam)[..., None])[..., 0]
+        return u @ lam.T
 
     def solve(self, theta, with_inverse=False):
         """(deviance, beta, r2, inverse of X'V^-1 X or None) at theta (V relative to sigma^2)."""
@@ -451,7 +461,7 @@ def fit_lmm(data: pd.DataFrame, formula: str, group: str, slope: str | None = No
     vcov = sigma2 * xvx_inv
     se = np.sqrt(np.diag(vcov))
 
-    lam = np.array([[theta[0]]]) if q == 1 else np.array([[theta[0], 0.0], [theta[1], theta[2]]])
+    lam = _lambda(theta)
     re_names = ["(Intercept)"] + ([slope] if slope else [])
     cov_re = pd.DataFrame(sigma2 * lam @ lam.T, index=re_names, columns=re_names)
     singular = bool(theta[0] < SINGULAR_TOLERANCE or (q == 2 and theta[2] < SINGULAR_TOLERANCE))
@@ -461,8 +471,7 @@ def fit_lmm(data: pd.DataFrame, formula: str, group: str, slope: str | None = No
             "effects stand, but the data do not support this random-effects structure."
         )
     fixed = pd.DataFrame({"term": names, "estimate": beta, "se": se, "t": beta / se})
-    slope_values = None if slope is None else z_slope * k
-    modes = _conditional_modes(lam, dev.residuals(beta), slope_values, codes, n_groups)
+    modes = dev.conditional_modes(_lambda(theta_scaled), beta) / np.array([1.0, k][:q])  # (slope back to its units)
     return LmmResult(
         fixed_effects=fixed,
         vcov=pd.DataFrame(vcov, index=names, columns=names),
@@ -484,18 +493,6 @@ def fit_lmm(data: pd.DataFrame, formula: str, group: str, slope: str | None = No
     )
 
 
-def _conditional_modes(lam: np.ndarray, residual: np.ndarray, slope, codes: np.ndarray, n_groups: int) -> np.ndarray:
-    """Each group's conditional modes b_i = Lambda u_i, u_i = (Lambda' Z_i'Z_i Lambda + I)^-1 Lambda' Z_i' r_i
-    (r = y - X beta), as lme4's ``ranef``: groups x q, from the per-group sums of Z_i'Z_i and Z_i'r."""
-    q = lam.shape[0]
-    ztz = np.empty((n_groups, q, q))
-    ztr = np.empty((n_groups, q))
-    ztz[:, 0, 0] = np.bincount(codes, minlength=n_groups)
-    ztr[:, 0] = np.bincount(codes, weights=residual, minlength=n_groups)
-    if q == 2:
-        ztz[:, 0, 1] = ztz[:, 1, 0] = np.bincount(codes, weights=slope, minlength=n_groups)
-        ztz[:, 1, 1] = np.bincount(codes, weights=slope * slope, minlength=n_groups)
-        ztr[:, 1] = np.bincount(codes, weights=slope * residual, minlength=n_groups)
-    m = lam.T @ ztz @ lam + np.eye(q)
-    u = np.linalg.solve(m, (ztr @ lam)[..., None])[..., 0]
-    return u @ lam.T
+def _lambda(theta) -> np.ndarray:
+    """Lambda, the lower-triangular relative covariance factor, from theta ([L11] or [L11, L21, L22])."""
+    return np.array([[theta[0]]]) if len(theta) == 1 else np.array([[theta[0], 0.0], [theta[1], theta[2]]])
