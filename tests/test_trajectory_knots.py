@@ -74,7 +74,7 @@ def test_the_default_knots_give_lme4s_fit(knots_data):
     assert rel(ours["estimate"], fixef["estimate"]) < 1e-4
     assert rel(ours["se"], fixef["se"]) < 1e-3
     assert t.model.llf == pytest.approx(fit["loglik"], abs=1e-4)
-    # each patient's conditional modes, as lme4's ranef (tests/data/golden/lmm_ranef.R): patients in id order
+    # each patient's conditional modes, as lme4's ranef (tests/data/golden/lmm_knots_default.R): patients in id order
     ranef = pd.read_csv(GOLDEN / "lmm_knots_1_14_ranef.csv")
     assert list(ranef["group"]) == sorted(knots_data["patient_id"].unique())
     theirs = ranef[["intercept", "slope"]].to_numpy()

@@ -1,9 +1,9 @@
-# Golden conditional modes (lme4's ranef) of the mixed-model tests (tests/test_lmm.py, tests/test_trajectory_knots.py).
+# Golden conditional modes (lme4's ranef) of the mixed-model tests (tests/test_lmm.py); those of the default card's
+# trajectory model are written by lmm_knots_default.R.
 # Run from the repository root:  Rscript tests/data/golden/lmm_ranef.R
 # Writes, one row per group (group, intercept[, slope]):
 #   lmm_sleepstudy_ranef.csv            Reaction ~ Days + (Days | Subject), REML, tests/data/sleepstudy.csv
 #   lmm_sleepstudy_intercept_ranef.csv  Reaction ~ Days + (1 | Subject), REML
-#   lmm_knots_1_14_ranef.csv            the default card's trajectory model of lmm_knots_default.R, REML
 suppressMessages(library(lme4))
 dir <- "tests/data/golden"
 write_ranef <- function(m, stem) {
@@ -16,12 +16,4 @@ s <- read.csv("tests/data/sleepstudy.csv")
 write_ranef(lmer(Reaction ~ Days + (Days | Subject), data = s, REML = TRUE), "lmm_sleepstudy")
 write_ranef(lmer(Reaction ~ Days + (1 | Subject), data = s, REML = TRUE), "lmm_sleepstudy_intercept")
 
-d <- read.csv(file.path(dir, "lmm_knots.csv"))
-d$condition <- factor(d$condition, levels = c("depression", "anxiety", "ptsd"))
-edges <- c(0, 1, 14)
-for (j in seq_along(edges)) {
-  upper <- if (j < length(edges)) edges[j + 1] - edges[j] else Inf
-  d[[paste0("t", j)]] <- pmin(pmax(d$day - edges[j], 0), upper)
-}
-write_ranef(lmer(score ~ condition * (t1 + t2 + t3) + (1 + t1 | patient_id), data = d, REML = TRUE), "lmm_knots_1_14")
 cat(R.version.string, "lme4", as.character(packageVersion("lme4")), "\n")
