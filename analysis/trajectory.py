@@ -464,7 +464,7 @@ def trajectories(assessments: pd.DataFrame, instrument, by: str = CONDITION, def
     fit_check = pd.DataFrame(columns=FIT_CHECK_COLUMNS)
     if converged:
         scored = _scored_means(model, by, in_model, order, knots, visit_rows, cells, row_group, days, patient, in_range)
-        fit_check = _fit_check(observed, predicted, scored, order, windows)
+        fit_check = _fit_check(model, by, in_model, knots, observed, scored, order, windows)
     return Trajectories(
         instrument=code,
         by=by,
@@ -484,7 +484,7 @@ def trajectories(assessments: pd.DataFrame, instrument, by: str = CONDITION, def
     )
 
 
-def _fit_check(observed, predicted, scored: pd.Series, order: list, windows: pd.DataFrame) -> pd.DataFrame:
+def _fit_check(model, by, in_model, knots, observed, scored: pd.Series, order: list, windows) -> pd.DataFrame:
     """Per modelled group and visit: the observed mean and its CI beside the model's mean of everyone (the
     curve, at the visit's day) and its mean of the patients scored at the visit (:func:`_scored_means`), with
     whether each lies within the observed CI."""
@@ -494,11 +494,12 @@ def _fit_check(observed, predicted, scored: pd.Series, order: list, windows: pd.
     out = observed[[GROUP, "visit", DAY, "n", "mean", "lower", "upper"]].assign(
         model_scored=scored.reindex(cell).to_numpy()
     )
-    curve = predicted[[GROUP, DAY, "mean"]].rename(columns={"mean": "model_all"}).astype({DAY: "int64"})
-    out = out.merge(curve, on=[GROUP, DAY], how="inner").dropna(subset=["model_scored"])
+    out = out.dropna(subset=["model_scored"]).reset_index(drop=True)  # (the groups in the model)
+    position = pd.Index([str(g) for g in in_model]).get_indexer(out[GROUP])
+    out["model_all"] = _fixed_part(model, by, in_model, knots, position, out[DAY].to_numpy(dtype=float))
     for c in ("model_all", "model_scored"):
         out[f"{c}_inside"] = (out[c] >= out["lower"]) & (out[c] <= out["upper"])
-    return out[FIT_CHECK_COLUMNS].reset_index(drop=True)
+    return out[FIT_CHECK_COLUMNS]
 
 
 def _model(
@@ -606,8 +607,19 @@ def _scored_means(
     model_rows = model_rows[positions[group[model_rows]] >= 0]  # the rows the model was fitted on
     used = np.isin(rows, model_rows)
     rows, cells, position = rows[used], cells[used], positions[group[rows[used]]]
-    # the fixed part on the distinct (group, day) pairs, then read back per row
-    day_codes, distinct_days = pd.factorize(day[rows])
+    fixed = _fixed_part(model, by, in_model, knots, position, day[rows])
+    modelled = np.unique(patient[model_rows])  # the model's patients, in the order of its random effects
+    b = model.random_effects[np.searchsorted(modelled, patient[rows])]
+    value = fixed + b[:, 0]
+    if b.shape[1] == 2:
+        value += b[:, 1] * time_columns(pd.Series(day[rows], dtype=float), knots)["t1"]
+    return pd.Series(value).groupby(cells).mean()
+
+
+def _fixed_part(model: LmmResult, by: str, in_model: list, knots, position: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """The model's fixed part (its mean of everyone) for each row's group (``position`` in ``in_model``) and day,
+    computed on the distinct (group, day) pairs and read back per row."""
+    day_codes, distinct_days = pd.factorize(day)
     pair_codes, pairs = pd.factorize(position * len(distinct_days) + day_codes)
     pair_group, pair_day = pairs // len(distinct_days), distinct_days[pairs % len(distinct_days)]
     new = pd.DataFrame(
@@ -616,13 +628,7 @@ def _scored_means(
             **time_columns(pd.Series(pair_day, dtype=float), knots),
         }
     )
-    fixed = model.predict_fixed(new)["fit"].to_numpy()[pair_codes]
-    modelled = np.unique(patient[model_rows])  # the model's patients, in the order of its random effects
-    b = model.random_effects[np.searchsorted(modelled, patient[rows])]
-    value = fixed + b[:, 0]
-    if b.shape[1] == 2:
-        value += b[:, 1] * time_columns(pd.Series(day[rows], dtype=float), knots)["t1"]
-    return pd.Series(value).groupby(cells).mean()
+    return model.predict_fixed(new)["fit"].to_numpy()[pair_codes]
 
 
 def _predicted(

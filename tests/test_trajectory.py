@@ -325,9 +325,9 @@ def test_json_has_the_documented_keys_and_plain_values(clinic_traj):
     # the model check per visit: a visit of fewer than 11 patients keeps '<11' and none of its means
     check = pd.DataFrame(out["fit_check"])
     assert list(check.columns) == ["group", "visit", "day", "n", "mean", "lower", "upper", "model_all", "model_scored"]
-    assert len(check) == len(clinic_traj.fit_check) == 54
+    assert len(check) == len(clinic_traj.fit_check) == len(clinic_traj.observed) == 56  # (every visit)
     small = check["n"] == "<11"
-    assert small.sum() == 15 and check.loc[small, ["mean", "model_all", "model_scored"]].isna().all().all()
+    assert small.sum() == 17 and check.loc[small, ["mean", "model_all", "model_scored"]].isna().all().all()
     big = check[~small]
     assert big["model_scored"].between(big["lower"], big["upper"]).mean() > 0.95  # (one miss: pain, infusion 3)
 

@@ -64,6 +64,27 @@ def test_the_curve_of_everyone_leaves_the_observed_means_only_where_patients_sto
         assert visits.loc[visits["instrument"] == code, "model_all_inside"].all(), code
 
 
+def test_every_visit_is_checked_whatever_the_cards_knots():
+    """The curve's mean at a visit is the model's at the visit's day, not read off the drawn curve (whose grid
+    follows the knots): with knots that leave the end of induction out, every visit is still checked."""
+    a = pd.read_csv(SAMPLE / "assessments.csv")
+    r = trajectory.trajectories(a, "PHQ9", definitions=Definitions(knots=[1, 11, 56, 112]))
+    check = r.fit_check.set_index(["group", "day"])
+    assert len(check) == len(r.observed) == 28
+    days = sorted({int(d) for d in r.fit_check["day"]})
+    at = r.model.predict_fixed(
+        pd.DataFrame(
+            {
+                "condition": pd.Categorical(
+                    ["depression"] * len(days), categories=["depression", "bipolar_depression"]
+                ),
+                **trajectory.time_columns(pd.Series(days, dtype=float), (1, 11, 56, 112)),
+            }
+        )
+    )["fit"]
+    assert check.loc["depression", "model_all"].to_numpy() == pytest.approx(at.to_numpy(), rel=1e-12)
+
+
 def test_the_check_catches_a_model_of_the_wrong_shape():
     """With one knot at day 14 the first day's drop is not a piece of its own: the model misses the baseline
     and the first infusions even for the patients scored there."""
